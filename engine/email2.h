@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* email2.h -- the public API of libemail2 (installed as <email2.h>) */
+#ifndef EMAIL2_H
+#define EMAIL2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Conventions (see STYLE.md): a fallible function returns enum e2_status and
+ * takes struct e2_err *err last; out-parameters end in _out and are written
+ * only on success; destructors take a pointer to the pointer, accept NULL and
+ * set it to NULL. Strings passed in are borrowed. No function aborts on OOM.
+ */
+
+/* ---- errors ------------------------------------------------------------ */
+
+enum e2_status {
+	E2_OK = 0,
+	E2_ENOMEM,      /* allocation failed */
+	E2_EINVAL,      /* bad argument or provisioned value */
+	E2_ERESOLVE,    /* host name did not resolve */
+	E2_ECONNECT,    /* TCP refused or unreachable */
+	E2_ETIMEOUT,    /* attempt deadline passed */
+	E2_ETLS,        /* TLS handshake failed, certificate not involved */
+	E2_ECERT,       /* chain or host name did not verify */
+	E2_ENOSTARTTLS, /* server did not offer, or refused, STARTTLS */
+	E2_EPROTO,      /* server broke the protocol */
+	E2_EAUTH,       /* credentials rejected */
+	E2_EINSECURE,   /* would send credentials without required TLS */
+	E2_EIO,         /* read or write failed on an open connection */
+	E2_ESTORE,      /* SQLite or Maildir failure, disk full included */
+	E2_STATUS_COUNT
+};
+
+/* The first failure wins: e2_fail() writes msg only while it is empty. */
+struct e2_err {
+	enum e2_status code;
+	int sys_errno;
+	char msg[256];
+};
+
+#if defined(__GNUC__)
+#define E2_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define E2_PRINTF(f, a)
+#endif
+
+/* The library's version string, e.g. "0.1.0". */
+const char *e2_version(void);
+
+/* A short lower-case token for code ("ok", "enomem", ...): for --json. */
+const char *e2_status_name(enum e2_status code);
+
+/* Empties err (code E2_OK, no message). err may be NULL. */
+void e2_err_clear(struct e2_err *err);
+
+/*
+ * Records a failure in err (may be NULL) unless one is recorded already, and
+ * returns code. Messages are lower-case, without a final period or newline,
+ * name the thing and its value, and never contain a credential.
+ */
+enum e2_status e2_fail(struct e2_err *err, enum e2_status code,
+		       const char *fmt, ...) E2_PRINTF(3, 4);
+
+/*
+ * Copies untrusted text (server replies, document values) into dst for a
+ * message: control bytes and non-ASCII become \xHH, the result is cut at 120
+ * source bytes with "..." appended, always NUL-terminated. Returns dst.
+ */
+char *e2_quote(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+/* ---- the store ----------------------------------------------------------- */
+
+struct e2_store;
+
+/*
+ * Opens (creating if needed) the store in dir; dir NULL means $EMAIL2_HOME,
+ * else $XDG_DATA_HOME/email2, else ~/.local/share/email2. The directory is
+ * made 0700, accounts.db 0600. Errors: E2_ESTORE, E2_ENOMEM, E2_EINVAL.
+ */
+enum e2_status e2_store_open(const char *dir, struct e2_store **st_out,
+			     struct e2_err *err);
+void e2_store_close(struct e2_store **st);
+
+/* The store's directory; valid until e2_store_close(). */
+const char *e2_store_dir(const struct e2_store *st);
+
+/* ---- accounts ------------------------------------------------------------ */
+
+enum e2_service {
+	E2_SERVICE_IMAP4 = 0,
+	E2_SERVICE_POP3,
+};
+
+enum e2_account_type {
+	E2_ACCOUNT_EMAIL = 0,
+	E2_ACCOUNT_VVM,
+};
+
+/* "host", "host:port" or "[v6]:port"; port 0 means the protocol default. */
+struct e2_server {
+	char *host;
+	uint16_t port;
+};
+
+/* Effective credentials for one side; borrowed from the account. */
+struct e2_creds {
+	const char *user;   /* NULL when none */
+	const char *domain; /* NULL or "" when none */
+	const char *secret; /* NULL when none */
+};
+
+/*
+ * The typed form of every EMAIL2 node, defaults applied (see account.c for
+ * each default). Strings are NULL when the node is absent.
+ */
+struct e2_account {
+	char *guid; /* with braces: "{C556E16F-...}" */
+	char *accounticon;
+	enum e2_account_type type;
+	char *authname;
+	char *authsecret; /* secret: wiped on free, never printed */
+	bool authrequired; /* absent: false (spec: no SMTP auth) */
+	char *domain;
+	int dwnday; /* -1 all, 7, 14, 30, 90; default -1 */
+	struct e2_server in;
+	struct e2_server out;
+	int linger;       /* minutes; 0 manual; default 15 */
+	int keepmax;      /* KB; 0 no limit (default) */
+	char *name;
+	char *replyaddr;
+	char *servicename;
+	enum e2_service service;
+	long retrieve;       /* bytes; 0 when absent: no truncation */
+	int serverdeleteaction; /* 1, 2, or 0 for the transport default */
+	bool cellularonly;
+	uint32_t syncingcontenttypes; /* bitmask; Mail is 0x2 */
+	char *contactsserver;
+	char *calendarserver;
+	bool contactsserver_requiressl;
+	bool calendarserver_requiressl;
+	char *contactssyncschedule;
+	char *calendarsyncschedule;
+	bool smtpalt_enabled;
+	char *smtpalt_authname;
+	char *smtpalt_domain;
+	char *smtpalt_password; /* secret */
+	bool in_ssl_required;  /* TAGPROPS/8128000B */
+	bool out_ssl_required; /* TAGPROPS/812C000B */
+};
+
+#define E2_SYNC_MAIL 0x2u
+
+/* Loads one account. Errors: E2_EINVAL (no such GUID), E2_ESTORE, E2_ENOMEM */
+enum e2_status e2_account_load(struct e2_store *st, const char *guid,
+			       struct e2_account **acct_out,
+			       struct e2_err *err);
+
+/* Every stored GUID, sorted; the caller frees with e2_strv_free(). */
+enum e2_status e2_account_list(struct e2_store *st, char ***guids_out,
+			       size_t *n_out, struct e2_err *err);
+void e2_strv_free(char ***v, size_t n);
+
+/* A zeroed account with every default applied. NULL on OOM. */
+struct e2_account *e2_account_new(void);
+/* Frees the account, wiping both secrets first. */
+void e2_account_free(struct e2_account **acct);
+
+/* Incoming credentials: AUTHNAME, DOMAIN, AUTHSECRET. */
+struct e2_creds e2_account_in_creds(const struct e2_account *a);
+/* Outgoing: the SMTPALT set when SMTPALTENABLED, else the incoming ones. */
+struct e2_creds e2_account_out_creds(const struct e2_account *a);
+
+/*
+ * Parses INSERVER/OUTSERVER syntax into srv_out (host copied).
+ * Errors: E2_EINVAL naming the value and what is wrong.
+ */
+enum e2_status e2_server_parse(const char *value, struct e2_server *srv_out,
+			       struct e2_err *err);
+
+/* ---- provisioning (csp/) --------------------------------------------------- */
+
+enum e2_doc_kind {
+	E2_DOC_SYNCML = 0,      /* OMA DM SyncML */
+	E2_DOC_PROVISIONING,    /* OMA Client Provisioning (wap-provisioningdoc) */
+};
+
+struct e2_provision_result {
+	enum e2_doc_kind kind;
+	size_t commands; /* commands answered with a Status */
+	size_t failed;   /* of those, how many did not succeed */
+	char *response;  /* SyncML response or CP query results; NUL-terminated */
+	size_t response_len;
+};
+
+/*
+ * Applies one provisioning document (kind detected from its root element)
+ * to the store. Returns E2_OK when the document was usable, even if some of
+ * its commands failed (see res->failed); E2_EINVAL when it was not (bad XML,
+ * unknown root, too large), with err naming what was wrong and the store
+ * untouched. Errors: E2_EINVAL, E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_provision(struct e2_store *st, const char *doc, size_t len,
+			    struct e2_provision_result *res_out,
+			    struct e2_err *err);
+void e2_provision_result_free(struct e2_provision_result *res);
+
+/* ---- connection test (transports/) ------------------------------------------ */
+
+enum e2_mode {
+	E2_MODE_TLS = 0,  /* implicit TLS: 993, 995, 465 */
+	E2_MODE_STARTTLS, /* plain connect, then STARTTLS: 143, 110, 587 */
+	E2_MODE_PLAIN,    /* cleartext, only if the account allows it */
+	E2_MODE_COUNT
+};
+
+enum e2_login {
+	E2_LOGIN_NOT_TRIED = 0,
+	E2_LOGIN_OK,
+	E2_LOGIN_FAILED,
+	E2_LOGIN_SKIPPED, /* nothing to log in with, or not required */
+};
+
+/* What one rung of the fallback chain did. */
+struct e2_attempt {
+	enum e2_mode mode;
+	char host[256];
+	uint16_t port;
+	char address[64]; /* numeric address connected to, "" if none */
+	enum e2_status result;
+	char error[256];
+	bool tls;           /* a TLS session was established */
+	char tls_version[16];
+	char cipher[64];
+	char cert_subject[256];
+	char cert_issuer[256];
+	bool cert_verified;
+	char verify_result[128]; /* OpenSSL's verify string */
+	char capabilities[512];  /* space-separated, after TLS when used */
+	char auth_mechs[128];    /* space-separated */
+	enum e2_login login;
+	char login_mech[32];
+	bool cleartext_login; /* credentials went over an unencrypted link */
+	double elapsed_ms;
+};
+
+enum e2_side {
+	E2_SIDE_IN = 0,
+	E2_SIDE_OUT,
+};
+
+struct e2_side_report {
+	bool tested;
+	bool ok;
+	enum e2_status status; /* the verdict's cause when !ok */
+	char error[256];
+	const char *protocol; /* "imap4", "pop3", "smtp"; static */
+	char host[256];
+	uint16_t port; /* 0 when each rung uses its default */
+	bool tls_required;
+	size_t n_attempts;
+	struct e2_attempt attempts[E2_MODE_COUNT];
+	double elapsed_ms;
+};
+
+struct e2_conntest_report {
+	bool ok;
+	struct e2_side_report in;
+	struct e2_side_report out;
+};
+
+struct e2_conntest_opts {
+	const char *cafile; /* NULL: system trust store ($EMAIL2_CAFILE read by tools) */
+	unsigned timeout_ms; /* per attempt; 0 means 10000 */
+	bool test_in;
+	bool test_out;
+};
+
+/*
+ * Runs the incoming and/or outgoing fallback chain for a and logs in.
+ * Returns E2_OK when the report was filled (rep->ok tells the verdict), or an
+ * error when the test could not run at all (E2_EINVAL, E2_ENOMEM).
+ */
+enum e2_status e2_conntest_run(const struct e2_account *a,
+			       const struct e2_conntest_opts *opts,
+			       struct e2_conntest_report *rep_out,
+			       struct e2_err *err);
+
+/* Human-readable, attempt by attempt. Never prints a credential. */
+void e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f);
+/* One JSON document (see email2-conntest(1)). */
+void e2_conntest_print_json(const struct e2_conntest_report *rep, FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EMAIL2_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* store.h -- the account store: accounts.db (SQLite, WAL) under the store dir */
+#ifndef E2_STORE_H
+#define E2_STORE_H
+
+#include "email2.h"
+
+#include <sqlite3.h>
+
+/*
+ * Layout (see DESIGN.md, "The store"): the directory is 0700, accounts.db
+ * 0600. An account is a row in `accounts` plus one row per provisioned leaf
+ * node in `nodes`, keyed by the node's path below the GUID ("INSERVER",
+ * "TAGPROPS/8128000B"). Interior nodes (the GUID, TAGPROPS) exist as rows
+ * with a NULL value so that an Add of "TAGPROPS" alone is remembered.
+ *
+ * Transactions nest: store_begin() opens a SAVEPOINT, store_commit()
+ * releases it, store_rollback() rolls back to it and releases it. The CSP
+ * wraps every Atomic (and every command outside one) in a pair.
+ *
+ * Errors for every function: E2_ESTORE (SQLite failure, with SQLite's
+ * message), E2_ENOMEM.
+ */
+
+struct store_node {
+	char *name;  /* path below the GUID, "INSERVER", "TAGPROPS/812C000B" */
+	char *value; /* NULL for an interior node */
+};
+
+/* The open database; borrowed, valid until e2_store_close(). */
+sqlite3 *store_db(struct e2_store *st);
+
+enum e2_status store_begin(struct e2_store *st, struct e2_err *err);
+enum e2_status store_commit(struct e2_store *st, struct e2_err *err);
+/* Always undoes what the matching store_begin() started; never fails. */
+void store_rollback(struct e2_store *st);
+
+/* *exists_out is set to whether the GUID (braced, canonical) is stored. */
+enum e2_status store_account_exists(struct e2_store *st, const char *guid,
+				    bool *exists_out, struct e2_err *err);
+/* Creates an empty account; E2_EINVAL if it exists already. */
+enum e2_status store_account_create(struct e2_store *st, const char *guid,
+				    struct e2_err *err);
+/* Deletes the account, its nodes and its sync state; E2_EINVAL if absent. */
+enum e2_status store_account_delete(struct e2_store *st, const char *guid,
+				    struct e2_err *err);
+
+/*
+ * Node access. store_node_get() sets *found_out and, when found, *value_out
+ * to a copy of the value (NULL for an interior node; caller frees, wiping
+ * secrets with OPENSSL_cleanse).
+ */
+enum e2_status store_node_get(struct e2_store *st, const char *guid,
+			      const char *name, bool *found_out,
+			      char **value_out, struct e2_err *err);
+/* Inserts or replaces; value NULL makes an interior node. */
+enum e2_status store_node_set(struct e2_store *st, const char *guid,
+			      const char *name, const char *value,
+			      struct e2_err *err);
+/* Deletes name and every node below it ("TAGPROPS" takes its children). */
+enum e2_status store_node_delete(struct e2_store *st, const char *guid,
+				 const char *name, struct e2_err *err);
+/* Every node of the account, sorted by name; free with store_nodes_free(). */
+enum e2_status store_node_list(struct e2_store *st, const char *guid,
+			       struct store_node **nodes_out, size_t *n_out,
+			       struct e2_err *err);
+void store_nodes_free(struct store_node **nodes, size_t n);
+
+#endif /* E2_STORE_H */
