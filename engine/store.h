@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.h -- the account store: accounts.db (SQLite, WAL) under the store dir */
+/* store.h -- the account store: accounts.db (SQLite, WAL) under the store dir
+ */
 #ifndef E2_STORE_H
 #define E2_STORE_H
 
@@ -31,6 +32,10 @@ struct store_node {
 sqlite3 *store_db(struct e2_store *st);
 
 enum e2_status store_begin(struct e2_store *st, struct e2_err *err);
+/*
+ * Releases the innermost savepoint. On failure it has been rolled back and
+ * released already: do not call store_rollback() for it.
+ */
 enum e2_status store_commit(struct e2_store *st, struct e2_err *err);
 /* Always undoes what the matching store_begin() started; never fails. */
 void store_rollback(struct e2_store *st);
@@ -44,6 +49,12 @@ enum e2_status store_account_create(struct e2_store *st, const char *guid,
 /* Deletes the account, its nodes and its sync state; E2_EINVAL if absent. */
 enum e2_status store_account_delete(struct e2_store *st, const char *guid,
 				    struct e2_err *err);
+/*
+ * Every stored GUID, sorted (byte order); the vector is also NULL-terminated.
+ * The caller frees with e2_strv_free().
+ */
+enum e2_status store_account_list(struct e2_store *st, char ***guids_out,
+				  size_t *n_out, struct e2_err *err);
 
 /*
  * Node access. store_node_get() sets *found_out and, when found, *value_out
@@ -53,11 +64,18 @@ enum e2_status store_account_delete(struct e2_store *st, const char *guid,
 enum e2_status store_node_get(struct e2_store *st, const char *guid,
 			      const char *name, bool *found_out,
 			      char **value_out, struct e2_err *err);
-/* Inserts or replaces; value NULL makes an interior node. */
+/*
+ * Inserts or replaces; value NULL makes an interior node. Missing path
+ * segments above name ("TAGPROPS" for "TAGPROPS/8128000B") are created as
+ * interior nodes. E2_EINVAL when the account does not exist.
+ */
 enum e2_status store_node_set(struct e2_store *st, const char *guid,
 			      const char *name, const char *value,
 			      struct e2_err *err);
-/* Deletes name and every node below it ("TAGPROPS" takes its children). */
+/*
+ * Deletes name and every node below it ("TAGPROPS" takes its children);
+ * deleting a node that does not exist is not an error.
+ */
 enum e2_status store_node_delete(struct e2_store *st, const char *guid,
 				 const char *name, struct e2_err *err);
 /* Every node of the account, sorted by name; free with store_nodes_free(). */

@@ -1,0 +1,971 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c -- accounts.db: open, schema migrations, savepoints, node rows */
+#include "config.h"
+
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define STORE_DB_NAME "accounts.db"
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/*
+ * Schema migrations, applied in order inside one IMMEDIATE transaction by
+ * store_migrate(); PRAGMA user_version holds the last version applied. To
+ * change the schema append a step, never edit a shipped one. Tables that
+ * hold per-account state must reference accounts(guid) ON DELETE CASCADE so
+ * that store_account_delete() takes them along.
+ */
+struct store_migration {
+	int version;
+	const char *sql;
+};
+
+static const struct store_migration store_migrations[] = {
+	{1, "CREATE TABLE accounts ("
+	    " guid TEXT PRIMARY KEY NOT NULL,"
+	    " created INTEGER NOT NULL"
+	    ");"
+	    "CREATE TABLE nodes ("
+	    " guid TEXT NOT NULL"
+	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	    " name TEXT NOT NULL,"
+	    " value TEXT,"
+	    " PRIMARY KEY (guid, name)"
+	    ") WITHOUT ROWID;"},
+};
+
+/* Statements prepared once per store, on first use. */
+enum store_sql {
+	STORE_SQL_ACCOUNT_EXISTS = 0,
+	STORE_SQL_ACCOUNT_CREATE,
+	STORE_SQL_ACCOUNT_DELETE,
+	STORE_SQL_ACCOUNT_LIST,
+	STORE_SQL_NODE_GET,
+	STORE_SQL_NODE_SET,
+	STORE_SQL_NODE_ENSURE,
+	STORE_SQL_NODE_DELETE,
+	STORE_SQL_NODE_LIST,
+	STORE_SQL_COUNT
+};
+
+static const char *const store_sql_text[] = {
+	[STORE_SQL_ACCOUNT_EXISTS] = "SELECT 1 FROM accounts WHERE guid = ?1",
+	[STORE_SQL_ACCOUNT_CREATE] =
+		"INSERT INTO accounts (guid, created) VALUES (?1, ?2)",
+	[STORE_SQL_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE guid = ?1",
+	[STORE_SQL_ACCOUNT_LIST] = "SELECT guid FROM accounts ORDER BY guid",
+	[STORE_SQL_NODE_GET] =
+		"SELECT value FROM nodes WHERE guid = ?1 AND name = ?2",
+	[STORE_SQL_NODE_SET] =
+		"INSERT OR REPLACE INTO nodes (guid, name, value)"
+		" VALUES (?1, ?2, ?3)",
+	[STORE_SQL_NODE_ENSURE] =
+		"INSERT OR IGNORE INTO nodes (guid, name, value)"
+		" VALUES (?1, ?2, NULL)",
+	/*
+	 * name and everything below it: "X/..." sorts in ["X/", "X0") because
+	 * '0' follows '/' in ASCII; LIKE would treat '%' and '_' in names as
+	 * wildcards.
+	 */
+	[STORE_SQL_NODE_DELETE] = "DELETE FROM nodes WHERE guid = ?1 AND"
+				  " (name = ?2 OR (name >= ?2 || '/'"
+				  " AND name < ?2 || '0'))",
+	[STORE_SQL_NODE_LIST] =
+		"SELECT name, value FROM nodes WHERE guid = ?1 ORDER BY name",
+};
+_Static_assert(sizeof(store_sql_text) / sizeof(store_sql_text[0]) ==
+		       STORE_SQL_COUNT,
+	       "every statement needs its SQL");
+
+struct e2_store {
+	char *dir;
+	sqlite3 *db;
+	sqlite3_stmt *stmts[STORE_SQL_COUNT];
+	unsigned long *savepoints; /* ids of open savepoints, innermost last */
+	size_t depth;
+	size_t cap;
+	unsigned long next_savepoint;
+};
+
+static enum e2_status
+store_fail_db(sqlite3 *db, const char *what, struct e2_err *err)
+{
+	int code = sqlite3_errcode(db);
+	enum e2_status rc = code == SQLITE_NOMEM ? E2_ENOMEM : E2_ESTORE;
+
+	if (err != NULL && err->msg[0] == '\0')
+		err->sys_errno = sqlite3_system_errno(db);
+	return e2_fail(err, rc, STORE_DB_NAME ": %s: %s", what,
+		       sqlite3_errmsg(db));
+}
+
+static char *
+store_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	size_t lb = strlen(b);
+	char *p = malloc(la + 1 + lb + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
+	return p;
+}
+
+/* dir, else $EMAIL2_HOME, else $XDG_DATA_HOME/email2, else ~/.local/... */
+static enum e2_status
+store_resolve_dir(const char *dir, char **dir_out, struct e2_err *err)
+{
+	const char *env;
+	char *d;
+
+	if (dir != NULL) {
+		if (dir[0] == '\0')
+			return e2_fail(err, E2_EINVAL,
+				       "store directory: empty path");
+		d = strdup(dir);
+	} else if ((env = getenv("EMAIL2_HOME")) != NULL && env[0] != '\0') {
+		d = strdup(env);
+	} else if ((env = getenv("XDG_DATA_HOME")) != NULL && env[0] == '/') {
+		/* XDG: a relative XDG_DATA_HOME is invalid and ignored */
+		d = store_path_join(env, "email2");
+	} else if ((env = getenv("HOME")) != NULL && env[0] != '\0') {
+		d = store_path_join(env, ".local/share/email2");
+	} else {
+		return e2_fail(err, E2_EINVAL,
+			       "store directory: neither EMAIL2_HOME, "
+			       "XDG_DATA_HOME nor HOME is set");
+	}
+	if (d == NULL)
+		return e2_fail(err, E2_ENOMEM,
+			       "store directory: out of memory");
+	*dir_out = d;
+	return E2_OK;
+}
+
+static enum e2_status
+store_fail_errno(const char *what, const char *path, struct e2_err *err)
+{
+	int e = errno;
+
+	if (err != NULL && err->msg[0] == '\0')
+		err->sys_errno = e;
+	return e2_fail(err, E2_ESTORE, "%s %s: %s", what, path, strerror(e));
+}
+
+/* mkdir -p: missing components are made 0700; the store dir ends 0700. */
+static enum e2_status
+store_mkdir_p(const char *dir, struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+	char *p = strdup(dir);
+	struct stat sb;
+
+	if (p == NULL)
+		return e2_fail(err, E2_ENOMEM,
+			       "store directory: out of memory");
+	for (char *s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			rc = store_fail_errno("cannot create", p, err);
+			goto out;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+		rc = store_fail_errno("cannot create", p, err);
+		goto out;
+	}
+	if (stat(p, &sb) != 0) {
+		rc = store_fail_errno("cannot stat", p, err);
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		rc = e2_fail(err, E2_ESTORE,
+			     "store directory %s: not a directory", p);
+		goto out;
+	}
+	/* a directory we own but others may read is tightened, as ssh does */
+	if ((sb.st_mode & 077) != 0 && sb.st_uid == geteuid() &&
+	    chmod(p, 0700) != 0) {
+		rc = store_fail_errno("cannot chmod", p, err);
+		goto out;
+	}
+out:
+	free(p);
+	return rc;
+}
+
+/*
+ * Creates the database file 0600 before SQLite sees it (no umask games:
+ * umask is process-wide). SQLite gives -wal and -shm the database file's
+ * mode, so they are 0600 too; store_tighten() checks anyway.
+ */
+static enum e2_status
+store_create_file(const char *path, struct e2_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return store_fail_errno("cannot open", path, err);
+	if (fchmod(fd, 0600) != 0) {
+		enum e2_status rc = store_fail_errno("cannot chmod", path, err);
+
+		(void)close(fd);
+		return rc;
+	}
+	(void)close(fd);
+	return E2_OK;
+}
+
+static enum e2_status
+store_tighten(const char *dbpath, const char *suffix, struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+	size_t l = strlen(dbpath);
+	size_t ls = strlen(suffix);
+	char *p = malloc(l + ls + 1);
+	struct stat sb;
+
+	if (p == NULL)
+		return e2_fail(err, E2_ENOMEM, "store: out of memory");
+	memcpy(p, dbpath, l);
+	memcpy(p + l, suffix, ls + 1);
+	if (lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 077) != 0 && chmod(p, 0600) != 0)
+		rc = store_fail_errno("cannot chmod", p, err);
+	free(p);
+	return rc;
+}
+
+static enum e2_status
+store_exec(sqlite3 *db, const char *sql, const char *what, struct e2_err *err)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail_db(db, what, err);
+	return E2_OK;
+}
+
+static enum e2_status
+store_pragma_int(sqlite3 *db, const char *sql, int *value_out,
+		 struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc = E2_OK;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		rc = store_fail_db(db, sql, err);
+		goto out;
+	}
+	*value_out = sqlite3_column_int(stmt, 0);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum e2_status
+store_set_wal(sqlite3 *db, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc = E2_OK;
+	const unsigned char *mode;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		rc = store_fail_db(db, "journal_mode", err);
+		goto out;
+	}
+	mode = sqlite3_column_text(stmt, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0)
+		rc = e2_fail(err, E2_ESTORE,
+			     STORE_DB_NAME ": cannot enable WAL mode");
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* Brings the schema to the last version in store_migrations[]. */
+static enum e2_status
+store_migrate(sqlite3 *db, struct e2_err *err)
+{
+	const size_t n = sizeof(store_migrations) / sizeof(store_migrations[0]);
+	const int latest = store_migrations[n - 1].version;
+	enum e2_status rc;
+	int version = 0;
+	char sql[64];
+
+	/* IMMEDIATE: a second process waits instead of migrating twice */
+	rc = store_exec(db, "BEGIN IMMEDIATE", "begin migration", err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_pragma_int(db, "PRAGMA user_version", &version, err);
+	if (rc != E2_OK)
+		goto out;
+	if (version > latest) {
+		rc = e2_fail(err, E2_ESTORE,
+			     STORE_DB_NAME ": schema version %d is newer than "
+					   "this email2 (%d)",
+			     version, latest);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (store_migrations[i].version <= version)
+			continue;
+		rc = store_exec(db, store_migrations[i].sql, "schema migration",
+				err);
+		if (rc != E2_OK)
+			goto out;
+		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			       store_migrations[i].version);
+		rc = store_exec(db, sql, "schema version", err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	rc = store_exec(db, "COMMIT", "commit migration", err);
+out:
+	if (rc != E2_OK && sqlite3_get_autocommit(db) == 0)
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+enum e2_status
+e2_store_open(const char *dir, struct e2_store **st_out, struct e2_err *err)
+{
+	struct e2_store *st = NULL;
+	char *path = NULL;
+	enum e2_status rc;
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	rc = store_resolve_dir(dir, &st->dir, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_mkdir_p(st->dir, err);
+	if (rc != E2_OK)
+		goto out;
+	path = store_path_join(st->dir, STORE_DB_NAME);
+	if (path == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	rc = store_create_file(path, err);
+	if (rc != E2_OK)
+		goto out;
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		if (st->db == NULL)
+			rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		else
+			rc = store_fail_db(st->db, "open", err);
+		goto out;
+	}
+	(void)sqlite3_extended_result_codes(st->db, 1);
+	(void)sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	rc = store_set_wal(st->db, err);
+	if (rc != E2_OK)
+		goto out;
+	/*
+	 * synchronous=NORMAL is durable across application crashes in WAL
+	 * mode and skips an fsync per commit; secure_delete overwrites the
+	 * pages freed when a secret is replaced or deleted.
+	 */
+	rc = store_exec(st->db,
+			"PRAGMA foreign_keys = ON;"
+			"PRAGMA synchronous = NORMAL;"
+			"PRAGMA secure_delete = ON;",
+			"pragmas", err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_migrate(st->db, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_tighten(path, "-wal", err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_tighten(path, "-shm", err);
+	if (rc != E2_OK)
+		goto out;
+	*st_out = st;
+	st = NULL;
+out:
+	free(path);
+	e2_store_close(&st);
+	return rc;
+}
+
+void
+e2_store_close(struct e2_store **stp)
+{
+	struct e2_store *st;
+
+	if (stp == NULL || *stp == NULL)
+		return;
+	st = *stp;
+	for (size_t i = 0; i < STORE_SQL_COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	if (st->db != NULL) {
+		/* an open transaction at close is abandoned, never committed */
+		if (sqlite3_get_autocommit(st->db) == 0)
+			(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL,
+					   NULL);
+		(void)sqlite3_close(st->db);
+	}
+	free(st->savepoints);
+	free(st->dir);
+	free(st);
+	*stp = NULL;
+}
+
+const char *
+e2_store_dir(const struct e2_store *st)
+{
+	return st->dir;
+}
+
+sqlite3 *
+store_db(struct e2_store *st)
+{
+	return st->db;
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+/* SQLite ended the transaction itself (disk full, I/O error, ...). */
+static bool
+store_tx_lost(const struct e2_store *st)
+{
+	return st->depth > 0 && sqlite3_get_autocommit(st->db) != 0;
+}
+
+enum e2_status
+store_begin(struct e2_store *st, struct e2_err *err)
+{
+	unsigned long id;
+	char sql[48];
+
+	if (store_tx_lost(st))
+		return e2_fail(err, E2_ESTORE,
+			       STORE_DB_NAME ": transaction was rolled back");
+	if (st->depth == st->cap) {
+		size_t cap = st->cap == 0 ? 8 : st->cap * 2;
+		unsigned long *v = realloc(st->savepoints, cap * sizeof(*v));
+
+		if (v == NULL)
+			return e2_fail(err, E2_ENOMEM, "store: out of memory");
+		st->savepoints = v;
+		st->cap = cap;
+	}
+	id = st->next_savepoint++;
+	(void)snprintf(sql, sizeof(sql), "SAVEPOINT e2_sp_%lu", id);
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail_db(st->db, "savepoint", err);
+	st->savepoints[st->depth++] = id;
+	return E2_OK;
+}
+
+static void
+store_rollback_to(struct e2_store *st, unsigned long id)
+{
+	char sql[80];
+
+	/* ROLLBACK TO keeps the savepoint open; RELEASE closes it */
+	(void)snprintf(sql, sizeof(sql),
+		       "ROLLBACK TO e2_sp_%lu; RELEASE e2_sp_%lu", id, id);
+	(void)sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
+enum e2_status
+store_commit(struct e2_store *st, struct e2_err *err)
+{
+	unsigned long id;
+	char sql[48];
+
+	if (st->depth == 0)
+		return e2_fail(err, E2_ESTORE,
+			       STORE_DB_NAME ": commit without begin");
+	id = st->savepoints[--st->depth];
+	if (sqlite3_get_autocommit(st->db) != 0)
+		return e2_fail(err, E2_ESTORE,
+			       STORE_DB_NAME ": transaction was rolled back");
+	(void)snprintf(sql, sizeof(sql), "RELEASE e2_sp_%lu", id);
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		enum e2_status rc = store_fail_db(st->db, "commit", err);
+
+		if (sqlite3_get_autocommit(st->db) == 0)
+			store_rollback_to(st, id);
+		return rc;
+	}
+	return E2_OK;
+}
+
+void
+store_rollback(struct e2_store *st)
+{
+	unsigned long id;
+
+	if (st->depth == 0)
+		return;
+	id = st->savepoints[--st->depth];
+	if (sqlite3_get_autocommit(st->db) != 0)
+		return; /* SQLite rolled everything back already */
+	store_rollback_to(st, id);
+}
+
+/* ---- statements ------------------------------------------------------------
+ */
+
+static enum e2_status
+store_stmt(struct e2_store *st, enum store_sql which, sqlite3_stmt **stmt_out,
+	   struct e2_err *err)
+{
+	if (store_tx_lost(st))
+		return e2_fail(err, E2_ESTORE,
+			       STORE_DB_NAME ": transaction was rolled back");
+	if (st->stmts[which] == NULL &&
+	    sqlite3_prepare_v3(st->db, store_sql_text[which], -1,
+			       SQLITE_PREPARE_PERSISTENT, &st->stmts[which],
+			       NULL) != SQLITE_OK)
+		return store_fail_db(st->db, "prepare", err);
+	*stmt_out = st->stmts[which];
+	return E2_OK;
+}
+
+/* Every use of a cached statement ends here, so none stays active. */
+static void
+store_stmt_done(sqlite3_stmt *stmt)
+{
+	if (stmt == NULL)
+		return;
+	(void)sqlite3_reset(stmt);
+	(void)sqlite3_clear_bindings(stmt);
+}
+
+static enum e2_status
+store_bind_text(struct e2_store *st, sqlite3_stmt *stmt, int i, const char *s,
+		struct e2_err *err)
+{
+	int r = s == NULL ? sqlite3_bind_null(stmt, i)
+			  : sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+
+	if (r != SQLITE_OK)
+		return store_fail_db(st->db, "bind", err);
+	return E2_OK;
+}
+
+static enum e2_status
+store_check_guid(const char *guid, struct e2_err *err)
+{
+	if (guid == NULL || guid[0] == '\0')
+		return e2_fail(err, E2_EINVAL, "account: empty GUID");
+	return E2_OK;
+}
+
+static enum e2_status
+store_check_name(const char *name, struct e2_err *err)
+{
+	if (name == NULL || name[0] == '\0')
+		return e2_fail(err, E2_EINVAL, "node: empty name");
+	return E2_OK;
+}
+
+static const char *
+store_quote(char *buf, size_t len, const char *s)
+{
+	return e2_quote(buf, len, s, strlen(s));
+}
+
+/* ---- accounts -------------------------------------------------------------
+ */
+
+enum e2_status
+store_account_exists(struct e2_store *st, const char *guid, bool *exists_out,
+		     struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+	int r;
+
+	rc = store_check_guid(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_stmt(st, STORE_SQL_ACCOUNT_EXISTS, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_bind_text(st, stmt, 1, guid, err);
+	if (rc != E2_OK)
+		goto out;
+	r = sqlite3_step(stmt);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		rc = store_fail_db(st->db, "find account", err);
+		goto out;
+	}
+	*exists_out = r == SQLITE_ROW;
+out:
+	store_stmt_done(stmt);
+	return rc;
+}
+
+enum e2_status
+store_account_create(struct e2_store *st, const char *guid, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+	char q[512];
+
+	rc = store_check_guid(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_stmt(st, STORE_SQL_ACCOUNT_CREATE, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_bind_text(st, stmt, 1, guid, err);
+	if (rc != E2_OK)
+		goto out;
+	if (sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL)) !=
+	    SQLITE_OK) {
+		rc = store_fail_db(st->db, "bind", err);
+		goto out;
+	}
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(st->db) ==
+		    SQLITE_CONSTRAINT_PRIMARYKEY)
+			rc = e2_fail(err, E2_EINVAL,
+				     "account \"%s\": exists already",
+				     store_quote(q, sizeof(q), guid));
+		else
+			rc = store_fail_db(st->db, "create account", err);
+		goto out;
+	}
+out:
+	store_stmt_done(stmt);
+	return rc;
+}
+
+enum e2_status
+store_account_delete(struct e2_store *st, const char *guid, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+	char q[512];
+
+	rc = store_check_guid(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_stmt(st, STORE_SQL_ACCOUNT_DELETE, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_bind_text(st, stmt, 1, guid, err);
+	if (rc != E2_OK)
+		goto out;
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		rc = store_fail_db(st->db, "delete account", err);
+		goto out;
+	}
+	if (sqlite3_changes(st->db) == 0)
+		rc = e2_fail(err, E2_EINVAL, "account \"%s\": not found",
+			     store_quote(q, sizeof(q), guid));
+out:
+	store_stmt_done(stmt);
+	return rc;
+}
+
+/* Every GUID, sorted; used by e2_account_list(). */
+enum e2_status
+store_account_list(struct e2_store *st, char ***guids_out, size_t *n_out,
+		   struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	size_t cap = 0;
+	enum e2_status rc;
+	int r;
+
+	rc = store_stmt(st, STORE_SQL_ACCOUNT_LIST, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *g = (const char *)sqlite3_column_text(stmt, 0);
+
+		if (n + 1 >= cap) {
+			size_t ncap = cap == 0 ? 16 : cap * 2;
+			char **nv = realloc(v, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = e2_fail(err, E2_ENOMEM,
+					     "store: out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n] = g == NULL ? NULL : strdup(g);
+		if (v[n] == NULL) {
+			rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+			goto out;
+		}
+		n++;
+	}
+	if (r != SQLITE_DONE) {
+		rc = store_fail_db(st->db, "list accounts", err);
+		goto out;
+	}
+	if (v == NULL) {
+		v = calloc(1, sizeof(*v));
+		if (v == NULL) {
+			rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+			goto out;
+		}
+	}
+	v[n] = NULL;
+	*guids_out = v;
+	*n_out = n;
+	v = NULL;
+out:
+	store_stmt_done(stmt);
+	if (v != NULL) {
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+	}
+	return rc;
+}
+
+/* ---- nodes
+ * ------------------------------------------------------------------- */
+
+enum e2_status
+store_node_get(struct e2_store *st, const char *guid, const char *name,
+	       bool *found_out, char **value_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+	char *value = NULL;
+	int r;
+
+	rc = store_check_guid(guid, err);
+	if (rc == E2_OK)
+		rc = store_check_name(name, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_stmt(st, STORE_SQL_NODE_GET, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_bind_text(st, stmt, 1, guid, err);
+	if (rc == E2_OK)
+		rc = store_bind_text(st, stmt, 2, name, err);
+	if (rc != E2_OK)
+		goto out;
+	r = sqlite3_step(stmt);
+	if (r == SQLITE_DONE) {
+		*found_out = false;
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		rc = store_fail_db(st->db, "get node", err);
+		goto out;
+	}
+	if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+		const char *v = (const char *)sqlite3_column_text(stmt, 0);
+
+		value = v == NULL ? NULL : strdup(v);
+		if (value == NULL) {
+			rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+			goto out;
+		}
+	}
+	*found_out = true;
+	*value_out = value;
+out:
+	store_stmt_done(stmt);
+	return rc;
+}
+
+static enum e2_status
+store_node_step(struct e2_store *st, sqlite3_stmt *stmt, const char *guid,
+		const char *name, const char *value, struct e2_err *err)
+{
+	enum e2_status rc;
+	char q[512];
+
+	rc = store_bind_text(st, stmt, 1, guid, err);
+	if (rc == E2_OK)
+		rc = store_bind_text(st, stmt, 2, name, err);
+	if (rc == E2_OK && sqlite3_bind_parameter_count(stmt) >= 3)
+		rc = store_bind_text(st, stmt, 3, value, err);
+	if (rc != E2_OK)
+		goto out;
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(st->db) ==
+		    SQLITE_CONSTRAINT_FOREIGNKEY)
+			rc = e2_fail(err, E2_EINVAL,
+				     "account \"%s\": not found",
+				     store_quote(q, sizeof(q), guid));
+		else
+			rc = store_fail_db(st->db, "set node", err);
+	}
+out:
+	store_stmt_done(stmt);
+	return rc;
+}
+
+enum e2_status
+store_node_set(struct e2_store *st, const char *guid, const char *name,
+	       const char *value, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	char *parent = NULL;
+	enum e2_status rc;
+
+	rc = store_check_guid(guid, err);
+	if (rc == E2_OK)
+		rc = store_check_name(name, err);
+	if (rc != E2_OK)
+		return rc;
+	/* the path segments above name exist as interior nodes */
+	if (strchr(name, '/') != NULL) {
+		parent = strdup(name);
+		if (parent == NULL) {
+			rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+			goto out;
+		}
+		rc = store_stmt(st, STORE_SQL_NODE_ENSURE, &stmt, err);
+		if (rc != E2_OK)
+			goto out;
+		for (char *s = strchr(parent, '/'); s != NULL;
+		     s = strchr(s + 1, '/')) {
+			*s = '\0';
+			rc = store_node_step(st, stmt, guid, parent, NULL, err);
+			*s = '/';
+			if (rc != E2_OK)
+				goto out;
+		}
+	}
+	rc = store_stmt(st, STORE_SQL_NODE_SET, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_node_step(st, stmt, guid, name, value, err);
+out:
+	free(parent);
+	return rc;
+}
+
+enum e2_status
+store_node_delete(struct e2_store *st, const char *guid, const char *name,
+		  struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+
+	rc = store_check_guid(guid, err);
+	if (rc == E2_OK)
+		rc = store_check_name(name, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_stmt(st, STORE_SQL_NODE_DELETE, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	return store_node_step(st, stmt, guid, name, NULL, err);
+}
+
+enum e2_status
+store_node_list(struct e2_store *st, const char *guid,
+		struct store_node **nodes_out, size_t *n_out,
+		struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct store_node *v = NULL;
+	size_t n = 0;
+	size_t cap = 0;
+	enum e2_status rc;
+	int r;
+
+	rc = store_check_guid(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_stmt(st, STORE_SQL_NODE_LIST, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_bind_text(st, stmt, 1, guid, err);
+	if (rc != E2_OK)
+		goto out;
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(stmt, 0);
+		const char *value = (const char *)sqlite3_column_text(stmt, 1);
+
+		if (n == cap) {
+			size_t ncap = cap == 0 ? 32 : cap * 2;
+			struct store_node *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = e2_fail(err, E2_ENOMEM,
+					     "store: out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n].name = name == NULL ? NULL : strdup(name);
+		v[n].value = value == NULL ? NULL : strdup(value);
+		n++;
+		if (v[n - 1].name == NULL ||
+		    (value == NULL &&
+		     sqlite3_column_type(stmt, 1) != SQLITE_NULL) ||
+		    (value != NULL && v[n - 1].value == NULL)) {
+			rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+			goto out;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		rc = store_fail_db(st->db, "list nodes", err);
+		goto out;
+	}
+	*nodes_out = v;
+	*n_out = n;
+	v = NULL;
+	n = 0;
+out:
+	store_stmt_done(stmt);
+	store_nodes_free(&v, n);
+	return rc;
+}
+
+void
+store_nodes_free(struct store_node **nodes, size_t n)
+{
+	if (nodes == NULL || *nodes == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct store_node *nd = &(*nodes)[i];
+
+		/* any value may be a secret (AUTHSECRET, SMTPALTPASSWORD) */
+		if (nd->value != NULL)
+			OPENSSL_cleanse(nd->value, strlen(nd->value));
+		free(nd->value);
+		free(nd->name);
+	}
+	free(*nodes);
+	*nodes = NULL;
+}
