@@ -1,0 +1,375 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""hostile_server.py -- a scripted IMAP/POP3/SMTP server for what Dovecot won't do.
+
+Stdlib only. Listens on --listen ADDR:PORT, serves at most --max-conns
+connections one at a time, and exits by itself after --timeout seconds.
+
+Scenarios (--scenario):
+  inject            STARTTLS is answered OK and, in the same write, followed by
+                    --inject bytes before the TLS handshake (response
+                    injection, curl test980 / CVE-2020-15953); then real TLS
+                    with --cert/--key and a server that accepts any login, so
+                    only a client that checks its buffer fails
+  refuse-starttls   STARTTLS advertised, then refused (NO / -ERR / 454)
+  no-starttls       STARTTLS not advertised; a login is accepted (cleartext)
+  preauth           IMAP greeting "* PREAUTH" (STARTTLS offered): a client
+                    that needs TLS must not go on (CVE-2020-12398 / mutt)
+  silent            accept and never send a byte (until the client leaves)
+  close             accept and close at once
+  garbage           send a greeting of non-protocol bytes and close
+  permflags         (IMAP, for sync tests) login OK, then SELECT answers an
+                    unfinished "* OK [PERMANENTFLAGS (" line and stalls
+  fetch-close       (IMAP, for sync tests) login OK, SELECT of one message,
+                    FETCH sends a literal header and half the bytes, then closes
+  ok                a well-behaved server: STARTTLS works, any login is OK
+--tls wraps every connection in TLS first (implicit TLS: 993/995/465) with
+--cert/--key; with "silent" it completes the handshake, then says nothing.
+
+--capa-extra TEXT adds TEXT to the capability list (e.g. odd bytes, for
+escaping tests). Each connection is logged to stderr.
+"""
+import argparse
+import os
+import select
+import socket
+import ssl
+import sys
+import threading
+import time
+
+CRLF = b"\r\n"
+
+
+class Conn:
+    """A line-oriented peer over a socket (plain or TLS)."""
+
+    def __init__(self, sock, deadline):
+        self.sock = sock
+        self.buf = b""
+        self.deadline = deadline
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def readline(self):
+        while CRLF not in self.buf and b"\n" not in self.buf:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(4096)
+            except (OSError, ssl.SSLError):
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+            if len(self.buf) > 65536:
+                return None
+        i = self.buf.find(b"\n")
+        line, self.buf = self.buf[: i + 1], self.buf[i + 1:]
+        return line.rstrip(b"\r\n")
+
+    def wait_closed(self):
+        """Stay silent until the peer closes or the deadline passes."""
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return
+            r, _, _ = select.select([self.sock], [], [], min(left, 1.0))
+            if r:
+                try:
+                    if not self.sock.recv(4096):
+                        return
+                except (OSError, ssl.SSLError):
+                    return
+
+
+class Script:
+    def __init__(self, args):
+        self.a = args
+        self.ctx = None
+        if args.cert:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(args.cert, args.key)
+
+    def starttls_word(self):
+        return {"imap": "STARTTLS", "pop3": "STLS", "smtp": "STARTTLS"}[
+            self.a.proto]
+
+    def tls_wrap(self, c):
+        c.sock.settimeout(max(0.1, c.deadline - time.monotonic()))
+        c.sock = self.ctx.wrap_socket(c.sock, server_side=True)
+        c.buf = b""
+
+    # -- IMAP ---------------------------------------------------------------
+    def imap_caps(self, tls_done):
+        caps = ["IMAP4rev1", "AUTH=PLAIN", "AUTH=LOGIN"]
+        sc = self.a.scenario
+        if not tls_done and sc not in ("no-starttls",):
+            caps.insert(1, "STARTTLS")
+        if self.a.capa_extra:
+            caps.append(self.a.capa_extra)
+        return " ".join(caps).encode("latin-1")
+
+    def imap(self, c, tls_done):
+        sc = self.a.scenario
+        if sc == "preauth":
+            c.send(b"* PREAUTH [CAPABILITY " + self.imap_caps(tls_done) +
+                   b"] hostile ready" + CRLF)
+        else:
+            c.send(b"* OK [CAPABILITY " + self.imap_caps(tls_done) +
+                   b"] hostile ready" + CRLF)
+        selected = False
+        while True:
+            line = c.readline()
+            if line is None:
+                return
+            parts = line.split(b" ", 2)
+            tag = parts[0]
+            cmd = parts[1].upper() if len(parts) > 1 else b""
+            if cmd == b"CAPABILITY":
+                c.send(b"* CAPABILITY " + self.imap_caps(tls_done) + CRLF +
+                       tag + b" OK done" + CRLF)
+            elif cmd == b"STARTTLS" and not tls_done:
+                if sc == "refuse-starttls":
+                    c.send(tag + b" NO STARTTLS not available today" + CRLF)
+                    continue
+                if sc == "preauth":
+                    c.send(tag + b" BAD already authenticated" + CRLF)
+                    continue
+                c.send(tag + b" OK begin TLS" + CRLF +
+                       (self.inject() if sc == "inject" else b""))
+                self.tls_wrap(c)
+                tls_done = True
+            elif cmd in (b"LOGIN", b"AUTHENTICATE"):
+                if cmd == b"AUTHENTICATE" and len(parts) == 3 and \
+                        b" " not in parts[2]:
+                    c.send(b"+ " + CRLF)
+                    if c.readline() is None:
+                        return
+                c.send(tag + b" OK [CAPABILITY " + self.imap_caps(tls_done) +
+                       b"] logged in" + CRLF)
+            elif cmd in (b"SELECT", b"EXAMINE"):
+                if sc == "permflags":
+                    c.send(b"* 1 EXISTS" + CRLF +
+                           b"* OK [PERMANENTFLAGS (")
+                    c.wait_closed()
+                    return
+                selected = True
+                c.send(b"* 1 EXISTS" + CRLF + b"* 0 RECENT" + CRLF +
+                       b"* OK [UIDVALIDITY 1] ok" + CRLF +
+                       b"* OK [UIDNEXT 2] ok" + CRLF +
+                       b"* FLAGS (\\Seen \\Deleted)" + CRLF +
+                       b"* OK [PERMANENTFLAGS (\\Seen \\Deleted)] ok" +
+                       CRLF + tag + b" OK [READ-WRITE] selected" + CRLF)
+            elif cmd in (b"FETCH", b"UID") and selected:
+                body = (b"From: a@example.com\r\nSubject: hi\r\n\r\n" +
+                        b"x" * 200 + CRLF)
+                if sc == "fetch-close":
+                    c.send(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(body) +
+                           body[: len(body) // 2])
+                    return
+                c.send(b"* 1 FETCH (UID 1 FLAGS () BODY[] {%d}\r\n" %
+                       len(body) + body + b")" + CRLF + tag + b" OK done" +
+                       CRLF)
+            elif cmd == b"LOGOUT":
+                c.send(b"* BYE bye" + CRLF + tag + b" OK bye" + CRLF)
+                return
+            elif cmd == b"NOOP":
+                c.send(tag + b" OK noop" + CRLF)
+            else:
+                c.send(tag + b" BAD unknown command" + CRLF)
+
+    # -- POP3 ---------------------------------------------------------------
+    def pop3_capa(self, tls_done):
+        caps = [b"USER", b"SASL PLAIN", b"UIDL", b"TOP"]
+        if not tls_done and self.a.scenario != "no-starttls":
+            caps.append(b"STLS")
+        if self.a.capa_extra:
+            caps.append(self.a.capa_extra.encode("latin-1"))
+        return b"".join(x + CRLF for x in caps)
+
+    def pop3(self, c, tls_done):
+        sc = self.a.scenario
+        c.send(b"+OK hostile ready" + CRLF)
+        while True:
+            line = c.readline()
+            if line is None:
+                return
+            cmd = line.split(b" ", 1)[0].upper()
+            if cmd == b"CAPA":
+                c.send(b"+OK capabilities" + CRLF + self.pop3_capa(tls_done) +
+                       b"." + CRLF)
+            elif cmd == b"STLS" and not tls_done:
+                if sc == "refuse-starttls":
+                    c.send(b"-ERR STLS not available today" + CRLF)
+                    continue
+                c.send(b"+OK begin TLS" + CRLF +
+                       (self.inject() if sc == "inject" else b""))
+                self.tls_wrap(c)
+                tls_done = True
+            elif cmd in (b"USER", b"PASS"):
+                c.send(b"+OK fine" + CRLF)
+            elif cmd == b"AUTH":
+                if b" " in line.strip() and len(line.split()) == 2:
+                    c.send(b"+ " + CRLF)
+                    if c.readline() is None:
+                        return
+                c.send(b"+OK logged in" + CRLF)
+            elif cmd == b"STAT":
+                c.send(b"+OK 0 0" + CRLF)
+            elif cmd == b"QUIT":
+                c.send(b"+OK bye" + CRLF)
+                return
+            else:
+                c.send(b"-ERR unknown command" + CRLF)
+
+    # -- SMTP ---------------------------------------------------------------
+    def smtp_ehlo(self, tls_done):
+        lines = [b"hostile.email2.test", b"PIPELINING", b"8BITMIME",
+                 b"AUTH PLAIN LOGIN"]
+        if not tls_done and self.a.scenario != "no-starttls":
+            lines.append(b"STARTTLS")
+        if self.a.capa_extra:
+            lines.append(self.a.capa_extra.encode("latin-1"))
+        out = b""
+        for i, x in enumerate(lines):
+            sep = b" " if i == len(lines) - 1 else b"-"
+            out += b"250" + sep + x + CRLF
+        return out
+
+    def smtp(self, c, tls_done):
+        sc = self.a.scenario
+        c.send(b"220 hostile.email2.test ESMTP ready" + CRLF)
+        while True:
+            line = c.readline()
+            if line is None:
+                return
+            cmd = line.split(b" ", 1)[0].upper()
+            if cmd in (b"EHLO", b"HELO"):
+                c.send(self.smtp_ehlo(tls_done))
+            elif cmd == b"STARTTLS" and not tls_done:
+                if sc == "refuse-starttls":
+                    c.send(b"454 4.7.0 TLS not available today" + CRLF)
+                    continue
+                c.send(b"220 2.0.0 go ahead" + CRLF +
+                       (self.inject() if sc == "inject" else b""))
+                self.tls_wrap(c)
+                tls_done = True
+            elif cmd == b"AUTH":
+                if len(line.split()) == 2:
+                    c.send(b"334 " + CRLF)
+                    if c.readline() is None:
+                        return
+                c.send(b"235 2.7.0 authenticated" + CRLF)
+            elif cmd == b"QUIT":
+                c.send(b"221 2.0.0 bye" + CRLF)
+                return
+            elif cmd in (b"RSET", b"NOOP", b"MAIL", b"RCPT"):
+                c.send(b"250 2.0.0 ok" + CRLF)
+            else:
+                c.send(b"502 5.5.2 unknown command" + CRLF)
+
+    def inject(self):
+        if self.a.inject is not None:
+            return self.a.inject.encode("latin-1").decode(
+                "unicode_escape").encode("latin-1")
+        return {
+            "imap": b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected" + CRLF,
+            "pop3": b"+OK injected" + CRLF,
+            "smtp": b"250 injected" + CRLF,
+        }[self.a.proto]
+
+    def serve(self, sock):
+        deadline = time.monotonic() + self.a.conn_timeout
+        c = Conn(sock, deadline)
+        sc = self.a.scenario
+        tls_done = False
+        if self.a.tls:
+            self.tls_wrap(c)
+            tls_done = True
+        if sc == "silent":
+            c.wait_closed()
+            return
+        if sc == "close":
+            return
+        if sc == "garbage":
+            c.send(b"\x00\xffHELLO? \x1b[31m not a mail server\r\n")
+            return
+        getattr(self, self.a.proto)(c, tls_done)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--listen", required=True, help="ADDR:PORT")
+    p.add_argument("--proto", choices=("imap", "pop3", "smtp"),
+                   default="imap")
+    p.add_argument("--scenario", default="ok", choices=(
+        "inject", "refuse-starttls", "no-starttls", "preauth", "silent",
+        "close", "garbage", "permflags", "fetch-close", "ok"))
+    p.add_argument("--tls", action="store_true", help="implicit TLS")
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--inject", help="bytes to inject (\\r\\n escapes)")
+    p.add_argument("--capa-extra", help="an extra capability")
+    p.add_argument("--max-conns", type=int, default=20)
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="exit after this many seconds")
+    p.add_argument("--conn-timeout", type=float, default=30.0,
+                   help="drop one connection after this many seconds")
+    p.add_argument("--ready-file", help="created once listening")
+    a = p.parse_args()
+    if (a.tls or a.scenario == "inject") and not a.cert:
+        p.error("this scenario needs --cert and --key")
+
+    addr, port = a.listen.rsplit(":", 1)
+    addr = addr.strip("[]")
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, int(port)))
+    ls.listen(16)
+    if a.ready_file:
+        open(a.ready_file, "w").close()
+    script = Script(a)
+    end = time.monotonic() + a.timeout
+    served = 0
+    threads = []
+    while served < a.max_conns:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        r, _, _ = select.select([ls], [], [], left)
+        if not r:
+            break
+        sock, peer = ls.accept()
+        served += 1
+        print(f"hostile {a.listen} {a.proto} {a.scenario}: connection "
+              f"{served} from {peer[0]}", file=sys.stderr, flush=True)
+        t = threading.Thread(target=serve_one, args=(script, sock, served),
+                             daemon=True)
+        t.start()
+        threads.append(t)
+    ls.close()
+    for t in threads:
+        t.join(max(0.0, end - time.monotonic()))
+    return 0
+
+
+def serve_one(script, sock, n):
+    try:
+        script.serve(sock)
+    except (OSError, ssl.SSLError, ValueError) as ex:
+        print(f"hostile: connection {n}: {type(ex).__name__}: {ex}",
+              file=sys.stderr, flush=True)
+    finally:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
