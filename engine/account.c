@@ -550,7 +550,7 @@ e2_account_load(struct e2_store *st, const char *guid,
 	if (guid == NULL || guid[0] == '\0')
 		return e2_fail(err, E2_EINVAL, "account: empty GUID");
 	/* one read transaction: the account cannot vanish between the two */
-	rc = store_begin(st, err);
+	rc = store_begin_read(st, err);
 	if (rc != E2_OK)
 		goto out;
 	in_tx = true;

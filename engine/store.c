@@ -452,6 +452,15 @@ store_db(struct e2_store *st)
 
 /* ---- transactions -------------------------------------------------------- */
 
+/*
+ * The outermost level is BEGIN IMMEDIATE (or BEGIN for a read), not a
+ * SAVEPOINT: a deferred transaction that reads and then writes fails with
+ * SQLITE_BUSY, without waiting, when another connection wrote in between
+ * (WAL snapshot upgrade). Inner levels are SAVEPOINTs named from a counter.
+ * Level ids: STORE_TX_TOP for BEGIN, else the savepoint's number.
+ */
+#define STORE_TX_TOP 0UL
+
 /* SQLite ended the transaction itself (disk full, I/O error, ...). */
 static bool
 store_tx_lost(const struct e2_store *st)
@@ -459,8 +468,8 @@ store_tx_lost(const struct e2_store *st)
 	return st->depth > 0 && sqlite3_get_autocommit(st->db) != 0;
 }
 
-enum e2_status
-store_begin(struct e2_store *st, struct e2_err *err)
+static enum e2_status
+store_begin_level(struct e2_store *st, bool write, struct e2_err *err)
 {
 	unsigned long id;
 	char sql[48];
@@ -477,12 +486,31 @@ store_begin(struct e2_store *st, struct e2_err *err)
 		st->savepoints = v;
 		st->cap = cap;
 	}
-	id = st->next_savepoint++;
-	(void)snprintf(sql, sizeof(sql), "SAVEPOINT e2_sp_%lu", id);
+	/* a transaction opened through store_db() nests as a savepoint too */
+	if (st->depth == 0 && sqlite3_get_autocommit(st->db) != 0) {
+		id = STORE_TX_TOP;
+		(void)snprintf(sql, sizeof(sql), "%s",
+			       write ? "BEGIN IMMEDIATE" : "BEGIN");
+	} else {
+		id = ++st->next_savepoint;
+		(void)snprintf(sql, sizeof(sql), "SAVEPOINT e2_sp_%lu", id);
+	}
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return store_fail_db(st->db, "savepoint", err);
+		return store_fail_db(st->db, "begin", err);
 	st->savepoints[st->depth++] = id;
 	return E2_OK;
+}
+
+enum e2_status
+store_begin(struct e2_store *st, struct e2_err *err)
+{
+	return store_begin_level(st, true, err);
+}
+
+enum e2_status
+store_begin_read(struct e2_store *st, struct e2_err *err)
+{
+	return store_begin_level(st, false, err);
 }
 
 static void
@@ -491,8 +519,12 @@ store_rollback_to(struct e2_store *st, unsigned long id)
 	char sql[80];
 
 	/* ROLLBACK TO keeps the savepoint open; RELEASE closes it */
-	(void)snprintf(sql, sizeof(sql),
-		       "ROLLBACK TO e2_sp_%lu; RELEASE e2_sp_%lu", id, id);
+	if (id == STORE_TX_TOP)
+		(void)snprintf(sql, sizeof(sql), "ROLLBACK");
+	else
+		(void)snprintf(sql, sizeof(sql),
+			       "ROLLBACK TO e2_sp_%lu; RELEASE e2_sp_%lu", id,
+			       id);
 	(void)sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 }
 
@@ -509,7 +541,10 @@ store_commit(struct e2_store *st, struct e2_err *err)
 	if (sqlite3_get_autocommit(st->db) != 0)
 		return e2_fail(err, E2_ESTORE,
 			       STORE_DB_NAME ": transaction was rolled back");
-	(void)snprintf(sql, sizeof(sql), "RELEASE e2_sp_%lu", id);
+	if (id == STORE_TX_TOP)
+		(void)snprintf(sql, sizeof(sql), "COMMIT");
+	else
+		(void)snprintf(sql, sizeof(sql), "RELEASE e2_sp_%lu", id);
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		enum e2_status rc = store_fail_db(st->db, "commit", err);
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* store.h -- the account store: accounts.db (SQLite, WAL) under the store dir
- */
+/* store.h -- the account store: accounts.db (SQLite, WAL) in the store dir */
 #ifndef E2_STORE_H
 #define E2_STORE_H
 
@@ -15,9 +14,10 @@
  * "TAGPROPS/8128000B"). Interior nodes (the GUID, TAGPROPS) exist as rows
  * with a NULL value so that an Add of "TAGPROPS" alone is remembered.
  *
- * Transactions nest: store_begin() opens a SAVEPOINT, store_commit()
- * releases it, store_rollback() rolls back to it and releases it. The CSP
- * wraps every Atomic (and every command outside one) in a pair.
+ * Transactions nest: store_begin() opens a SAVEPOINT (the outermost level
+ * is BEGIN IMMEDIATE), store_commit() releases it, store_rollback() rolls
+ * back to it and releases it. The CSP wraps every Atomic (and every command
+ * outside one) in a pair.
  *
  * Errors for every function: E2_ESTORE (SQLite failure, with SQLite's
  * message), E2_ENOMEM.
@@ -32,6 +32,11 @@ struct store_node {
 sqlite3 *store_db(struct e2_store *st);
 
 enum e2_status store_begin(struct e2_store *st, struct e2_err *err);
+/*
+ * As store_begin(), but when outermost the transaction only reads (BEGIN
+ * DEFERRED, no write lock); end it with store_commit() or store_rollback().
+ */
+enum e2_status store_begin_read(struct e2_store *st, struct e2_err *err);
 /*
  * Releases the innermost savepoint. On failure it has been rolled back and
  * released already: do not call store_rollback() for it.

@@ -497,6 +497,54 @@ START_TEST(test_store_tx_deep_nesting)
 }
 END_TEST
 
+START_TEST(test_store_tx_inside_foreign_transaction)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	sqlite3 *db = store_db(st);
+
+	/* a transaction opened by other code through store_db() */
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(store_begin(st, &err), E2_OK);
+	engine_create(st, G1);
+	store_rollback(st);
+	ck_assert_int_eq(store_begin(st, &err), E2_OK);
+	engine_create(st, G2);
+	ck_assert_int_eq(store_commit(st, &err), E2_OK);
+	ck_assert_int_eq(sqlite3_get_autocommit(db), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert(!engine_exists(st, G1));
+	ck_assert(engine_exists(st, G2));
+	e2_store_close(&st);
+}
+END_TEST
+
+START_TEST(test_store_tx_two_connections)
+{
+	struct e2_store *a = engine_open();
+	struct e2_store *b = engine_open();
+	struct e2_err err = {0};
+
+	/* two connections to one store see each other's commits */
+	ck_assert_int_eq(store_begin(a, &err), E2_OK);
+	ck_assert(!engine_exists(a, G1));
+	engine_create(a, G1);
+	ck_assert_int_eq(store_commit(a, &err), E2_OK);
+	ck_assert_int_eq(store_begin_read(b, &err), E2_OK);
+	ck_assert(engine_exists(b, G1));
+	ck_assert_int_eq(store_commit(b, &err), E2_OK);
+	ck_assert_int_eq(store_begin(b, &err), E2_OK);
+	ck_assert(engine_exists(b, G1));
+	engine_set(b, G1, "NAME", "from b");
+	ck_assert_int_eq(store_commit(b, &err), E2_OK);
+	engine_assert_node(a, G1, "NAME", "from b");
+	e2_store_close(&b);
+	e2_store_close(&a);
+}
+END_TEST
+
 /* ---- store: accounts ------------------------------------------------------
  */
 
@@ -1392,6 +1440,8 @@ engine_store_suite(void)
 	tcase_add_test(tc, test_store_tx_rollback_after_failed_statement);
 	tcase_add_test(tc, test_store_tx_unbalanced);
 	tcase_add_test(tc, test_store_tx_deep_nesting);
+	tcase_add_test(tc, test_store_tx_inside_foreign_transaction);
+	tcase_add_test(tc, test_store_tx_two_connections);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("accounts");
