@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c -- prints a connection-test report as text or as one JSON document
+ */
+#include "config.h"
+
+#include "email2.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const report_mode_names[] = {
+	[E2_MODE_TLS] = "tls",
+	[E2_MODE_STARTTLS] = "starttls",
+	[E2_MODE_PLAIN] = "plain",
+};
+_Static_assert(sizeof(report_mode_names) / sizeof(report_mode_names[0]) ==
+		       E2_MODE_COUNT,
+	       "every e2_mode needs a name");
+
+static const char *const report_login_names[] = {
+	[E2_LOGIN_NOT_TRIED] = "not_tried",
+	[E2_LOGIN_OK] = "ok",
+	[E2_LOGIN_FAILED] = "failed",
+	[E2_LOGIN_SKIPPED] = "skipped",
+};
+
+static const char *
+report_mode_name(enum e2_mode mode)
+{
+	if ((unsigned)mode >= E2_MODE_COUNT)
+		return "unknown";
+	return report_mode_names[mode];
+}
+
+static const char *
+report_login_name(enum e2_login login)
+{
+	if ((unsigned)login >=
+	    sizeof(report_login_names) / sizeof(report_login_names[0]))
+		return "unknown";
+	return report_login_names[login];
+}
+
+/* Reports come from servers: never trust a fixed buffer to be terminated. */
+#define REPORT_LEN(field) strnlen((field), sizeof(field))
+
+static double
+report_ms(double ms)
+{
+	return isfinite(ms) && ms >= 0 ? ms : 0;
+}
+
+/* ---- text ------------------------------------------------------------------
+ */
+
+/* Server text may hold terminal escapes: print controls and non-ASCII as \xHH
+ */
+static void
+report_text_put(FILE *f, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len && s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '\\') {
+			fputc('\\', f);
+			fputc('x', f);
+			fputc(hex[c >> 4], f);
+			fputc(hex[c & 0xf], f);
+		} else {
+			fputc(c, f);
+		}
+	}
+}
+
+#define REPORT_TEXT(f, field) report_text_put((f), (field), REPORT_LEN(field))
+
+static void
+report_text_attempt(const struct e2_attempt *at, size_t n, FILE *f)
+{
+	fprintf(f, "  %zu. %-8s ", n, report_mode_name(at->mode));
+	REPORT_TEXT(f, at->host);
+	fprintf(f, ":%u", (unsigned)at->port);
+	if (at->address[0] != '\0') {
+		fputs(" [", f);
+		REPORT_TEXT(f, at->address);
+		fputc(']', f);
+	}
+	if (at->result == E2_OK) {
+		fputs(" ok", f);
+	} else {
+		fprintf(f, " failed: %s", e2_status_name(at->result));
+		if (at->error[0] != '\0') {
+			fputs(": ", f);
+			REPORT_TEXT(f, at->error);
+		}
+	}
+	fprintf(f, " (%.0f ms)\n", report_ms(at->elapsed_ms));
+	if (at->tls) {
+		fputs("       tls: ", f);
+		REPORT_TEXT(f, at->tls_version);
+		fputc(' ', f);
+		REPORT_TEXT(f, at->cipher);
+		fputc('\n', f);
+	}
+	if (at->cert_subject[0] != '\0' || at->verify_result[0] != '\0') {
+		fputs("       certificate: ", f);
+		REPORT_TEXT(f, at->cert_subject);
+		fputs("\n         issuer: ", f);
+		REPORT_TEXT(f, at->cert_issuer);
+		fprintf(f, "\n         verified: %s",
+			at->cert_verified ? "yes" : "no");
+		if (at->verify_result[0] != '\0') {
+			fputs(" (", f);
+			REPORT_TEXT(f, at->verify_result);
+			fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+	if (at->capabilities[0] != '\0') {
+		fputs("       capabilities: ", f);
+		REPORT_TEXT(f, at->capabilities);
+		fputc('\n', f);
+	}
+	if (at->auth_mechs[0] != '\0') {
+		fputs("       auth mechanisms: ", f);
+		REPORT_TEXT(f, at->auth_mechs);
+		fputc('\n', f);
+	}
+	if (at->login != E2_LOGIN_NOT_TRIED) {
+		fprintf(f, "       login: %s", report_login_name(at->login));
+		if (at->login_mech[0] != '\0') {
+			fputs(" (", f);
+			REPORT_TEXT(f, at->login_mech);
+			fputc(')', f);
+		}
+		if (at->cleartext_login)
+			fputs(", CLEARTEXT: credentials were sent without TLS",
+			      f);
+		fputc('\n', f);
+	}
+}
+
+static void
+report_text_side(const struct e2_side_report *s, const char *label, FILE *f)
+{
+	if (!s->tested) {
+		fprintf(f, "%s: not tested\n", label);
+		return;
+	}
+	fprintf(f, "%s: %s ", label, s->protocol != NULL ? s->protocol : "?");
+	REPORT_TEXT(f, s->host);
+	if (s->port != 0)
+		fprintf(f, ":%u", (unsigned)s->port);
+	else
+		fputs(" (default ports)", f);
+	fprintf(f, ", TLS %s\n", s->tls_required ? "required" : "optional");
+	for (size_t i = 0; i < s->n_attempts && i < E2_MODE_COUNT; i++)
+		report_text_attempt(&s->attempts[i], i + 1, f);
+	if (s->ok) {
+		fprintf(f, "  result: ok (%.0f ms)\n",
+			report_ms(s->elapsed_ms));
+	} else {
+		fprintf(f, "  result: failed: %s", e2_status_name(s->status));
+		if (s->error[0] != '\0') {
+			fputs(": ", f);
+			REPORT_TEXT(f, s->error);
+		}
+		fprintf(f, " (%.0f ms)\n", report_ms(s->elapsed_ms));
+	}
+}
+
+void
+e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f)
+{
+	report_text_side(&rep->in, "incoming", f);
+	report_text_side(&rep->out, "outgoing", f);
+	fprintf(f, "verdict: %s\n", rep->ok ? "ok" : "failed");
+}
+
+/* ---- JSON ------------------------------------------------------------------
+ */
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 when the bytes are not one.
+ */
+static size_t
+report_utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	}
+	return n;
+}
+
+/*
+ * A JSON string (RFC 8259 7): quote and backslash escaped, controls as
+ * \n \r \t or \u00XX, valid UTF-8 kept, any other byte as \u00XX (its
+ * Latin-1 reading) so the document stays valid.
+ */
+static void
+report_json_str(FILE *f, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	fputc('"', f);
+	while (i < len && p[i] != '\0') {
+		unsigned char c = p[i];
+		size_t n;
+
+		if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc(c, f);
+			i++;
+		} else if (c == '\n') {
+			fputs("\\n", f);
+			i++;
+		} else if (c == '\r') {
+			fputs("\\r", f);
+			i++;
+		} else if (c == '\t') {
+			fputs("\\t", f);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", (unsigned)c);
+			i++;
+		} else if (c < 0x80) {
+			fputc(c, f);
+			i++;
+		} else if ((n = report_utf8_len(p + i, len - i)) != 0) {
+			fwrite(p + i, 1, n, f);
+			i += n;
+		} else {
+			fprintf(f, "\\u%04x", (unsigned)c);
+			i++;
+		}
+	}
+	fputc('"', f);
+}
+
+/* "key": "value", or null when the value is empty */
+static void
+report_json_field(FILE *f, const char *key, const char *s, size_t len,
+		  bool last)
+{
+	fprintf(f, "\"%s\": ", key);
+	if (s == NULL || len == 0 || s[0] == '\0')
+		fputs("null", f);
+	else
+		report_json_str(f, s, len);
+	fputs(last ? "" : ", ", f);
+}
+
+#define REPORT_JSON(f, key, field)                                             \
+	report_json_field((f), (key), (field), REPORT_LEN(field), false)
+
+/* A space-separated list as a JSON array of strings. */
+static void
+report_json_words(FILE *f, const char *key, const char *s, size_t len)
+{
+	size_t i = 0;
+	bool first = true;
+
+	fprintf(f, "\"%s\": [", key);
+	while (i < len && s[i] != '\0') {
+		size_t start;
+
+		while (i < len && s[i] == ' ')
+			i++;
+		start = i;
+		while (i < len && s[i] != ' ' && s[i] != '\0')
+			i++;
+		if (i == start)
+			break;
+		fputs(first ? "" : ", ", f);
+		report_json_str(f, s + start, i - start);
+		first = false;
+	}
+	fputs("], ", f);
+}
+
+static void
+report_json_attempt(const struct e2_attempt *at, FILE *f)
+{
+	bool ok = at->result == E2_OK;
+
+	fprintf(f, "{\"mode\": \"%s\", \"ok\": %s, \"status\": \"%s\", ",
+		report_mode_name(at->mode), ok ? "true" : "false",
+		e2_status_name(at->result));
+	if (ok)
+		fputs("\"error\": null, ", f);
+	else if (at->error[0] != '\0')
+		REPORT_JSON(f, "error", at->error);
+	else
+		report_json_field(f, "error", e2_status_name(at->result),
+				  strlen(e2_status_name(at->result)), false);
+	REPORT_JSON(f, "host", at->host);
+	fprintf(f, "\"port\": %u, ", (unsigned)at->port);
+	REPORT_JSON(f, "address", at->address);
+	fprintf(f, "\"tls\": %s, ", at->tls ? "true" : "false");
+	REPORT_JSON(f, "tls_version", at->tls_version);
+	REPORT_JSON(f, "cipher", at->cipher);
+	REPORT_JSON(f, "cert_subject", at->cert_subject);
+	REPORT_JSON(f, "cert_issuer", at->cert_issuer);
+	fprintf(f, "\"cert_verified\": %s, ",
+		at->cert_verified ? "true" : "false");
+	REPORT_JSON(f, "verify_result", at->verify_result);
+	report_json_words(f, "capabilities", at->capabilities,
+			  REPORT_LEN(at->capabilities));
+	report_json_words(f, "auth_mechs", at->auth_mechs,
+			  REPORT_LEN(at->auth_mechs));
+	fprintf(f, "\"login\": \"%s\", ", report_login_name(at->login));
+	REPORT_JSON(f, "login_mech", at->login_mech);
+	fprintf(f, "\"cleartext_login\": %s, \"elapsed_ms\": %.1f}",
+		at->cleartext_login ? "true" : "false",
+		report_ms(at->elapsed_ms));
+}
+
+static void
+report_json_side(const struct e2_side_report *s, FILE *f)
+{
+	if (!s->tested) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"ok\": %s, \"status\": \"%s\", ",
+		s->ok ? "true" : "false",
+		e2_status_name(s->ok ? E2_OK : s->status));
+	if (s->ok)
+		fputs("\"error\": null, ", f);
+	else if (s->error[0] != '\0')
+		REPORT_JSON(f, "error", s->error);
+	else
+		report_json_field(f, "error", e2_status_name(s->status),
+				  strlen(e2_status_name(s->status)), false);
+	report_json_field(f, "protocol", s->protocol,
+			  s->protocol != NULL ? strlen(s->protocol) : 0, false);
+	REPORT_JSON(f, "host", s->host);
+	if (s->port != 0)
+		fprintf(f, "\"port\": %u, ", (unsigned)s->port);
+	else
+		fputs("\"port\": null, ", f);
+	fprintf(f, "\"tls_required\": %s, \"elapsed_ms\": %.1f, ",
+		s->tls_required ? "true" : "false", report_ms(s->elapsed_ms));
+	fputs("\"attempts\": [", f);
+	for (size_t i = 0; i < s->n_attempts && i < E2_MODE_COUNT; i++) {
+		fputs(i == 0 ? "\n    " : ",\n    ", f);
+		report_json_attempt(&s->attempts[i], f);
+	}
+	fputs("]}", f);
+}
+
+void
+e2_conntest_print_json(const struct e2_conntest_report *rep, FILE *f)
+{
+	fprintf(f, "{\"ok\": %s,\n \"in\": ", rep->ok ? "true" : "false");
+	report_json_side(&rep->in, f);
+	fputs(",\n \"out\": ", f);
+	report_json_side(&rep->out, f);
+	fputs("}\n", f);
+}

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+/* email2-conntest.c -- test an account's servers: connect, TLS, log in */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "email2.h"
+#include "tool.h"
+
+#define CONNTEST_NAME "email2-conntest"
+#define CONNTEST_MAX_PASSWORD 4096
+
+/* Exit statuses (documented in email2-conntest(1) and --help). */
+enum conntest_exit {
+	CONNTEST_EXIT_OK = 0,
+	CONNTEST_EXIT_USAGE = 1,
+	CONNTEST_EXIT_CONNECT = 2,
+	CONNTEST_EXIT_TLS = 3,
+	CONNTEST_EXIT_AUTH = 4,
+	CONNTEST_EXIT_POLICY = 5,
+	CONNTEST_EXIT_PROTO = 6,
+};
+
+/*
+ * One table maps a failing side's status to the exit status (msmtp style).
+ * E2_ENOSTARTTLS is policy only where the side requires TLS (see
+ * conntest_exit_for); elsewhere the server merely lacks STARTTLS.
+ */
+static const enum conntest_exit conntest_exit_table[] = {
+	[E2_OK] = CONNTEST_EXIT_OK,
+	[E2_ENOMEM] = CONNTEST_EXIT_USAGE,
+	[E2_EINVAL] = CONNTEST_EXIT_USAGE,
+	[E2_ERESOLVE] = CONNTEST_EXIT_CONNECT,
+	[E2_ECONNECT] = CONNTEST_EXIT_CONNECT,
+	[E2_ETIMEOUT] = CONNTEST_EXIT_CONNECT,
+	[E2_ETLS] = CONNTEST_EXIT_TLS,
+	[E2_ECERT] = CONNTEST_EXIT_TLS,
+	[E2_ENOSTARTTLS] = CONNTEST_EXIT_POLICY,
+	[E2_EPROTO] = CONNTEST_EXIT_PROTO,
+	[E2_EAUTH] = CONNTEST_EXIT_AUTH,
+	[E2_EINSECURE] = CONNTEST_EXIT_POLICY,
+	[E2_EIO] = CONNTEST_EXIT_CONNECT,
+	[E2_ESTORE] = CONNTEST_EXIT_USAGE,
+};
+_Static_assert(sizeof(conntest_exit_table) / sizeof(conntest_exit_table[0]) ==
+		       E2_STATUS_COUNT,
+	       "every e2_status needs an exit status");
+
+struct conntest_args {
+	const char *store;
+	const char *guid;
+	const char *in;
+	const char *out;
+	const char *service;
+	const char *user;
+	const char *password_file;
+	const char *domain;
+	const char *cafile;
+	bool in_require_ssl;
+	bool out_require_ssl;
+	bool auth_required;
+	bool json;
+	unsigned timeout_ms;
+};
+
+static void
+conntest_usage(FILE *f)
+{
+	fputs("usage: " CONNTEST_NAME " [OPTIONS] [--store DIR] GUID\n"
+	      "       " CONNTEST_NAME " [OPTIONS] [--in HOST[:PORT]]"
+	      " [--out HOST[:PORT]] [SETTINGS]\n"
+	      "Connects to an account's incoming and outgoing servers along\n"
+	      "the fallback chain (implicit TLS, STARTTLS, plain when TLS is\n"
+	      "not required), logs in, and reports every attempt.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --store DIR           account store (default $EMAIL2_HOME,\n"
+	      "                        $XDG_DATA_HOME/email2)\n"
+	      "  --cafile FILE         trusted CA certificates (default\n"
+	      "                        $EMAIL2_CAFILE, else the system store)\n"
+	      "  --timeout SECONDS     deadline of each attempt (default 10)\n"
+	      "  --json                print one JSON document\n"
+	      "  --help, --version\n"
+	      "Settings (instead of GUID; either side may be given alone):\n"
+	      "  --in HOST[:PORT]      incoming server\n"
+	      "  --service imap4|pop3  incoming protocol (default imap4)\n"
+	      "  --out HOST[:PORT]     outgoing (SMTP submission) server\n"
+	      "  --user NAME           login name\n"
+	      "  --password-file FILE  password, first line (- is stdin)\n"
+	      "  --domain DOMAIN       login domain\n"
+	      "  --in-require-ssl      incoming side: never without TLS\n"
+	      "  --out-require-ssl     outgoing side: never without TLS\n"
+	      "  --auth-required       outgoing side logs in\n"
+	      "\n"
+	      "Exit status (the incoming side's failure decides first):\n"
+	      "  0 every tested side connected and logged in\n"
+	      "  1 usage error or bad settings\n"
+	      "  2 connection failure (resolve, connect, timeout, I/O)\n"
+	      "  3 TLS or certificate failure\n"
+	      "  4 authentication failure\n"
+	      "  5 policy: TLS required but not available\n"
+	      "  6 protocol error\n",
+	      f);
+}
+
+static enum conntest_exit
+conntest_exit_for(const struct e2_side_report *s)
+{
+	if (!s->tested || s->ok)
+		return CONNTEST_EXIT_OK;
+	if ((unsigned)s->status >= E2_STATUS_COUNT || s->status == E2_OK)
+		return CONNTEST_EXIT_PROTO;
+	if (s->status == E2_ENOSTARTTLS && !s->tls_required)
+		return CONNTEST_EXIT_PROTO;
+	return conntest_exit_table[s->status];
+}
+
+/* --timeout: seconds, fractions allowed, 0 < S <= 3600 */
+static enum e2_status
+conntest_parse_timeout(const char *s, unsigned *ms_out, struct e2_err *err)
+{
+	char *end = NULL;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 ||
+	    v > 3600)
+		return e2_fail(err, E2_EINVAL,
+			       "--timeout \"%s\": not a number of seconds in "
+			       "(0, 3600]",
+			       s);
+	*ms_out = (unsigned)(v * 1000 + 0.5);
+	if (*ms_out == 0)
+		*ms_out = 1;
+	return E2_OK;
+}
+
+static enum e2_status
+conntest_strdup(const char *s, char **dst, struct e2_err *err)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	free(*dst);
+	*dst = d;
+	return E2_OK;
+}
+
+/*
+ * Reads the password file's first line into a->authsecret. Every buffer that
+ * held the password is wiped before it is freed.
+ */
+static enum e2_status
+conntest_read_password(const char *path, struct e2_account *a,
+		       struct e2_err *err)
+{
+	char *buf = NULL;
+	size_t len = 0, total;
+	enum e2_status rc;
+
+	rc = tool_read_file(path, CONNTEST_MAX_PASSWORD, &buf, &len, err);
+	if (rc != E2_OK)
+		return rc;
+	total = len;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n' || buf[i] == '\r') {
+			len = i;
+			break;
+		}
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		rc = e2_fail(err, E2_EINVAL, "%s: password holds a NUL byte",
+			     path);
+		goto out;
+	}
+	if (a->authsecret != NULL) {
+		OPENSSL_cleanse(a->authsecret, strlen(a->authsecret));
+		free(a->authsecret);
+	}
+	a->authsecret = malloc(len + 1);
+	if (a->authsecret == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(a->authsecret, buf, len);
+	a->authsecret[len] = '\0';
+out:
+	OPENSSL_cleanse(buf, total);
+	free(buf);
+	return rc;
+}
+
+static enum e2_status
+conntest_build_account(const struct conntest_args *args,
+		       struct e2_account **acct_out, struct e2_err *err)
+{
+	struct e2_account *a = NULL;
+	enum e2_status rc = E2_OK;
+
+	a = e2_account_new();
+	if (a == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	if (args->in != NULL) {
+		rc = e2_server_parse(args->in, &a->in, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (args->out != NULL) {
+		rc = e2_server_parse(args->out, &a->out, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (args->service == NULL || strcmp(args->service, "imap4") == 0 ||
+	    strcmp(args->service, "imap") == 0) {
+		a->service = E2_SERVICE_IMAP4;
+	} else if (strcmp(args->service, "pop3") == 0) {
+		a->service = E2_SERVICE_POP3;
+	} else {
+		rc = e2_fail(err, E2_EINVAL,
+			     "--service \"%s\": not imap4 or pop3",
+			     args->service);
+		goto out;
+	}
+	if (args->user != NULL) {
+		rc = conntest_strdup(args->user, &a->authname, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (args->domain != NULL) {
+		rc = conntest_strdup(args->domain, &a->domain, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (args->password_file != NULL) {
+		rc = conntest_read_password(args->password_file, a, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	a->in_ssl_required = args->in_require_ssl;
+	a->out_ssl_required = args->out_require_ssl;
+	a->authrequired = args->auth_required;
+	*acct_out = a;
+	a = NULL;
+out:
+	e2_account_free(&a);
+	return rc;
+}
+
+static enum e2_status
+conntest_load_account(const struct conntest_args *args,
+		      struct e2_account **acct_out, struct e2_err *err)
+{
+	struct e2_store *st = NULL;
+	enum e2_status rc;
+
+	rc = e2_store_open(args->store, &st, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = e2_account_load(st, args->guid, acct_out, err);
+out:
+	e2_store_close(&st);
+	return rc;
+}
+
+enum conntest_opt {
+	CONNTEST_OPT_STORE = 256,
+	CONNTEST_OPT_IN,
+	CONNTEST_OPT_OUT,
+	CONNTEST_OPT_SERVICE,
+	CONNTEST_OPT_USER,
+	CONNTEST_OPT_PASSWORD_FILE,
+	CONNTEST_OPT_DOMAIN,
+	CONNTEST_OPT_IN_REQUIRE_SSL,
+	CONNTEST_OPT_OUT_REQUIRE_SSL,
+	CONNTEST_OPT_AUTH_REQUIRED,
+	CONNTEST_OPT_CAFILE,
+	CONNTEST_OPT_TIMEOUT,
+	CONNTEST_OPT_JSON,
+	CONNTEST_OPT_HELP,
+	CONNTEST_OPT_VERSION,
+};
+
+static const struct option conntest_options[] = {
+	{"store", required_argument, NULL, CONNTEST_OPT_STORE},
+	{"in", required_argument, NULL, CONNTEST_OPT_IN},
+	{"out", required_argument, NULL, CONNTEST_OPT_OUT},
+	{"service", required_argument, NULL, CONNTEST_OPT_SERVICE},
+	{"user", required_argument, NULL, CONNTEST_OPT_USER},
+	{"password-file", required_argument, NULL, CONNTEST_OPT_PASSWORD_FILE},
+	{"domain", required_argument, NULL, CONNTEST_OPT_DOMAIN},
+	{"in-require-ssl", no_argument, NULL, CONNTEST_OPT_IN_REQUIRE_SSL},
+	{"out-require-ssl", no_argument, NULL, CONNTEST_OPT_OUT_REQUIRE_SSL},
+	{"auth-required", no_argument, NULL, CONNTEST_OPT_AUTH_REQUIRED},
+	{"cafile", required_argument, NULL, CONNTEST_OPT_CAFILE},
+	{"timeout", required_argument, NULL, CONNTEST_OPT_TIMEOUT},
+	{"json", no_argument, NULL, CONNTEST_OPT_JSON},
+	{"help", no_argument, NULL, CONNTEST_OPT_HELP},
+	{"version", no_argument, NULL, CONNTEST_OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+/* Returns -1 to go on, else the exit status (help, version, usage error). */
+static int
+conntest_parse_args(int argc, char **argv, struct conntest_args *args,
+		    struct e2_err *err)
+{
+	bool settings = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", conntest_options, NULL)) !=
+	       -1) {
+		switch (c) {
+		case CONNTEST_OPT_STORE:
+			args->store = optarg;
+			break;
+		case CONNTEST_OPT_IN:
+			args->in = optarg;
+			settings = true;
+			break;
+		case CONNTEST_OPT_OUT:
+			args->out = optarg;
+			settings = true;
+			break;
+		case CONNTEST_OPT_SERVICE:
+			args->service = optarg;
+			settings = true;
+			break;
+		case CONNTEST_OPT_USER:
+			args->user = optarg;
+			settings = true;
+			break;
+		case CONNTEST_OPT_PASSWORD_FILE:
+			args->password_file = optarg;
+			settings = true;
+			break;
+		case CONNTEST_OPT_DOMAIN:
+			args->domain = optarg;
+			settings = true;
+			break;
+		case CONNTEST_OPT_IN_REQUIRE_SSL:
+			args->in_require_ssl = true;
+			settings = true;
+			break;
+		case CONNTEST_OPT_OUT_REQUIRE_SSL:
+			args->out_require_ssl = true;
+			settings = true;
+			break;
+		case CONNTEST_OPT_AUTH_REQUIRED:
+			args->auth_required = true;
+			settings = true;
+			break;
+		case CONNTEST_OPT_CAFILE:
+			args->cafile = optarg;
+			break;
+		case CONNTEST_OPT_TIMEOUT:
+			if (conntest_parse_timeout(optarg, &args->timeout_ms,
+						   err) != E2_OK)
+				return CONNTEST_EXIT_USAGE;
+			break;
+		case CONNTEST_OPT_JSON:
+			args->json = true;
+			break;
+		case CONNTEST_OPT_HELP:
+			conntest_usage(stdout);
+			return CONNTEST_EXIT_OK;
+		case CONNTEST_OPT_VERSION:
+			tool_print_version(CONNTEST_NAME);
+			return CONNTEST_EXIT_OK;
+		default:
+			conntest_usage(stderr);
+			return CONNTEST_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		args->guid = argv[optind++];
+	if (optind < argc) {
+		e2_fail(err, E2_EINVAL, "unexpected argument \"%s\"",
+			argv[optind]);
+		return CONNTEST_EXIT_USAGE;
+	}
+	if (args->guid != NULL && settings) {
+		e2_fail(err, E2_EINVAL,
+			"a GUID and server settings exclude each other");
+		return CONNTEST_EXIT_USAGE;
+	}
+	if (args->guid == NULL && args->in == NULL && args->out == NULL) {
+		e2_fail(err, E2_EINVAL, "no GUID, --in or --out given");
+		return CONNTEST_EXIT_USAGE;
+	}
+	if (args->guid == NULL && args->store != NULL) {
+		e2_fail(err, E2_EINVAL, "--store needs a GUID");
+		return CONNTEST_EXIT_USAGE;
+	}
+	if (args->cafile == NULL) {
+		const char *env = getenv("EMAIL2_CAFILE");
+
+		if (env != NULL && env[0] != '\0')
+			args->cafile = env;
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conntest_args args = {0};
+	struct e2_conntest_opts opts = {0};
+	struct e2_conntest_report *rep = NULL;
+	struct e2_account *a = NULL;
+	struct e2_err err = {0};
+	enum e2_status rc;
+	int status;
+
+	status = conntest_parse_args(argc, argv, &args, &err);
+	if (status >= 0) {
+		if (err.code != E2_OK)
+			tool_print_error(CONNTEST_NAME, &err);
+		return status;
+	}
+	status = CONNTEST_EXIT_USAGE;
+	if (args.guid != NULL)
+		rc = conntest_load_account(&args, &a, &err);
+	else
+		rc = conntest_build_account(&args, &a, &err);
+	if (rc != E2_OK) {
+		tool_print_error(CONNTEST_NAME, &err);
+		goto out;
+	}
+	rep = calloc(1, sizeof(*rep));
+	if (rep == NULL) {
+		e2_fail(&err, E2_ENOMEM, "out of memory");
+		tool_print_error(CONNTEST_NAME, &err);
+		goto out;
+	}
+	opts.cafile = args.cafile;
+	opts.timeout_ms = args.timeout_ms;
+	opts.test_in = a->in.host != NULL;
+	opts.test_out = a->out.host != NULL;
+	rc = e2_conntest_run(a, &opts, rep, &err);
+	if (rc != E2_OK) {
+		tool_print_error(CONNTEST_NAME, &err);
+		goto out;
+	}
+	if (args.json)
+		e2_conntest_print_json(rep, stdout);
+	else
+		e2_conntest_print_text(rep, stdout);
+	/* the incoming side is tested and reported first, so it decides */
+	status = conntest_exit_for(&rep->in);
+	if (status == CONNTEST_EXIT_OK)
+		status = conntest_exit_for(&rep->out);
+	if (status == CONNTEST_EXIT_OK && !rep->ok)
+		status = CONNTEST_EXIT_PROTO;
+out:
+	if (fflush(stdout) != 0 && status == CONNTEST_EXIT_OK)
+		status = CONNTEST_EXIT_USAGE;
+	free(rep);
+	e2_account_free(&a);
+	return status;
+}
