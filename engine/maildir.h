@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/* maildir.h -- one account's Maildir++ and a batch writer paid per batch */
+#ifndef E2_MAILDIR_H
+#define E2_MAILDIR_H
+
+#include "email2.h"
+
+#include <sys/types.h>
+#include <time.h>
+
+/*
+ * Layout: <store>/mail/{GUID}/ is the account's Maildir++ root. INBOX lives
+ * at the root (cur/ new/ tmp/); every other folder is a directory ".Name" in
+ * the root with its own cur/ new/ tmp/. Directories are 0700, files 0600.
+ *
+ * Folder name mapping (maildir_folder_encode), one rule per byte:
+ * - the name "INBOX" (any case) is the root, dir "";
+ * - the name is split at the IMAP hierarchy separator; each component is
+ *   encoded and the components are joined with "." behind a leading ".":
+ *   "Work/Projects" (separator '/') is ".Work.Projects";
+ * - in a component, bytes A-Z a-z 0-9 and  space - _ + , & ' ! # $ ( ) [ ]
+ *   { } = @ ~ ^ ;  are kept; every other byte (".", "/", "%", "\\", ":",
+ *   "*", controls, bytes >= 0x80, ...) becomes "%XX" (upper-case hex), so
+ *   no component can be "", "." or "..", no "/" can appear and the result
+ *   always starts with "." followed by a non-dot: it cannot leave the root.
+ *   Modified UTF-7 names ("&AOQ-") survive unchanged, so the Maildir reads
+ *   naturally in mutt and Dovecot;
+ * - an empty name or an empty component ("a//b") is E2_EINVAL, as is an
+ *   encoded name longer than NAME_MAX.
+ * The caller strips the personal namespace prefix ("INBOX." on servers
+ * that use one) before mapping, so "INBOX.Sent" arrives as "Sent".
+ *
+ * File names: <sec>.M<usec>P<pid>Q<n>.<host>,S=<size>[,<tag>] in new/, and
+ * with ":2,<flags>" in cur/. The part before ":2," is the "unique name",
+ * the key the sync state stores. While a batch is open the file sits in
+ * tmp/ as <sec>.M<usec>P<pid>Q<n>.<host>,E2 -- the ",E2" marker lets
+ * maildir_recover() recognise what an interrupted batch of ours left.
+ * <tag> is a caller string (e.g. "U=1234", mbsync's convention) so that a
+ * crash between the rename into new/ and the state commit can be repaired
+ * by adopting the file instead of downloading it again.
+ *
+ * Flags: the Maildir info ":2," followed by the flags in ASCII order, each
+ * once: D (draft) F (flagged) P (passed) R (replied) S (seen) T (trashed),
+ * and Dovecot's keyword letters a-z, which are kept but never interpreted.
+ */
+
+#define MAILDIR_FLAGS_MAX 40 /* "DFPRST" + "a".."z" + NUL, with room */
+
+struct maildir;
+struct maildir_batch;
+struct maildir_msg;
+
+/* How maildir_batch_commit() makes the tmp files durable. */
+enum maildir_sync {
+	MAILDIR_SYNC_FDATASYNC = 0, /* fdatasync() each file (the default) */
+	MAILDIR_SYNC_SYNCFS,        /* one syncfs() of the file system */
+};
+
+/*
+ * Opens the Maildir++ root, creating it and its cur/ new/ tmp/ (0700) when
+ * missing. Errors: E2_ESTORE (mkdir/open failed, with path and strerror),
+ * E2_EINVAL (root NULL or empty), E2_ENOMEM.
+ */
+enum e2_status maildir_open(const char *root, struct maildir **md_out,
+			    struct e2_err *err);
+void maildir_close(struct maildir **md);
+/* The root path; valid until maildir_close(). */
+const char *maildir_root(const struct maildir *md);
+/* Chooses the commit strategy (see maildir_batch_commit()). */
+void maildir_set_sync(struct maildir *md, enum maildir_sync mode);
+
+/*
+ * Maps an IMAP folder name to its directory name relative to the root
+ * ("" for INBOX), per the rules above; sep is the server's hierarchy
+ * separator ('\0' when the server has none). Caller frees *dir_out.
+ * Errors: E2_EINVAL (empty name or component, too long), E2_ENOMEM.
+ */
+enum e2_status maildir_folder_encode(const char *name, char sep, char **dir_out,
+				     struct e2_err *err);
+/*
+ * The inverse: a directory name ("" or ".Work.Projects") back to the
+ * folder name with sep between components. Caller frees *name_out.
+ * Errors: E2_EINVAL (not a name maildir_folder_encode() makes), E2_ENOMEM.
+ */
+enum e2_status maildir_folder_decode(const char *dir, char sep, char **name_out,
+				     struct e2_err *err);
+/*
+ * The folder's absolute path, creating the directory and its cur/ new/ tmp/
+ * (0700) when missing. Caller frees *path_out.
+ * Errors: E2_EINVAL (as maildir_folder_encode()), E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status maildir_folder(struct maildir *md, const char *name, char sep,
+			      char **path_out, struct e2_err *err);
+
+/*
+ * Batch writer. maildir_batch_begin() -> maildir_put*() ... ->
+ * maildir_batch_commit() or maildir_batch_abort() -> maildir_batch_free().
+ * Only after commit returns E2_OK are the messages durable in new/ or cur/:
+ * then, not before, may the caller commit state rows or delete on the
+ * server. A batch is used by one thread; batches of one maildir may run in
+ * parallel in different folders.
+ */
+enum e2_status maildir_batch_begin(struct maildir *md,
+				   struct maildir_batch **batch_out,
+				   struct e2_err *err);
+/* Aborts the batch if it is neither committed nor aborted, then frees. */
+void maildir_batch_free(struct maildir_batch **batch);
+/* Messages put into the batch so far. */
+size_t maildir_batch_count(const struct maildir_batch *batch);
+
+/*
+ * Streaming put: maildir_msg_begin() creates tmp/<name>,E2 in folder_path
+ * (from maildir_folder()); maildir_msg_write() appends; maildir_msg_end()
+ * closes the file and adds it to the batch, or maildir_msg_discard() drops
+ * it. flags NULL means "not known": the file goes to new/; a string (maybe
+ * "") sends it to cur/ with ":2,<flags>" (letters sorted, duplicates and
+ * non-letters dropped). tag NULL or a string of [A-Za-z0-9=_-] (at most 100
+ * bytes) embedded in the name. *uniq_out is the unique name, borrowed,
+ * valid until maildir_batch_free().
+ * Errors: E2_ESTORE (create/write/close failed: path and strerror; the tmp
+ * file is removed), E2_EINVAL (bad tag), E2_ENOMEM. After an error in
+ * maildir_msg_write() call maildir_msg_discard().
+ */
+enum e2_status maildir_msg_begin(struct maildir_batch *batch,
+				 const char *folder_path, const char *flags,
+				 const char *tag, struct maildir_msg **msg_out,
+				 struct e2_err *err);
+enum e2_status maildir_msg_write(struct maildir_msg *msg, const void *buf,
+				 size_t len, struct e2_err *err);
+/* The same, shaped as a mime_sink_fn (ctx is the struct maildir_msg). */
+enum e2_status maildir_msg_sink(void *ctx, const void *buf, size_t len,
+				struct e2_err *err);
+enum e2_status maildir_msg_end(struct maildir_msg **msg, const char **uniq_out,
+			       struct e2_err *err);
+void maildir_msg_discard(struct maildir_msg **msg);
+
+/*
+ * Pull source for maildir_put(): fills buf with up to len bytes and
+ * returns how many, 0 at the end, -1 on failure after recording why in err
+ * (E2_EIO when it does not).
+ */
+typedef ssize_t (*maildir_source_fn)(void *ctx, void *buf, size_t len,
+				     struct e2_err *err);
+
+/* Streams the source into a new message (maildir_msg_* in one call). */
+enum e2_status maildir_put(struct maildir_batch *batch, const char *folder_path,
+			   const char *flags, const char *tag,
+			   maildir_source_fn source, void *source_ctx,
+			   const char **uniq_out, struct e2_err *err);
+/* The same for bytes already in memory (placeholders, tests). */
+enum e2_status maildir_put_mem(struct maildir_batch *batch,
+			       const char *folder_path, const char *flags,
+			       const char *tag, const void *buf, size_t len,
+			       const char **uniq_out, struct e2_err *err);
+
+/*
+ * Makes every message of the batch durable and visible: syncs the tmp
+ * files' data (per the maildir's enum maildir_sync), renames each into new/
+ * or cur/, then fsyncs each touched directory once. On failure nothing of
+ * the batch is left in new/ or cur/ (renamed files are unlinked again) and
+ * the tmp files are removed. Errors: E2_ESTORE (path and strerror),
+ * E2_EINVAL (batch already ended).
+ */
+enum e2_status maildir_batch_commit(struct maildir_batch *batch,
+				    struct e2_err *err);
+/* Unlinks every tmp file of the batch; never fails. */
+void maildir_batch_abort(struct maildir_batch *batch);
+
+/* ---- messages in place ------------------------------------------------- */
+
+/* One message found by maildir_list(); every pointer valid during the call. */
+struct maildir_entry {
+	const char *sub;   /* "new" or "cur" */
+	const char *name;  /* file name in sub/, info included */
+	const char *uniq;  /* name without ":2,..." (NUL-terminated copy) */
+	const char *flags; /* sorted flags, "" in new/ */
+	off_t size;        /* from ",S=" when present, else stat() */
+	time_t mtime;      /* 0 when size came from ",S=" (no stat done) */
+};
+
+/* Returning anything but E2_OK stops maildir_list(), which returns it. */
+typedef enum e2_status (*maildir_list_fn)(void *ctx,
+					  const struct maildir_entry *e,
+					  struct e2_err *err);
+
+/*
+ * Calls fn for each message file in folder_path's new/ and cur/ (dot files
+ * and names that are not messages are skipped), in directory order, one
+ * readdir() at a time. Errors: E2_ESTORE, E2_ENOMEM, or fn's.
+ */
+enum e2_status maildir_list(const char *folder_path, maildir_list_fn fn,
+			    void *ctx, struct e2_err *err);
+
+/*
+ * Splits a file name: *uniq_len_out is the length before ":2," (the whole
+ * name when it has no info) and flags_out (MAILDIR_FLAGS_MAX bytes) gets
+ * the sorted flags ("" when none).
+ */
+void maildir_name_parse(const char *name, size_t *uniq_len_out,
+			char flags_out[MAILDIR_FLAGS_MAX]);
+/*
+ * Canonical flag string: letters of flags sorted, each once, everything
+ * else dropped. out has MAILDIR_FLAGS_MAX bytes.
+ */
+void maildir_flags_normalize(const char *flags, char out[MAILDIR_FLAGS_MAX]);
+/*
+ * The value of field key ("S", "U", ...) in the unique name's ",K=V"
+ * fields, copied into out (cut to outlen - 1). false when absent.
+ */
+bool maildir_name_field(const char *uniq, const char *key, char *out,
+			size_t outlen);
+
+/*
+ * Finds the file of unique name uniq in folder_path: new/<uniq>, then a
+ * cur/<uniq>:2,... entry (one directory scan of cur/ when the guess hint_flags
+ * -- maybe NULL -- is wrong). *found_out says whether it exists; when it
+ * does, *sub_out ("new"/"cur", static) and *name_out (caller frees) say
+ * where. Errors: E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status maildir_locate(const char *folder_path, const char *uniq,
+			      const char *hint_flags, bool *found_out,
+			      const char **sub_out, char **name_out,
+			      struct e2_err *err);
+
+/*
+ * Sets the standard flags (D F P R S T) of the message sub/name in
+ * folder_path to flags, keeping its keyword letters (a-z), by renaming it
+ * into cur/<uniq>:2,<sorted flags>. *name_out (maybe NULL) gets the new
+ * file name, caller frees. Errors: E2_ESTORE (E2_EINVAL when the message is
+ * gone: sys_errno ENOENT), E2_ENOMEM.
+ */
+enum e2_status maildir_set_flags(const char *folder_path, const char *sub,
+				 const char *name, const char *flags,
+				 char **name_out, struct e2_err *err);
+
+/*
+ * Removes sub/name from folder_path; a file already gone is not an error.
+ * Errors: E2_ESTORE.
+ */
+enum e2_status maildir_remove(const char *folder_path, const char *sub,
+			      const char *name, struct e2_err *err);
+
+/*
+ * Startup recovery for every folder of the maildir: deletes tmp/ files
+ * older than 36 hours (Maildir convention) and tmp/ files with our ",E2"
+ * marker whose writer (P<pid>) is not a live process or is this process.
+ * Call it before this process opens any batch on md (the sync runner holds
+ * the account for the whole sync). *removed_out (maybe NULL) counts the
+ * files removed. Errors: E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status maildir_recover(struct maildir *md, time_t now,
+			       size_t *removed_out, struct e2_err *err);
+
+#endif /* E2_MAILDIR_H */

@@ -1,0 +1,1143 @@
+/* SPDX-License-Identifier: MIT */
+/* mime.c -- header lookup, Date parsing, RETRIEVE truncation, KEEPMAX */
+#include "config.h"
+
+#include "mime.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MIME_DEPTH_MAX 32
+#define MIME_HEADER_MAX (1024 * 1024)
+
+/* ---- header blocks ---------------------------------------------------- */
+
+/* End of the line starting at p (after its LF), or NULL if not complete. */
+static const char *
+mime_line_end(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	return nl == NULL ? NULL : nl + 1;
+}
+
+static bool
+mime_line_empty(const char *p, const char *eol)
+{
+	return eol - p == 1 || (eol - p == 2 && p[0] == '\r');
+}
+
+size_t
+mime_header_len(const char *msg, size_t len, bool *complete_out)
+{
+	const char *p = msg, *end = msg + len, *eol;
+
+	while (p < end && (eol = mime_line_end(p, end)) != NULL) {
+		if (mime_line_empty(p, eol)) {
+			*complete_out = true;
+			return (size_t)(eol - msg);
+		}
+		p = eol;
+	}
+	*complete_out = false;
+	return (size_t)(p - msg);
+}
+
+static bool
+mime_is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+enum e2_status
+mime_header_get(const char *hdr, size_t len, const char *name, bool *found_out,
+		char **value_out, struct e2_err *err)
+{
+	const char *p = hdr, *end = hdr + len;
+	size_t nlen = strlen(name);
+
+	while (p < end) {
+		const char *eol = mime_line_end(p, end), *v, *vend, *q;
+		char *out;
+		size_t o = 0;
+
+		if (eol == NULL)
+			eol = end;
+		if (mime_line_empty(p, eol))
+			break;
+		if ((size_t)(eol - p) <= nlen ||
+		    strncasecmp(p, name, nlen) != 0) {
+			p = eol;
+			continue;
+		}
+		q = p + nlen;
+		while (q < eol && mime_is_wsp(*q)) /* obs-optional WSP */
+			q++;
+		if (q >= eol || *q != ':') {
+			p = eol;
+			continue;
+		}
+		v = q + 1;
+		/* The field runs on over continuation lines. */
+		vend = eol;
+		while (vend < end && mime_is_wsp(*vend)) {
+			const char *n = mime_line_end(vend, end);
+
+			vend = n == NULL ? end : n;
+		}
+		out = malloc((size_t)(vend - v) + 1);
+		if (out == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		for (q = v; q < vend; q++)
+			if (*q != '\r' && *q != '\n')
+				out[o++] = *q;
+		while (o > 0 && mime_is_wsp(out[o - 1]))
+			o--;
+		out[o] = '\0';
+		q = out;
+		while (mime_is_wsp(*q))
+			q++;
+		memmove(out, q, o - (size_t)(q - out) + 1);
+		*found_out = true;
+		*value_out = out;
+		return E2_OK;
+	}
+	*found_out = false;
+	return E2_OK;
+}
+
+enum e2_status
+mime_param_get(const char *value, const char *name, bool *found_out,
+	       char **value_out, struct e2_err *err)
+{
+	size_t nlen = strlen(name);
+	const char *p = strchr(value, ';');
+
+	while (p != NULL) {
+		const char *n, *ne, *v;
+		char *out;
+		size_t o = 0;
+
+		p++;
+		while (mime_is_wsp(*p) || *p == '\r' || *p == '\n')
+			p++;
+		n = p;
+		while (*p != '\0' && *p != '=' && *p != ';')
+			p++;
+		ne = p;
+		while (ne > n && mime_is_wsp(ne[-1]))
+			ne--;
+		if (*p != '=') {
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		v = p + 1;
+		while (mime_is_wsp(*v))
+			v++;
+		out = malloc(strlen(v) + 1);
+		if (out == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		if (*v == '"') {
+			for (v++; *v != '\0' && *v != '"'; v++) {
+				if (*v == '\\' && v[1] != '\0')
+					v++;
+				out[o++] = *v;
+			}
+			if (*v == '"')
+				v++;
+		} else {
+			while (*v != '\0' && *v != ';' && !mime_is_wsp(*v))
+				out[o++] = *v++;
+		}
+		out[o] = '\0';
+		if ((size_t)(ne - n) == nlen &&
+		    strncasecmp(n, name, nlen) == 0) {
+			*found_out = true;
+			*value_out = out;
+			return E2_OK;
+		}
+		free(out);
+		p = strchr(v, ';');
+	}
+	*found_out = false;
+	return E2_OK;
+}
+
+/* ---- Date -----------------------------------------------------------------
+ */
+
+struct mime_date {
+	int year, month, day, hour, min, sec;
+	long zone; /* seconds east of UTC */
+	bool have_zone, have_time;
+};
+
+static const char *const mime_months[] = {
+	"january", "february", "march",     "april",   "may",      "june",
+	"july",    "august",   "september", "october", "november", "december",
+};
+
+static const char *const mime_wdays[] = {
+	"monday", "tuesday",  "wednesday", "thursday",
+	"friday", "saturday", "sunday",
+};
+
+/* RFC 5322 4.3 obs-zone, plus UTC. */
+static const struct {
+	const char *name;
+	int hours;
+} mime_zones[] = {
+	{"UT", 0},   {"UTC", 0},  {"GMT", 0},  {"Z", 0},
+	{"EST", -5}, {"EDT", -4}, {"CST", -6}, {"CDT", -5},
+	{"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7},
+};
+
+/* A prefix of at least 3 letters of one of the names, or -1. */
+static int
+mime_name_index(const char *tok, size_t len, const char *const *names, size_t n)
+{
+	if (len < 3)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (len <= strlen(names[i]) &&
+		    strncasecmp(tok, names[i], len) == 0)
+			return (int)i;
+	if (names == mime_months && len == 4 &&
+	    strncasecmp(tok, "sept", 4) == 0)
+		return 8;
+	return -1;
+}
+
+static bool
+mime_parse_digits(const char **p, int maxdigits, int *out, int *ndigits)
+{
+	int v = 0, n = 0;
+
+	while (n < maxdigits && isdigit((unsigned char)**p)) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (ndigits != NULL)
+		*ndigits = n;
+	*out = v;
+	return n > 0;
+}
+
+/* "+hhmm", "-hh:mm", "+hh"; p at the sign. */
+static bool
+mime_parse_offset(const char *p, long *zone)
+{
+	int sign = *p == '-' ? -1 : 1, hh, mm = 0, nd;
+
+	p++;
+	if (!mime_parse_digits(&p, 4, &hh, &nd))
+		return false;
+	if (nd == 4) {
+		mm = hh % 100;
+		hh /= 100;
+	} else if (nd == 2 && *p == ':') {
+		p++;
+		if (!mime_parse_digits(&p, 2, &mm, NULL))
+			return false;
+	} else if (nd != 2 && nd != 1) {
+		return false;
+	}
+	if (*p != '\0' || hh > 23 || mm > 59)
+		return false;
+	*zone = sign * (hh * 3600L + mm * 60L);
+	return true;
+}
+
+static bool
+mime_date_zone_name(const char *tok, size_t len, struct mime_date *d)
+{
+	for (size_t i = 0; i < sizeof(mime_zones) / sizeof(mime_zones[0]);
+	     i++) {
+		if (strlen(mime_zones[i].name) == len &&
+		    strncasecmp(tok, mime_zones[i].name, len) == 0) {
+			d->zone = mime_zones[i].hours * 3600L;
+			d->have_zone = true;
+			return true;
+		}
+	}
+	/* RFC 5322 4.3: military zones are unreliable, read as +0000. */
+	if (len == 1 && isalpha((unsigned char)tok[0]) &&
+	    tolower((unsigned char)tok[0]) != 'j') {
+		d->zone = 0;
+		d->have_zone = true;
+		return true;
+	}
+	return false;
+}
+
+/* "hh:mm[:ss]" with an optional zone glued on ("Z", "+0100"). */
+static bool
+mime_date_time(const char *tok, struct mime_date *d)
+{
+	const char *p = tok;
+
+	if (!mime_parse_digits(&p, 2, &d->hour, NULL) || *p++ != ':' ||
+	    !mime_parse_digits(&p, 2, &d->min, NULL))
+		return false;
+	d->sec = 0;
+	if (*p == ':') {
+		p++;
+		if (!mime_parse_digits(&p, 2, &d->sec, NULL))
+			return false;
+		if (*p == '.' || *p == ',') /* fractions: junk but seen */
+			while (*++p != '\0' && isdigit((unsigned char)*p))
+				;
+	}
+	if (*p == '+' || *p == '-') {
+		if (!mime_parse_offset(p, &d->zone))
+			return false;
+		d->have_zone = true;
+	} else if (*p != '\0' && !mime_date_zone_name(p, strlen(p), d)) {
+		return false;
+	}
+	d->have_time = true;
+	return true;
+}
+
+/* "2006-01-02", "2006-01-02T15:04:05Z", "02-Jan-2006". */
+static bool
+mime_date_dashed(const char *tok, struct mime_date *d)
+{
+	const char *p = tok;
+	int a, b, c, nd;
+
+	if (!mime_parse_digits(&p, 4, &a, &nd) || *p != '-')
+		return false;
+	p++;
+	if (nd == 4) {
+		if (!mime_parse_digits(&p, 2, &b, NULL) || *p++ != '-' ||
+		    !mime_parse_digits(&p, 2, &c, NULL))
+			return false;
+		d->year = a;
+		d->month = b;
+		d->day = c;
+		if (*p == 'T' || *p == 't')
+			return mime_date_time(p + 1, d);
+		return *p == '\0';
+	}
+	{
+		const char *m = p;
+		int mi;
+
+		while (isalpha((unsigned char)*p))
+			p++;
+		mi = mime_name_index(m, (size_t)(p - m), mime_months, 12);
+		if (mi < 0 || *p++ != '-' ||
+		    !mime_parse_digits(&p, 4, &c, &nd) || *p != '\0')
+			return false;
+		d->day = a;
+		d->month = mi + 1;
+		d->year = nd == 2 ? (c < 50 ? 2000 + c : 1900 + c)
+				  : (nd == 3 ? 1900 + c : c);
+	}
+	return true;
+}
+
+static int
+mime_days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30,
+				   31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Howard Hinnant's days_from_civil: days since 1970-01-01. */
+static long long
+mime_days_from_civil(int y, int m, int d)
+{
+	long long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+enum e2_status
+mime_date_parse(const char *s, time_t *t_out, struct e2_err *err)
+{
+	struct mime_date d = {0};
+	char buf[256];
+	size_t o = 0;
+	int depth = 0;
+	char *tok;
+	long long t;
+
+	d.year = d.month = d.day = -1;
+	/* Comments (nested) and commas become spaces. */
+	for (const char *p = s; *p != '\0' && o + 1 < sizeof(buf); p++) {
+		if (*p == '(')
+			depth++;
+		if (depth > 0 || *p == ',' || *p == '\r' || *p == '\n' ||
+		    *p == '\t')
+			buf[o++] = ' ';
+		else
+			buf[o++] = *p;
+		if (*p == ')' && depth > 0)
+			depth--;
+	}
+	buf[o] = '\0';
+	for (char *next = buf; *next != '\0';) {
+		size_t len;
+		int v, nd, idx;
+		const char *p;
+
+		while (*next == ' ')
+			next++;
+		if (*next == '\0')
+			break;
+		tok = next;
+		while (*next != '\0' && *next != ' ')
+			next++;
+		if (*next == ' ')
+			*next++ = '\0';
+		len = strlen(tok);
+		p = tok;
+
+		while (len > 0 && tok[len - 1] == '.') /* "Jan." */
+			tok[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (isalpha((unsigned char)tok[0])) {
+			idx = mime_name_index(tok, len, mime_months, 12);
+			if (idx >= 0 && d.month < 0) {
+				d.month = idx + 1;
+				continue;
+			}
+			if (mime_name_index(tok, len, mime_wdays, 7) >= 0)
+				continue;
+			if (!d.have_zone && mime_date_zone_name(tok, len, &d))
+				continue;
+			if (strncasecmp(tok, "GMT", 3) == 0 &&
+			    (tok[3] == '+' || tok[3] == '-') && !d.have_zone &&
+			    mime_parse_offset(tok + 3, &d.zone)) {
+				d.have_zone = true;
+				continue;
+			}
+			continue; /* other words: junk, ignored */
+		}
+		if ((tok[0] == '+' || tok[0] == '-') && !d.have_zone &&
+		    mime_parse_offset(tok, &d.zone)) {
+			d.have_zone = true;
+			continue;
+		}
+		if (strchr(tok, ':') != NULL && !d.have_time) {
+			if (!mime_date_time(tok, &d))
+				goto bad;
+			continue;
+		}
+		if (strchr(tok, '-') != NULL && tok[0] != '-' && d.day < 0 &&
+		    d.year < 0) {
+			if (!mime_date_dashed(tok, &d))
+				goto bad;
+			continue;
+		}
+		if (!mime_parse_digits(&p, 5, &v, &nd) || *p != '\0')
+			goto bad;
+		if (d.day < 0 && nd <= 2 && v >= 1 && v <= 31)
+			d.day = v;
+		else if (d.year < 0)
+			d.year = nd == 2 ? (v < 50 ? 2000 + v : 1900 + v)
+					 : (nd == 3 ? 1900 + v : v);
+		else
+			goto bad;
+	}
+	if (d.year < 1900 || d.year > 9999 || d.month < 1 || d.day < 1 ||
+	    d.day > mime_days_in_month(d.year, d.month) || d.hour > 23 ||
+	    d.min > 59 || d.sec > 60)
+		goto bad;
+	if (d.sec == 60)
+		d.sec = 59; /* leap second */
+	t = mime_days_from_civil(d.year, d.month, d.day) * 86400LL +
+	    d.hour * 3600LL + d.min * 60LL + d.sec - d.zone;
+	*t_out = (time_t)t;
+	return E2_OK;
+bad:
+	return e2_fail(err, E2_EINVAL, "not a date");
+}
+
+bool
+mime_dwnday_inside(const char *hdr, size_t len, int dwnday, time_t now)
+{
+	struct e2_err err = {0};
+	bool found = false;
+	char *value = NULL;
+	time_t t, cutoff;
+	bool inside = true;
+
+	if (dwnday < 0)
+		return true;
+	if (mime_header_get(hdr, len, "Date", &found, &value, &err) != E2_OK ||
+	    !found)
+		return true;
+	if (mime_date_parse(value, &t, &err) == E2_OK) {
+		cutoff = now - (time_t)dwnday * 86400;
+		cutoff -= ((cutoff % 86400) + 86400) % 86400;
+		inside = t >= cutoff;
+	}
+	free(value);
+	return inside;
+}
+
+/* ---- RETRIEVE ------------------------------------------------------------ */
+
+struct mime_level {
+	const char *boundary; /* into msg or into owned */
+	size_t blen;
+	char *owned;
+	unsigned parts; /* delimiters seen */
+};
+
+struct mime_scan {
+	struct mime_level stack[MIME_DEPTH_MAX];
+	size_t depth;
+	bool in_header;
+	const char *hdr_start;
+};
+
+static void
+mime_scan_free(struct mime_scan *sc)
+{
+	for (size_t i = 0; i < sc->depth; i++)
+		free(sc->stack[i].owned);
+	sc->depth = 0;
+}
+
+static void
+mime_scan_pop_to(struct mime_scan *sc, size_t depth)
+{
+	while (sc->depth > depth) {
+		sc->depth--;
+		free(sc->stack[sc->depth].owned);
+		sc->stack[sc->depth].owned = NULL;
+	}
+}
+
+/*
+ * A part header ended at hdr_end: enter its multipart, or its embedded
+ * message's header (message/rfc822), or its body.
+ */
+static enum e2_status
+mime_scan_header_end(struct mime_scan *sc, const char *hdr_end,
+		     struct e2_err *err)
+{
+	char *ct = NULL, *b = NULL;
+	bool found = false;
+	enum e2_status rc;
+
+	rc = mime_header_get(sc->hdr_start, (size_t)(hdr_end - sc->hdr_start),
+			     "Content-Type", &found, &ct, err);
+	sc->in_header = false;
+	if (rc != E2_OK || !found)
+		return rc;
+	if (strncasecmp(ct, "multipart/", 10) == 0) {
+		rc = mime_param_get(ct, "boundary", &found, &b, err);
+		if (rc == E2_OK && found && b[0] != '\0' &&
+		    sc->depth < MIME_DEPTH_MAX) {
+			struct mime_level *l = &sc->stack[sc->depth++];
+
+			l->owned = b;
+			l->boundary = b;
+			l->blen = strlen(b);
+			l->parts = 0;
+			b = NULL;
+		}
+	} else if (strncasecmp(ct, "message/rfc822", 14) == 0 &&
+		   (ct[14] == '\0' || ct[14] == ';' || mime_is_wsp(ct[14]))) {
+		sc->in_header = true;
+		sc->hdr_start = hdr_end;
+	}
+	free(b);
+	free(ct);
+	return rc;
+}
+
+/* One complete line [p, eol) of the body or of a part header. */
+static enum e2_status
+mime_scan_line(struct mime_scan *sc, const char *p, const char *eol,
+	       struct e2_err *err)
+{
+	size_t n = (size_t)(eol - p);
+
+	if (n >= 2 && p[0] == '-' && p[1] == '-') {
+		for (size_t i = sc->depth; i-- > 0;) {
+			struct mime_level *l = &sc->stack[i];
+			const char *r = p + 2 + l->blen;
+
+			if (n < 2 + l->blen ||
+			    memcmp(p + 2, l->boundary, l->blen) != 0)
+				continue;
+			if (r + 1 < eol && r[0] == '-' && r[1] == '-') {
+				mime_scan_pop_to(sc, i);
+				sc->in_header = false;
+				return E2_OK;
+			}
+			while (r < eol &&
+			       (mime_is_wsp(*r) || *r == '\r' || *r == '\n'))
+				r++;
+			if (r != eol)
+				continue;
+			mime_scan_pop_to(sc, i + 1);
+			l->parts++;
+			sc->in_header = true;
+			sc->hdr_start = eol;
+			return E2_OK;
+		}
+	}
+	if (sc->in_header && mime_line_empty(p, eol))
+		return mime_scan_header_end(sc, eol, err);
+	return E2_OK;
+}
+
+static enum e2_status
+mime_emit(mime_sink_fn sink, void *ctx, const void *buf, size_t len,
+	  struct e2_err *err)
+{
+	if (len == 0)
+		return E2_OK;
+	return sink(ctx, buf, len, err);
+}
+
+static enum e2_status
+mime_emit_str(mime_sink_fn sink, void *ctx, const char *s, struct e2_err *err)
+{
+	return mime_emit(sink, ctx, s, strlen(s), err);
+}
+
+enum e2_status
+mime_truncate(const char *msg, size_t len, size_t limit,
+	      unsigned long long orig_size, mime_sink_fn sink, void *sink_ctx,
+	      struct mime_trunc_info *info_out, struct e2_err *err)
+{
+	struct mime_trunc_info info = {0};
+	struct mime_scan sc = {0};
+	const char *eol_s, *p, *cut, *eol;
+	size_t hl, hdr_fields, lim;
+	enum e2_status rc = E2_OK;
+	char line[160];
+	bool complete;
+
+	if (limit == 0)
+		return e2_fail(err, E2_EINVAL, "truncation limit is 0");
+	if (orig_size <= limit && len >= orig_size) {
+		info.kept = len;
+		info.header_complete = true;
+		rc = mime_emit(sink, sink_ctx, msg, len, err);
+		goto out;
+	}
+	p = memchr(msg, '\n', len);
+	eol_s = p != NULL && p > msg && p[-1] == '\r' ? "\r\n" : "\n";
+	hl = mime_header_len(msg, len, &complete);
+	info.header_complete = complete;
+	/* The header's own fields, without the empty line that ends it. */
+	hdr_fields = hl;
+	if (complete) {
+		hdr_fields--;
+		if (hdr_fields > 0 && msg[hdr_fields - 1] == '\r')
+			hdr_fields--;
+	}
+	/* Body: complete lines within limit (header counted). */
+	cut = msg + hl;
+	lim = limit < len ? limit : len;
+	if (complete && hl < lim) {
+		const char *nl = NULL;
+
+		for (const char *q = msg + lim; q > msg + hl; q--) {
+			if (q[-1] == '\n') {
+				nl = q;
+				break;
+			}
+		}
+		if (nl != NULL)
+			cut = nl;
+	}
+	info.kept = (size_t)(cut - msg);
+	info.truncated = true;
+
+	/* Find what is open at the cut: the top header decides first. */
+	sc.hdr_start = msg;
+	rc = mime_scan_header_end(&sc, msg + hl, err);
+	for (p = msg + hl; rc == E2_OK && p < cut; p = eol) {
+		eol = mime_line_end(p, cut);
+		if (eol == NULL)
+			break;
+		rc = mime_scan_line(&sc, p, eol, err);
+	}
+	if (rc != E2_OK)
+		goto out;
+	rc = mime_emit(sink, sink_ctx, msg, hdr_fields, err);
+	if (rc != E2_OK)
+		goto out;
+	(void)snprintf(line, sizeof(line),
+		       MIME_PARTIAL_HEADER ": %llu bytes; truncated at %zu%s%s",
+		       orig_size, info.kept, eol_s, eol_s);
+	rc = mime_emit_str(sink, sink_ctx, line, err);
+	if (rc == E2_OK)
+		rc = mime_emit(sink, sink_ctx, msg + hl,
+			       (size_t)(cut - msg) - hl, err);
+	if (rc == E2_OK && sc.in_header) {
+		rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+		if (rc == E2_OK)
+			rc = mime_scan_header_end(&sc, cut, err);
+	}
+	while (rc == E2_OK && sc.depth > 0) {
+		struct mime_level *l = &sc.stack[sc.depth - 1];
+
+		if (l->parts == 0) {
+			rc = mime_emit_str(sink, sink_ctx, "--", err);
+			if (rc == E2_OK)
+				rc = mime_emit(sink, sink_ctx, l->boundary,
+					       l->blen, err);
+			if (rc == E2_OK)
+				rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+			if (rc == E2_OK)
+				rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+		}
+		if (rc == E2_OK)
+			rc = mime_emit_str(sink, sink_ctx, "--", err);
+		if (rc == E2_OK)
+			rc = mime_emit(sink, sink_ctx, l->boundary, l->blen,
+				       err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(sink, sink_ctx, "--", err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+		info.closed++;
+		mime_scan_pop_to(&sc, sc.depth - 1);
+	}
+out:
+	mime_scan_free(&sc);
+	if (rc == E2_OK && info_out != NULL)
+		*info_out = info;
+	return rc;
+}
+
+struct mime_trunc {
+	size_t limit;
+	char *buf;
+	size_t len, cap;
+	size_t scan; /* start of the first header line not yet looked at */
+	unsigned long long total;
+	bool header_done;
+};
+
+enum e2_status
+mime_trunc_new(size_t limit, struct mime_trunc **t_out, struct e2_err *err)
+{
+	struct mime_trunc *t;
+
+	if (limit == 0)
+		return e2_fail(err, E2_EINVAL, "truncation limit is 0");
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	t->limit = limit;
+	*t_out = t;
+	return E2_OK;
+}
+
+/* Keep one byte past the limit: it tells "more came" from "exactly". */
+static size_t
+mime_trunc_want(const struct mime_trunc *t)
+{
+	if (t->header_done || t->limit + 1 >= MIME_HEADER_MAX)
+		return t->limit + 1;
+	return MIME_HEADER_MAX;
+}
+
+bool
+mime_trunc_full(const struct mime_trunc *t)
+{
+	return t->len >= mime_trunc_want(t);
+}
+
+enum e2_status
+mime_trunc_write(void *ctx, const void *buf, size_t len, struct e2_err *err)
+{
+	struct mime_trunc *t = ctx;
+	size_t want = mime_trunc_want(t);
+
+	t->total += len;
+	if (t->len >= want)
+		return E2_OK;
+	if (len > want - t->len)
+		len = want - t->len;
+	if (t->len + len > t->cap) {
+		size_t cap = t->cap == 0 ? 8192 : t->cap;
+		char *nb;
+
+		while (cap < t->len + len)
+			cap *= 2;
+		nb = realloc(t->buf, cap);
+		if (nb == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		t->buf = nb;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, buf, len);
+	t->len += len;
+	while (!t->header_done) {
+		const char *p = t->buf + t->scan;
+		const char *eol = mime_line_end(p, t->buf + t->len);
+
+		if (eol == NULL)
+			break;
+		t->header_done = mime_line_empty(p, eol);
+		t->scan = (size_t)(eol - t->buf);
+	}
+	return E2_OK;
+}
+
+enum e2_status
+mime_trunc_finish(struct mime_trunc *t, unsigned long long orig_size,
+		  mime_sink_fn sink, void *sink_ctx,
+		  struct mime_trunc_info *info_out, struct e2_err *err)
+{
+	if (orig_size == 0 || orig_size < t->total)
+		orig_size = t->total;
+	return mime_truncate(t->buf != NULL ? t->buf : "", t->len, t->limit,
+			     orig_size, sink, sink_ctx, info_out, err);
+}
+
+void
+mime_trunc_free(struct mime_trunc **t)
+{
+	if (t == NULL || *t == NULL)
+		return;
+	free((*t)->buf);
+	free(*t);
+	*t = NULL;
+}
+
+/* ---- KEEPMAX ------------------------------------------------------------- */
+
+static void
+mime_part_clear(struct mime_part *p)
+{
+	for (size_t i = 0; i < p->n_children; i++)
+		mime_part_clear(&p->children[i]);
+	free(p->children);
+	free(p->number);
+	free(p->type);
+	free(p->subtype);
+	free(p->boundary);
+	free(p->disposition);
+	free(p->filename);
+	free(p->encoding);
+}
+
+void
+mime_part_free(struct mime_part **root)
+{
+	if (root == NULL || *root == NULL)
+		return;
+	mime_part_clear(*root);
+	free(*root);
+	*root = NULL;
+}
+
+static bool
+mime_part_is(const struct mime_part *p, const char *type, const char *sub)
+{
+	return p->type != NULL && strcasecmp(p->type, type) == 0 &&
+	       (sub == NULL ||
+		(p->subtype != NULL && strcasecmp(p->subtype, sub) == 0));
+}
+
+static bool
+mime_part_is_container(const struct mime_part *p)
+{
+	return p->n_children > 0 && !mime_part_is(p, "message", "rfc822");
+}
+
+struct mime_plan {
+	unsigned long long max;
+	bool seen_plain, seen_html;
+	size_t omitted;
+};
+
+static void
+mime_plan_walk(struct mime_part *p, struct mime_plan *pl)
+{
+	bool attachment;
+
+	p->omit = false;
+	if (mime_part_is_container(p)) {
+		for (size_t i = 0; i < p->n_children; i++)
+			mime_plan_walk(&p->children[i], pl);
+		return;
+	}
+	attachment = p->disposition != NULL &&
+		     strcasecmp(p->disposition, "attachment") == 0;
+	if (!attachment && !pl->seen_plain &&
+	    mime_part_is(p, "text", "plain")) {
+		pl->seen_plain = true;
+		return;
+	}
+	if (!attachment && !pl->seen_html && mime_part_is(p, "text", "html")) {
+		pl->seen_html = true;
+		return;
+	}
+	if (pl->max > 0 && p->size > pl->max) {
+		p->omit = true;
+		pl->omitted++;
+	}
+}
+
+size_t
+mime_plan_keepmax(struct mime_part *root, unsigned long long max_bytes)
+{
+	struct mime_plan pl = {.max = max_bytes};
+
+	mime_plan_walk(root, &pl);
+	return pl.omitted;
+}
+
+/* Headers and placeholder text are small: a generous fixed estimate. */
+#define MIME_PART_OVERHEAD 400ULL
+
+unsigned long long
+mime_plan_size(const struct mime_part *root, size_t header_len)
+{
+	unsigned long long n = header_len;
+
+	if (mime_part_is_container(root)) {
+		for (size_t i = 0; i < root->n_children; i++)
+			n += mime_plan_size(&root->children[i], 0) +
+			     MIME_PART_OVERHEAD / 4;
+		return n;
+	}
+	return n + (root->omit ? MIME_PART_OVERHEAD : root->size);
+}
+
+/* %XX outside printable ASCII and for '"', '\\', '%'. */
+static void
+mime_escape(char *out, size_t outlen, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; s != NULL && *s != '\0' && o + 4 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+static enum e2_status
+mime_emit_placeholder(const struct mime_part *p, mime_sink_fn sink, void *ctx,
+		      struct e2_err *err)
+{
+	char type[128], name[512], text[1400];
+	const char *number = p->number[0] != '\0' ? p->number : "1";
+	int n;
+
+	mime_escape(type, sizeof(type) / 2, p->type);
+	if (p->subtype != NULL) {
+		size_t o = strlen(type);
+
+		if (o + 2 < sizeof(type)) {
+			type[o++] = '/';
+			mime_escape(type + o, sizeof(type) - o, p->subtype);
+		}
+	}
+	mime_escape(name, sizeof(name), p->filename);
+	n = snprintf(text, sizeof(text),
+		     "Content-Type: text/plain; charset=us-ascii\r\n"
+		     "Content-Transfer-Encoding: 7bit\r\n"
+		     "Content-Disposition: inline\r\n"
+		     "X-Email2-Omitted-Part: %s; type=\"%s\"; name=\"%s\";\r\n"
+		     " size=%llu\r\n"
+		     "\r\n"
+		     "[email2] Part %s (%s%s%s%s, %llu bytes) was not "
+		     "downloaded:\r\n"
+		     "it is larger than the account's KEEPMAX limit. It is "
+		     "still on the server.\r\n",
+		     number, type, name, p->size, number, type,
+		     name[0] != '\0' ? ", \"" : "", name,
+		     name[0] != '\0' ? "\"" : "", p->size);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return e2_fail(err, E2_EINVAL, "placeholder too long");
+	return mime_emit(sink, ctx, text, (size_t)n, err);
+}
+
+struct mime_asm {
+	mime_fetch_fn fetch;
+	void *fetch_ctx;
+	mime_sink_fn sink;
+	void *sink_ctx;
+};
+
+static enum e2_status
+mime_asm_fetch(struct mime_asm *a, const char *number, const char *suffix,
+	       struct e2_err *err)
+{
+	char section[96];
+
+	if (number[0] == '\0')
+		(void)snprintf(section, sizeof(section), "%s", suffix);
+	else if (suffix[0] == '\0')
+		(void)snprintf(section, sizeof(section), "%s", number);
+	else
+		(void)snprintf(section, sizeof(section), "%s.%s", number,
+			       suffix);
+	return a->fetch(a->fetch_ctx, section, a->sink, a->sink_ctx, err);
+}
+
+/* The body of p (after its header): children between boundaries, or the
+ * leaf's bytes. */
+static enum e2_status
+mime_asm_body(struct mime_asm *a, const struct mime_part *p, struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+
+	if (!mime_part_is_container(p))
+		return mime_asm_fetch(a, p->number,
+				      p->number[0] == '\0' ? "TEXT" : "", err);
+	if (p->boundary == NULL || p->boundary[0] == '\0')
+		return e2_fail(err, E2_EPROTO,
+			       "multipart part \"%s\" has no boundary",
+			       p->number);
+	for (size_t i = 0; rc == E2_OK && i < p->n_children; i++) {
+		const struct mime_part *c = &p->children[i];
+
+		rc = mime_emit_str(a->sink, a->sink_ctx, "--", err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(a->sink, a->sink_ctx, p->boundary,
+					   err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(a->sink, a->sink_ctx, "\r\n", err);
+		if (rc == E2_OK && c->omit) {
+			rc = mime_emit_placeholder(c, a->sink, a->sink_ctx,
+						   err);
+			continue; /* its text ends in CRLF already */
+		}
+		if (rc == E2_OK)
+			rc = mime_asm_fetch(a, c->number, "MIME", err);
+		if (rc == E2_OK)
+			rc = mime_asm_body(a, c, err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(a->sink, a->sink_ctx, "\r\n", err);
+	}
+	if (rc == E2_OK)
+		rc = mime_emit_str(a->sink, a->sink_ctx, "--", err);
+	if (rc == E2_OK)
+		rc = mime_emit_str(a->sink, a->sink_ctx, p->boundary, err);
+	if (rc == E2_OK)
+		rc = mime_emit_str(a->sink, a->sink_ctx, "--", err);
+	return rc;
+}
+
+/* A growable buffer with the sink shape, for the top header. */
+struct mime_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static enum e2_status
+mime_buf_sink(void *ctx, const void *buf, size_t len, struct e2_err *err)
+{
+	struct mime_buf *b = ctx;
+
+	if (b->len + len > MIME_HEADER_MAX)
+		return e2_fail(err, E2_EPROTO, "message header over %d bytes",
+			       MIME_HEADER_MAX);
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap == 0 ? 4096 : b->cap;
+		char *n;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		n = realloc(b->p, cap);
+		if (n == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		b->p = n;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+	return E2_OK;
+}
+
+/* The top header without Content-Type/-Transfer-Encoding/-Disposition and
+ * without its final empty line. */
+static enum e2_status
+mime_emit_header_filtered(const char *h, size_t len, mime_sink_fn sink,
+			  void *ctx, struct e2_err *err)
+{
+	static const char *const drop[] = {
+		"content-type:", "content-transfer-encoding:",
+		"content-disposition:"};
+	const char *p = h, *end = h + len;
+	bool skipping = false;
+	enum e2_status rc = E2_OK;
+
+	while (rc == E2_OK && p < end) {
+		const char *eol = mime_line_end(p, end);
+
+		if (eol == NULL)
+			eol = end;
+		if (mime_line_empty(p, eol))
+			break;
+		if (!mime_is_wsp(*p)) {
+			skipping = false;
+			for (size_t i = 0; i < 3; i++)
+				if ((size_t)(eol - p) >= strlen(drop[i]) &&
+				    strncasecmp(p, drop[i], strlen(drop[i])) ==
+					    0)
+					skipping = true;
+		}
+		if (!skipping)
+			rc = mime_emit(sink, ctx, p, (size_t)(eol - p), err);
+		p = eol;
+	}
+	return rc;
+}
+
+enum e2_status
+mime_assemble(const struct mime_part *root, mime_fetch_fn fetch,
+	      void *fetch_ctx, mime_sink_fn sink, void *sink_ctx,
+	      struct e2_err *err)
+{
+	struct mime_asm a = {fetch, fetch_ctx, sink, sink_ctx};
+	struct mime_buf hdr = {0};
+	enum e2_status rc;
+
+	if (!root->omit) {
+		rc = fetch(fetch_ctx, "HEADER", sink, sink_ctx, err);
+		if (rc == E2_OK)
+			rc = mime_asm_body(&a, root, err);
+		if (rc == E2_OK && mime_part_is_container(root))
+			rc = mime_emit_str(sink, sink_ctx, "\r\n", err);
+		return rc;
+	}
+	rc = fetch(fetch_ctx, "HEADER", mime_buf_sink, &hdr, err);
+	if (rc == E2_OK)
+		rc = mime_emit_header_filtered(hdr.p, hdr.len, sink, sink_ctx,
+					       err);
+	if (rc == E2_OK)
+		rc = mime_emit_placeholder(root, sink, sink_ctx, err);
+	free(hdr.p);
+	return rc;
+}
