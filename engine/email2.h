@@ -192,12 +192,23 @@ enum e2_doc_kind {
 	E2_DOC_PROVISIONING,    /* OMA Client Provisioning (wap-provisioningdoc) */
 };
 
+/* One Status that was not 200, with why (never a secret). */
+struct e2_provision_failure {
+	char *cmdid;  /* the command's CmdID, "" when it had none */
+	char *cmd;    /* "Add", "Replace", "Atomic", ... */
+	char *locuri; /* the Item's Target LocURI, NULL for Atomic etc. */
+	int code;     /* OMA DM status: 216, 400, 404, 405, 406, 418, 500, 507 */
+	char *reason; /* e.g. "./Vendor/...: DWNDAY \"5\": not one of ..." */
+};
+
 struct e2_provision_result {
 	enum e2_doc_kind kind;
 	size_t commands; /* commands answered with a Status */
-	size_t failed;   /* of those, how many did not succeed */
+	size_t failed;   /* of those, how many did not succeed (216 included) */
 	char *response;  /* SyncML response or CP query results; NUL-terminated */
 	size_t response_len;
+	struct e2_provision_failure *failures; /* the failed ones, in order */
+	size_t n_failures;                     /* == failed */
 };
 
 /*

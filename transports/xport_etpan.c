@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* xport_etpan.c -- libetpan's mailstream_low_driver over our xport chain */
+#include "config.h"
+
+#include "transports/xport_int.h"
+
+#include <stdlib.h>
+
+/* data is a struct xport ** (the chain's top slot), borrowed. */
+static struct xport *
+xport_etpan_top(mailstream_low *s)
+{
+	struct xport **top = s->data;
+
+	return *top;
+}
+
+static ssize_t
+xport_etpan_read(mailstream_low *s, void *buf, size_t count)
+{
+	struct xport *xp = xport_etpan_top(s);
+	ssize_t n;
+
+	if (xp == NULL)
+		return -1;
+	n = xport_read(xp, buf, count);
+	if (n == 0) {
+		/*
+		 * libetpan 1.9.4 treats 0 as "try again" inside a FETCH
+		 * literal and spins forever: end of stream is an error here.
+		 */
+		(void)e2_fail(xp->err, E2_EIO, "connection closed by server");
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t
+xport_etpan_write(mailstream_low *s, const void *buf, size_t count)
+{
+	struct xport *xp = xport_etpan_top(s);
+
+	if (xp == NULL)
+		return -1;
+	return xport_write(xp, buf, count);
+}
+
+static int
+xport_etpan_close(mailstream_low *s)
+{
+	/* The chain belongs to its session, which frees it after libetpan. */
+	(void)s;
+	return 0;
+}
+
+static int
+xport_etpan_get_fd(mailstream_low *s)
+{
+	return xport_fd(xport_etpan_top(s));
+}
+
+static void
+xport_etpan_free(mailstream_low *s)
+{
+	free(s);
+}
+
+static void
+xport_etpan_cancel(mailstream_low *s)
+{
+	struct xport *xp = xport_etpan_top(s);
+
+	if (xp != NULL)
+		atomic_store(&xp->ctl->cancel, true);
+}
+
+static struct mailstream_cancel *
+xport_etpan_get_cancel(mailstream_low *s)
+{
+	(void)s;
+	return NULL;
+}
+
+static carray *
+xport_etpan_get_certificate_chain(mailstream_low *s)
+{
+	(void)s;
+	return NULL;
+}
+
+static mailstream_low_driver xport_etpan_driver = {
+	.mailstream_read = xport_etpan_read,
+	.mailstream_write = xport_etpan_write,
+	.mailstream_close = xport_etpan_close,
+	.mailstream_get_fd = xport_etpan_get_fd,
+	.mailstream_free = xport_etpan_free,
+	.mailstream_cancel = xport_etpan_cancel,
+	.mailstream_get_cancel = xport_etpan_get_cancel,
+	.mailstream_get_certificate_chain = xport_etpan_get_certificate_chain,
+	.mailstream_setup_idle = NULL,
+	.mailstream_unsetup_idle = NULL,
+	.mailstream_interrupt_idle = NULL,
+};
+
+enum e2_status
+xport_etpan_stream_new(struct xport **top, mailstream **stream_out,
+		       struct e2_err *err)
+{
+	mailstream_low *low;
+	mailstream *s;
+
+	low = mailstream_low_new(top, &xport_etpan_driver);
+	if (low == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	/* No logger: protocol traces are opt-in and would need masking. */
+	mailstream_low_set_logger(low, NULL, NULL);
+	s = mailstream_new(low, 8192);
+	if (s == NULL) {
+		mailstream_low_free(low);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	*stream_out = s;
+	return E2_OK;
+}

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/* xport_tls.c -- the TLS layer on OpenSSL 3, reading through the layer below */
+#include "config.h"
+
+#include "transports/xport_int.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+/*
+ * The TLS layer never touches the socket: a BIO forwards OpenSSL's reads and
+ * writes to the layer below, so deadlines, cancellation and error messages
+ * come from one place (the tcp layer), and the handshake obeys them too.
+ */
+struct xport_tls {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	bool up; /* handshake completed and verified */
+};
+
+static BIO_METHOD *xport_tls_bio_method;
+static pthread_once_t xport_tls_bio_once = PTHREAD_ONCE_INIT;
+
+static int
+xport_tls_bio_write(BIO *b, const char *buf, int len)
+{
+	struct xport *below = BIO_get_data(b);
+
+	BIO_clear_retry_flags(b);
+	if (len <= 0)
+		return 0;
+	return xport_write(below, buf, (size_t)len) < 0 ? -1 : len;
+}
+
+static int
+xport_tls_bio_read(BIO *b, char *buf, int len)
+{
+	struct xport *below = BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	if (len <= 0)
+		return 0;
+	n = xport_read(below, buf, (size_t)len);
+	return n < 0 ? -1 : (int)n;
+}
+
+static long
+xport_tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+xport_tls_bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static void
+xport_tls_bio_init(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				     "email2 xport");
+
+	if (m == NULL)
+		return;
+	if (BIO_meth_set_write(m, xport_tls_bio_write) != 1 ||
+	    BIO_meth_set_read(m, xport_tls_bio_read) != 1 ||
+	    BIO_meth_set_ctrl(m, xport_tls_bio_ctrl) != 1 ||
+	    BIO_meth_set_create(m, xport_tls_bio_create) != 1) {
+		BIO_meth_free(m);
+		return;
+	}
+	xport_tls_bio_method = m;
+}
+
+/* Drains OpenSSL's error queue into one message: "a; b; c". */
+static void
+xport_tls_drain(char *dst, size_t dstlen)
+{
+	unsigned long e;
+	size_t o = 0;
+
+	dst[0] = '\0';
+	while ((e = ERR_get_error()) != 0) {
+		char one[256];
+
+		ERR_error_string_n(e, one, sizeof(one));
+		if (o + 3 < dstlen) {
+			int w = snprintf(dst + o, dstlen - o, "%s%s",
+					 o != 0 ? "; " : "", one);
+			if (w > 0)
+				o += (size_t)w;
+			if (o >= dstlen)
+				o = dstlen - 1;
+		}
+	}
+	if (dst[0] == '\0')
+		(void)snprintf(dst, dstlen, "handshake failed");
+}
+
+static ssize_t
+xport_tls_read(struct xport *xp, void *buf, size_t len)
+{
+	struct xport_tls *t = xp->ctx;
+	char why[200];
+	size_t got = 0;
+	int r, e;
+
+	if (!t->up)
+		return -1;
+	ERR_clear_error();
+	r = SSL_read_ex(t->ssl, buf, len, &got);
+	if (r == 1)
+		return (ssize_t)got;
+	e = SSL_get_error(t->ssl, r);
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	if (xp->err->code != E2_OK)
+		return -1; /* the layer below said why */
+	xport_tls_drain(why, sizeof(why));
+	(void)e2_fail(xp->err, E2_EIO, "tls read from %s: %s",
+		      xport_tcp_peer(xp->below), why);
+	return -1;
+}
+
+static ssize_t
+xport_tls_write(struct xport *xp, const void *buf, size_t len)
+{
+	struct xport_tls *t = xp->ctx;
+	char why[200];
+	size_t done = 0;
+
+	if (!t->up)
+		return -1;
+	if (len == 0)
+		return 0;
+	ERR_clear_error();
+	if (SSL_write_ex(t->ssl, buf, len, &done) == 1 && done == len)
+		return (ssize_t)len;
+	if (xp->err->code != E2_OK)
+		return -1;
+	xport_tls_drain(why, sizeof(why));
+	(void)e2_fail(xp->err, E2_EIO, "tls write to %s: %s",
+		      xport_tcp_peer(xp->below), why);
+	return -1;
+}
+
+static size_t
+xport_tls_pending(const struct xport *xp)
+{
+	const struct xport_tls *t = xp->ctx;
+
+	if (!t->up)
+		return 0;
+	return (size_t)SSL_pending(t->ssl);
+}
+
+static void
+xport_tls_name(const X509_NAME *name, char *dst, size_t dstlen)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+
+	dst[0] = '\0';
+	if (b == NULL || name == NULL)
+		goto out;
+	if (X509_NAME_print_ex(b, name, 0,
+			       XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) < 0)
+		goto out;
+	n = BIO_get_mem_data(b, &p);
+	if (n > 0)
+		(void)e2_quote(dst, dstlen, p, (size_t)n);
+out:
+	BIO_free(b);
+}
+
+static void
+xport_tls_describe(const struct xport *xp, struct xport_info *info)
+{
+	const struct xport_tls *t = xp->ctx;
+	const X509 *peer;
+	long vr;
+
+	if (t->ssl == NULL)
+		return;
+	info->tls = t->up;
+	if (t->up) {
+		(void)snprintf(info->tls_version, sizeof(info->tls_version),
+			       "%s", SSL_get_version(t->ssl));
+		(void)snprintf(info->cipher, sizeof(info->cipher), "%s",
+			       SSL_get_cipher_name(t->ssl));
+	}
+	peer = SSL_get0_peer_certificate(t->ssl);
+	if (peer != NULL) {
+		xport_tls_name(X509_get_subject_name(peer), info->cert_subject,
+			       sizeof(info->cert_subject));
+		xport_tls_name(X509_get_issuer_name(peer), info->cert_issuer,
+			       sizeof(info->cert_issuer));
+	}
+	vr = SSL_get_verify_result(t->ssl);
+	info->cert_verified = t->up && peer != NULL && vr == X509_V_OK;
+	if (peer == NULL && vr == X509_V_OK)
+		(void)snprintf(info->verify_result, sizeof(info->verify_result),
+			       "%s", t->up ? "no certificate" : "");
+	else
+		(void)snprintf(info->verify_result, sizeof(info->verify_result),
+			       "%s", X509_verify_cert_error_string(vr));
+}
+
+static void
+xport_tls_free_ctx(void *ctx)
+{
+	struct xport_tls *t = ctx;
+
+	if (t == NULL)
+		return;
+	/*
+	 * No close_notify: SSL_shutdown() would write (and may wait) on a
+	 * link that is being torn down; the protocol said goodbye already.
+	 */
+	SSL_free(t->ssl); /* frees the BIO too */
+	SSL_CTX_free(t->ctx);
+	free(t);
+}
+
+static const struct xport_ops xport_tls_ops = {
+	.name = "tls",
+	.read = xport_tls_read,
+	.write = xport_tls_write,
+	.pending = xport_tls_pending,
+	.describe = xport_tls_describe,
+	.free_ctx = xport_tls_free_ctx,
+};
+
+static bool
+xport_tls_is_ip(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	       inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* Builds the context: TLS 1.2 minimum, peer verification, trust store. */
+static enum e2_status
+xport_tls_ctx_new(const struct xport_tls_opts *o, SSL_CTX **ctx_out,
+		  struct e2_err *err)
+{
+	SSL_CTX *ctx;
+	char why[200];
+	int ok;
+
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		xport_tls_drain(why, sizeof(why));
+		return e2_fail(err, E2_ENOMEM, "tls context: %s", why);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	ERR_clear_error();
+	ok = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (ok == 1) {
+		ERR_clear_error();
+		if (o->cafile != NULL)
+			ok = SSL_CTX_load_verify_locations(ctx, o->cafile,
+							   NULL);
+		else
+			ok = SSL_CTX_set_default_verify_paths(ctx);
+	}
+	if (ok != 1) {
+		xport_tls_drain(why, sizeof(why));
+		SSL_CTX_free(ctx);
+		if (o->cafile != NULL)
+			return e2_fail(err, E2_ECERT, "cafile \"%s\": %s",
+				       o->cafile, why);
+		return e2_fail(err, E2_ETLS, "tls trust store: %s", why);
+	}
+	*ctx_out = ctx;
+	return E2_OK;
+}
+
+/* Names the peer, SNI and the host-name (or IP address) check. */
+static enum e2_status
+xport_tls_set_peer(SSL *ssl, const char *host, struct e2_err *err)
+{
+	char why[200];
+	int ok;
+
+	ERR_clear_error();
+	if (xport_tls_is_ip(host)) {
+		/* RFC 6066 3: literal IP addresses are not sent as SNI */
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+	} else {
+		ok = SSL_set_tlsext_host_name(ssl, host) == 1 &&
+		     SSL_set1_host(ssl, host) == 1;
+	}
+	if (ok != 1) {
+		xport_tls_drain(why, sizeof(why));
+		return e2_fail(err, E2_ETLS, "tls peer name \"%s\": %s", host,
+			       why);
+	}
+	return E2_OK;
+}
+
+enum e2_status
+xport_push_tls(struct xport **top, const struct xport_tls_opts *o,
+	       struct e2_err *err)
+{
+	struct xport *below = *top;
+	struct xport_tls *t = NULL;
+	struct xport *xp = NULL;
+	enum e2_status rc;
+	char why[200];
+	BIO *bio;
+	long vr;
+	int r;
+
+	(void)pthread_once(&xport_tls_bio_once, xport_tls_bio_init);
+	if (xport_tls_bio_method == NULL)
+		return e2_fail(err, E2_ENOMEM, "tls: cannot create BIO method");
+	t = calloc(1, sizeof(*t));
+	xp = calloc(1, sizeof(*xp));
+	if (t == NULL || xp == NULL) {
+		free(t);
+		free(xp);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	xp->ops = &xport_tls_ops;
+	xp->below = below;
+	xp->ctx = t;
+	xp->err = below->err;
+	xp->ctl = below->ctl;
+	*top = xp; /* from here on the chain owns t */
+
+	rc = xport_tls_ctx_new(o, &t->ctx, err);
+	if (rc != E2_OK)
+		return rc;
+	ERR_clear_error();
+	t->ssl = SSL_new(t->ctx);
+	bio = BIO_new(xport_tls_bio_method);
+	if (t->ssl == NULL || bio == NULL) {
+		BIO_free(bio);
+		return e2_fail(err, E2_ENOMEM, "tls: out of memory");
+	}
+	BIO_set_data(bio, below);
+	SSL_set_bio(t->ssl, bio, bio);
+	rc = xport_tls_set_peer(t->ssl, o->host, err);
+	if (rc != E2_OK)
+		return rc;
+	SSL_set_connect_state(t->ssl);
+
+	ERR_clear_error();
+	r = SSL_do_handshake(t->ssl);
+	vr = SSL_get_verify_result(t->ssl);
+	if (r != 1) {
+		if (vr != X509_V_OK)
+			return e2_fail(err, E2_ECERT, "certificate of %s: %s",
+				       o->host,
+				       X509_verify_cert_error_string(vr));
+		if (err->code != E2_OK)
+			return err->code; /* timeout or I/O, named below */
+		xport_tls_drain(why, sizeof(why));
+		return e2_fail(err, E2_ETLS, "tls handshake with %s: %s",
+			       xport_tcp_peer(below), why);
+	}
+	/* With anonymous suites gone this "cannot" happen; check anyway. */
+	if (SSL_get0_peer_certificate(t->ssl) == NULL)
+		return e2_fail(err, E2_ECERT,
+			       "certificate of %s: none presented", o->host);
+	if (vr != X509_V_OK)
+		return e2_fail(err, E2_ECERT, "certificate of %s: %s", o->host,
+			       X509_verify_cert_error_string(vr));
+	t->up = true;
+	return E2_OK;
+}
