@@ -208,8 +208,8 @@ csp_apply_ops_text(unsigned ops, char *buf, size_t len)
  * Configuration Service Provider will be considered in error" -- read as:
  * when SMTPALTENABLED is TRUE or any of SMTPALTAUTHNAME, SMTPALTDOMAIN,
  * SMTPALTPASSWORD is present, SMTPALTAUTHNAME and SMTPALTPASSWORD must
- * both be (SMTPALTDOMAIN stays optional, as DOMAIN is for the incoming
- * side). A missing or deleted account passes.
+ * both be, non-empty (SMTPALTDOMAIN stays optional, as DOMAIN is for the
+ * incoming side). A missing or deleted account passes.
  */
 static enum e2_status
 csp_apply_check_account(struct csp_apply *ap, const char *guid, char *why,
@@ -246,7 +246,8 @@ csp_apply_check_account(struct csp_apply *ap, const char *guid, char *why,
 	for (size_t i = 0; i < n; i++) {
 		const char *nm = nodes[i].name;
 
-		if (nodes[i].value == NULL)
+		/* an empty credential is no credential */
+		if (nodes[i].value == NULL || nodes[i].value[0] == '\0')
 			continue;
 		if (strcmp(nm, "SMTPALTENABLED") == 0)
 			enabled = strcmp(nodes[i].value, "TRUE") == 0;

@@ -502,6 +502,10 @@ static const struct apply_row atomic_rows[] = {
 	 "Atomic {\nReplace G/SMTPALTENABLED = FALSE\n"
 	 "Replace G/SMTPALTPASSWORD = x\n}",
 	 "507 216 216", "SMTPALTPASSWORD!", "SMTPALTAUTHNAME missing", NULL},
+	{"smtpalt empty authname counts as missing", CREATE,
+	 "Atomic {\nReplace G/SMTPALTAUTHNAME = \n"
+	 "Replace G/SMTPALTPASSWORD = x\n}",
+	 "507 216 216", "SMTPALTPASSWORD!", "SMTPALTAUTHNAME missing", NULL},
 	{"smtpalt enabled alone", CREATE,
 	 "Atomic {\nReplace G/SMTPALTENABLED = 1\n}", "507 216",
 	 "SMTPALTENABLED!", "partial SMTPALT", NULL},
