@@ -119,6 +119,7 @@ csp_doc_xml_error(void *user, xmlErrorPtr e)
 {
 	xmlParserCtxtPtr ctxt = user;
 	struct csp_doc_ctx *ctx = ctxt != NULL ? ctxt->_private : NULL;
+	char line[200];
 	size_t len;
 
 	if (ctx == NULL || e == NULL || ctx->xml_failed ||
@@ -127,11 +128,14 @@ csp_doc_xml_error(void *user, xmlErrorPtr e)
 	ctx->xml_failed = true;
 	ctx->xml_code = e->code;
 	ctx->xml_line = e->line;
-	len = e->message != NULL ? strlen(e->message) : 0;
-	while (len > 0 &&
-	       (e->message[len - 1] == '\n' || e->message[len - 1] == ' '))
+	/* libxml2's messages end in "\n" and may hold more lines */
+	len = 0;
+	for (const char *m = e->message;
+	     m != NULL && *m != '\0' && len < sizeof(line) - 1; m++)
+		line[len++] = *m == '\n' ? ' ' : *m;
+	while (len > 0 && line[len - 1] == ' ')
 		len--;
-	(void)e2_quote(ctx->xml_msg, sizeof(ctx->xml_msg), e->message, len);
+	(void)e2_quote(ctx->xml_msg, sizeof(ctx->xml_msg), line, len);
 }
 
 static void

@@ -316,6 +316,15 @@ static const struct doc_row doc_rows[] = {
 	 "Status 7 fmt=-\n"},
 	{NULL, "<SyncML><SyncBody/></SyncML>", E2_OK,
 	 "syncml - - - - - - final=0\n"},
+	/* other encodings arrive as UTF-8 */
+	{NULL,
+	 "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><SyncML><SyncBody>"
+	 "<Add><CmdID>1</CmdID><Item><Data>h\xe9</Data></Item></Add>"
+	 "</SyncBody></SyncML>",
+	 E2_OK,
+	 "syncml - - - - - - final=0\n"
+	 "Add 1 fmt=-\n"
+	 "  > - fmt=- type=- data=\"h\\xc3\\xa9\"\n"},
 	/* Client Provisioning */
 	{"cp-wrapper.xml", NULL, E2_OK,
 	 "cp\n"
@@ -397,6 +406,16 @@ static const struct doc_row doc_rows[] = {
 	 "line 6: Opening and ending tag mismatch"},
 	{NULL, "<SyncML><SyncBody>", E2_EINVAL, "line 1: "},
 	{NULL, "not xml", E2_EINVAL, "line 1: "},
+	{NULL, "<SyncML><SyncBody>\n<Add>h\xe9</Add></SyncBody></SyncML>",
+	 E2_EINVAL, "line 2: Input is not proper UTF-8, indicate encoding ! "},
+	{NULL, "<?xml version=\"1.0\" encoding=\"X-NONE\"?><SyncML/>",
+	 E2_EINVAL, "line 1: Unsupported encoding X-NONE"},
+	/* XInclude is never processed */
+	{NULL,
+	 "<SyncML xmlns:xi=\"http://www.w3.org/2001/XInclude\"><SyncBody>"
+	 "<Add><Item><Data><xi:include href=\"file:///etc/passwd\" "
+	 "parse=\"text\"/></Data></Item></Add></SyncBody></SyncML>",
+	 E2_EINVAL, "<Data> must hold text only"},
 	{"billion-laughs.xml", NULL, E2_EINVAL,
 	 "line 3: DOCTYPE declares entity \"lol\""},
 	{"xxe.xml", NULL, E2_EINVAL, "DOCTYPE declares entity \"xxe\""},
