@@ -41,6 +41,12 @@ import time
 CRLF = b"\r\n"
 
 
+def unescape(text):
+    """Command-line text with \\r \\n \\xHH escapes -> bytes."""
+    return text.encode("utf-8", "surrogateescape").decode(
+        "unicode_escape").encode("latin-1")
+
+
 class Conn:
     """A line-oriented peer over a socket (plain or TLS)."""
 
@@ -90,6 +96,9 @@ class Script:
     def __init__(self, args):
         self.a = args
         self.ctx = None
+        self.capa_extra = b""
+        if args.capa_extra:
+            self.capa_extra = unescape(args.capa_extra)
         if args.cert:
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.ctx.load_cert_chain(args.cert, args.key)
@@ -105,13 +114,12 @@ class Script:
 
     # -- IMAP ---------------------------------------------------------------
     def imap_caps(self, tls_done):
-        caps = ["IMAP4rev1", "AUTH=PLAIN", "AUTH=LOGIN"]
-        sc = self.a.scenario
-        if not tls_done and sc not in ("no-starttls",):
-            caps.insert(1, "STARTTLS")
-        if self.a.capa_extra:
-            caps.append(self.a.capa_extra)
-        return " ".join(caps).encode("latin-1")
+        caps = [b"IMAP4rev1", b"AUTH=PLAIN", b"AUTH=LOGIN"]
+        if not tls_done and self.a.scenario != "no-starttls":
+            caps.insert(1, b"STARTTLS")
+        if self.capa_extra:
+            caps.append(self.capa_extra)
+        return b" ".join(caps)
 
     def imap(self, c, tls_done):
         sc = self.a.scenario
@@ -187,8 +195,8 @@ class Script:
         caps = [b"USER", b"SASL PLAIN", b"UIDL", b"TOP"]
         if not tls_done and self.a.scenario != "no-starttls":
             caps.append(b"STLS")
-        if self.a.capa_extra:
-            caps.append(self.a.capa_extra.encode("latin-1"))
+        if self.capa_extra:
+            caps.append(self.capa_extra)
         return b"".join(x + CRLF for x in caps)
 
     def pop3(self, c, tls_done):
@@ -232,8 +240,8 @@ class Script:
                  b"AUTH PLAIN LOGIN"]
         if not tls_done and self.a.scenario != "no-starttls":
             lines.append(b"STARTTLS")
-        if self.a.capa_extra:
-            lines.append(self.a.capa_extra.encode("latin-1"))
+        if self.capa_extra:
+            lines.append(self.capa_extra)
         out = b""
         for i, x in enumerate(lines):
             sep = b" " if i == len(lines) - 1 else b"-"
@@ -274,8 +282,7 @@ class Script:
 
     def inject(self):
         if self.a.inject is not None:
-            return self.a.inject.encode("latin-1").decode(
-                "unicode_escape").encode("latin-1")
+            return unescape(self.a.inject)
         return {
             "imap": b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected" + CRLF,
             "pop3": b"+OK injected" + CRLF,

@@ -457,6 +457,11 @@ namespace inbox {
 }
 service anvil {
   client_limit = 2000
+  # no penalty socket: the auth process then adds no growing delay after
+  # each failed login from the same address (wrong-password tests)
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 protocol imap {
   mail_max_userip_connections = 100

@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# conntest-hostile.sh -- what Dovecot won't do, from hostile_server.py:
+# bytes injected after the STARTTLS reply, STARTTLS advertised then
+# refused, a PREAUTH greeting, a silent port, garbage, odd capability bytes
+. "$(dirname "$0")/lib.sh"
+. "$E2T_SRCDIR/harness/conntest.sh"
+ct_need
+e2t_up
+
+X=$E2T_HOST_HOSTILE
+XA=$E2T_ADDR_HOSTILE
+port=30000
+# hostile PROTO SCENARIO [ARGS]: a fresh hostile server on the next port
+hostile() {
+	port=$((port + 1))
+	e2t_hostile "$XA" "$port" --proto "$1" --scenario "$2" --timeout 60 \
+		"${@:3}"
+}
+
+for p in imap pop3 smtp; do
+	ct_proto "$p"
+	hostile "$p" inject
+	ct "$p: bytes injected after STARTTLS reply: eproto, TLS required" 6 \
+		'M == ["tls", "starttls"] and last["status"] == "eproto"
+		 and s["status"] == "eproto" and last["login"] != "ok"' \
+		$(ct_side "$X:$port") "$CT_REQ"
+	ct "$p: injected bytes, TLS optional: eproto, no plain rung" 6 \
+		'M == ["tls", "starttls"] and s["status"] == "eproto"
+		 and last["login"] != "ok"' \
+		$(ct_side "$X:$port")
+	e2t_stop_hostile
+
+	hostile "$p" refuse-starttls
+	ct "$p: STARTTLS advertised then refused, TLS required: exit 5" 5 \
+		'M == ["tls", "starttls"] and s["status"] == "enostarttls"
+		 and last["status"] == "enostarttls"
+		 and not any(a["cleartext_login"] for a in A)' \
+		$(ct_side "$X:$port") "$CT_REQ"
+	ct "$p: STARTTLS refused, TLS optional: plain, cleartext reported" 0 \
+		'M == ["tls", "starttls", "plain"]
+		 and A[1]["status"] == "enostarttls" and last["ok"]
+		 and last["cleartext_login"]' \
+		$(ct_side "$X:$port")
+	e2t_stop_hostile
+done
+
+ct_proto imap
+hostile imap preauth
+# policy (einsecure) or protocol (eproto): either refuses, neither logs in
+ct "imap: PREAUTH greeting, TLS required: refused, no login" "5|6" \
+	'not s["ok"] and "plain" not in M
+	 and s["status"] in ("eproto", "enostarttls", "einsecure")
+	 and last["login"] != "ok"' \
+	$(ct_side "$X:$port") --in-require-ssl
+e2t_stop_hostile
+
+hostile imap garbage
+ct "imap: garbage greeting: eproto, no plain rung" 6 \
+	'not s["ok"] and "plain" not in M and s["status"] == "eproto"' \
+	$(ct_side "$X:$port")
+e2t_stop_hostile
+
+# a silent port: each rung waits for its own deadline, no longer
+hostile imap silent
+CT_TIMEOUT=1 ct "imap: silent port: etimeout on each rung within its deadline" 2 \
+	'M == ["tls", "starttls", "plain"] and s["status"] == "etimeout"
+	 and all(a["status"] == "etimeout" for a in A)
+	 and all(800 <= a["elapsed_ms"] <= 2500 for a in A)
+	 and s["elapsed_ms"] <= 6000' \
+	$(ct_side "$X:$port")
+CT_TIMEOUT=1 ct "imap: silent port, TLS required: two rungs only" 2 \
+	'M == ["tls", "starttls"] and s["status"] == "etimeout"' \
+	$(ct_side "$X:$port") --in-require-ssl
+e2t_stop_hostile
+
+hostile imap silent --tls
+CT_TIMEOUT=1 ct "imap: TLS handshake then silence: etimeout" 2 \
+	'A[0]["status"] == "etimeout" and A[0]["elapsed_ms"] <= 2500' \
+	$(ct_side "$X:$port") --in-require-ssl
+e2t_stop_hostile
+
+if [ "$E2T_DEFAULT_PORTS" = 1 ]; then
+	# implicit TLS hangs on 993, Dovecot answers STARTTLS on 143
+	e2t_hostile "$E2T_ADDR_HANG" "$E2T_IMAPS_PORT" --scenario silent \
+		--timeout 60
+	CT_TIMEOUT=1 ct "imap: default ports, 993 silent: STARTTLS on 143 wins" 0 \
+		'M == ["tls", "starttls"] and A[0]["status"] == "etimeout"
+		 and A[0]["elapsed_ms"] <= 2500 and last["ok"]
+		 and last["port"] == 143' \
+		$(ct_side "$E2T_HOST_HANG") --in-require-ssl
+	e2t_stop_hostile
+fi
+
+# odd bytes in server text stay valid JSON (POP3 CAPA lines are free-form)
+ct_proto pop3
+hostile pop3 ok --tls --capa-extra 'X-ODD \xff\xfe "q" \\ \x1b[31m \xc3\xa9'
+ct "pop3: odd capability bytes: the JSON document stays valid" 0 \
+	'last["ok"] and M == ["tls"]' \
+	$(ct_side "$X:$port")
+text_escapes() {
+	e2t_run "$E2T_CONNTEST" --cafile "$E2T_CA" "$@" >"$E2T_DIR/odd.txt"
+	cat -v "$E2T_DIR/odd.txt"
+	! grep -q $'\x1b' "$E2T_DIR/odd.txt"
+}
+e2t_check "pop3: odd capability bytes: text output escapes them" \
+	text_escapes $(ct_side "$X:$port")
+e2t_stop_hostile
+
+e2t_finish
