@@ -170,7 +170,7 @@ maildir_open(const char *root, struct maildir **md_out, struct e2_err *err)
 		rc = e2_fail(err, E2_ENOMEM, "out of memory");
 		goto out;
 	}
-	md->sync = MAILDIR_SYNC_FDATASYNC;
+	md->sync = MAILDIR_SYNC_SYNCFS;
 	maildir_host_init(md->host, sizeof(md->host));
 	rc = maildir_make_tree(root, err);
 	if (rc != E2_OK)
@@ -1010,7 +1010,9 @@ maildir_set_flags(const char *folder_path, const char *sub, const char *name,
 		rc = maildir_path(&to, err, "%s/cur/%s", folder_path, new_name);
 	if (rc != E2_OK)
 		goto out;
-	if (strcmp(from, to) != 0 && rename(from, to) != 0) {
+	/* Same name: nothing to rename, but the file must still be there. */
+	if (strcmp(from, to) == 0 ? access(from, F_OK) != 0
+				  : rename(from, to) != 0) {
 		int e = errno;
 
 		if (e == ENOENT)

@@ -50,10 +50,18 @@ struct maildir;
 struct maildir_batch;
 struct maildir_msg;
 
-/* How maildir_batch_commit() makes the tmp files durable. */
+/*
+ * How maildir_batch_commit() makes the tmp files durable. Measured on ext4
+ * (Debian 12, 2 cores, virtio disk), 500 messages of 2-10 KB in one batch:
+ * writing them 27 ms; then syncfs() 14 ms, fdatasync() of each file 80-97
+ * ms. syncfs() is the default; it also flushes other dirty data of the
+ * same file system (a big copy running beside a sync makes it slower), and
+ * reports writeback errors since Linux 5.8. The per-file mode stays for
+ * file systems where that matters.
+ */
 enum maildir_sync {
-	MAILDIR_SYNC_FDATASYNC = 0, /* fdatasync() each file (the default) */
-	MAILDIR_SYNC_SYNCFS,        /* one syncfs() of the file system */
+	MAILDIR_SYNC_SYNCFS = 0, /* one syncfs() of the file system */
+	MAILDIR_SYNC_FDATASYNC,  /* fdatasync() of each file */
 };
 
 /*

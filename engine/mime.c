@@ -343,6 +343,16 @@ mime_date_dashed(const char *tok, struct mime_date *d)
 	return true;
 }
 
+/* A date with dashes ("2006-01-02...", "02-Jan-2006"), not a time zone. */
+static bool
+mime_date_is_dashed(const char *tok)
+{
+	const char *dash = strchr(tok, '-'), *colon = strchr(tok, ':');
+
+	return isdigit((unsigned char)tok[0]) && dash != NULL &&
+	       (colon == NULL || dash < colon);
+}
+
 static int
 mime_days_in_month(int y, int m)
 {
@@ -435,14 +445,13 @@ mime_date_parse(const char *s, time_t *t_out, struct e2_err *err)
 			d.have_zone = true;
 			continue;
 		}
-		if (strchr(tok, ':') != NULL && !d.have_time) {
-			if (!mime_date_time(tok, &d))
+		if (mime_date_is_dashed(tok) && d.day < 0 && d.year < 0) {
+			if (!mime_date_dashed(tok, &d))
 				goto bad;
 			continue;
 		}
-		if (strchr(tok, '-') != NULL && tok[0] != '-' && d.day < 0 &&
-		    d.year < 0) {
-			if (!mime_date_dashed(tok, &d))
+		if (strchr(tok, ':') != NULL && !d.have_time) {
+			if (!mime_date_time(tok, &d))
 				goto bad;
 			continue;
 		}
@@ -506,6 +515,7 @@ struct mime_scan {
 	struct mime_level stack[MIME_DEPTH_MAX];
 	size_t depth;
 	bool in_header;
+	bool body_empty; /* no line since the current part header ended */
 	const char *hdr_start;
 };
 
@@ -542,6 +552,7 @@ mime_scan_header_end(struct mime_scan *sc, const char *hdr_end,
 	rc = mime_header_get(sc->hdr_start, (size_t)(hdr_end - sc->hdr_start),
 			     "Content-Type", &found, &ct, err);
 	sc->in_header = false;
+	sc->body_empty = true;
 	if (rc != E2_OK || !found)
 		return rc;
 	if (strncasecmp(ct, "multipart/", 10) == 0) {
@@ -573,6 +584,7 @@ mime_scan_line(struct mime_scan *sc, const char *p, const char *eol,
 {
 	size_t n = (size_t)(eol - p);
 
+	sc->body_empty = false;
 	if (n >= 2 && p[0] == '-' && p[1] == '-') {
 		for (size_t i = sc->depth; i-- > 0;) {
 			struct mime_level *l = &sc->stack[i];
@@ -690,9 +702,17 @@ mime_truncate(const char *msg, size_t len, size_t limit,
 		rc = mime_emit(sink, sink_ctx, msg + hl,
 			       (size_t)(cut - msg) - hl, err);
 	if (rc == E2_OK && sc.in_header) {
+		/* End the header; the next EOL is the delimiter's own. */
 		rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+		if (rc == E2_OK && sc.depth > 0)
+			rc = mime_emit_str(sink, sink_ctx, eol_s, err);
 		if (rc == E2_OK)
 			rc = mime_scan_header_end(&sc, cut, err);
+	} else if (rc == E2_OK && sc.body_empty && sc.depth > 0 &&
+		   sc.stack[sc.depth - 1].parts > 0) {
+		/* A part cut right after its header: keep that empty line,
+		 * the delimiter takes an EOL of its own. */
+		rc = mime_emit_str(sink, sink_ctx, eol_s, err);
 	}
 	while (rc == E2_OK && sc.depth > 0) {
 		struct mime_level *l = &sc.stack[sc.depth - 1];
@@ -702,9 +722,9 @@ mime_truncate(const char *msg, size_t len, size_t limit,
 			if (rc == E2_OK)
 				rc = mime_emit(sink, sink_ctx, l->boundary,
 					       l->blen, err);
-			if (rc == E2_OK)
-				rc = mime_emit_str(sink, sink_ctx, eol_s, err);
-			if (rc == E2_OK)
+			/* An empty header, an empty body, the delimiter's EOL.
+			 */
+			for (int k = 0; rc == E2_OK && k < 3; k++)
 				rc = mime_emit_str(sink, sink_ctx, eol_s, err);
 		}
 		if (rc == E2_OK)
