@@ -309,6 +309,57 @@ void e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f);
 /* One JSON document (see email2-conntest(1)). */
 void e2_conntest_print_json(const struct e2_conntest_report *rep, FILE *f);
 
+/* ---- sync (engine/) ---------------------------------------------------- */
+
+struct e2_sync_stats;
+
+/* Called after each committed batch and at the end; borrowed stats. */
+typedef void (*e2_sync_progress_fn)(void *ctx, const char *guid,
+				    const struct e2_sync_stats *stats);
+
+struct e2_sync_opts {
+	const char *cafile;  /* NULL: the system trust store */
+	unsigned timeout_ms; /* per connection attempt and I/O step; 0: 30000 */
+	size_t batch_msgs;   /* messages per durable batch; 0: 200 */
+	size_t batch_bytes;  /* bytes per batch (memory bound); 0: 8 MiB */
+	bool no_send;        /* skip the outbox */
+	bool no_receive;     /* skip downloading */
+	/* Polled between batches: nonzero stops after the current one. */
+	const volatile int *stop;
+	e2_sync_progress_fn progress; /* NULL: none */
+	void *progress_ctx;
+};
+
+struct e2_sync_stats {
+	size_t folders;           /* folders looked at */
+	size_t folders_skipped;   /* unchanged since the last sync */
+	size_t messages;          /* messages downloaded */
+	unsigned long long bytes; /* bytes downloaded */
+	size_t partial;           /* stored truncated (RETRIEVE) */
+	size_t adopted;           /* found on disk after a crash, not fetched */
+	size_t flags_pushed;      /* local flag changes sent to the server */
+	size_t flags_pulled;      /* server flag changes applied locally */
+	size_t removed_local;     /* removed locally (expunged on the server) */
+	size_t deleted_server;    /* deleted or moved on the server */
+	size_t sent;              /* outbox messages sent */
+	size_t send_failed;       /* outbox messages kept queued */
+	double seconds;
+};
+
+/*
+ * Syncs one account: sends its outbox (unless opts->no_send), then
+ * downloads (IMAP4 or POP3 per SERVICETYPE) into <store>/mail/{GUID}/.
+ * opts may be NULL (defaults). *stats_out (may be NULL) is filled also on
+ * failure with what was done before it. Everything counted in stats is
+ * durable. Errors: E2_EINVAL (no such account), the transport's
+ * (E2_ECONNECT, E2_ETLS, E2_ECERT, E2_EAUTH, E2_EIO, E2_ETIMEOUT,
+ * E2_EPROTO, ...), E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
+			       const struct e2_sync_opts *opts,
+			       struct e2_sync_stats *stats_out,
+			       struct e2_err *err);
+
 #ifdef __cplusplus
 }
 #endif

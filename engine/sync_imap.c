@@ -1,0 +1,1439 @@
+/* SPDX-License-Identifier: MIT */
+/* sync_imap.c -- IMAP4 into the account's Maildir++, both ways for flags */
+#include "config.h"
+
+#include "sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libetpan/libetpan.h>
+
+#include "mime.h"
+#include "transports/chain.h"
+
+/*
+ * Rules (DESIGN.md "Sync rules"; decisions written here):
+ *
+ * Folders: every LISTed mailbox without \Noselect / \NonExistent. INBOX is
+ * the Maildir root, others ".Name" (maildir_folder_encode()). State is keyed
+ * by the server's name.
+ *
+ * Per folder: SELECT (with CONDSTORE when offered). The folder is skipped
+ * with no further command when UIDVALIDITY, UIDNEXT, EXISTS and
+ * HIGHESTMODSEQ equal the stored ones and no local file changed (a readdir
+ * of new/ and cur/). Without CONDSTORE a server-side flag change cannot be
+ * seen from SELECT, so such a folder is never skipped.
+ *
+ * Known messages are walked in UID chunks of SYNC_IMAP_CHUNK: UID FETCH
+ * lo:hi (UID FLAGS). A row whose UID the server no longer has was expunged
+ * there: the local file and row go. Flags S F R are merged three ways
+ * against the last synced value: a local change wins over a server change
+ * of the same flag. A local file that is gone, or carries T, is a local
+ * delete (see below).
+ *
+ * New messages: UID SEARCH UID <next>:* [SINCE <DWNDAY>] gives the UIDs,
+ * UID FETCH (UID RFC822.SIZE) their sizes, and batches of at most
+ * batch_msgs messages / batch_bytes bytes are fetched with UID FETCH
+ * (UID FLAGS BODY.PEEK[]) -- or BODY.PEEK[]<0.RETRIEVE> for messages over
+ * RETRIEVE, stored through mime_truncate() and marked partial. libetpan
+ * holds one FETCH response in memory, so memory is bounded by the batch
+ * (plus one message larger than the batch), not the mailbox. Each batch
+ * is made durable (maildir_batch_commit()) before its rows commit in one
+ * store transaction. Files carry the tag "U=<uid>-V<uidvalidity>": a crash
+ * between the rename and the row commit leaves a file the next run adopts
+ * instead of downloading again (no duplicate).
+ *
+ * UIDVALIDITY change: the folder's rows are dropped, its files are kept
+ * as they are (local mail is never lost) and the folder is downloaded
+ * again. Files of the old validity keep their old tag and are not adopted;
+ * they stay as local-only copies (a duplicate of a message the server
+ * still has is possible then, a loss is not).
+ *
+ * SERVERDELETEACTION (local delete = file gone or flag T):
+ *  1: UID STORE +FLAGS.SILENT (\Deleted) on exactly our UIDs, then UID
+ *     EXPUNGE of those UIDs when UIDPLUS exists; without UIDPLUS the
+ *     messages are only flagged \Deleted (a bare EXPUNGE could remove
+ *     messages others flagged).
+ *  2 (and the default, 0: what IMAP clients do): moved to the Trash folder
+ *     (SPECIAL-USE \Trash, else "Trash", "Deleted Items", "Deleted
+ *     Messages"): UID MOVE when MOVE exists, else UID COPY + \Deleted +
+ *     UID EXPUNGE. In the Trash itself, or with no Trash, as 1.
+ * DWNDAY: messages of known UIDs older than the window (UID SEARCH BEFORE)
+ * leave the local store only: file and row go, the server is not touched.
+ */
+
+#define SYNC_IMAP_CHUNK 2000u
+#define SYNC_TAG_MAX 48
+
+struct imap_caps {
+	bool condstore;
+	bool uidplus;
+	bool move;
+};
+
+struct imap_run {
+	struct sync_ctx *c;
+	struct chain_session *sess;
+	mailimap *imap;
+	struct imap_caps caps;
+	char *trash; /* the Trash folder's name, NULL when none */
+};
+
+/* One local file of the folder. */
+struct local_file {
+	char *uniq;
+	char *name;
+	const char *sub; /* static "new"/"cur" */
+	char flags[MAILDIR_FLAGS_MAX];
+	uint32_t tag_uid; /* from "U=<uid>-V<validity>" of this validity */
+	bool matched;
+};
+
+struct local_set {
+	struct local_file *v;
+	size_t n, cap;
+	uint32_t validity;
+};
+
+/* ---- errors -------------------------------------------------------------- */
+
+static enum e2_status
+imap_fail(struct imap_run *r, int code, const char *what, struct e2_err *err)
+{
+	struct e2_err *te = chain_session_err(r->sess);
+	char quoted[160] = "";
+
+	if (te != NULL && te->code != E2_OK)
+		return e2_fail(err, te->code, "imap %s: %s", what, te->msg);
+	if (code == MAILIMAP_ERROR_STREAM)
+		return e2_fail(err, E2_EIO, "imap %s: connection lost", what);
+	if (r->imap->imap_response != NULL)
+		(void)e2_quote(quoted, sizeof(quoted), r->imap->imap_response,
+			       strlen(r->imap->imap_response));
+	return e2_fail(err, E2_EPROTO, "imap %s failed (%d): %s", what, code,
+		       quoted);
+}
+
+static enum e2_status
+imap_oom(struct e2_err *err)
+{
+	return e2_fail(err, E2_ENOMEM, "out of memory");
+}
+
+/* ---- capabilities -------------------------------------------------------- */
+
+static enum e2_status
+imap_read_caps(struct imap_run *r, struct e2_err *err)
+{
+	struct mailimap_connection_info *ci = r->imap->imap_connection_info;
+	struct mailimap_capability_data *cd = NULL;
+	int code;
+
+	/* libetpan copies its stored list after CAPABILITY: never NULL */
+	if (ci != NULL && ci->imap_capability == NULL) {
+		clist *empty = clist_new();
+
+		if (empty == NULL)
+			return imap_oom(err);
+		ci->imap_capability = mailimap_capability_data_new(empty);
+		if (ci->imap_capability == NULL) {
+			clist_free(empty);
+			return imap_oom(err);
+		}
+	}
+	code = mailimap_capability(r->imap, &cd);
+	if (code != MAILIMAP_NO_ERROR)
+		return imap_fail(r, code, "CAPABILITY", err);
+	for (clistiter *it = clist_begin(cd->cap_list); it != NULL;
+	     it = clist_next(it)) {
+		struct mailimap_capability *cap = clist_content(it);
+		const char *w;
+
+		if (cap->cap_type != MAILIMAP_CAPABILITY_NAME)
+			continue;
+		w = cap->cap_data.cap_name;
+		if (strcasecmp(w, "CONDSTORE") == 0 ||
+		    strcasecmp(w, "QRESYNC") == 0)
+			r->caps.condstore = true;
+		else if (strcasecmp(w, "UIDPLUS") == 0)
+			r->caps.uidplus = true;
+		else if (strcasecmp(w, "MOVE") == 0)
+			r->caps.move = true;
+	}
+	mailimap_capability_data_free(cd);
+	return E2_OK;
+}
+
+/* ---- local files -----------------------------------------------------------
+ */
+
+static void
+local_set_free(struct local_set *ls)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		free(ls->v[i].uniq);
+		free(ls->v[i].name);
+	}
+	free(ls->v);
+	memset(ls, 0, sizeof(*ls));
+}
+
+/* "U=<uid>-V<validity>" -> uid when validity matches, else 0 */
+static uint32_t
+local_tag_uid(const char *uniq, uint32_t validity)
+{
+	char val[64];
+	char *end;
+	unsigned long uid, v;
+
+	if (!maildir_name_field(uniq, "U", val, sizeof(val)))
+		return 0;
+	uid = strtoul(val, &end, 10);
+	if (end == val || *end != '-' || end[1] != 'V')
+		return 0;
+	v = strtoul(end + 2, &end, 10);
+	if (*end != '\0' || v != validity || uid == 0 || uid > UINT32_MAX)
+		return 0;
+	return (uint32_t)uid;
+}
+
+static enum e2_status
+local_collect(void *ctx, const struct maildir_entry *e, struct e2_err *err)
+{
+	struct local_set *ls = ctx;
+	struct local_file *f;
+
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap == 0 ? 256 : ls->cap * 2;
+		struct local_file *g = realloc(ls->v, cap * sizeof(*g));
+
+		if (g == NULL)
+			return imap_oom(err);
+		ls->v = g;
+		ls->cap = cap;
+	}
+	f = &ls->v[ls->n];
+	memset(f, 0, sizeof(*f));
+	f->uniq = strdup(e->uniq);
+	f->name = strdup(e->name);
+	if (f->uniq == NULL || f->name == NULL) {
+		free(f->uniq);
+		free(f->name);
+		return imap_oom(err);
+	}
+	f->sub = strcmp(e->sub, "new") == 0 ? "new" : "cur";
+	maildir_flags_normalize(e->flags, f->flags);
+	f->tag_uid = local_tag_uid(e->uniq, ls->validity);
+	ls->n++;
+	return E2_OK;
+}
+
+static int
+local_cmp(const void *a, const void *b)
+{
+	const struct local_file *x = a, *y = b;
+
+	return strcmp(x->uniq, y->uniq);
+}
+
+static struct local_file *
+local_find(struct local_set *ls, const char *uniq)
+{
+	struct local_file key = {.uniq = (char *)(uintptr_t)uniq};
+
+	if (ls->n == 0)
+		return NULL;
+	return bsearch(&key, ls->v, ls->n, sizeof(*ls->v), local_cmp);
+}
+
+/* ---- flags -----------------------------------------------------------------
+ */
+
+static bool
+flag_has(const char *flags, char f)
+{
+	return strchr(flags, f) != NULL;
+}
+
+/* The synced letters (S F R) of flags, in order. */
+static void
+flags_synced(const char *flags, char out[MAILDIR_FLAGS_MAX])
+{
+	sync_flags_from_imap(flag_has(flags, 'S'), flag_has(flags, 'F'),
+			     flag_has(flags, 'R'), false, out);
+}
+
+static void
+imap_att_flags(struct mailimap_msg_att_dynamic *dyn,
+	       char out[MAILDIR_FLAGS_MAX], bool *deleted_out)
+{
+	bool seen = false, flagged = false, answered = false, draft = false;
+
+	*deleted_out = false;
+	if (dyn != NULL && dyn->att_list != NULL) {
+		for (clistiter *it = clist_begin(dyn->att_list); it != NULL;
+		     it = clist_next(it)) {
+			struct mailimap_flag_fetch *ff = clist_content(it);
+
+			if (ff->fl_type != MAILIMAP_FLAG_FETCH_OTHER ||
+			    ff->fl_flag == NULL)
+				continue;
+			switch (ff->fl_flag->fl_type) {
+			case MAILIMAP_FLAG_SEEN:
+				seen = true;
+				break;
+			case MAILIMAP_FLAG_FLAGGED:
+				flagged = true;
+				break;
+			case MAILIMAP_FLAG_ANSWERED:
+				answered = true;
+				break;
+			case MAILIMAP_FLAG_DRAFT:
+				draft = true;
+				break;
+			case MAILIMAP_FLAG_DELETED:
+				*deleted_out = true;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	sync_flags_from_imap(seen, flagged, answered, draft, out);
+}
+
+/* What one FETCH response item carried. */
+struct imap_msg {
+	uint32_t uid;
+	uint32_t size;
+	bool has_flags;
+	bool deleted;
+	char flags[MAILDIR_FLAGS_MAX];
+	const char *body;
+	size_t body_len;
+};
+
+static void
+imap_msg_parse(struct mailimap_msg_att *att, struct imap_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	for (clistiter *it = clist_begin(att->att_list); it != NULL;
+	     it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+
+		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			imap_att_flags(item->att_data.att_dyn, m->flags,
+				       &m->deleted);
+			m->has_flags = true;
+			continue;
+		}
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		struct mailimap_msg_att_static *s = item->att_data.att_static;
+
+		switch (s->att_type) {
+		case MAILIMAP_MSG_ATT_UID:
+			m->uid = s->att_data.att_uid;
+			break;
+		case MAILIMAP_MSG_ATT_RFC822_SIZE:
+			m->size = s->att_data.att_rfc822_size;
+			break;
+		case MAILIMAP_MSG_ATT_BODY_SECTION:
+			if (s->att_data.att_body_section != NULL) {
+				m->body = s->att_data.att_body_section
+						  ->sec_body_part;
+				m->body_len = s->att_data.att_body_section
+						      ->sec_length;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static struct mailimap_set *
+imap_set_of(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+
+	if (set == NULL)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (mailimap_set_add_interval(set, uids[i], uids[j]) !=
+		    MAILIMAP_NO_ERROR) {
+			mailimap_set_free(set);
+			return NULL;
+		}
+		i = j + 1;
+	}
+	return set;
+}
+
+/* UID STORE set +/-FLAGS.SILENT (flag) */
+static enum e2_status
+imap_store_flag(struct imap_run *r, const uint32_t *uids, size_t n,
+		struct mailimap_flag *(*mk)(void), bool add, struct e2_err *err)
+{
+	struct mailimap_set *set = NULL;
+	struct mailimap_flag_list *fl = NULL;
+	struct mailimap_store_att_flags *sf = NULL;
+	struct mailimap_flag *f;
+	enum e2_status rc = E2_OK;
+	int code;
+
+	if (n == 0)
+		return E2_OK;
+	set = imap_set_of(uids, n);
+	fl = mailimap_flag_list_new_empty();
+	f = mk();
+	if (set == NULL || fl == NULL || f == NULL ||
+	    mailimap_flag_list_add(fl, f) != MAILIMAP_NO_ERROR) {
+		if (f != NULL)
+			mailimap_flag_free(f);
+		rc = imap_oom(err);
+		goto out;
+	}
+	sf = add ? mailimap_store_att_flags_new_add_flags_silent(fl)
+		 : mailimap_store_att_flags_new_remove_flags_silent(fl);
+	if (sf == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	fl = NULL; /* owned by sf */
+	code = mailimap_uid_store(r->imap, set, sf);
+	if (code != MAILIMAP_NO_ERROR)
+		rc = imap_fail(r, code, "UID STORE", err);
+out:
+	if (sf != NULL)
+		mailimap_store_att_flags_free(sf);
+	if (fl != NULL)
+		mailimap_flag_list_free(fl);
+	if (set != NULL)
+		mailimap_set_free(set);
+	return rc;
+}
+
+/* ---- uid vectors ------------------------------------------------------------
+ */
+
+struct uidv {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static enum e2_status
+uidv_add(struct uidv *u, uint32_t uid, struct e2_err *err)
+{
+	if (u->n == u->cap) {
+		size_t cap = u->cap == 0 ? 64 : u->cap * 2;
+		uint32_t *g = realloc(u->v, cap * sizeof(*g));
+
+		if (g == NULL)
+			return imap_oom(err);
+		u->v = g;
+		u->cap = cap;
+	}
+	u->v[u->n++] = uid;
+	return E2_OK;
+}
+
+static void
+uidv_free(struct uidv *u)
+{
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+}
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ---- one folder
+ * ---------------------------------------------------------------- */
+
+struct folder_run {
+	struct imap_run *r;
+	const char *name;
+	char *path;
+	struct sync_folder_state fs;  /* stored */
+	struct sync_folder_state cur; /* from SELECT */
+	struct sync_msg_row *rows;
+	size_t nrows;
+	struct local_set local;
+	struct uidv del;  /* UIDs deleted locally */
+	struct uidv aged; /* UIDs out of the DWNDAY window */
+};
+
+/* The local file of a row, NULL when gone. */
+static struct local_file *
+folder_local_of(struct folder_run *f, const struct sync_msg_row *row)
+{
+	return local_find(&f->local, row->uniq);
+}
+
+static bool
+folder_local_changed(struct folder_run *f)
+{
+	for (size_t i = 0; i < f->nrows; i++) {
+		struct local_file *lf = folder_local_of(f, &f->rows[i]);
+		char a[MAILDIR_FLAGS_MAX], b[MAILDIR_FLAGS_MAX];
+
+		if (lf == NULL || flag_has(lf->flags, 'T'))
+			return true;
+		flags_synced(lf->flags, a);
+		flags_synced(f->rows[i].flags, b);
+		if (strcmp(a, b) != 0)
+			return true;
+	}
+	/* a file of ours without a row: an interrupted batch to adopt */
+	for (size_t i = 0; i < f->local.n; i++)
+		if (f->local.v[i].tag_uid != 0 && !f->local.v[i].matched)
+			return true;
+	return false;
+}
+
+/* Applies one chunk of server flags to the rows [lo, hi). */
+static enum e2_status
+folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
+		       clist *fetched, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	struct uidv push[3][2] = {{{0}}}; /* [S F R][remove add] */
+	static struct mailimap_flag *(*const mk[3])(void) = {
+		mailimap_flag_new_seen, mailimap_flag_new_flagged,
+		mailimap_flag_new_answered};
+	static const char letters[3] = {'S', 'F', 'R'};
+	struct imap_msg *srv = NULL;
+	size_t nsrv = 0, k = 0;
+	enum e2_status rc = E2_OK;
+	bool in_txn = false;
+
+	srv = calloc(clist_count(fetched) + 1, sizeof(*srv));
+	if (srv == NULL)
+		return imap_oom(err);
+	for (clistiter *it = clist_begin(fetched); it != NULL;
+	     it = clist_next(it)) {
+		imap_msg_parse(clist_content(it), &srv[nsrv]);
+		if (srv[nsrv].uid != 0 && srv[nsrv].has_flags)
+			nsrv++;
+	}
+	if (nsrv > 1)
+		qsort(srv, nsrv, sizeof(*srv), uid_cmp);
+
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		goto out;
+	in_txn = true;
+	for (size_t i = lo; i < hi; i++) {
+		struct sync_msg_row *row = &f->rows[i];
+		struct local_file *lf = folder_local_of(f, row);
+		char merged[MAILDIR_FLAGS_MAX], raw[MAILDIR_FLAGS_MAX];
+		size_t n = 0;
+
+		while (k < nsrv && srv[k].uid < row->uid)
+			k++;
+		if (k == nsrv || srv[k].uid != row->uid) {
+			/* expunged on the server: local copy goes too */
+			if (lf != NULL) {
+				rc = maildir_remove(f->path, lf->sub, lf->name,
+						    err);
+				if (rc != E2_OK)
+					goto out;
+			}
+			rc = sync_state_msg_del(c->st, c->a->guid, f->name,
+						row->uid, err);
+			if (rc != E2_OK)
+				goto out;
+			c->stats->removed_local++;
+			continue;
+		}
+		if (lf == NULL || flag_has(lf->flags, 'T')) {
+			rc = uidv_add(&f->del, row->uid, err);
+			if (rc != E2_OK)
+				goto out;
+			continue;
+		}
+		for (int j = 0; j < 3; j++) {
+			bool l = flag_has(lf->flags, letters[j]);
+			bool b = flag_has(row->flags, letters[j]);
+			bool s = flag_has(srv[k].flags, letters[j]);
+			bool res = b;
+
+			if (l != b) {
+				res = l;
+				if (s != l) {
+					rc = uidv_add(&push[j][l], row->uid,
+						      err);
+					if (rc != E2_OK)
+						goto out;
+				}
+			} else if (s != b) {
+				res = s;
+			}
+			if (res)
+				raw[n++] = letters[j];
+		}
+		raw[n] = '\0';
+		maildir_flags_normalize(raw, merged);
+		{
+			char have[MAILDIR_FLAGS_MAX];
+
+			flags_synced(lf->flags, have);
+			if (strcmp(have, merged) != 0) {
+				/* keep D P T and keywords, replace S F R */
+				char full[MAILDIR_FLAGS_MAX * 2];
+				size_t m = 0;
+
+				for (const char *p = lf->flags; *p != '\0'; p++)
+					if (*p != 'S' && *p != 'F' && *p != 'R')
+						full[m++] = *p;
+				for (const char *p = merged; *p != '\0'; p++)
+					full[m++] = *p;
+				full[m] = '\0';
+				rc = maildir_set_flags(f->path, lf->sub,
+						       lf->name, full, NULL,
+						       err);
+				if (rc != E2_OK)
+					goto out;
+				c->stats->flags_pulled++;
+			}
+		}
+		if (strcmp(merged, row->flags) != 0) {
+			memcpy(row->flags, merged, sizeof(row->flags));
+			rc = sync_state_msg_put(c->st, c->a->guid, f->name, row,
+						err);
+			if (rc != E2_OK)
+				goto out;
+		}
+	}
+	/* server first: a crash before the rows commit repeats the push */
+	for (int j = 0; j < 3; j++) {
+		for (int add = 0; add < 2; add++) {
+			rc = imap_store_flag(r, push[j][add].v, push[j][add].n,
+					     mk[j], add == 1, err);
+			if (rc != E2_OK)
+				goto out;
+			c->stats->flags_pushed += push[j][add].n;
+		}
+	}
+	rc = store_commit(c->st, err);
+	in_txn = false;
+out:
+	if (in_txn)
+		store_rollback(c->st);
+	for (int j = 0; j < 3; j++)
+		for (int add = 0; add < 2; add++)
+			uidv_free(&push[j][add]);
+	free(srv);
+	return rc;
+}
+
+static enum e2_status
+folder_known(struct folder_run *f, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	enum e2_status rc = E2_OK;
+
+	for (size_t lo = 0; lo < f->nrows; lo += SYNC_IMAP_CHUNK) {
+		size_t hi = lo + SYNC_IMAP_CHUNK;
+		struct mailimap_set *set = NULL;
+		struct mailimap_fetch_type *ft = NULL;
+		clist *res = NULL;
+		int code;
+
+		if (hi > f->nrows)
+			hi = f->nrows;
+		set = mailimap_set_new_interval(f->rows[lo].uid,
+						f->rows[hi - 1].uid);
+		ft = mailimap_fetch_type_new_fetch_att_list_empty();
+		if (set == NULL || ft == NULL ||
+		    mailimap_fetch_type_new_fetch_att_list_add(
+			    ft, mailimap_fetch_att_new_uid()) !=
+			    MAILIMAP_NO_ERROR ||
+		    mailimap_fetch_type_new_fetch_att_list_add(
+			    ft, mailimap_fetch_att_new_flags()) !=
+			    MAILIMAP_NO_ERROR) {
+			rc = imap_oom(err);
+		} else {
+			code = mailimap_uid_fetch(r->imap, set, ft, &res);
+			if (code != MAILIMAP_NO_ERROR)
+				rc = imap_fail(r, code, "UID FETCH (FLAGS)",
+					       err);
+			else
+				rc = folder_reconcile_chunk(f, lo, hi, res,
+							    err);
+		}
+		if (res != NULL)
+			mailimap_fetch_list_free(res);
+		if (ft != NULL)
+			mailimap_fetch_type_free(ft);
+		if (set != NULL)
+			mailimap_set_free(set);
+		if (rc != E2_OK)
+			return rc;
+	}
+	return E2_OK;
+}
+
+/* Removes the rows (and local files) of uids, in one transaction. */
+static enum e2_status
+folder_drop_rows(struct folder_run *f, const struct uidv *u, bool count_server,
+		 struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	enum e2_status rc;
+	size_t k = 0;
+
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		return rc;
+	for (size_t i = 0; i < f->nrows && k < u->n; i++) {
+		struct sync_msg_row *row = &f->rows[i];
+		struct local_file *lf;
+
+		while (k < u->n && u->v[k] < row->uid)
+			k++;
+		if (k == u->n || u->v[k] != row->uid)
+			continue;
+		lf = folder_local_of(f, row);
+		if (lf != NULL) {
+			rc = maildir_remove(f->path, lf->sub, lf->name, err);
+			if (rc != E2_OK)
+				goto fail;
+		}
+		rc = sync_state_msg_del(c->st, c->a->guid, f->name, row->uid,
+					err);
+		if (rc != E2_OK)
+			goto fail;
+		if (count_server)
+			c->stats->deleted_server++;
+		else
+			c->stats->removed_local++;
+	}
+	return store_commit(c->st, err);
+fail:
+	store_rollback(c->st);
+	return rc;
+}
+
+static enum e2_status
+folder_expunge(struct imap_run *r, struct mailimap_set *set, struct e2_err *err)
+{
+	int code;
+
+	if (!r->caps.uidplus)
+		return E2_OK; /* flagged \Deleted only: see the header */
+	code = mailimap_uid_expunge(r->imap, set);
+	if (code != MAILIMAP_NO_ERROR)
+		return imap_fail(r, code, "UID EXPUNGE", err);
+	return E2_OK;
+}
+
+static enum e2_status
+folder_server_delete(struct folder_run *f, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	int sda = r->c->a->serverdeleteaction;
+	struct mailimap_set *set = NULL;
+	enum e2_status rc = E2_OK;
+	int code;
+
+	if (f->del.n == 0)
+		return E2_OK;
+	qsort(f->del.v, f->del.n, sizeof(*f->del.v), uid_cmp);
+	set = imap_set_of(f->del.v, f->del.n);
+	if (set == NULL)
+		return imap_oom(err);
+	if (sda != 1 && r->trash != NULL && strcmp(r->trash, f->name) != 0) {
+		if (r->caps.move) {
+			code = mailimap_uid_move(r->imap, set, r->trash);
+			if (code != MAILIMAP_NO_ERROR)
+				rc = imap_fail(r, code, "UID MOVE", err);
+			goto done;
+		}
+		code = mailimap_uid_copy(r->imap, set, r->trash);
+		if (code != MAILIMAP_NO_ERROR) {
+			rc = imap_fail(r, code, "UID COPY", err);
+			goto done;
+		}
+	}
+	rc = imap_store_flag(r, f->del.v, f->del.n, mailimap_flag_new_deleted,
+			     true, err);
+	if (rc == E2_OK)
+		rc = folder_expunge(r, set, err);
+done:
+	mailimap_set_free(set);
+	if (rc != E2_OK)
+		return rc;
+	return folder_drop_rows(f, &f->del, true, err);
+}
+
+/* ---- new messages
+ * ---------------------------------------------------------------- */
+
+static struct mailimap_date *
+dwnday_date(const struct sync_ctx *c)
+{
+	time_t t = c->now - (time_t)c->a->dwnday * 86400;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return NULL;
+	return mailimap_date_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
+}
+
+/* UID SEARCH UID lo:* [SINCE d | BEFORE d] -> sorted uids >= lo (and
+ * <= hi when hi != 0) */
+static enum e2_status
+imap_search(struct imap_run *r, uint32_t lo, uint32_t hi, int dateop,
+	    struct uidv *out, struct e2_err *err)
+{
+	struct mailimap_search_key *key = NULL, *k;
+	struct mailimap_set *set;
+	clist *res = NULL;
+	enum e2_status rc = E2_OK;
+	int code;
+
+	key = mailimap_search_key_new_multiple_empty();
+	set = hi != 0 ? mailimap_set_new_interval(lo, hi)
+		      : mailimap_set_new_interval(lo, 0);
+	if (key == NULL || set == NULL) {
+		if (set != NULL)
+			mailimap_set_free(set);
+		rc = imap_oom(err);
+		goto out;
+	}
+	k = mailimap_search_key_new_uid(set);
+	if (k == NULL) {
+		mailimap_set_free(set);
+		rc = imap_oom(err);
+		goto out;
+	}
+	if (mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR) {
+		mailimap_search_key_free(k);
+		rc = imap_oom(err);
+		goto out;
+	}
+	if (dateop != 0) {
+		struct mailimap_date *d = dwnday_date(r->c);
+
+		k = NULL;
+		if (d != NULL)
+			k = dateop > 0 ? mailimap_search_key_new_since(d)
+				       : mailimap_search_key_new_before(d);
+		if (k == NULL) {
+			if (d != NULL)
+				mailimap_date_free(d);
+			rc = imap_oom(err);
+			goto out;
+		}
+		if (mailimap_search_key_multiple_add(key, k) !=
+		    MAILIMAP_NO_ERROR) {
+			mailimap_search_key_free(k);
+			rc = imap_oom(err);
+			goto out;
+		}
+	}
+	code = mailimap_uid_search(r->imap, NULL, key, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, "UID SEARCH", err);
+		goto out;
+	}
+	for (clistiter *it = clist_begin(res); it != NULL;
+	     it = clist_next(it)) {
+		uint32_t uid = *(uint32_t *)clist_content(it);
+
+		/* "lo:*" matches the last message even below lo */
+		if (uid < lo || (hi != 0 && uid > hi))
+			continue;
+		rc = uidv_add(out, uid, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), uid_cmp);
+out:
+	if (res != NULL)
+		mailimap_search_result_free(res);
+	if (key != NULL)
+		mailimap_search_key_free(key);
+	return rc;
+}
+
+struct sized {
+	uint32_t uid;
+	uint32_t size;
+};
+
+static enum e2_status
+imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
+	   struct sized *out, struct e2_err *err)
+{
+	struct mailimap_set *set = imap_set_of(uids, n);
+	struct mailimap_fetch_type *ft;
+	clist *res = NULL;
+	enum e2_status rc = E2_OK;
+	int code;
+
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	if (set == NULL || ft == NULL ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_uid()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_rfc822_size()) !=
+		    MAILIMAP_NO_ERROR) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out[i].uid = uids[i];
+		out[i].size = 0;
+	}
+	code = mailimap_uid_fetch(r->imap, set, ft, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, "UID FETCH (RFC822.SIZE)", err);
+		goto out;
+	}
+	for (clistiter *it = clist_begin(res); it != NULL;
+	     it = clist_next(it)) {
+		struct imap_msg m;
+		struct sized key, *hit;
+
+		imap_msg_parse(clist_content(it), &m);
+		key.uid = m.uid;
+		hit = bsearch(&key, out, n, sizeof(*out), uid_cmp);
+		if (hit != NULL)
+			hit->size = m.size;
+	}
+out:
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	if (set != NULL)
+		mailimap_set_free(set);
+	return rc;
+}
+
+struct fetched_row {
+	uint32_t uid;
+	char uniq[256];
+	char flags[MAILDIR_FLAGS_MAX];
+	bool partial;
+	unsigned long long bytes;
+};
+
+/* Stores one fetched message into the batch. */
+static enum e2_status
+folder_put(struct folder_run *f, struct maildir_batch *b,
+	   const struct imap_msg *m, bool partial, struct fetched_row *row,
+	   struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	struct maildir_msg *msg = NULL;
+	const char *uniq = NULL;
+	char tag[SYNC_TAG_MAX];
+	enum e2_status rc;
+	struct mime_trunc_info ti = {0};
+
+	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)m->uid,
+		       (unsigned)f->cur.uidvalidity);
+	rc = maildir_msg_begin(b, f->path,
+			       m->flags[0] != '\0' ? m->flags : NULL, tag, &msg,
+			       err);
+	if (rc != E2_OK)
+		return rc;
+	if (partial) {
+		rc = mime_truncate(m->body, m->body_len, (size_t)c->a->retrieve,
+				   m->size, maildir_msg_sink, msg, &ti, err);
+	} else {
+		rc = maildir_msg_write(msg, m->body, m->body_len, err);
+	}
+	if (rc != E2_OK) {
+		maildir_msg_discard(&msg);
+		return rc;
+	}
+	rc = maildir_msg_end(&msg, &uniq, err);
+	if (rc != E2_OK)
+		return rc;
+	row->uid = m->uid;
+	(void)snprintf(row->uniq, sizeof(row->uniq), "%s", uniq);
+	flags_synced(m->flags, row->flags);
+	row->partial = partial && ti.truncated;
+	row->bytes = m->body_len;
+	return E2_OK;
+}
+
+/* One UID FETCH of bodies into the batch. */
+static enum e2_status
+folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
+		    const uint32_t *uids, size_t n, bool partial,
+		    struct fetched_row *rows, size_t *nrows, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct mailimap_set *set = NULL;
+	struct mailimap_fetch_type *ft = NULL;
+	struct mailimap_fetch_att *body;
+	struct mailimap_section *sec;
+	clist *res = NULL;
+	enum e2_status rc = E2_OK;
+	int code;
+
+	if (n == 0)
+		return E2_OK;
+	set = imap_set_of(uids, n);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	sec = mailimap_section_new(NULL);
+	body = NULL;
+	if (sec != NULL)
+		body = partial ? mailimap_fetch_att_new_body_peek_section_partial(
+					 sec, 0, (uint32_t)r->c->a->retrieve)
+			       : mailimap_fetch_att_new_body_peek_section(sec);
+	if (body == NULL && sec != NULL)
+		mailimap_section_free(sec);
+	if (set == NULL || ft == NULL || body == NULL) {
+		if (body != NULL)
+			mailimap_fetch_att_free(body);
+		rc = imap_oom(err);
+		goto out;
+	}
+	if (mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_uid()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_flags()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_rfc822_size()) !=
+		    MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(ft, body) !=
+		    MAILIMAP_NO_ERROR) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	code = mailimap_uid_fetch(r->imap, set, ft, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, "UID FETCH (BODY.PEEK[])", err);
+		goto out;
+	}
+	for (clistiter *it = clist_begin(res); it != NULL;
+	     it = clist_next(it)) {
+		struct imap_msg m;
+		bool dup = false;
+
+		imap_msg_parse(clist_content(it), &m);
+		if (m.uid == 0 || m.body == NULL)
+			continue; /* an unsolicited FETCH (flag change) */
+		for (size_t i = 0; i < *nrows; i++)
+			if (rows[i].uid == m.uid)
+				dup = true;
+		if (dup)
+			continue;
+		rc = folder_put(f, b, &m, partial, &rows[*nrows], err);
+		if (rc != E2_OK)
+			goto out;
+		(*nrows)++;
+	}
+out:
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	if (set != NULL)
+		mailimap_set_free(set);
+	return rc;
+}
+
+/* Adopts a file of ours left by an interrupted run instead of fetching. */
+static enum e2_status
+folder_adopt(struct folder_run *f, uint32_t uid, bool *adopted_out,
+	     struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+
+	*adopted_out = false;
+	for (size_t i = 0; i < f->local.n; i++) {
+		struct local_file *lf = &f->local.v[i];
+		struct sync_msg_row row = {0};
+		enum e2_status rc;
+
+		if (lf->tag_uid != uid || lf->matched)
+			continue;
+		row.uid = uid;
+		row.uniq = lf->uniq;
+		flags_synced(lf->flags, row.flags);
+		rc = sync_state_msg_put(c->st, c->a->guid, f->name, &row, err);
+		if (rc != E2_OK)
+			return rc;
+		lf->matched = true;
+		c->stats->adopted++;
+		*adopted_out = true;
+		return E2_OK;
+	}
+	return E2_OK;
+}
+
+static enum e2_status
+folder_new(struct folder_run *f, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	struct uidv uids = {0}, todo = {0};
+	struct sized *sz = NULL;
+	struct fetched_row *rows = NULL;
+	uint32_t *full = NULL, *part = NULL;
+	struct maildir_batch *b = NULL;
+	uint32_t start = 1;
+	enum e2_status rc = E2_OK;
+
+	if (f->fs.known && f->fs.uidvalidity == f->cur.uidvalidity)
+		start = f->fs.uidnext;
+	if (f->nrows > 0 && f->rows[f->nrows - 1].uid >= start)
+		start = f->rows[f->nrows - 1].uid + 1;
+	if (start == 0)
+		start = 1;
+	if (f->cur.uidnext != 0 && start >= f->cur.uidnext)
+		return E2_OK;
+	rc = imap_search(r, start, 0, c->a->dwnday >= 0 ? 1 : 0, &uids, err);
+	if (rc != E2_OK)
+		goto out;
+	/* adopt what an interrupted run left in new/ or cur/ */
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		goto out;
+	for (size_t i = 0; i < uids.n; i++) {
+		bool adopted;
+
+		rc = folder_adopt(f, uids.v[i], &adopted, err);
+		if (rc == E2_OK && !adopted)
+			rc = uidv_add(&todo, uids.v[i], err);
+		if (rc != E2_OK) {
+			store_rollback(c->st);
+			goto out;
+		}
+	}
+	rc = store_commit(c->st, err);
+	if (rc != E2_OK)
+		goto out;
+
+	sz = calloc(c->o.batch_msgs * 4 + 1, sizeof(*sz));
+	rows = calloc(c->o.batch_msgs + 1, sizeof(*rows));
+	full = calloc(c->o.batch_msgs + 1, sizeof(*full));
+	part = calloc(c->o.batch_msgs + 1, sizeof(*part));
+	if (sz == NULL || rows == NULL || full == NULL || part == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t lo = 0; lo < todo.n && !sync_stopping(c);) {
+		size_t chunk = todo.n - lo;
+
+		if (chunk > c->o.batch_msgs * 4)
+			chunk = c->o.batch_msgs * 4;
+		rc = imap_sizes(r, todo.v + lo, chunk, sz, err);
+		if (rc != E2_OK)
+			goto out;
+		for (size_t i = 0; i < chunk && !sync_stopping(c);) {
+			size_t nfull = 0, npart = 0, nrows = 0;
+			unsigned long long bytes = 0;
+
+			while (i < chunk && nfull + npart < c->o.batch_msgs &&
+			       (nfull + npart == 0 ||
+				bytes + sz[i].size <= c->o.batch_bytes)) {
+				if (c->a->retrieve > 0 &&
+				    sz[i].size >
+					    (unsigned long)c->a->retrieve) {
+					part[npart++] = sz[i].uid;
+					bytes += (unsigned long)c->a->retrieve;
+				} else {
+					full[nfull++] = sz[i].uid;
+					bytes += sz[i].size;
+				}
+				i++;
+			}
+			rc = maildir_batch_begin(c->md, &b, err);
+			if (rc != E2_OK)
+				goto out;
+			rc = folder_fetch_bodies(f, b, full, nfull, false, rows,
+						 &nrows, err);
+			if (rc == E2_OK)
+				rc = folder_fetch_bodies(f, b, part, npart,
+							 true, rows, &nrows,
+							 err);
+			if (rc == E2_OK)
+				rc = maildir_batch_commit(b, err);
+			if (rc != E2_OK)
+				goto out;
+			/* durable: now the rows */
+			rc = store_begin(c->st, err);
+			if (rc != E2_OK)
+				goto out;
+			for (size_t j = 0; j < nrows && rc == E2_OK; j++) {
+				struct sync_msg_row row = {0};
+
+				row.uid = rows[j].uid;
+				row.uniq = rows[j].uniq;
+				memcpy(row.flags, rows[j].flags,
+				       sizeof(row.flags));
+				row.partial = rows[j].partial;
+				rc = sync_state_msg_put(c->st, c->a->guid,
+							f->name, &row, err);
+			}
+			if (rc != E2_OK) {
+				store_rollback(c->st);
+				goto out;
+			}
+			rc = store_commit(c->st, err);
+			if (rc != E2_OK)
+				goto out;
+			for (size_t j = 0; j < nrows; j++) {
+				c->stats->messages++;
+				c->stats->bytes += rows[j].bytes;
+				if (rows[j].partial)
+					c->stats->partial++;
+			}
+			maildir_batch_free(&b);
+			sync_progress(c);
+		}
+		lo += chunk;
+	}
+out:
+	maildir_batch_free(&b);
+	free(part);
+	free(full);
+	free(rows);
+	free(sz);
+	uidv_free(&todo);
+	uidv_free(&uids);
+	return rc;
+}
+
+/* DWNDAY: known messages older than the window leave the local store. */
+static enum e2_status
+folder_age_out(struct folder_run *f, struct e2_err *err)
+{
+	enum e2_status rc;
+
+	if (f->r->c->a->dwnday < 0 || f->nrows == 0)
+		return E2_OK;
+	rc = imap_search(f->r, f->rows[0].uid, f->rows[f->nrows - 1].uid, -1,
+			 &f->aged, err);
+	if (rc != E2_OK || f->aged.n == 0)
+		return rc;
+	return folder_drop_rows(f, &f->aged, false, err);
+}
+
+static enum e2_status
+folder_select(struct folder_run *f, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct mailimap_selection_info *si;
+	uint64_t modseq = 0;
+	int code;
+
+	if (r->caps.condstore)
+		code = mailimap_select_condstore(r->imap, f->name, &modseq);
+	else
+		code = mailimap_select(r->imap, f->name);
+	if (code != MAILIMAP_NO_ERROR)
+		return imap_fail(r, code, "SELECT", err);
+	si = r->imap->imap_selection_info;
+	if (si == NULL)
+		return e2_fail(err, E2_EPROTO, "imap SELECT %s: no status",
+			       f->name);
+	f->cur.known = true;
+	f->cur.uidvalidity = si->sel_uidvalidity;
+	f->cur.uidnext = si->sel_uidnext;
+	f->cur.nmsgs = si->sel_has_exists ? si->sel_exists : 0;
+	f->cur.modseq = modseq;
+	return E2_OK;
+}
+
+static enum e2_status
+imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct folder_run f = {0};
+	enum e2_status rc;
+
+	f.r = r;
+	f.name = name;
+	c->stats->folders++;
+	rc = maildir_folder(c->md, name, sep, &f.path, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = sync_state_folder_get(c->st, c->a->guid, name, &f.fs, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = folder_select(&f, err);
+	if (rc != E2_OK)
+		goto out;
+	if (f.fs.known && f.fs.uidvalidity != f.cur.uidvalidity) {
+		/* see the header: rows go, files stay */
+		rc = sync_state_folder_reset(c->st, c->a->guid, name, err);
+		if (rc != E2_OK)
+			goto out;
+		memset(&f.fs, 0, sizeof(f.fs));
+	}
+	rc = sync_state_msgs_load(c->st, c->a->guid, name, &f.rows, &f.nrows,
+				  err);
+	if (rc != E2_OK)
+		goto out;
+	f.local.validity = f.cur.uidvalidity;
+	rc = maildir_list(f.path, local_collect, &f.local, err);
+	if (rc != E2_OK)
+		goto out;
+	if (f.local.n > 1)
+		qsort(f.local.v, f.local.n, sizeof(*f.local.v), local_cmp);
+	for (size_t i = 0; i < f.nrows; i++) {
+		struct local_file *lf = folder_local_of(&f, &f.rows[i]);
+
+		if (lf != NULL)
+			lf->matched = true;
+	}
+	if (f.fs.known && f.cur.modseq != 0 &&
+	    f.fs.uidvalidity == f.cur.uidvalidity &&
+	    f.fs.uidnext == f.cur.uidnext && f.fs.nmsgs == f.cur.nmsgs &&
+	    f.fs.modseq == f.cur.modseq && !folder_local_changed(&f)) {
+		c->stats->folders_skipped++;
+		goto out;
+	}
+	rc = folder_known(&f, err);
+	if (rc == E2_OK)
+		rc = folder_server_delete(&f, err);
+	if (rc == E2_OK)
+		rc = folder_age_out(&f, err);
+	if (rc == E2_OK)
+		rc = folder_new(&f, err);
+	if (rc != E2_OK || sync_stopping(c))
+		goto out;
+	/* our own STOREs raised HIGHESTMODSEQ: the next run looks once more */
+	rc = sync_state_folder_put(c->st, c->a->guid, name, &f.cur, err);
+out:
+	local_set_free(&f.local);
+	sync_msg_rows_free(&f.rows, f.nrows);
+	uidv_free(&f.del);
+	uidv_free(&f.aged);
+	free(f.path);
+	return rc;
+}
+
+/* ---- folders
+ * ------------------------------------------------------------------- */
+
+static bool
+list_has_flag(struct mailimap_mbx_list_flags *fl, const char *ext)
+{
+	if (fl == NULL)
+		return false;
+	if (ext == NULL && fl->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+	    fl->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+		return true;
+	for (clistiter *it = clist_begin(fl->mbf_oflags); it != NULL;
+	     it = clist_next(it)) {
+		struct mailimap_mbx_list_oflag *of = clist_content(it);
+
+		if (of->of_type == MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT &&
+		    of->of_flag_ext != NULL &&
+		    strcasecmp(of->of_flag_ext,
+			       ext != NULL ? ext : "NonExistent") == 0)
+			return true;
+	}
+	return false;
+}
+
+static const char *const trash_names[] = {"Trash", "Deleted Items",
+					  "Deleted Messages"};
+
+static enum e2_status
+imap_find_trash(struct imap_run *r, clist *list, struct e2_err *err)
+{
+	const char *by_name = NULL;
+	size_t rank = sizeof(trash_names) / sizeof(*trash_names);
+
+	for (clistiter *it = clist_begin(list); it != NULL;
+	     it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+
+		if (mb->mb_name == NULL)
+			continue;
+		if (list_has_flag(mb->mb_flag, "Trash")) {
+			by_name = mb->mb_name;
+			break;
+		}
+		for (size_t i = 0; i < rank; i++) {
+			if (strcasecmp(mb->mb_name, trash_names[i]) == 0) {
+				by_name = mb->mb_name;
+				rank = i;
+				break;
+			}
+		}
+	}
+	if (by_name != NULL) {
+		r->trash = strdup(by_name);
+		if (r->trash == NULL)
+			return imap_oom(err);
+	}
+	return E2_OK;
+}
+
+enum e2_status
+sync_imap_run(struct sync_ctx *c, struct e2_err *err)
+{
+	struct chain_opts co = {0};
+	struct e2_side_report rep;
+	struct imap_run r = {0};
+	clist *list = NULL;
+	enum e2_status rc;
+	int code;
+
+	co.cafile = c->o.cafile;
+	co.timeout_ms = c->o.timeout_ms;
+	co.login = true;
+	r.c = c;
+	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
+	if (rc != E2_OK)
+		goto out;
+	r.imap = chain_session_imap(r.sess);
+	if (r.imap == NULL) {
+		rc = e2_fail(err, E2_EINVAL, "account is not IMAP4");
+		goto out;
+	}
+	rc = imap_read_caps(&r, err);
+	if (rc != E2_OK)
+		goto out;
+	code = mailimap_list(r.imap, "", "*", &list);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(&r, code, "LIST", err);
+		goto out;
+	}
+	rc = imap_find_trash(&r, list, err);
+	if (rc != E2_OK)
+		goto out;
+	for (clistiter *it = clist_begin(list); it != NULL && !sync_stopping(c);
+	     it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+
+		if (mb->mb_name == NULL || list_has_flag(mb->mb_flag, NULL))
+			continue;
+		rc = imap_folder(&r, mb->mb_name, mb->mb_delimiter, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+out:
+	if (list != NULL)
+		mailimap_list_result_free(list);
+	free(r.trash);
+	chain_session_free(&r.sess);
+	return rc;
+}
