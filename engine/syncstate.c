@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: MIT */
+/* syncstate.c -- sync state tables and cached statements over them */
+#include "config.h"
+
+#include "syncstate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char syncstate_schema[] =
+	"CREATE TABLE IF NOT EXISTS sync_folders ("
+	" guid TEXT NOT NULL, folder TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL DEFAULT 0,"
+	" highestmodseq INTEGER NOT NULL DEFAULT 0,"
+	" uidnext INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (guid, folder));"
+	"CREATE TABLE IF NOT EXISTS sync_messages ("
+	" guid TEXT NOT NULL, folder TEXT NOT NULL,"
+	" uid INTEGER, uidl TEXT,"
+	" local_name TEXT NOT NULL,"
+	" flags TEXT NOT NULL DEFAULT '',"
+	" size INTEGER NOT NULL DEFAULT 0,"
+	" partial INTEGER NOT NULL DEFAULT 0,"
+	" omitted INTEGER NOT NULL DEFAULT 0,"
+	" internal_date INTEGER NOT NULL DEFAULT 0,"
+	" CHECK ((uid IS NULL) <> (uidl IS NULL)));"
+	"CREATE UNIQUE INDEX IF NOT EXISTS sync_messages_uid"
+	" ON sync_messages (guid, folder, uid) WHERE uid IS NOT NULL;"
+	"CREATE UNIQUE INDEX IF NOT EXISTS sync_messages_uidl"
+	" ON sync_messages (guid, folder, uidl) WHERE uidl IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS sync_messages_local"
+	" ON sync_messages (guid, folder, local_name);"
+	"CREATE TABLE IF NOT EXISTS sync_pending ("
+	" guid TEXT NOT NULL, folder TEXT NOT NULL,"
+	" uid INTEGER NOT NULL DEFAULT 0, uidl TEXT NOT NULL DEFAULT '',"
+	" action INTEGER NOT NULL, created INTEGER NOT NULL,"
+	" PRIMARY KEY (guid, folder, uid, uidl));"
+	"CREATE TABLE IF NOT EXISTS sync_outbox ("
+	" guid TEXT NOT NULL, file TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT NOT NULL DEFAULT '',"
+	" last_attempt INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (guid, file));";
+
+#define MSG_COLS                                                               \
+	"uid, uidl, local_name, flags, size, partial, omitted, internal_date"
+
+enum syncstate_sql {
+	SQL_FOLDER_GET = 0,
+	SQL_FOLDER_PUT,
+	SQL_FOLDER_DEL,
+	SQL_FOLDER_CLEAR,
+	SQL_PENDING_CLEAR,
+	SQL_MSG_PUT,
+	SQL_MSG_GET_UID,
+	SQL_MSG_GET_UIDL,
+	SQL_MSG_GET_LOCAL,
+	SQL_MSG_DEL_UID,
+	SQL_MSG_DEL_UIDL,
+	SQL_MSG_SET_FLAGS,
+	SQL_MSG_LIST_UID,
+	SQL_MSG_LIST_UIDL,
+	SQL_MSG_COUNT,
+	SQL_PENDING_ADD,
+	SQL_PENDING_LIST,
+	SQL_PENDING_DONE,
+	SQL_OUTBOX_GET,
+	SQL_OUTBOX_FAILED,
+	SQL_OUTBOX_DONE,
+	SQL_COUNT
+};
+
+/* ?1 is always the GUID, ?2 the folder where there is one. */
+static const char *const syncstate_sqls[] = {
+	[SQL_FOLDER_GET] = "SELECT uidvalidity, highestmodseq, uidnext"
+			   " FROM sync_folders WHERE guid = ?1 AND folder = ?2",
+	[SQL_FOLDER_PUT] =
+		"INSERT OR REPLACE INTO sync_folders"
+		" (guid, folder, uidvalidity, highestmodseq, uidnext)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_FOLDER_DEL] = "DELETE FROM sync_folders"
+			   " WHERE guid = ?1 AND folder = ?2",
+	[SQL_FOLDER_CLEAR] = "DELETE FROM sync_messages"
+			     " WHERE guid = ?1 AND folder = ?2",
+	[SQL_PENDING_CLEAR] = "DELETE FROM sync_pending"
+			      " WHERE guid = ?1 AND folder = ?2",
+	[SQL_MSG_PUT] =
+		"INSERT OR REPLACE INTO sync_messages (guid, folder, " MSG_COLS
+		") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" ?9, ?10)",
+	[SQL_MSG_GET_UID] = "SELECT " MSG_COLS " FROM sync_messages"
+			    " WHERE guid = ?1 AND folder = ?2 AND uid = ?3",
+	[SQL_MSG_GET_UIDL] = "SELECT " MSG_COLS " FROM sync_messages"
+			     " WHERE guid = ?1 AND folder = ?2 AND uidl = ?3",
+	[SQL_MSG_GET_LOCAL] = "SELECT " MSG_COLS " FROM sync_messages"
+			      " WHERE guid = ?1 AND folder = ?2"
+			      " AND local_name = ?3 LIMIT 1",
+	[SQL_MSG_DEL_UID] = "DELETE FROM sync_messages"
+			    " WHERE guid = ?1 AND folder = ?2 AND uid = ?3",
+	[SQL_MSG_DEL_UIDL] = "DELETE FROM sync_messages"
+			     " WHERE guid = ?1 AND folder = ?2 AND uidl = ?3",
+	[SQL_MSG_SET_FLAGS] = "UPDATE sync_messages SET flags = ?4"
+			      " WHERE guid = ?1 AND folder = ?2 AND uid = ?3",
+	[SQL_MSG_LIST_UID] = "SELECT " MSG_COLS " FROM sync_messages"
+			     " WHERE guid = ?1 AND folder = ?2"
+			     " AND uid IS NOT NULL AND uid > ?3"
+			     " ORDER BY uid LIMIT ?4",
+	[SQL_MSG_LIST_UIDL] = "SELECT " MSG_COLS " FROM sync_messages"
+			      " WHERE guid = ?1 AND folder = ?2"
+			      " AND uidl IS NOT NULL AND uidl > ?3"
+			      " ORDER BY uidl LIMIT ?4",
+	[SQL_MSG_COUNT] = "SELECT count(*) FROM sync_messages"
+			  " WHERE guid = ?1 AND folder = ?2",
+	[SQL_PENDING_ADD] = "INSERT OR REPLACE INTO sync_pending"
+			    " (guid, folder, uid, uidl, action, created)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_PENDING_LIST] = "SELECT uid, uidl, action, created"
+			     " FROM sync_pending WHERE guid = ?1"
+			     " AND folder = ?2 ORDER BY created, uid, uidl"
+			     " LIMIT ?3",
+	[SQL_PENDING_DONE] = "DELETE FROM sync_pending WHERE guid = ?1"
+			     " AND folder = ?2 AND uid = ?3 AND uidl = ?4",
+	[SQL_OUTBOX_GET] = "SELECT attempts, last_error, last_attempt"
+			   " FROM sync_outbox WHERE guid = ?1 AND file = ?2",
+	[SQL_OUTBOX_FAILED] =
+		"INSERT INTO sync_outbox (guid, file, attempts, last_error,"
+		" last_attempt) VALUES (?1, ?2, 1, ?3, ?4)"
+		" ON CONFLICT (guid, file) DO UPDATE SET"
+		" attempts = attempts + 1, last_error = excluded.last_error,"
+		" last_attempt = excluded.last_attempt",
+	[SQL_OUTBOX_DONE] = "DELETE FROM sync_outbox"
+			    " WHERE guid = ?1 AND file = ?2",
+};
+_Static_assert(sizeof(syncstate_sqls) / sizeof(syncstate_sqls[0]) == SQL_COUNT,
+	       "every statement needs its SQL");
+
+struct syncstate {
+	sqlite3 *db;
+	char *guid;
+	sqlite3_stmt *stmts[SQL_COUNT];
+};
+
+static enum e2_status
+syncstate_fail(sqlite3 *db, const char *what, struct e2_err *err)
+{
+	return e2_fail(err, E2_ESTORE, "sync state %s: %s", what,
+		       sqlite3_errmsg(db));
+}
+
+enum e2_status
+syncstate_migrate(sqlite3 *db, struct e2_err *err)
+{
+	char *msg = NULL;
+	enum e2_status rc = E2_OK;
+
+	if (sqlite3_exec(db, syncstate_schema, NULL, NULL, &msg) != SQLITE_OK)
+		rc = e2_fail(err, E2_ESTORE, "sync state schema: %s",
+			     msg != NULL ? msg : "unknown error");
+	sqlite3_free(msg);
+	return rc;
+}
+
+enum e2_status
+syncstate_account_delete(sqlite3 *db, const char *guid, struct e2_err *err)
+{
+	static const char *const tables[] = {"sync_folders", "sync_messages",
+					     "sync_pending", "sync_outbox"};
+	enum e2_status rc = E2_OK;
+
+	for (size_t i = 0; rc == E2_OK && i < 4; i++) {
+		sqlite3_stmt *stmt = NULL;
+		char sql[64];
+
+		(void)snprintf(sql, sizeof(sql),
+			       "DELETE FROM %s WHERE guid = ?", tables[i]);
+		if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+		    sqlite3_bind_text(stmt, 1, guid, -1, SQLITE_STATIC) !=
+			    SQLITE_OK ||
+		    sqlite3_step(stmt) != SQLITE_DONE)
+			rc = syncstate_fail(db, "account delete", err);
+		sqlite3_finalize(stmt);
+	}
+	return rc;
+}
+
+enum e2_status
+syncstate_new(sqlite3 *db, const char *guid, struct syncstate **ss_out,
+	      struct e2_err *err)
+{
+	struct syncstate *ss = calloc(1, sizeof(*ss));
+
+	if (ss == NULL || (ss->guid = strdup(guid)) == NULL) {
+		free(ss);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	ss->db = db;
+	*ss_out = ss;
+	return E2_OK;
+}
+
+void
+syncstate_free(struct syncstate **ss)
+{
+	if (ss == NULL || *ss == NULL)
+		return;
+	for (size_t i = 0; i < SQL_COUNT; i++)
+		sqlite3_finalize((*ss)->stmts[i]);
+	free((*ss)->guid);
+	free(*ss);
+	*ss = NULL;
+}
+
+/* The cached statement, reset, with ?1 = GUID and ?2 = folder bound. */
+static enum e2_status
+syncstate_stmt(struct syncstate *ss, enum syncstate_sql id, const char *folder,
+	       sqlite3_stmt **stmt_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = ss->stmts[id];
+
+	if (stmt == NULL) {
+		if (sqlite3_prepare_v3(ss->db, syncstate_sqls[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &stmt,
+				       NULL) != SQLITE_OK)
+			return syncstate_fail(ss->db, "prepare", err);
+		ss->stmts[id] = stmt;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (sqlite3_bind_text(stmt, 1, ss->guid, -1, SQLITE_STATIC) !=
+		    SQLITE_OK ||
+	    (folder != NULL &&
+	     sqlite3_bind_text(stmt, 2, folder, -1, SQLITE_TRANSIENT) !=
+		     SQLITE_OK))
+		return syncstate_fail(ss->db, "bind", err);
+	*stmt_out = stmt;
+	return E2_OK;
+}
+
+/* Steps a statement that returns no row. */
+static enum e2_status
+syncstate_done(struct syncstate *ss, sqlite3_stmt *stmt, const char *what,
+	       struct e2_err *err)
+{
+	int r = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (r != SQLITE_DONE)
+		return syncstate_fail(ss->db, what, err);
+	return E2_OK;
+}
+
+static void
+syncstate_copy_text(char *dst, size_t dstlen, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+
+	(void)snprintf(dst, dstlen, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* ---- folders
+ * ------------------------------------------------------------------ */
+
+enum e2_status
+syncstate_folder_get(struct syncstate *ss, const char *folder, bool *found_out,
+		     struct syncstate_folder *f_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+	int r;
+
+	rc = syncstate_stmt(ss, SQL_FOLDER_GET, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	r = sqlite3_step(stmt);
+	if (r == SQLITE_ROW) {
+		f_out->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 0);
+		f_out->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 1);
+		f_out->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+		*found_out = true;
+	} else if (r == SQLITE_DONE) {
+		*found_out = false;
+	} else {
+		rc = syncstate_fail(ss->db, "folder get", err);
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+enum e2_status
+syncstate_folder_put(struct syncstate *ss, const char *folder,
+		     const struct syncstate_folder *f, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_FOLDER_PUT, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, f->uidvalidity);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)f->highestmodseq);
+	sqlite3_bind_int64(stmt, 5, f->uidnext);
+	return syncstate_done(ss, stmt, "folder put", err);
+}
+
+static enum e2_status
+syncstate_folder_exec(struct syncstate *ss, enum syncstate_sql id,
+		      const char *folder, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, id, folder, &stmt, err);
+	if (rc == E2_OK)
+		rc = syncstate_done(ss, stmt, "folder delete", err);
+	return rc;
+}
+
+enum e2_status
+syncstate_folder_delete(struct syncstate *ss, const char *folder,
+			struct e2_err *err)
+{
+	enum e2_status rc;
+
+	rc = syncstate_folder_exec(ss, SQL_FOLDER_CLEAR, folder, err);
+	if (rc == E2_OK)
+		rc = syncstate_folder_exec(ss, SQL_PENDING_CLEAR, folder, err);
+	if (rc == E2_OK)
+		rc = syncstate_folder_exec(ss, SQL_FOLDER_DEL, folder, err);
+	return rc;
+}
+
+enum e2_status
+syncstate_folder_clear(struct syncstate *ss, const char *folder,
+		       struct e2_err *err)
+{
+	return syncstate_folder_exec(ss, SQL_FOLDER_CLEAR, folder, err);
+}
+
+/* ---- messages ---------------------------------------------------------------
+ */
+
+static void
+syncstate_msg_read(sqlite3_stmt *stmt, struct syncstate_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+	syncstate_copy_text(m->uidl, sizeof(m->uidl), stmt, 1);
+	syncstate_copy_text(m->local_name, sizeof(m->local_name), stmt, 2);
+	syncstate_copy_text(m->flags, sizeof(m->flags), stmt, 3);
+	m->size = (uint64_t)sqlite3_column_int64(stmt, 4);
+	m->partial = sqlite3_column_int(stmt, 5) != 0;
+	m->omitted = sqlite3_column_int(stmt, 6) != 0;
+	m->internal_date = sqlite3_column_int64(stmt, 7);
+}
+
+enum e2_status
+syncstate_msg_put(struct syncstate *ss, const char *folder,
+		  const struct syncstate_msg *m, struct e2_err *err)
+{
+	char flags[MAILDIR_FLAGS_MAX];
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	if ((m->uid == 0) == (m->uidl[0] == '\0') || m->local_name[0] == '\0')
+		return e2_fail(err, E2_EINVAL,
+			       "sync state row needs a uid or a uidl and a "
+			       "local name");
+	rc = syncstate_stmt(ss, SQL_MSG_PUT, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	maildir_flags_normalize(m->flags, flags);
+	if (m->uid != 0)
+		sqlite3_bind_int64(stmt, 3, m->uid);
+	else
+		sqlite3_bind_text(stmt, 4, m->uidl, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 5, m->local_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 6, flags, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 7, (sqlite3_int64)m->size);
+	sqlite3_bind_int(stmt, 8, m->partial ? 1 : 0);
+	sqlite3_bind_int(stmt, 9, m->omitted ? 1 : 0);
+	sqlite3_bind_int64(stmt, 10, m->internal_date);
+	return syncstate_done(ss, stmt, "message put", err);
+}
+
+/* Steps a statement returning at most one message row. */
+static enum e2_status
+syncstate_msg_one(struct syncstate *ss, sqlite3_stmt *stmt, bool *found_out,
+		  struct syncstate_msg *m_out, struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+	int r = sqlite3_step(stmt);
+
+	if (r == SQLITE_ROW) {
+		syncstate_msg_read(stmt, m_out);
+		*found_out = true;
+	} else if (r == SQLITE_DONE) {
+		*found_out = false;
+	} else {
+		rc = syncstate_fail(ss->db, "message get", err);
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+enum e2_status
+syncstate_msg_get_uid(struct syncstate *ss, const char *folder, uint32_t uid,
+		      bool *found_out, struct syncstate_msg *m_out,
+		      struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_MSG_GET_UID, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, uid);
+	return syncstate_msg_one(ss, stmt, found_out, m_out, err);
+}
+
+static enum e2_status
+syncstate_msg_by_text(struct syncstate *ss, enum syncstate_sql id,
+		      const char *folder, const char *key, bool *found_out,
+		      struct syncstate_msg *m_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, id, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 3, key, -1, SQLITE_TRANSIENT);
+	return syncstate_msg_one(ss, stmt, found_out, m_out, err);
+}
+
+enum e2_status
+syncstate_msg_get_uidl(struct syncstate *ss, const char *folder,
+		       const char *uidl, bool *found_out,
+		       struct syncstate_msg *m_out, struct e2_err *err)
+{
+	return syncstate_msg_by_text(ss, SQL_MSG_GET_UIDL, folder, uidl,
+				     found_out, m_out, err);
+}
+
+enum e2_status
+syncstate_msg_get_local(struct syncstate *ss, const char *folder,
+			const char *local_name, bool *found_out,
+			struct syncstate_msg *m_out, struct e2_err *err)
+{
+	return syncstate_msg_by_text(ss, SQL_MSG_GET_LOCAL, folder, local_name,
+				     found_out, m_out, err);
+}
+
+enum e2_status
+syncstate_msg_delete_uid(struct syncstate *ss, const char *folder, uint32_t uid,
+			 struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_MSG_DEL_UID, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, uid);
+	return syncstate_done(ss, stmt, "message delete", err);
+}
+
+enum e2_status
+syncstate_msg_delete_uidl(struct syncstate *ss, const char *folder,
+			  const char *uidl, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_MSG_DEL_UIDL, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 3, uidl, -1, SQLITE_TRANSIENT);
+	return syncstate_done(ss, stmt, "message delete", err);
+}
+
+enum e2_status
+syncstate_msg_set_flags(struct syncstate *ss, const char *folder, uint32_t uid,
+			const char *flags, struct e2_err *err)
+{
+	char norm[MAILDIR_FLAGS_MAX];
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_MSG_SET_FLAGS, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	maildir_flags_normalize(flags, norm);
+	sqlite3_bind_int64(stmt, 3, uid);
+	sqlite3_bind_text(stmt, 4, norm, -1, SQLITE_TRANSIENT);
+	return syncstate_done(ss, stmt, "message flags", err);
+}
+
+static enum e2_status
+syncstate_msg_page(struct syncstate *ss, sqlite3_stmt *stmt,
+		   struct syncstate_msg *buf, size_t max, size_t *n_out,
+		   struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+	int r = SQLITE_DONE;
+	size_t n = 0;
+
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)max);
+	while (n < max && (r = sqlite3_step(stmt)) == SQLITE_ROW)
+		syncstate_msg_read(stmt, &buf[n++]);
+	if (n < max && r != SQLITE_DONE)
+		rc = syncstate_fail(ss->db, "message list", err);
+	sqlite3_reset(stmt);
+	if (rc == E2_OK)
+		*n_out = n;
+	return rc;
+}
+
+enum e2_status
+syncstate_msg_list_uid(struct syncstate *ss, const char *folder,
+		       uint32_t after_uid, struct syncstate_msg *buf,
+		       size_t max, size_t *n_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_MSG_LIST_UID, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, after_uid);
+	return syncstate_msg_page(ss, stmt, buf, max, n_out, err);
+}
+
+enum e2_status
+syncstate_msg_list_uidl(struct syncstate *ss, const char *folder,
+			const char *after_uidl, struct syncstate_msg *buf,
+			size_t max, size_t *n_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_MSG_LIST_UIDL, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 3, after_uidl, -1, SQLITE_TRANSIENT);
+	return syncstate_msg_page(ss, stmt, buf, max, n_out, err);
+}
+
+enum e2_status
+syncstate_msg_count(struct syncstate *ss, const char *folder, size_t *n_out,
+		    struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_MSG_COUNT, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*n_out = (size_t)sqlite3_column_int64(stmt, 0);
+	else
+		rc = syncstate_fail(ss->db, "message count", err);
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/* ---- pending actions -------------------------------------------------------
+ */
+
+enum e2_status
+syncstate_pending_add(struct syncstate *ss, const char *folder,
+		      const struct syncstate_pending *p, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	if ((p->uid == 0) == (p->uidl[0] == '\0'))
+		return e2_fail(err, E2_EINVAL,
+			       "pending action needs a uid or a uidl");
+	rc = syncstate_stmt(ss, SQL_PENDING_ADD, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, p->uid);
+	sqlite3_bind_text(stmt, 4, p->uidl, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(stmt, 5, (int)p->action);
+	sqlite3_bind_int64(stmt, 6, p->created);
+	return syncstate_done(ss, stmt, "pending add", err);
+}
+
+enum e2_status
+syncstate_pending_list(struct syncstate *ss, const char *folder,
+		       struct syncstate_pending *buf, size_t max, size_t *n_out,
+		       struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+	size_t n = 0;
+	int r = SQLITE_DONE;
+
+	rc = syncstate_stmt(ss, SQL_PENDING_LIST, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+	while (n < max && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct syncstate_pending *p = &buf[n++];
+
+		p->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+		syncstate_copy_text(p->uidl, sizeof(p->uidl), stmt, 1);
+		p->action = (enum syncstate_action)sqlite3_column_int(stmt, 2);
+		p->created = sqlite3_column_int64(stmt, 3);
+	}
+	if (n < max && r != SQLITE_DONE)
+		rc = syncstate_fail(ss->db, "pending list", err);
+	sqlite3_reset(stmt);
+	if (rc == E2_OK)
+		*n_out = n;
+	return rc;
+}
+
+enum e2_status
+syncstate_pending_done(struct syncstate *ss, const char *folder,
+		       const struct syncstate_pending *p, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_PENDING_DONE, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, p->uid);
+	sqlite3_bind_text(stmt, 4, p->uidl, -1, SQLITE_TRANSIENT);
+	return syncstate_done(ss, stmt, "pending done", err);
+}
+
+/* ---- outbox ----------------------------------------------------------------
+ */
+
+enum e2_status
+syncstate_outbox_get(struct syncstate *ss, const char *file, bool *found_out,
+		     struct syncstate_outbox *o_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+	int r;
+
+	rc = syncstate_stmt(ss, SQL_OUTBOX_GET, file, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	r = sqlite3_step(stmt);
+	if (r == SQLITE_ROW) {
+		o_out->attempts = (unsigned)sqlite3_column_int(stmt, 0);
+		syncstate_copy_text(o_out->last_error,
+				    sizeof(o_out->last_error), stmt, 1);
+		o_out->last_attempt = sqlite3_column_int64(stmt, 2);
+		*found_out = true;
+	} else if (r == SQLITE_DONE) {
+		*found_out = false;
+	} else {
+		rc = syncstate_fail(ss->db, "outbox get", err);
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+enum e2_status
+syncstate_outbox_failed(struct syncstate *ss, const char *file,
+			const char *error, int64_t when, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_OUTBOX_FAILED, file, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 3, error != NULL ? error : "", -1,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 4, when);
+	return syncstate_done(ss, stmt, "outbox failed", err);
+}
+
+enum e2_status
+syncstate_outbox_done(struct syncstate *ss, const char *file,
+		      struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_OUTBOX_DONE, file, &stmt, err);
+	if (rc == E2_OK)
+		rc = syncstate_done(ss, stmt, "outbox done", err);
+	return rc;
+}

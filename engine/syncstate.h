@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* syncstate.h -- per-account sync state in accounts.db (folders, messages) */
+#ifndef E2_SYNCSTATE_H
+#define E2_SYNCSTATE_H
+
+#include "email2.h"
+#include "maildir.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+/*
+ * Tables (created by syncstate_migrate(), all IF NOT EXISTS):
+ *   sync_folders  (guid, folder, uidvalidity, highestmodseq, uidnext)
+ *   sync_messages (guid, folder, uid | uidl, local_name, flags, size,
+ *                  partial, omitted, internal_date)
+ *   sync_pending  (guid, folder, uid | uidl, action, created)
+ *   sync_outbox   (guid, file, attempts, last_error, last_attempt)
+ * A message row has exactly one of uid (IMAP) and uidl (POP3); both are
+ * unique per (guid, folder). local_name is the Maildir unique name (no
+ * ":2," info), so the row survives flag renames.
+ *
+ * Writes are made inside the caller's transaction (store_begin() /
+ * store_commit()): the message rows of a batch commit after
+ * maildir_batch_commit() returned, in one transaction.
+ *
+ * A struct syncstate is one account's handle: it borrows db (valid until
+ * syncstate_free(), which must come before the database closes), copies the
+ * GUID and caches prepared statements. One thread at a time.
+ *
+ * Errors for every function: E2_ESTORE (SQLite's message), E2_ENOMEM,
+ * E2_EINVAL where said.
+ */
+
+#define SYNCSTATE_UIDL_MAX 70 /* RFC 1939 7: 1 to 70 characters */
+#define SYNCSTATE_NAME_MAX 255
+
+/* Creates the tables and indexes if missing; safe to run on every open. */
+enum e2_status syncstate_migrate(sqlite3 *db, struct e2_err *err);
+
+/* Deletes every sync row of the account (store_account_delete() calls). */
+enum e2_status syncstate_account_delete(sqlite3 *db, const char *guid,
+					struct e2_err *err);
+
+struct syncstate;
+
+enum e2_status syncstate_new(sqlite3 *db, const char *guid,
+			     struct syncstate **ss_out, struct e2_err *err);
+void syncstate_free(struct syncstate **ss);
+
+/* ---- folders
+ * ------------------------------------------------------------------ */
+
+struct syncstate_folder {
+	uint32_t uidvalidity;   /* 0: never selected */
+	uint64_t highestmodseq; /* 0: no CONDSTORE */
+	uint32_t uidnext;
+};
+
+/* *found_out says whether the folder has a row; f_out written when it has. */
+enum e2_status syncstate_folder_get(struct syncstate *ss, const char *folder,
+				    bool *found_out,
+				    struct syncstate_folder *f_out,
+				    struct e2_err *err);
+enum e2_status syncstate_folder_put(struct syncstate *ss, const char *folder,
+				    const struct syncstate_folder *f,
+				    struct e2_err *err);
+/* The folder row, its message rows and its pending actions. */
+enum e2_status syncstate_folder_delete(struct syncstate *ss, const char *folder,
+				       struct e2_err *err);
+/* Only the message rows (a UIDVALIDITY change: re-sync, keep the files). */
+enum e2_status syncstate_folder_clear(struct syncstate *ss, const char *folder,
+				      struct e2_err *err);
+
+/* ---- messages ---------------------------------------------------------------
+ */
+
+struct syncstate_msg {
+	uint32_t uid;                            /* IMAP; 0 for POP3 */
+	char uidl[SYNCSTATE_UIDL_MAX + 1];       /* POP3; "" for IMAP */
+	char local_name[SYNCSTATE_NAME_MAX + 1]; /* Maildir unique name */
+	char flags[MAILDIR_FLAGS_MAX];           /* as last synced, sorted */
+	uint64_t size;                           /* server size (RFC822.SIZE) */
+	bool partial;          /* stored truncated (RETRIEVE) */
+	bool omitted;          /* parts left (KEEPMAX) */
+	int64_t internal_date; /* epoch seconds, 0: unknown */
+};
+
+/*
+ * Inserts or replaces the row keyed by m->uid (when nonzero) or m->uidl.
+ * E2_EINVAL: neither or both set, or an empty local_name.
+ */
+enum e2_status syncstate_msg_put(struct syncstate *ss, const char *folder,
+				 const struct syncstate_msg *m,
+				 struct e2_err *err);
+enum e2_status syncstate_msg_get_uid(struct syncstate *ss, const char *folder,
+				     uint32_t uid, bool *found_out,
+				     struct syncstate_msg *m_out,
+				     struct e2_err *err);
+enum e2_status syncstate_msg_get_uidl(struct syncstate *ss, const char *folder,
+				      const char *uidl, bool *found_out,
+				      struct syncstate_msg *m_out,
+				      struct e2_err *err);
+/* By Maildir unique name: adopting files after a crash, local deletes. */
+enum e2_status syncstate_msg_get_local(struct syncstate *ss, const char *folder,
+				       const char *local_name, bool *found_out,
+				       struct syncstate_msg *m_out,
+				       struct e2_err *err);
+/* Deleting a row that does not exist is not an error. */
+enum e2_status syncstate_msg_delete_uid(struct syncstate *ss,
+					const char *folder, uint32_t uid,
+					struct e2_err *err);
+enum e2_status syncstate_msg_delete_uidl(struct syncstate *ss,
+					 const char *folder, const char *uidl,
+					 struct e2_err *err);
+/* Records flags as synced (both sides agree on them now). */
+enum e2_status syncstate_msg_set_flags(struct syncstate *ss, const char *folder,
+				       uint32_t uid, const char *flags,
+				       struct e2_err *err);
+
+/*
+ * Keyset pages, so memory is bounded by max, not by the folder:
+ * syncstate_msg_list_uid() fills buf with up to max IMAP rows whose uid >
+ * after_uid, in uid order (start with 0, continue with the last uid);
+ * syncstate_msg_list_uidl() does the same for POP3 rows in uidl byte order
+ * (after_uidl "" to start). *n_out < max means the end.
+ */
+enum e2_status syncstate_msg_list_uid(struct syncstate *ss, const char *folder,
+				      uint32_t after_uid,
+				      struct syncstate_msg *buf, size_t max,
+				      size_t *n_out, struct e2_err *err);
+enum e2_status syncstate_msg_list_uidl(struct syncstate *ss, const char *folder,
+				       const char *after_uidl,
+				       struct syncstate_msg *buf, size_t max,
+				       size_t *n_out, struct e2_err *err);
+enum e2_status syncstate_msg_count(struct syncstate *ss, const char *folder,
+				   size_t *n_out, struct e2_err *err);
+
+/* ---- server-side actions to propagate ---------------------------------------
+ */
+
+enum syncstate_action {
+	SYNCSTATE_ACTION_DELETE = 1, /* SERVERDELETEACTION 1 */
+	SYNCSTATE_ACTION_TRASH = 2,  /* SERVERDELETEACTION 2 (IMAP) */
+};
+
+struct syncstate_pending {
+	uint32_t uid;                      /* 0 for POP3 */
+	char uidl[SYNCSTATE_UIDL_MAX + 1]; /* "" for IMAP */
+	enum syncstate_action action;
+	int64_t created;
+};
+
+/* Queues an action; queuing the same (uid | uidl) again replaces it. */
+enum e2_status syncstate_pending_add(struct syncstate *ss, const char *folder,
+				     const struct syncstate_pending *p,
+				     struct e2_err *err);
+/* Up to max actions of the folder, oldest first. */
+enum e2_status syncstate_pending_list(struct syncstate *ss, const char *folder,
+				      struct syncstate_pending *buf, size_t max,
+				      size_t *n_out, struct e2_err *err);
+/* The action happened on the server: forget it. */
+enum e2_status syncstate_pending_done(struct syncstate *ss, const char *folder,
+				      const struct syncstate_pending *p,
+				      struct e2_err *err);
+
+/* ---- outbox ----------------------------------------------------------------
+ */
+
+struct syncstate_outbox {
+	unsigned attempts;
+	char last_error[256];
+	int64_t last_attempt;
+};
+
+/* *found_out: the file (its Maildir unique name) has failed before. */
+enum e2_status syncstate_outbox_get(struct syncstate *ss, const char *file,
+				    bool *found_out,
+				    struct syncstate_outbox *o_out,
+				    struct e2_err *err);
+/* One more failed attempt at when, with its reason (no credentials!). */
+enum e2_status syncstate_outbox_failed(struct syncstate *ss, const char *file,
+				       const char *error, int64_t when,
+				       struct e2_err *err);
+/* Sent (or removed by the user): forget it. */
+enum e2_status syncstate_outbox_done(struct syncstate *ss, const char *file,
+				     struct e2_err *err);
+
+#endif /* E2_SYNCSTATE_H */

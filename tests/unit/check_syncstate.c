@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/* check_syncstate.c -- sync state rows: folders, messages, pending, outbox */
+#include "config.h"
+
+#include "engine/syncstate.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char guid[] = "{C556E16F-56C4-4EDB-9C64-D9469EE1FBE0}";
+
+static sqlite3 *db;
+static struct syncstate *ss;
+
+static void
+setup_db(void)
+{
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	ck_assert_int_eq(syncstate_migrate(db, &err), E2_OK);
+	ck_assert_int_eq(syncstate_migrate(db, &err), E2_OK); /* idempotent */
+	ck_assert_int_eq(syncstate_new(db, guid, &ss, &err), E2_OK);
+}
+
+static void
+teardown_db(void)
+{
+	syncstate_free(&ss);
+	ck_assert_ptr_null(ss);
+	sqlite3_close(db);
+}
+
+static struct syncstate_msg
+imap_row(uint32_t uid)
+{
+	struct syncstate_msg m = {0};
+
+	m.uid = uid;
+	(void)snprintf(m.local_name, sizeof(m.local_name),
+		       "1700000000.M1P1Q%u.host,S=%u,U=%u", uid, uid * 10, uid);
+	(void)snprintf(m.flags, sizeof(m.flags), "%s", uid % 2 ? "SR" : "");
+	m.size = uid * 10;
+	m.internal_date = 1700000000 + uid;
+	return m;
+}
+
+START_TEST(test_syncstate_folder_round_trip)
+{
+	struct syncstate_folder f = {1234567890u, 99999999999ull, 42}, g = {0};
+	struct e2_err err = {0};
+	bool found = true;
+
+	ck_assert_int_eq(syncstate_folder_get(ss, "INBOX", &found, &g, &err),
+			 E2_OK);
+	ck_assert(!found);
+	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err), E2_OK);
+	ck_assert_int_eq(syncstate_folder_get(ss, "INBOX", &found, &g, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert_uint_eq(g.uidvalidity, 1234567890u);
+	ck_assert_uint_eq(g.highestmodseq, 99999999999ull);
+	ck_assert_uint_eq(g.uidnext, 42);
+	f.uidnext = 43;
+	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err), E2_OK);
+	ck_assert_int_eq(syncstate_folder_get(ss, "INBOX", &found, &g, &err),
+			 E2_OK);
+	ck_assert_uint_eq(g.uidnext, 43);
+}
+END_TEST
+
+START_TEST(test_syncstate_msg_by_uid_and_pages)
+{
+	struct syncstate_msg page[7], m, got;
+	struct e2_err err = {0};
+	uint32_t after = 0, seen = 0;
+	size_t n = 0, total = 0;
+	bool found;
+
+	for (uint32_t uid = 100; uid > 0; uid--) {
+		m = imap_row(uid);
+		ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err),
+				 E2_OK);
+	}
+	m = imap_row(5);
+	ck_assert_int_eq(syncstate_msg_put(ss, "Other", &m, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_count(ss, "INBOX", &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 100);
+	do {
+		ck_assert_int_eq(syncstate_msg_list_uid(ss, "INBOX", after,
+							page, 7, &n, &err),
+				 E2_OK);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_uint_eq(page[i].uid, seen + 1);
+			seen = page[i].uid;
+		}
+		total += n;
+		if (n > 0)
+			after = page[n - 1].uid;
+	} while (n == 7);
+	ck_assert_uint_eq(total, 100);
+	ck_assert_int_eq(
+		syncstate_msg_get_uid(ss, "INBOX", 7, &found, &got, &err),
+		E2_OK);
+	ck_assert(found);
+	ck_assert_str_eq(got.flags, "RS");
+	ck_assert_uint_eq(got.size, 70);
+	ck_assert_int_eq(got.internal_date, 1700000007);
+	ck_assert_int_eq(syncstate_msg_get_local(ss, "INBOX", got.local_name,
+						 &found, &m, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert_uint_eq(m.uid, 7);
+	ck_assert_int_eq(syncstate_msg_set_flags(ss, "INBOX", 7, "FS", &err),
+			 E2_OK);
+	ck_assert_int_eq(
+		syncstate_msg_get_uid(ss, "INBOX", 7, &found, &got, &err),
+		E2_OK);
+	ck_assert_str_eq(got.flags, "FS");
+	ck_assert_int_eq(syncstate_msg_delete_uid(ss, "INBOX", 7, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_delete_uid(ss, "INBOX", 7, &err), E2_OK);
+	ck_assert_int_eq(
+		syncstate_msg_get_uid(ss, "INBOX", 7, &found, &got, &err),
+		E2_OK);
+	ck_assert(!found);
+	/* UIDVALIDITY change: rows go, the folder row stays. */
+	ck_assert_int_eq(syncstate_folder_clear(ss, "INBOX", &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_count(ss, "INBOX", &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(syncstate_msg_count(ss, "Other", &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+START_TEST(test_syncstate_msg_by_uidl)
+{
+	static const char *const uidls[] = {"b", "a", "c\"'; DROP", "zz"};
+	struct syncstate_msg m = {0}, page[2];
+	struct e2_err err = {0};
+	char after[SYNCSTATE_UIDL_MAX + 1] = "";
+	size_t n, total = 0;
+	bool found;
+
+	for (size_t i = 0; i < 4; i++) {
+		memset(&m, 0, sizeof(m));
+		(void)snprintf(m.uidl, sizeof(m.uidl), "%s", uidls[i]);
+		(void)snprintf(m.local_name, sizeof(m.local_name), "n%zu", i);
+		m.partial = i == 2;
+		ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err),
+				 E2_OK);
+	}
+	/* Same UIDL again: replaced, not duplicated. */
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_get_uidl(ss, "INBOX", "c\"'; DROP",
+						&found, &m, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert(m.partial);
+	ck_assert_str_eq(m.local_name, "n2");
+	do {
+		ck_assert_int_eq(syncstate_msg_list_uidl(ss, "INBOX", after,
+							 page, 2, &n, &err),
+				 E2_OK);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_str_gt(page[i].uidl, after);
+		total += n;
+		if (n > 0)
+			memcpy(after, page[n - 1].uidl, sizeof(after));
+	} while (n == 2);
+	ck_assert_uint_eq(total, 4);
+	ck_assert_int_eq(syncstate_msg_delete_uidl(ss, "INBOX", "a", &err),
+			 E2_OK);
+	ck_assert_int_eq(
+		syncstate_msg_get_uidl(ss, "INBOX", "a", &found, &m, &err),
+		E2_OK);
+	ck_assert(!found);
+}
+END_TEST
+
+START_TEST(test_syncstate_msg_put_rejects)
+{
+	struct syncstate_msg m = imap_row(3);
+	struct e2_err err = {0};
+
+	(void)snprintf(m.uidl, sizeof(m.uidl), "both");
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_EINVAL);
+	m = imap_row(3);
+	m.local_name[0] = '\0';
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_EINVAL);
+	m = imap_row(0);
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_EINVAL);
+}
+END_TEST
+
+START_TEST(test_syncstate_pending_and_outbox)
+{
+	struct syncstate_pending p = {0}, buf[4];
+	struct syncstate_outbox o;
+	struct e2_err err = {0};
+	size_t n = 0;
+	bool found;
+
+	p.uid = 10;
+	p.action = SYNCSTATE_ACTION_TRASH;
+	p.created = 5;
+	ck_assert_int_eq(syncstate_pending_add(ss, "INBOX", &p, &err), E2_OK);
+	p.action = SYNCSTATE_ACTION_DELETE; /* replaces */
+	ck_assert_int_eq(syncstate_pending_add(ss, "INBOX", &p, &err), E2_OK);
+	p.uid = 4;
+	p.created = 6;
+	ck_assert_int_eq(syncstate_pending_add(ss, "INBOX", &p, &err), E2_OK);
+	ck_assert_int_eq(syncstate_pending_list(ss, "INBOX", buf, 4, &n, &err),
+			 E2_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(buf[0].uid, 10);
+	ck_assert_int_eq(buf[0].action, SYNCSTATE_ACTION_DELETE);
+	ck_assert_int_eq(syncstate_pending_done(ss, "INBOX", &buf[0], &err),
+			 E2_OK);
+	ck_assert_int_eq(syncstate_pending_list(ss, "INBOX", buf, 4, &n, &err),
+			 E2_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(syncstate_folder_delete(ss, "INBOX", &err), E2_OK);
+	ck_assert_int_eq(syncstate_pending_list(ss, "INBOX", buf, 4, &n, &err),
+			 E2_OK);
+	ck_assert_uint_eq(n, 0);
+
+	ck_assert_int_eq(syncstate_outbox_get(ss, "f1", &found, &o, &err),
+			 E2_OK);
+	ck_assert(!found);
+	ck_assert_int_eq(syncstate_outbox_failed(ss, "f1", "550 no such user",
+						 100, &err),
+			 E2_OK);
+	ck_assert_int_eq(
+		syncstate_outbox_failed(ss, "f1", "timeout", 200, &err), E2_OK);
+	ck_assert_int_eq(syncstate_outbox_get(ss, "f1", &found, &o, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert_uint_eq(o.attempts, 2);
+	ck_assert_str_eq(o.last_error, "timeout");
+	ck_assert_int_eq(o.last_attempt, 200);
+	ck_assert_int_eq(syncstate_outbox_done(ss, "f1", &err), E2_OK);
+	ck_assert_int_eq(syncstate_outbox_get(ss, "f1", &found, &o, &err),
+			 E2_OK);
+	ck_assert(!found);
+}
+END_TEST
+
+START_TEST(test_syncstate_account_delete)
+{
+	struct syncstate_folder f = {1, 0, 2};
+	struct syncstate_msg m = imap_row(1);
+	struct syncstate *other = NULL;
+	struct e2_err err = {0};
+	size_t n = 9;
+
+	ck_assert_int_eq(syncstate_new(db, "{OTHER}", &other, &err), E2_OK);
+	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_put(other, "INBOX", &m, &err), E2_OK);
+	ck_assert_int_eq(syncstate_account_delete(db, guid, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_count(ss, "INBOX", &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(syncstate_msg_count(other, "INBOX", &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 1);
+	syncstate_free(&other);
+}
+END_TEST
+
+/* A broken database reports E2_ESTORE with SQLite's words. */
+START_TEST(test_syncstate_errors_are_estore)
+{
+	struct syncstate_folder f = {1, 0, 2};
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(
+		sqlite3_exec(db, "DROP TABLE sync_folders", NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err),
+			 E2_ESTORE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no such table"));
+}
+END_TEST
+
+static Suite *
+syncstate_suite(void)
+{
+	Suite *s = suite_create("syncstate");
+	TCase *tc = tcase_create("rows");
+
+	tcase_add_checked_fixture(tc, setup_db, teardown_db);
+	tcase_add_test(tc, test_syncstate_folder_round_trip);
+	tcase_add_test(tc, test_syncstate_msg_by_uid_and_pages);
+	tcase_add_test(tc, test_syncstate_msg_by_uidl);
+	tcase_add_test(tc, test_syncstate_msg_put_rejects);
+	tcase_add_test(tc, test_syncstate_pending_and_outbox);
+	tcase_add_test(tc, test_syncstate_account_delete);
+	tcase_add_test(tc, test_syncstate_errors_are_estore);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(syncstate_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
