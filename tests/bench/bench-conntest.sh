@@ -30,9 +30,9 @@ run_ms() {
 
 # bench LABEL ARGS: median and range of N runs, exit status, rungs tried
 bench() {
-	local label=$1 i ms=()
+	local label=$1 ms=()
 	shift
-	for i in $(seq 1 "$N"); do
+	for _ in $(seq 1 "$N"); do
 		ms+=("$(run_ms "$@")")
 	done
 	local sorted
@@ -68,6 +68,8 @@ req() {
 echo "# email2-conntest time to verdict, N=$N, per-attempt timeout ${TIMEOUT}s"
 printf '%-22s %8s %8s %8s %6s %6s  %s\n' case median_ms min_ms max_ms exit \
 	tmo_ms rungs
+# word-split on purpose: two options and their values
+# shellcheck disable=SC2086
 cred="--user $E2T_USER --password-file $E2T_PASSFILE"
 for p in imap pop3 smtp; do
 	case $p in

@@ -7,4 +7,35 @@
 ct_need
 e2t_up
 ct_protocol_suite imap
+
+# connection failures and usage errors (the tool itself)
+ct "imap: name does not resolve: exit 2, eresolve" 2 \
+	's["status"] == "eresolve" and not d["ok"]' \
+	$(ct_side "nosuch.email2.test:$E2T_IMAPS_PORT")
+ct "imap: nothing listens: exit 2, econnect on every rung" 2 \
+	's["status"] == "econnect" and M == ["tls", "starttls", "plain"]
+	 and all(a["status"] == "econnect" for a in A)' \
+	$(ct_side "$E2T_HOST:$E2T_SPARE_PORT")
+usage() { # WANT-EXIT PATTERN ARGS: exit status and a line of the output
+	local want=$1 pat=$2 rc
+	shift 2
+	"$E2T_CONNTEST" "$@" >"$E2T_DIR/u.out" 2>&1
+	rc=$?
+	cat "$E2T_DIR/u.out"
+	[ "$rc" = "$want" ] && grep -q -E -- "$pat" "$E2T_DIR/u.out"
+}
+e2t_check "--help lists the exit statuses" usage 0 '5 policy' --help
+e2t_check "--version" usage 0 '^email2-conntest \(email2\) ' --version
+e2t_check "unknown option: exit 1" usage 1 'usage:' --bogus
+e2t_check "no server: exit 1" usage 1 'no GUID, --in or --out' --json
+e2t_check "bad port: exit 1" usage 1 'port out of range' --in x:99999
+e2t_check "bad --service: exit 1" usage 1 'not imap4 or pop3' \
+	--in x --service smtp
+e2t_check "bad --timeout: exit 1" usage 1 'timeout' --in x --timeout -1
+e2t_check "missing password file: exit 1" usage 1 'nosuch' \
+	--in x --password-file "$E2T_DIR/nosuch"
+e2t_check "GUID and settings exclude each other: exit 1" usage 1 \
+	'exclude' --in x '{C556E16F-56C4-4EDB-9C64-D9469EE1FBE0}'
+e2t_check "unknown GUID: exit 1" usage 1 '.' --store "$E2T_DIR/store" \
+	'{C556E16F-56C4-4EDB-9C64-D9469EE1FBE0}'
 e2t_finish

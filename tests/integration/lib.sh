@@ -46,6 +46,16 @@
 #	E2T_SINK_DIR (aiosmtpd Maildir), E2T_HOSTS (the private hosts file),
 #	E2T_CONNTEST (the built tool), E2T_PY (/usr/bin/python3), E2T_SRCDIR
 #
+# Functions: e2t_up, e2t_down (also run by the EXIT trap), e2t_run CMD
+# (client side, private hosts file), e2t_ns CMD (server side), e2t_spawn
+# LOG CMD (a background server, stopped by e2t_down), e2t_hostile ADDR PORT
+# ARGS (hostile_server.py), e2t_stop_hostile, e2t_add_user NAME PASS,
+# e2t_deliver FILE [USER], e2t_doveadm ARGS, e2t_log_mark, e2t_log_since,
+# e2t_no_cleartext_login USER, e2t_check NAME CMD, e2t_check_skip NAME WHY,
+# e2t_json FILE PYEXPR, e2t_finish, e2t_skip WHY (77), e2t_fatal WHY (99).
+# Address blocks are claimed with flock on /tmp/e2t-net-N.lock (N < 64),
+# so parallel scripts (make -j2 check) never share addresses.
+#
 # Plain (no STARTTLS) listeners set ssl=no; "strict" listeners set
 # disable_plaintext_auth=yes (LOGINDISABLED / -ERR / 530 before STARTTLS).
 
@@ -313,6 +323,23 @@ e2t_ns() {
 	fi
 }
 
+# e2t_spawn LOG CMD...: starts a server command in the background where the
+# servers run, output appended to LOG; its PID (the command's own, so that
+# e2t_down can stop it) goes to E2T_SPAWN_PID and the cleanup list
+e2t_spawn() {
+	local log=$1
+	shift
+	# a simple command in the background: the PID is the command's own
+	# (ip netns exec execs it); a function here would add a subshell
+	if [ -n "$E2T_NS" ]; then
+		ip netns exec "$E2T_NS" "$@" </dev/null >>"$log" 2>&1 &
+	else
+		"$@" </dev/null >>"$log" 2>&1 &
+	fi
+	E2T_SPAWN_PID=$!
+	E2T_PIDS+=("$E2T_SPAWN_PID")
+}
+
 # e2t_run CMD...: runs a client command with the private hosts file
 e2t_run() {
 	case "$E2T_RUN_HOW" in
@@ -371,7 +398,7 @@ EOF
 
 e2t_dovecot_conf() {
 	local d=$E2T_DIR c=$E2T_CERT_DIR login_user internal_user internal_group
-	local nonroot= svc
+	local nonroot='' svc
 	if [ "$(id -u)" = 0 ]; then
 		login_user=dovenull
 		getent passwd dovenull >/dev/null || login_user=nobody
@@ -586,7 +613,7 @@ e2t_up() {
 	e2t_ports
 
 	E2T_HOST=mail.email2.test
-	E2T_HOST_WRONG=bad-host.email2.test
+	E2T_HOST_WRONG="bad-host.email2.test"
 	E2T_HOST_EXPIRED=expired.email2.test
 	E2T_HOST_SELFSIGNED=selfsigned.email2.test
 	E2T_HOST_HANG=hang.email2.test
@@ -656,11 +683,9 @@ e2t_up() {
 		2>&1 || e2t_fatal "bad dovecot config: $(cat "$E2T_DIR/etc/doveconf-n.txt")"
 
 	# the SMTP sink Dovecot's submission service relays to
-	e2t_ns setsid "$E2T_PY" -m aiosmtpd -n \
+	e2t_spawn "$E2T_DIR/log/smtp-sink.log" "$E2T_PY" -m aiosmtpd -n \
 		-l "$E2T_SINK_ADDR:$E2T_SINK_PORT" \
-		-c aiosmtpd.handlers.Mailbox "$E2T_SINK_DIR" \
-		</dev/null >>"$E2T_DIR/log/smtp-sink.log" 2>&1 &
-	E2T_PIDS+=("$!")
+		-c aiosmtpd.handlers.Mailbox "$E2T_SINK_DIR"
 	: >>"$E2T_DOVECOT_LOG"
 	e2t_ns dovecot -c "$E2T_DOVECOT_CONF" ||
 		e2t_fatal "dovecot did not start: $(tail -n 5 "$E2T_DOVECOT_LOG")"
@@ -699,7 +724,7 @@ e2t_up() {
 e2t_down_net_only() {
 	[ -n "$E2T_VETH_HOST" ] && ip link del "$E2T_VETH_HOST" 2>/dev/null
 	[ -n "$E2T_NS" ] && ip netns del "$E2T_NS" 2>/dev/null
-	E2T_NS= E2T_VETH_HOST=
+	E2T_NS='' E2T_VETH_HOST=''
 }
 
 # e2t_port_free ADDR: nothing of ours listens on ADDR yet (loopback mode)
@@ -733,12 +758,11 @@ e2t_hostile() {
 	shift 2
 	ready=$E2T_DIR/hostile-$addr-$port.ready
 	rm -f "$ready"
-	e2t_ns setsid "$E2T_PY" "$E2T_SRCDIR/hostile_server.py" \
-		--listen "$addr:$port" --cert "$E2T_CERT_DIR/server.crt" \
-		--key "$E2T_CERT_DIR/server.key" --ready-file "$ready" "$@" \
-		</dev/null >>"$E2T_DIR/log/hostile.log" 2>&1 &
-	E2T_PIDS+=("$!")
-	E2T_HOSTILE_PID=$!
+	e2t_spawn "$E2T_DIR/log/hostile.log" "$E2T_PY" \
+		"$E2T_SRCDIR/hostile_server.py" --listen "$addr:$port" \
+		--cert "$E2T_CERT_DIR/server.crt" \
+		--key "$E2T_CERT_DIR/server.key" --ready-file "$ready" "$@"
+	E2T_HOSTILE_PID=$E2T_SPAWN_PID
 	timeout 10 bash -c "until [ -e '$ready' ]; do sleep 0.05; done" ||
 		e2t_fatal "hostile server on $addr:$port did not start"
 }
