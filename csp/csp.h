@@ -37,8 +37,8 @@ struct csp_item {
 
 struct csp_cmd {
 	enum csp_cmd_kind kind;
-	char *name;  /* element name as in the document: "Add", "Exec", ... */
-	char *cmdid; /* CmdID text, or NULL */
+	char *name;   /* element name as in the document: "Add", "Exec", ... */
+	char *cmdid;  /* CmdID text, or NULL */
 	char *format; /* command-level Meta/Format, items inherit it */
 	struct csp_item *items;
 	size_t n_items;
@@ -60,10 +60,10 @@ struct csp_cmd {
  */
 struct csp_doc {
 	enum e2_doc_kind kind;
-	char *verdtd;    /* SyncHdr/VerDTD */
-	char *verproto;  /* SyncHdr/VerProto */
-	char *sessionid; /* SyncHdr/SessionID */
-	char *msgid;     /* SyncHdr/MsgID */
+	char *verdtd;     /* SyncHdr/VerDTD */
+	char *verproto;   /* SyncHdr/VerProto */
+	char *sessionid;  /* SyncHdr/SessionID */
+	char *msgid;      /* SyncHdr/MsgID */
 	char *hdr_target; /* SyncHdr/Target/LocURI */
 	char *hdr_source; /* SyncHdr/Source/LocURI */
 	struct csp_cmd *cmds;
@@ -97,8 +97,9 @@ void csp_doc_free(struct csp_doc **doc);
  */
 struct csp_path {
 	unsigned depth;
-	char guid[64];  /* "" at depth 0 */
-	char node[64];  /* path below the GUID: "INSERVER", "TAGPROPS/8128000B" */
+	char guid[64]; /* "" at depth 0 */
+	char node[64]; /* path below the GUID: "INSERVER", "TAGPROPS/8128000B"
+			*/
 };
 
 /*

@@ -17,5 +17,4 @@ enum e2_status account_from_nodes(const char *guid,
 				  struct e2_account **acct_out,
 				  struct e2_err *err);
 
-
 #endif /* E2_ACCOUNT_H */

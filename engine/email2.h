@@ -66,8 +66,8 @@ void e2_err_clear(struct e2_err *err);
  * returns code. Messages are lower-case, without a final period or newline,
  * name the thing and its value, and never contain a credential.
  */
-enum e2_status e2_fail(struct e2_err *err, enum e2_status code,
-		       const char *fmt, ...) E2_PRINTF(3, 4);
+enum e2_status e2_fail(struct e2_err *err, enum e2_status code, const char *fmt,
+		       ...) E2_PRINTF(3, 4);
 
 /*
  * Copies untrusted text (server replies, document values) into dst for a
@@ -126,19 +126,19 @@ struct e2_account {
 	char *accounticon;
 	enum e2_account_type type;
 	char *authname;
-	char *authsecret; /* secret: wiped on free, never printed */
+	char *authsecret;  /* secret: wiped on free, never printed */
 	bool authrequired; /* absent: false (spec: no SMTP auth) */
 	char *domain;
 	int dwnday; /* -1 all, 7, 14, 30, 90; default -1 */
 	struct e2_server in;
 	struct e2_server out;
-	int linger;       /* minutes; 0 manual; default 15 */
-	int keepmax;      /* KB; 0 no limit (default) */
+	int linger;  /* minutes; 0 manual; default 15 */
+	int keepmax; /* KB; 0 no limit (default) */
 	char *name;
 	char *replyaddr;
 	char *servicename;
 	enum e2_service service;
-	long retrieve;       /* bytes; 0 when absent: no truncation */
+	long retrieve;          /* bytes; 0 when absent: no truncation */
 	int serverdeleteaction; /* 1, 2, or 0 for the transport default */
 	bool cellularonly;
 	uint32_t syncingcontenttypes; /* bitmask; Mail is 0x2 */
@@ -152,8 +152,8 @@ struct e2_account {
 	char *smtpalt_authname;
 	char *smtpalt_domain;
 	char *smtpalt_password; /* secret */
-	bool in_ssl_required;  /* TAGPROPS/8128000B */
-	bool out_ssl_required; /* TAGPROPS/812C000B */
+	bool in_ssl_required;   /* TAGPROPS/8128000B */
+	bool out_ssl_required;  /* TAGPROPS/812C000B */
 };
 
 #define E2_SYNC_MAIL 0x2u
@@ -185,11 +185,12 @@ struct e2_creds e2_account_out_creds(const struct e2_account *a);
 enum e2_status e2_server_parse(const char *value, struct e2_server *srv_out,
 			       struct e2_err *err);
 
-/* ---- provisioning (csp/) --------------------------------------------------- */
+/* ---- provisioning (csp/) ---------------------------------------------------
+ */
 
 enum e2_doc_kind {
-	E2_DOC_SYNCML = 0,      /* OMA DM SyncML */
-	E2_DOC_PROVISIONING,    /* OMA Client Provisioning (wap-provisioningdoc) */
+	E2_DOC_SYNCML = 0,   /* OMA DM SyncML */
+	E2_DOC_PROVISIONING, /* OMA Client Provisioning (wap-provisioningdoc) */
 };
 
 /* One Status that was not 200, with why (never a secret). */
@@ -197,7 +198,7 @@ struct e2_provision_failure {
 	char *cmdid;  /* the command's CmdID, "" when it had none */
 	char *cmd;    /* "Add", "Replace", "Atomic", ... */
 	char *locuri; /* the Item's Target LocURI, NULL for Atomic etc. */
-	int code;     /* OMA DM status: 216, 400, 404, 405, 406, 418, 500, 507 */
+	int code; /* OMA DM status: 216, 400, 404, 405, 406, 418, 500, 507 */
 	char *reason; /* e.g. "./Vendor/...: DWNDAY \"5\": not one of ..." */
 };
 
@@ -205,7 +206,8 @@ struct e2_provision_result {
 	enum e2_doc_kind kind;
 	size_t commands; /* commands answered with a Status */
 	size_t failed;   /* of those, how many did not succeed (216 included) */
-	char *response;  /* SyncML response or CP query results; NUL-terminated */
+	char *response;  /* SyncML response or CP query results; NUL-terminated
+			  */
 	size_t response_len;
 	struct e2_provision_failure *failures; /* the failed ones, in order */
 	size_t n_failures;                     /* == failed */
@@ -223,7 +225,8 @@ enum e2_status e2_provision(struct e2_store *st, const char *doc, size_t len,
 			    struct e2_err *err);
 void e2_provision_result_free(struct e2_provision_result *res);
 
-/* ---- connection test (transports/) ------------------------------------------ */
+/* ---- connection test (transports/) ------------------------------------------
+ */
 
 enum e2_mode {
 	E2_MODE_TLS = 0,  /* implicit TLS: 993, 995, 465 */
@@ -247,7 +250,7 @@ struct e2_attempt {
 	char address[64]; /* numeric address connected to, "" if none */
 	enum e2_status result;
 	char error[256];
-	bool tls;           /* a TLS session was established */
+	bool tls; /* a TLS session was established */
 	char tls_version[16];
 	char cipher[64];
 	char cert_subject[256];
@@ -288,7 +291,8 @@ struct e2_conntest_report {
 };
 
 struct e2_conntest_opts {
-	const char *cafile; /* NULL: system trust store ($EMAIL2_CAFILE read by tools) */
+	const char *cafile;  /* NULL: system trust store ($EMAIL2_CAFILE read by
+				tools) */
 	unsigned timeout_ms; /* per attempt; 0 means 10000 */
 	bool test_in;
 	bool test_out;

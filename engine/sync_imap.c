@@ -910,7 +910,7 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 	for (clistiter *it = clist_begin(res); it != NULL;
 	     it = clist_next(it)) {
 		struct imap_msg m;
-		struct sized key, *hit;
+		struct sized key = {0}, *hit;
 
 		imap_msg_parse(clist_content(it), &m);
 		key.uid = m.uid;
