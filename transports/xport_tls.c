@@ -24,7 +24,8 @@
 struct xport_tls {
 	SSL_CTX *ctx;
 	SSL *ssl;
-	bool up; /* handshake completed and verified */
+	X509 *leaf; /* the server's certificate as verification saw it */
+	bool up;    /* handshake completed and verified */
 };
 
 static BIO_METHOD *xport_tls_bio_method;
@@ -207,6 +208,8 @@ xport_tls_describe(const struct xport *xp, struct xport_info *info)
 			       SSL_get_cipher_name(t->ssl));
 	}
 	peer = SSL_get0_peer_certificate(t->ssl);
+	if (peer == NULL)
+		peer = t->leaf; /* OpenSSL keeps none after a failed verify */
 	if (peer != NULL) {
 		xport_tls_name(X509_get_subject_name(peer), info->cert_subject,
 			       sizeof(info->cert_subject));
@@ -236,6 +239,7 @@ xport_tls_free_ctx(void *ctx)
 	 */
 	SSL_free(t->ssl); /* frees the BIO too */
 	SSL_CTX_free(t->ctx);
+	X509_free(t->leaf);
 	free(t);
 }
 
@@ -255,6 +259,26 @@ xport_tls_is_ip(const char *host)
 
 	return inet_pton(AF_INET, host, buf) == 1 ||
 	       inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/*
+ * Keeps a reference to the certificate being verified, so that a report can
+ * name the subject and issuer of a certificate that failed verification
+ * (SSL_get0_peer_certificate() has nothing after a failed handshake). The
+ * verdict itself is OpenSSL's: ok is returned unchanged.
+ */
+static int
+xport_tls_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(
+		sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct xport_tls *t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(sctx);
+
+	if (t != NULL && t->leaf == NULL && leaf != NULL &&
+	    X509_up_ref(leaf) == 1)
+		t->leaf = leaf;
+	return ok;
 }
 
 /* Builds the context: TLS 1.2 minimum, peer verification, trust store. */
@@ -360,6 +384,8 @@ xport_push_tls(struct xport **top, const struct xport_tls_opts *o,
 	}
 	BIO_set_data(bio, below);
 	SSL_set_bio(t->ssl, bio, bio);
+	SSL_set_app_data(t->ssl, t);
+	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, xport_tls_verify_cb);
 	rc = xport_tls_set_peer(t->ssl, o->host, err);
 	if (rc != E2_OK)
 		return rc;

@@ -25,6 +25,8 @@ for p in imap pop3 smtp; do
 			"M == ['tls'] and s['status'] == 'ecert'
 			 and last['status'] == 'ecert' and not last['cert_verified']
 			 and last['login'] == 'not_tried'
+			 and 'CN' in (last['cert_subject'] or '')
+			 and last['cert_issuer']
 			 and re.search('$why', (last['error'] or '') + ' ' +
 				       (last['verify_result'] or ''), re.I)" \
 			$(ct_side "$host:$CT_TLS_PORT")
