@@ -4,7 +4,8 @@
 # email2, start a throwaway local Dovecot (its own CA, in a network
 # namespace when run as root), provision the sample account from
 # tests/data/provision/sample-account.xml, print it back with a Get, test the
-# connection, and stop the Dovecot. Everything it makes lives in one
+# connection, sync its mail into a Maildir with email2-syncd, show what
+# landed, and stop the Dovecot. Everything it makes lives in one
 # temporary directory that is removed at the end (E2_DEMO_KEEP=1 keeps the
 # store and prints where it is).
 set -euo pipefail
@@ -23,6 +24,7 @@ mkdir -p "$BUILD"
 	{ tail -n 30 "$BUILD/make.log"; exit 1; }
 PROVISION=$BUILD/tools/email2-provision
 CONNTEST=$BUILD/tools/email2-conntest
+SYNCD=$BUILD/tools/email2-syncd
 
 step "starting a throwaway Dovecot"
 export E2_TOP_BUILDDIR=$BUILD
@@ -60,6 +62,19 @@ step "reading it back with a Get (tests/data/provision/get-account.xml)"
 
 step "testing the connection (email2-conntest)"
 e2t_run "$CONNTEST" --store "$STORE" --cafile "$E2T_CA" "$GUID"
+
+step "syncing the account (email2-syncd --once)"
+e2t_run "$SYNCD" --store "$STORE" --cafile "$E2T_CA" --once
+
+step "what landed in the Maildir ($STORE/mail/$GUID)"
+MAILDIR=$STORE/mail/$GUID
+find "$MAILDIR" -type f -path '*/new/*' -o -type f -path '*/cur/*' |
+	sort | while read -r f; do
+		printf '%s\n    %s\n' "${f#"$MAILDIR"/}" \
+			"$(grep -m1 '^Subject:' "$f" | tr -d '\r')"
+	done
+n=$(find "$MAILDIR" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l)
+[ "$n" -eq 3 ] || { echo "expected 3 messages in the Maildir, found $n"; exit 1; }
 
 if [ -n "${E2_DEMO_KEEP:-}" ]; then
 	cp -a "$STORE" "$BUILD/demo-store"
