@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential autoconf automake libtool pkg-config make
  libetpan-dev libssl-dev libxml2-dev libsqlite3-dev check
- clang libclang-rt-14-dev
+ clang libclang-rt-14-dev clang-format cppcheck git
  openssl ca-certificates iproute2 util-linux procps psmisc
  dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
  python3 python3-aiosmtpd"

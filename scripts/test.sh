@@ -4,7 +4,8 @@
 # install the missing Debian packages, build with AddressSanitizer,
 # UndefinedBehaviorSanitizer and -Werror, run `make check` (unit tests and
 # the Dovecot integration tests), fuzz the document parsers for a bounded
-# time, run `make distcheck`, and print the totals as one line
+# time, check the style (clang-format) and run cppcheck, run `make
+# distcheck`, and print the totals as one line
 # "N passed, N failed".
 #   E2_BUILD_DIR     build directory (default _build/test)
 #   E2_FUZZ_SECONDS  seconds per fuzz harness (default 30; 0 skips fuzzing)
@@ -78,6 +79,18 @@ if [ "${E2_FUZZ_SECONDS:-30}" != 0 ] && [ -x "$TOP/tests/fuzz/run.sh" ]; then
 		failed=$((failed + 1))
 	fi
 fi
+
+step "style and static analysis (make format-check, make lint)"
+for target in format-check lint; do
+	if make "$target" >"$target.log" 2>&1; then
+		echo "$target: ok"
+		passed=$((passed + 1))
+	else
+		tail -n 20 "$target.log"
+		echo "$target: FAILED"
+		failed=$((failed + 1))
+	fi
+done
 
 if [ -z "${E2_NO_DISTCHECK:-}" ]; then
 	step "make distcheck"
