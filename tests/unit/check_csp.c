@@ -2,7 +2,6 @@
 /* check_csp.c -- unit tests for the EMAIL2 node table, Atomic and statuses */
 #include "config.h"
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "csp/csp_nodes.h"
 #include "engine/email2.h"
 #include "engine/store.h"
+#include "tests/unit/testutil.h"
 
 /*
  * Most tests run small command trees built from a script (one command per
@@ -69,36 +69,20 @@ static unsigned next_cmdid;
 static void
 csp_setup(void)
 {
-	const char *base = getenv("TMPDIR");
 	char dir[PATH_MAX + 8];
 	struct e2_err err = {0};
 
-	if (base == NULL || base[0] == '\0')
-		base = "/tmp";
-	ck_assert_int_lt(
-		snprintf(tmpdir, sizeof(tmpdir), "%s/check_csp.XXXXXX", base),
-		(int)sizeof(tmpdir));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "check_csp");
 	(void)snprintf(dir, sizeof(dir), "%s/store", tmpdir);
 	ck_assert_msg(e2_store_open(dir, &store, &err) == E2_OK, "%s", err.msg);
 	next_cmdid = 1;
-}
-
-static int
-csp_rm(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
 }
 
 static void
 csp_teardown(void)
 {
 	e2_store_close(&store);
-	if (tmpdir[0] != '\0')
-		(void)nftw(tmpdir, csp_rm, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(tmpdir);
 	tmpdir[0] = '\0';
 }
 
@@ -1177,27 +1161,7 @@ END_TEST
 static char *
 fixture(const char *name, size_t *len_out)
 {
-	const char *dir = getenv("E2_TESTDATA");
-	char path[PATH_MAX];
-	FILE *f;
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(dir);
-	(void)snprintf(path, sizeof(path), "%s/csp/%s", dir, name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len_out = (size_t)n;
-	return buf;
+	return tu_fixture("csp", name, len_out);
 }
 
 static const struct {

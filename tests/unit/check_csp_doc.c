@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "csp/csp.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -16,29 +17,7 @@
 static char *
 fixture_read(const char *name, size_t *len_out)
 {
-	const char *dir = getenv("E2_TESTDATA");
-	char path[1024];
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-	long size;
-
-	ck_assert_msg(dir != NULL, "E2_TESTDATA is not set");
-	(void)snprintf(path, sizeof(path), "%s/csp_doc/%s", dir, name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	ck_assert_int_ge(size, 0);
-	rewind(f);
-	buf = malloc((size_t)size + 1);
-	ck_assert_ptr_nonnull(buf);
-	len = fread(buf, 1, (size_t)size, f);
-	ck_assert_uint_eq(len, (size_t)size);
-	buf[len] = '\0';
-	fclose(f);
-	*len_out = len;
-	return buf;
+	return tu_fixture("csp_doc", name, len_out);
 }
 
 static const char *

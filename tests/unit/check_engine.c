@@ -2,7 +2,6 @@
 /* check_engine.c -- unit tests for the store and the account model */
 #include "config.h"
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "engine/account.h"
 #include "engine/email2.h"
 #include "engine/store.h"
+#include "tests/unit/testutil.h"
 
 #define G1 "{C556E16F-56C4-4EDB-9C64-D9469EE1FBE0}"
 #define G2 "{0A1B2C3D-0000-4000-8000-000000000002}"
@@ -29,30 +29,13 @@ static char tmpdir[PATH_MAX];
 static void
 engine_setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	if (base == NULL || base[0] == '\0')
-		base = "/tmp";
-	ck_assert_int_lt(snprintf(tmpdir, sizeof(tmpdir),
-				  "%s/check_engine.XXXXXX", base),
-			 (int)sizeof(tmpdir));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int
-engine_rm(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(path);
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "check_engine");
 }
 
 static void
 engine_teardown(void)
 {
-	if (tmpdir[0] != '\0')
-		(void)nftw(tmpdir, engine_rm, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(tmpdir);
 	tmpdir[0] = '\0';
 }
 
@@ -216,7 +199,7 @@ START_TEST(test_store_open_pragmas)
 	} rows[] = {
 		{"PRAGMA journal_mode", "wal"},
 		{"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "1"},
+		{"PRAGMA user_version", "2"},
 		{"PRAGMA synchronous", "1"}, /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "engine/maildir.h"
+#include "tests/unit/testutil.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -24,40 +25,13 @@ static char tmproot[256];
 static void
 setup_tmp(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	(void)snprintf(tmproot, sizeof(tmproot), "%s/check_maildir.XXXXXX",
-		       base != NULL ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmproot));
-}
-
-static void
-rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d == NULL) {
-		(void)unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char p[1024];
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		(void)snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-		rm_rf(p);
-	}
-	(void)closedir(d);
-	(void)rmdir(path);
+	tu_mkdtemp(tmproot, sizeof(tmproot), "check_maildir");
 }
 
 static void
 teardown_tmp(void)
 {
-	rm_rf(tmproot);
+	tu_rmtree(tmproot);
 }
 
 /* Regular files in dir/sub whose name does not start with ".". */
