@@ -460,6 +460,142 @@ uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* ---- state rows (engine/syncstate.h) in the form this loop walks
+ * ------------------------------------------------------------------------- */
+
+struct sync_folder_state {
+	bool known;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t modseq;
+	uint32_t nmsgs;
+};
+
+struct sync_msg_row {
+	uint32_t uid;
+	char *uniq;
+	char flags[MAILDIR_FLAGS_MAX]; /* standard letters as last synced */
+	bool partial;
+};
+
+#define STATE_PAGE 256
+
+static enum e2_status
+state_folder_get(struct sync_ctx *c, const char *folder,
+		 struct sync_folder_state *fs_out, struct e2_err *err)
+{
+	struct syncstate_folder sf = {0};
+	bool found = false;
+	enum e2_status rc;
+
+	rc = syncstate_folder_get(c->ss, folder, &found, &sf, err);
+	if (rc != E2_OK)
+		return rc;
+	memset(fs_out, 0, sizeof(*fs_out));
+	fs_out->known = found;
+	fs_out->uidvalidity = sf.uidvalidity;
+	fs_out->uidnext = sf.uidnext;
+	fs_out->modseq = sf.highestmodseq;
+	fs_out->nmsgs = sf.messages;
+	return E2_OK;
+}
+
+static enum e2_status
+state_folder_put(struct sync_ctx *c, const char *folder,
+		 const struct sync_folder_state *fs, struct e2_err *err)
+{
+	struct syncstate_folder sf = {
+		.uidvalidity = fs->uidvalidity,
+		.highestmodseq = fs->modseq,
+		.uidnext = fs->uidnext,
+		.messages = fs->nmsgs,
+	};
+
+	return syncstate_folder_put(c->ss, folder, &sf, err);
+}
+
+static void
+state_rows_free(struct sync_msg_row **rows, size_t n)
+{
+	if (rows == NULL || *rows == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free((*rows)[i].uniq);
+	free(*rows);
+	*rows = NULL;
+}
+
+/* Every IMAP row of the folder, in uid order, read a page at a time. */
+static enum e2_status
+state_rows_load(struct sync_ctx *c, const char *folder,
+		struct sync_msg_row **rows_out, size_t *n_out,
+		struct e2_err *err)
+{
+	struct syncstate_msg *page = NULL;
+	struct sync_msg_row *rows = NULL, *grown;
+	size_t n = 0, cap = 0, got;
+	uint32_t after = 0;
+	enum e2_status rc = E2_OK;
+
+	page = calloc(STATE_PAGE, sizeof(*page));
+	if (page == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "out of memory");
+		goto out;
+	}
+	do {
+		rc = syncstate_msg_list_uid(c->ss, folder, after, page,
+					    STATE_PAGE, &got, err);
+		if (rc != E2_OK)
+			goto out;
+		for (size_t i = 0; i < got; i++) {
+			if (n == cap) {
+				cap = cap == 0 ? STATE_PAGE : cap * 2;
+				grown = realloc(rows, cap * sizeof(*rows));
+				if (grown == NULL) {
+					rc = e2_fail(err, E2_ENOMEM,
+						     "out of memory");
+					goto out;
+				}
+				rows = grown;
+			}
+			memset(&rows[n], 0, sizeof(rows[n]));
+			rows[n].uid = page[i].uid;
+			rows[n].uniq = strdup(page[i].local_name);
+			if (rows[n].uniq == NULL) {
+				rc = e2_fail(err, E2_ENOMEM, "out of memory");
+				goto out;
+			}
+			maildir_flags_normalize(page[i].flags, rows[n].flags);
+			rows[n].partial = page[i].partial;
+			n++;
+			after = page[i].uid;
+		}
+	} while (got == STATE_PAGE);
+	*rows_out = rows;
+	*n_out = n;
+	rows = NULL;
+	n = 0;
+out:
+	state_rows_free(&rows, n);
+	free(page);
+	return rc;
+}
+
+static enum e2_status
+state_row_put(struct sync_ctx *c, const char *folder,
+	      const struct sync_msg_row *row, struct e2_err *err)
+{
+	struct syncstate_msg m = {0};
+
+	m.uid = row->uid;
+	if (snprintf(m.local_name, sizeof(m.local_name), "%s", row->uniq) >=
+	    (int)sizeof(m.local_name))
+		return e2_fail(err, E2_EINVAL, "maildir name too long");
+	memcpy(m.flags, row->flags, sizeof(m.flags));
+	m.partial = row->partial;
+	return syncstate_msg_put(c->ss, folder, &m, err);
+}
+
 /* ---- one folder
  * ---------------------------------------------------------------- */
 
@@ -553,8 +689,8 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 				if (rc != E2_OK)
 					goto out;
 			}
-			rc = sync_state_msg_del(c->st, c->a->guid, f->name,
-						row->uid, err);
+			rc = syncstate_msg_delete_uid(c->ss, f->name, row->uid,
+						      err);
 			if (rc != E2_OK)
 				goto out;
 			c->stats->removed_local++;
@@ -613,8 +749,7 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		}
 		if (strcmp(merged, row->flags) != 0) {
 			memcpy(row->flags, merged, sizeof(row->flags));
-			rc = sync_state_msg_put(c->st, c->a->guid, f->name, row,
-						err);
+			rc = state_row_put(c, f->name, row, err);
 			if (rc != E2_OK)
 				goto out;
 		}
@@ -714,8 +849,7 @@ folder_drop_rows(struct folder_run *f, const struct uidv *u, bool count_server,
 			if (rc != E2_OK)
 				goto fail;
 		}
-		rc = sync_state_msg_del(c->st, c->a->guid, f->name, row->uid,
-					err);
+		rc = syncstate_msg_delete_uid(c->ss, f->name, row->uid, err);
 		if (rc != E2_OK)
 			goto fail;
 		if (count_server)
@@ -1073,7 +1207,7 @@ folder_adopt(struct folder_run *f, uint32_t uid, bool *adopted_out,
 		row.uid = uid;
 		row.uniq = lf->uniq;
 		flags_synced(lf->flags, row.flags);
-		rc = sync_state_msg_put(c->st, c->a->guid, f->name, &row, err);
+		rc = state_row_put(c, f->name, &row, err);
 		if (rc != E2_OK)
 			return rc;
 		lf->matched = true;
@@ -1186,8 +1320,7 @@ folder_new(struct folder_run *f, struct e2_err *err)
 				memcpy(row.flags, rows[j].flags,
 				       sizeof(row.flags));
 				row.partial = rows[j].partial;
-				rc = sync_state_msg_put(c->st, c->a->guid,
-							f->name, &row, err);
+				rc = state_row_put(c, f->name, &row, err);
 			}
 			if (rc != E2_OK) {
 				store_rollback(c->st);
@@ -1272,7 +1405,7 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	rc = maildir_folder(c->md, name, sep, &f.path, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = sync_state_folder_get(c->st, c->a->guid, name, &f.fs, err);
+	rc = state_folder_get(c, name, &f.fs, err);
 	if (rc != E2_OK)
 		goto out;
 	rc = folder_select(&f, err);
@@ -1280,13 +1413,12 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 		goto out;
 	if (f.fs.known && f.fs.uidvalidity != f.cur.uidvalidity) {
 		/* see the header: rows go, files stay */
-		rc = sync_state_folder_reset(c->st, c->a->guid, name, err);
+		rc = syncstate_folder_delete(c->ss, name, err);
 		if (rc != E2_OK)
 			goto out;
 		memset(&f.fs, 0, sizeof(f.fs));
 	}
-	rc = sync_state_msgs_load(c->st, c->a->guid, name, &f.rows, &f.nrows,
-				  err);
+	rc = state_rows_load(c, name, &f.rows, &f.nrows, err);
 	if (rc != E2_OK)
 		goto out;
 	f.local.validity = f.cur.uidvalidity;
@@ -1318,10 +1450,10 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	if (rc != E2_OK || sync_stopping(c))
 		goto out;
 	/* our own STOREs raised HIGHESTMODSEQ: the next run looks once more */
-	rc = sync_state_folder_put(c->st, c->a->guid, name, &f.cur, err);
+	rc = state_folder_put(c, name, &f.cur, err);
 out:
 	local_set_free(&f.local);
-	sync_msg_rows_free(&f.rows, f.nrows);
+	state_rows_free(&f.rows, f.nrows);
 	uidv_free(&f.del);
 	uidv_free(&f.aged);
 	free(f.path);

@@ -8,41 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char syncstate_schema[] =
-	"CREATE TABLE IF NOT EXISTS sync_folders ("
-	" guid TEXT NOT NULL, folder TEXT NOT NULL,"
-	" uidvalidity INTEGER NOT NULL DEFAULT 0,"
-	" highestmodseq INTEGER NOT NULL DEFAULT 0,"
-	" uidnext INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (guid, folder));"
-	"CREATE TABLE IF NOT EXISTS sync_messages ("
-	" guid TEXT NOT NULL, folder TEXT NOT NULL,"
-	" uid INTEGER, uidl TEXT,"
-	" local_name TEXT NOT NULL,"
-	" flags TEXT NOT NULL DEFAULT '',"
-	" size INTEGER NOT NULL DEFAULT 0,"
-	" partial INTEGER NOT NULL DEFAULT 0,"
-	" omitted INTEGER NOT NULL DEFAULT 0,"
-	" internal_date INTEGER NOT NULL DEFAULT 0,"
-	" CHECK ((uid IS NULL) <> (uidl IS NULL)));"
-	"CREATE UNIQUE INDEX IF NOT EXISTS sync_messages_uid"
-	" ON sync_messages (guid, folder, uid) WHERE uid IS NOT NULL;"
-	"CREATE UNIQUE INDEX IF NOT EXISTS sync_messages_uidl"
-	" ON sync_messages (guid, folder, uidl) WHERE uidl IS NOT NULL;"
-	"CREATE INDEX IF NOT EXISTS sync_messages_local"
-	" ON sync_messages (guid, folder, local_name);"
-	"CREATE TABLE IF NOT EXISTS sync_pending ("
-	" guid TEXT NOT NULL, folder TEXT NOT NULL,"
-	" uid INTEGER NOT NULL DEFAULT 0, uidl TEXT NOT NULL DEFAULT '',"
-	" action INTEGER NOT NULL, created INTEGER NOT NULL,"
-	" PRIMARY KEY (guid, folder, uid, uidl));"
-	"CREATE TABLE IF NOT EXISTS sync_outbox ("
-	" guid TEXT NOT NULL, file TEXT NOT NULL,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT NOT NULL DEFAULT '',"
-	" last_attempt INTEGER NOT NULL DEFAULT 0,"
-	" PRIMARY KEY (guid, file));";
-
 #define MSG_COLS                                                               \
 	"uid, uidl, local_name, flags, size, partial, omitted, internal_date"
 
@@ -73,12 +38,13 @@ enum syncstate_sql {
 
 /* ?1 is always the GUID, ?2 the folder where there is one. */
 static const char *const syncstate_sqls[] = {
-	[SQL_FOLDER_GET] = "SELECT uidvalidity, highestmodseq, uidnext"
+	[SQL_FOLDER_GET] = "SELECT uidvalidity, highestmodseq, uidnext,"
+			   " messages"
 			   " FROM sync_folders WHERE guid = ?1 AND folder = ?2",
 	[SQL_FOLDER_PUT] =
 		"INSERT OR REPLACE INTO sync_folders"
-		" (guid, folder, uidvalidity, highestmodseq, uidnext)"
-		" VALUES (?1, ?2, ?3, ?4, ?5)",
+		" (guid, folder, uidvalidity, highestmodseq, uidnext,"
+		" messages) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_FOLDER_DEL] = "DELETE FROM sync_folders"
 			   " WHERE guid = ?1 AND folder = ?2",
 	[SQL_FOLDER_CLEAR] = "DELETE FROM sync_messages"
@@ -146,42 +112,6 @@ syncstate_fail(sqlite3 *db, const char *what, struct e2_err *err)
 {
 	return e2_fail(err, E2_ESTORE, "sync state %s: %s", what,
 		       sqlite3_errmsg(db));
-}
-
-enum e2_status
-syncstate_migrate(sqlite3 *db, struct e2_err *err)
-{
-	char *msg = NULL;
-	enum e2_status rc = E2_OK;
-
-	if (sqlite3_exec(db, syncstate_schema, NULL, NULL, &msg) != SQLITE_OK)
-		rc = e2_fail(err, E2_ESTORE, "sync state schema: %s",
-			     msg != NULL ? msg : "unknown error");
-	sqlite3_free(msg);
-	return rc;
-}
-
-enum e2_status
-syncstate_account_delete(sqlite3 *db, const char *guid, struct e2_err *err)
-{
-	static const char *const tables[] = {"sync_folders", "sync_messages",
-					     "sync_pending", "sync_outbox"};
-	enum e2_status rc = E2_OK;
-
-	for (size_t i = 0; rc == E2_OK && i < 4; i++) {
-		sqlite3_stmt *stmt = NULL;
-		char sql[64];
-
-		(void)snprintf(sql, sizeof(sql),
-			       "DELETE FROM %s WHERE guid = ?", tables[i]);
-		if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK ||
-		    sqlite3_bind_text(stmt, 1, guid, -1, SQLITE_STATIC) !=
-			    SQLITE_OK ||
-		    sqlite3_step(stmt) != SQLITE_DONE)
-			rc = syncstate_fail(db, "account delete", err);
-		sqlite3_finalize(stmt);
-	}
-	return rc;
 }
 
 enum e2_status
@@ -277,6 +207,7 @@ syncstate_folder_get(struct syncstate *ss, const char *folder, bool *found_out,
 		f_out->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 0);
 		f_out->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 1);
 		f_out->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+		f_out->messages = (uint32_t)sqlite3_column_int64(stmt, 3);
 		*found_out = true;
 	} else if (r == SQLITE_DONE) {
 		*found_out = false;
@@ -300,6 +231,7 @@ syncstate_folder_put(struct syncstate *ss, const char *folder,
 	sqlite3_bind_int64(stmt, 3, f->uidvalidity);
 	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)f->highestmodseq);
 	sqlite3_bind_int64(stmt, 5, f->uidnext);
+	sqlite3_bind_int64(stmt, 6, f->messages);
 	return syncstate_done(ss, stmt, "folder put", err);
 }
 

@@ -10,15 +10,18 @@
 #include <stdint.h>
 
 /*
- * Tables (created by syncstate_migrate(), all IF NOT EXISTS):
- *   sync_folders  (guid, folder, uidvalidity, highestmodseq, uidnext)
+ * Tables (created by store migration 2 in store.c, rows deleted with the
+ * account by ON DELETE CASCADE):
+ *   sync_folders  (guid, folder, uidvalidity, highestmodseq, uidnext,
+ *                  messages)
  *   sync_messages (guid, folder, uid | uidl, local_name, flags, size,
  *                  partial, omitted, internal_date)
  *   sync_pending  (guid, folder, uid | uidl, action, created)
  *   sync_outbox   (guid, file, attempts, last_error, last_attempt)
  * A message row has exactly one of uid (IMAP) and uidl (POP3); both are
  * unique per (guid, folder). local_name is the Maildir unique name (no
- * ":2," info), so the row survives flag renames.
+ * ":2," info), so the row survives flag renames. POP3 rows use the folder
+ * "" (the Maildir root).
  *
  * Writes are made inside the caller's transaction (store_begin() /
  * store_commit()): the message rows of a batch commit after
@@ -35,13 +38,6 @@
 #define SYNCSTATE_UIDL_MAX 70 /* RFC 1939 7: 1 to 70 characters */
 #define SYNCSTATE_NAME_MAX 255
 
-/* Creates the tables and indexes if missing; safe to run on every open. */
-enum e2_status syncstate_migrate(sqlite3 *db, struct e2_err *err);
-
-/* Deletes every sync row of the account (store_account_delete() calls). */
-enum e2_status syncstate_account_delete(sqlite3 *db, const char *guid,
-					struct e2_err *err);
-
 struct syncstate;
 
 enum e2_status syncstate_new(sqlite3 *db, const char *guid,
@@ -55,6 +51,7 @@ struct syncstate_folder {
 	uint32_t uidvalidity;   /* 0: never selected */
 	uint64_t highestmodseq; /* 0: no CONDSTORE */
 	uint32_t uidnext;
+	uint32_t messages; /* EXISTS at the last sync */
 };
 
 /* *found_out says whether the folder has a row; f_out written when it has. */

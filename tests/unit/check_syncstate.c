@@ -2,27 +2,46 @@
 /* check_syncstate.c -- sync state rows: folders, messages, pending, outbox */
 #include "config.h"
 
+#include <ftw.h>
+
+#include "engine/store.h"
 #include "engine/syncstate.h"
 
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char guid[] = "{C556E16F-56C4-4EDB-9C64-D9469EE1FBE0}";
 
+static char tmpdir[] = "/tmp/check_syncstate.XXXXXX";
+static struct e2_store *st;
 static sqlite3 *db;
 static struct syncstate *ss;
 
+/* A fresh store: its migrations create the sync tables. */
 static void
 setup_db(void)
 {
 	struct e2_err err = {0};
 
-	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
-	ck_assert_int_eq(syncstate_migrate(db, &err), E2_OK);
-	ck_assert_int_eq(syncstate_migrate(db, &err), E2_OK); /* idempotent */
+	(void)snprintf(tmpdir, sizeof(tmpdir), "%s",
+		       "/tmp/check_syncstate.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	ck_assert_int_eq(e2_store_open(tmpdir, &st, &err), E2_OK);
+	db = store_db(st);
+	ck_assert_int_eq(store_account_create(st, guid, &err), E2_OK);
 	ck_assert_int_eq(syncstate_new(db, guid, &ss, &err), E2_OK);
+}
+
+static int
+syncstate_rm(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
 }
 
 static void
@@ -30,7 +49,8 @@ teardown_db(void)
 {
 	syncstate_free(&ss);
 	ck_assert_ptr_null(ss);
-	sqlite3_close(db);
+	e2_store_close(&st);
+	(void)nftw(tmpdir, syncstate_rm, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static struct syncstate_msg
@@ -49,7 +69,7 @@ imap_row(uint32_t uid)
 
 START_TEST(test_syncstate_folder_round_trip)
 {
-	struct syncstate_folder f = {1234567890u, 99999999999ull, 42}, g = {0};
+	struct syncstate_folder f = {1234567890u, 99999999999ull, 42, 7}, g = {0};
 	struct e2_err err = {0};
 	bool found = true;
 
@@ -63,6 +83,7 @@ START_TEST(test_syncstate_folder_round_trip)
 	ck_assert_uint_eq(g.uidvalidity, 1234567890u);
 	ck_assert_uint_eq(g.highestmodseq, 99999999999ull);
 	ck_assert_uint_eq(g.uidnext, 42);
+	ck_assert_uint_eq(g.messages, 7);
 	f.uidnext = 43;
 	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err), E2_OK);
 	ck_assert_int_eq(syncstate_folder_get(ss, "INBOX", &found, &g, &err),
@@ -249,17 +270,19 @@ END_TEST
 
 START_TEST(test_syncstate_account_delete)
 {
-	struct syncstate_folder f = {1, 0, 2};
+	struct syncstate_folder f = {1, 0, 2, 0};
 	struct syncstate_msg m = imap_row(1);
 	struct syncstate *other = NULL;
 	struct e2_err err = {0};
 	size_t n = 9;
 
+	ck_assert_int_eq(store_account_create(st, "{OTHER}", &err), E2_OK);
 	ck_assert_int_eq(syncstate_new(db, "{OTHER}", &other, &err), E2_OK);
 	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err), E2_OK);
 	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_OK);
 	ck_assert_int_eq(syncstate_msg_put(other, "INBOX", &m, &err), E2_OK);
-	ck_assert_int_eq(syncstate_account_delete(db, guid, &err), E2_OK);
+	/* store_account_delete() takes the rows along (ON DELETE CASCADE) */
+	ck_assert_int_eq(store_account_delete(st, guid, &err), E2_OK);
 	ck_assert_int_eq(syncstate_msg_count(ss, "INBOX", &n, &err), E2_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(syncstate_msg_count(other, "INBOX", &n, &err), E2_OK);
@@ -271,7 +294,7 @@ END_TEST
 /* A broken database reports E2_ESTORE with SQLite's words. */
 START_TEST(test_syncstate_errors_are_estore)
 {
-	struct syncstate_folder f = {1, 0, 2};
+	struct syncstate_folder f = {1, 0, 2, 0};
 	struct e2_err err = {0};
 
 	ck_assert_int_eq(
