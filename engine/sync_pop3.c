@@ -4,9 +4,729 @@
 
 #include "sync.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libetpan/libetpan.h>
+
+#include "mime.h"
+#include "transports/chain.h"
+
+/*
+ * Rules (DESIGN.md "Sync rules"; decisions written here):
+ *
+ * The maildrop goes into the Maildir root (new/). State rows live in
+ * engine/syncstate.h's sync_messages under the folder "" keyed by UIDL.
+ * LIST + UIDL (libetpan's mailpop3_list() runs both) give the maildrop; a
+ * server without UIDL is refused with E2_EPROTO: without a stable id every
+ * sync would download the maildrop again.
+ *
+ * A POP3 row's flags column is not a Maildir flag set but the local
+ * disposition of the message:
+ *   ""  the file is (as far as we know) in the Maildir;
+ *   "T" deleted locally (file removed or flag T): with SERVERDELETEACTION 1
+ *       every sync sends DELE while the server still lists the UIDL; with
+ *       2 or any other value the message is left on the server (POP3 has
+ *       no Trash) and never downloaded again;
+ *   "A" aged out of the DWNDAY window: removed locally only, never on the
+ *       server; downloaded again if a larger DWNDAY puts it back inside.
+ * A row whose UIDL the server no longer lists is dropped; its local file,
+ * if any, stays (POP3 is download-and-keep: mail removed from the server
+ * by someone else is not removed here).
+ *
+ * New messages, in maildrop order: DWNDAY >= 0 asks TOP n 0 first and
+ * skips messages outside the window (mime_dwnday_inside(); a missing or
+ * bad Date is inside); they are asked again next sync, so a larger DWNDAY
+ * later finds them. A message larger than RETRIEVE is fetched with TOP n L,
+ * L = RETRIEVE / 64 lines (so the bytes transferred stay near the limit),
+ * stored through mime_truncate() and marked partial; others with RETR.
+ * libetpan reads one response into memory, so memory is bounded by one
+ * message plus the batch's rows. Files go to new/ through the batch writer
+ * with the tag "L=<base64url(UIDL)>"; each batch (batch_msgs messages or
+ * batch_bytes bytes) is made durable before its rows commit, and a file of
+ * an interrupted run whose row never committed is adopted, not fetched
+ * again. DELE only ever names messages deleted locally; the server applies
+ * them at QUIT (chain_session_free()), and the rows go once the server
+ * stops listing the UIDLs.
+ */
+
+#define POP3_PAGE 256u
+#define POP3_TAG_MAX 100
+
+struct pop3_srv {
+	unsigned index;
+	uint32_t size;
+	const char *uidl; /* libetpan's, valid while the session is */
+	bool known;       /* has a row (or is adopted) */
+};
+
+struct pop3_local {
+	char *uniq;
+	char *name;
+	const char *sub;
+	char flags[MAILDIR_FLAGS_MAX];
+	char tag[POP3_TAG_MAX + 1]; /* "L=" value, "" when none */
+	bool matched;               /* a row names it */
+};
+
+struct pop3_run {
+	struct sync_ctx *c;
+	struct chain_session *sess;
+	mailpop3 *pop;
+	const char *root;
+	struct pop3_srv *srv; /* sorted by uidl */
+	size_t nsrv;
+	struct pop3_local *loc; /* sorted by uniq */
+	size_t nloc, caploc;
+	time_t cutoff; /* DWNDAY window start, 0: everything */
+};
+
+/* One downloaded message waiting for its batch to commit. */
+struct pop3_done {
+	struct syncstate_msg m;
+	unsigned long long bytes;
+};
+
+static enum e2_status
+pop3_oom(struct e2_err *err)
+{
+	return e2_fail(err, E2_ENOMEM, "out of memory");
+}
+
+static enum e2_status
+pop3_fail(struct pop3_run *r, int code, const char *what, struct e2_err *err)
+{
+	struct e2_err *te = chain_session_err(r->sess);
+	char quoted[160] = "";
+
+	if (te != NULL && te->code != E2_OK)
+		return e2_fail(err, te->code, "pop3 %s: %s", what, te->msg);
+	if (code == MAILPOP3_ERROR_STREAM)
+		return e2_fail(err, E2_EIO, "pop3 %s: connection lost", what);
+	if (r->pop->pop3_response != NULL)
+		(void)e2_quote(quoted, sizeof(quoted), r->pop->pop3_response,
+			       strlen(r->pop->pop3_response));
+	return e2_fail(err, E2_EPROTO, "pop3 %s failed (%d): %s", what, code,
+		       quoted);
+}
+
+/* The file tag value for a UIDL: unpadded base64url (70 bytes -> 94). */
+static void
+pop3_tag_of(const char *uidl, char out[POP3_TAG_MAX + 1])
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const unsigned char *s = (const unsigned char *)uidl;
+	size_t len = strlen(uidl), n = 0;
+
+	for (size_t i = 0; i < len && n + 4 < POP3_TAG_MAX; i += 3) {
+		unsigned v = (unsigned)s[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= s[i + 2];
+		out[n++] = b64[(v >> 18) & 63];
+		out[n++] = b64[(v >> 12) & 63];
+		if (i + 1 < len)
+			out[n++] = b64[(v >> 6) & 63];
+		if (i + 2 < len)
+			out[n++] = b64[v & 63];
+	}
+	out[n] = '\0';
+}
+
+static int
+srv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pop3_srv *)a)->uidl,
+		      ((const struct pop3_srv *)b)->uidl);
+}
+
+static int
+srv_index_cmp(const void *a, const void *b)
+{
+	const struct pop3_srv *x = *(const struct pop3_srv *const *)a;
+	const struct pop3_srv *y = *(const struct pop3_srv *const *)b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static struct pop3_srv *
+srv_find(struct pop3_run *r, const char *uidl)
+{
+	struct pop3_srv key = {.uidl = uidl};
+
+	if (r->nsrv == 0)
+		return NULL;
+	return bsearch(&key, r->srv, r->nsrv, sizeof(*r->srv), srv_cmp);
+}
+
+static int
+loc_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pop3_local *)a)->uniq,
+		      ((const struct pop3_local *)b)->uniq);
+}
+
+static struct pop3_local *
+loc_find(struct pop3_run *r, const char *uniq)
+{
+	struct pop3_local key = {.uniq = (char *)(uintptr_t)uniq};
+
+	if (r->nloc == 0)
+		return NULL;
+	return bsearch(&key, r->loc, r->nloc, sizeof(*r->loc), loc_cmp);
+}
+
+static void
+pop3_locals_free(struct pop3_run *r)
+{
+	for (size_t i = 0; i < r->nloc; i++) {
+		free(r->loc[i].uniq);
+		free(r->loc[i].name);
+	}
+	free(r->loc);
+	r->loc = NULL;
+	r->nloc = 0;
+}
+
+static enum e2_status
+pop3_collect(void *ctx, const struct maildir_entry *e, struct e2_err *err)
+{
+	struct pop3_run *r = ctx;
+	struct pop3_local *l;
+
+	if (r->nloc == r->caploc) {
+		size_t cap = r->caploc == 0 ? 256 : r->caploc * 2;
+		struct pop3_local *grown = realloc(r->loc, cap * sizeof(*l));
+
+		if (grown == NULL)
+			return pop3_oom(err);
+		r->loc = grown;
+		r->caploc = cap;
+	}
+	l = &r->loc[r->nloc];
+	memset(l, 0, sizeof(*l));
+	l->uniq = strdup(e->uniq);
+	l->name = strdup(e->name);
+	if (l->uniq == NULL || l->name == NULL) {
+		free(l->uniq);
+		free(l->name);
+		return pop3_oom(err);
+	}
+	l->sub = strcmp(e->sub, "cur") == 0 ? "cur" : "new";
+	maildir_flags_normalize(e->flags, l->flags);
+	if (!maildir_name_field(e->uniq, "L", l->tag, sizeof(l->tag)))
+		l->tag[0] = '\0';
+	r->nloc++;
+	return E2_OK;
+}
+
+/* LIST + UIDL into r->srv, sorted by UIDL. */
+static enum e2_status
+pop3_list(struct pop3_run *r, struct e2_err *err)
+{
+	carray *tab = NULL;
+	size_t n = 0;
+	int code;
+
+	code = mailpop3_list(r->pop, &tab);
+	if (code != MAILPOP3_NO_ERROR)
+		return pop3_fail(r, code, "LIST", err);
+	r->srv = calloc(carray_count(tab) + 1, sizeof(*r->srv));
+	if (r->srv == NULL)
+		return pop3_oom(err);
+	for (unsigned i = 0; i < carray_count(tab); i++) {
+		struct mailpop3_msg_info *mi = carray_get(tab, i);
+
+		if (mi == NULL || mi->msg_deleted)
+			continue;
+		if (mi->msg_uidl == NULL || mi->msg_uidl[0] == '\0')
+			return e2_fail(err, E2_EPROTO,
+				       "pop3 server does not support UIDL: "
+				       "refusing to sync (every sync would "
+				       "download the maildrop again)");
+		if (strlen(mi->msg_uidl) > SYNCSTATE_UIDL_MAX)
+			return e2_fail(err, E2_EPROTO,
+				       "pop3 UIDL longer than %d characters",
+				       SYNCSTATE_UIDL_MAX);
+		r->srv[n].index = mi->msg_index;
+		r->srv[n].size = mi->msg_size;
+		r->srv[n].uidl = mi->msg_uidl;
+		n++;
+	}
+	if (n > 1)
+		qsort(r->srv, n, sizeof(*r->srv), srv_cmp);
+	/* a broken server listing one UIDL twice: keep the first */
+	r->nsrv = 0;
+	for (size_t i = 0; i < n; i++)
+		if (r->nsrv == 0 ||
+		    strcmp(r->srv[r->nsrv - 1].uidl, r->srv[i].uidl) != 0)
+			r->srv[r->nsrv++] = r->srv[i];
+	return E2_OK;
+}
+
+static bool
+has_flag(const char *flags, char f)
+{
+	return strchr(flags, f) != NULL;
+}
+
+/* Row changes of the known pass, applied in one transaction. */
+struct pop3_changes {
+	struct syncstate_msg *put; /* new disposition */
+	size_t nput, capput;
+	struct pop3_local **rm; /* files to remove, parallel to put or NULL */
+	char (*drop)[SYNCSTATE_UIDL_MAX + 1];
+	size_t ndrop, capdrop;
+	unsigned *dele; /* message numbers to DELE */
+	size_t ndele, capdele;
+};
+
+static void
+pop3_changes_free(struct pop3_changes *ch)
+{
+	free(ch->put);
+	free(ch->rm);
+	free(ch->drop);
+	free(ch->dele);
+	memset(ch, 0, sizeof(*ch));
+}
+
+static enum e2_status
+pop3_change_put(struct pop3_changes *ch, const struct syncstate_msg *m,
+		const char *flags, struct pop3_local *rm, struct e2_err *err)
+{
+	if (ch->nput == ch->capput) {
+		size_t cap = ch->capput == 0 ? 64 : ch->capput * 2;
+		struct syncstate_msg *p = realloc(ch->put, cap * sizeof(*p));
+		struct pop3_local **q;
+
+		if (p == NULL)
+			return pop3_oom(err);
+		ch->put = p;
+		q = realloc(ch->rm, cap * sizeof(*q));
+		if (q == NULL)
+			return pop3_oom(err);
+		ch->rm = q;
+		ch->capput = cap;
+	}
+	ch->put[ch->nput] = *m;
+	(void)snprintf(ch->put[ch->nput].flags, sizeof(ch->put[ch->nput].flags),
+		       "%s", flags);
+	ch->rm[ch->nput] = rm;
+	ch->nput++;
+	return E2_OK;
+}
+
+static enum e2_status
+pop3_change_drop(struct pop3_changes *ch, const char *uidl, struct e2_err *err)
+{
+	if (ch->ndrop == ch->capdrop) {
+		size_t cap = ch->capdrop == 0 ? 64 : ch->capdrop * 2;
+		char(*p)[SYNCSTATE_UIDL_MAX + 1] =
+			realloc(ch->drop, cap * sizeof(*p));
+
+		if (p == NULL)
+			return pop3_oom(err);
+		ch->drop = p;
+		ch->capdrop = cap;
+	}
+	(void)snprintf(ch->drop[ch->ndrop], sizeof(ch->drop[0]), "%s", uidl);
+	ch->ndrop++;
+	return E2_OK;
+}
+
+static enum e2_status
+pop3_change_dele(struct pop3_changes *ch, unsigned index, struct e2_err *err)
+{
+	if (ch->ndele == ch->capdele) {
+		size_t cap = ch->capdele == 0 ? 64 : ch->capdele * 2;
+		unsigned *p = realloc(ch->dele, cap * sizeof(*p));
+
+		if (p == NULL)
+			return pop3_oom(err);
+		ch->dele = p;
+		ch->capdele = cap;
+	}
+	ch->dele[ch->ndele++] = index;
+	return E2_OK;
+}
+
+/* What one known row needs; see the header for the dispositions. */
+static enum e2_status
+pop3_known_row(struct pop3_run *r, const struct syncstate_msg *m,
+	       struct pop3_changes *ch, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct pop3_srv *s = srv_find(r, m->uidl);
+	struct pop3_local *lf = loc_find(r, m->local_name);
+	bool dele = c->a->serverdeleteaction == 1;
+
+	if (lf != NULL)
+		lf->matched = true;
+	if (s == NULL)
+		return pop3_change_drop(ch, m->uidl, err);
+	s->known = true;
+	if (has_flag(m->flags, 'T'))
+		return dele ? pop3_change_dele(ch, s->index, err) : E2_OK;
+	if (has_flag(m->flags, 'A')) {
+		if (r->cutoff == 0 || m->internal_date >= r->cutoff)
+			s->known = false; /* back inside: fetch again */
+		return E2_OK;
+	}
+	if (lf == NULL || has_flag(lf->flags, 'T')) {
+		enum e2_status rc = pop3_change_put(ch, m, "T", lf, err);
+
+		if (rc == E2_OK && dele)
+			rc = pop3_change_dele(ch, s->index, err);
+		return rc;
+	}
+	if (r->cutoff != 0 && m->internal_date != 0 &&
+	    m->internal_date < r->cutoff)
+		return pop3_change_put(ch, m, "A", lf, err);
+	return E2_OK;
+}
+
+/* Walks every row, then applies the changes and sends the DELEs. */
+static enum e2_status
+pop3_known(struct pop3_run *r, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct syncstate_msg *page = NULL;
+	struct pop3_changes ch = {0};
+	char after[SYNCSTATE_UIDL_MAX + 1] = "";
+	size_t got;
+	enum e2_status rc = E2_OK;
+	bool in_txn = false;
+
+	page = calloc(POP3_PAGE, sizeof(*page));
+	if (page == NULL) {
+		rc = pop3_oom(err);
+		goto out;
+	}
+	do {
+		rc = syncstate_msg_list_uidl(c->ss, "", after, page, POP3_PAGE,
+					     &got, err);
+		if (rc != E2_OK)
+			goto out;
+		for (size_t i = 0; i < got && rc == E2_OK; i++)
+			rc = pop3_known_row(r, &page[i], &ch, err);
+		if (rc != E2_OK)
+			goto out;
+		if (got > 0)
+			(void)snprintf(after, sizeof(after), "%s",
+				       page[got - 1].uidl);
+	} while (got == POP3_PAGE);
+
+	if (ch.nput + ch.ndrop > 0) {
+		rc = store_begin(c->st, err);
+		if (rc != E2_OK)
+			goto out;
+		in_txn = true;
+		for (size_t i = 0; i < ch.nput && rc == E2_OK; i++) {
+			struct pop3_local *lf = ch.rm[i];
+
+			if (lf != NULL) {
+				rc = maildir_remove(r->root, lf->sub, lf->name,
+						    err);
+				if (rc != E2_OK)
+					goto out;
+			}
+			if (has_flag(ch.put[i].flags, 'A'))
+				c->stats->removed_local++;
+			rc = syncstate_msg_put(c->ss, "", &ch.put[i], err);
+		}
+		for (size_t i = 0; i < ch.ndrop && rc == E2_OK; i++)
+			rc = syncstate_msg_delete_uidl(c->ss, "", ch.drop[i],
+						       err);
+		if (rc != E2_OK)
+			goto out;
+		rc = store_commit(c->st, err);
+		in_txn = false;
+		if (rc != E2_OK)
+			goto out;
+	}
+	for (size_t i = 0; i < ch.ndele; i++) {
+		int code = mailpop3_dele(r->pop, ch.dele[i]);
+
+		if (code != MAILPOP3_NO_ERROR) {
+			rc = pop3_fail(r, code, "DELE", err);
+			goto out;
+		}
+		c->stats->deleted_server++;
+	}
+out:
+	if (in_txn)
+		store_rollback(c->st);
+	pop3_changes_free(&ch);
+	free(page);
+	return rc;
+}
+
+/* The Date header of msg as epoch seconds, 0 when missing or bad. */
+static int64_t
+pop3_date(const char *msg, size_t len)
+{
+	struct e2_err err = {0};
+	bool complete = false, found = false;
+	size_t hlen = mime_header_len(msg, len, &complete);
+	char *value = NULL;
+	time_t t = 0;
+
+	if (mime_header_get(msg, hlen, "Date", &found, &value, &err) != E2_OK ||
+	    !found)
+		return 0;
+	if (mime_date_parse(value, &t, &err) != E2_OK)
+		t = 0;
+	free(value);
+	return (int64_t)t;
+}
+
+/* Makes the batch durable, then commits its rows. */
+static enum e2_status
+pop3_flush(struct pop3_run *r, struct maildir_batch **b, struct pop3_done *done,
+	   size_t *ndone, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	enum e2_status rc;
+
+	if (*b == NULL)
+		return E2_OK;
+	rc = maildir_batch_commit(*b, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		goto out;
+	for (size_t i = 0; i < *ndone && rc == E2_OK; i++)
+		rc = syncstate_msg_put(c->ss, "", &done[i].m, err);
+	if (rc != E2_OK) {
+		store_rollback(c->st);
+		goto out;
+	}
+	rc = store_commit(c->st, err);
+	if (rc != E2_OK)
+		goto out;
+	for (size_t i = 0; i < *ndone; i++) {
+		c->stats->messages++;
+		c->stats->bytes += done[i].bytes;
+		if (done[i].m.partial)
+			c->stats->partial++;
+	}
+	sync_progress(c);
+out:
+	maildir_batch_free(b);
+	*ndone = 0;
+	return rc;
+}
+
+/* Adopts a file of an interrupted run: its row, no download. */
+static enum e2_status
+pop3_adopt(struct pop3_run *r, const struct pop3_srv *s, bool *adopted_out,
+	   struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	char tag[POP3_TAG_MAX + 1];
+	struct syncstate_msg m = {0};
+
+	*adopted_out = false;
+	pop3_tag_of(s->uidl, tag);
+	for (size_t i = 0; i < r->nloc; i++) {
+		struct pop3_local *lf = &r->loc[i];
+
+		if (lf->matched || strcmp(lf->tag, tag) != 0)
+			continue;
+		(void)snprintf(m.uidl, sizeof(m.uidl), "%s", s->uidl);
+		(void)snprintf(m.local_name, sizeof(m.local_name), "%s",
+			       lf->uniq);
+		m.size = s->size;
+		lf->matched = true;
+		*adopted_out = true;
+		c->stats->adopted++;
+		return syncstate_msg_put(c->ss, "", &m, err);
+	}
+	return E2_OK;
+}
+
+/* DWNDAY: whether the message is inside the window (TOP n 0). */
+static enum e2_status
+pop3_inside(struct pop3_run *r, const struct pop3_srv *s, bool *inside_out,
+	    struct e2_err *err)
+{
+	char *hdr = NULL;
+	size_t len = 0;
+	int code;
+
+	*inside_out = true;
+	if (r->c->a->dwnday < 0)
+		return E2_OK;
+	code = mailpop3_top(r->pop, s->index, 0, &hdr, &len);
+	if (code != MAILPOP3_NO_ERROR)
+		return pop3_fail(r, code, "TOP", err);
+	*inside_out = mime_dwnday_inside(hdr, len, r->c->a->dwnday, r->c->now);
+	mailpop3_top_free(hdr);
+	return E2_OK;
+}
+
+/* Fetches one message into the batch; fills *d. */
+static enum e2_status
+pop3_fetch(struct pop3_run *r, struct maildir_batch *b,
+	   const struct pop3_srv *s, struct pop3_done *d, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct maildir_msg *msg = NULL;
+	struct mime_trunc_info ti = {0};
+	const char *uniq = NULL;
+	char tag[POP3_TAG_MAX + 4] = "L=";
+	char *buf = NULL;
+	size_t len = 0;
+	bool partial = c->a->retrieve > 0 && s->size > (uint64_t)c->a->retrieve;
+	enum e2_status rc;
+	int code;
+
+	if (partial)
+		code = mailpop3_top(r->pop, s->index,
+				    (unsigned)(c->a->retrieve / 64 + 1), &buf,
+				    &len);
+	else
+		code = mailpop3_retr(r->pop, s->index, &buf, &len);
+	if (code != MAILPOP3_NO_ERROR)
+		return pop3_fail(r, code, partial ? "TOP" : "RETR", err);
+	pop3_tag_of(s->uidl, tag + 2);
+	rc = maildir_msg_begin(b, r->root, NULL, tag, &msg, err);
+	if (rc != E2_OK)
+		goto out;
+	if (partial)
+		rc = mime_truncate(buf, len, (size_t)c->a->retrieve, s->size,
+				   maildir_msg_sink, msg, &ti, err);
+	else
+		rc = maildir_msg_write(msg, buf, len, err);
+	if (rc != E2_OK) {
+		maildir_msg_discard(&msg);
+		goto out;
+	}
+	rc = maildir_msg_end(&msg, &uniq, err);
+	if (rc != E2_OK)
+		goto out;
+	memset(d, 0, sizeof(*d));
+	(void)snprintf(d->m.uidl, sizeof(d->m.uidl), "%s", s->uidl);
+	(void)snprintf(d->m.local_name, sizeof(d->m.local_name), "%s", uniq);
+	d->m.size = s->size;
+	d->m.partial = partial && ti.truncated;
+	d->m.internal_date = pop3_date(buf, len);
+	d->bytes = len;
+out:
+	if (partial)
+		mailpop3_top_free(buf);
+	else
+		mailpop3_retr_free(buf);
+	return rc;
+}
+
+/* Downloads every listed message that has no row, in maildrop order. */
+static enum e2_status
+pop3_new(struct pop3_run *r, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct pop3_srv **todo = NULL;
+	struct pop3_done *done = NULL;
+	struct maildir_batch *b = NULL;
+	size_t ntodo = 0, ndone = 0;
+	unsigned long long bytes = 0;
+	enum e2_status rc = E2_OK;
+
+	todo = calloc(r->nsrv + 1, sizeof(*todo));
+	done = calloc(c->o.batch_msgs, sizeof(*done));
+	if (todo == NULL || done == NULL) {
+		rc = pop3_oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < r->nsrv; i++)
+		if (!r->srv[i].known)
+			todo[ntodo++] = &r->srv[i];
+	if (ntodo > 1)
+		qsort(todo, ntodo, sizeof(*todo), srv_index_cmp);
+	for (size_t i = 0; i < ntodo; i++) {
+		bool adopted = false, inside = true;
+
+		if (b == NULL && sync_stopping(c))
+			break;
+		rc = pop3_adopt(r, todo[i], &adopted, err);
+		if (rc != E2_OK || adopted)
+			goto next;
+		rc = pop3_inside(r, todo[i], &inside, err);
+		if (rc != E2_OK || !inside)
+			goto next;
+		if (b == NULL) {
+			rc = maildir_batch_begin(c->md, &b, err);
+			if (rc != E2_OK)
+				goto out;
+			bytes = 0;
+		}
+		rc = pop3_fetch(r, b, todo[i], &done[ndone], err);
+		if (rc != E2_OK)
+			goto out;
+		bytes += done[ndone].bytes;
+		ndone++;
+		if (ndone >= c->o.batch_msgs || bytes >= c->o.batch_bytes)
+			rc = pop3_flush(r, &b, done, &ndone, err);
+	next:
+		if (rc != E2_OK)
+			goto out;
+	}
+	rc = pop3_flush(r, &b, done, &ndone, err);
+out:
+	maildir_batch_free(&b);
+	free(done);
+	free(todo);
+	return rc;
+}
+
 enum e2_status
 sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 {
-	(void)c;
-	return e2_fail(err, E2_EINVAL, "pop3 sync: not implemented yet");
+	struct chain_opts co = {0};
+	struct e2_side_report rep;
+	struct pop3_run r = {0};
+	enum e2_status rc;
+
+	co.cafile = c->o.cafile;
+	co.timeout_ms = c->o.timeout_ms;
+	co.login = true;
+	r.c = c;
+	r.root = maildir_root(c->md);
+	c->stats->folders++;
+	if (c->a->dwnday >= 0) {
+		r.cutoff = c->now - (time_t)c->a->dwnday * 86400;
+		r.cutoff -= ((r.cutoff % 86400) + 86400) % 86400;
+	}
+	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
+	if (rc != E2_OK)
+		goto out;
+	r.pop = chain_session_pop3(r.sess);
+	if (r.pop == NULL) {
+		rc = e2_fail(err, E2_EINVAL, "account is not POP3");
+		goto out;
+	}
+	rc = pop3_list(&r, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = maildir_list(r.root, pop3_collect, &r, err);
+	if (rc != E2_OK)
+		goto out;
+	if (r.nloc > 1)
+		qsort(r.loc, r.nloc, sizeof(*r.loc), loc_cmp);
+	rc = pop3_known(&r, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = pop3_new(&r, err);
+out:
+	/* QUIT: the server applies the DELEs now */
+	chain_session_free(&r.sess);
+	pop3_locals_free(&r);
+	free(r.srv);
+	return rc;
 }

@@ -1,0 +1,165 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# sync-pop3.sh -- email2-syncd --once against the harness Dovecot over POP3:
+# UIDL-keyed download (never twice), local deletes with SERVERDELETEACTION 1
+# (DELE) and 2 (left on the server), DWNDAY from the Date header (TOP n 0)
+# with local age-out, RETRIEVE truncation through TOP n L.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+SYNCD=$(e2t_find_tool email2-syncd) || e2t_skip "email2-syncd not built"
+PROVISION=$(e2t_find_tool email2-provision) || e2t_skip "email2-provision not built"
+e2t_up
+
+GUID='{5A1E0C2D-2222-4A2B-8C3D-000000000002}'
+STORE=$E2T_DIR/store
+MD=$STORE/mail/$GUID
+
+# msg FILE DATE SUBJECT [LINES]: one message with that Date header
+msg() {
+	"$E2T_PY" - "$@" <<'PY'
+import sys
+path, date, subject = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = int(sys.argv[4]) if len(sys.argv) > 4 else 20
+with open(path, "w") as f:
+    f.write("From: a@example.org\nTo: pop@email2.test\n")
+    f.write("Subject: %s\nMessage-ID: <%s@example.org>\n" % (subject, subject))
+    f.write("Date: %s\n\n" % date)
+    for j in range(lines):
+        f.write("line %d of %s, some text to fill it\n" % (j, subject))
+PY
+}
+
+now=$(date -u -R)
+old=$(date -u -R -d '2020-03-01 12:00')
+tendays=$(date -u -R -d '10 days ago')
+mkdir -p "$E2T_DIR/in"
+for i in 1 2 3 4 5; do msg "$E2T_DIR/in/new$i.eml" "$now" "new$i"; done
+msg "$E2T_DIR/in/old1.eml" "$old" old1
+msg "$E2T_DIR/in/old2.eml" "$old" old2
+msg "$E2T_DIR/in/big.eml" "$now" big 8000 # about 350 KB
+for f in "$E2T_DIR"/in/*.eml; do
+	e2t_deliver "$f" || e2t_fatal "cannot deliver $f"
+done
+
+provision() { # SERVERDELETEACTION DWNDAY RETRIEVE
+	local retrieve=
+	[ "$3" != 0 ] && retrieve="<parm name=\"RETRIEVE\" value=\"$3\"/>"
+	cat >"$E2T_DIR/acct.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<wap-provisioningdoc>
+  <characteristic type="EMAIL2">
+    <characteristic type="$GUID">
+      <parm name="ACCOUNTTYPE" value="Email"/>
+      <parm name="AUTHNAME" value="$E2T_USER"/>
+      <parm name="AUTHSECRET" value="$E2T_PASS"/>
+      <parm name="INSERVER" value="$E2T_HOST:$E2T_POP3S_PORT"/>
+      <parm name="OUTSERVER" value="$E2T_HOST:$E2T_SUBMISSIONS_PORT"/>
+      <parm name="REPLYADDR" value="$E2T_USER@email2.test"/>
+      <parm name="SERVICENAME" value="pop3 sync test"/>
+      <parm name="SERVICETYPE" value="POP3"/>
+      <parm name="SYNCINGCONTENTTYPES" value="0x2"/>
+      <parm name="SERVERDELETEACTION" value="$1"/>
+      <parm name="DWNDAY" value="$2"/>
+      $retrieve
+    </characteristic>
+  </characteristic>
+</wap-provisioningdoc>
+XML
+	"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null
+}
+
+sync_once() { # JSON line in $E2T_DIR/sync.json
+	e2t_run "$SYNCD" --once --store "$STORE" --cafile "$E2T_CA" --json \
+		--batch 3 >"$E2T_DIR/sync.json" 2>"$E2T_DIR/sync.err"
+}
+
+json() { e2t_json "$E2T_DIR/sync.json" "$1"; }
+
+local_count() { ls "$MD/new" "$MD/cur" 2>/dev/null | grep -c ','; }
+server_count() { e2t_doveadm search -u "$E2T_USER" mailbox INBOX all | wc -l; }
+
+# the local messages equal the delivered ones (CRLF from POP3 aside)
+same_as_delivered() { # NAME...
+	"$E2T_PY" - "$MD" "$E2T_DIR/in" "$@" <<'PY'
+import os, sys
+md, src, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+want = sorted(open(os.path.join(src, n + ".eml"), "rb").read()
+              for n in names)
+have = []
+for sub in ("new", "cur"):
+    d = os.path.join(md, sub)
+    for f in os.listdir(d) if os.path.isdir(d) else []:
+        have.append(open(os.path.join(d, f), "rb").read()
+                    .replace(b"\r\n", b"\n"))
+have.sort()
+if have != want:
+    sys.exit("local %d messages, expected %d" % (len(have), len(want)))
+PY
+}
+
+file_of() { grep -l "^Subject: $1" "$MD"/new/* "$MD"/cur/* 2>/dev/null | head -n1; }
+
+# ---- SERVERDELETEACTION 1, everything, no truncation
+e2t_check "provision POP3 (delete action 1)" provision 1 -1 0
+e2t_check "first sync exits 0" sync_once
+e2t_check "first sync downloaded all 8" json 'd["messages"] == 8 and d["status"] == "ok"'
+e2t_check "local messages equal the delivered ones" \
+	same_as_delivered new1 new2 new3 new4 new5 old1 old2 big
+e2t_check "no tmp leftovers" test -z "$(ls -A "$MD/tmp")"
+e2t_check "second sync exits 0" sync_once
+e2t_check "second sync downloads nothing" json 'd["messages"] == 0'
+e2t_check "still 8 local messages" test "$(local_count)" = 8
+
+rm -f "$(file_of new1)"
+e2t_check "sync after a local delete" sync_once
+e2t_check "one DELE" json 'd["deleted_server"] == 1 and d["messages"] == 0'
+e2t_check "the server has 7 left" test "$(server_count)" = 7
+e2t_check "next sync downloads nothing again" sync_once
+e2t_check "nothing downloaded, nothing deleted" \
+	json 'd["messages"] == 0 and d["deleted_server"] == 0'
+
+# ---- SERVERDELETEACTION 2: left on the server (T flag as the delete)
+e2t_check "re-provision with delete action 2" provision 2 -1 0
+f=$(file_of new2)
+mkdir -p "$MD/cur"
+mv "$f" "$MD/cur/$(basename "${f%%:2,*}"):2,T"
+e2t_check "sync after a T flag" sync_once
+e2t_check "no DELE with action 2" json 'd["deleted_server"] == 0 and d["messages"] == 0'
+e2t_check "the server still has 7" test "$(server_count)" = 7
+e2t_check "the T-flagged file is gone locally" test -z "$(file_of new2)"
+e2t_check "sync after that" sync_once
+e2t_check "the message left on the server is not downloaded again" \
+	json 'd["messages"] == 0'
+
+# ---- DWNDAY and RETRIEVE on a fresh store
+rm -rf "$STORE"
+e2t_check "provision with DWNDAY 7, RETRIEVE 20480" provision 1 7 20480
+e2t_check "windowed sync exits 0" sync_once
+e2t_check "the 2020 messages stay on the server, 5 downloaded" \
+	json 'd["messages"] == 5 and d["partial"] == 1'
+e2t_check "no old message locally" test -z "$(file_of old1)$(file_of old2)"
+f=$(file_of big)
+e2t_check "big message stored truncated (under 30 KB)" \
+	test -n "$f" -a "$(stat -c %s "$f" 2>/dev/null || echo 0)" -lt 30000
+e2t_check "big message marked partial" grep -q '^X-Email2-Partial' "$f"
+e2t_check "bytes transferred stay near RETRIEVE" json 'd["bytes"] < 60000'
+e2t_check "windowed resync downloads nothing" sync_once
+e2t_check "nothing downloaded on resync" json 'd["messages"] == 0'
+
+# ---- age-out: inside DWNDAY 30, outside DWNDAY 7; never deleted on the server
+msg "$E2T_DIR/in/tendays.eml" "$tendays" tendays
+e2t_deliver "$E2T_DIR/in/tendays.eml" || e2t_fatal "cannot deliver"
+e2t_check "re-provision with DWNDAY 30" provision 1 30 20480
+e2t_check "sync with DWNDAY 30" sync_once
+e2t_check "the 10-day-old message arrived" test -n "$(file_of tendays)"
+e2t_check "re-provision with DWNDAY 7" provision 1 7 20480
+e2t_check "sync with DWNDAY 7" sync_once
+e2t_check "aged out locally, not deleted on the server" \
+	json 'd["removed_local"] == 1 and d["deleted_server"] == 0'
+e2t_check "the aged message is gone locally" test -z "$(file_of tendays)"
+e2t_check "the server still has 8" test "$(server_count)" = 8
+e2t_check "sync after age-out" sync_once
+e2t_check "no DELE for the aged message" json 'd["deleted_server"] == 0 and d["messages"] == 0'
+
+e2t_finish
