@@ -69,7 +69,8 @@ imap_row(uint32_t uid)
 
 START_TEST(test_syncstate_folder_round_trip)
 {
-	struct syncstate_folder f = {1234567890u, 99999999999ull, 42, 7}, g = {0};
+	struct syncstate_folder f = {1234567890u, 99999999999ull, 42, 7},
+				g = {0};
 	struct e2_err err = {0};
 	bool found = true;
 
