@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 
 /* Maildir convention (qmail, Dovecot): tmp/ files this old are abandoned. */
 #define MAILDIR_TMP_STALE (36 * 60 * 60)
-#define MAILDIR_TAG_MAX 100
 #define MAILDIR_OURS ",E2"
 
 struct maildir {
@@ -894,6 +894,97 @@ maildir_list(const char *folder_path, maildir_list_fn fn, void *ctx,
 	if (rc == E2_OK)
 		rc = maildir_list_sub(folder_path, "cur", fn, ctx, err);
 	return rc;
+}
+
+struct maildir_snapshot_ctx {
+	struct maildir_snapshot *snap;
+	const char *tag_key;
+};
+
+static enum e2_status
+maildir_snapshot_add(void *ctx, const struct maildir_entry *e,
+		     struct e2_err *err)
+{
+	struct maildir_snapshot_ctx *sc = ctx;
+	struct maildir_snapshot *snap = sc->snap;
+	struct maildir_file *f;
+
+	if (snap->n == snap->cap) {
+		size_t cap = snap->cap == 0 ? 256 : snap->cap * 2;
+		struct maildir_file *v = realloc(snap->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		snap->v = v;
+		snap->cap = cap;
+	}
+	f = &snap->v[snap->n];
+	memset(f, 0, sizeof(*f));
+	f->uniq = strdup(e->uniq);
+	f->name = strdup(e->name);
+	if (f->uniq == NULL || f->name == NULL) {
+		free(f->uniq);
+		free(f->name);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	f->sub = strcmp(e->sub, "new") == 0 ? "new" : "cur";
+	maildir_flags_normalize(e->flags, f->flags);
+	if (sc->tag_key == NULL ||
+	    !maildir_name_field(e->uniq, sc->tag_key, f->tag, sizeof(f->tag)))
+		f->tag[0] = '\0';
+	snap->n++;
+	return E2_OK;
+}
+
+static int
+maildir_file_cmp(const void *a, const void *b)
+{
+	const struct maildir_file *x = a, *y = b;
+
+	return strcmp(x->uniq, y->uniq);
+}
+
+enum e2_status
+maildir_snapshot(const char *folder_path, const char *tag_key,
+		 struct maildir_snapshot *snap_out, struct e2_err *err)
+{
+	struct maildir_snapshot snap = {0};
+	struct maildir_snapshot_ctx sc = {.snap = &snap, .tag_key = tag_key};
+	enum e2_status rc;
+
+	rc = maildir_list(folder_path, maildir_snapshot_add, &sc, err);
+	if (rc != E2_OK) {
+		maildir_snapshot_free(&snap);
+		return rc;
+	}
+	if (snap.n > 1)
+		qsort(snap.v, snap.n, sizeof(*snap.v), maildir_file_cmp);
+	*snap_out = snap;
+	return E2_OK;
+}
+
+struct maildir_file *
+maildir_snapshot_find(struct maildir_snapshot *snap, const char *uniq)
+{
+	struct maildir_file key = {.uniq = (char *)(uintptr_t)uniq};
+
+	if (snap->n == 0)
+		return NULL;
+	return bsearch(&key, snap->v, snap->n, sizeof(*snap->v),
+		       maildir_file_cmp);
+}
+
+void
+maildir_snapshot_free(struct maildir_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	for (size_t i = 0; i < snap->n; i++) {
+		free(snap->v[i].uniq);
+		free(snap->v[i].name);
+	}
+	free(snap->v);
+	memset(snap, 0, sizeof(*snap));
 }
 
 static bool

@@ -45,6 +45,7 @@
  */
 
 #define MAILDIR_FLAGS_MAX 40 /* "DFPRST" + "a".."z" + NUL, with room */
+#define MAILDIR_TAG_MAX 100  /* longest tag maildir_put() accepts */
 
 struct maildir;
 struct maildir_batch;
@@ -198,6 +199,37 @@ typedef enum e2_status (*maildir_list_fn)(void *ctx,
  */
 enum e2_status maildir_list(const char *folder_path, maildir_list_fn fn,
 			    void *ctx, struct e2_err *err);
+
+/* One message file of a folder, as maildir_snapshot() copied it. */
+struct maildir_file {
+	char *uniq;      /* name without ":2,..." */
+	char *name;      /* file name in sub/ */
+	const char *sub; /* static "new" or "cur" */
+	char flags[MAILDIR_FLAGS_MAX];
+	char tag[MAILDIR_TAG_MAX + 1]; /* the tag_key field's value, or "" */
+	bool matched; /* free for the caller: "a state row names this file" */
+};
+
+/* Every message file of a folder, sorted by uniq. */
+struct maildir_snapshot {
+	struct maildir_file *v;
+	size_t n, cap;
+};
+
+/*
+ * Lists folder_path (new/ and cur/) into *snap_out, sorted by uniq for
+ * maildir_snapshot_find(); tag_key ("U", "L", or NULL) names the field of
+ * the unique name whose value is copied into each file's tag (see
+ * maildir_name_field()). Errors: E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status maildir_snapshot(const char *folder_path, const char *tag_key,
+				struct maildir_snapshot *snap_out,
+				struct e2_err *err);
+/* The file whose unique name is uniq, or NULL; borrowed from snap. */
+struct maildir_file *maildir_snapshot_find(struct maildir_snapshot *snap,
+					   const char *uniq);
+/* Frees what the snapshot holds and empties it; NULL-safe. */
+void maildir_snapshot_free(struct maildir_snapshot *snap);
 
 /*
  * Splits a file name: *uniq_len_out is the length before ":2," (the whole

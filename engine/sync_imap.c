@@ -82,22 +82,6 @@ struct imap_run {
 	char *trash; /* the Trash folder's name, NULL when none */
 };
 
-/* One local file of the folder. */
-struct local_file {
-	char *uniq;
-	char *name;
-	const char *sub; /* static "new"/"cur" */
-	char flags[MAILDIR_FLAGS_MAX];
-	uint32_t tag_uid; /* from "U=<uid>-V<validity>" of this validity */
-	bool matched;
-};
-
-struct local_set {
-	struct local_file *v;
-	size_t n, cap;
-	uint32_t validity;
-};
-
 /* ---- errors -------------------------------------------------------------- */
 
 static enum e2_status
@@ -170,26 +154,14 @@ imap_read_caps(struct imap_run *r, struct e2_err *err)
 /* ---- local files -----------------------------------------------------------
  */
 
-static void
-local_set_free(struct local_set *ls)
-{
-	for (size_t i = 0; i < ls->n; i++) {
-		free(ls->v[i].uniq);
-		free(ls->v[i].name);
-	}
-	free(ls->v);
-	memset(ls, 0, sizeof(*ls));
-}
-
-/* "U=<uid>-V<validity>" -> uid when validity matches, else 0 */
+/* A "U=" tag value "<uid>-V<validity>" -> uid when validity matches, else 0 */
 static uint32_t
-local_tag_uid(const char *uniq, uint32_t validity)
+local_tag_uid(const char *val, uint32_t validity)
 {
-	char val[64];
 	char *end;
 	unsigned long uid, v;
 
-	if (!maildir_name_field(uniq, "U", val, sizeof(val)))
+	if (val[0] == '\0')
 		return 0;
 	uid = strtoul(val, &end, 10);
 	if (end == val || *end != '-' || end[1] != 'V')
@@ -198,55 +170,6 @@ local_tag_uid(const char *uniq, uint32_t validity)
 	if (*end != '\0' || v != validity || uid == 0 || uid > UINT32_MAX)
 		return 0;
 	return (uint32_t)uid;
-}
-
-static enum e2_status
-local_collect(void *ctx, const struct maildir_entry *e, struct e2_err *err)
-{
-	struct local_set *ls = ctx;
-	struct local_file *f;
-
-	if (ls->n == ls->cap) {
-		size_t cap = ls->cap == 0 ? 256 : ls->cap * 2;
-		struct local_file *g = realloc(ls->v, cap * sizeof(*g));
-
-		if (g == NULL)
-			return imap_oom(err);
-		ls->v = g;
-		ls->cap = cap;
-	}
-	f = &ls->v[ls->n];
-	memset(f, 0, sizeof(*f));
-	f->uniq = strdup(e->uniq);
-	f->name = strdup(e->name);
-	if (f->uniq == NULL || f->name == NULL) {
-		free(f->uniq);
-		free(f->name);
-		return imap_oom(err);
-	}
-	f->sub = strcmp(e->sub, "new") == 0 ? "new" : "cur";
-	maildir_flags_normalize(e->flags, f->flags);
-	f->tag_uid = local_tag_uid(e->uniq, ls->validity);
-	ls->n++;
-	return E2_OK;
-}
-
-static int
-local_cmp(const void *a, const void *b)
-{
-	const struct local_file *x = a, *y = b;
-
-	return strcmp(x->uniq, y->uniq);
-}
-
-static struct local_file *
-local_find(struct local_set *ls, const char *uniq)
-{
-	struct local_file key = {.uniq = (char *)(uintptr_t)uniq};
-
-	if (ls->n == 0)
-		return NULL;
-	return bsearch(&key, ls->v, ls->n, sizeof(*ls->v), local_cmp);
 }
 
 /* ---- flags -----------------------------------------------------------------
@@ -607,23 +530,23 @@ struct folder_run {
 	struct sync_folder_state cur; /* from SELECT */
 	struct sync_msg_row *rows;
 	size_t nrows;
-	struct local_set local;
-	struct uidv del;  /* UIDs deleted locally */
-	struct uidv aged; /* UIDs out of the DWNDAY window */
+	struct maildir_snapshot local; /* tag: "U" */
+	struct uidv del;               /* UIDs deleted locally */
+	struct uidv aged;              /* UIDs out of the DWNDAY window */
 };
 
 /* The local file of a row, NULL when gone. */
-static struct local_file *
+static struct maildir_file *
 folder_local_of(struct folder_run *f, const struct sync_msg_row *row)
 {
-	return local_find(&f->local, row->uniq);
+	return maildir_snapshot_find(&f->local, row->uniq);
 }
 
 static bool
 folder_local_changed(struct folder_run *f)
 {
 	for (size_t i = 0; i < f->nrows; i++) {
-		struct local_file *lf = folder_local_of(f, &f->rows[i]);
+		struct maildir_file *lf = folder_local_of(f, &f->rows[i]);
 		char a[MAILDIR_FLAGS_MAX], b[MAILDIR_FLAGS_MAX];
 
 		if (lf == NULL || flag_has(lf->flags, 'T'))
@@ -635,7 +558,8 @@ folder_local_changed(struct folder_run *f)
 	}
 	/* a file of ours without a row: an interrupted batch to adopt */
 	for (size_t i = 0; i < f->local.n; i++)
-		if (f->local.v[i].tag_uid != 0 && !f->local.v[i].matched)
+		if (!f->local.v[i].matched &&
+		    local_tag_uid(f->local.v[i].tag, f->cur.uidvalidity) != 0)
 			return true;
 	return false;
 }
@@ -675,7 +599,7 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 	in_txn = true;
 	for (size_t i = lo; i < hi; i++) {
 		struct sync_msg_row *row = &f->rows[i];
-		struct local_file *lf = folder_local_of(f, row);
+		struct maildir_file *lf = folder_local_of(f, row);
 		char merged[MAILDIR_FLAGS_MAX], raw[MAILDIR_FLAGS_MAX];
 		size_t n = 0;
 
@@ -837,7 +761,7 @@ folder_drop_rows(struct folder_run *f, const struct uidv *u, bool count_server,
 		return rc;
 	for (size_t i = 0; i < f->nrows && k < u->n; i++) {
 		struct sync_msg_row *row = &f->rows[i];
-		struct local_file *lf;
+		struct maildir_file *lf;
 
 		while (k < u->n && u->v[k] < row->uid)
 			k++;
@@ -1189,33 +1113,57 @@ out:
 	return rc;
 }
 
-/* Adopts a file of ours left by an interrupted run instead of fetching. */
+/*
+ * Adopts the files of ours that an interrupted run left in new/ or cur/
+ * (tagged with a UID of this UIDVALIDITY, no state row yet) for the UIDs in
+ * uids (sorted) instead of fetching them again; the other UIDs go to todo.
+ * One pass over the local files with a binary search each, so a resync
+ * after a crash costs O(files log uids), not O(files * uids).
+ */
 static enum e2_status
-folder_adopt(struct folder_run *f, uint32_t uid, bool *adopted_out,
+folder_adopt(struct folder_run *f, const struct uidv *uids, struct uidv *todo,
 	     struct e2_err *err)
 {
 	struct sync_ctx *c = f->r->c;
+	bool *taken = NULL;
+	enum e2_status rc = E2_OK;
 
-	*adopted_out = false;
+	if (uids->n == 0)
+		return E2_OK;
+	taken = calloc(uids->n, sizeof(*taken));
+	if (taken == NULL)
+		return imap_oom(err);
 	for (size_t i = 0; i < f->local.n; i++) {
-		struct local_file *lf = &f->local.v[i];
+		struct maildir_file *lf = &f->local.v[i];
 		struct sync_msg_row row = {0};
-		enum e2_status rc;
+		const uint32_t *hit;
+		uint32_t uid;
 
-		if (lf->tag_uid != uid || lf->matched)
+		if (lf->matched)
+			continue;
+		uid = local_tag_uid(lf->tag, f->cur.uidvalidity);
+		if (uid == 0)
+			continue;
+		hit = bsearch(&uid, uids->v, uids->n, sizeof(*uids->v),
+			      uid_cmp);
+		if (hit == NULL || taken[hit - uids->v])
 			continue;
 		row.uid = uid;
 		row.uniq = lf->uniq;
 		flags_synced(lf->flags, row.flags);
 		rc = state_row_put(c, f->name, &row, err);
 		if (rc != E2_OK)
-			return rc;
+			goto out;
 		lf->matched = true;
+		taken[hit - uids->v] = true;
 		c->stats->adopted++;
-		*adopted_out = true;
-		return E2_OK;
 	}
-	return E2_OK;
+	for (size_t i = 0; i < uids->n && rc == E2_OK; i++)
+		if (!taken[i])
+			rc = uidv_add(todo, uids->v[i], err);
+out:
+	free(taken);
+	return rc;
 }
 
 static enum e2_status
@@ -1246,16 +1194,10 @@ folder_new(struct folder_run *f, struct e2_err *err)
 	rc = store_begin(c->st, err);
 	if (rc != E2_OK)
 		goto out;
-	for (size_t i = 0; i < uids.n; i++) {
-		bool adopted;
-
-		rc = folder_adopt(f, uids.v[i], &adopted, err);
-		if (rc == E2_OK && !adopted)
-			rc = uidv_add(&todo, uids.v[i], err);
-		if (rc != E2_OK) {
-			store_rollback(c->st);
-			goto out;
-		}
+	rc = folder_adopt(f, &uids, &todo, err);
+	if (rc != E2_OK) {
+		store_rollback(c->st);
+		goto out;
 	}
 	rc = store_commit(c->st, err);
 	if (rc != E2_OK)
@@ -1421,14 +1363,11 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	rc = state_rows_load(c, name, &f.rows, &f.nrows, err);
 	if (rc != E2_OK)
 		goto out;
-	f.local.validity = f.cur.uidvalidity;
-	rc = maildir_list(f.path, local_collect, &f.local, err);
+	rc = maildir_snapshot(f.path, "U", &f.local, err);
 	if (rc != E2_OK)
 		goto out;
-	if (f.local.n > 1)
-		qsort(f.local.v, f.local.n, sizeof(*f.local.v), local_cmp);
 	for (size_t i = 0; i < f.nrows; i++) {
-		struct local_file *lf = folder_local_of(&f, &f.rows[i]);
+		struct maildir_file *lf = folder_local_of(&f, &f.rows[i]);
 
 		if (lf != NULL)
 			lf->matched = true;
@@ -1452,7 +1391,7 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	/* our own STOREs raised HIGHESTMODSEQ: the next run looks once more */
 	rc = state_folder_put(c, name, &f.cur, err);
 out:
-	local_set_free(&f.local);
+	maildir_snapshot_free(&f.local);
 	state_rows_free(&f.rows, f.nrows);
 	uidv_free(&f.del);
 	uidv_free(&f.aged);

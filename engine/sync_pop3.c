@@ -52,22 +52,13 @@
  */
 
 #define POP3_PAGE 256u
-#define POP3_TAG_MAX 100
+#define POP3_TAG_MAX MAILDIR_TAG_MAX
 
 struct pop3_srv {
 	unsigned index;
 	uint32_t size;
 	const char *uidl; /* libetpan's, valid while the session is */
 	bool known;       /* has a row (or is adopted) */
-};
-
-struct pop3_local {
-	char *uniq;
-	char *name;
-	const char *sub;
-	char flags[MAILDIR_FLAGS_MAX];
-	char tag[POP3_TAG_MAX + 1]; /* "L=" value, "" when none */
-	bool matched;               /* a row names it */
 };
 
 struct pop3_run {
@@ -77,8 +68,9 @@ struct pop3_run {
 	const char *root;
 	struct pop3_srv *srv; /* sorted by uidl */
 	size_t nsrv;
-	struct pop3_local *loc; /* sorted by uniq */
-	size_t nloc, caploc;
+	struct maildir_snapshot loc;  /* the Maildir root; tag: "L" */
+	struct maildir_file **tagged; /* loc's files with a tag, by tag */
+	size_t ntagged;
 	time_t cutoff; /* DWNDAY window start, 0: everything */
 };
 
@@ -163,67 +155,6 @@ srv_find(struct pop3_run *r, const char *uidl)
 	return bsearch(&key, r->srv, r->nsrv, sizeof(*r->srv), srv_cmp);
 }
 
-static int
-loc_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct pop3_local *)a)->uniq,
-		      ((const struct pop3_local *)b)->uniq);
-}
-
-static struct pop3_local *
-loc_find(struct pop3_run *r, const char *uniq)
-{
-	struct pop3_local key = {.uniq = (char *)(uintptr_t)uniq};
-
-	if (r->nloc == 0)
-		return NULL;
-	return bsearch(&key, r->loc, r->nloc, sizeof(*r->loc), loc_cmp);
-}
-
-static void
-pop3_locals_free(struct pop3_run *r)
-{
-	for (size_t i = 0; i < r->nloc; i++) {
-		free(r->loc[i].uniq);
-		free(r->loc[i].name);
-	}
-	free(r->loc);
-	r->loc = NULL;
-	r->nloc = 0;
-}
-
-static enum e2_status
-pop3_collect(void *ctx, const struct maildir_entry *e, struct e2_err *err)
-{
-	struct pop3_run *r = ctx;
-	struct pop3_local *l;
-
-	if (r->nloc == r->caploc) {
-		size_t cap = r->caploc == 0 ? 256 : r->caploc * 2;
-		struct pop3_local *grown = realloc(r->loc, cap * sizeof(*l));
-
-		if (grown == NULL)
-			return pop3_oom(err);
-		r->loc = grown;
-		r->caploc = cap;
-	}
-	l = &r->loc[r->nloc];
-	memset(l, 0, sizeof(*l));
-	l->uniq = strdup(e->uniq);
-	l->name = strdup(e->name);
-	if (l->uniq == NULL || l->name == NULL) {
-		free(l->uniq);
-		free(l->name);
-		return pop3_oom(err);
-	}
-	l->sub = strcmp(e->sub, "cur") == 0 ? "cur" : "new";
-	maildir_flags_normalize(e->flags, l->flags);
-	if (!maildir_name_field(e->uniq, "L", l->tag, sizeof(l->tag)))
-		l->tag[0] = '\0';
-	r->nloc++;
-	return E2_OK;
-}
-
 /* LIST + UIDL into r->srv, sorted by UIDL. */
 static enum e2_status
 pop3_list(struct pop3_run *r, struct e2_err *err)
@@ -278,7 +209,7 @@ has_flag(const char *flags, char f)
 struct pop3_changes {
 	struct syncstate_msg *put; /* new disposition */
 	size_t nput, capput;
-	struct pop3_local **rm; /* files to remove, parallel to put or NULL */
+	struct maildir_file **rm; /* files to remove, parallel to put or NULL */
 	char (*drop)[SYNCSTATE_UIDL_MAX + 1];
 	size_t ndrop, capdrop;
 	unsigned *dele; /* message numbers to DELE */
@@ -297,12 +228,12 @@ pop3_changes_free(struct pop3_changes *ch)
 
 static enum e2_status
 pop3_change_put(struct pop3_changes *ch, const struct syncstate_msg *m,
-		const char *flags, struct pop3_local *rm, struct e2_err *err)
+		const char *flags, struct maildir_file *rm, struct e2_err *err)
 {
 	if (ch->nput == ch->capput) {
 		size_t cap = ch->capput == 0 ? 64 : ch->capput * 2;
 		struct syncstate_msg *p = realloc(ch->put, cap * sizeof(*p));
-		struct pop3_local **q;
+		struct maildir_file **q;
 
 		if (p == NULL)
 			return pop3_oom(err);
@@ -362,7 +293,7 @@ pop3_known_row(struct pop3_run *r, const struct syncstate_msg *m,
 {
 	struct sync_ctx *c = r->c;
 	struct pop3_srv *s = srv_find(r, m->uidl);
-	struct pop3_local *lf = loc_find(r, m->local_name);
+	struct maildir_file *lf = maildir_snapshot_find(&r->loc, m->local_name);
 	bool dele = c->a->serverdeleteaction == 1;
 
 	if (lf != NULL)
@@ -427,7 +358,7 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 			goto out;
 		in_txn = true;
 		for (size_t i = 0; i < ch.nput && rc == E2_OK; i++) {
-			struct pop3_local *lf = ch.rm[i];
+			struct maildir_file *lf = ch.rm[i];
 
 			if (lf != NULL) {
 				rc = maildir_remove(r->root, lf->sub, lf->name,
@@ -523,6 +454,30 @@ out:
 	return rc;
 }
 
+static int
+pop3_tag_cmp(const void *a, const void *b)
+{
+	const struct maildir_file *x = *(struct maildir_file *const *)a;
+	const struct maildir_file *y = *(struct maildir_file *const *)b;
+
+	return strcmp(x->tag, y->tag);
+}
+
+/* Indexes the local files that carry a tag, for pop3_adopt(). */
+static enum e2_status
+pop3_index_tags(struct pop3_run *r, struct e2_err *err)
+{
+	r->tagged = calloc(r->loc.n + 1, sizeof(*r->tagged));
+	if (r->tagged == NULL)
+		return pop3_oom(err);
+	for (size_t i = 0; i < r->loc.n; i++)
+		if (r->loc.v[i].tag[0] != '\0')
+			r->tagged[r->ntagged++] = &r->loc.v[i];
+	if (r->ntagged > 1)
+		qsort(r->tagged, r->ntagged, sizeof(*r->tagged), pop3_tag_cmp);
+	return E2_OK;
+}
+
 /* Adopts a file of an interrupted run: its row, no download. */
 static enum e2_status
 pop3_adopt(struct pop3_run *r, const struct pop3_srv *s, bool *adopted_out,
@@ -534,10 +489,20 @@ pop3_adopt(struct pop3_run *r, const struct pop3_srv *s, bool *adopted_out,
 
 	*adopted_out = false;
 	pop3_tag_of(s->uidl, tag);
-	for (size_t i = 0; i < r->nloc; i++) {
-		struct pop3_local *lf = &r->loc[i];
+	/* lower bound of tag in the index, then the files sharing it */
+	size_t lo = 0, hi = r->ntagged;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		if (lf->matched || strcmp(lf->tag, tag) != 0)
+		if (strcmp(r->tagged[mid]->tag, tag) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < r->ntagged && strcmp(r->tagged[lo]->tag, tag) == 0; lo++) {
+		struct maildir_file *lf = r->tagged[lo];
+
+		if (lf->matched)
 			continue;
 		(void)snprintf(m.uidl, sizeof(m.uidl), "%s", s->uidl);
 		(void)snprintf(m.local_name, sizeof(m.local_name), "%s",
@@ -714,11 +679,11 @@ sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 	rc = pop3_list(&r, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = maildir_list(r.root, pop3_collect, &r, err);
+	rc = maildir_snapshot(r.root, "L", &r.loc, err);
+	if (rc == E2_OK)
+		rc = pop3_index_tags(&r, err);
 	if (rc != E2_OK)
 		goto out;
-	if (r.nloc > 1)
-		qsort(r.loc, r.nloc, sizeof(*r.loc), loc_cmp);
 	rc = pop3_known(&r, err);
 	if (rc != E2_OK)
 		goto out;
@@ -726,7 +691,8 @@ sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 out:
 	/* QUIT: the server applies the DELEs now */
 	chain_session_free(&r.sess);
-	pop3_locals_free(&r);
+	free(r.tagged);
+	maildir_snapshot_free(&r.loc);
 	free(r.srv);
 	return rc;
 }

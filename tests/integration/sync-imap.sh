@@ -137,4 +137,25 @@ e2t_check "moved to Trash on the server" bash -c \
 e2t_check "sync picks up the Trash copy" sync_once
 e2t_check "maildir equals the server after move to Trash" compare
 
+# crash window: files renamed into new/cur, their state rows never
+# committed. The next sync adopts the files by their U= tag instead of
+# downloading them again (no duplicate, nothing fetched).
+n_inbox=$(find "$MD/new" "$MD/cur" -type f | wc -l)
+forget_inbox_state() {
+	"$E2T_PY" - "$STORE/accounts.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM sync_messages WHERE folder = 'INBOX'")
+db.execute("DELETE FROM sync_folders WHERE folder = 'INBOX'")
+db.commit()
+PY
+}
+e2t_check "forget INBOX's state rows ($n_inbox files stay)" forget_inbox_state
+e2t_check "sync after the lost commit" sync_once
+e2t_check "every INBOX file adopted, nothing fetched" \
+	json "d['messages'] == 0 and d['adopted'] == $n_inbox"
+e2t_check "no duplicate in INBOX" \
+	test "$(find "$MD/new" "$MD/cur" -type f | wc -l)" -eq "$n_inbox"
+e2t_check "maildir equals the server after adoption" compare
+
 e2t_finish

@@ -162,4 +162,22 @@ e2t_check "the server still has 8" test "$(server_count)" = 8
 e2t_check "sync after age-out" sync_once
 e2t_check "no DELE for the aged message" json 'd["deleted_server"] == 0 and d["messages"] == 0'
 
+# ---- crash window: files in new/, state rows never committed: adopted by
+# their L= tag, nothing downloaded again, no duplicate
+n_local=$(find "$MD/new" "$MD/cur" -type f 2>/dev/null | wc -l)
+forget_state() {
+	"$E2T_PY" - "$STORE/accounts.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM sync_messages")
+db.commit()
+PY
+}
+e2t_check "forget the state rows ($n_local files stay)" forget_state
+e2t_check "sync after the lost commit" sync_once
+e2t_check "every local file adopted, nothing downloaded" \
+	json "d['messages'] == 0 and d['adopted'] == $n_local"
+e2t_check "no duplicate" \
+	test "$(find "$MD/new" "$MD/cur" -type f | wc -l)" -eq "$n_local"
+
 e2t_finish

@@ -540,6 +540,68 @@ START_TEST(test_maildir_list)
 }
 END_TEST
 
+START_TEST(test_maildir_snapshot_sorted_with_tags)
+{
+	struct maildir *md = open_md();
+	struct maildir_batch *b = NULL;
+	struct maildir_snapshot snap = {0};
+	struct e2_err err = {0};
+	char *inbox = NULL;
+	const char *u[3] = {NULL, NULL, NULL};
+	char uniq[3][256];
+	struct maildir_file *f;
+
+	ck_assert_int_eq(maildir_folder(md, "INBOX", '/', &inbox, &err), E2_OK);
+	ck_assert_int_eq(maildir_batch_begin(md, &b, &err), E2_OK);
+	ck_assert_int_eq(maildir_put_mem(b, inbox, NULL, "U=7-V1", "a\n", 2,
+					 &u[0], &err),
+			 E2_OK);
+	ck_assert_int_eq(
+		maildir_put_mem(b, inbox, "FS", NULL, "b\n", 2, &u[1], &err),
+		E2_OK);
+	ck_assert_int_eq(
+		maildir_put_mem(b, inbox, "S", "L=abc", "c\n", 2, &u[2], &err),
+		E2_OK);
+	for (int i = 0; i < 3; i++)
+		(void)snprintf(uniq[i], sizeof(uniq[i]), "%s", u[i]);
+	ck_assert_int_eq(maildir_batch_commit(b, &err), E2_OK);
+
+	ck_assert_int_eq(maildir_snapshot(inbox, "U", &snap, &err), E2_OK);
+	ck_assert_uint_eq(snap.n, 3);
+	for (size_t i = 1; i < snap.n; i++)
+		ck_assert_int_lt(strcmp(snap.v[i - 1].uniq, snap.v[i].uniq), 0);
+	f = maildir_snapshot_find(&snap, uniq[0]);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->tag, "7-V1");
+	ck_assert_str_eq(f->sub, "new");
+	ck_assert_str_eq(f->flags, "");
+	ck_assert(!f->matched);
+	f = maildir_snapshot_find(&snap, uniq[1]);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->tag, "");
+	ck_assert_str_eq(f->sub, "cur");
+	ck_assert_str_eq(f->flags, "FS");
+	f = maildir_snapshot_find(&snap, uniq[2]);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->tag, ""); /* an "L" tag is not the "U" asked for */
+	ck_assert_ptr_null(maildir_snapshot_find(&snap, "no-such-file"));
+	maildir_snapshot_free(&snap);
+	ck_assert_uint_eq(snap.n, 0);
+	ck_assert_ptr_null(snap.v);
+
+	ck_assert_int_eq(maildir_snapshot(inbox, "L", &snap, &err), E2_OK);
+	f = maildir_snapshot_find(&snap, uniq[2]);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(f->tag, "abc");
+	maildir_snapshot_free(&snap);
+	maildir_snapshot_free(NULL);
+
+	maildir_batch_free(&b);
+	free(inbox);
+	maildir_close(&md);
+}
+END_TEST
+
 /* ---- recovery
  * ----------------------------------------------------------------- */
 
@@ -647,6 +709,7 @@ maildir_suite(void)
 			    sizeof(norm_rows) / sizeof(norm_rows[0]));
 	tcase_add_test(tc, test_maildir_flags_round_trip);
 	tcase_add_test(tc, test_maildir_list);
+	tcase_add_test(tc, test_maildir_snapshot_sorted_with_tags);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("recover");
