@@ -76,6 +76,12 @@ enum e2_status e2_fail(struct e2_err *err, enum e2_status code, const char *fmt,
  */
 char *e2_quote(char *dst, size_t dstlen, const char *src, size_t srclen);
 
+/*
+ * Overwrites len bytes at p with zeros in a way the compiler keeps (for
+ * passwords before free()). p may be NULL when len is 0.
+ */
+void e2_wipe(void *p, size_t len);
+
 /* ---- the store ----------------------------------------------------------- */
 
 struct e2_store;

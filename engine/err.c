@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 static const char *const e2_status_names[] = {
 	[E2_OK] = "ok",
 	[E2_ENOMEM] = "enomem",
@@ -64,6 +66,13 @@ e2_fail(struct e2_err *err, enum e2_status code, const char *fmt, ...)
 	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+void
+e2_wipe(void *p, size_t len)
+{
+	if (p != NULL && len > 0)
+		OPENSSL_cleanse(p, len);
 }
 
 char *

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "email2.h"
 #include "tool.h"
 
@@ -183,7 +181,7 @@ conntest_read_password(const char *path, struct e2_account *a,
 		goto out;
 	}
 	if (a->authsecret != NULL) {
-		OPENSSL_cleanse(a->authsecret, strlen(a->authsecret));
+		e2_wipe(a->authsecret, strlen(a->authsecret));
 		free(a->authsecret);
 	}
 	a->authsecret = malloc(len + 1);
@@ -194,7 +192,7 @@ conntest_read_password(const char *path, struct e2_account *a,
 	memcpy(a->authsecret, buf, len);
 	a->authsecret[len] = '\0';
 out:
-	OPENSSL_cleanse(buf, total);
+	e2_wipe(buf, total);
 	free(buf);
 	return rc;
 }
