@@ -5,14 +5,8 @@
 # server expunge, local delete (SERVERDELETEACTION), batches.
 set -u
 . "$(dirname "$0")/lib.sh"
-
-SYNCD=$(e2t_find_tool email2-syncd) || e2t_skip "email2-syncd not built"
-PROVISION=$(e2t_find_tool email2-provision) || e2t_skip "email2-provision not built"
-e2t_up
-
-GUID='{5A1E0C2D-1111-4A2B-8C3D-000000000001}'
-STORE=$E2T_DIR/store
-MD=$STORE/mail/$GUID
+. "$E2T_SRCDIR/harness/sync.sh"
+sync_setup '{5A1E0C2D-1111-4A2B-8C3D-000000000001}'
 COMPARE=$E2T_SRCDIR/sync-compare.py
 
 # gen DIR N PREFIX: N messages with a size mix (1 KB .. 300 KB)
@@ -39,40 +33,12 @@ deliver_dir() { # DIR [MAILBOX]
 	done
 }
 
-provision() { # SERVERDELETEACTION
-	cat >"$E2T_DIR/acct.xml" <<XML
-<?xml version="1.0" encoding="UTF-8"?>
-<wap-provisioningdoc>
-  <characteristic type="EMAIL2">
-    <characteristic type="$GUID">
-      <parm name="ACCOUNTTYPE" value="Email"/>
-      <parm name="AUTHNAME" value="$E2T_USER"/>
-      <parm name="AUTHSECRET" value="$E2T_PASS"/>
-      <parm name="INSERVER" value="$E2T_HOST:$E2T_IMAPS_PORT"/>
-      <parm name="OUTSERVER" value="$E2T_HOST:$E2T_SUBMISSIONS_PORT"/>
-      <parm name="REPLYADDR" value="$E2T_USER@email2.test"/>
-      <parm name="SERVICENAME" value="sync test"/>
-      <parm name="SERVICETYPE" value="IMAP4"/>
-      <parm name="SYNCINGCONTENTTYPES" value="0x2"/>
-      <parm name="SERVERDELETEACTION" value="$1"/>
-    </characteristic>
-  </characteristic>
-</wap-provisioningdoc>
-XML
-	"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null
-}
-
-sync_once() { # extra args...; JSON line in $E2T_DIR/sync.json
-	e2t_run "$SYNCD" --once --store "$STORE" --cafile "$E2T_CA" --json \
-		--batch 7 "$@" >"$E2T_DIR/sync.json" 2>"$E2T_DIR/sync.err"
-}
+provision() { sync_provision IMAP4 "$E2T_IMAPS_PORT" SERVERDELETEACTION="$1"; }
 
 compare() {
 	"$E2T_PY" "$COMPARE" "$E2T_ADDR" "$E2T_IMAPS_PORT" "$E2T_USER" \
 		"$E2T_PASSFILE" "$E2T_CA" "$MD"
 }
-
-json() { e2t_json "$E2T_DIR/sync.json" "$1"; }
 
 gen "$E2T_DIR/in" 40 inbox && deliver_dir "$E2T_DIR/in" ||
 	e2t_fatal "cannot deliver"

@@ -6,14 +6,9 @@
 # with local age-out, RETRIEVE truncation through TOP n L.
 set -u
 . "$(dirname "$0")/lib.sh"
-
-SYNCD=$(e2t_find_tool email2-syncd) || e2t_skip "email2-syncd not built"
-PROVISION=$(e2t_find_tool email2-provision) || e2t_skip "email2-provision not built"
-e2t_up
-
-GUID='{5A1E0C2D-2222-4A2B-8C3D-000000000002}'
-STORE=$E2T_DIR/store
-MD=$STORE/mail/$GUID
+. "$E2T_SRCDIR/harness/sync.sh"
+SYNC_BATCH=3
+sync_setup '{5A1E0C2D-2222-4A2B-8C3D-000000000002}'
 
 # msg FILE DATE SUBJECT [LINES]: one message with that Date header
 msg() {
@@ -42,39 +37,12 @@ for f in "$E2T_DIR"/in/*.eml; do
 	e2t_deliver "$f" || e2t_fatal "cannot deliver $f"
 done
 
-provision() { # SERVERDELETEACTION DWNDAY RETRIEVE
-	local retrieve=
-	[ "$3" != 0 ] && retrieve="<parm name=\"RETRIEVE\" value=\"$3\"/>"
-	cat >"$E2T_DIR/acct.xml" <<XML
-<?xml version="1.0" encoding="UTF-8"?>
-<wap-provisioningdoc>
-  <characteristic type="EMAIL2">
-    <characteristic type="$GUID">
-      <parm name="ACCOUNTTYPE" value="Email"/>
-      <parm name="AUTHNAME" value="$E2T_USER"/>
-      <parm name="AUTHSECRET" value="$E2T_PASS"/>
-      <parm name="INSERVER" value="$E2T_HOST:$E2T_POP3S_PORT"/>
-      <parm name="OUTSERVER" value="$E2T_HOST:$E2T_SUBMISSIONS_PORT"/>
-      <parm name="REPLYADDR" value="$E2T_USER@email2.test"/>
-      <parm name="SERVICENAME" value="pop3 sync test"/>
-      <parm name="SERVICETYPE" value="POP3"/>
-      <parm name="SYNCINGCONTENTTYPES" value="0x2"/>
-      <parm name="SERVERDELETEACTION" value="$1"/>
-      <parm name="DWNDAY" value="$2"/>
-      $retrieve
-    </characteristic>
-  </characteristic>
-</wap-provisioningdoc>
-XML
-	"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null
+provision() { # SERVERDELETEACTION DWNDAY RETRIEVE (0: none)
+	local extra=()
+	[ "$3" != 0 ] && extra=(RETRIEVE="$3")
+	sync_provision POP3 "$E2T_POP3S_PORT" SERVERDELETEACTION="$1" \
+		DWNDAY="$2" "${extra[@]}"
 }
-
-sync_once() { # JSON line in $E2T_DIR/sync.json
-	e2t_run "$SYNCD" --once --store "$STORE" --cafile "$E2T_CA" --json \
-		--batch 3 >"$E2T_DIR/sync.json" 2>"$E2T_DIR/sync.err"
-}
-
-json() { e2t_json "$E2T_DIR/sync.json" "$1"; }
 
 local_count() { ls "$MD/new" "$MD/cur" 2>/dev/null | grep -c ','; }
 server_count() { e2t_doveadm search -u "$E2T_USER" mailbox INBOX all | wc -l; }
