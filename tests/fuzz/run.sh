@@ -29,7 +29,8 @@ trap 'exit 130' INT TERM
 # only need PACKAGE_VERSION (engine/err.c) from it.
 printf '#define PACKAGE_VERSION "fuzz"\n' >"$work/config.h"
 xml_cflags=$(pkg-config --cflags libxml-2.0)
-xml_libs=$(pkg-config --libs libxml-2.0)
+# engine/err.c wipes secrets with OpenSSL (libcrypto)
+xml_libs="$(pkg-config --libs libxml-2.0) $(pkg-config --libs libcrypto)"
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined"
 cflags="$cflags -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="$cflags -I$work -I$top/engine -I$top/csp -I$top"
