@@ -346,6 +346,7 @@ struct e2_sync_stats {
 	size_t messages;          /* messages downloaded */
 	unsigned long long bytes; /* bytes downloaded */
 	size_t partial;           /* stored truncated (RETRIEVE) */
+	size_t omitted;           /* stored with parts left (KEEPMAX) */
 	size_t adopted;           /* found on disk after a crash, not fetched */
 	size_t flags_pushed;      /* local flag changes sent to the server */
 	size_t flags_pulled;      /* server flag changes applied locally */

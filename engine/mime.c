@@ -785,6 +785,14 @@ mime_trunc_full(const struct mime_trunc *t)
 	return t->len >= mime_trunc_want(t);
 }
 
+size_t
+mime_trunc_room(const struct mime_trunc *t)
+{
+	size_t want = mime_trunc_want(t);
+
+	return t->len >= want ? 0 : want - t->len;
+}
+
 enum e2_status
 mime_trunc_write(void *ctx, const void *buf, size_t len, struct e2_err *err)
 {

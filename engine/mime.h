@@ -121,6 +121,8 @@ enum e2_status mime_trunc_new(size_t limit, struct mime_trunc **t_out,
 enum e2_status mime_trunc_write(void *t, const void *buf, size_t len,
 				struct e2_err *err);
 bool mime_trunc_full(const struct mime_trunc *t);
+/* How many more bytes would be kept (0 once full): a partial fetch size. */
+size_t mime_trunc_room(const struct mime_trunc *t);
 enum e2_status mime_trunc_finish(struct mime_trunc *t,
 				 unsigned long long orig_size,
 				 mime_sink_fn sink, void *sink_ctx,

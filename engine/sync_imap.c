@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <libetpan/libetpan.h>
 
@@ -235,9 +236,37 @@ struct imap_msg {
 	bool has_flags;
 	bool deleted;
 	char flags[MAILDIR_FLAGS_MAX];
+	int64_t internal_date; /* 0: not fetched */
+	const struct mailimap_body *bodystructure;
 	const char *body;
 	size_t body_len;
 };
+
+/* INTERNALDATE as epoch seconds, 0 when it makes no sense. */
+static int64_t
+imap_date_time(const struct mailimap_date_time *dt)
+{
+	struct tm tm = {0};
+	int zone, mins;
+	time_t t;
+
+	if (dt == NULL || dt->dt_year < 1970 || dt->dt_month < 1 ||
+	    dt->dt_month > 12 || dt->dt_day < 1 || dt->dt_day > 31)
+		return 0;
+	tm.tm_year = dt->dt_year - 1900;
+	tm.tm_mon = dt->dt_month - 1;
+	tm.tm_mday = dt->dt_day;
+	tm.tm_hour = dt->dt_hour;
+	tm.tm_min = dt->dt_min;
+	tm.tm_sec = dt->dt_sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return 0;
+	/* zone is [+-]HHMM as a number: -0130 is -130 */
+	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
+	mins = (zone / 100) * 60 + zone % 100;
+	return (int64_t)t - (dt->dt_zone < 0 ? -mins : mins) * 60;
+}
 
 static void
 imap_msg_parse(struct mailimap_msg_att *att, struct imap_msg *m)
@@ -263,6 +292,13 @@ imap_msg_parse(struct mailimap_msg_att *att, struct imap_msg *m)
 			break;
 		case MAILIMAP_MSG_ATT_RFC822_SIZE:
 			m->size = s->att_data.att_rfc822_size;
+			break;
+		case MAILIMAP_MSG_ATT_BODYSTRUCTURE:
+			m->bodystructure = s->att_data.att_bodystructure;
+			break;
+		case MAILIMAP_MSG_ATT_INTERNALDATE:
+			m->internal_date =
+				imap_date_time(s->att_data.att_internal_date);
 			break;
 		case MAILIMAP_MSG_ATT_BODY_SECTION:
 			if (s->att_data.att_body_section != NULL) {
@@ -399,6 +435,8 @@ struct sync_msg_row {
 	char *uniq;
 	char flags[MAILDIR_FLAGS_MAX]; /* standard letters as last synced */
 	bool partial;
+	bool omitted;
+	int64_t internal_date;
 };
 
 #define STATE_PAGE 256
@@ -490,6 +528,8 @@ state_rows_load(struct sync_ctx *c, const char *folder,
 			}
 			maildir_flags_normalize(page[i].flags, rows[n].flags);
 			rows[n].partial = page[i].partial;
+			rows[n].omitted = page[i].omitted;
+			rows[n].internal_date = page[i].internal_date;
 			n++;
 			after = page[i].uid;
 		}
@@ -516,6 +556,8 @@ state_row_put(struct sync_ctx *c, const char *folder,
 		return e2_fail(err, E2_EINVAL, "maildir name too long");
 	memcpy(m.flags, row->flags, sizeof(m.flags));
 	m.partial = row->partial;
+	m.omitted = row->omitted;
+	m.internal_date = row->internal_date;
 	return syncstate_msg_put(c->ss, folder, &m, err);
 }
 
@@ -533,6 +575,7 @@ struct folder_run {
 	struct maildir_snapshot local; /* tag: "U" */
 	struct uidv del;               /* UIDs deleted locally */
 	struct uidv aged;              /* UIDs out of the DWNDAY window */
+	size_t ndropped;               /* rows removed during this run */
 };
 
 /* The local file of a row, NULL when gone. */
@@ -540,6 +583,37 @@ static struct maildir_file *
 folder_local_of(struct folder_run *f, const struct sync_msg_row *row)
 {
 	return maildir_snapshot_find(&f->local, row->uniq);
+}
+
+/* DWNDAY's cutoff: UTC midnight dwnday days ago (SINCE compares dates). */
+static int64_t
+dwnday_cutoff(const struct sync_ctx *c)
+{
+	int64_t t = (int64_t)c->now - (int64_t)c->a->dwnday * 86400;
+
+	return t - ((t % 86400) + 86400) % 86400;
+}
+
+/*
+ * Whether DWNDAY leaves nothing to do in a folder the server did not
+ * change: no row has aged out of the window (rows of adopted files have no
+ * date and wait for the next change), and with DWNDAY -1 every server
+ * message has a row (a window that was smaller before has been widened).
+ */
+static bool
+folder_window_settled(const struct folder_run *f)
+{
+	const struct sync_ctx *c = f->r->c;
+	int64_t cutoff;
+
+	if (c->a->dwnday < 0)
+		return f->nrows >= f->cur.nmsgs;
+	cutoff = dwnday_cutoff(c);
+	for (size_t i = 0; i < f->nrows; i++)
+		if (f->rows[i].internal_date != 0 &&
+		    f->rows[i].internal_date < cutoff)
+			return false;
+	return true;
 }
 
 static bool
@@ -618,6 +692,7 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 			if (rc != E2_OK)
 				goto out;
 			c->stats->removed_local++;
+			f->ndropped++;
 			continue;
 		}
 		if (lf == NULL || flag_has(lf->flags, 'T')) {
@@ -776,6 +851,7 @@ folder_drop_rows(struct folder_run *f, const struct uidv *u, bool count_server,
 		rc = syncstate_msg_delete_uid(c->ss, f->name, row->uid, err);
 		if (rc != E2_OK)
 			goto fail;
+		f->ndropped++;
 		if (count_server)
 			c->stats->deleted_server++;
 		else
@@ -934,7 +1010,236 @@ out:
 struct sized {
 	uint32_t uid;
 	uint32_t size;
+	struct mime_part *plan; /* KEEPMAX: parts to leave, NULL: none */
 };
+
+static void
+sized_clear(struct sized *sz, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mime_part_free(&sz[i].plan);
+}
+
+/* ---- KEEPMAX: BODYSTRUCTURE -> struct mime_part -------------------------- */
+
+#define KEEPMAX_DEPTH 32 /* deeper BODYSTRUCTUREs are refused */
+
+static char *
+str_lower_dup(const char *s)
+{
+	char *d = strdup(s != NULL ? s : "");
+
+	for (char *p = d; p != NULL && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return d;
+}
+
+/* The value of parameter name in a BODYSTRUCTURE parameter list, or NULL. */
+static const char *
+body_param(const struct mailimap_body_fld_param *pl, const char *name)
+{
+	if (pl == NULL || pl->pa_list == NULL)
+		return NULL;
+	for (clistiter *it = clist_begin(pl->pa_list); it != NULL;
+	     it = clist_next(it)) {
+		struct mailimap_single_body_fld_param *p = clist_content(it);
+
+		if (p->pa_name != NULL && strcasecmp(p->pa_name, name) == 0)
+			return p->pa_value;
+	}
+	return NULL;
+}
+
+static const char *
+body_encoding(const struct mailimap_body_fld_enc *e)
+{
+	static const char *const names[] = {
+		[MAILIMAP_BODY_FLD_ENC_7BIT] = "7bit",
+		[MAILIMAP_BODY_FLD_ENC_8BIT] = "8bit",
+		[MAILIMAP_BODY_FLD_ENC_BINARY] = "binary",
+		[MAILIMAP_BODY_FLD_ENC_BASE64] = "base64",
+		[MAILIMAP_BODY_FLD_ENC_QUOTED_PRINTABLE] = "quoted-printable",
+	};
+
+	if (e == NULL)
+		return NULL;
+	if (e->enc_type >= 0 &&
+	    e->enc_type < (int)(sizeof(names) / sizeof(*names)) &&
+	    names[e->enc_type] != NULL)
+		return names[e->enc_type];
+	return e->enc_value;
+}
+
+static const char *
+media_type(const struct mailimap_media_basic *m)
+{
+	switch (m->med_type) {
+	case MAILIMAP_MEDIA_BASIC_APPLICATION:
+		return "application";
+	case MAILIMAP_MEDIA_BASIC_AUDIO:
+		return "audio";
+	case MAILIMAP_MEDIA_BASIC_IMAGE:
+		return "image";
+	case MAILIMAP_MEDIA_BASIC_MESSAGE:
+		return "message";
+	case MAILIMAP_MEDIA_BASIC_VIDEO:
+		return "video";
+	default:
+		return m->med_basic_type != NULL ? m->med_basic_type
+						 : "application";
+	}
+}
+
+/* Fills p (zeroed by the caller) from b; number is its IMAP section. */
+static enum e2_status
+part_from_body(const struct mailimap_body *b, const char *number,
+	       unsigned depth, struct mime_part *p, struct e2_err *err)
+{
+	const struct mailimap_body_fields *fl = NULL;
+	const struct mailimap_body_fld_dsp *dsp = NULL;
+	const char *type = NULL, *sub = NULL, *fname = NULL;
+
+	if (depth > KEEPMAX_DEPTH)
+		return e2_fail(err, E2_EPROTO,
+			       "imap BODYSTRUCTURE nested deeper than %d",
+			       KEEPMAX_DEPTH);
+	p->number = strdup(number);
+	if (p->number == NULL)
+		return imap_oom(err);
+	if (b->bd_type == MAILIMAP_BODY_MPART) {
+		const struct mailimap_body_type_mpart *mp =
+			b->bd_data.bd_body_mpart;
+		size_t n = 0;
+
+		if (mp == NULL || mp->bd_list == NULL)
+			return e2_fail(err, E2_EPROTO,
+				       "imap BODYSTRUCTURE: empty multipart");
+		p->type = strdup("multipart");
+		p->subtype = str_lower_dup(mp->bd_media_subtype);
+		if (p->type == NULL || p->subtype == NULL)
+			return imap_oom(err);
+		if (mp->bd_ext_mpart != NULL) {
+			const char *bnd = body_param(
+				mp->bd_ext_mpart->bd_parameter, "boundary");
+
+			if (bnd != NULL && (p->boundary = strdup(bnd)) == NULL)
+				return imap_oom(err);
+		}
+		p->children = calloc((size_t)clist_count(mp->bd_list) + 1,
+				     sizeof(*p->children));
+		if (p->children == NULL)
+			return imap_oom(err);
+		for (clistiter *it = clist_begin(mp->bd_list); it != NULL;
+		     it = clist_next(it)) {
+			char num[128];
+			int len;
+
+			if (number[0] == '\0')
+				len = snprintf(num, sizeof(num), "%zu", n + 1);
+			else
+				len = snprintf(num, sizeof(num), "%s.%zu",
+					       number, n + 1);
+			if (len < 0 || (size_t)len >= sizeof(num))
+				return e2_fail(err, E2_EPROTO,
+					       "imap BODYSTRUCTURE: section "
+					       "number too long");
+			p->n_children = ++n;
+			enum e2_status rc = part_from_body(
+				clist_content(it), num, depth + 1,
+				&p->children[n - 1], err);
+			if (rc != E2_OK)
+				return rc;
+		}
+		return E2_OK;
+	}
+	if (b->bd_data.bd_body_1part == NULL)
+		return e2_fail(err, E2_EPROTO,
+			       "imap BODYSTRUCTURE: empty part");
+	{
+		const struct mailimap_body_type_1part *op =
+			b->bd_data.bd_body_1part;
+
+		switch (op->bd_type) {
+		case MAILIMAP_BODY_TYPE_1PART_BASIC:
+			if (op->bd_data.bd_type_basic == NULL)
+				break;
+			fl = op->bd_data.bd_type_basic->bd_fields;
+			type = media_type(
+				op->bd_data.bd_type_basic->bd_media_basic);
+			sub = op->bd_data.bd_type_basic->bd_media_basic
+				      ->med_subtype;
+			break;
+		case MAILIMAP_BODY_TYPE_1PART_MSG:
+			if (op->bd_data.bd_type_msg == NULL)
+				break;
+			fl = op->bd_data.bd_type_msg->bd_fields;
+			type = "message";
+			sub = "rfc822";
+			break;
+		case MAILIMAP_BODY_TYPE_1PART_TEXT:
+			if (op->bd_data.bd_type_text == NULL)
+				break;
+			fl = op->bd_data.bd_type_text->bd_fields;
+			type = "text";
+			sub = op->bd_data.bd_type_text->bd_media_text;
+			break;
+		default:
+			break;
+		}
+		if (op->bd_ext_1part != NULL)
+			dsp = op->bd_ext_1part->bd_disposition;
+	}
+	if (fl == NULL || type == NULL)
+		return e2_fail(err, E2_EPROTO,
+			       "imap BODYSTRUCTURE: unknown part type");
+	p->type = str_lower_dup(type);
+	p->subtype = str_lower_dup(sub);
+	if (p->type == NULL || p->subtype == NULL)
+		return imap_oom(err);
+	if (dsp != NULL && dsp->dsp_type != NULL) {
+		p->disposition = str_lower_dup(dsp->dsp_type);
+		if (p->disposition == NULL)
+			return imap_oom(err);
+		fname = body_param(dsp->dsp_attributes, "filename");
+	}
+	if (fname == NULL)
+		fname = body_param(fl->bd_parameter, "name");
+	if (fname != NULL && (p->filename = strdup(fname)) == NULL)
+		return imap_oom(err);
+	if (body_encoding(fl->bd_encoding) != NULL &&
+	    (p->encoding = str_lower_dup(body_encoding(fl->bd_encoding))) ==
+		    NULL)
+		return imap_oom(err);
+	p->size = fl->bd_size;
+	return E2_OK;
+}
+
+/*
+ * KEEPMAX's plan for one message: *plan_out is the tree when some part is
+ * to be left on the server, else NULL.
+ */
+static enum e2_status
+keepmax_plan(const struct sync_ctx *c, const struct mailimap_body *b,
+	     struct mime_part **plan_out, struct e2_err *err)
+{
+	struct mime_part *root;
+	enum e2_status rc;
+
+	*plan_out = NULL;
+	root = calloc(1, sizeof(*root));
+	if (root == NULL)
+		return imap_oom(err);
+	rc = part_from_body(b, "", 0, root, err);
+	if (rc == E2_OK &&
+	    mime_plan_keepmax(root, (unsigned long long)c->a->keepmax * 1024) >
+		    0) {
+		*plan_out = root;
+		root = NULL;
+	}
+	mime_part_free(&root);
+	return rc;
+}
 
 static enum e2_status
 imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
@@ -956,9 +1261,17 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 		rc = imap_oom(err);
 		goto out;
 	}
+	if (r->c->a->keepmax > 0 &&
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_bodystructure()) !=
+		    MAILIMAP_NO_ERROR) {
+		rc = imap_oom(err);
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		out[i].uid = uids[i];
 		out[i].size = 0;
+		out[i].plan = NULL;
 	}
 	code = mailimap_uid_fetch(r->imap, set, ft, &res);
 	if (code != MAILIMAP_NO_ERROR) {
@@ -973,8 +1286,15 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 		imap_msg_parse(clist_content(it), &m);
 		key.uid = m.uid;
 		hit = bsearch(&key, out, n, sizeof(*out), uid_cmp);
-		if (hit != NULL)
-			hit->size = m.size;
+		if (hit == NULL)
+			continue;
+		hit->size = m.size;
+		if (m.bodystructure != NULL && hit->plan == NULL) {
+			rc = keepmax_plan(r->c, m.bodystructure, &hit->plan,
+					  err);
+			if (rc != E2_OK)
+				goto out;
+		}
 	}
 out:
 	if (res != NULL)
@@ -991,6 +1311,8 @@ struct fetched_row {
 	char uniq[256];
 	char flags[MAILDIR_FLAGS_MAX];
 	bool partial;
+	bool omitted;
+	int64_t internal_date;
 	unsigned long long bytes;
 };
 
@@ -1031,6 +1353,7 @@ folder_put(struct folder_run *f, struct maildir_batch *b,
 	(void)snprintf(row->uniq, sizeof(row->uniq), "%s", uniq);
 	flags_synced(m->flags, row->flags);
 	row->partial = partial && ti.truncated;
+	row->internal_date = m->internal_date;
 	row->bytes = m->body_len;
 	return E2_OK;
 }
@@ -1075,6 +1398,9 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 	    mailimap_fetch_type_new_fetch_att_list_add(
 		    ft, mailimap_fetch_att_new_rfc822_size()) !=
 		    MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_internaldate()) !=
+		    MAILIMAP_NO_ERROR ||
 	    mailimap_fetch_type_new_fetch_att_list_add(ft, body) !=
 		    MAILIMAP_NO_ERROR) {
 		rc = imap_oom(err);
@@ -1111,6 +1437,263 @@ out:
 	if (set != NULL)
 		mailimap_set_free(set);
 	return rc;
+}
+
+/* ---- KEEPMAX: one message fetched part by part ---------------------------
+ */
+
+/* "HEADER", "TEXT", "2", "2.1.MIME" -> a libetpan section; NULL: bad/oom */
+static struct mailimap_section *
+imap_section_of(const char *name)
+{
+	struct mailimap_section_part *part = NULL;
+	struct mailimap_section *sec = NULL;
+	clist *ids = NULL;
+	const char *p = name;
+
+	if (strcmp(name, "HEADER") == 0)
+		return mailimap_section_new_header();
+	if (strcmp(name, "TEXT") == 0)
+		return mailimap_section_new_text();
+	ids = clist_new();
+	if (ids == NULL)
+		return NULL;
+	while (*p >= '0' && *p <= '9') {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+		uint32_t *id;
+
+		if (v == 0 || v > UINT32_MAX ||
+		    (id = malloc(sizeof(*id))) == NULL)
+			goto fail;
+		*id = (uint32_t)v;
+		if (clist_append(ids, id) < 0) {
+			free(id);
+			goto fail;
+		}
+		p = end;
+		if (*p == '.')
+			p++;
+	}
+	if (clist_count(ids) == 0)
+		goto fail;
+	part = mailimap_section_part_new(ids);
+	if (part == NULL)
+		goto fail;
+	ids = NULL;
+	if (*p == '\0')
+		sec = mailimap_section_new_part(part);
+	else if (strcmp(p, "MIME") == 0)
+		sec = mailimap_section_new_part_mime(part);
+	else if (strcmp(p, "HEADER") == 0)
+		sec = mailimap_section_new_part_header(part);
+	else if (strcmp(p, "TEXT") == 0)
+		sec = mailimap_section_new_part_text(part);
+	if (sec == NULL)
+		mailimap_section_part_free(part);
+	return sec;
+fail:
+	if (ids != NULL) {
+		for (clistiter *it = clist_begin(ids); it != NULL;
+		     it = clist_next(it))
+			free(clist_content(it));
+		clist_free(ids);
+	}
+	return NULL;
+}
+
+struct part_fetch {
+	struct imap_run *r;
+	uint32_t uid;
+	struct mime_trunc *t;     /* RETRIEVE on the assembled message */
+	bool skipped;             /* sections not fetched: t was full */
+	unsigned long long bytes; /* transferred */
+};
+
+/* mime_fetch_fn: UID FETCH uid (BODY.PEEK[section]) into sink. */
+static enum e2_status
+part_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
+	   struct e2_err *err)
+{
+	struct part_fetch *pf = ctx;
+	struct imap_run *r = pf->r;
+	struct mailimap_set *set = NULL;
+	struct mailimap_fetch_type *ft = NULL;
+	struct mailimap_fetch_att *att = NULL;
+	struct mailimap_section *sec;
+	clist *res = NULL;
+	enum e2_status rc = E2_OK;
+	bool got = false;
+	size_t room = 0;
+	int code;
+
+	/* RETRIEVE: nothing more would be kept, leave the rest unfetched */
+	if (pf->t != NULL && sink_ctx == pf->t && mime_trunc_full(pf->t)) {
+		pf->skipped = true;
+		return E2_OK;
+	}
+	if (pf->t != NULL && sink_ctx == pf->t)
+		room = mime_trunc_room(pf->t);
+	sec = imap_section_of(section);
+	if (sec != NULL) {
+		/* RETRIEVE: no more than the truncation keeps (<0.room>) */
+		att = room > 0 && room < UINT32_MAX
+			      ? mailimap_fetch_att_new_body_peek_section_partial(
+					sec, 0, (uint32_t)room)
+			      : mailimap_fetch_att_new_body_peek_section(sec);
+		if (att == NULL)
+			mailimap_section_free(sec);
+	}
+	set = mailimap_set_new_single(pf->uid);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	if (att == NULL || set == NULL || ft == NULL ||
+	    mailimap_fetch_type_new_fetch_att_list_add(ft, att) !=
+		    MAILIMAP_NO_ERROR) {
+		if (att != NULL)
+			mailimap_fetch_att_free(att);
+		rc = imap_oom(err);
+		goto out;
+	}
+	code = mailimap_uid_fetch(r->imap, set, ft, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, "UID FETCH (BODY.PEEK[part])", err);
+		goto out;
+	}
+	for (clistiter *it = clist_begin(res); it != NULL && !got;
+	     it = clist_next(it)) {
+		struct imap_msg m;
+
+		imap_msg_parse(clist_content(it), &m);
+		if (m.uid != pf->uid || m.body == NULL)
+			continue;
+		got = true;
+		pf->bytes += m.body_len;
+		if (room > 0 && m.body_len >= room)
+			pf->skipped = true; /* maybe cut by <0.room> */
+		if (m.body_len > 0)
+			rc = sink(sink_ctx, m.body, m.body_len, err);
+	}
+	if (rc == E2_OK && !got)
+		rc = e2_fail(err, E2_EPROTO,
+			     "imap UID FETCH %u BODY[%s]: no such section",
+			     (unsigned)pf->uid, section);
+out:
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	if (set != NULL)
+		mailimap_set_free(set);
+	return rc;
+}
+
+/* UID FETCH uid (UID FLAGS INTERNALDATE) into *m (body unused). */
+static enum e2_status
+imap_msg_meta(struct imap_run *r, uint32_t uid, struct imap_msg *m,
+	      struct e2_err *err)
+{
+	struct mailimap_set *set = mailimap_set_new_single(uid);
+	struct mailimap_fetch_type *ft =
+		mailimap_fetch_type_new_fetch_att_list_empty();
+	clist *res = NULL;
+	enum e2_status rc = E2_OK;
+	bool got = false;
+	int code;
+
+	if (set == NULL || ft == NULL ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_uid()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_flags()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_internaldate()) !=
+		    MAILIMAP_NO_ERROR) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	code = mailimap_uid_fetch(r->imap, set, ft, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, "UID FETCH (FLAGS INTERNALDATE)", err);
+		goto out;
+	}
+	for (clistiter *it = clist_begin(res); it != NULL && !got;
+	     it = clist_next(it)) {
+		imap_msg_parse(clist_content(it), m);
+		got = m->uid == uid && m->has_flags;
+	}
+	if (!got)
+		memset(m, 0, sizeof(*m));
+	m->uid = uid;
+	m->body = NULL;
+	m->bodystructure = NULL;
+out:
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	if (set != NULL)
+		mailimap_set_free(set);
+	return rc;
+}
+
+/*
+ * KEEPMAX: assembles the message from its kept parts and placeholders
+ * (mime_assemble()) into the batch; with RETRIEVE, through a struct
+ * mime_trunc, as mime.h says: KEEPMAX first, then RETRIEVE.
+ */
+static enum e2_status
+folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
+		     const struct sized *sz, struct fetched_row *row,
+		     struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	struct part_fetch pf = {.r = r, .uid = sz->uid};
+	struct maildir_msg *msg = NULL;
+	struct mime_trunc_info ti = {0};
+	struct imap_msg m;
+	const char *uniq = NULL;
+	char tag[SYNC_TAG_MAX];
+	enum e2_status rc;
+
+	rc = imap_msg_meta(r, sz->uid, &m, err);
+	if (rc != E2_OK)
+		return rc;
+	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)sz->uid,
+		       (unsigned)f->cur.uidvalidity);
+	rc = maildir_msg_begin(b, f->path, m.flags[0] != '\0' ? m.flags : NULL,
+			       tag, &msg, err);
+	if (rc != E2_OK)
+		return rc;
+	if (c->a->retrieve > 0) {
+		rc = mime_trunc_new((size_t)c->a->retrieve, &pf.t, err);
+		if (rc == E2_OK)
+			rc = mime_assemble(sz->plan, part_fetch, &pf,
+					   mime_trunc_write, pf.t, err);
+		/* sections left unfetched: the server's size is the truth */
+		if (rc == E2_OK)
+			rc = mime_trunc_finish(pf.t, pf.skipped ? sz->size : 0,
+					       maildir_msg_sink, msg, &ti, err);
+		mime_trunc_free(&pf.t);
+	} else {
+		rc = mime_assemble(sz->plan, part_fetch, &pf, maildir_msg_sink,
+				   msg, err);
+	}
+	if (rc != E2_OK) {
+		maildir_msg_discard(&msg);
+		return rc;
+	}
+	rc = maildir_msg_end(&msg, &uniq, err);
+	if (rc != E2_OK)
+		return rc;
+	row->uid = sz->uid;
+	(void)snprintf(row->uniq, sizeof(row->uniq), "%s", uniq);
+	flags_synced(m.flags, row->flags);
+	row->partial = ti.truncated;
+	row->omitted = true;
+	row->internal_date = m.internal_date;
+	row->bytes = pf.bytes;
+	return E2_OK;
 }
 
 /*
@@ -1166,6 +1749,51 @@ out:
 	return rc;
 }
 
+static bool
+row_has_uid(const struct folder_run *f, uint32_t uid)
+{
+	size_t lo = 0, hi = f->nrows;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->rows[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->nrows && f->rows[lo].uid == uid;
+}
+
+/*
+ * Adds to uids (sorted again) the UIDs 1..hi inside the window that have
+ * no row and were not deleted locally in this run.
+ */
+static enum e2_status
+folder_older(struct folder_run *f, uint32_t hi, struct uidv *uids,
+	     struct e2_err *err)
+{
+	struct uidv older = {0};
+	enum e2_status rc;
+
+	rc = imap_search(f->r, 1, hi, f->r->c->a->dwnday >= 0 ? 1 : 0, &older,
+			 err);
+	for (size_t i = 0; i < older.n && rc == E2_OK; i++) {
+		uint32_t uid = older.v[i];
+
+		if (row_has_uid(f, uid) ||
+		    (f->del.n > 0 &&
+		     bsearch(&uid, f->del.v, f->del.n, sizeof(*f->del.v),
+			     uid_cmp) != NULL))
+			continue;
+		rc = uidv_add(uids, uid, err);
+	}
+	if (rc == E2_OK && uids->n > 1)
+		qsort(uids->v, uids->n, sizeof(*uids->v), uid_cmp);
+	uidv_free(&older);
+	return rc;
+}
+
 static enum e2_status
 folder_new(struct folder_run *f, struct e2_err *err)
 {
@@ -1175,6 +1803,7 @@ folder_new(struct folder_run *f, struct e2_err *err)
 	struct sized *sz = NULL;
 	struct fetched_row *rows = NULL;
 	uint32_t *full = NULL, *part = NULL;
+	const struct sized **kept = NULL;
 	struct maildir_batch *b = NULL;
 	uint32_t start = 1;
 	enum e2_status rc = E2_OK;
@@ -1185,10 +1814,19 @@ folder_new(struct folder_run *f, struct e2_err *err)
 		start = f->rows[f->nrows - 1].uid + 1;
 	if (start == 0)
 		start = 1;
-	if (f->cur.uidnext != 0 && start >= f->cur.uidnext)
-		return E2_OK;
-	rc = imap_search(r, start, 0, c->a->dwnday >= 0 ? 1 : 0, &uids, err);
-	if (rc != E2_OK)
+	if (f->cur.uidnext == 0 || start < f->cur.uidnext) {
+		rc = imap_search(r, start, 0, c->a->dwnday >= 0 ? 1 : 0, &uids,
+				 err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	/* server messages below start without a row: a widened window */
+	if (start > 1 && f->cur.nmsgs > f->nrows - f->ndropped + uids.n) {
+		rc = folder_older(f, start - 1, &uids, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (uids.n == 0)
 		goto out;
 	/* adopt what an interrupted run left in new/ or cur/ */
 	rc = store_begin(c->st, err);
@@ -1207,7 +1845,9 @@ folder_new(struct folder_run *f, struct e2_err *err)
 	rows = calloc(c->o.batch_msgs + 1, sizeof(*rows));
 	full = calloc(c->o.batch_msgs + 1, sizeof(*full));
 	part = calloc(c->o.batch_msgs + 1, sizeof(*part));
-	if (sz == NULL || rows == NULL || full == NULL || part == NULL) {
+	kept = calloc(c->o.batch_msgs + 1, sizeof(*kept));
+	if (sz == NULL || rows == NULL || full == NULL || part == NULL ||
+	    kept == NULL) {
 		rc = imap_oom(err);
 		goto out;
 	}
@@ -1220,15 +1860,19 @@ folder_new(struct folder_run *f, struct e2_err *err)
 		if (rc != E2_OK)
 			goto out;
 		for (size_t i = 0; i < chunk && !sync_stopping(c);) {
-			size_t nfull = 0, npart = 0, nrows = 0;
+			size_t nfull = 0, npart = 0, nkept = 0, nrows = 0;
 			unsigned long long bytes = 0;
 
-			while (i < chunk && nfull + npart < c->o.batch_msgs &&
-			       (nfull + npart == 0 ||
+			while (i < chunk &&
+			       nfull + npart + nkept < c->o.batch_msgs &&
+			       (nfull + npart + nkept == 0 ||
 				bytes + sz[i].size <= c->o.batch_bytes)) {
-				if (c->a->retrieve > 0 &&
-				    sz[i].size >
-					    (unsigned long)c->a->retrieve) {
+				if (sz[i].plan != NULL) {
+					kept[nkept++] = &sz[i];
+					bytes += mime_plan_size(sz[i].plan, 0);
+				} else if (c->a->retrieve > 0 &&
+					   sz[i].size > (unsigned long)c->a
+								->retrieve) {
 					part[npart++] = sz[i].uid;
 					bytes += (unsigned long)c->a->retrieve;
 				} else {
@@ -1246,6 +1890,12 @@ folder_new(struct folder_run *f, struct e2_err *err)
 				rc = folder_fetch_bodies(f, b, part, npart,
 							 true, rows, &nrows,
 							 err);
+			for (size_t j = 0; j < nkept && rc == E2_OK; j++) {
+				rc = folder_fetch_keepmax(f, b, kept[j],
+							  &rows[nrows], err);
+				if (rc == E2_OK)
+					nrows++;
+			}
 			if (rc == E2_OK)
 				rc = maildir_batch_commit(b, err);
 			if (rc != E2_OK)
@@ -1262,6 +1912,8 @@ folder_new(struct folder_run *f, struct e2_err *err)
 				memcpy(row.flags, rows[j].flags,
 				       sizeof(row.flags));
 				row.partial = rows[j].partial;
+				row.omitted = rows[j].omitted;
+				row.internal_date = rows[j].internal_date;
 				rc = state_row_put(c, f->name, &row, err);
 			}
 			if (rc != E2_OK) {
@@ -1276,14 +1928,20 @@ folder_new(struct folder_run *f, struct e2_err *err)
 				c->stats->bytes += rows[j].bytes;
 				if (rows[j].partial)
 					c->stats->partial++;
+				if (rows[j].omitted)
+					c->stats->omitted++;
 			}
 			maildir_batch_free(&b);
 			sync_progress(c);
 		}
+		sized_clear(sz, chunk);
 		lo += chunk;
 	}
 out:
+	if (sz != NULL)
+		sized_clear(sz, c->o.batch_msgs * 4);
 	maildir_batch_free(&b);
+	free(kept);
 	free(part);
 	free(full);
 	free(rows);
@@ -1375,7 +2033,8 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	if (f.fs.known && f.cur.modseq != 0 &&
 	    f.fs.uidvalidity == f.cur.uidvalidity &&
 	    f.fs.uidnext == f.cur.uidnext && f.fs.nmsgs == f.cur.nmsgs &&
-	    f.fs.modseq == f.cur.modseq && !folder_local_changed(&f)) {
+	    f.fs.modseq == f.cur.modseq && !folder_local_changed(&f) &&
+	    folder_window_settled(&f)) {
 		c->stats->folders_skipped++;
 		goto out;
 	}

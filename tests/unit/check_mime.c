@@ -218,6 +218,7 @@ START_TEST(test_mime_truncate_table)
 		ck_assert_int_eq(mime_trunc_write(t, msg + o, n, &err), E2_OK);
 	}
 	ck_assert(mime_trunc_full(t) == trunc_rows[_i].truncated);
+	ck_assert((mime_trunc_room(t) == 0) == mime_trunc_full(t));
 	ck_assert_int_eq(
 		mime_trunc_finish(t, len, membuf_sink, &out2, &info2, &err),
 		E2_OK);

@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# sync-rules.sh -- the IMAP4 receive rules against the harness Dovecot:
+# DWNDAY (UID SEARCH SINCE on INTERNALDATE, local age-out), RETRIEVE
+# (partial FETCH, truncation at a line boundary, bytes transferred),
+# KEEPMAX (per-part fetch, placeholders), fetching the whole message later,
+# adoption keeping the partial/omitted marks, and libetpan's two known
+# hostile-server bugs (unfinished PERMANENTFLAGS, EOF inside a literal).
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$E2T_SRCDIR/harness/sync.sh"
+sync_setup '{5A1E0C2D-2222-4A2B-8C3D-000000000002}'
+
+# imap OP ARGS...: a small IMAP client (python imaplib over implicit TLS)
+#   append MAILBOX DAYS_AGO FILE   APPEND with INTERNALDATE DAYS_AGO days ago
+#   count MAILBOX                  prints the number of messages
+imap() {
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" "$E2T_USER" "$E2T_PASSFILE" \
+		"$E2T_CA" "$@" <<'PY'
+import imaplib, ssl, sys, time
+host, port, user, passfile, ca, op = sys.argv[1:7]
+args = sys.argv[7:]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(passfile).read().strip())
+if op == "append":
+    box, days, path = args
+    data = open(path, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    when = time.time() - float(days) * 86400
+    typ, _ = m.append(box, None, imaplib.Time2Internaldate(when), data)
+    sys.exit(0 if typ == "OK" else 1)
+if op == "count":
+    typ, data = m.select(args[0], readonly=True)
+    print(int(data[0]))
+m.logout()
+PY
+}
+
+# msg FILE SUBJECT DAYS_AGO [BODY_BYTES]: a plain message dated DAYS_AGO
+msg() {
+	"$E2T_PY" - "$@" <<'PY'
+import email.utils, sys, time
+path, subject, days = sys.argv[1:4]
+size = int(sys.argv[4]) if len(sys.argv) > 4 else 600
+date = email.utils.formatdate(time.time() - float(days) * 86400)
+lines = []
+n = 0
+while sum(len(x) + 2 for x in lines) < size:
+    lines.append("%s body line %06d %s" % (subject, n, "x" * 40))
+    n += 1
+with open(path, "w") as f:
+    f.write("From: a@example.org\nTo: u@email2.test\nSubject: %s\n"
+            "Message-ID: <%s@example.org>\nDate: %s\n\n" % (subject, subject, date))
+    f.write("\n".join(lines) + "\n")
+PY
+}
+
+put() { # SUBJECT DAYS_AGO [BODY_BYTES]
+	msg "$E2T_DIR/$1.eml" "$@" && imap append INBOX "$2" "$E2T_DIR/$1.eml"
+}
+
+file_of() {
+	grep -l "^Subject: $1.\?$" "$MD"/new/* "$MD"/cur/* 2>/dev/null | head -n1
+}
+local_count() { find "$MD/new" "$MD/cur" -type f 2>/dev/null | wc -l; }
+
+provision() { sync_provision IMAP4 "$E2T_IMAPS_PORT" "$@"; }
+
+# row SUBJECT COLUMN: the sync_messages column of the message's row
+row() {
+	local f uniq
+	f=$(file_of "$1") || return 1
+	uniq=$(basename "${f%%:2,*}")
+	"$E2T_PY" - "$STORE/accounts.db" "$uniq" "$2" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+r = db.execute("SELECT %s FROM sync_messages WHERE local_name = ?" %
+               sys.argv[3], (sys.argv[2],)).fetchone()
+print("" if r is None else r[0])
+PY
+}
+
+# ---- DWNDAY: INTERNALDATE inside and outside the window
+for s in "recent 1" "week 10" "month 40" "ancient 400"; do
+	set -- $s
+	put "$1" "$2" || e2t_fatal "cannot append $1"
+done
+e2t_check "provision with DWNDAY 30" provision DWNDAY=30
+e2t_check "windowed sync exits 0" sync_once
+e2t_check "two messages inside 30 days downloaded" \
+	json 'd["messages"] == 2 and d["status"] == "ok"'
+e2t_check "the 1- and 10-day-old messages are local" \
+	test -n "$(file_of recent)" -a -n "$(file_of week)"
+e2t_check "the 40- and 400-day-old ones are not" \
+	test -z "$(file_of month)$(file_of ancient)"
+e2t_check "windowed resync exits 0" sync_once
+e2t_check "windowed resync downloads nothing, skips every folder" \
+	json 'd["messages"] == 0 and d["folders_skipped"] == d["folders"]'
+
+e2t_check "re-provision with DWNDAY 7" provision DWNDAY=7
+e2t_check "sync with DWNDAY 7" sync_once
+e2t_check "the 10-day-old message aged out locally only" \
+	json 'd["removed_local"] == 1 and d["deleted_server"] == 0'
+e2t_check "its file is gone" test -z "$(file_of week)"
+e2t_check "the server still has all 4" test "$(imap count INBOX)" = 4
+e2t_check "sync after the age-out exits 0" sync_once
+e2t_check "nothing downloaded, nothing deleted after age-out" \
+	json 'd["messages"] == 0 and d["deleted_server"] == 0'
+
+e2t_check "re-provision with DWNDAY -1 (everything)" provision DWNDAY=-1
+e2t_check "sync with DWNDAY -1" sync_once
+e2t_check "the 3 messages outside the old window arrive now" \
+	json 'd["messages"] == 3'
+e2t_check "4 local messages" test "$(local_count)" = 4
+
+# ---- RETRIEVE: a large message is stored truncated, marked partial
+put big 0 200000 || e2t_fatal "cannot append big"
+e2t_check "re-provision with RETRIEVE 20480" provision RETRIEVE=20480
+e2t_check "sync with RETRIEVE" sync_once
+e2t_check "the big message counted partial" \
+	json 'd["messages"] == 1 and d["partial"] == 1'
+e2t_check "bytes transferred near RETRIEVE, not 200 KB" \
+	json 'd["bytes"] <= 20480 and d["bytes"] > 15000'
+f=$(file_of big)
+e2t_check "stored truncated (under 21 KB)" \
+	test -n "$f" -a "$(stat -c %s "$f" 2>/dev/null || echo 0)" -lt 21000
+e2t_check "X-Email2-Partial names the full size" \
+	grep -Eq '^X-Email2-Partial: [0-9]{6} bytes; truncated at [0-9]+' "$f"
+e2t_check "cut at a line boundary" bash -c \
+	"tail -c 2 '$f' | od -An -c | grep -q '\\\\n' && tail -n1 '$f' | grep -Eq '^big body line [0-9]{6} x{40}'\$'\\r''?\$'"
+e2t_check "the partial flag is in the store" test "$(row big partial)" = 1
+e2t_check "a small message is not partial" test "$(row recent partial)" = 0
+
+# ---- KEEPMAX: a 300 KB attachment is left on the server
+mkatt() { # FILE SUBJECT: text + a 300 KB base64 attachment, CRLF
+	"$E2T_PY" - "$@" <<'PY'
+import os, sys, random
+from email.message import EmailMessage
+from email import policy
+path, subject = sys.argv[1:3]
+m = EmailMessage()
+m["From"] = "a@example.org"
+m["To"] = "u@email2.test"
+m["Subject"] = subject
+m["Message-ID"] = "<%s@example.org>" % subject
+text = "Hello,\n\nthe report is attached.\n-- \nA\n"
+if len(sys.argv) > 3:
+    text += "".join("long text line %05d\n" % i for i in range(int(sys.argv[3])))
+m.set_content(text)
+data = random.Random(1).randbytes(300 * 1024)
+m.add_attachment(data, maintype="application", subtype="pdf",
+                 filename="report 2024.pdf")
+open(path, "wb").write(m.as_bytes(policy=policy.SMTP))
+PY
+}
+# mimecheck FILE: the stored message parses as MIME, its text is intact and
+# a placeholder names the part, the file name and the size
+mimecheck() {
+	"$E2T_PY" - "$1" <<'PY'
+import email, sys
+from email import policy
+raw = open(sys.argv[1], "rb").read()
+m = email.message_from_bytes(raw, policy=policy.default)
+assert m.is_multipart(), "not multipart"
+parts = list(m.iter_parts())
+assert len(parts) == 2, "parts: %d" % len(parts)
+text = parts[0].get_content().replace("\r\n", "\n")
+assert text == "Hello,\n\nthe report is attached.\n-- \nA\n", repr(text)
+ph = parts[1]
+om = ph["X-Email2-Omitted-Part"]
+assert om is not None, "no X-Email2-Omitted-Part"
+assert om.startswith("2;"), om
+assert 'name="report%202024.pdf"' in om or 'name="report 2024.pdf"' in om, om
+assert 'type="application/pdf"' in om, om
+size = int(om.split("size=")[1].split(";")[0])
+assert 400000 < size < 430000, size
+body = ph.get_content()
+assert "report" in body and str(size) in body, body
+for p in m.walk():
+    assert not p.defects, p.defects
+assert len(raw) < 8000, len(raw)
+PY
+}
+mkatt "$E2T_DIR/att.eml" attach && imap append INBOX 0 "$E2T_DIR/att.eml" ||
+	e2t_fatal "cannot append the attachment message"
+e2t_check "re-provision with KEEPMAX 25" provision KEEPMAX=25
+e2t_check "sync with KEEPMAX" sync_once
+e2t_check "one message, not partial" \
+	json 'd["messages"] == 1 and d["partial"] == 0'
+e2t_check "bytes transferred well under the attachment size" \
+	json 'd["bytes"] < 20000'
+f=$(file_of attach)
+e2t_check "placeholder, file name and size; valid MIME; text intact" \
+	mimecheck "$f"
+e2t_check "the omitted flag is in the store" test "$(row attach omitted)" = 1
+e2t_check "not partial in the store" test "$(row attach partial)" = 0
+e2t_check "a message without attachment is not omitted" \
+	test "$(row recent omitted)" = 0
+
+# KEEPMAX then RETRIEVE: a 60 KB text beside the attachment is truncated
+mkatt "$E2T_DIR/att2.eml" attach2 3000 &&
+	imap append INBOX 0 "$E2T_DIR/att2.eml" ||
+	e2t_fatal "cannot append the second attachment message"
+e2t_check "re-provision with KEEPMAX 25, RETRIEVE 20480" \
+	provision KEEPMAX=25 RETRIEVE=20480
+e2t_check "sync with KEEPMAX and RETRIEVE" sync_once
+e2t_check "one message, partial" \
+	json 'd["messages"] == 1 and d["partial"] == 1 and d["bytes"] < 30000'
+f=$(file_of attach2)
+e2t_check "stored both omitted and partial" \
+	test "$(row attach2 omitted)$(row attach2 partial)" = 11
+e2t_check "truncated under 21 KB with X-Email2-Partial" bash -c \
+	"test \$(stat -c %s '$f') -lt 21000 && grep -q '^X-Email2-Partial' '$f'"
+e2t_check "still parses as MIME" "$E2T_PY" -c "
+import email, sys
+m = email.message_from_bytes(open(sys.argv[1], 'rb').read())
+assert m.is_multipart()
+assert not any(p.defects for p in m.walk())" "$f"
+
+e2t_finish
