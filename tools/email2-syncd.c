@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,14 @@
 #include "tool.h"
 
 #define SYNCD_NAME "email2-syncd"
+#define SYNCD_DEFAULT_JOBS 4
+#define SYNCD_MAX_JOBS 64
 
 /* Exit statuses (documented in email2-syncd(1) and --help). */
 enum syncd_exit {
-	SYNCD_EXIT_OK = 0,      /* every account synced */
+	SYNCD_EXIT_OK = 0,      /* every account synced, or stopped */
 	SYNCD_EXIT_USAGE = 1,   /* bad arguments, store unusable */
-	SYNCD_EXIT_ACCOUNT = 2, /* at least one account failed */
+	SYNCD_EXIT_ACCOUNT = 2, /* --once: at least one account failed */
 };
 
 struct syncd_args {
@@ -32,37 +35,76 @@ struct syncd_args {
 	bool quiet;
 	unsigned timeout_ms;
 	size_t batch_msgs;
+	size_t jobs; /* 0: the default */
 };
 
-static volatile sig_atomic_t syncd_term;
-static volatile sig_atomic_t syncd_hup;
-static volatile sig_atomic_t syncd_usr1;
-/* what the engine polls: set together with syncd_term */
-static volatile int syncd_stop;
+/*
+ * Threads: the main thread opens the store handles, starts the workers and
+ * re-reads the accounts on SIGHUP; one thread takes the signals with
+ * sigwait() (they are blocked everywhere else, so no code runs in a signal
+ * handler); up to --jobs workers each own a store handle (one SQLite
+ * connection per thread, WAL, busy timeout) and pick due accounts from the
+ * table. Everything below d->mu is shared; an account is synced by one
+ * worker at a time.
+ */
+struct syncd_acct {
+	char *guid;
+	int linger;   /* minutes; 0: only when asked */
+	double last;  /* monotonic end of the last sync; 0: never */
+	bool asked;   /* SIGUSR1, or --once */
+	bool running; /* a worker has it */
+	bool gone;    /* dropped by a reload while running */
+};
 
-static void
-syncd_on_signal(int sig)
+struct syncd;
+
+struct syncd_worker {
+	struct syncd *d;
+	struct e2_store *st;
+	pthread_t thread;
+	bool started;
+	/* the running sync's progress, for the terminal line */
+	size_t messages;
+	unsigned long long bytes;
+};
+
+struct syncd {
+	const struct syncd_args *a;
+	bool tty;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	struct syncd_acct *accts;
+	size_t n;
+	struct syncd_worker *workers;
+	size_t jobs;       /* workers allocated */
+	size_t live;       /* workers started and not returned */
+	bool term;         /* SIGTERM/SIGINT */
+	bool hup;          /* SIGHUP, not yet handled */
+	bool quit;         /* the signal thread returns */
+	bool failed;       /* an account sync failed */
+	volatile int stop; /* what the engine polls; set with term */
+};
+
+static double
+syncd_now(void)
 {
-	if (sig == SIGTERM || sig == SIGINT) {
-		syncd_term = 1;
-		syncd_stop = 1;
-	} else if (sig == SIGHUP) {
-		syncd_hup = 1;
-	} else if (sig == SIGUSR1) {
-		syncd_usr1 = 1;
-	}
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
 syncd_usage(FILE *f)
 {
 	fputs("usage: " SYNCD_NAME " [--once] [--store DIR] [--account GUID]"
-	      " [--cafile FILE] [--json]\n"
+	      " [--cafile FILE]\n"
+	      "                    [--jobs N] [--json] [--quiet]\n"
 	      "Sends queued mail and downloads new mail for every account\n"
 	      "whose SYNCINGCONTENTTYPES includes Mail (0x2).\n"
 	      "\n"
 	      "  --once           sync each account once and exit\n"
-	      "                   (default: stay in the foreground and repeat\n"
+	      "                   (default: stay in the foreground and sync\n"
 	      "                   each account every LINGER minutes; LINGER 0\n"
 	      "                   syncs only on SIGUSR1)\n"
 	      "  --store DIR      the store (default $EMAIL2_HOME, else\n"
@@ -72,14 +114,19 @@ syncd_usage(FILE *f)
 	      "                   $EMAIL2_CAFILE, else the system store)\n"
 	      "  --timeout SEC    connection and I/O timeout (default 30)\n"
 	      "  --batch N        messages per durable batch (default 200)\n"
+	      "  --jobs N         accounts synced at the same time (default "
+	      "4,\n"
+	      "                   1 with --once)\n"
 	      "  --json           one JSON object per account sync\n"
 	      "  --quiet          no progress and no summary lines\n"
 	      "  --help, --version\n"
 	      "\n"
-	      "Signals: SIGTERM/SIGINT stop after the current batch, SIGHUP\n"
-	      "re-reads the accounts, SIGUSR1 syncs every account now.\n"
-	      "Exit status: 0 every account synced, 1 usage or store error,\n"
-	      "2 at least one account failed.\n",
+	      "Signals: SIGTERM/SIGINT stop after the current batch and exit "
+	      "0,\n"
+	      "SIGHUP re-reads the accounts, SIGUSR1 syncs every account now.\n"
+	      "Exit status: 0 every account synced (--once) or stopped by a\n"
+	      "signal, 1 usage or store error, 2 at least one account failed\n"
+	      "(--once).\n",
 	      f);
 }
 
@@ -93,6 +140,7 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		{"cafile", required_argument, NULL, 'c'},
 		{"timeout", required_argument, NULL, 't'},
 		{"batch", required_argument, NULL, 'b'},
+		{"jobs", required_argument, NULL, 'J'},
 		{"json", no_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -104,6 +152,8 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 	memset(a, 0, sizeof(*a));
 	a->cafile = getenv("EMAIL2_CAFILE");
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *name = NULL;
+		unsigned long max = 100000;
 		char *end;
 		unsigned long v;
 
@@ -122,22 +172,28 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 			break;
 		case 't':
 		case 'b':
+		case 'J':
+			name = ch == 't'   ? "timeout"
+			       : ch == 'b' ? "batch"
+					   : "jobs";
+			if (ch == 'J')
+				max = SYNCD_MAX_JOBS;
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || end == optarg ||
-			    v == 0 || v > 100000) {
+			    v == 0 || v > max) {
 				fprintf(stderr,
 					"%s: --%s \"%s\": not a number"
-					" in 1..100000\n",
-					SYNCD_NAME,
-					ch == 't' ? "timeout" : "batch",
-					optarg);
+					" in 1..%lu\n",
+					SYNCD_NAME, name, optarg, max);
 				return -1;
 			}
 			if (ch == 't')
 				a->timeout_ms = (unsigned)v * 1000u;
-			else
+			else if (ch == 'b')
 				a->batch_msgs = v;
+			else
+				a->jobs = v;
 			break;
 		case 'j':
 			a->json = true;
@@ -165,6 +221,8 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 	return 0;
 }
 
+/* ---- output -------------------------------------------------------------- */
+
 /* JSON string body: escapes quotes, backslashes and control bytes. */
 static void
 syncd_json_str(FILE *f, const char *s)
@@ -182,10 +240,17 @@ syncd_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* One line per account sync; flockfile() keeps workers' lines whole. */
 static void
-syncd_report(const struct syncd_args *a, const char *guid, enum e2_status rc,
-	     const struct e2_err *err, const struct e2_sync_stats *s)
+syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
+	     const struct e2_err *err, const struct e2_sync_stats *s,
+	     bool stopped)
 {
+	const struct syncd_args *a = d->a;
+
+	if (!a->json && a->quiet)
+		return;
+	flockfile(stdout);
 	if (a->json) {
 		printf("{\"account\":");
 		syncd_json_str(stdout, guid);
@@ -196,37 +261,68 @@ syncd_report(const struct syncd_args *a, const char *guid, enum e2_status rc,
 		       "\"folders_skipped\":%zu,\"flags_pushed\":%zu,"
 		       "\"flags_pulled\":%zu,\"removed_local\":%zu,"
 		       "\"deleted_server\":%zu,\"sent\":%zu,"
-		       "\"send_failed\":%zu,\"seconds\":%.3f}\n",
+		       "\"send_failed\":%zu,\"seconds\":%.3f,"
+		       "\"stopped\":%s}\n",
 		       s->messages, s->bytes, s->partial, s->adopted,
 		       s->folders, s->folders_skipped, s->flags_pushed,
 		       s->flags_pulled, s->removed_local, s->deleted_server,
-		       s->sent, s->send_failed, s->seconds);
-	} else if (!a->quiet) {
-		if (isatty(STDOUT_FILENO))
+		       s->sent, s->send_failed, s->seconds,
+		       stopped ? "true" : "false");
+	} else {
+		if (d->tty)
 			fputs("\r\033[K", stdout);
-		printf("%s: %s, %zu messages, %.1f MB, %zu sent, %.2f s%s%s\n",
+		printf("%s: %s, %zu messages, %.1f MB, %zu sent, %.2f "
+		       "s%s%s%s\n",
 		       guid, rc == E2_OK ? "ok" : e2_status_name(rc),
 		       s->messages, (double)s->bytes / 1e6, s->sent, s->seconds,
-		       rc == E2_OK ? "" : ": ", rc == E2_OK ? "" : err->msg);
+		       stopped ? ", stopped" : "", rc == E2_OK ? "" : ": ",
+		       rc == E2_OK ? "" : err->msg);
 	}
 	fflush(stdout);
+	funlockfile(stdout);
 }
 
+/* The terminal line: what every running sync downloaded so far. */
 static void
 syncd_progress(void *ctx, const char *guid, const struct e2_sync_stats *s)
 {
-	const struct syncd_args *a = ctx;
+	struct syncd_worker *w = ctx;
+	struct syncd *d = w->d;
+	size_t running = 0, messages = 0;
+	unsigned long long bytes = 0;
 
-	if (a->quiet || a->json || !isatty(STDOUT_FILENO))
+	if (d->a->quiet || d->a->json || !d->tty)
 		return;
-	printf("\r\033[K%s: %zu messages, %.1f MB", guid, s->messages,
-	       (double)s->bytes / 1e6);
+	(void)pthread_mutex_lock(&d->mu);
+	w->messages = s->messages;
+	w->bytes = s->bytes;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->accts[i].running)
+			running++;
+	for (size_t i = 0; i < d->jobs; i++) {
+		messages += d->workers[i].messages;
+		bytes += d->workers[i].bytes;
+	}
+	(void)pthread_mutex_unlock(&d->mu);
+	flockfile(stdout);
+	if (running > 1)
+		printf("\r\033[K%zu accounts: %zu messages, %.1f MB", running,
+		       messages, (double)bytes / 1e6);
+	else
+		printf("\r\033[K%s: %zu messages, %.1f MB", guid, messages,
+		       (double)bytes / 1e6);
 	fflush(stdout);
+	funlockfile(stdout);
 }
 
-/* The accounts to sync: --account, else every stored one with Mail. */
+/* ---- the account table --------------------------------------------------- */
+
+/*
+ * The accounts to sync: --account, else every stored one with Mail. With
+ * missing_ok a vanished --account is an empty list, not an error (reload).
+ */
 static enum e2_status
-syncd_accounts(struct e2_store *st, const struct syncd_args *a,
+syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	       char ***guids_out, size_t *n_out, int **linger_out,
 	       struct e2_err *err)
 {
@@ -263,7 +359,7 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a,
 			all[kept++] = g;
 		}
 	}
-	if (a->account != NULL && kept == 0) {
+	if (a->account != NULL && kept == 0 && !missing_ok) {
 		e2_strv_free(&all, n);
 		free(linger);
 		return e2_fail(err, E2_EINVAL,
@@ -281,85 +377,341 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a,
 	return E2_OK;
 }
 
-static bool
-syncd_one(struct e2_store *st, const struct syncd_args *a, const char *guid)
+static struct syncd_acct *
+syncd_find(struct syncd *d, const char *guid)
 {
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->accts[i].guid, guid) == 0)
+			return &d->accts[i];
+	return NULL;
+}
+
+static void
+syncd_drop(struct syncd *d, size_t i)
+{
+	free(d->accts[i].guid);
+	d->accts[i] = d->accts[--d->n];
+}
+
+/*
+ * Replaces the table with guids (taken over, with their LINGER) under
+ * d->mu: known accounts keep their schedule (a changed LINGER applies from
+ * their last sync), new ones are added (LINGER > 0: due now), vanished ones
+ * are dropped, or marked gone while a worker has them.
+ */
+static enum e2_status
+syncd_merge(struct syncd *d, char **guids, size_t n, const int *linger,
+	    struct e2_err *err)
+{
+	struct syncd_acct *v;
+
+	for (size_t i = 0; i < d->n; i++)
+		d->accts[i].gone = true;
+	v = realloc(d->accts, (d->n + n + 1) * sizeof(*v));
+	if (v == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	d->accts = v;
+	for (size_t i = 0; i < n; i++) {
+		struct syncd_acct *x = syncd_find(d, guids[i]);
+
+		if (x == NULL) {
+			x = &d->accts[d->n++];
+			memset(x, 0, sizeof(*x));
+			x->guid = guids[i];
+			guids[i] = NULL;
+			x->asked = d->a->once;
+		}
+		x->linger = linger[i] > 0 ? linger[i] : 0;
+		x->gone = false;
+	}
+	for (size_t i = d->n; i-- > 0;)
+		if (d->accts[i].gone && !d->accts[i].running)
+			syncd_drop(d, i);
+	return E2_OK;
+}
+
+/*
+ * Under d->mu: the index of an account due now, or -1 and in *wake_out the
+ * earliest monotonic time one falls due (0: none, until a signal).
+ */
+static long
+syncd_pick(struct syncd *d, double now, double *wake_out)
+{
+	double wake = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct syncd_acct *x = &d->accts[i];
+		double due;
+
+		if (x->running || x->gone)
+			continue;
+		if (x->asked)
+			return (long)i;
+		if (d->a->once || x->linger == 0)
+			continue;
+		due = x->last == 0 ? now : x->last + (double)x->linger * 60;
+		if (due <= now)
+			return (long)i;
+		if (wake == 0 || due < wake)
+			wake = due;
+	}
+	*wake_out = wake;
+	return -1;
+}
+
+/* ---- workers ------------------------------------------------------------- */
+
+static void
+syncd_sync(struct syncd_worker *w, const char *guid)
+{
+	struct syncd *d = w->d;
 	struct e2_sync_opts o = {0};
 	struct e2_sync_stats s = {0};
 	struct e2_err err = {0};
 	enum e2_status rc;
 
-	o.cafile = a->cafile;
-	o.timeout_ms = a->timeout_ms;
-	o.batch_msgs = a->batch_msgs;
-	o.stop = &syncd_stop;
+	o.cafile = d->a->cafile;
+	o.timeout_ms = d->a->timeout_ms;
+	o.batch_msgs = d->a->batch_msgs;
+	o.stop = &d->stop;
 	o.progress = syncd_progress;
-	o.progress_ctx = (void *)(uintptr_t)a;
-	rc = e2_sync_account(st, guid, &o, &s, &err);
-	syncd_report(a, guid, rc, &err, &s);
-	return rc == E2_OK;
+	o.progress_ctx = w;
+	rc = e2_sync_account(w->st, guid, &o, &s, &err);
+	/* a stop seen now may have cut this sync short (stats say how far) */
+	syncd_report(d, guid, rc, &err, &s, d->stop != 0);
+	if (rc != E2_OK) {
+		(void)pthread_mutex_lock(&d->mu);
+		d->failed = true;
+		(void)pthread_mutex_unlock(&d->mu);
+	}
+}
+
+static void *
+syncd_worker_main(void *arg)
+{
+	struct syncd_worker *w = arg;
+	struct syncd *d = w->d;
+
+	(void)pthread_mutex_lock(&d->mu);
+	while (!d->term) {
+		double wake = 0;
+		long i = syncd_pick(d, syncd_now(), &wake);
+		struct syncd_acct *x;
+		char *guid;
+
+		if (i < 0) {
+			struct timespec ts;
+
+			/* --once: nothing is asked any more */
+			if (d->a->once)
+				break;
+			if (wake == 0) {
+				(void)pthread_cond_wait(&d->cv, &d->mu);
+				continue;
+			}
+			ts.tv_sec = (time_t)wake;
+			ts.tv_nsec = (long)((wake - (double)ts.tv_sec) * 1e9);
+			(void)pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+			continue;
+		}
+		x = &d->accts[i];
+		guid = strdup(x->guid);
+		if (guid == NULL) {
+			d->failed = true;
+			break;
+		}
+		x->running = true;
+		x->asked = false;
+		w->messages = 0;
+		w->bytes = 0;
+		(void)pthread_mutex_unlock(&d->mu);
+
+		syncd_sync(w, guid);
+
+		(void)pthread_mutex_lock(&d->mu);
+		w->messages = 0;
+		w->bytes = 0;
+		/* the table may have changed meanwhile: find it again */
+		x = syncd_find(d, guid);
+		if (x != NULL) {
+			x->running = false;
+			x->last = syncd_now();
+			if (x->gone)
+				syncd_drop(d, (size_t)(x - d->accts));
+		}
+		free(guid);
+	}
+	d->live--;
+	(void)pthread_cond_broadcast(&d->cv);
+	(void)pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* Under d->mu: starts workers up to min(jobs, accounts), at least one. */
+static void
+syncd_grow(struct syncd *d)
+{
+	size_t want = d->n < d->jobs ? d->n : d->jobs;
+
+	if (want == 0)
+		want = 1;
+	for (size_t i = 0; i < want; i++) {
+		struct syncd_worker *w = &d->workers[i];
+
+		if (w->started || w->st == NULL)
+			continue;
+		if (pthread_create(&w->thread, NULL, syncd_worker_main, w) !=
+		    0) {
+			fprintf(stderr, "%s: cannot start a worker thread\n",
+				SYNCD_NAME);
+			continue;
+		}
+		w->started = true;
+		d->live++;
+	}
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void
+syncd_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
+/* The only place signals are taken: flags under d->mu, then a broadcast. */
+static void *
+syncd_signal_main(void *arg)
+{
+	struct syncd *d = arg;
+	sigset_t set;
+
+	syncd_sigset(&set);
+	for (;;) {
+		int sig = 0;
+
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		(void)pthread_mutex_lock(&d->mu);
+		if (d->quit) {
+			(void)pthread_mutex_unlock(&d->mu);
+			break;
+		}
+		if (sig == SIGTERM || sig == SIGINT) {
+			d->term = true;
+			d->stop = 1;
+		} else if (sig == SIGHUP && !d->a->once) {
+			d->hup = true;
+		} else if (sig == SIGUSR1 && !d->a->once) {
+			for (size_t i = 0; i < d->n; i++)
+				d->accts[i].asked = true;
+		}
+		(void)pthread_cond_broadcast(&d->cv);
+		(void)pthread_mutex_unlock(&d->mu);
+	}
+	return NULL;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+/* Re-reads the accounts (SIGHUP); on failure keeps the table as it is. */
+static void
+syncd_reload(struct syncd *d, struct e2_store *st)
+{
+	char **guids = NULL;
+	int *linger = NULL;
+	size_t n = 0;
+	struct e2_err err = {0};
+	enum e2_status rc;
+
+	rc = syncd_accounts(st, d->a, true, &guids, &n, &linger, &err);
+	if (rc == E2_OK) {
+		(void)pthread_mutex_lock(&d->mu);
+		rc = syncd_merge(d, guids, n, linger, &err);
+		if (rc == E2_OK)
+			syncd_grow(d);
+		(void)pthread_cond_broadcast(&d->cv);
+		(void)pthread_mutex_unlock(&d->mu);
+	}
+	if (rc != E2_OK)
+		tool_print_error(SYNCD_NAME, &err);
+	else if (!d->a->quiet)
+		fprintf(stderr, "%s: accounts re-read, %zu to sync\n",
+			SYNCD_NAME, n);
+	e2_strv_free(&guids, n);
+	free(linger);
 }
 
 static int
-syncd_loop(struct e2_store *st, const struct syncd_args *a)
+syncd_run(struct syncd *d, struct e2_store *st)
 {
 	char **guids = NULL;
-	size_t n = 0;
 	int *linger = NULL;
-	time_t *next = NULL;
+	size_t n = 0;
 	struct e2_err err = {0};
-	bool all_ok = true;
-	int rc = SYNCD_EXIT_OK;
+	int rc = SYNCD_EXIT_USAGE;
 
-reload:
-	e2_strv_free(&guids, n);
-	free(linger);
-	free(next);
-	linger = NULL;
-	next = NULL;
-	n = 0;
-	e2_err_clear(&err);
-	if (syncd_accounts(st, a, &guids, &n, &linger, &err) != E2_OK) {
+	if (syncd_accounts(st, d->a, false, &guids, &n, &linger, &err) !=
+	    E2_OK) {
 		tool_print_error(SYNCD_NAME, &err);
-		rc = SYNCD_EXIT_USAGE;
 		goto out;
 	}
-	next = calloc(n + 1, sizeof(*next));
-	if (next == NULL) {
-		rc = SYNCD_EXIT_USAGE;
+	/* --once keeps syncing one account after another unless asked */
+	d->jobs = d->a->once ? 1 : SYNCD_DEFAULT_JOBS;
+	if (d->a->jobs != 0)
+		d->jobs = d->a->jobs;
+	d->workers = calloc(d->jobs, sizeof(*d->workers));
+	if (d->workers == NULL) {
+		fprintf(stderr, "%s: out of memory\n", SYNCD_NAME);
 		goto out;
 	}
-	/* first round: everything now (LINGER 0 too: start-up is "asked") */
-	while (!syncd_term) {
-		time_t now = time(NULL);
-		bool all = syncd_usr1 != 0;
-
-		syncd_usr1 = 0;
-		for (size_t i = 0; i < n && !syncd_term; i++) {
-			if (!all && next[i] != 0 &&
-			    (linger[i] == 0 || now < next[i]))
-				continue;
-			if (!syncd_one(st, a, guids[i]))
-				all_ok = false;
-			next[i] = time(NULL) +
-				  (time_t)(linger[i] > 0 ? linger[i] : 1) * 60;
+	/* one store handle (SQLite connection) per worker, opened up front */
+	for (size_t i = 0; i < d->jobs; i++) {
+		d->workers[i].d = d;
+		if (i >= n && d->a->once)
+			continue;
+		if (e2_store_open(d->a->store, &d->workers[i].st, &err) !=
+		    E2_OK) {
+			tool_print_error(SYNCD_NAME, &err);
+			goto out;
 		}
-		if (a->once)
-			break;
-		if (syncd_hup) {
-			syncd_hup = 0;
-			goto reload;
-		}
-		/* one-second ticks: signals interrupt sleep() anyway */
-		if (!syncd_term && !syncd_usr1)
-			sleep(1);
 	}
-	if (!all_ok)
+	(void)pthread_mutex_lock(&d->mu);
+	if (syncd_merge(d, guids, n, linger, &err) != E2_OK) {
+		(void)pthread_mutex_unlock(&d->mu);
+		tool_print_error(SYNCD_NAME, &err);
+		goto out;
+	}
+	syncd_grow(d);
+	while (!d->term && d->live > 0) {
+		if (d->hup) {
+			d->hup = false;
+			(void)pthread_mutex_unlock(&d->mu);
+			syncd_reload(d, st);
+			(void)pthread_mutex_lock(&d->mu);
+			continue;
+		}
+		(void)pthread_cond_wait(&d->cv, &d->mu);
+	}
+	(void)pthread_cond_broadcast(&d->cv);
+	(void)pthread_mutex_unlock(&d->mu);
+	rc = SYNCD_EXIT_OK;
+	if (d->a->once && d->failed)
 		rc = SYNCD_EXIT_ACCOUNT;
 out:
+	for (size_t i = 0; d->workers != NULL && i < d->jobs; i++) {
+		if (d->workers[i].started)
+			(void)pthread_join(d->workers[i].thread, NULL);
+		e2_store_close(&d->workers[i].st);
+	}
+	free(d->workers);
+	d->workers = NULL;
 	e2_strv_free(&guids, n);
 	free(linger);
-	free(next);
 	return rc;
 }
 
@@ -367,27 +719,55 @@ int
 main(int argc, char **argv)
 {
 	struct syncd_args a;
+	struct syncd d;
 	struct e2_store *st = NULL;
 	struct e2_err err = {0};
-	struct sigaction sa;
+	pthread_condattr_t ca;
+	pthread_t sigthread;
+	sigset_t set;
 	int rc;
 
 	rc = syncd_parse(argc, argv, &a);
 	if (rc != 0)
 		return rc > 0 ? SYNCD_EXIT_OK : SYNCD_EXIT_USAGE;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = syncd_on_signal;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-	(void)sigaction(SIGUSR1, &sa, NULL);
+	/* blocked in every thread, the engine's included: see sigwait */
+	syncd_sigset(&set);
+	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	memset(&d, 0, sizeof(d));
+	d.a = &a;
+	d.tty = isatty(STDOUT_FILENO) != 0;
+	(void)pthread_mutex_init(&d.mu, NULL);
+	(void)pthread_condattr_init(&ca);
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&d.cv, &ca);
+	(void)pthread_condattr_destroy(&ca);
+	if (pthread_create(&sigthread, NULL, syncd_signal_main, &d) != 0) {
+		fprintf(stderr, "%s: cannot start the signal thread\n",
+			SYNCD_NAME);
+		rc = SYNCD_EXIT_USAGE;
+		goto out;
+	}
 	if (e2_store_open(a.store, &st, &err) != E2_OK) {
 		tool_print_error(SYNCD_NAME, &err);
-		return SYNCD_EXIT_USAGE;
+		rc = SYNCD_EXIT_USAGE;
+	} else {
+		rc = syncd_run(&d, st);
 	}
-	rc = syncd_loop(st, &a);
+	(void)pthread_mutex_lock(&d.mu);
+	d.quit = true;
+	(void)pthread_mutex_unlock(&d.mu);
+	(void)pthread_kill(sigthread, SIGUSR1);
+	(void)pthread_join(sigthread, NULL);
+out:
 	e2_store_close(&st);
+	for (size_t i = 0; i < d.n; i++)
+		free(d.accts[i].guid);
+	free(d.accts);
+	(void)pthread_cond_destroy(&d.cv);
+	(void)pthread_mutex_destroy(&d.mu);
+	if (d.tty && !a.json && !a.quiet)
+		fflush(stdout);
 	return rc;
 }
