@@ -1,0 +1,247 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# sync-send.sh -- the outbox: .Outbox/new through Dovecot submission (implicit
+# TLS, AUTH) to the aiosmtpd sink, which records the envelope in X-MailFrom
+# and X-RcptTo; then into .Sent/cur with S. Also: Bcc removed but delivered,
+# From/Date/Message-ID added, dot lines intact, no recipient kept queued, a
+# refused RCPT (a scripted server) kept queued and sent to nobody, and a
+# connection failure keeping everything queued.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$E2T_SRCDIR/harness/sync.sh"
+sync_setup '{5E0D5E0D-4444-4A2B-8C3D-000000000004}'
+NAME='Zoë Sender, Jr.'
+FROM_ADDR=$E2T_USER@email2.test
+sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
+
+OUT=$MD/.Outbox
+mkdir -p "$OUT/new" "$OUT/cur" "$OUT/tmp"
+n=0
+# queue FILE-CONTENT (stdin): one message into .Outbox/new, CRLF as given
+queue() {
+	n=$((n + 1))
+	cat >"$OUT/tmp/q$n" &&
+		mv "$OUT/tmp/q$n" \
+			"$OUT/new/1700000000.M${n}P1Q$n.test,S=$(stat -c %s "$OUT/tmp/q$n")"
+}
+
+# 1: complete header, Bcc folded, dot lines in the body, LF line ends
+queue <<EOF
+From: Me <$FROM_ADDR>
+To: "Doe, Jane" <jane@example.org>, (comment) bob@example.org
+Cc: Team: carol@example.org, "Dan, D." <dan@example.org>;
+Bcc: hidden1@example.net,
+ hidden2@example.net
+Subject: full
+Date: Tue, 14 Jan 2025 10:00:00 +0000
+Message-ID: <full.1@email2.test>
+
+first line
+.leading dot
+.
+..two dots
+last line
+EOF
+# 2: no From, no Date, no Message-ID; CRLF line ends
+queue < <(printf 'To: jane@example.org\r\nSubject: bare\r\n\r\nbody of bare\r\n')
+# 3: only Bcc recipients, an empty group in To
+queue <<EOF
+From: $FROM_ADDR
+To: undisclosed-recipients:;
+Bcc: secret@example.net
+Subject: blind
+
+blind body
+EOF
+# 4: nobody to send to
+queue <<EOF
+From: $FROM_ADDR
+To: undisclosed-recipients:;
+Subject: nobody
+
+no recipient
+EOF
+
+e2t_log_mark
+sync_once
+outbox_n() { ls "$OUT/new" "$OUT/cur" | grep -c test; }
+sent_n() { ls "$MD/.Sent/cur" 2>/dev/null | grep -c ':2,S$'; }
+e2t_check "3 sent, 1 kept (json)" json \
+	"d['sent'] == 3 and d['send_failed'] == 1 and d['status'] == 'einval'"
+e2t_check "the error names the reason" json \
+	"'no recipient' in d['error'] and '1 message kept' in d['error']"
+e2t_check "3 in .Sent/cur with S" test "$(sent_n)" = 3
+e2t_check "1 left in .Outbox" test "$(outbox_n)" = 1
+e2t_check "the one left is 'nobody'" grep -rq '^Subject: nobody' "$OUT/new"
+
+# sink_check EXPR: EXPR over m (the sink) and s (.Sent/cur), each a dict
+# subject -> [email.message with .raw]
+sink_check() {
+	"$E2T_PY" - "$E2T_SINK_DIR" "$MD/.Sent/cur" "$1" <<'PY'
+import email, email.header, email.policy, os, sys
+sink, sent, expr = sys.argv[1], sys.argv[2], sys.argv[3]
+def load(d):
+    out = {}
+    subs = [os.path.join(d, s) for s in ("new", "cur")]
+    for p in [s for s in subs if os.path.isdir(s)] or [d]:
+        for f in sorted(os.listdir(p)):
+            raw = open(os.path.join(p, f), "rb").read()
+            msg = email.message_from_bytes(raw)
+            msg.raw = raw
+            out.setdefault(msg["Subject"], []).append(msg)
+    return out
+m = load(sink)
+s = load(sent)
+def rcpt(x):
+    return sorted(a.strip() for a in x[0]["X-RcptTo"].split(","))
+def dec(v):
+    return str(email.header.make_header(email.header.decode_header(v)))
+ok = eval(expr)
+if not ok:
+    print("assertion failed:", expr)
+    for k, v in m.items():
+        print("sink", k, len(v), v[0].raw[:600])
+sys.exit(0 if ok else 1)
+PY
+}
+e2t_check "each arrived once" sink_check \
+	"sorted(m) == ['bare', 'blind', 'full'] and all(len(v) == 1 for v in m.values())"
+e2t_check "envelope sender is REPLYADDR" sink_check \
+	"all(v[0]['X-MailFrom'] == '$FROM_ADDR' for v in m.values())"
+e2t_check "RCPT: To, Cc, group members and Bcc" sink_check \
+	"rcpt(m['full']) == sorted(['jane@example.org', 'bob@example.org', 'carol@example.org', 'dan@example.org', 'hidden1@example.net', 'hidden2@example.net'])"
+e2t_check "Bcc-only message reaches the Bcc recipient" sink_check \
+	"rcpt(m['blind']) == ['secret@example.net']"
+e2t_check "no Bcc header in what was transmitted" sink_check \
+	"all(b'Bcc' not in v[0].raw and b'hidden' not in v[0].raw.split(b'X-RcptTo')[0] for v in m.values())"
+e2t_check "the Sent copies keep their Bcc" sink_check \
+	"s['full'][0]['Bcc'] is not None and s['blind'][0]['Bcc'] == 'secret@example.net'"
+e2t_check "lines starting with a dot arrive intact" sink_check \
+	"b'\n.leading dot\n.\n..two dots\nlast line' in m['full'][0].raw.replace(b'\r\n', b'\n')"
+e2t_check "existing From, Date, Message-ID kept" sink_check \
+	"m['full'][0]['Message-ID'] == '<full.1@email2.test>' and m['full'][0]['Date'] == 'Tue, 14 Jan 2025 10:00:00 +0000' and m['full'][0]['From'] == 'Me <$FROM_ADDR>'"
+e2t_check "From: NAME <REPLYADDR> added (RFC 2047)" sink_check \
+	"dec(m['bare'][0]['From']) == '$NAME <$FROM_ADDR>' and '=?UTF-8?B?' in m['bare'][0]['From']"
+e2t_check "Date and Message-ID added (REPLYADDR domain)" sink_check \
+	"m['bare'][0]['Date'] is not None and m['bare'][0]['Message-ID'].endswith('@email2.test>')"
+e2t_check "the Sent copy has the transmitted Message-ID" sink_check \
+	"s['bare'][0]['Message-ID'] == m['bare'][0]['Message-ID'] and s['bare'][0]['From'] == m['bare'][0]['From']"
+e2t_check "the Sent copies' S= is their size" "$E2T_PY" -c '
+import os, re, sys
+d = sys.argv[1]
+for f in os.listdir(d):
+    m = re.search(r",S=(\d+)", f)
+    if not m or int(m.group(1)) != os.path.getsize(os.path.join(d, f)):
+        sys.exit("%s: size %d" % (f, os.path.getsize(os.path.join(d, f))))
+' "$MD/.Sent/cur"
+e2t_check "the kept message has its reason in sync_outbox" "$E2T_PY" -c '
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT attempts, last_error FROM sync_outbox").fetchall()
+assert len(rows) == 1 and rows[0][0] == 1 and "no recipient" in rows[0][1], rows
+' "$STORE/accounts.db"
+submission_login() {
+	sleep 0.2 # login processes log asynchronously
+	e2t_log_since | grep -E "submission-login: .*Login: user=<$E2T_USER>.*, TLS"
+}
+e2t_check "submission saw an authenticated TLS login" submission_login
+
+# ---- a refused recipient: a scripted server that refuses refuse@... ----
+cat >"$E2T_DIR/refuse_smtp.py" <<'PY'
+import socketserver, sys
+addr, port, log, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        out = open(log, "a")
+        w = lambda s: (self.wfile.write(s.encode() + b"\r\n"), self.wfile.flush())
+        w("220 refuse.test ESMTP")
+        while True:
+            line = self.rfile.readline(4096)
+            if not line:
+                return
+            cmd = line.decode("latin-1").rstrip("\r\n")
+            out.write(cmd + "\n"); out.flush()
+            u = cmd.upper()
+            if u.startswith("EHLO"):
+                w("250-refuse.test"); w("250 8BITMIME")
+            elif u.startswith("HELO") or u.startswith("MAIL") or u.startswith("RSET"):
+                w("250 ok")
+            elif u.startswith("RCPT"):
+                w("550 5.1.1 no such user" if "refuse@" in cmd else "250 ok")
+            elif u.startswith("DATA"):
+                w("354 go on")
+                while self.rfile.readline(65536) not in (b".\r\n", b""):
+                    pass
+                out.write("<message>\n"); out.flush()
+                w("250 queued")
+            elif u.startswith("QUIT"):
+                w("221 bye"); return
+            else:
+                w("500 what")
+class S(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+s = S((addr, port), H)
+open(ready, "w").close()
+s.serve_forever()
+PY
+: >"$E2T_DIR/refuse.log"
+e2t_spawn "$E2T_DIR/log/refuse.log" "$E2T_PY" "$E2T_DIR/refuse_smtp.py" \
+	"$E2T_ADDR_HOSTILE" "$E2T_SPARE_PORT" "$E2T_DIR/refuse.log" \
+	"$E2T_DIR/refuse.ready"
+timeout 10 bash -c "until [ -e '$E2T_DIR/refuse.ready' ]; do sleep 0.05; done" ||
+	e2t_fatal "the refusing SMTP server did not start"
+
+reprovision_out() { # OUTSERVER: plain, no AUTH
+	sync_provision IMAP4 "$E2T_IMAPS_PORT" NAME="$NAME" AUTHREQUIRED=0
+	sed -i "s|name=\"OUTSERVER\" value=\"[^\"]*\"|name=\"OUTSERVER\" value=\"$1\"|" \
+		"$E2T_DIR/acct.xml"
+	"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null
+}
+reprovision_out "$E2T_HOST_HOSTILE:$E2T_SPARE_PORT"
+queue <<EOF
+From: $FROM_ADDR
+To: ok1@example.org, refuse@example.org
+Subject: refused
+
+to nobody
+EOF
+queue <<EOF
+From: $FROM_ADDR
+To: ok2@example.org
+Subject: fine
+
+to ok2
+EOF
+sync_once
+e2t_check "refused RCPT: 1 sent, 2 kept" json \
+	"d['sent'] == 1 and d['send_failed'] == 2 and '2 messages kept' in d['error']"
+e2t_check "nobody got the refused message (one DATA)" \
+	test "$(grep -c '^<message>' "$E2T_DIR/refuse.log")" = 1
+e2t_check "RSET after the refusal" grep -q '^RSET' "$E2T_DIR/refuse.log"
+e2t_check "the refusal is recorded" "$E2T_PY" -c '
+import sqlite3, sys
+rows = dict(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT last_error, attempts FROM sync_outbox").fetchall())
+assert any("recipient <refuse@example.org> refused: 550 5.1.1 no such user"
+           in e for e in rows), rows
+assert sorted(rows.values()) == [1, 2], rows
+' "$STORE/accounts.db"
+e2t_check "2 left in .Outbox, 4 in .Sent" test "$(outbox_n) $(sent_n)" = "2 4"
+
+# ---- a connection failure keeps everything queued ----
+reprovision_out "$E2T_HOST_HOSTILE:$((E2T_SPARE_PORT + 1))"
+queue <<EOF
+From: $FROM_ADDR
+To: later@example.org
+Subject: later
+
+later
+EOF
+sync_once
+e2t_check "connection failure: 0 sent, 3 kept" json \
+	"d['sent'] == 0 and d['send_failed'] == 3 and d['status'] == 'econnect'"
+e2t_check "every message still queued" test "$(outbox_n) $(sent_n)" = "3 4"
+e2t_check "no secret in the output" bash -c \
+	"! grep -rqF -- '$E2T_PASS' '$E2T_DIR/sync.json' '$E2T_DIR/sync.err'"
+e2t_finish
