@@ -18,10 +18,15 @@ Scenarios (--scenario):
   silent            accept and never send a byte (until the client leaves)
   close             accept and close at once
   garbage           send a greeting of non-protocol bytes and close
-  permflags         (IMAP, for sync tests) login OK, then SELECT answers an
-                    unfinished "* OK [PERMANENTFLAGS (" line and stalls
-  fetch-close       (IMAP, for sync tests) login OK, SELECT of one message,
-                    FETCH sends a literal header and half the bytes, then closes
+  permflags         (IMAP, for sync tests) login OK, LIST, then SELECT
+                    answers an unfinished "* OK [PERMANENTFLAGS (" line and
+                    stalls
+  permflags-eof     the same line, then the connection closes
+  permflags-crlf    the same line ended by CRLF at once, then the tagged OK
+  fetch-close       (IMAP, for sync tests) login OK, LIST, SELECT of one
+                    message, UID SEARCH and UID FETCH (RFC822.SIZE) answered;
+                    a body FETCH sends a literal header and half the bytes,
+                    then closes
   ok                a well-behaved server: STARTTLS works, any login is OK
 --tls wraps every connection in TLS first (implicit TLS: 993/995/465) with
 --cert/--key; with "silent" it completes the handshake, then says nothing.
@@ -165,6 +170,15 @@ class Script:
                            b"* OK [PERMANENTFLAGS (")
                     c.wait_closed()
                     return
+                if sc == "permflags-eof":
+                    c.send(b"* 1 EXISTS" + CRLF +
+                           b"* OK [PERMANENTFLAGS (")
+                    return
+                if sc == "permflags-crlf":
+                    c.send(b"* 1 EXISTS" + CRLF +
+                           b"* OK [PERMANENTFLAGS (" + CRLF + tag +
+                           b" OK [READ-WRITE] selected" + CRLF)
+                    continue
                 selected = True
                 c.send(b"* 1 EXISTS" + CRLF + b"* 0 RECENT" + CRLF +
                        b"* OK [UIDVALIDITY 1] ok" + CRLF +
@@ -172,6 +186,19 @@ class Script:
                        b"* FLAGS (\\Seen \\Deleted)" + CRLF +
                        b"* OK [PERMANENTFLAGS (\\Seen \\Deleted)] ok" +
                        CRLF + tag + b" OK [READ-WRITE] selected" + CRLF)
+            elif cmd == b"LIST" and sc in ("permflags", "permflags-eof",
+                                           "permflags-crlf", "fetch-close"):
+                c.send(b'* LIST () "/" INBOX' + CRLF + tag + b" OK listed" +
+                       CRLF)
+            elif cmd == b"UID" and selected and sc == "fetch-close" and \
+                    len(parts) == 3 and b"BODY" not in parts[2].upper():
+                # the sync engine's UID SEARCH and UID FETCH (RFC822.SIZE)
+                sub = parts[2].split(b" ", 1)[0].upper()
+                if sub == b"SEARCH":
+                    c.send(b"* SEARCH 1" + CRLF + tag + b" OK done" + CRLF)
+                else:
+                    c.send(b"* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 236)" +
+                           CRLF + tag + b" OK done" + CRLF)
             elif cmd in (b"FETCH", b"UID") and selected:
                 body = (b"From: a@example.com\r\nSubject: hi\r\n\r\n" +
                         b"x" * 200 + CRLF)
@@ -315,7 +342,8 @@ def main():
                    default="imap")
     p.add_argument("--scenario", default="ok", choices=(
         "inject", "refuse-starttls", "no-starttls", "preauth", "silent",
-        "close", "garbage", "permflags", "fetch-close", "ok"))
+        "close", "garbage", "permflags", "permflags-eof", "permflags-crlf",
+        "fetch-close", "ok"))
     p.add_argument("--tls", action="store_true", help="implicit TLS")
     p.add_argument("--cert")
     p.add_argument("--key")

@@ -218,4 +218,47 @@ m = email.message_from_bytes(open(sys.argv[1], 'rb').read())
 assert m.is_multipart()
 assert not any(p.defects for p in m.walk())" "$f"
 
+# ---- hostile IMAP servers (libetpan 1.9.4 bugs): a clear error, no crash
+# and no hang, within the timeout
+hport=31000
+hostile_sync() { # SCENARIO: email2-syncd against it; exit status 2 wanted
+	hport=$((hport + 1))
+	e2t_hostile "$E2T_ADDR_HOSTILE" "$hport" --proto imap --tls \
+		--scenario "$1" --timeout 60 --conn-timeout 20
+	sync_provision IMAP4 "$hport" &&
+		sed -i "s/$E2T_HOST:$hport/$E2T_HOST_HOSTILE:$hport/" \
+			"$E2T_DIR/acct.xml" &&
+		"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null ||
+		return 1
+	local t0=$SECONDS rc=0
+	e2t_run timeout 30 "$SYNCD" --once --store "$STORE" --cafile "$E2T_CA" \
+		--json --timeout 5 >"$E2T_DIR/sync.json" \
+		2>"$E2T_DIR/sync.err" || rc=$?
+	e2t_stop_hostile
+	HOSTILE_RC=$rc
+	HOSTILE_SECONDS=$((SECONDS - t0))
+	e2t_log "$1: exit $rc after ${HOSTILE_SECONDS}s: $(head -c 300 "$E2T_DIR/sync.err")"
+}
+# the line stalls after "(": the I/O timeout ends it
+hostile_sync permflags
+e2t_check "unfinished PERMANENTFLAGS, stalled: exit 2 within the timeout" \
+	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "unfinished PERMANENTFLAGS, stalled: a clear error" \
+	json 'd["status"] == "etimeout" and "SELECT" in d["error"]'
+# the line ends after "(" (what crashes libetpan 1.9.4's parser)
+hostile_sync permflags-crlf
+e2t_check "PERMANENTFLAGS ( then CRLF: exit 2, no crash" \
+	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "PERMANENTFLAGS ( then CRLF: a clear error" \
+	json 'd["status"] == "eproto" and "PERMANENTFLAGS" in d["error"]'
+# the connection closes after "("
+hostile_sync permflags-eof
+e2t_check "PERMANENTFLAGS ( then EOF: exit 2, no crash" \
+	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+hostile_sync fetch-close
+e2t_check "connection closed inside a FETCH literal: exit 2, no spin" \
+	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "closed inside a literal: a clear error" \
+	json 'd["status"] == "eio" and "FETCH" in d["error"]'
+
 e2t_finish
