@@ -39,7 +39,12 @@ sync_flags_from_imap(bool seen, bool flagged, bool answered, bool draft,
 bool
 sync_stopping(const struct sync_ctx *c)
 {
-	return c->o.stop != NULL && *c->o.stop != 0;
+	/*
+	 * Another thread sets the flag (email2-syncd's signal thread): an
+	 * atomic load, so that is not a data race (ThreadSanitizer agrees).
+	 */
+	return c->o.stop != NULL &&
+	       __atomic_load_n(c->o.stop, __ATOMIC_RELAXED) != 0;
 }
 
 void

@@ -478,7 +478,8 @@ syncd_sync(struct syncd_worker *w, const char *guid)
 	o.progress_ctx = w;
 	rc = e2_sync_account(w->st, guid, &o, &s, &err);
 	/* a stop seen now may have cut this sync short (stats say how far) */
-	syncd_report(d, guid, rc, &err, &s, d->stop != 0);
+	syncd_report(d, guid, rc, &err, &s,
+		     __atomic_load_n(&d->stop, __ATOMIC_RELAXED) != 0);
 	if (rc != E2_OK) {
 		(void)pthread_mutex_lock(&d->mu);
 		d->failed = true;
@@ -603,7 +604,7 @@ syncd_signal_main(void *arg)
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
 			d->term = true;
-			d->stop = 1;
+			__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
 		} else if (sig == SIGHUP && !d->a->once) {
 			d->hup = true;
 		} else if (sig == SIGUSR1 && !d->a->once) {
@@ -687,6 +688,10 @@ syncd_run(struct syncd *d, struct e2_store *st)
 		goto out;
 	}
 	syncd_grow(d);
+	if (d->live == 0 && d->n > 0) {
+		(void)pthread_mutex_unlock(&d->mu);
+		goto out;
+	}
 	while (!d->term && d->live > 0) {
 		if (d->hup) {
 			d->hup = false;
