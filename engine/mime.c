@@ -785,6 +785,32 @@ mime_trunc_full(const struct mime_trunc *t)
 	return t->len >= mime_trunc_want(t);
 }
 
+void
+mime_marks(const char *msg, size_t len, bool *partial_out, bool *omitted_out)
+{
+	static const char om[] = MIME_OMITTED_HEADER ":";
+	bool complete = false, partial = false, omitted = false;
+	size_t hlen = mime_header_len(msg, len, &complete);
+
+	for (size_t i = 0; i < len; i++) {
+		bool bol = i == 0 || msg[i - 1] == '\n';
+
+		if (!bol)
+			continue;
+		if (i < hlen && len - i >= sizeof(MIME_PARTIAL_HEADER) &&
+		    strncasecmp(msg + i, MIME_PARTIAL_HEADER ":",
+				sizeof(MIME_PARTIAL_HEADER)) == 0)
+			partial = true;
+		if (len - i >= sizeof(om) - 1 &&
+		    strncasecmp(msg + i, om, sizeof(om) - 1) == 0)
+			omitted = true;
+	}
+	if (partial_out != NULL)
+		*partial_out = partial;
+	if (omitted_out != NULL)
+		*omitted_out = omitted;
+}
+
 size_t
 mime_trunc_room(const struct mime_trunc *t)
 {

@@ -130,6 +130,17 @@ enum e2_status mime_trunc_finish(struct mime_trunc *t,
 				 struct e2_err *err);
 void mime_trunc_free(struct mime_trunc **t);
 
+/*
+ * The marks this engine leaves in a stored message, found in its first len
+ * bytes: *partial_out when the top header has MIME_PARTIAL_HEADER,
+ * *omitted_out when a line starts with MIME_OMITTED_HEADER ":" (a
+ * placeholder part). Used to restore the sync state of a file adopted
+ * after a crash. Either out pointer may be NULL.
+ */
+#define MIME_OMITTED_HEADER "X-Email2-Omitted-Part"
+void mime_marks(const char *msg, size_t len, bool *partial_out,
+		bool *omitted_out);
+
 /* ---- KEEPMAX: leaving large attachments on the server ------------------- */
 
 /*

@@ -10,6 +10,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <libetpan/libetpan.h>
 
 #include "mime.h"
@@ -68,6 +71,7 @@
 
 #define SYNC_IMAP_CHUNK 2000u
 #define SYNC_TAG_MAX 48
+#define SYNC_MARKS_READ (256u * 1024) /* of an adopted file, for its marks */
 
 struct imap_caps {
 	bool condstore;
@@ -1918,6 +1922,42 @@ folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
 }
 
 /*
+ * The partial/omitted marks of a file adopted after a crash, from its first
+ * SYNC_MARKS_READ bytes (the header, and the placeholders that follow the kept
+ * text). A file that cannot be read has none: it is adopted as it is.
+ */
+static void
+imap_adopt_marks(const char *folder, const struct maildir_file *lf,
+		 bool *partial_out, bool *omitted_out)
+{
+	size_t plen = strlen(folder) + strlen(lf->sub) + strlen(lf->name) + 3;
+	char *path = malloc(plen), *buf = malloc(SYNC_MARKS_READ);
+	size_t len = 0;
+	int fd = -1;
+
+	*partial_out = *omitted_out = false;
+	if (path == NULL || buf == NULL)
+		goto out;
+	(void)snprintf(path, plen, "%s/%s/%s", folder, lf->sub, lf->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	while (len < SYNC_MARKS_READ) {
+		ssize_t n = read(fd, buf + len, SYNC_MARKS_READ - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	mime_marks(buf, len, partial_out, omitted_out);
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	free(buf);
+	free(path);
+}
+
+/*
  * Adopts the files of ours that an interrupted run left in new/ or cur/
  * (tagged with a UID of this UIDVALIDITY, no state row yet) for the UIDs in
  * uids (sorted) instead of fetching them again; the other UIDs go to todo.
@@ -1955,6 +1995,7 @@ folder_adopt(struct folder_run *f, const struct uidv *uids, struct uidv *todo,
 		row.uid = uid;
 		row.uniq = lf->uniq;
 		flags_synced(lf->flags, row.flags);
+		imap_adopt_marks(f->path, lf, &row.partial, &row.omitted);
 		rc = state_row_put(c, f->name, &row, err);
 		if (rc != E2_OK)
 			goto out;

@@ -267,6 +267,33 @@ END_TEST
 /* ---- headers
  * ------------------------------------------------------------------ */
 
+static const struct {
+	const char *msg;
+	bool partial, omitted;
+} marks_rows[] = {
+	{"Subject: a\r\n\r\nbody\r\n", false, false},
+	{"Subject: a\r\nX-Email2-Partial: 9 bytes; truncated at 3\r\n\r\nb",
+	 true, false},
+	/* in the body it is text, not a mark */
+	{"Subject: a\n\nX-Email2-Partial: no\n", false, false},
+	{"Subject: a\r\n\r\n--b\r\nX-Email2-Omitted-Part: 2; size=9\r\n", false,
+	 true},
+	{"x-email2-partial: 1\n\n--b\nX-EMAIL2-OMITTED-PART: 1\n", true, true},
+	{"Subject: X-Email2-Omitted-Part: 1\n\n", false, false},
+};
+
+START_TEST(test_mime_marks_table)
+{
+	bool partial = !marks_rows[_i].partial,
+	     omitted = !marks_rows[_i].omitted;
+
+	mime_marks(marks_rows[_i].msg, strlen(marks_rows[_i].msg), &partial,
+		   &omitted);
+	ck_assert(partial == marks_rows[_i].partial);
+	ck_assert(omitted == marks_rows[_i].omitted);
+}
+END_TEST
+
 START_TEST(test_mime_header_get_unfolds)
 {
 	static const char hdr[] = "From: a@example.com\r\n"
@@ -697,6 +724,8 @@ mime_suite(void)
 
 	tc = tcase_create("header");
 	tcase_add_test(tc, test_mime_header_get_unfolds);
+	tcase_add_loop_test(tc, test_mime_marks_table, 0,
+			    sizeof(marks_rows) / sizeof(marks_rows[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("date");
