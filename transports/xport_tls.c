@@ -111,7 +111,7 @@ xport_tls_drain(char *dst, size_t dstlen)
 		}
 	}
 	if (dst[0] == '\0')
-		(void)snprintf(dst, dstlen, "handshake failed");
+		(void)snprintf(dst, dstlen, "no detail from OpenSSL");
 }
 
 static ssize_t
@@ -133,6 +133,19 @@ xport_tls_read(struct xport *xp, void *buf, size_t len)
 		return 0;
 	if (xp->err->code != E2_OK)
 		return -1; /* the layer below said why */
+	/*
+	 * The peer closed TCP without a close_notify: OpenSSL 3 reports
+	 * SSL_R_UNEXPECTED_EOF_WHILE_READING (or a bare SYSCALL error with
+	 * an empty queue). That is end of stream for the protocol above,
+	 * whose framing notices a cut reply; say so, not "tls error".
+	 */
+	if ((e == SSL_ERROR_SSL &&
+	     ERR_GET_REASON(ERR_peek_error()) ==
+		     SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
+	    (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+		ERR_clear_error();
+		return 0;
+	}
 	xport_tls_drain(why, sizeof(why));
 	(void)e2_fail(xp->err, E2_EIO, "tls read from %s: %s",
 		      xport_tcp_peer(xp->below), why);

@@ -295,6 +295,6 @@ hostile_sync fetch-close
 e2t_check "connection closed inside a FETCH literal: exit 2, no spin" \
 	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "closed inside a literal: a clear error" \
-	json 'd["status"] == "eio" and "FETCH" in d["error"]'
+	json 'd["status"] == "eio" and "FETCH" in d["error"] and "closed by server" in d["error"]'
 
 e2t_finish
