@@ -36,6 +36,7 @@ enum e2_status {
 	E2_EINSECURE,   /* would send credentials without required TLS */
 	E2_EIO,         /* read or write failed on an open connection */
 	E2_ESTORE,      /* SQLite or Maildir failure, disk full included */
+	E2_EBUSY,       /* another process is syncing this account */
 	E2_STATUS_COUNT
 };
 

@@ -25,6 +25,7 @@ static const char *const e2_status_names[] = {
 	[E2_EINSECURE] = "einsecure",
 	[E2_EIO] = "eio",
 	[E2_ESTORE] = "estore",
+	[E2_EBUSY] = "ebusy",
 };
 _Static_assert(sizeof(e2_status_names) / sizeof(e2_status_names[0]) ==
 		       E2_STATUS_COUNT,

@@ -4,11 +4,16 @@
 
 #include "sync.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SYNC_DEFAULT_TIMEOUT_MS 30000u
 #define SYNC_DEFAULT_BATCH_MSGS 200u
@@ -66,6 +71,40 @@ sync_now_s(void)
 /* ---- the driver
  * -------------------------------------------------------------- */
 
+/*
+ * One sync of an account at a time, across processes and threads: two runs
+ * (the daemon's and a user's --once) would both download the same UIDs.
+ * An exclusive flock() on <maildir>/email2-sync.lock, held until the run
+ * ends (the kernel drops it when a killed run's descriptor closes); a held
+ * lock is E2_EBUSY at once, not a wait. Errors: E2_EBUSY, E2_ESTORE.
+ */
+static enum e2_status
+sync_lock(const char *root, const char *guid, int *fd_out, struct e2_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/email2-sync.lock", root) >=
+	    (int)sizeof(path))
+		return e2_fail(err, E2_ESTORE, "%s: path too long", root);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return e2_fail(err, E2_ESTORE, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		(void)close(fd);
+		if (e == EWOULDBLOCK)
+			return e2_fail(err, E2_EBUSY,
+				       "account %s: another sync is running "
+				       "(%s is locked)",
+				       guid, path);
+		return e2_fail(err, E2_ESTORE, "%s: %s", path, strerror(e));
+	}
+	*fd_out = fd;
+	return E2_OK;
+}
+
 enum e2_status
 e2_sync_account(struct e2_store *st, const char *guid,
 		const struct e2_sync_opts *opts,
@@ -79,6 +118,7 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	double t0 = sync_now_s();
 	enum e2_status rc, send_rc = E2_OK;
 	struct e2_err send_err = {0};
+	int lock_fd = -1;
 
 	if (st == NULL || guid == NULL) {
 		rc = e2_fail(err, E2_EINVAL, "sync: missing argument");
@@ -123,6 +163,9 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	rc = maildir_open(root, &c.md, err);
 	if (rc != E2_OK)
 		goto out;
+	rc = sync_lock(root, a->guid, &lock_fd, err);
+	if (rc != E2_OK)
+		goto out;
 	/* what an interrupted run of ours left in tmp/ */
 	rc = maildir_recover(c.md, c.now, NULL, err);
 	if (rc != E2_OK)
@@ -147,6 +190,8 @@ e2_sync_account(struct e2_store *st, const char *guid,
 		goto out;
 	}
 out:
+	if (lock_fd >= 0)
+		(void)close(lock_fd); /* releases the lock */
 	stats.seconds = sync_now_s() - t0;
 	if (stats_out != NULL)
 		*stats_out = stats;

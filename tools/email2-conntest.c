@@ -46,6 +46,7 @@ static const enum conntest_exit conntest_exit_table[] = {
 	[E2_EINSECURE] = CONNTEST_EXIT_POLICY,
 	[E2_EIO] = CONNTEST_EXIT_CONNECT,
 	[E2_ESTORE] = CONNTEST_EXIT_USAGE,
+	[E2_EBUSY] = CONNTEST_EXIT_USAGE, /* never from a connection test */
 };
 _Static_assert(sizeof(conntest_exit_table) / sizeof(conntest_exit_table[0]) ==
 		       E2_STATUS_COUNT,
