@@ -372,6 +372,27 @@ enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
 			       struct e2_sync_stats *stats_out,
 			       struct e2_err *err);
 
+/*
+ * Replaces a message stored partial (RETRIEVE) or with parts left on the
+ * server (KEEPMAX) by the whole message from the server. file is the
+ * message's file: a path inside <store>/mail/{guid}/ (any folder, new/ or
+ * cur/), or a bare file name, looked up in every folder of the account.
+ * IMAP: EXAMINE of its folder (UIDVALIDITY must be the stored one), UID
+ * FETCH BODY.PEEK[] (no \Seen set); POP3: RETR by UIDL. The whole message
+ * gets a new file (same tag, the file's current flags), made durable
+ * before the state row points at it; only then the old file goes (see
+ * engine/sync_full.c for the crash rules). opts may be NULL; only cafile
+ * and timeout_ms are used. Do not run it while a sync of the same account
+ * runs. Errors: E2_EINVAL (no such account, file or state row; "message is
+ * complete already"; UIDVALIDITY changed; gone from the server), the
+ * transport's (E2_ECONNECT, E2_ETLS, E2_EAUTH, E2_EIO, E2_ETIMEOUT,
+ * E2_EPROTO, ...), E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_sync_fetch_full(struct e2_store *st, const char *guid,
+				  const char *file,
+				  const struct e2_sync_opts *opts,
+				  struct e2_err *err);
+
 #ifdef __cplusplus
 }
 #endif

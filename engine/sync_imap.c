@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "sync.h"
+#include "sync_full.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -2254,6 +2255,45 @@ folder_select(struct folder_run *f, struct e2_err *err)
 	return E2_OK;
 }
 
+/*
+ * A file of ours tagged with the UID of a row whose own file is there is a
+ * second copy of that message: what an e2_sync_fetch_full() interrupted
+ * between its new file and its row update leaves (sync_full.c), or a crash
+ * duplicate. The row's file is the message; the copy goes.
+ */
+static enum e2_status
+folder_drop_copies(struct folder_run *f, struct e2_err *err)
+{
+	for (size_t i = 0; i < f->local.n; i++) {
+		struct maildir_file *lf = &f->local.v[i];
+		uint32_t uid;
+		size_t lo = 0, hi = f->nrows;
+		enum e2_status rc;
+
+		if (lf->matched)
+			continue;
+		uid = local_tag_uid(lf->tag, f->cur.uidvalidity);
+		if (uid == 0)
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (f->rows[mid].uid < uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == f->nrows || f->rows[lo].uid != uid ||
+		    folder_local_of(f, &f->rows[lo]) == NULL)
+			continue;
+		rc = maildir_remove(f->path, lf->sub, lf->name, err);
+		if (rc != E2_OK)
+			return rc;
+		lf->matched = true;
+	}
+	return E2_OK;
+}
+
 static enum e2_status
 imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 {
@@ -2292,6 +2332,9 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 		if (lf != NULL)
 			lf->matched = true;
 	}
+	rc = folder_drop_copies(&f, err);
+	if (rc != E2_OK)
+		goto out;
 	if (f.fs.known && f.cur.modseq != 0 &&
 	    f.fs.uidvalidity == f.cur.uidvalidity &&
 	    f.fs.uidnext == f.cur.uidnext && f.fs.nmsgs == f.cur.nmsgs &&
@@ -2429,6 +2472,110 @@ out:
 	if (list != NULL)
 		mailimap_list_result_free(list);
 	free(r.trash);
+	chain_session_free(&r.sess);
+	return rc;
+}
+
+/* ---- the whole message, later (e2_sync_fetch_full(), sync_full.c) ----- */
+
+enum e2_status
+sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
+		      uint32_t uidvalidity, sync_full_fn fn, void *ctx,
+		      struct e2_err *err)
+{
+	struct chain_opts co = {0};
+	struct e2_side_report rep;
+	struct imap_run r = {0};
+	struct mailimap_set *set = NULL;
+	struct mailimap_fetch_type *ft = NULL;
+	struct mailimap_section *sec = NULL;
+	struct mailimap_fetch_att *body = NULL;
+	struct mailimap_selection_info *si;
+	clist *res = NULL;
+	char tag[SYNC_TAG_MAX];
+	enum e2_status rc;
+	bool found = false;
+	int code;
+
+	co.cafile = c->o.cafile;
+	co.timeout_ms = c->o.timeout_ms;
+	co.login = true;
+	r.c = c;
+	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
+	if (rc != E2_OK)
+		goto out;
+	r.imap = chain_session_imap(r.sess);
+	if (r.imap == NULL) {
+		rc = e2_fail(err, E2_EINVAL, "account is not IMAP4");
+		goto out;
+	}
+	rc = imap_guard_install(&r, err);
+	if (rc != E2_OK)
+		goto out;
+	/* read-only: nothing on the server changes, \Recent included */
+	code = mailimap_examine(r.imap, folder);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(&r, code, "EXAMINE", err);
+		goto out;
+	}
+	si = r.imap->imap_selection_info;
+	if (si == NULL || si->sel_uidvalidity != uidvalidity) {
+		rc = e2_fail(err, E2_EINVAL,
+			     "imap %s: UIDVALIDITY changed (%u, was %u): the "
+			     "next sync downloads the folder again",
+			     folder, si != NULL ? si->sel_uidvalidity : 0u,
+			     (unsigned)uidvalidity);
+		goto out;
+	}
+	set = mailimap_set_new_single(uid);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	sec = mailimap_section_new(NULL);
+	if (sec != NULL)
+		body = mailimap_fetch_att_new_body_peek_section(sec);
+	if (body == NULL && sec != NULL)
+		mailimap_section_free(sec);
+	if (set == NULL || ft == NULL || body == NULL ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_uid()) != MAILIMAP_NO_ERROR) {
+		if (body != NULL)
+			mailimap_fetch_att_free(body);
+		rc = imap_oom(err);
+		goto out;
+	}
+	if (mailimap_fetch_type_new_fetch_att_list_add(ft, body) !=
+	    MAILIMAP_NO_ERROR) {
+		mailimap_fetch_att_free(body);
+		rc = imap_oom(err);
+		goto out;
+	}
+	code = mailimap_uid_fetch(r.imap, set, ft, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(&r, code, "UID FETCH (BODY.PEEK[])", err);
+		goto out;
+	}
+	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)uid,
+		       (unsigned)uidvalidity);
+	for (clistiter *it = clist_begin(res); it != NULL && !found;
+	     it = clist_next(it)) {
+		struct imap_msg m;
+
+		imap_msg_parse(clist_content(it), &m);
+		if (m.uid != uid || m.body == NULL)
+			continue;
+		found = true;
+		rc = fn(ctx, tag, m.body, m.body_len, err);
+	}
+	if (!found)
+		rc = e2_fail(err, E2_EINVAL,
+			     "imap %s: UID %u is no longer on the server",
+			     folder, (unsigned)uid);
+out:
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	if (set != NULL)
+		mailimap_set_free(set);
 	chain_session_free(&r.sess);
 	return rc;
 }

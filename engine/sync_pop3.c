@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "sync.h"
+#include "sync_full.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,42 @@ pop3_change_dele(struct pop3_changes *ch, unsigned index, struct e2_err *err)
 	return E2_OK;
 }
 
+/*
+ * The other files of ours tagged with the UIDL of a row whose own file is
+ * there: second copies of that message, left by an e2_sync_fetch_full()
+ * interrupted between its new file and its row update (sync_full.c), or by
+ * a crash. The row's file is the message; the copies go.
+ */
+static enum e2_status
+pop3_drop_copies(struct pop3_run *r, const struct syncstate_msg *m,
+		 struct e2_err *err)
+{
+	char tag[POP3_TAG_MAX + 1];
+	size_t lo = 0, hi = r->ntagged;
+
+	pop3_tag_of(m->uidl, tag);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(r->tagged[mid]->tag, tag) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < r->ntagged && strcmp(r->tagged[lo]->tag, tag) == 0; lo++) {
+		struct maildir_file *lf = r->tagged[lo];
+		enum e2_status rc;
+
+		if (lf->matched || strcmp(lf->uniq, m->local_name) == 0)
+			continue;
+		rc = maildir_remove(r->root, lf->sub, lf->name, err);
+		if (rc != E2_OK)
+			return rc;
+		lf->matched = true;
+	}
+	return E2_OK;
+}
+
 /* What one known row needs; see the header for the dispositions. */
 static enum e2_status
 pop3_known_row(struct pop3_run *r, const struct syncstate_msg *m,
@@ -302,6 +339,12 @@ pop3_known_row(struct pop3_run *r, const struct syncstate_msg *m,
 
 	if (lf != NULL)
 		lf->matched = true;
+	if (lf != NULL && m->flags[0] == '\0' && !has_flag(lf->flags, 'T')) {
+		enum e2_status rc = pop3_drop_copies(r, m, err);
+
+		if (rc != E2_OK)
+			return rc;
+	}
 	if (s == NULL)
 		return pop3_change_drop(ch, m->uidl, err);
 	s->known = true;
@@ -734,6 +777,58 @@ out:
 	chain_session_free(&r.sess);
 	free(r.tagged);
 	maildir_snapshot_free(&r.loc);
+	free(r.srv);
+	return rc;
+}
+
+/* ---- the whole message, later (e2_sync_fetch_full(), sync_full.c) ----- */
+
+enum e2_status
+sync_pop3_fetch_whole(struct sync_ctx *c, const char *uidl, sync_full_fn fn,
+		      void *ctx, struct e2_err *err)
+{
+	struct chain_opts co = {0};
+	struct e2_side_report rep;
+	struct pop3_run r = {0};
+	struct pop3_srv *s;
+	char tag[POP3_TAG_MAX + 4] = "L=";
+	char *buf = NULL;
+	size_t len = 0;
+	enum e2_status rc;
+	int code;
+
+	co.cafile = c->o.cafile;
+	co.timeout_ms = c->o.timeout_ms;
+	co.login = true;
+	r.c = c;
+	r.root = maildir_root(c->md);
+	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
+	if (rc != E2_OK)
+		goto out;
+	r.pop = chain_session_pop3(r.sess);
+	if (r.pop == NULL) {
+		rc = e2_fail(err, E2_EINVAL, "account is not POP3");
+		goto out;
+	}
+	rc = pop3_list(&r, err);
+	if (rc != E2_OK)
+		goto out;
+	s = srv_find(&r, uidl);
+	if (s == NULL) {
+		rc = e2_fail(err, E2_EINVAL,
+			     "pop3: the message is no longer on the server");
+		goto out;
+	}
+	code = mailpop3_retr(r.pop, s->index, &buf, &len);
+	if (code != MAILPOP3_NO_ERROR) {
+		rc = pop3_fail(&r, code, "RETR", err);
+		goto out;
+	}
+	pop3_tag_of(s->uidl, tag + 2);
+	rc = fn(ctx, tag, buf, len, err);
+	mailpop3_retr_free(buf);
+out:
+	chain_session_free(&r.sess);
 	free(r.srv);
 	return rc;
 }

@@ -30,6 +30,7 @@ struct syncd_args {
 	const char *store;
 	const char *account;
 	const char *cafile;
+	const char *fetch_full; /* --fetch-full FILE */
 	bool once;
 	bool json;
 	bool quiet;
@@ -100,6 +101,9 @@ syncd_usage(FILE *f)
 	fputs("usage: " SYNCD_NAME " [--once] [--store DIR] [--account GUID]"
 	      " [--cafile FILE]\n"
 	      "                    [--jobs N] [--json] [--quiet]\n"
+	      "       " SYNCD_NAME " --fetch-full FILE [--store DIR]"
+	      " [--account GUID]\n"
+	      "                    [--cafile FILE]\n"
 	      "Sends queued mail and downloads new mail for every account\n"
 	      "whose SYNCINGCONTENTTYPES includes Mail (0x2).\n"
 	      "\n"
@@ -117,6 +121,11 @@ syncd_usage(FILE *f)
 	      "  --jobs N         accounts synced at the same time (default "
 	      "4,\n"
 	      "                   1 with --once)\n"
+	      "  --fetch-full FILE  replace the message FILE, stored partial\n"
+	      "                   (RETRIEVE) or without its large parts\n"
+	      "                   (KEEPMAX), by the whole message from the\n"
+	      "                   server, and exit (--account is needed when\n"
+	      "                   FILE is not under <store>/mail/{GUID}/)\n"
 	      "  --json           one JSON object per account sync\n"
 	      "  --quiet          no progress and no summary lines\n"
 	      "  --help, --version\n"
@@ -135,6 +144,7 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 {
 	static const struct option opts[] = {
 		{"once", no_argument, NULL, 'o'},
+		{"fetch-full", required_argument, NULL, 'F'},
 		{"store", required_argument, NULL, 's'},
 		{"account", required_argument, NULL, 'a'},
 		{"cafile", required_argument, NULL, 'c'},
@@ -160,6 +170,9 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		switch (ch) {
 		case 'o':
 			a->once = true;
+			break;
+		case 'F':
+			a->fetch_full = optarg;
 			break;
 		case 's':
 			a->store = optarg;
@@ -219,6 +232,71 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- --fetch-full ---------------------------------------------------------
+ */
+
+/* The {GUID} of a path under <store>/mail/{GUID}/, else NULL (caller frees) */
+static char *
+syncd_guid_of(const char *file)
+{
+	char *real = realpath(file, NULL);
+	const char *p = real != NULL ? real : file, *q;
+	char *guid = NULL;
+
+	for (q = strstr(p, "/mail/{"); q != NULL;
+	     q = strstr(q + 1, "/mail/{")) {
+		const char *end = strchr(q + 6, '/');
+
+		if (end != NULL && end[-1] == '}') {
+			guid = strndup(q + 6, (size_t)(end - q - 6));
+			break;
+		}
+	}
+	free(real);
+	return guid;
+}
+
+/* email2-syncd --fetch-full FILE: 0 done, 1 usage or store, 2 failed */
+static int
+syncd_fetch_full(const struct syncd_args *a)
+{
+	struct e2_sync_opts o = {0};
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+	char *guid = NULL;
+	int rc = SYNCD_EXIT_OK;
+
+	if (a->account == NULL) {
+		guid = syncd_guid_of(a->fetch_full);
+		if (guid == NULL) {
+			fprintf(stderr,
+				"%s: --fetch-full %s: not under "
+				"<store>/mail/{GUID}/; give --account\n",
+				SYNCD_NAME, a->fetch_full);
+			return SYNCD_EXIT_USAGE;
+		}
+	}
+	if (e2_store_open(a->store, &st, &err) != E2_OK) {
+		tool_print_error(SYNCD_NAME, &err);
+		rc = SYNCD_EXIT_USAGE;
+		goto out;
+	}
+	o.cafile = a->cafile;
+	o.timeout_ms = a->timeout_ms;
+	if (e2_sync_fetch_full(st, a->account != NULL ? a->account : guid,
+			       a->fetch_full, &o, &err) != E2_OK) {
+		tool_print_error(SYNCD_NAME, &err);
+		rc = SYNCD_EXIT_ACCOUNT;
+		goto out;
+	}
+	if (!a->quiet)
+		printf("%s: the whole message is stored\n", a->fetch_full);
+out:
+	e2_store_close(&st);
+	free(guid);
+	return rc;
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -735,6 +813,8 @@ main(int argc, char **argv)
 	rc = syncd_parse(argc, argv, &a);
 	if (rc != 0)
 		return rc > 0 ? SYNCD_EXIT_OK : SYNCD_EXIT_USAGE;
+	if (a.fetch_full != NULL)
+		return syncd_fetch_full(&a);
 	/* blocked in every thread, the engine's included: see sigwait */
 	syncd_sigset(&set);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
