@@ -382,11 +382,12 @@ enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
  * gets a new file (same tag, the file's current flags), made durable
  * before the state row points at it; only then the old file goes (see
  * engine/sync_full.c for the crash rules). opts may be NULL; only cafile
- * and timeout_ms are used. Do not run it while a sync of the same account
- * runs. Errors: E2_EINVAL (no such account, file or state row; "message is
- * complete already"; UIDVALIDITY changed; gone from the server), the
- * transport's (E2_ECONNECT, E2_ETLS, E2_EAUTH, E2_EIO, E2_ETIMEOUT,
- * E2_EPROTO, ...), E2_ESTORE, E2_ENOMEM.
+ * and timeout_ms are used. It takes the account's sync lock: while a sync
+ * of the account runs it fails at once with E2_EBUSY. Errors: E2_EINVAL (no
+ * such account, file or state row; "message is complete already"; UIDVALIDITY
+ * changed; gone from the server), the transport's (E2_ECONNECT, E2_ETLS,
+ * E2_EAUTH, E2_EIO, E2_ETIMEOUT, E2_EPROTO, ...), E2_EBUSY, E2_ESTORE,
+ * E2_ENOMEM.
  */
 enum e2_status e2_sync_fetch_full(struct e2_store *st, const char *guid,
 				  const char *file,

@@ -76,9 +76,9 @@ sync_now_s(void)
  * (the daemon's and a user's --once) would both download the same UIDs.
  * An exclusive flock() on <maildir>/email2-sync.lock, held until the run
  * ends (the kernel drops it when a killed run's descriptor closes); a held
- * lock is E2_EBUSY at once, not a wait. Errors: E2_EBUSY, E2_ESTORE.
+ * lock is E2_EBUSY at once, not a wait.
  */
-static enum e2_status
+enum e2_status
 sync_lock(const char *root, const char *guid, int *fd_out, struct e2_err *err)
 {
 	char path[PATH_MAX];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Rules (decisions written here):
@@ -390,6 +391,7 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 	struct syncstate_folder sf = {0};
 	char *mail = NULL, *root = NULL;
 	bool found = false;
+	int lock_fd = -1;
 	enum e2_status rc;
 
 	if (st == NULL || guid == NULL || file == NULL || file[0] == '\0') {
@@ -421,6 +423,9 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 	rc = maildir_open(root, &c.md, err);
 	if (rc != E2_OK)
 		goto out;
+	rc = sync_lock(root, a->guid, &lock_fd, err);
+	if (rc != E2_OK)
+		goto out;
 	j.c = &c;
 	rc = full_find(&j, root, file, err);
 	if (rc != E2_OK)
@@ -443,6 +448,8 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 						   &j, err);
 	}
 out:
+	if (lock_fd >= 0)
+		(void)close(lock_fd);
 	maildir_close(&c.md);
 	syncstate_free(&c.ss);
 	free(j.folder);

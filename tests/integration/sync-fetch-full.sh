@@ -137,6 +137,15 @@ old_big=$E2T_DIR/big-partial
 cp -p "$f" "$old_big"
 old_big_name=$(basename "${f%%:2,*}")
 mv "$f" "$MD/cur/$old_big_name:2,FS"
+# while a sync holds the account's lock: ebusy at once, the file untouched
+locked_fetch() {
+	flock -x "$MD/email2-sync.lock" -c "$(declare -f e2t_run fetch_full \
+		fails_with); $(declare -p SYNCD STORE E2T_CA E2T_DIR E2T_HOSTS \
+		E2T_RUN_HOW); fails_with 2 'another sync is running' '$1'" &&
+		test -e "$1"
+}
+e2t_check "IMAP: --fetch-full while a sync runs: ebusy, nothing changed" \
+	locked_fetch "$MD/cur/$old_big_name:2,FS"
 e2t_check "IMAP: --fetch-full by path exits 0" \
 	fetch_full "$MD/cur/$old_big_name:2,FS"
 f=$(file_of big)
