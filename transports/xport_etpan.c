@@ -114,7 +114,8 @@ xport_etpan_stream_new(struct xport **top, mailstream **stream_out,
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	/* No logger: protocol traces are opt-in and would need masking. */
 	mailstream_low_set_logger(low, NULL, NULL);
-	s = mailstream_new(low, 8192);
+	/* large reads: one recv() per burst on plain links too */
+	s = mailstream_new(low, 65536);
 	if (s == NULL) {
 		mailstream_low_free(low);
 		return e2_fail(err, E2_ENOMEM, "out of memory");

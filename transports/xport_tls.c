@@ -21,6 +21,8 @@
  * writes to the layer below, so deadlines, cancellation and error messages
  * come from one place (the tcp layer), and the handshake obeys them too.
  */
+#define XPORT_TLS_READ_BUFFER (64u * 1024)
+
 struct xport_tls {
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -398,6 +400,14 @@ xport_push_tls(struct xport **top, const struct xport_tls_opts *o,
 	BIO_set_data(bio, below);
 	SSL_set_bio(t->ssl, bio, bio);
 	SSL_set_app_data(t->ssl, t);
+	/*
+	 * Read whole bursts of records per recv() instead of a 5-byte header
+	 * and then the body: a 1 GB download was 609k recv calls of ~1.8 KB.
+	 * Safe here because no layer polls before reading (xport_tcp_read
+	 * tries recv first), so data buffered inside OpenSSL is never missed.
+	 */
+	SSL_set_read_ahead(t->ssl, 1);
+	SSL_set_default_read_buffer_len(t->ssl, XPORT_TLS_READ_BUFFER);
 	SSL_set_verify(t->ssl, SSL_VERIFY_PEER, xport_tls_verify_cb);
 	rc = xport_tls_set_peer(t->ssl, o->host, err);
 	if (rc != E2_OK)
