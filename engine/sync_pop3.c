@@ -701,7 +701,9 @@ pop3_new(struct pop3_run *r, struct e2_err *err)
 	for (size_t i = 0; i < ntodo; i++) {
 		bool adopted = false, inside = true;
 
-		if (b == NULL && sync_stopping(c))
+		/* SIGTERM: stop after the current message; the flush below
+		 * makes what was fetched durable */
+		if (sync_stopping(c))
 			break;
 		rc = pop3_adopt(r, todo[i], &adopted, err);
 		if (rc != E2_OK || adopted)
