@@ -335,26 +335,31 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		printf(",\"status\":\"%s\",\"error\":", e2_status_name(rc));
 		syncd_json_str(stdout, rc == E2_OK ? "" : err->msg);
 		printf(",\"messages\":%zu,\"bytes\":%llu,\"partial\":%zu,"
-		       "\"adopted\":%zu,\"folders\":%zu,"
+		       "\"omitted\":%zu,\"adopted\":%zu,\"folders\":%zu,"
 		       "\"folders_skipped\":%zu,\"flags_pushed\":%zu,"
 		       "\"flags_pulled\":%zu,\"removed_local\":%zu,"
 		       "\"deleted_server\":%zu,\"sent\":%zu,"
 		       "\"send_failed\":%zu,\"seconds\":%.3f,"
 		       "\"stopped\":%s}\n",
-		       s->messages, s->bytes, s->partial, s->adopted,
-		       s->folders, s->folders_skipped, s->flags_pushed,
-		       s->flags_pulled, s->removed_local, s->deleted_server,
-		       s->sent, s->send_failed, s->seconds,
+		       s->messages, s->bytes, s->partial, s->omitted,
+		       s->adopted, s->folders, s->folders_skipped,
+		       s->flags_pushed, s->flags_pulled, s->removed_local,
+		       s->deleted_server, s->sent, s->send_failed, s->seconds,
 		       stopped ? "true" : "false");
 	} else {
 		if (d->tty)
 			fputs("\r\033[K", stdout);
-		printf("%s: %s, %zu messages, %.1f MB, %zu sent, %.2f "
+		char queued[48] = "";
+
+		if (s->send_failed > 0)
+			(void)snprintf(queued, sizeof(queued),
+				       ", %zu kept queued", s->send_failed);
+		printf("%s: %s, %zu messages, %.1f MB, %zu sent%s, %.2f "
 		       "s%s%s%s\n",
 		       guid, rc == E2_OK ? "ok" : e2_status_name(rc),
-		       s->messages, (double)s->bytes / 1e6, s->sent, s->seconds,
-		       stopped ? ", stopped" : "", rc == E2_OK ? "" : ": ",
-		       rc == E2_OK ? "" : err->msg);
+		       s->messages, (double)s->bytes / 1e6, s->sent, queued,
+		       s->seconds, stopped ? ", stopped" : "",
+		       rc == E2_OK ? "" : ": ", rc == E2_OK ? "" : err->msg);
 	}
 	fflush(stdout);
 	funlockfile(stdout);

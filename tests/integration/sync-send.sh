@@ -244,4 +244,13 @@ e2t_check "connection failure: 0 sent, 3 kept" json \
 e2t_check "every message still queued" test "$(outbox_n) $(sent_n)" = "3 4"
 e2t_check "no secret in the output" bash -c \
 	"! grep -rqF -- '$E2T_PASS' '$E2T_DIR/sync.json' '$E2T_DIR/sync.err'"
+# last, as it adds an attempt to every queued message
+summary_line() {
+	e2t_run "$SYNCD" --once --store "$STORE" --cafile "$E2T_CA" \
+		>"$E2T_DIR/summary.out" 2>&1
+	grep -Eq ': [a-z]+, 0 messages, 0.0 MB, 0 sent, [1-9][0-9]* kept queued, ' \
+		"$E2T_DIR/summary.out"
+}
+e2t_check "the summary line says what stayed queued" summary_line
+
 e2t_finish
