@@ -518,6 +518,25 @@ maildir_msg_discard(struct maildir_msg **msg)
 }
 
 enum e2_status
+maildir_msg_set_meta(struct maildir_msg *msg, const char *flags,
+		     const char *tag, struct e2_err *err)
+{
+	char *t = NULL;
+
+	if (tag != NULL && !maildir_tag_ok(tag))
+		return e2_fail(err, E2_EINVAL, "bad maildir name tag");
+	if (tag != NULL && (t = strdup(tag)) == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	free(msg->tag);
+	msg->tag = t;
+	msg->has_flags = flags != NULL;
+	msg->flags[0] = '\0';
+	if (flags != NULL)
+		maildir_flags_normalize(flags, msg->flags);
+	return E2_OK;
+}
+
+enum e2_status
 maildir_msg_begin(struct maildir_batch *batch, const char *folder_path,
 		  const char *flags, const char *tag,
 		  struct maildir_msg **msg_out, struct e2_err *err)

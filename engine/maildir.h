@@ -142,6 +142,14 @@ enum e2_status maildir_msg_sink(void *ctx, const void *buf, size_t len,
 enum e2_status maildir_msg_end(struct maildir_msg **msg, const char **uniq_out,
 			       struct e2_err *err);
 void maildir_msg_discard(struct maildir_msg **msg);
+/*
+ * Replaces the flags and tag given to maildir_msg_begin() (same rules),
+ * for a message whose flags and tag are known only after its bytes (an
+ * IMAP FETCH response may send FLAGS and UID after the body).
+ * Errors: E2_EINVAL (bad tag), E2_ENOMEM; the message is unchanged then.
+ */
+enum e2_status maildir_msg_set_meta(struct maildir_msg *msg, const char *flags,
+				    const char *tag, struct e2_err *err);
 
 /*
  * Pull source for maildir_put(): fills buf with up to len bytes and

@@ -39,8 +39,11 @@
  * of the same flag. A local file that is gone, or carries T, is a local
  * delete (see below).
  *
- * New messages: UID SEARCH UID <next>:* [SINCE <DWNDAY>] gives the UIDs,
- * UID FETCH (UID RFC822.SIZE) their sizes, and batches of at most
+ * New messages: UID SEARCH UID <next>:* [SINCE <DWNDAY>] gives the UIDs.
+ * Without RETRIEVE and KEEPMAX they are streamed (folder_stream(): one
+ * UID FETCH for many, each body written to tmp/ as it arrives, durable
+ * batches committed between two messages). Otherwise UID FETCH (UID
+ * RFC822.SIZE) gives their sizes, and batches of at most
  * batch_msgs messages / batch_bytes bytes are fetched with UID FETCH
  * (UID FLAGS BODY.PEEK[]) -- or BODY.PEEK[]<0.RETRIEVE> for messages over
  * RETRIEVE, stored through mime_truncate() and marked partial. libetpan
@@ -143,6 +146,7 @@ struct imap_guard {
 	size_t match;               /* bytes of PF_PATTERN matched */
 	bool in_list;               /* inside the PERMANENTFLAGS list */
 	bool bad;                   /* the guard tripped */
+	bool dead;                  /* a response was left unread: no reads */
 	unsigned long long literal; /* literal bytes still to skip */
 	bool brace;                 /* "{digits" seen on this line */
 	bool brace_closed;          /* ... and "}" right after them */
@@ -227,7 +231,7 @@ guard_read(mailstream_low *s, void *buf, size_t count)
 	struct imap_guard *g = s->data;
 	ssize_t n;
 
-	if (g->bad)
+	if (g->bad || g->dead)
 		return -1;
 	n = mailstream_low_read(g->inner, buf, count);
 	if (n > 0 && !guard_scan(g, buf, (size_t)n)) {
@@ -1665,6 +1669,675 @@ out:
 	return rc;
 }
 
+/* Commits a batch, then its rows (the durability rule), then the stats. */
+static enum e2_status
+folder_commit(struct folder_run *f, struct maildir_batch **b,
+	      struct fetched_row *rows, size_t nrows, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	enum e2_status rc;
+
+	if (*b == NULL)
+		return E2_OK;
+	rc = maildir_batch_commit(*b, err);
+	if (rc != E2_OK)
+		return rc;
+	/* durable: now the rows */
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		return rc;
+	for (size_t j = 0; j < nrows && rc == E2_OK; j++) {
+		struct sync_msg_row row = {0};
+
+		row.uid = rows[j].uid;
+		row.uniq = rows[j].uniq;
+		memcpy(row.flags, rows[j].flags, sizeof(row.flags));
+		row.partial = rows[j].partial;
+		row.omitted = rows[j].omitted;
+		row.internal_date = rows[j].internal_date;
+		rc = state_row_put(c, f->name, &row, err);
+	}
+	if (rc != E2_OK) {
+		store_rollback(c->st);
+		return rc;
+	}
+	rc = store_commit(c->st, err);
+	if (rc != E2_OK)
+		return rc;
+	for (size_t j = 0; j < nrows; j++) {
+		c->stats->messages++;
+		c->stats->bytes += rows[j].bytes;
+		if (rows[j].partial)
+			c->stats->partial++;
+		if (rows[j].omitted)
+			c->stats->omitted++;
+	}
+	maildir_batch_free(b);
+	sync_progress(c);
+	return E2_OK;
+}
+
+/* ---- streamed download ---------------------------------------------------
+ *
+ * Without RETRIEVE and KEEPMAX every new message is fetched whole and no
+ * size is needed first: one UID FETCH <set> (UID FLAGS INTERNALDATE
+ * BODY.PEEK[]) per UID set of at most STREAM_SET_MAX bytes ("1:20000" is
+ * one command), read here rather than by libetpan's parser, which holds a
+ * whole response in memory. Each body literal goes from the stream into
+ * its tmp/ file STREAM_BUF bytes at a time; every batch_msgs messages or
+ * batch_bytes bytes the batch is made durable and its rows committed,
+ * between two messages, while the server goes on sending into the socket
+ * buffer: network and disk overlap, and memory is one response line and
+ * one buffer whatever the mailbox. Read: untagged FETCH responses (UID,
+ * FLAGS, INTERNALDATE, BODY[] as a literal, a string or NIL; any other
+ * item skipped: atoms, strings, literals, lists), other untagged responses
+ * skipped, then the tagged OK (NO, BAD: an error). A response left
+ * unfinished (an error, a stop) leaves the connection unusable: the guard
+ * then refuses reads, so LOGOUT does not read the rest of it. On a broken
+ * connection or a stop the messages received whole are committed first.
+ */
+#define STREAM_SET_MAX 4000u /* bytes of one command's UID set */
+#define STREAM_BUF (64u * 1024)
+#define STREAM_DEPTH 16 /* of the lists of an item skipped */
+#define STREAM_WHAT "UID FETCH (BODY.PEEK[])"
+
+struct fetch_stream {
+	struct folder_run *f;
+	mailstream *s;
+	MMAPString *line; /* the current response line */
+	size_t len;       /* its length without CRLF */
+	size_t pos;       /* the parse position in it */
+	char *buf;        /* literal bytes on their way to a file */
+	char tag[16];
+	const uint32_t *uids; /* this command's, sorted */
+	bool *seen;           /* per UID of uids: stored already */
+	size_t nuids;
+	struct maildir_batch *b;  /* the open batch, NULL: none yet */
+	struct fetched_row *rows; /* its messages */
+	size_t nrows;
+	unsigned long long bytes;
+	bool stop; /* sync_stopping(): the rest of the response is left */
+};
+
+struct stream_msg {
+	uint32_t uid;
+	bool has_flags;
+	char flags[MAILDIR_FLAGS_MAX];
+	int64_t internal_date;
+	struct maildir_msg *msg; /* the body's tmp file */
+	unsigned long long body_len;
+};
+
+static enum e2_status
+sx_proto(struct fetch_stream *fs, const char *why, struct e2_err *err)
+{
+	char quoted[120] = "";
+
+	(void)e2_quote(quoted, sizeof(quoted), fs->line->str, fs->len);
+	return e2_fail(err, E2_EPROTO, "imap " STREAM_WHAT ": %s: %s", why,
+		       quoted);
+}
+
+static enum e2_status
+sx_line(struct fetch_stream *fs, struct e2_err *err)
+{
+	size_t n;
+
+	if (mailstream_read_line(fs->s, fs->line) == NULL ||
+	    fs->line->len == 0 || fs->line->str[fs->line->len - 1] != '\n')
+		return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM, STREAM_WHAT,
+				 err);
+	n = fs->line->len - 1;
+	if (n > 0 && fs->line->str[n - 1] == '\r')
+		n--;
+	fs->len = n;
+	fs->pos = 0;
+	return E2_OK;
+}
+
+static char
+sx_peek(const struct fetch_stream *fs)
+{
+	return fs->pos < fs->len ? fs->line->str[fs->pos] : '\0';
+}
+
+static void
+sx_spaces(struct fetch_stream *fs)
+{
+	while (sx_peek(fs) == ' ')
+		fs->pos++;
+}
+
+/*
+ * An atom, upper-cased into out (cut at cap - 1 bytes). section: an item
+ * name, whose "[...]" may hold spaces and parentheses.
+ */
+static void
+sx_word(struct fetch_stream *fs, char *out, size_t cap, bool section)
+{
+	bool in_sec = false;
+	size_t n = 0;
+
+	while (fs->pos < fs->len) {
+		char ch = fs->line->str[fs->pos];
+
+		if (!in_sec && (ch == ' ' || ch == '(' || ch == ')' ||
+				ch == '{' || ch == '"' || ch == '\0'))
+			break;
+		if (section && ch == '[')
+			in_sec = true;
+		else if (ch == ']')
+			in_sec = false;
+		if (n + 1 < cap)
+			out[n++] =
+				ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch;
+		fs->pos++;
+	}
+	out[n] = '\0';
+}
+
+static enum e2_status
+sx_number(struct fetch_stream *fs, unsigned long long *out, struct e2_err *err)
+{
+	unsigned long long v = 0;
+	size_t start = fs->pos;
+
+	while (sx_peek(fs) >= '0' && sx_peek(fs) <= '9') {
+		if (v > (1ull << 40))
+			return sx_proto(fs, "number too large", err);
+		v = v * 10 + (unsigned)(sx_peek(fs) - '0');
+		fs->pos++;
+	}
+	if (fs->pos == start)
+		return sx_proto(fs, "number expected", err);
+	*out = v;
+	return E2_OK;
+}
+
+/* "{n}" (or "{n+}") ending the line. */
+static enum e2_status
+sx_literal(struct fetch_stream *fs, unsigned long long *n_out,
+	   struct e2_err *err)
+{
+	enum e2_status rc;
+
+	fs->pos++;
+	rc = sx_number(fs, n_out, err);
+	if (rc != E2_OK)
+		return rc;
+	if (sx_peek(fs) == '+')
+		fs->pos++;
+	if (sx_peek(fs) != '}' || fs->pos + 1 != fs->len)
+		return sx_proto(fs, "bad literal", err);
+	fs->pos++;
+	return E2_OK;
+}
+
+/* The literal's n bytes into msg (NULL: dropped), then the next line. */
+static enum e2_status
+sx_literal_body(struct fetch_stream *fs, unsigned long long n,
+		struct maildir_msg *msg, struct e2_err *err)
+{
+	while (n > 0) {
+		size_t want = n < STREAM_BUF ? (size_t)n : STREAM_BUF;
+		ssize_t got = mailstream_read(fs->s, fs->buf, want);
+		enum e2_status rc;
+
+		if (got <= 0)
+			return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM,
+					 STREAM_WHAT, err);
+		if (msg != NULL) {
+			rc = maildir_msg_write(msg, fs->buf, (size_t)got, err);
+			if (rc != E2_OK)
+				return rc;
+		}
+		n -= (unsigned long long)got;
+	}
+	return sx_line(fs, err);
+}
+
+/* A quoted string, unescaped in place: *s_out, *n_out (may be NULL). */
+static enum e2_status
+sx_quoted(struct fetch_stream *fs, const char **s_out, size_t *n_out,
+	  struct e2_err *err)
+{
+	char *p = fs->line->str;
+	size_t i = fs->pos + 1, o = i;
+
+	for (;;) {
+		char ch;
+
+		if (i >= fs->len)
+			return sx_proto(fs, "unfinished string", err);
+		ch = p[i++];
+		if (ch == '"')
+			break;
+		if (ch == '\\') {
+			if (i >= fs->len)
+				return sx_proto(fs, "unfinished string", err);
+			ch = p[i++];
+		}
+		p[o++] = ch;
+	}
+	if (s_out != NULL) {
+		*s_out = p + fs->pos + 1;
+		*n_out = o - (fs->pos + 1);
+	}
+	fs->pos = i;
+	return E2_OK;
+}
+
+/* Skips one value: atom, number, NIL, string, literal, list. */
+static enum e2_status
+sx_skip(struct fetch_stream *fs, int depth, struct e2_err *err)
+{
+	unsigned long long n;
+	char word[8];
+	size_t start = fs->pos;
+	enum e2_status rc;
+
+	if (depth > STREAM_DEPTH)
+		return sx_proto(fs, "lists nested too deep", err);
+	switch (sx_peek(fs)) {
+	case '(':
+		fs->pos++;
+		for (;;) {
+			sx_spaces(fs);
+			if (sx_peek(fs) == ')') {
+				fs->pos++;
+				return E2_OK;
+			}
+			if (sx_peek(fs) == '\0')
+				return sx_proto(fs, "unfinished list", err);
+			rc = sx_skip(fs, depth + 1, err);
+			if (rc != E2_OK)
+				return rc;
+		}
+	case '"':
+		return sx_quoted(fs, NULL, NULL, err);
+	case '{':
+		rc = sx_literal(fs, &n, err);
+		return rc != E2_OK ? rc : sx_literal_body(fs, n, NULL, err);
+	default:
+		sx_word(fs, word, sizeof(word), false);
+		if (fs->pos == start)
+			return sx_proto(fs, "unexpected byte", err);
+		return E2_OK;
+	}
+}
+
+static enum e2_status
+sx_flags(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+{
+	bool seen = false, flagged = false, answered = false, draft = false;
+
+	if (sx_peek(fs) != '(')
+		return sx_proto(fs, "FLAGS without a list", err);
+	fs->pos++;
+	for (;;) {
+		char flag[16];
+		size_t start;
+
+		sx_spaces(fs);
+		if (sx_peek(fs) == ')') {
+			fs->pos++;
+			break;
+		}
+		start = fs->pos;
+		sx_word(fs, flag, sizeof(flag), false);
+		if (fs->pos == start)
+			return sx_proto(fs, "bad flag", err);
+		if (strcmp(flag, "\\SEEN") == 0)
+			seen = true;
+		else if (strcmp(flag, "\\FLAGGED") == 0)
+			flagged = true;
+		else if (strcmp(flag, "\\ANSWERED") == 0)
+			answered = true;
+		else if (strcmp(flag, "\\DRAFT") == 0)
+			draft = true;
+	}
+	sync_flags_from_imap(seen, flagged, answered, draft, m->flags);
+	m->has_flags = true;
+	return E2_OK;
+}
+
+/* INTERNALDATE "17-Jul-1996 02:44:25 -0700" as epoch seconds, 0: bad. */
+static int64_t
+sx_date(const char *s, size_t n)
+{
+	static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
+	struct mailimap_date_time dt = {0};
+	char buf[40], mon[4] = "";
+	int day, year, hour, min, sec, zone;
+	const char *hit;
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (sscanf(buf, "%2d-%3[A-Za-z]-%4d %2d:%2d:%2d %5d", &day, mon, &year,
+		   &hour, &min, &sec, &zone) != 7 ||
+	    strlen(mon) != 3)
+		return 0;
+	for (size_t i = 0; i < 3; i++)
+		if (mon[i] >= 'a' && mon[i] <= 'z')
+			mon[i] = (char)(mon[i] - 32);
+	hit = strstr(months, mon);
+	if (hit == NULL || (hit - months) % 3 != 0)
+		return 0;
+	dt.dt_day = day;
+	dt.dt_month = (int)((hit - months) / 3) + 1;
+	dt.dt_year = year;
+	dt.dt_hour = hour;
+	dt.dt_min = min;
+	dt.dt_sec = sec;
+	dt.dt_zone = zone;
+	return imap_date_time(&dt);
+}
+
+/* BODY[]: a literal or a string goes into a new tmp file; NIL: none. */
+static enum e2_status
+sx_fetch_body(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+{
+	struct sync_ctx *c = fs->f->r->c;
+	unsigned long long n = 0;
+	const char *s = NULL;
+	size_t slen = 0;
+	enum e2_status rc;
+	char ch = sx_peek(fs);
+
+	if (ch != '{' && ch != '"')
+		return sx_skip(fs, 0, err); /* NIL */
+	if (m->msg != NULL)
+		return sx_proto(fs, "two bodies for one message", err);
+	if (ch == '{')
+		rc = sx_literal(fs, &n, err);
+	else
+		rc = sx_quoted(fs, &s, &slen, err);
+	if (rc == E2_OK && fs->b == NULL)
+		rc = maildir_batch_begin(c->md, &fs->b, err);
+	if (rc == E2_OK)
+		rc = maildir_msg_begin(fs->b, fs->f->path, NULL, NULL, &m->msg,
+				       err);
+	if (rc != E2_OK)
+		return rc;
+	if (ch == '{') {
+		m->body_len = n;
+		return sx_literal_body(fs, n, m->msg, err);
+	}
+	m->body_len = slen;
+	return maildir_msg_write(m->msg, s, slen, err);
+}
+
+/* One "* n FETCH (...)", the line at its "(". */
+static enum e2_status
+sx_fetch(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+{
+	fs->pos++;
+	for (;;) {
+		char name[64];
+		unsigned long long v = 0;
+		const char *s;
+		size_t n, start;
+		enum e2_status rc;
+
+		sx_spaces(fs);
+		if (sx_peek(fs) == ')')
+			return E2_OK;
+		start = fs->pos;
+		sx_word(fs, name, sizeof(name), true);
+		if (fs->pos == start || sx_peek(fs) != ' ')
+			return sx_proto(fs, "bad FETCH item", err);
+		fs->pos++;
+		if (strcmp(name, "UID") == 0) {
+			rc = sx_number(fs, &v, err);
+			if (rc == E2_OK && (v == 0 || v > UINT32_MAX))
+				rc = sx_proto(fs, "bad UID", err);
+			m->uid = (uint32_t)v;
+		} else if (strcmp(name, "FLAGS") == 0) {
+			rc = sx_flags(fs, m, err);
+		} else if (strcmp(name, "INTERNALDATE") == 0 &&
+			   sx_peek(fs) == '"') {
+			rc = sx_quoted(fs, &s, &n, err);
+			if (rc == E2_OK)
+				m->internal_date = sx_date(s, n);
+		} else if (strcmp(name, "BODY[]") == 0 ||
+			   strcmp(name, "BODY[]<0>") == 0) {
+			rc = sx_fetch_body(fs, m, err);
+		} else {
+			rc = sx_skip(fs, 0, err);
+		}
+		if (rc != E2_OK)
+			return rc;
+	}
+}
+
+/* A FETCH read whole: its file joins the batch, the batch may commit. */
+static enum e2_status
+sx_fetched(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+{
+	struct sync_ctx *c = fs->f->r->c;
+	struct fetched_row *row = &fs->rows[fs->nrows];
+	const uint32_t *hit = NULL;
+	const char *uniq = NULL;
+	char tag[SYNC_TAG_MAX];
+	enum e2_status rc;
+
+	if (m->msg == NULL)
+		return E2_OK; /* an unsolicited FETCH (a flag change) */
+	if (m->uid != 0)
+		hit = bsearch(&m->uid, fs->uids, fs->nuids, sizeof(*fs->uids),
+			      uid_cmp);
+	if (hit == NULL || fs->seen[hit - fs->uids]) {
+		maildir_msg_discard(&m->msg); /* not asked for, or twice */
+		return E2_OK;
+	}
+	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)m->uid,
+		       (unsigned)fs->f->cur.uidvalidity);
+	rc = maildir_msg_set_meta(
+		m->msg, m->has_flags && m->flags[0] != '\0' ? m->flags : NULL,
+		tag, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = maildir_msg_end(&m->msg, &uniq, err);
+	if (rc != E2_OK)
+		return rc;
+	fs->seen[hit - fs->uids] = true;
+	memset(row, 0, sizeof(*row));
+	row->uid = m->uid;
+	(void)snprintf(row->uniq, sizeof(row->uniq), "%s", uniq);
+	flags_synced(m->flags, row->flags);
+	row->internal_date = m->internal_date;
+	row->bytes = m->body_len;
+	fs->nrows++;
+	fs->bytes += m->body_len;
+	if (fs->nrows >= c->o.batch_msgs || fs->bytes >= c->o.batch_bytes) {
+		rc = folder_commit(fs->f, &fs->b, fs->rows, fs->nrows, err);
+		if (rc != E2_OK)
+			return rc;
+		fs->nrows = 0;
+		fs->bytes = 0;
+	}
+	if (sync_stopping(c))
+		fs->stop = true;
+	return E2_OK;
+}
+
+/* Skips an untagged response other than FETCH, literals included. */
+static enum e2_status
+sx_skip_response(struct fetch_stream *fs, struct e2_err *err)
+{
+	for (;;) {
+		const char *p = fs->line->str;
+		size_t i = fs->len;
+		unsigned long long n;
+		enum e2_status rc;
+
+		if (i < 3 || p[i - 1] != '}')
+			return E2_OK;
+		i--; /* at the '}' */
+		while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9')
+			i--;
+		if (i == fs->len - 1 || i == 0 || p[i - 1] != '{')
+			return E2_OK;
+		fs->pos = i - 1;
+		rc = sx_literal(fs, &n, err);
+		if (rc == E2_OK)
+			rc = sx_literal_body(fs, n, NULL, err);
+		if (rc != E2_OK)
+			return rc;
+	}
+}
+
+/* Sends one UID FETCH and reads its response (up to a stop). */
+static enum e2_status
+sx_command(struct fetch_stream *fs, const char *set, struct e2_err *err)
+{
+	mailimap *imap = fs->f->r->imap;
+	static const char atts[] = " (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n";
+	size_t taglen;
+
+	imap->imap_tag++;
+	if (mailimap_is_163_workaround_enabled(imap))
+		(void)snprintf(fs->tag, sizeof(fs->tag), "C%d", imap->imap_tag);
+	else
+		(void)snprintf(fs->tag, sizeof(fs->tag), "%d", imap->imap_tag);
+	taglen = strlen(fs->tag);
+	if (mailstream_write(fs->s, fs->tag, taglen) < 0 ||
+	    mailstream_write(fs->s, " UID FETCH ", 11) < 0 ||
+	    mailstream_write(fs->s, set, strlen(set)) < 0 ||
+	    mailstream_write(fs->s, atts, sizeof(atts) - 1) < 0 ||
+	    mailstream_flush(fs->s) < 0)
+		return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM, STREAM_WHAT,
+				 err);
+	while (!fs->stop) {
+		const char *p;
+		struct stream_msg m;
+		enum e2_status rc = sx_line(fs, err);
+
+		if (rc != E2_OK)
+			return rc;
+		p = fs->line->str;
+		if (fs->len > taglen && memcmp(p, fs->tag, taglen) == 0 &&
+		    p[taglen] == ' ') {
+			if (fs->len >= taglen + 3 &&
+			    strncasecmp(p + taglen + 1, "OK", 2) == 0)
+				return E2_OK;
+			return sx_proto(fs, "refused", err);
+		}
+		if (fs->len < 2 || p[0] != '*' || p[1] != ' ')
+			return sx_proto(fs, "unexpected response", err);
+		fs->pos = 2;
+		while (sx_peek(fs) >= '0' && sx_peek(fs) <= '9')
+			fs->pos++;
+		if (fs->pos == 2 || fs->len - fs->pos < 8 ||
+		    strncasecmp(p + fs->pos, " FETCH (", 8) != 0) {
+			rc = sx_skip_response(fs, err);
+			if (rc != E2_OK)
+				return rc;
+			continue;
+		}
+		fs->pos += 7;
+		memset(&m, 0, sizeof(m));
+		rc = sx_fetch(fs, &m, err);
+		if (rc == E2_OK)
+			rc = sx_fetched(fs, &m, err);
+		maildir_msg_discard(&m.msg);
+		if (rc != E2_OK)
+			return rc;
+	}
+	return E2_OK;
+}
+
+/* The UID set of uids[0..] that fits STREAM_SET_MAX; *n_out UIDs in it. */
+static void
+sx_set(const uint32_t *uids, size_t n, char *set, size_t *n_out)
+{
+	size_t len = 0, i = 0;
+
+	set[0] = '\0';
+	while (i < n) {
+		char run[32];
+		size_t j = i, rl;
+
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (j > i)
+			(void)snprintf(run, sizeof(run), "%s%u:%u",
+				       len > 0 ? "," : "", (unsigned)uids[i],
+				       (unsigned)uids[j]);
+		else
+			(void)snprintf(run, sizeof(run), "%s%u",
+				       len > 0 ? "," : "", (unsigned)uids[i]);
+		rl = strlen(run);
+		if (len > 0 && len + rl > STREAM_SET_MAX)
+			break;
+		memcpy(set + len, run, rl + 1);
+		len += rl;
+		i = j + 1;
+	}
+	*n_out = i;
+}
+
+/* Downloads todo (sorted) whole, streamed (see above). */
+static enum e2_status
+folder_stream(struct folder_run *f, const struct uidv *todo, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	struct fetch_stream fs = {0};
+	bool *seen = NULL;
+	char *set = NULL;
+	bool open = false;
+	enum e2_status rc = E2_OK;
+
+	fs.f = f;
+	fs.s = f->r->imap->imap_stream;
+	fs.line = mmap_string_new("");
+	fs.buf = malloc(STREAM_BUF);
+	fs.rows = calloc(c->o.batch_msgs + 1, sizeof(*fs.rows));
+	seen = calloc(todo->n, sizeof(*seen));
+	set = malloc(STREAM_SET_MAX + 32);
+	if (fs.line == NULL || fs.buf == NULL || fs.rows == NULL ||
+	    seen == NULL || set == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t lo = 0; lo < todo->n && !fs.stop;) {
+		size_t n;
+
+		sx_set(todo->v + lo, todo->n - lo, set, &n);
+		fs.uids = todo->v + lo;
+		fs.seen = seen + lo;
+		fs.nuids = n;
+		open = true;
+		rc = sx_command(&fs, set, err);
+		if (rc != E2_OK)
+			break;
+		open = fs.stop;
+		lo += n;
+	}
+	if (fs.nrows > 0) {
+		/* what arrived whole is kept, also when the rest failed */
+		struct e2_err late = {0};
+
+		if (rc == E2_OK)
+			rc = folder_commit(f, &fs.b, fs.rows, fs.nrows, err);
+		else
+			(void)folder_commit(f, &fs.b, fs.rows, fs.nrows, &late);
+	}
+out:
+	if (open && f->r->guard != NULL)
+		f->r->guard->dead = true;
+	maildir_batch_free(&fs.b);
+	if (fs.line != NULL)
+		mmap_string_free(fs.line);
+	free(fs.buf);
+	free(fs.rows);
+	free(seen);
+	free(set);
+	return rc;
+}
+
 /* ---- KEEPMAX: one message fetched part by part ---------------------------
  */
 
@@ -2103,6 +2776,10 @@ folder_new(struct folder_run *f, struct e2_err *err)
 	rc = store_commit(c->st, err);
 	if (rc != E2_OK)
 		goto out;
+	if (c->a->retrieve <= 0 && c->a->keepmax <= 0) {
+		rc = folder_stream(f, &todo, err);
+		goto out;
+	}
 
 	sz = calloc(c->o.batch_msgs * 4 + 1, sizeof(*sz));
 	rows = calloc(c->o.batch_msgs + 1, sizeof(*rows));
@@ -2160,42 +2837,9 @@ folder_new(struct folder_run *f, struct e2_err *err)
 					nrows++;
 			}
 			if (rc == E2_OK)
-				rc = maildir_batch_commit(b, err);
+				rc = folder_commit(f, &b, rows, nrows, err);
 			if (rc != E2_OK)
 				goto out;
-			/* durable: now the rows */
-			rc = store_begin(c->st, err);
-			if (rc != E2_OK)
-				goto out;
-			for (size_t j = 0; j < nrows && rc == E2_OK; j++) {
-				struct sync_msg_row row = {0};
-
-				row.uid = rows[j].uid;
-				row.uniq = rows[j].uniq;
-				memcpy(row.flags, rows[j].flags,
-				       sizeof(row.flags));
-				row.partial = rows[j].partial;
-				row.omitted = rows[j].omitted;
-				row.internal_date = rows[j].internal_date;
-				rc = state_row_put(c, f->name, &row, err);
-			}
-			if (rc != E2_OK) {
-				store_rollback(c->st);
-				goto out;
-			}
-			rc = store_commit(c->st, err);
-			if (rc != E2_OK)
-				goto out;
-			for (size_t j = 0; j < nrows; j++) {
-				c->stats->messages++;
-				c->stats->bytes += rows[j].bytes;
-				if (rows[j].partial)
-					c->stats->partial++;
-				if (rows[j].omitted)
-					c->stats->omitted++;
-			}
-			maildir_batch_free(&b);
-			sync_progress(c);
 		}
 		sized_clear(sz, chunk);
 		lo += chunk;
