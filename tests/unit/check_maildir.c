@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "engine/maildir.h"
+#include "engine/sync_dedupe.h"
 #include "tests/unit/testutil.h"
 
 #include <check.h>
@@ -602,6 +603,69 @@ START_TEST(test_maildir_snapshot_sorted_with_tags)
 }
 END_TEST
 
+/* after a UIDVALIDITY change: byte-identical old copies go, others stay */
+START_TEST(test_maildir_drop_stale_copies)
+{
+	struct maildir *md = open_md();
+	struct maildir_batch *b = NULL;
+	struct maildir_snapshot snap = {0};
+	struct e2_err err = {0};
+	char *inbox = NULL;
+	const char *u = NULL;
+	size_t removed = 99;
+	int twin = 0, kept_b = 0, kept_c = 0;
+
+	ck_assert_int_eq(maildir_folder(md, "INBOX", '/', &inbox, &err), E2_OK);
+	ck_assert_int_eq(maildir_batch_begin(md, &b, &err), E2_OK);
+	ck_assert_int_eq(
+		maildir_put_mem(b, inbox, NULL, "U=1-V2", "A\n", 2, &u, &err),
+		E2_OK);
+	ck_assert_int_eq(
+		maildir_put_mem(b, inbox, "FS", "U=5-V1", "A\n", 2, &u, &err),
+		E2_OK);
+	ck_assert_int_eq(
+		maildir_put_mem(b, inbox, NULL, "U=6-V1", "B\n", 2, &u, &err),
+		E2_OK);
+	ck_assert_int_eq(maildir_put_mem(b, inbox, NULL, "U=7-V1", "CCCC\n", 5,
+					 &u, &err),
+			 E2_OK);
+	ck_assert_int_eq(
+		maildir_put_mem(b, inbox, NULL, NULL, "A\n", 2, &u, &err),
+		E2_OK);
+	ck_assert_int_eq(maildir_batch_commit(b, &err), E2_OK);
+
+	ck_assert_int_eq(sync_drop_stale_copies(inbox, 2, &removed, &err),
+			 E2_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(maildir_snapshot(inbox, "U", &snap, &err), E2_OK);
+	ck_assert_uint_eq(snap.n, 4); /* V2 twin, V1 "B", V1 "CCCC", untagged */
+	for (size_t i = 0; i < snap.n; i++) {
+		const struct maildir_file *f = &snap.v[i];
+
+		ck_assert_str_ne(f->tag, "5-V1");
+		if (strcmp(f->tag, "1-V2") == 0) {
+			twin++;
+			ck_assert_str_eq(f->flags, "FS"); /* the old copy's */
+			ck_assert_str_eq(f->sub, "cur");
+		}
+		kept_b += strcmp(f->tag, "6-V1") == 0;
+		kept_c += strcmp(f->tag, "7-V1") == 0;
+	}
+	ck_assert_int_eq(twin, 1);
+	ck_assert_int_eq(kept_b, 1);
+	ck_assert_int_eq(kept_c, 1);
+	maildir_snapshot_free(&snap);
+
+	/* nothing left to drop: a second pass removes nothing */
+	ck_assert_int_eq(sync_drop_stale_copies(inbox, 2, &removed, &err),
+			 E2_OK);
+	ck_assert_uint_eq(removed, 0);
+	maildir_batch_free(&b);
+	free(inbox);
+	maildir_close(&md);
+}
+END_TEST
+
 /* ---- recovery
  * ----------------------------------------------------------------- */
 
@@ -710,6 +774,7 @@ maildir_suite(void)
 	tcase_add_test(tc, test_maildir_flags_round_trip);
 	tcase_add_test(tc, test_maildir_list);
 	tcase_add_test(tc, test_maildir_snapshot_sorted_with_tags);
+	tcase_add_test(tc, test_maildir_drop_stale_copies);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("recover");
