@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "sync.h"
+#include "sync_dedupe.h"
 #include "sync_full.h"
 
 #include <stdio.h>
@@ -57,8 +58,10 @@
  * UIDVALIDITY change: the folder's rows are dropped, its files are kept
  * as they are (local mail is never lost) and the folder is downloaded
  * again. Files of the old validity keep their old tag and are not adopted;
- * they stay as local-only copies (a duplicate of a message the server
- * still has is possible then, a loss is not).
+ * once the download is complete, sync_drop_stale_copies() removes each of
+ * them that is byte for byte a message downloaded again (its local F/R/S
+ * carried over and pushed next time), so nothing is duplicated; an old
+ * file with no twin on the server stays as local-only mail.
  *
  * SERVERDELETEACTION (local delete = file gone or flag T):
  *  1: UID STORE +FLAGS.SILENT (\Deleted) on exactly our UIDs, then UID
@@ -2730,6 +2733,17 @@ folder_older(struct folder_run *f, uint32_t hi, struct uidv *uids,
 	return rc;
 }
 
+/* Whether the folder holds files of ours tagged with another UIDVALIDITY. */
+static bool
+folder_has_stale(const struct folder_run *f)
+{
+	for (size_t i = 0; i < f->local.n; i++)
+		if (f->local.v[i].tag[0] != '\0' &&
+		    local_tag_uid(f->local.v[i].tag, f->cur.uidvalidity) == 0)
+			return true;
+	return false;
+}
+
 static enum e2_status
 folder_new(struct folder_run *f, struct e2_err *err)
 {
@@ -2996,6 +3010,14 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 		rc = folder_new(&f, err);
 	if (rc != E2_OK || sync_stopping(c))
 		goto out;
+	/* after a UIDVALIDITY change (this run's or an interrupted one's):
+	 * one copy of each message, old files without a twin kept */
+	if (folder_has_stale(&f)) {
+		rc = sync_drop_stale_copies(f.path, f.cur.uidvalidity, NULL,
+					    err);
+		if (rc != E2_OK)
+			goto out;
+	}
 	/* our own STOREs raised HIGHESTMODSEQ: the next run looks once more */
 	rc = state_folder_put(c, name, &f.cur, err);
 out:
