@@ -468,7 +468,7 @@ e2t_check "two concurrent syncs leave no duplicate" concurrent
 busy() {
 	local before
 	before=$(find "$MD" -type f -path '*/new/*' -o -type f -path '*/cur/*' | wc -l)
-	flock -x "$MD/email2-sync.lock" -c "$(declare -f e2t_run sync_once); \
+	flock -x "$MD/email2-sync.lock" bash -c "$(declare -f e2t_run sync_once); \
 		$(declare -p SYNCD STORE E2T_CA E2T_DIR E2T_HOSTS E2T_RUN_HOW \
 		SYNC_BATCH); ! sync_once" || return 1
 	json '(d["status"] == "ebusy" and d["messages"] == 0 and
