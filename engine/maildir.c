@@ -1006,6 +1006,61 @@ maildir_snapshot_free(struct maildir_snapshot *snap)
 	memset(snap, 0, sizeof(*snap));
 }
 
+/*
+ * The clock may lag the file system's timestamps by its tick, and some file
+ * systems keep whole (or even two) seconds: a directory changed less than
+ * this long before the stamp was taken could change again within the same
+ * timestamp, so such a stamp is not trusted (Git's "racily clean" rule).
+ */
+#define MAILDIR_STAMP_SETTLE_NS (2 * 1000000000LL)
+
+enum e2_status
+maildir_stamp(const char *folder_path, char out[MAILDIR_STAMP_MAX],
+	      struct e2_err *err)
+{
+	static const char *const subs[] = {"new", "cur"};
+	struct timespec now;
+	size_t n = 0;
+
+	out[0] = '\0';
+	/* the clock first: a change after the stat is dated at or after it */
+	if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return E2_OK;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		char path[PATH_MAX];
+		struct stat st;
+		long long age;
+		int len;
+
+		len = snprintf(path, sizeof(path), "%s/%s", folder_path,
+			       subs[i]);
+		if (len < 0 || (size_t)len >= sizeof(path))
+			return e2_fail(err, E2_ESTORE, "path too long: %s",
+				       folder_path);
+		if (stat(path, &st) != 0)
+			return maildir_fail_sys(err, errno, "stat", path);
+		age = ((long long)now.tv_sec - st.st_mtim.tv_sec) *
+			      1000000000LL +
+		      (now.tv_nsec - st.st_mtim.tv_nsec);
+		if (age < MAILDIR_STAMP_SETTLE_NS) {
+			out[0] = '\0';
+			return E2_OK;
+		}
+		len = snprintf(out + n, MAILDIR_STAMP_MAX - n,
+			       "%s%llx:%llx:%lld.%09ld", i > 0 ? "/" : "",
+			       (unsigned long long)st.st_dev,
+			       (unsigned long long)st.st_ino,
+			       (long long)st.st_mtim.tv_sec,
+			       st.st_mtim.tv_nsec);
+		if (len < 0 || (size_t)len >= MAILDIR_STAMP_MAX - n) {
+			out[0] = '\0';
+			return E2_OK;
+		}
+		n += (size_t)len;
+	}
+	return E2_OK;
+}
+
 static bool
 maildir_exists(const char *path)
 {

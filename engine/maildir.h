@@ -240,6 +240,18 @@ struct maildir_file *maildir_snapshot_find(struct maildir_snapshot *snap,
 void maildir_snapshot_free(struct maildir_snapshot *snap);
 
 /*
+ * The folder's stamp: the identity and modification time of new/ and cur/,
+ * which change whenever a message file is added, removed or renamed (a flag
+ * change). Equal stamps mean the same files with the same flags. out gets
+ * "" when either directory changed too recently for its time to tell a
+ * later change apart (see MAILDIR_STAMP_SETTLE_NS in maildir.c); "" never
+ * equals a stamp. Errors: E2_ESTORE (a missing directory).
+ */
+#define MAILDIR_STAMP_MAX 128
+enum e2_status maildir_stamp(const char *folder_path,
+			     char out[MAILDIR_STAMP_MAX], struct e2_err *err);
+
+/*
  * Splits a file name: *uniq_len_out is the length before ":2," (the whole
  * name when it has no info) and flags_out (MAILDIR_FLAGS_MAX bytes) gets
  * the sorted flags ("" when none).

@@ -101,6 +101,14 @@ static const struct store_migration store_migrations[] = {
 	    " last_attempt INTEGER NOT NULL DEFAULT 0,"
 	    " PRIMARY KEY (guid, file)"
 	    ") WITHOUT ROWID;"},
+	/*
+	 * What a no-change resync compares instead of reading every row and
+	 * file (engine/syncstate.h, "stamps").
+	 */
+	{3, "ALTER TABLE sync_folders"
+	    " ADD COLUMN local_stamp TEXT NOT NULL DEFAULT '';"
+	    "ALTER TABLE sync_folders"
+	    " ADD COLUMN server_stamp TEXT NOT NULL DEFAULT '';"},
 };
 
 /* Statements prepared once per store, on first use. */

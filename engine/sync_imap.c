@@ -28,10 +28,16 @@
  * by the server's name.
  *
  * Per folder: SELECT (with CONDSTORE when offered). The folder is skipped
- * with no further command when UIDVALIDITY, UIDNEXT, EXISTS and
- * HIGHESTMODSEQ equal the stored ones and no local file changed (a readdir
- * of new/ and cur/). Without CONDSTORE a server-side flag change cannot be
- * seen from SELECT, so such a folder is never skipped.
+ * with no further command when UIDVALIDITY, UIDNEXT, EXISTS, HIGHESTMODSEQ
+ * and DWNDAY equal the stored ones and no local file changed. The local
+ * side is first asked cheaply: when the folder's stamp (maildir_stamp(),
+ * taken before anything is listed) equals the one stored by the last
+ * complete run and one SQL aggregate says no row left the DWNDAY window,
+ * no row and no file name is read, so a no-change resync costs the same at
+ * 20 messages as at 20,000. Otherwise the rows are compared with a readdir
+ * of new/ and cur/, and a skip stores the fresh stamp. Without CONDSTORE a
+ * server-side flag change cannot be seen from SELECT, so such a folder is
+ * never skipped.
  *
  * Known messages are walked in UID chunks of SYNC_IMAP_CHUNK: UID FETCH
  * lo:hi (UID FLAGS). A row whose UID the server no longer has was expunged
@@ -661,6 +667,8 @@ struct sync_folder_state {
 	uint32_t uidnext;
 	uint64_t modseq;
 	uint32_t nmsgs;
+	char local_stamp[SYNCSTATE_STAMP_MAX];  /* see syncstate.h */
+	char server_stamp[SYNCSTATE_STAMP_MAX]; /* the settings that choose */
 };
 
 struct sync_msg_row {
@@ -691,6 +699,8 @@ state_folder_get(struct sync_ctx *c, const char *folder,
 	fs_out->uidnext = sf.uidnext;
 	fs_out->modseq = sf.highestmodseq;
 	fs_out->nmsgs = sf.messages;
+	memcpy(fs_out->local_stamp, sf.local_stamp, sizeof(sf.local_stamp));
+	memcpy(fs_out->server_stamp, sf.server_stamp, sizeof(sf.server_stamp));
 	return E2_OK;
 }
 
@@ -705,6 +715,8 @@ state_folder_put(struct sync_ctx *c, const char *folder,
 		.messages = fs->nmsgs,
 	};
 
+	memcpy(sf.local_stamp, fs->local_stamp, sizeof(sf.local_stamp));
+	memcpy(sf.server_stamp, fs->server_stamp, sizeof(sf.server_stamp));
 	return syncstate_folder_put(c->ss, folder, &sf, err);
 }
 
@@ -847,6 +859,46 @@ folder_window_settled(const struct folder_run *f)
 		    f->rows[i].internal_date < cutoff)
 			return false;
 	return true;
+}
+
+/*
+ * The server as the last complete sync left it: CONDSTORE's HIGHESTMODSEQ
+ * and the counters unchanged, and the same DWNDAY.
+ */
+static bool
+folder_server_same(const struct folder_run *f)
+{
+	return f->fs.known && f->cur.modseq != 0 &&
+	       f->fs.uidvalidity == f->cur.uidvalidity &&
+	       f->fs.uidnext == f->cur.uidnext && f->fs.nmsgs == f->cur.nmsgs &&
+	       f->fs.modseq == f->cur.modseq &&
+	       strcmp(f->fs.server_stamp, f->cur.server_stamp) == 0;
+}
+
+/*
+ * The no-change test that reads no row and no file name (syncstate.h,
+ * "stamps"): the server as it was, the folder's stamp as stored, and the
+ * DWNDAY window still holding every row.
+ */
+static enum e2_status
+folder_unchanged(struct folder_run *f, bool *same_out, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	struct syncstate_summary sum;
+	enum e2_status rc;
+
+	*same_out = false;
+	if (!folder_server_same(f) || f->cur.local_stamp[0] == '\0' ||
+	    strcmp(f->cur.local_stamp, f->fs.local_stamp) != 0)
+		return E2_OK;
+	rc = syncstate_msg_summary(c->ss, f->name, &sum, err);
+	if (rc != E2_OK)
+		return rc;
+	if (c->a->dwnday < 0)
+		*same_out = sum.count >= f->cur.nmsgs;
+	else
+		*same_out = sum.oldest == 0 || sum.oldest >= dwnday_cutoff(c);
+	return E2_OK;
 }
 
 static bool
@@ -2910,6 +2962,8 @@ folder_select(struct folder_run *f, struct e2_err *err)
 	f->cur.uidnext = si->sel_uidnext;
 	f->cur.nmsgs = si->sel_has_exists ? si->sel_exists : 0;
 	f->cur.modseq = modseq;
+	(void)snprintf(f->cur.server_stamp, sizeof(f->cur.server_stamp),
+		       "dwnday=%d", (int)r->c->a->dwnday);
 	return E2_OK;
 }
 
@@ -2957,6 +3011,7 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 {
 	struct sync_ctx *c = r->c;
 	struct folder_run f = {0};
+	bool same = false;
 	enum e2_status rc;
 
 	f.r = r;
@@ -2978,6 +3033,17 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 			goto out;
 		memset(&f.fs, 0, sizeof(f.fs));
 	}
+	/* before the listing: a change made while this run works must not
+	 * hide behind the stamp this run stores */
+	rc = maildir_stamp(f.path, f.cur.local_stamp, err);
+	if (rc == E2_OK)
+		rc = folder_unchanged(&f, &same, err);
+	if (rc != E2_OK)
+		goto out;
+	if (same) {
+		c->stats->folders_skipped++;
+		goto out;
+	}
 	rc = state_rows_load(c, name, &f.rows, &f.nrows, err);
 	if (rc != E2_OK)
 		goto out;
@@ -2993,12 +3059,12 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	rc = folder_drop_copies(&f, err);
 	if (rc != E2_OK)
 		goto out;
-	if (f.fs.known && f.cur.modseq != 0 &&
-	    f.fs.uidvalidity == f.cur.uidvalidity &&
-	    f.fs.uidnext == f.cur.uidnext && f.fs.nmsgs == f.cur.nmsgs &&
-	    f.fs.modseq == f.cur.modseq && !folder_local_changed(&f) &&
+	if (folder_server_same(&f) && !folder_local_changed(&f) &&
 	    folder_window_settled(&f)) {
 		c->stats->folders_skipped++;
+		/* the stamp was unknown or stale: the next run skips cheaply */
+		if (strcmp(f.cur.local_stamp, f.fs.local_stamp) != 0)
+			rc = state_folder_put(c, name, &f.cur, err);
 		goto out;
 	}
 	rc = folder_known(&f, err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <libetpan/libetpan.h>
+#include <openssl/evp.h>
 
 #include "mime.h"
 #include "transports/chain.h"
@@ -53,6 +54,13 @@
  * again. DELE only ever names messages deleted locally; the server applies
  * them at QUIT (chain_session_free()), and the rows go once the server
  * stops listing the UIDLs.
+ *
+ * A resync with no change reads no row and no file name (syncstate.h,
+ * "stamps"): the server stamp is DWNDAY, SERVERDELETEACTION and a SHA-256
+ * of the sorted UIDL list; when both stamps equal the folder row "" and no
+ * row has aged out of the window since, nothing is done after UIDL. A run
+ * stores its stamps only when it finished and sent no DELE (a DELE that
+ * the server dropped must be sent again next time).
  */
 
 #define POP3_PAGE 256u
@@ -76,7 +84,9 @@ struct pop3_run {
 	struct maildir_snapshot loc;  /* the Maildir root; tag: "L" */
 	struct maildir_file **tagged; /* loc's files with a tag, by tag */
 	size_t ntagged;
-	time_t cutoff; /* DWNDAY window start, 0: everything */
+	time_t cutoff;              /* DWNDAY window start, 0: everything */
+	size_t ndele;               /* DELEs sent this run */
+	struct syncstate_folder fs; /* stamps: taken at the start, see below */
 };
 
 /* One downloaded message waiting for its batch to commit. */
@@ -435,6 +445,7 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 			goto out;
 		}
 		c->stats->deleted_server++;
+		r->ndele++;
 	}
 out:
 	if (in_txn)
@@ -736,12 +747,66 @@ out:
 	return rc;
 }
 
+/* The server stamp of the listing (see the header). */
+static enum e2_status
+pop3_server_stamp(const struct pop3_run *r, char out[SYNCSTATE_STAMP_MAX],
+		  struct e2_err *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	int n;
+
+	for (size_t i = 0; ok && i < r->nsrv; i++)
+		ok = EVP_DigestUpdate(ctx, r->srv[i].uidl,
+				      strlen(r->srv[i].uidl) + 1);
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return e2_fail(err, E2_ENOMEM, "pop3: SHA-256 failed");
+	n = snprintf(out, SYNCSTATE_STAMP_MAX, "dwnday=%d sda=%d n=%zu ",
+		     (int)r->c->a->dwnday, (int)r->c->a->serverdeleteaction,
+		     r->nsrv);
+	for (unsigned i = 0; i < mdlen && n + 3 <= SYNCSTATE_STAMP_MAX; i++)
+		n += snprintf(out + n, SYNCSTATE_STAMP_MAX - (size_t)n, "%02x",
+			      md[i]);
+	return E2_OK;
+}
+
+/* Fills r->fs's stamps; *same_out: the stored ones hold (see the header). */
+static enum e2_status
+pop3_unchanged(struct pop3_run *r, bool *same_out, struct e2_err *err)
+{
+	struct syncstate_folder old = {0};
+	struct syncstate_summary sum;
+	bool found = false;
+	enum e2_status rc;
+
+	*same_out = false;
+	rc = pop3_server_stamp(r, r->fs.server_stamp, err);
+	if (rc == E2_OK)
+		rc = maildir_stamp(r->root, r->fs.local_stamp, err);
+	if (rc == E2_OK)
+		rc = syncstate_folder_get(r->c->ss, "", &found, &old, err);
+	if (rc != E2_OK || !found || r->fs.local_stamp[0] == '\0' ||
+	    strcmp(old.local_stamp, r->fs.local_stamp) != 0 ||
+	    strcmp(old.server_stamp, r->fs.server_stamp) != 0)
+		return rc;
+	rc = syncstate_msg_summary(r->c->ss, "", &sum, err);
+	if (rc == E2_OK)
+		*same_out = r->cutoff == 0 || sum.oldest == 0 ||
+			    sum.oldest >= r->cutoff;
+	return rc;
+}
+
 enum e2_status
 sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 {
 	struct chain_opts co = {0};
 	struct e2_side_report rep;
 	struct pop3_run r = {0};
+	bool same = false;
 	enum e2_status rc;
 
 	co.cafile = c->o.cafile;
@@ -763,8 +828,14 @@ sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 		goto out;
 	}
 	rc = pop3_list(&r, err);
+	if (rc == E2_OK)
+		rc = pop3_unchanged(&r, &same, err);
 	if (rc != E2_OK)
 		goto out;
+	if (same) {
+		c->stats->folders_skipped++;
+		goto out;
+	}
 	rc = maildir_snapshot(r.root, "L", &r.loc, err);
 	if (rc == E2_OK)
 		rc = pop3_index_tags(&r, err);
@@ -774,6 +845,8 @@ sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 	if (rc != E2_OK)
 		goto out;
 	rc = pop3_new(&r, err);
+	if (rc == E2_OK && r.ndele == 0 && !sync_stopping(c))
+		rc = syncstate_folder_put(c->ss, "", &r.fs, err);
 out:
 	/* QUIT: the server applies the DELEs now */
 	chain_session_free(&r.sess);

@@ -39,12 +39,13 @@ enum syncstate_sql {
 /* ?1 is always the GUID, ?2 the folder where there is one. */
 static const char *const syncstate_sqls[] = {
 	[SQL_FOLDER_GET] = "SELECT uidvalidity, highestmodseq, uidnext,"
-			   " messages"
+			   " messages, local_stamp, server_stamp"
 			   " FROM sync_folders WHERE guid = ?1 AND folder = ?2",
 	[SQL_FOLDER_PUT] =
 		"INSERT OR REPLACE INTO sync_folders"
 		" (guid, folder, uidvalidity, highestmodseq, uidnext,"
-		" messages) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		" messages, local_stamp, server_stamp)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQL_FOLDER_DEL] = "DELETE FROM sync_folders"
 			   " WHERE guid = ?1 AND folder = ?2",
 	[SQL_FOLDER_CLEAR] = "DELETE FROM sync_messages"
@@ -76,8 +77,9 @@ static const char *const syncstate_sqls[] = {
 			      " WHERE guid = ?1 AND folder = ?2"
 			      " AND uidl IS NOT NULL AND uidl > ?3"
 			      " ORDER BY uidl LIMIT ?4",
-	[SQL_MSG_COUNT] = "SELECT count(*) FROM sync_messages"
-			  " WHERE guid = ?1 AND folder = ?2",
+	[SQL_MSG_COUNT] = "SELECT count(*), min(CASE WHEN internal_date != 0"
+			  " AND instr(flags, 'A') = 0 THEN internal_date END)"
+			  " FROM sync_messages WHERE guid = ?1 AND folder = ?2",
 	[SQL_PENDING_ADD] = "INSERT OR REPLACE INTO sync_pending"
 			    " (guid, folder, uid, uidl, action, created)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -208,6 +210,10 @@ syncstate_folder_get(struct syncstate *ss, const char *folder, bool *found_out,
 		f_out->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 1);
 		f_out->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
 		f_out->messages = (uint32_t)sqlite3_column_int64(stmt, 3);
+		syncstate_copy_text(f_out->local_stamp,
+				    sizeof(f_out->local_stamp), stmt, 4);
+		syncstate_copy_text(f_out->server_stamp,
+				    sizeof(f_out->server_stamp), stmt, 5);
 		*found_out = true;
 	} else if (r == SQLITE_DONE) {
 		*found_out = false;
@@ -232,6 +238,8 @@ syncstate_folder_put(struct syncstate *ss, const char *folder,
 	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)f->highestmodseq);
 	sqlite3_bind_int64(stmt, 5, f->uidnext);
 	sqlite3_bind_int64(stmt, 6, f->messages);
+	sqlite3_bind_text(stmt, 7, f->local_stamp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 8, f->server_stamp, -1, SQLITE_STATIC);
 	return syncstate_done(ss, stmt, "folder put", err);
 }
 
@@ -479,8 +487,8 @@ syncstate_msg_list_uidl(struct syncstate *ss, const char *folder,
 }
 
 enum e2_status
-syncstate_msg_count(struct syncstate *ss, const char *folder, size_t *n_out,
-		    struct e2_err *err)
+syncstate_msg_summary(struct syncstate *ss, const char *folder,
+		      struct syncstate_summary *out, struct e2_err *err)
 {
 	sqlite3_stmt *stmt;
 	enum e2_status rc;
@@ -488,11 +496,25 @@ syncstate_msg_count(struct syncstate *ss, const char *folder, size_t *n_out,
 	rc = syncstate_stmt(ss, SQL_MSG_COUNT, folder, &stmt, err);
 	if (rc != E2_OK)
 		return rc;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		*n_out = (size_t)sqlite3_column_int64(stmt, 0);
-	else
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		out->count = (size_t)sqlite3_column_int64(stmt, 0);
+		out->oldest = sqlite3_column_int64(stmt, 1);
+	} else {
 		rc = syncstate_fail(ss->db, "message count", err);
+	}
 	sqlite3_reset(stmt);
+	return rc;
+}
+
+enum e2_status
+syncstate_msg_count(struct syncstate *ss, const char *folder, size_t *n_out,
+		    struct e2_err *err)
+{
+	struct syncstate_summary sum;
+	enum e2_status rc = syncstate_msg_summary(ss, folder, &sum, err);
+
+	if (rc == E2_OK)
+		*n_out = sum.count;
 	return rc;
 }
 

@@ -13,7 +13,7 @@
  * Tables (created by store migration 2 in store.c, rows deleted with the
  * account by ON DELETE CASCADE):
  *   sync_folders  (guid, folder, uidvalidity, highestmodseq, uidnext,
- *                  messages)
+ *                  messages, local_stamp, server_stamp)
  *   sync_messages (guid, folder, uid | uidl, local_name, flags, size,
  *                  partial, omitted, internal_date)
  *   sync_pending  (guid, folder, uid | uidl, action, created)
@@ -47,11 +47,24 @@ void syncstate_free(struct syncstate **ss);
 /* ---- folders
  * ------------------------------------------------------------------ */
 
+/*
+ * Stamps let a resync with no change skip reading every row and every
+ * file. A folder's pair says: "a sync that finds the Maildir folder with
+ * local_stamp (maildir_stamp()) and the server with server_stamp (the
+ * protocol's own: the account settings that choose messages, and for
+ * POP3 a digest of the UIDL list) has nothing to do, unless time moved a
+ * message out of the DWNDAY window (syncstate_msg_summary())". "" means
+ * "unknown": never equal to a fresh stamp, so the full sync runs.
+ */
+#define SYNCSTATE_STAMP_MAX 128
+
 struct syncstate_folder {
 	uint32_t uidvalidity;   /* 0: never selected */
 	uint64_t highestmodseq; /* 0: no CONDSTORE */
 	uint32_t uidnext;
 	uint32_t messages; /* EXISTS at the last sync */
+	char local_stamp[SYNCSTATE_STAMP_MAX];
+	char server_stamp[SYNCSTATE_STAMP_MAX];
 };
 
 /* *found_out says whether the folder has a row; f_out written when it has. */
@@ -132,6 +145,17 @@ enum e2_status syncstate_msg_list_uidl(struct syncstate *ss, const char *folder,
 				       size_t *n_out, struct e2_err *err);
 enum e2_status syncstate_msg_count(struct syncstate *ss, const char *folder,
 				   size_t *n_out, struct e2_err *err);
+
+/* One query over a folder's rows, for a resync that reads none of them. */
+struct syncstate_summary {
+	size_t count;
+	/* the oldest internal_date of a row not aged out ('A') and with a
+	 * date; 0 when there is none */
+	int64_t oldest;
+};
+enum e2_status syncstate_msg_summary(struct syncstate *ss, const char *folder,
+				     struct syncstate_summary *out,
+				     struct e2_err *err);
 
 /* ---- server-side actions to propagate ---------------------------------------
  */

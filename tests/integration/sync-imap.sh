@@ -103,6 +103,53 @@ e2t_check "moved to Trash on the server" bash -c \
 e2t_check "sync picks up the Trash copy" sync_once
 e2t_check "maildir equals the server after move to Trash" compare
 
+# The cheap no-change resync (engine/syncstate.h, "stamps"): once new/ and
+# cur/ have been still for a while (settle ages their mtime), a resync
+# compares stamps instead of reading every row and file name. Every change,
+# local or on the server, must still get through.
+settle() {
+	find "$MD" -maxdepth 2 -type d \( -name new -o -name cur \) \
+		-exec touch -d '10 seconds ago' {} +
+}
+unstamped() { # folders without a stored Maildir stamp
+	"$E2T_PY" - "$STORE/accounts.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("SELECT count(*) FROM sync_folders WHERE local_stamp = ''").fetchone()[0])
+PY
+}
+file_of() { ls "$MD"/new/*"U=$1-V"* "$MD"/cur/*"U=$1-V"* 2>/dev/null | head -n1; }
+server_flags() { # UID PATTERN
+	e2t_doveadm fetch -u "$E2T_USER" flags mailbox INBOX uid "$1" |
+		grep -q "$2"
+}
+not_on_server() { # UID
+	! e2t_doveadm fetch -u "$E2T_USER" uid mailbox INBOX uid "$1" |
+		grep -q "uid: $1"
+}
+stamped_skip() {
+	settle && sync_once && [ "$(unstamped)" = 0 ] && sync_once &&
+		json 'd["messages"] == 0 and d["folders_skipped"] == d["folders"]'
+}
+e2t_check "stamps stored; a resync skips every folder" stamped_skip
+f7=$(file_of 7)
+mv "$f7" "$MD/cur/$(basename "${f7%%:2,*}"):2,F"
+e2t_check "a local flag after a stamped resync: sync" sync_once
+e2t_check "... pushed, the folder not skipped" \
+	json 'd["flags_pushed"] == 1 and d["folders_skipped"] < d["folders"]'
+e2t_check "... \\Flagged on the server" server_flags 7 Flagged
+e2t_check "stamped again" stamped_skip
+e2t_doveadm flags add -u "$E2T_USER" '\Seen' mailbox INBOX uid 8
+e2t_check "a server flag after a stamped resync: sync" sync_once
+e2t_check "... pulled" json 'd["flags_pulled"] == 1'
+e2t_check "... S on the local file" bash -c "ls '$MD'/cur/*U=8-V*:2,*S*"
+e2t_check "stamped once more" stamped_skip
+rm -f "$(file_of 9)"
+e2t_check "a local delete after a stamped resync: sync" sync_once
+e2t_check "... gone from the server's INBOX" not_on_server 9
+e2t_check "the Trash copy arrives" sync_once
+e2t_check "the maildir equals the server after the stamped runs" compare
+
 # crash window: files renamed into new/cur, their state rows never
 # committed. The next sync adopts the files by their U= tag instead of
 # downloading them again (no duplicate, nothing fetched).

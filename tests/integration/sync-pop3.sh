@@ -130,6 +130,36 @@ e2t_check "the server still has 8" test "$(server_count)" = 8
 e2t_check "sync after age-out" sync_once
 e2t_check "no DELE for the aged message" json 'd["deleted_server"] == 0 and d["messages"] == 0'
 
+# ---- the cheap no-change resync (engine/syncstate.h, "stamps"): with new/
+# and cur/ still for a while (settle) and the same UIDL list, a resync reads
+# no row and no file name; a local delete or new mail still gets through
+settle() { touch -d '10 seconds ago' "$MD/new" "$MD/cur"; }
+stamped() {
+	"$E2T_PY" - "$STORE/accounts.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+row = db.execute("SELECT local_stamp, server_stamp FROM sync_folders"
+                 " WHERE folder = ''").fetchone()
+sys.exit(0 if row and row[0] and row[1].startswith("dwnday=7 ") else 1)
+PY
+}
+stamped_skip() {
+	mkdir -p "$MD/cur" && settle && sync_once && stamped && sync_once &&
+		json 'd["messages"] == 0 and d["folders_skipped"] == 1'
+}
+e2t_check "stamps stored; a resync skips the maildrop" stamped_skip
+n_srv=$(server_count)
+rm -f "$(file_of new3)"
+e2t_check "a local delete after a stamped resync: sync" sync_once
+e2t_check "... one DELE" json 'd["deleted_server"] == 1 and d["folders_skipped"] == 0'
+e2t_check "... the server has one less" test "$(server_count)" = $((n_srv - 1))
+e2t_check "stamped again" stamped_skip
+msg "$E2T_DIR/in/late.eml" "$now" late
+e2t_deliver "$E2T_DIR/in/late.eml" || e2t_fatal "cannot deliver late.eml"
+e2t_check "new mail after a stamped resync: sync" sync_once
+e2t_check "... downloaded" json 'd["messages"] == 1'
+e2t_check "... the late message is here" test -n "$(file_of late)"
+
 # ---- crash window: files in new/, state rows never committed: adopted by
 # their L= tag, nothing downloaded again, no duplicate
 n_local=$(find "$MD/new" "$MD/cur" -type f 2>/dev/null | wc -l)

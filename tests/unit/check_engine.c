@@ -199,7 +199,7 @@ START_TEST(test_store_open_pragmas)
 	} rows[] = {
 		{"PRAGMA journal_mode", "wal"},
 		{"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "2"},
+		{"PRAGMA user_version", "3"},
 		{"PRAGMA synchronous", "1"}, /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -603,6 +605,81 @@ START_TEST(test_maildir_snapshot_sorted_with_tags)
 }
 END_TEST
 
+/* sets the mtime of inbox/new and inbox/cur ago seconds back */
+static void
+age_dirs(const char *inbox, int ago)
+{
+	static const char *const subs[] = {"new", "cur"};
+
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX];
+		struct timespec ts[2];
+
+		(void)snprintf(path, sizeof(path), "%s/%s", inbox, subs[i]);
+		ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+		ts[0].tv_sec -= ago;
+		ts[1] = ts[0];
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+	}
+}
+
+/* a stamp: "" while the directories just changed, then equal until a
+ * message is added, removed or renamed */
+START_TEST(test_maildir_stamp)
+{
+	struct maildir *md = open_md();
+	struct maildir_batch *b = NULL;
+	struct e2_err err = {0};
+	char *inbox = NULL, *missing = NULL;
+	char s1[MAILDIR_STAMP_MAX], s2[MAILDIR_STAMP_MAX];
+	const char *u = NULL;
+	char name[256];
+
+	ck_assert_int_eq(maildir_folder(md, "INBOX", '/', &inbox, &err), E2_OK);
+	ck_assert_int_eq(maildir_stamp(inbox, s1, &err), E2_OK);
+	ck_assert_str_eq(s1, ""); /* just created */
+	age_dirs(inbox, 10);
+	ck_assert_int_eq(maildir_stamp(inbox, s1, &err), E2_OK);
+	ck_assert_str_ne(s1, "");
+	ck_assert_int_eq(maildir_stamp(inbox, s2, &err), E2_OK);
+	ck_assert_str_eq(s1, s2);
+
+	/* a new message: new/ changes */
+	ck_assert_int_eq(maildir_batch_begin(md, &b, &err), E2_OK);
+	ck_assert_int_eq(
+		maildir_put_mem(b, inbox, "S", NULL, "a\n", 2, &u, &err),
+		E2_OK);
+	(void)snprintf(name, sizeof(name), "%s:2,S", u);
+	ck_assert_int_eq(maildir_batch_commit(b, &err), E2_OK);
+	ck_assert_int_eq(maildir_stamp(inbox, s2, &err), E2_OK);
+	ck_assert_str_eq(s2, "");
+	age_dirs(inbox, 10);
+	ck_assert_int_eq(maildir_stamp(inbox, s1, &err), E2_OK);
+	ck_assert_str_ne(s1, "");
+
+	/* a flag change is a rename in cur/ */
+	ck_assert_int_eq(
+		maildir_set_flags(inbox, "cur", name, "FS", NULL, &err), E2_OK);
+	ck_assert_int_eq(maildir_stamp(inbox, s2, &err), E2_OK);
+	ck_assert_str_eq(s2, "");
+	age_dirs(inbox, 5);
+	ck_assert_int_eq(maildir_stamp(inbox, s2, &err), E2_OK);
+	ck_assert_str_ne(s2, "");
+	ck_assert_str_ne(s1, s2);
+
+	/* a folder without new/ and cur/ is an error, not a stamp */
+	ck_assert_int_ge(asprintf(&missing, "%s/nowhere", inbox), 0);
+	ck_assert_int_eq(maildir_stamp(missing, s1, &err), E2_ESTORE);
+	ck_assert_str_eq(s1, "");
+	ck_assert_ptr_nonnull(strstr(err.msg, "nowhere"));
+
+	free(missing);
+	maildir_batch_free(&b);
+	free(inbox);
+	maildir_close(&md);
+}
+END_TEST
+
 /* after a UIDVALIDITY change: byte-identical old copies go, others stay */
 START_TEST(test_maildir_drop_stale_copies)
 {
@@ -774,6 +851,7 @@ maildir_suite(void)
 	tcase_add_test(tc, test_maildir_flags_round_trip);
 	tcase_add_test(tc, test_maildir_list);
 	tcase_add_test(tc, test_maildir_snapshot_sorted_with_tags);
+	tcase_add_test(tc, test_maildir_stamp);
 	tcase_add_test(tc, test_maildir_drop_stale_copies);
 	suite_add_tcase(s, tc);
 

@@ -69,7 +69,10 @@ imap_row(uint32_t uid)
 
 START_TEST(test_syncstate_folder_round_trip)
 {
-	struct syncstate_folder f = {1234567890u, 99999999999ull, 42, 7},
+	struct syncstate_folder f = {.uidvalidity = 1234567890u,
+				     .highestmodseq = 99999999999ull,
+				     .uidnext = 42,
+				     .messages = 7},
 				g = {0};
 	struct e2_err err = {0};
 	bool found = true;
@@ -90,6 +93,78 @@ START_TEST(test_syncstate_folder_round_trip)
 	ck_assert_int_eq(syncstate_folder_get(ss, "INBOX", &found, &g, &err),
 			 E2_OK);
 	ck_assert_uint_eq(g.uidnext, 43);
+	ck_assert_str_eq(g.local_stamp, "");
+	ck_assert_str_eq(g.server_stamp, "");
+	(void)snprintf(f.local_stamp, sizeof(f.local_stamp), "%s", "l:1");
+	(void)snprintf(f.server_stamp, sizeof(f.server_stamp), "%s", "s:2");
+	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err), E2_OK);
+	ck_assert_int_eq(syncstate_folder_get(ss, "INBOX", &found, &g, &err),
+			 E2_OK);
+	ck_assert_str_eq(g.local_stamp, "l:1");
+	ck_assert_str_eq(g.server_stamp, "s:2");
+}
+END_TEST
+
+/* count, and the oldest date of a row neither aged out nor undated */
+START_TEST(test_syncstate_msg_summary)
+{
+	struct syncstate_summary sum = {99, 99};
+	struct syncstate_msg m = imap_row(1);
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(syncstate_msg_summary(ss, "INBOX", &sum, &err), E2_OK);
+	ck_assert_uint_eq(sum.count, 0);
+	ck_assert_int_eq(sum.oldest, 0);
+	m.internal_date = 0; /* no date: never ages out */
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_OK);
+	m = imap_row(2);
+	m.internal_date = 500;
+	(void)snprintf(m.flags, sizeof(m.flags), "%s", "A"); /* aged out */
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_summary(ss, "INBOX", &sum, &err), E2_OK);
+	ck_assert_uint_eq(sum.count, 2);
+	ck_assert_int_eq(sum.oldest, 0);
+	m = imap_row(3);
+	m.internal_date = 700;
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_OK);
+	m = imap_row(4);
+	m.internal_date = 600;
+	ck_assert_int_eq(syncstate_msg_put(ss, "INBOX", &m, &err), E2_OK);
+	ck_assert_int_eq(syncstate_msg_summary(ss, "INBOX", &sum, &err), E2_OK);
+	ck_assert_uint_eq(sum.count, 4);
+	ck_assert_int_eq(sum.oldest, 600);
+	ck_assert_int_eq(syncstate_msg_summary(ss, "Other", &sum, &err), E2_OK);
+	ck_assert_uint_eq(sum.count, 0);
+}
+END_TEST
+
+/* A store of schema 2 (no stamps) opens as 3, its folder rows kept. */
+START_TEST(test_syncstate_migration_3)
+{
+	struct syncstate_folder f = {.uidvalidity = 7, .uidnext = 9}, g = {0};
+	struct e2_err err = {0};
+	bool found = false;
+
+	ck_assert_int_eq(syncstate_folder_put(ss, "INBOX", &f, &err), E2_OK);
+	syncstate_free(&ss);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "ALTER TABLE sync_folders"
+				      " DROP COLUMN local_stamp;"
+				      "ALTER TABLE sync_folders"
+				      " DROP COLUMN server_stamp;"
+				      "PRAGMA user_version = 2",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	e2_store_close(&st);
+	ck_assert_int_eq(e2_store_open(tmpdir, &st, &err), E2_OK);
+	db = store_db(st);
+	ck_assert_int_eq(syncstate_new(db, guid, &ss, &err), E2_OK);
+	ck_assert_int_eq(syncstate_folder_get(ss, "INBOX", &found, &g, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert_uint_eq(g.uidnext, 9);
+	ck_assert_str_eq(g.local_stamp, "");
+	ck_assert_str_eq(g.server_stamp, "");
 }
 END_TEST
 
@@ -271,7 +346,7 @@ END_TEST
 
 START_TEST(test_syncstate_account_delete)
 {
-	struct syncstate_folder f = {1, 0, 2, 0};
+	struct syncstate_folder f = {.uidvalidity = 1, .uidnext = 2};
 	struct syncstate_msg m = imap_row(1);
 	struct syncstate *other = NULL;
 	struct e2_err err = {0};
@@ -295,7 +370,7 @@ END_TEST
 /* A broken database reports E2_ESTORE with SQLite's words. */
 START_TEST(test_syncstate_errors_are_estore)
 {
-	struct syncstate_folder f = {1, 0, 2, 0};
+	struct syncstate_folder f = {.uidvalidity = 1, .uidnext = 2};
 	struct e2_err err = {0};
 
 	ck_assert_int_eq(
@@ -315,6 +390,8 @@ syncstate_suite(void)
 
 	tcase_add_checked_fixture(tc, setup_db, teardown_db);
 	tcase_add_test(tc, test_syncstate_folder_round_trip);
+	tcase_add_test(tc, test_syncstate_msg_summary);
+	tcase_add_test(tc, test_syncstate_migration_3);
 	tcase_add_test(tc, test_syncstate_msg_by_uid_and_pages);
 	tcase_add_test(tc, test_syncstate_msg_by_uidl);
 	tcase_add_test(tc, test_syncstate_msg_put_rejects);
