@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +261,142 @@ fail:
 	return rc;
 }
 
+/* ---- name resolution under the deadline ------------------------------------
+ *
+ * getaddrinfo() has no timeout of its own: a resolver that never answers
+ * holds it for resolv.conf's timeout x attempts x servers, 10 s and more.
+ * It runs in a detached thread; the caller waits for the answer, the
+ * deadline or cancel, whichever comes first. A caller that gives up leaves
+ * the job to the thread, which frees it when getaddrinfo() returns.
+ */
+struct xport_resolve {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC, as xport_now_ms() */
+	bool done, abandoned;
+	int gai, sys_errno;
+	struct addrinfo hints, *res;
+	char *host;
+	char service[8];
+};
+
+static void
+xport_resolve_free(struct xport_resolve *j)
+{
+	if (j->res != NULL)
+		freeaddrinfo(j->res);
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
+	free(j->host);
+	free(j);
+}
+
+static void *
+xport_resolve_thread(void *arg)
+{
+	struct xport_resolve *j = arg;
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(j->host, j->service, &j->hints, &res);
+	int e = errno;
+	bool abandoned;
+
+	pthread_mutex_lock(&j->mu);
+	j->gai = gai;
+	j->sys_errno = e;
+	j->res = res;
+	j->done = true;
+	abandoned = j->abandoned;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	if (abandoned)
+		xport_resolve_free(j);
+	return NULL;
+}
+
+/*
+ * getaddrinfo(host, service, hints) by the deadline. Errors: E2_ERESOLVE
+ * (the resolver's answer), E2_ETIMEOUT (no answer in time, or cancelled),
+ * E2_ENOMEM.
+ */
+static enum e2_status
+xport_resolve(const char *host, const char *service,
+	      const struct addrinfo *hints, struct xport_ctl *ctl,
+	      struct addrinfo **res_out, struct e2_err *err)
+{
+	int64_t start = xport_now_ms(), end = xport_tcp_step_deadline(ctl);
+	struct xport_resolve *j = calloc(1, sizeof(*j));
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	pthread_t tid;
+	enum e2_status rc = E2_OK;
+	bool started = false, gave_up = false;
+	char eb[128];
+
+	if (j == NULL || (j->host = strdup(host)) == NULL) {
+		free(j);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	j->hints = *hints;
+	(void)snprintf(j->service, sizeof(j->service), "%s", service);
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_attr_init(&ta) == 0) {
+		(void)pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+		started =
+			pthread_create(&tid, &ta, xport_resolve_thread, j) == 0;
+		pthread_attr_destroy(&ta);
+	}
+	if (!started) /* no thread to spare: ask without a deadline */
+		(void)xport_resolve_thread(j);
+
+	pthread_mutex_lock(&j->mu);
+	while (!j->done) {
+		int64_t now = xport_now_ms(), wait = end - now;
+		struct timespec ts;
+
+		if (wait <= 0 || atomic_load(&ctl->cancel)) {
+			j->abandoned = gave_up = true;
+			break;
+		}
+		if (wait > XPORT_SLICE_MS)
+			wait = XPORT_SLICE_MS;
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(wait / 1000);
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+	}
+	pthread_mutex_unlock(&j->mu);
+	if (gave_up) {
+		/* the thread frees j */
+		if (atomic_load(&ctl->cancel))
+			return e2_fail(err, E2_ETIMEOUT,
+				       "resolve %s: cancelled", host);
+		return e2_fail(err, E2_ETIMEOUT,
+			       "resolve %s: no answer from the resolver "
+			       "within %lld ms",
+			       host, (long long)(xport_now_ms() - start));
+	}
+	if (j->gai != 0) {
+		err->sys_errno = j->gai == EAI_SYSTEM ? j->sys_errno : 0;
+		rc = e2_fail(err, E2_ERESOLVE, "resolve %s: %s", host,
+			     j->gai == EAI_SYSTEM
+				     ? xport_tcp_strerror(j->sys_errno, eb,
+							  sizeof(eb))
+				     : gai_strerror(j->gai));
+	} else {
+		*res_out = j->res;
+		j->res = NULL;
+	}
+	xport_resolve_free(j);
+	return rc;
+}
+
 enum e2_status
 xport_tcp_open(const char *host, uint16_t port, struct xport_ctl *ctl,
 	       struct xport **xp_out, struct e2_err *err)
@@ -271,17 +409,13 @@ xport_tcp_open(const char *host, uint16_t port, struct xport_ctl *ctl,
 	enum e2_status rc = E2_ECONNECT;
 	char service[8], addr[64] = "", eb[128];
 	size_t n_addr = 0, i = 0;
-	int gai, last_errno = 0, fd = -1;
+	int last_errno = 0, fd = -1;
 
 	(void)snprintf(service, sizeof(service), "%u", (unsigned)port);
-	gai = getaddrinfo(host, service, &hints, &res);
-	if (gai != 0) {
-		rc = e2_fail(err, E2_ERESOLVE, "resolve %s: %s", host,
-			     gai == EAI_SYSTEM
-				     ? xport_tcp_strerror(errno, eb, sizeof(eb))
-				     : gai_strerror(gai));
+	rc = xport_resolve(host, service, &hints, ctl, &res, err);
+	if (rc != E2_OK)
 		goto out;
-	}
+	rc = E2_ECONNECT;
 	for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
 		n_addr++;
 	for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {

@@ -80,6 +80,48 @@ CT_TIMEOUT=1 ct "imap: TLS handshake then silence: etimeout" 2 \
 	$(ct_side "$X:$port") --in-require-ssl
 e2t_stop_hostile
 
+# a resolver that never answers: getaddrinfo() alone would wait for
+# resolv.conf's timeout x attempts (5 s x 2 here); each attempt's deadline
+# bounds it
+silent_dns() {
+	"$E2T_PY" - "$E2T_DIR/dns.ready" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.77", 53))
+open(sys.argv[1], "w").close()
+time.sleep(120)
+PY
+	DNS_PID=$!
+	for _ in $(seq 1 50); do
+		[ -e "$E2T_DIR/dns.ready" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+case $E2T_RUN_HOW in
+mount | usermount)
+	if silent_dns; then
+		printf 'nameserver 127.0.0.77\noptions timeout:5 attempts:2\n' \
+			>"$E2T_DIR/etc/resolv.conf"
+		export E2T_RESOLV=$E2T_DIR/etc/resolv.conf
+		CT_TIMEOUT=1 ct "imap: a silent resolver: each rung gives up by its deadline" 2 \
+			'not s["ok"] and s["elapsed_ms"] <= 4000
+			 and all(a["status"] == "etimeout" and
+			         "resolve nowhere.email2.test" in a["error"] and
+			         a["elapsed_ms"] <= 2000 for a in A)' \
+			--in nowhere.email2.test --service imap4 \
+			--user "$E2T_USER" --password-file "$E2T_PASSFILE"
+		unset E2T_RESOLV
+	else
+		e2t_check_skip "a silent resolver" "cannot bind 127.0.0.77:53"
+	fi
+	kill "$DNS_PID" 2>/dev/null
+	;;
+*)
+	e2t_check_skip "a silent resolver" "no private mount namespace"
+	;;
+esac
+
 if [ "$E2T_DEFAULT_PORTS" = 1 ]; then
 	# implicit TLS hangs on 993, Dovecot answers STARTTLS on 143
 	e2t_hostile "$E2T_ADDR_HANG" "$E2T_IMAPS_PORT" --scenario silent \

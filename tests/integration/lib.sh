@@ -340,17 +340,19 @@ e2t_spawn() {
 	E2T_PIDS+=("$E2T_SPAWN_PID")
 }
 
-# e2t_run CMD...: runs a client command with the private hosts file
+# e2t_run CMD...: runs a client command with the private hosts file (and
+# $E2T_RESOLV, when set, as /etc/resolv.conf)
 e2t_run() {
+	local bind='mount --bind "$0" /etc/hosts &&
+		{ [ -z "${E2T_RESOLV:-}" ] ||
+			mount --bind "$E2T_RESOLV" /etc/resolv.conf; } &&
+		exec "$@"'
 	case "$E2T_RUN_HOW" in
 	mount)
-		unshare --mount sh -c \
-			'mount --bind "$0" /etc/hosts && exec "$@"' \
-			"$E2T_HOSTS" "$@"
+		unshare --mount sh -c "$bind" "$E2T_HOSTS" "$@"
 		;;
 	usermount)
-		unshare --user --map-root-user --mount sh -c \
-			'mount --bind "$0" /etc/hosts && exec "$@"' \
+		unshare --user --map-root-user --mount sh -c "$bind" \
 			"$E2T_HOSTS" "$@"
 		;;
 	*)
