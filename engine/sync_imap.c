@@ -2896,7 +2896,11 @@ folder_new(struct folder_run *f, struct e2_err *err)
 				rc = folder_fetch_bodies(f, b, part, npart,
 							 true, rows, &nrows,
 							 err);
-			for (size_t j = 0; j < nkept && rc == E2_OK; j++) {
+			/* one FETCH per message here: SIGTERM stops after the
+			 * current one, and what was fetched commits */
+			for (size_t j = 0;
+			     j < nkept && rc == E2_OK && !sync_stopping(c);
+			     j++) {
 				rc = folder_fetch_keepmax(f, b, kept[j],
 							  &rows[nrows], err);
 				if (rc == E2_OK)
