@@ -1491,6 +1491,117 @@ engine_account_suite(void)
 	return s;
 }
 
+/* ---- the conntest JSON document (engine/report.c) -------------------- */
+
+static char *
+json_of(const struct e2_conntest_report *rep)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	e2_conntest_print_json(rep, f);
+	ck_assert_int_eq(fclose(f), 0);
+	return buf;
+}
+
+/* server text of any bytes stays one valid JSON string */
+START_TEST(test_report_json_escapes)
+{
+	struct e2_conntest_report rep = {0};
+	struct e2_attempt *at = &rep.in.attempts[0];
+	char *js;
+
+	rep.in.tested = true;
+	rep.in.status = E2_EPROTO;
+	rep.in.protocol = "imap4";
+	(void)snprintf(rep.in.host, sizeof(rep.in.host), "%s", "mail.test");
+	rep.in.n_attempts = 1;
+	at->mode = E2_MODE_TLS;
+	at->result = E2_EPROTO;
+	at->port = 993;
+	(void)snprintf(at->error, sizeof(at->error), "%s",
+		       "bad \"greeting\"\\\r\n\t\x01\x7f");
+	/* ASCII, quote, lone byte, UTF-8 é, ESC, overlong '/', surrogate,
+	 * above U+10FFFF, truncated sequence */
+	(void)snprintf(at->capabilities, sizeof(at->capabilities), "%s",
+		       "IMAP4rev1  X-\"q\" \xff \xc3\xa9 \x1b[31m \xc0\xaf "
+		       "\xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82");
+	js = json_of(&rep);
+	ck_assert_ptr_nonnull(strstr(
+		js, "\"error\": \"bad \\\"greeting\\\"\\\\\\r\\n\\t\\u0001"
+		    "\\u007f\", "));
+	ck_assert_ptr_nonnull(strstr(
+		js, "\"capabilities\": [\"IMAP4rev1\", \"X-\\\"q\\\"\", "
+		    "\"\\u00ff\", \"\xc3\xa9\", \"\\u001b[31m\", "
+		    "\"\\u00c0\\u00af\", \"\\u00ed\\u00a0\\u0080\", "
+		    "\"\\u00f4\\u0090\\u0080\\u0080\", \"\\u00e2\\u0082\"], "));
+	/* nothing but printable ASCII and the one é left raw */
+	for (const unsigned char *p = (const unsigned char *)js; *p; p++)
+		ck_assert(*p == '\n' || (*p >= 0x20 && *p < 0x7f) ||
+			  *p == 0xc3 || *p == 0xa9);
+	ck_assert_ptr_nonnull(strstr(js, "\"out\": null}"));
+	ck_assert_ptr_nonnull(strstr(js, "{\"ok\": false,"));
+	free(js);
+}
+END_TEST
+
+/* the fields the conntest man page promises, with their JSON types */
+START_TEST(test_report_json_fields)
+{
+	struct e2_conntest_report rep = {0};
+	struct e2_attempt *at = &rep.out.attempts[0];
+	char *js;
+
+	rep.ok = true;
+	rep.out.tested = rep.out.ok = true;
+	rep.out.protocol = "smtp";
+	rep.out.port = 465;
+	rep.out.n_attempts = 1;
+	rep.out.elapsed_ms = 12.34;
+	at->mode = E2_MODE_TLS;
+	at->result = E2_OK;
+	at->port = 465;
+	at->tls = at->cert_verified = true;
+	(void)snprintf(at->tls_version, sizeof(at->tls_version), "%s",
+		       "TLSv1.3");
+	(void)snprintf(at->auth_mechs, sizeof(at->auth_mechs), "%s",
+		       "PLAIN LOGIN");
+	at->login = E2_LOGIN_OK;
+	js = json_of(&rep);
+	ck_assert_ptr_nonnull(strstr(js, "{\"ok\": true,\n \"in\": null,"));
+	ck_assert_ptr_nonnull(strstr(
+		js, "\"out\": {\"ok\": true, \"status\": \"ok\", "
+		    "\"error\": null, \"protocol\": \"smtp\", \"host\": null, "
+		    "\"port\": 465, \"tls_required\": false, "
+		    "\"elapsed_ms\": 12.3, \"attempts\": ["));
+	ck_assert_ptr_nonnull(strstr(
+		js, "{\"mode\": \"tls\", \"ok\": true, \"status\": \"ok\", "
+		    "\"error\": null, "));
+	ck_assert_ptr_nonnull(strstr(js, "\"tls\": true, \"tls_version\": "
+					 "\"TLSv1.3\", \"cipher\": null, "));
+	ck_assert_ptr_nonnull(strstr(js, "\"cert_verified\": true, "));
+	ck_assert_ptr_nonnull(strstr(js, "\"capabilities\": [], "
+					 "\"auth_mechs\": [\"PLAIN\", "
+					 "\"LOGIN\"], \"login\": \"ok\", "));
+	ck_assert_ptr_nonnull(strstr(js, "\"cleartext_login\": false, "));
+	free(js);
+}
+END_TEST
+
+static Suite *
+engine_report_suite(void)
+{
+	Suite *s = suite_create("report");
+	TCase *tc = tcase_create("json");
+
+	tcase_add_test(tc, test_report_json_escapes);
+	tcase_add_test(tc, test_report_json_fields);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {
@@ -1498,6 +1609,7 @@ main(void)
 	int failed;
 
 	srunner_add_suite(sr, engine_account_suite());
+	srunner_add_suite(sr, engine_report_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
