@@ -57,8 +57,9 @@
  *
  * A resync with no change reads no row and no file name (syncstate.h,
  * "stamps"): the server stamp is DWNDAY, SERVERDELETEACTION and a SHA-256
- * of the sorted UIDL list; when both stamps equal the folder row "" and no
- * row has aged out of the window since, nothing is done after UIDL. A run
+ * of the sorted UIDL list, asked with UIDL alone (pop3_uidl_stamp()); when
+ * both stamps equal the folder row "" and no row has aged out of the
+ * window since, nothing is done after UIDL, not even LIST. A run
  * stores its stamps only when it finished and sent no DELE (a DELE that
  * the server dropped must be sent again next time).
  */
@@ -747,31 +748,121 @@ out:
 	return rc;
 }
 
-/* The server stamp of the listing (see the header). */
+static int
+str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The server stamp of a UIDL list, sorted in place (see the header). */
 static enum e2_status
-pop3_server_stamp(const struct pop3_run *r, char out[SYNCSTATE_STAMP_MAX],
-		  struct e2_err *err)
+pop3_server_stamp(const struct pop3_run *r, char **uidls, size_t n,
+		  char out[SYNCSTATE_STAMP_MAX], struct e2_err *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	int n;
+	size_t kept = 0;
+	int len;
 
-	for (size_t i = 0; ok && i < r->nsrv; i++)
-		ok = EVP_DigestUpdate(ctx, r->srv[i].uidl,
-				      strlen(r->srv[i].uidl) + 1);
+	if (n > 1)
+		qsort(uidls, n, sizeof(*uidls), str_ptr_cmp);
+	/* as pop3_list(): a UIDL listed twice counts once */
+	for (size_t i = 0; ok && i < n; i++) {
+		if (i > 0 && strcmp(uidls[i - 1], uidls[i]) == 0)
+			continue;
+		ok = EVP_DigestUpdate(ctx, uidls[i], strlen(uidls[i]) + 1);
+		kept++;
+	}
 	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return e2_fail(err, E2_ENOMEM, "pop3: SHA-256 failed");
-	n = snprintf(out, SYNCSTATE_STAMP_MAX, "dwnday=%d sda=%d n=%zu ",
-		     (int)r->c->a->dwnday, (int)r->c->a->serverdeleteaction,
-		     r->nsrv);
-	for (unsigned i = 0; i < mdlen && n + 3 <= SYNCSTATE_STAMP_MAX; i++)
-		n += snprintf(out + n, SYNCSTATE_STAMP_MAX - (size_t)n, "%02x",
-			      md[i]);
+	len = snprintf(out, SYNCSTATE_STAMP_MAX, "dwnday=%d sda=%d n=%zu ",
+		       (int)r->c->a->dwnday, (int)r->c->a->serverdeleteaction,
+		       kept);
+	for (unsigned i = 0; i < mdlen && len + 3 <= SYNCSTATE_STAMP_MAX; i++)
+		len += snprintf(out + len, SYNCSTATE_STAMP_MAX - (size_t)len,
+				"%02x", md[i]);
 	return E2_OK;
+}
+
+/*
+ * UIDL alone, for the server stamp: a resync with no change needs no LIST
+ * (the sizes), which costs the server as much again. libetpan has no
+ * UIDL-only call, so this speaks it over the session's stream; libetpan's
+ * own state is untouched, and mailpop3_list() runs after it when there is
+ * work. The checks are pop3_list()'s.
+ */
+static enum e2_status
+pop3_uidl_stamp(struct pop3_run *r, char out[SYNCSTATE_STAMP_MAX],
+		struct e2_err *err)
+{
+	mailstream *s = r->pop->pop3_stream;
+	MMAPString *line = mmap_string_new("");
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	enum e2_status rc = E2_OK;
+	const char *l;
+
+	if (line == NULL)
+		return pop3_oom(err);
+	if (mailstream_write(s, "UIDL\r\n", 6) != 6 ||
+	    mailstream_flush(s) < 0 ||
+	    (l = mailstream_read_line_remove_eol(s, line)) == NULL) {
+		rc = pop3_fail(r, MAILPOP3_ERROR_STREAM, "UIDL", err);
+		goto out;
+	}
+	if (strncmp(l, "+OK", 3) != 0) {
+		rc = e2_fail(err, E2_EPROTO,
+			     "pop3 server does not support UIDL: refusing to "
+			     "sync (every sync would download the maildrop "
+			     "again)");
+		goto out;
+	}
+	while ((l = mailstream_read_line_remove_eol(s, line)) != NULL &&
+	       strcmp(l, ".") != 0) {
+		size_t len;
+
+		l += strspn(l, "0123456789");
+		l += strspn(l, " ");
+		len = strcspn(l, " ");
+		if (len == 0 || len > SYNCSTATE_UIDL_MAX) {
+			rc = e2_fail(err, E2_EPROTO,
+				     len == 0 ? "pop3 UIDL line without a UIDL"
+					      : "pop3 UIDL longer than %d "
+						"characters",
+				     SYNCSTATE_UIDL_MAX);
+			goto out;
+		}
+		if (n == cap) {
+			size_t ncap = cap != 0 ? cap * 2 : 256;
+			char **nv = realloc(v, ncap * sizeof(*v));
+
+			if (nv == NULL) {
+				rc = pop3_oom(err);
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if ((v[n] = strndup(l, len)) == NULL) {
+			rc = pop3_oom(err);
+			goto out;
+		}
+		n++;
+	}
+	if (l == NULL)
+		rc = pop3_fail(r, MAILPOP3_ERROR_STREAM, "UIDL", err);
+	else
+		rc = pop3_server_stamp(r, v, n, out, err);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	mmap_string_free(line);
+	return rc;
 }
 
 /* Fills r->fs's stamps; *same_out: the stored ones hold (see the header). */
@@ -784,7 +875,7 @@ pop3_unchanged(struct pop3_run *r, bool *same_out, struct e2_err *err)
 	enum e2_status rc;
 
 	*same_out = false;
-	rc = pop3_server_stamp(r, r->fs.server_stamp, err);
+	rc = pop3_uidl_stamp(r, r->fs.server_stamp, err);
 	if (rc == E2_OK)
 		rc = maildir_stamp(r->root, r->fs.local_stamp, err);
 	if (rc == E2_OK)
@@ -827,15 +918,16 @@ sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 		rc = e2_fail(err, E2_EINVAL, "account is not POP3");
 		goto out;
 	}
-	rc = pop3_list(&r, err);
-	if (rc == E2_OK)
-		rc = pop3_unchanged(&r, &same, err);
+	rc = pop3_unchanged(&r, &same, err);
 	if (rc != E2_OK)
 		goto out;
 	if (same) {
 		c->stats->folders_skipped++;
 		goto out;
 	}
+	rc = pop3_list(&r, err);
+	if (rc != E2_OK)
+		goto out;
 	rc = maildir_snapshot(r.root, "L", &r.loc, err);
 	if (rc == E2_OK)
 		rc = pop3_index_tags(&r, err);

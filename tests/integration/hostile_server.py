@@ -27,6 +27,9 @@ Scenarios (--scenario):
                     message, UID SEARCH and UID FETCH (RFC822.SIZE) answered;
                     a body FETCH sends a literal header and half the bytes,
                     then closes
+  no-uidl           (POP3, for sync tests) login OK, UIDL refused (-ERR)
+  uidl-long         (POP3) a UIDL of 80 characters (RFC 1939 allows 70)
+  uidl-close        (POP3) UIDL answers +OK and one line, then closes
   ok                a well-behaved server: STARTTLS works, any login is OK
 --tls wraps every connection in TLS first (implicit TLS: 993/995/465) with
 --cert/--key; with "silent" it completes the handshake, then says nothing.
@@ -255,6 +258,16 @@ class Script:
                 c.send(b"+OK logged in" + CRLF)
             elif cmd == b"STAT":
                 c.send(b"+OK 0 0" + CRLF)
+            elif cmd == b"UIDL" and sc == "no-uidl":
+                c.send(b"-ERR no UIDL here" + CRLF)
+            elif cmd == b"UIDL" and sc == "uidl-long":
+                c.send(b"+OK" + CRLF + b"1 " + b"x" * 80 + CRLF + b"." +
+                       CRLF)
+            elif cmd == b"UIDL" and sc == "uidl-close":
+                c.send(b"+OK" + CRLF + b"1 abc" + CRLF)
+                return
+            elif cmd in (b"UIDL", b"LIST"):
+                c.send(b"+OK empty" + CRLF + b"." + CRLF)
             elif cmd == b"QUIT":
                 c.send(b"+OK bye" + CRLF)
                 return
@@ -343,7 +356,7 @@ def main():
     p.add_argument("--scenario", default="ok", choices=(
         "inject", "refuse-starttls", "no-starttls", "preauth", "silent",
         "close", "garbage", "permflags", "permflags-eof", "permflags-crlf",
-        "fetch-close", "ok"))
+        "fetch-close", "no-uidl", "uidl-long", "uidl-close", "ok"))
     p.add_argument("--tls", action="store_true", help="implicit TLS")
     p.add_argument("--cert")
     p.add_argument("--key")

@@ -257,11 +257,13 @@ e2t_check "POP3: a small adopted message is not" \
 STORE=$E2T_DIR/store-hostile
 MD=$STORE/mail/$GUID
 hport=31000
-hostile_sync() { # SCENARIO: email2-syncd against it; exit status 2 wanted
+hostile_sync() { # SCENARIO [PROTO]: email2-syncd against it; exit status 2 wanted
+	local proto=${2:-imap}
 	hport=$((hport + 1))
-	e2t_hostile "$E2T_ADDR_HOSTILE" "$hport" --proto imap --tls \
+	e2t_hostile "$E2T_ADDR_HOSTILE" "$hport" --proto "$proto" --tls \
 		--scenario "$1" --timeout 60 --conn-timeout 20
-	sync_provision IMAP4 "$hport" &&
+	sync_provision "$([ "$proto" = pop3 ] && echo POP3 || echo IMAP4)" \
+		"$hport" &&
 		sed -i "s/$E2T_HOST:$hport/$E2T_HOST_HOSTILE:$hport/" \
 			"$E2T_DIR/acct.xml" &&
 		"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null ||
@@ -296,5 +298,23 @@ e2t_check "connection closed inside a FETCH literal: exit 2, no spin" \
 	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "closed inside a literal: a clear error" \
 	json 'd["status"] == "eio" and "FETCH" in d["error"] and "closed by server" in d["error"]'
+
+# ---- POP3 servers whose UIDL listing is unusable: refused, nothing stored
+STORE=$E2T_DIR/store-hostile-pop3
+MD=$STORE/mail/$GUID
+exit2_json() { [ "$HOSTILE_RC" = 2 ] && json "$1"; }
+hostile_sync no-uidl pop3
+e2t_check "POP3 without UIDL: exit 2, a clear error" \
+	exit2_json 'd["status"] == "eproto" and "does not support UIDL" in d["error"]'
+hostile_sync uidl-long pop3
+e2t_check "POP3 UIDL of 80 characters: exit 2, a clear error" \
+	exit2_json 'd["status"] == "eproto" and "longer than 70" in d["error"]'
+hostile_sync uidl-close pop3
+e2t_check "POP3 closed inside the UIDL listing: exit 2 within the timeout" \
+	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "closed inside UIDL: a clear error" \
+	json 'd["status"] == "eio" and "UIDL" in d["error"]'
+e2t_check "no message stored from the hostile maildrops" \
+	test -z "$(find "$MD" -type f -path '*/new/*' -o -type f -path '*/cur/*')"
 
 e2t_finish
