@@ -844,21 +844,24 @@ dwnday_cutoff(const struct sync_ctx *c)
  * change: no row has aged out of the window (rows of adopted files have no
  * date and wait for the next change), and with DWNDAY -1 every server
  * message has a row (a window that was smaller before has been widened).
+ * One SQL aggregate, no row read.
  */
-static bool
-folder_window_settled(const struct folder_run *f)
+static enum e2_status
+folder_window_settled(struct folder_run *f, bool *settled_out,
+		      struct e2_err *err)
 {
-	const struct sync_ctx *c = f->r->c;
-	int64_t cutoff;
+	struct sync_ctx *c = f->r->c;
+	struct syncstate_summary sum;
+	enum e2_status rc = syncstate_msg_summary(c->ss, f->name, &sum, err);
 
+	if (rc != E2_OK)
+		return rc;
 	if (c->a->dwnday < 0)
-		return f->nrows >= f->cur.nmsgs;
-	cutoff = dwnday_cutoff(c);
-	for (size_t i = 0; i < f->nrows; i++)
-		if (f->rows[i].internal_date != 0 &&
-		    f->rows[i].internal_date < cutoff)
-			return false;
-	return true;
+		*settled_out = sum.count >= f->cur.nmsgs;
+	else
+		*settled_out =
+			sum.oldest == 0 || sum.oldest >= dwnday_cutoff(c);
+	return E2_OK;
 }
 
 /*
@@ -883,22 +886,11 @@ folder_server_same(const struct folder_run *f)
 static enum e2_status
 folder_unchanged(struct folder_run *f, bool *same_out, struct e2_err *err)
 {
-	struct sync_ctx *c = f->r->c;
-	struct syncstate_summary sum;
-	enum e2_status rc;
-
 	*same_out = false;
 	if (!folder_server_same(f) || f->cur.local_stamp[0] == '\0' ||
 	    strcmp(f->cur.local_stamp, f->fs.local_stamp) != 0)
 		return E2_OK;
-	rc = syncstate_msg_summary(c->ss, f->name, &sum, err);
-	if (rc != E2_OK)
-		return rc;
-	if (c->a->dwnday < 0)
-		*same_out = sum.count >= f->cur.nmsgs;
-	else
-		*same_out = sum.oldest == 0 || sum.oldest >= dwnday_cutoff(c);
-	return E2_OK;
+	return folder_window_settled(f, same_out, err);
 }
 
 static bool
@@ -3063,8 +3055,12 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	rc = folder_drop_copies(&f, err);
 	if (rc != E2_OK)
 		goto out;
-	if (folder_server_same(&f) && !folder_local_changed(&f) &&
-	    folder_window_settled(&f)) {
+	if (folder_server_same(&f) && !folder_local_changed(&f)) {
+		rc = folder_window_settled(&f, &same, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (same) {
 		c->stats->folders_skipped++;
 		/* the stamp was unknown or stale: the next run skips cheaply */
 		if (strcmp(f.cur.local_stamp, f.fs.local_stamp) != 0)
