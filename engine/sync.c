@@ -4,6 +4,8 @@
 
 #include "sync.h"
 
+#include "mime.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -202,4 +204,36 @@ out:
 	free(root);
 	e2_account_free(&a);
 	return rc;
+}
+
+void
+sync_adopt_marks(const char *folder_path, const struct maildir_file *lf,
+		 size_t max, bool *partial_out, bool *omitted_out)
+{
+	size_t plen =
+		strlen(folder_path) + strlen(lf->sub) + strlen(lf->name) + 3;
+	char *path = malloc(plen), *buf = malloc(max);
+	size_t len = 0;
+	int fd = -1;
+
+	*partial_out = *omitted_out = false;
+	if (path == NULL || buf == NULL)
+		goto out;
+	(void)snprintf(path, plen, "%s/%s/%s", folder_path, lf->sub, lf->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	while (len < max) {
+		ssize_t n = read(fd, buf + len, max - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	mime_marks(buf, len, partial_out, omitted_out);
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	free(buf);
+	free(path);
 }

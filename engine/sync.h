@@ -37,6 +37,14 @@ enum e2_status sync_lock(const char *root, const char *guid, int *fd_out,
 			 struct e2_err *err);
 /* Calls the progress callback, if any. */
 void sync_progress(const struct sync_ctx *c);
+/*
+ * The partial/omitted marks (mime_marks()) of a file adopted after a crash,
+ * from its first max bytes: the header, and the placeholders that follow
+ * the kept text. A file that cannot be read has none: it is adopted as it
+ * is.
+ */
+void sync_adopt_marks(const char *folder_path, const struct maildir_file *lf,
+		      size_t max, bool *partial_out, bool *omitted_out);
 
 /* ---- the protocol loops -------------------------------------------------- */
 

@@ -2643,42 +2643,6 @@ folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
 }
 
 /*
- * The partial/omitted marks of a file adopted after a crash, from its first
- * SYNC_MARKS_READ bytes (the header, and the placeholders that follow the kept
- * text). A file that cannot be read has none: it is adopted as it is.
- */
-static void
-imap_adopt_marks(const char *folder, const struct maildir_file *lf,
-		 bool *partial_out, bool *omitted_out)
-{
-	size_t plen = strlen(folder) + strlen(lf->sub) + strlen(lf->name) + 3;
-	char *path = malloc(plen), *buf = malloc(SYNC_MARKS_READ);
-	size_t len = 0;
-	int fd = -1;
-
-	*partial_out = *omitted_out = false;
-	if (path == NULL || buf == NULL)
-		goto out;
-	(void)snprintf(path, plen, "%s/%s/%s", folder, lf->sub, lf->name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto out;
-	while (len < SYNC_MARKS_READ) {
-		ssize_t n = read(fd, buf + len, SYNC_MARKS_READ - len);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	mime_marks(buf, len, partial_out, omitted_out);
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	free(buf);
-	free(path);
-}
-
-/*
  * Adopts the files of ours that an interrupted run left in new/ or cur/
  * (tagged with a UID of this UIDVALIDITY, no state row yet) for the UIDs in
  * uids (sorted) instead of fetching them again; the other UIDs go to todo.
@@ -2716,7 +2680,8 @@ folder_adopt(struct folder_run *f, const struct uidv *uids, struct uidv *todo,
 		row.uid = uid;
 		row.uniq = lf->uniq;
 		flags_synced(lf->flags, row.flags);
-		imap_adopt_marks(f->path, lf, &row.partial, &row.omitted);
+		sync_adopt_marks(f->path, lf, SYNC_MARKS_READ, &row.partial,
+				 &row.omitted);
 		rc = state_row_put(c, f->name, &row, err);
 		if (rc != E2_OK)
 			goto out;

@@ -537,42 +537,6 @@ pop3_index_tags(struct pop3_run *r, struct e2_err *err)
 	return E2_OK;
 }
 
-/*
- * The partial/omitted marks of a file adopted after a crash, from its first
- * POP3_MARKS_READ bytes (the header, and the placeholders that follow the kept
- * text). A file that cannot be read has none: it is adopted as it is.
- */
-static void
-pop3_adopt_marks(const char *folder, const struct maildir_file *lf,
-		 bool *partial_out, bool *omitted_out)
-{
-	size_t plen = strlen(folder) + strlen(lf->sub) + strlen(lf->name) + 3;
-	char *path = malloc(plen), *buf = malloc(POP3_MARKS_READ);
-	size_t len = 0;
-	int fd = -1;
-
-	*partial_out = *omitted_out = false;
-	if (path == NULL || buf == NULL)
-		goto out;
-	(void)snprintf(path, plen, "%s/%s/%s", folder, lf->sub, lf->name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto out;
-	while (len < POP3_MARKS_READ) {
-		ssize_t n = read(fd, buf + len, POP3_MARKS_READ - len);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	mime_marks(buf, len, partial_out, omitted_out);
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	free(buf);
-	free(path);
-}
-
 /* Adopts a file of an interrupted run: its row, no download. */
 static enum e2_status
 pop3_adopt(struct pop3_run *r, const struct pop3_srv *s, bool *adopted_out,
@@ -603,7 +567,8 @@ pop3_adopt(struct pop3_run *r, const struct pop3_srv *s, bool *adopted_out,
 		(void)snprintf(m.local_name, sizeof(m.local_name), "%s",
 			       lf->uniq);
 		m.size = s->size;
-		pop3_adopt_marks(r->root, lf, &m.partial, &m.omitted);
+		sync_adopt_marks(r->root, lf, POP3_MARKS_READ, &m.partial,
+				 &m.omitted);
 		lf->matched = true;
 		*adopted_out = true;
 		c->stats->adopted++;
