@@ -3119,29 +3119,35 @@ imap_find_trash(struct imap_run *r, clist *list, struct e2_err *err)
 	return E2_OK;
 }
 
+/* The account's logged-in session into r, the stream guard installed. */
+static enum e2_status
+imap_open(struct imap_run *r, struct sync_ctx *c, struct e2_err *err)
+{
+	struct chain_opts co = {.cafile = c->o.cafile,
+				.timeout_ms = c->o.timeout_ms,
+				.login = true};
+	struct e2_side_report rep;
+	enum e2_status rc;
+
+	r->c = c;
+	rc = chain_open(c->a, E2_SIDE_IN, &co, &r->sess, &rep, err);
+	if (rc != E2_OK)
+		return rc;
+	r->imap = chain_session_imap(r->sess);
+	if (r->imap == NULL)
+		return e2_fail(err, E2_EINVAL, "account is not IMAP4");
+	return imap_guard_install(r, err);
+}
+
 enum e2_status
 sync_imap_run(struct sync_ctx *c, struct e2_err *err)
 {
-	struct chain_opts co = {0};
-	struct e2_side_report rep;
 	struct imap_run r = {0};
 	clist *list = NULL;
 	enum e2_status rc;
 	int code;
 
-	co.cafile = c->o.cafile;
-	co.timeout_ms = c->o.timeout_ms;
-	co.login = true;
-	r.c = c;
-	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
-	if (rc != E2_OK)
-		goto out;
-	r.imap = chain_session_imap(r.sess);
-	if (r.imap == NULL) {
-		rc = e2_fail(err, E2_EINVAL, "account is not IMAP4");
-		goto out;
-	}
-	rc = imap_guard_install(&r, err);
+	rc = imap_open(&r, c, err);
 	if (rc != E2_OK)
 		goto out;
 	rc = imap_read_caps(&r, err);
@@ -3180,8 +3186,6 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 		      uint32_t uidvalidity, sync_full_fn fn, void *ctx,
 		      struct e2_err *err)
 {
-	struct chain_opts co = {0};
-	struct e2_side_report rep;
 	struct imap_run r = {0};
 	struct mailimap_set *set = NULL;
 	struct mailimap_fetch_type *ft = NULL;
@@ -3194,19 +3198,7 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 	bool found = false;
 	int code;
 
-	co.cafile = c->o.cafile;
-	co.timeout_ms = c->o.timeout_ms;
-	co.login = true;
-	r.c = c;
-	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
-	if (rc != E2_OK)
-		goto out;
-	r.imap = chain_session_imap(r.sess);
-	if (r.imap == NULL) {
-		rc = e2_fail(err, E2_EINVAL, "account is not IMAP4");
-		goto out;
-	}
-	rc = imap_guard_install(&r, err);
+	rc = imap_open(&r, c, err);
 	if (rc != E2_OK)
 		goto out;
 	/* read-only: nothing on the server changes, \Recent included */

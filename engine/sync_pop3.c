@@ -856,33 +856,42 @@ pop3_unchanged(struct pop3_run *r, bool *same_out, struct e2_err *err)
 	return rc;
 }
 
+/* The account's logged-in session into r. */
+static enum e2_status
+pop3_open(struct pop3_run *r, struct sync_ctx *c, struct e2_err *err)
+{
+	struct chain_opts co = {.cafile = c->o.cafile,
+				.timeout_ms = c->o.timeout_ms,
+				.login = true};
+	struct e2_side_report rep;
+	enum e2_status rc;
+
+	r->c = c;
+	r->root = maildir_root(c->md);
+	rc = chain_open(c->a, E2_SIDE_IN, &co, &r->sess, &rep, err);
+	if (rc != E2_OK)
+		return rc;
+	r->pop = chain_session_pop3(r->sess);
+	if (r->pop == NULL)
+		return e2_fail(err, E2_EINVAL, "account is not POP3");
+	return E2_OK;
+}
+
 enum e2_status
 sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 {
-	struct chain_opts co = {0};
-	struct e2_side_report rep;
 	struct pop3_run r = {0};
 	bool same = false;
 	enum e2_status rc;
 
-	co.cafile = c->o.cafile;
-	co.timeout_ms = c->o.timeout_ms;
-	co.login = true;
-	r.c = c;
-	r.root = maildir_root(c->md);
 	c->stats->folders++;
 	if (c->a->dwnday >= 0) {
 		r.cutoff = c->now - (time_t)c->a->dwnday * 86400;
 		r.cutoff -= ((r.cutoff % 86400) + 86400) % 86400;
 	}
-	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
+	rc = pop3_open(&r, c, err);
 	if (rc != E2_OK)
 		goto out;
-	r.pop = chain_session_pop3(r.sess);
-	if (r.pop == NULL) {
-		rc = e2_fail(err, E2_EINVAL, "account is not POP3");
-		goto out;
-	}
 	rc = pop3_unchanged(&r, &same, err);
 	if (rc != E2_OK)
 		goto out;
@@ -919,8 +928,6 @@ enum e2_status
 sync_pop3_fetch_whole(struct sync_ctx *c, const char *uidl, sync_full_fn fn,
 		      void *ctx, struct e2_err *err)
 {
-	struct chain_opts co = {0};
-	struct e2_side_report rep;
 	struct pop3_run r = {0};
 	struct pop3_srv *s;
 	char tag[POP3_TAG_MAX + 4] = "L=";
@@ -929,19 +936,9 @@ sync_pop3_fetch_whole(struct sync_ctx *c, const char *uidl, sync_full_fn fn,
 	enum e2_status rc;
 	int code;
 
-	co.cafile = c->o.cafile;
-	co.timeout_ms = c->o.timeout_ms;
-	co.login = true;
-	r.c = c;
-	r.root = maildir_root(c->md);
-	rc = chain_open(c->a, E2_SIDE_IN, &co, &r.sess, &rep, err);
+	rc = pop3_open(&r, c, err);
 	if (rc != E2_OK)
 		goto out;
-	r.pop = chain_session_pop3(r.sess);
-	if (r.pop == NULL) {
-		rc = e2_fail(err, E2_EINVAL, "account is not POP3");
-		goto out;
-	}
 	rc = pop3_list(&r, err);
 	if (rc != E2_OK)
 		goto out;
