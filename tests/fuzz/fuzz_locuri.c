@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_locuri.c -- libFuzzer harness for csp_locuri_parse() (see run.sh) */
+/* fuzz-sources: csp/csp_locuri.c engine/err.c */
+/* fuzz-pkgs: libcrypto */
 #include "config.h"
 
 #include "csp.h"
