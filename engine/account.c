@@ -545,6 +545,7 @@ e2_account_load(struct e2_store *st, const char *guid,
 	bool exists = false;
 	bool in_tx = false;
 	enum e2_status rc;
+	char stored[STORE_GUID_MAX];
 	char q[512];
 
 	if (guid == NULL || guid[0] == '\0')
@@ -554,7 +555,8 @@ e2_account_load(struct e2_store *st, const char *guid,
 	if (rc != E2_OK)
 		goto out;
 	in_tx = true;
-	rc = store_account_exists(st, guid, &exists, err);
+	/* any letter case finds it; the account carries the stored spelling */
+	rc = store_account_find(st, guid, &exists, stored, err);
 	if (rc != E2_OK)
 		goto out;
 	if (!exists) {
@@ -562,6 +564,7 @@ e2_account_load(struct e2_store *st, const char *guid,
 			     e2_quote(q, sizeof(q), guid, strlen(guid)));
 		goto out;
 	}
+	guid = stored;
 	rc = store_node_list(st, guid, &nodes, &n, err);
 	if (rc != E2_OK)
 		goto out;

@@ -4,11 +4,13 @@
 
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -17,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #define STORE_DB_NAME "accounts.db"
+#define STORE_RM_MAX_DEPTH 32 /* Maildir++ is flat: two levels suffice */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /*
@@ -109,11 +112,20 @@ static const struct store_migration store_migrations[] = {
 	    " ADD COLUMN local_stamp TEXT NOT NULL DEFAULT '';"
 	    "ALTER TABLE sync_folders"
 	    " ADD COLUMN server_stamp TEXT NOT NULL DEFAULT '';"},
+	/*
+	 * A GUID names one account whatever its letter case (see "GUIDs"
+	 * below): lookups go through this index. It is not UNIQUE because a
+	 * store written by an older email2 may hold "{abc...}" and "{ABC...}"
+	 * as two accounts; they stay usable (an exact spelling wins), and no
+	 * new such pair can be created.
+	 */
+	{4, "CREATE INDEX accounts_guid_nocase"
+	    " ON accounts (guid COLLATE NOCASE);"},
 };
 
 /* Statements prepared once per store, on first use. */
 enum store_sql {
-	STORE_SQL_ACCOUNT_EXISTS = 0,
+	STORE_SQL_ACCOUNT_FIND = 0,
 	STORE_SQL_ACCOUNT_CREATE,
 	STORE_SQL_ACCOUNT_DELETE,
 	STORE_SQL_ACCOUNT_LIST,
@@ -126,7 +138,10 @@ enum store_sql {
 };
 
 static const char *const store_sql_text[] = {
-	[STORE_SQL_ACCOUNT_EXISTS] = "SELECT 1 FROM accounts WHERE guid = ?1",
+	/* the stored spelling: an exact match first, then the first by case */
+	[STORE_SQL_ACCOUNT_FIND] =
+		"SELECT guid FROM accounts WHERE guid = ?1 COLLATE NOCASE"
+		" ORDER BY guid = ?1 DESC, guid LIMIT 1",
 	[STORE_SQL_ACCOUNT_CREATE] =
 		"INSERT INTO accounts (guid, created) VALUES (?1, ?2)",
 	[STORE_SQL_ACCOUNT_DELETE] = "DELETE FROM accounts WHERE guid = ?1",
@@ -232,13 +247,342 @@ store_fail_errno(const char *what, const char *path, struct e2_err *err)
 	return e2_fail(err, E2_ESTORE, "%s %s: %s", what, path, strerror(e));
 }
 
+/* ---- the store is the user's own ----------------------------------------- */
+
+/*
+ * Trust rule (DESIGN.md, "Trust boundaries"): every directory email2 keeps
+ * accounts, mail or the send queue in -- <store>, <store>/mail,
+ * <store>/mail/{GUID}, <store>/outbox, <store>/outbox/{GUID} -- must be the
+ * user's own, as ssh (StrictModes) and gpg demand of theirs: a directory,
+ * not a symbolic link; owned by the effective uid; not writable by group or
+ * others. Whoever can write one of them can plant a symlink or a queued
+ * message and make email2 act with the user's credentials, so such a
+ * directory is refused with the fix in the message, never repaired (files
+ * may be planted in it already). One we own that others may only read is
+ * tightened to 0700, as before. Each level is opened with O_NOFOLLOW |
+ * O_DIRECTORY relative to the checked level above and checked with fstat()
+ * on that descriptor: what is checked is what is used, and below a checked
+ * level only the user (or root) can change anything. The ancestors of
+ * <store> are not checked (a symlinked ~/.local is common).
+ */
+static enum e2_status
+store_dir_check_fd(int fd, const char *path, struct e2_err *err)
+{
+	struct stat sb;
+	uid_t me = geteuid();
+
+	if (fstat(fd, &sb) != 0)
+		return store_fail_errno("cannot stat", path, err);
+	if (!S_ISDIR(sb.st_mode))
+		return e2_fail(err, E2_ESTORE, "store \"%s\": not a directory",
+			       path);
+	if (sb.st_uid != me)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": owned by uid %lu, not by you "
+			       "(uid %lu) (chown %lu %s, or use a store of "
+			       "your own)",
+			       path, (unsigned long)sb.st_uid,
+			       (unsigned long)me, (unsigned long)me, path);
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": writable by group or others "
+			       "(chmod 700 %s)",
+			       path, path);
+	if ((sb.st_mode & 077) != 0 && fchmod(fd, 0700) != 0)
+		return store_fail_errno("cannot chmod", path, err);
+	return E2_OK;
+}
+
+/*
+ * Opens name (relative to at; shown is its full path, for messages) as a
+ * checked directory of the store, making it 0700 first when create is set
+ * and it is missing. *fd_out is the open descriptor (caller closes).
+ * Errors: E2_ESTORE (missing, a symlink, not ours, writable by others).
+ */
+static enum e2_status
+store_dir_open(int at, const char *name, const char *shown, bool create,
+	       int *fd_out, struct e2_err *err)
+{
+	struct stat sb;
+	enum e2_status rc;
+	int fd;
+
+	if (create && mkdirat(at, name, 0700) != 0 && errno != EEXIST)
+		return store_fail_errno("cannot create", shown, err);
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if ((e == ELOOP || e == ENOTDIR) &&
+		    fstatat(at, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(sb.st_mode))
+			return e2_fail(err, E2_ESTORE,
+				       "store \"%s\": a symbolic link where a "
+				       "directory belongs (remove it, or use "
+				       "the directory it points to)",
+				       shown);
+		if (e == ENOTDIR)
+			return e2_fail(err, E2_ESTORE,
+				       "store \"%s\": not a directory", shown);
+		errno = e;
+		return store_fail_errno("cannot open", shown, err);
+	}
+	rc = store_dir_check_fd(fd, shown, err);
+	if (rc != E2_OK) {
+		(void)close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return E2_OK;
+}
+
+/* A GUID as one path component: no "/", not "." or "..", not too long. */
+static enum e2_status
+store_check_component(const char *guid, struct e2_err *err)
+{
+	char q[160];
+
+	if (guid == NULL || guid[0] == '\0')
+		return e2_fail(err, E2_EINVAL, "account: empty GUID");
+	if (strchr(guid, '/') != NULL || strcmp(guid, ".") == 0 ||
+	    strcmp(guid, "..") == 0 || strlen(guid) >= STORE_GUID_MAX)
+		return e2_fail(err, E2_EINVAL,
+			       "account \"%s\": not usable as a directory name",
+			       e2_quote(q, sizeof(q), guid, strlen(guid)));
+	return E2_OK;
+}
+
+enum e2_status
+store_account_dir(struct e2_store *st, const char *area, const char *guid,
+		  char **path_out, struct e2_err *err)
+{
+	char *sub = NULL, *path = NULL;
+	int fd0 = -1, fd1 = -1, fd2 = -1;
+	enum e2_status rc;
+
+	rc = store_check_component(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	sub = store_path_join(st->dir, area);
+	path = sub != NULL ? store_path_join(sub, guid) : NULL;
+	if (path == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	rc = store_dir_open(AT_FDCWD, st->dir, st->dir, false, &fd0, err);
+	if (rc == E2_OK)
+		rc = store_dir_open(fd0, area, sub, true, &fd1, err);
+	if (rc == E2_OK)
+		rc = store_dir_open(fd1, guid, path, true, &fd2, err);
+	if (rc != E2_OK)
+		goto out;
+	*path_out = path;
+	path = NULL;
+out:
+	if (fd2 >= 0)
+		(void)close(fd2);
+	if (fd1 >= 0)
+		(void)close(fd1);
+	if (fd0 >= 0)
+		(void)close(fd0);
+	free(path);
+	free(sub);
+	return rc;
+}
+
+/* Regular files in at/sub (a Maildir's new/ or cur/); 0 when it is absent. */
+static size_t
+store_count_files(int at, const char *sub)
+{
+	struct dirent *de;
+	struct stat sb;
+	size_t n = 0;
+	DIR *d;
+	int fd;
+
+	fd = openat(at, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		(void)close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(sb.st_mode))
+			n++;
+	(void)closedir(d);
+	return n;
+}
+
+/*
+ * Removes everything in the directory fd (which it closes), never
+ * following a symlink: a symlink is unlinked itself, a directory is opened
+ * O_NOFOLLOW relative to its parent and emptied first.
+ */
+static enum e2_status
+store_rm_contents(int fd, const char *shown, unsigned depth, struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	d = fdopendir(fd);
+	if (d == NULL) {
+		rc = store_fail_errno("cannot read", shown, err);
+		(void)close(fd);
+		return rc;
+	}
+	while (rc == E2_OK && (de = readdir(d)) != NULL) {
+		const char *nm = de->d_name;
+		int cfd;
+
+		if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
+			continue;
+		if (fstatat(fd, nm, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno != ENOENT)
+				rc = store_fail_errno("cannot stat in", shown,
+						      err);
+			continue;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			if (unlinkat(fd, nm, 0) != 0 && errno != ENOENT)
+				rc = store_fail_errno("cannot remove in", shown,
+						      err);
+			continue;
+		}
+		if (depth >= STORE_RM_MAX_DEPTH) {
+			rc = e2_fail(err, E2_ESTORE,
+				     "%s: directories nested deeper than %d",
+				     shown, STORE_RM_MAX_DEPTH);
+			break;
+		}
+		cfd = openat(fd, nm,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd < 0) {
+			rc = store_fail_errno("cannot open in", shown, err);
+			break;
+		}
+		rc = store_rm_contents(cfd, shown, depth + 1, err);
+		if (rc == E2_OK && unlinkat(fd, nm, AT_REMOVEDIR) != 0 &&
+		    errno != ENOENT)
+			rc = store_fail_errno("cannot remove in", shown, err);
+	}
+	(void)closedir(d);
+	return rc;
+}
+
+/*
+ * Removes <store>/<area>/<guid>; *queued_out gets the messages counted in
+ * the queue Maildirs (qdir: "" for the directory itself, ".Outbox" for the
+ * legacy queue inside the mail directory) before removing.
+ */
+static enum e2_status
+store_remove_area(int fd0, const char *dir, const char *area, const char *guid,
+		  const char *qdir, size_t *queued_out, struct e2_err *err)
+{
+	char *sub = store_path_join(dir, area);
+	char *path = sub != NULL ? store_path_join(sub, guid) : NULL;
+	int fd1 = -1, fd2 = -1, qfd = -1, lock = -1;
+	struct stat sb;
+	enum e2_status rc = E2_OK;
+
+	*queued_out = 0;
+	if (path == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	if (fstatat(fd0, area, &sb, AT_SYMLINK_NOFOLLOW) != 0 &&
+	    errno == ENOENT)
+		goto out;
+	rc = store_dir_open(fd0, area, sub, false, &fd1, err);
+	if (rc != E2_OK)
+		goto out;
+	if (fstatat(fd1, guid, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT)
+			rc = store_fail_errno("cannot stat", path, err);
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		/* a symlink (or file) in its place: remove the link itself */
+		if (unlinkat(fd1, guid, 0) != 0)
+			rc = store_fail_errno("cannot remove", path, err);
+		goto out;
+	}
+	rc = store_dir_open(fd1, guid, path, false, &fd2, err);
+	if (rc != E2_OK)
+		goto out;
+	/* a running sync holds this lock (engine/sync.c); it would recreate
+	 * what we remove */
+	lock = openat(fd2, "email2-sync.lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0) {
+		rc = e2_fail(err, E2_EBUSY,
+			     "%s: a sync of the account is running; remove "
+			     "the directory when it ends",
+			     path);
+		goto out;
+	}
+	qfd = qdir[0] == '\0'
+		      ? dup(fd2)
+		      : openat(fd2, qdir,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (qfd >= 0)
+		*queued_out = store_count_files(qfd, "new") +
+			      store_count_files(qfd, "cur");
+	rc = store_rm_contents(fd2, path, 0, err);
+	fd2 = -1; /* closed by store_rm_contents() */
+	if (rc == E2_OK && unlinkat(fd1, guid, AT_REMOVEDIR) != 0)
+		rc = store_fail_errno("cannot remove", path, err);
+out:
+	if (lock >= 0)
+		(void)close(lock);
+	if (qfd >= 0)
+		(void)close(qfd);
+	if (fd2 >= 0)
+		(void)close(fd2);
+	if (fd1 >= 0)
+		(void)close(fd1);
+	free(path);
+	free(sub);
+	return rc;
+}
+
+enum e2_status
+store_account_remove_files(struct e2_store *st, const char *guid,
+			   size_t *queued_out, struct e2_err *err)
+{
+	size_t q_mail = 0, q_outbox = 0;
+	int fd0 = -1;
+	enum e2_status rc;
+
+	*queued_out = 0;
+	rc = store_check_component(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_dir_open(AT_FDCWD, st->dir, st->dir, false, &fd0, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_remove_area(fd0, st->dir, STORE_AREA_OUTBOX, guid, "",
+			       &q_outbox, err);
+	/* the legacy queue, <mail>/.Outbox, goes with the mail directory */
+	if (rc == E2_OK)
+		rc = store_remove_area(fd0, st->dir, STORE_AREA_MAIL, guid,
+				       ".Outbox", &q_mail, err);
+	*queued_out = q_mail + q_outbox;
+	(void)close(fd0);
+	return rc;
+}
+
 /* mkdir -p: missing components are made 0700; the store dir ends 0700. */
 static enum e2_status
 store_mkdir_p(const char *dir, struct e2_err *err)
 {
 	enum e2_status rc = E2_OK;
 	char *p = strdup(dir);
-	struct stat sb;
+	int fd = -1;
 
 	if (p == NULL)
 		return e2_fail(err, E2_ENOMEM,
@@ -257,22 +601,10 @@ store_mkdir_p(const char *dir, struct e2_err *err)
 		rc = store_fail_errno("cannot create", p, err);
 		goto out;
 	}
-	if (stat(p, &sb) != 0) {
-		rc = store_fail_errno("cannot stat", p, err);
-		goto out;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		rc = e2_fail(err, E2_ESTORE,
-			     "store directory %s: not a directory", p);
-		goto out;
-	}
-	/* a directory we own but others may read is tightened, as ssh does */
-	if ((sb.st_mode & 077) != 0 && sb.st_uid == geteuid() &&
-	    chmod(p, 0700) != 0) {
-		rc = store_fail_errno("cannot chmod", p, err);
-		goto out;
-	}
+	rc = store_dir_open(AT_FDCWD, p, p, false, &fd, err);
 out:
+	if (fd >= 0)
+		(void)close(fd);
 	free(p);
 	return rc;
 }
@@ -287,8 +619,19 @@ store_create_file(const char *path, struct e2_err *err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
+	struct stat sb;
+
 	if (fd < 0)
 		return store_fail_errno("cannot open", path, err);
+	/* in a directory of ours, but a file someone else made is not */
+	if (fstat(fd, &sb) != 0 || sb.st_uid != geteuid()) {
+		(void)close(fd);
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": not owned by you (uid %lu) "
+			       "(chown %lu %s)",
+			       path, (unsigned long)geteuid(),
+			       (unsigned long)geteuid(), path);
+	}
 	if (fchmod(fd, 0600) != 0) {
 		enum e2_status rc = store_fail_errno("cannot chmod", path, err);
 
@@ -680,7 +1023,76 @@ store_check_guid(const char *guid, struct e2_err *err)
 {
 	if (guid == NULL || guid[0] == '\0')
 		return e2_fail(err, E2_EINVAL, "account: empty GUID");
+	if (strlen(guid) >= STORE_GUID_MAX)
+		return e2_fail(err, E2_EINVAL, "account: GUID longer than %d",
+			       STORE_GUID_MAX - 1);
 	return E2_OK;
+}
+
+/*
+ * GUIDs. A GUID names the same account whatever the case of its hex
+ * digits: every function below looks the account up with COLLATE NOCASE
+ * (store_account_find()) and then uses the spelling stored, so its nodes,
+ * sync state and <store>/mail/{GUID} directory keep that spelling. A new
+ * account is stored in the canonical form, upper-case ("{C556E16F-...}");
+ * stores written before this rule keep their lower-case rows (no rename of
+ * rows or mail directories is needed). Brace forms are the LocURI layer's
+ * business: the store only ever sees "{...}".
+ */
+enum e2_status
+store_account_find(struct e2_store *st, const char *guid, bool *found_out,
+		   char stored_out[STORE_GUID_MAX], struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+	int r;
+
+	rc = store_check_guid(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = store_stmt(st, STORE_SQL_ACCOUNT_FIND, &stmt, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = store_bind_text(st, stmt, 1, guid, err);
+	if (rc != E2_OK)
+		goto out;
+	r = sqlite3_step(stmt);
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		rc = store_fail_db(st->db, "find account", err);
+		goto out;
+	}
+	*found_out = r == SQLITE_ROW;
+	if (stored_out != NULL) {
+		const char *g =
+			r == SQLITE_ROW
+				? (const char *)sqlite3_column_text(stmt, 0)
+				: NULL;
+
+		(void)snprintf(stored_out, STORE_GUID_MAX, "%s",
+			       g != NULL ? g : guid);
+	}
+out:
+	store_stmt_done(stmt);
+	return rc;
+}
+
+/* The stored spelling of guid into buf, or guid itself when absent. */
+static enum e2_status
+store_guid(struct e2_store *st, const char *guid, char buf[STORE_GUID_MAX],
+	   struct e2_err *err)
+{
+	bool found;
+
+	return store_account_find(st, guid, &found, buf, err);
+}
+
+/* The canonical form of a new GUID: hex digits upper-case. */
+static void
+store_guid_canon(char *g)
+{
+	for (; *g != '\0'; g++)
+		if (*g >= 'a' && *g <= 'f')
+			*g = (char)(*g - 'a' + 'A');
 }
 
 static enum e2_status
@@ -704,28 +1116,7 @@ enum e2_status
 store_account_exists(struct e2_store *st, const char *guid, bool *exists_out,
 		     struct e2_err *err)
 {
-	sqlite3_stmt *stmt = NULL;
-	enum e2_status rc;
-	int r;
-
-	rc = store_check_guid(guid, err);
-	if (rc != E2_OK)
-		return rc;
-	rc = store_stmt(st, STORE_SQL_ACCOUNT_EXISTS, &stmt, err);
-	if (rc != E2_OK)
-		goto out;
-	rc = store_bind_text(st, stmt, 1, guid, err);
-	if (rc != E2_OK)
-		goto out;
-	r = sqlite3_step(stmt);
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		rc = store_fail_db(st->db, "find account", err);
-		goto out;
-	}
-	*exists_out = r == SQLITE_ROW;
-out:
-	store_stmt_done(stmt);
-	return rc;
+	return store_account_find(st, guid, exists_out, NULL, err);
 }
 
 enum e2_status
@@ -735,13 +1126,20 @@ store_account_create(struct e2_store *st, const char *guid, struct e2_err *err)
 	enum e2_status rc;
 	char q[512];
 
-	rc = store_check_guid(guid, err);
+	char canon[STORE_GUID_MAX];
+	bool exists;
+
+	rc = store_account_find(st, guid, &exists, canon, err);
 	if (rc != E2_OK)
 		return rc;
+	if (exists)
+		return e2_fail(err, E2_EINVAL, "account \"%s\": exists already",
+			       store_quote(q, sizeof(q), canon));
+	store_guid_canon(canon);
 	rc = store_stmt(st, STORE_SQL_ACCOUNT_CREATE, &stmt, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = store_bind_text(st, stmt, 1, guid, err);
+	rc = store_bind_text(st, stmt, 1, canon, err);
 	if (rc != E2_OK)
 		goto out;
 	if (sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL)) !=
@@ -771,13 +1169,15 @@ store_account_delete(struct e2_store *st, const char *guid, struct e2_err *err)
 	enum e2_status rc;
 	char q[512];
 
-	rc = store_check_guid(guid, err);
+	char g[STORE_GUID_MAX];
+
+	rc = store_guid(st, guid, g, err);
 	if (rc != E2_OK)
 		return rc;
 	rc = store_stmt(st, STORE_SQL_ACCOUNT_DELETE, &stmt, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = store_bind_text(st, stmt, 1, guid, err);
+	rc = store_bind_text(st, stmt, 1, g, err);
 	if (rc != E2_OK)
 		goto out;
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
@@ -866,15 +1266,17 @@ store_node_get(struct e2_store *st, const char *guid, const char *name,
 	char *value = NULL;
 	int r;
 
-	rc = store_check_guid(guid, err);
+	char g[STORE_GUID_MAX];
+
+	rc = store_check_name(name, err);
 	if (rc == E2_OK)
-		rc = store_check_name(name, err);
+		rc = store_guid(st, guid, g, err);
 	if (rc != E2_OK)
 		return rc;
 	rc = store_stmt(st, STORE_SQL_NODE_GET, &stmt, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = store_bind_text(st, stmt, 1, guid, err);
+	rc = store_bind_text(st, stmt, 1, g, err);
 	if (rc == E2_OK)
 		rc = store_bind_text(st, stmt, 2, name, err);
 	if (rc != E2_OK)
@@ -938,13 +1340,15 @@ store_node_set(struct e2_store *st, const char *guid, const char *name,
 {
 	sqlite3_stmt *stmt = NULL;
 	char *parent = NULL;
+	char g[STORE_GUID_MAX];
 	enum e2_status rc;
 
-	rc = store_check_guid(guid, err);
+	rc = store_check_name(name, err);
 	if (rc == E2_OK)
-		rc = store_check_name(name, err);
+		rc = store_guid(st, guid, g, err);
 	if (rc != E2_OK)
 		return rc;
+	guid = g;
 	/* the path segments above name exist as interior nodes */
 	if (strchr(name, '/') != NULL) {
 		parent = strdup(name);
@@ -980,15 +1384,17 @@ store_node_delete(struct e2_store *st, const char *guid, const char *name,
 	sqlite3_stmt *stmt = NULL;
 	enum e2_status rc;
 
-	rc = store_check_guid(guid, err);
+	char g[STORE_GUID_MAX];
+
+	rc = store_check_name(name, err);
 	if (rc == E2_OK)
-		rc = store_check_name(name, err);
+		rc = store_guid(st, guid, g, err);
 	if (rc != E2_OK)
 		return rc;
 	rc = store_stmt(st, STORE_SQL_NODE_DELETE, &stmt, err);
 	if (rc != E2_OK)
 		return rc;
-	return store_node_step(st, stmt, guid, name, NULL, err);
+	return store_node_step(st, stmt, g, name, NULL, err);
 }
 
 enum e2_status
@@ -1003,13 +1409,15 @@ store_node_list(struct e2_store *st, const char *guid,
 	enum e2_status rc;
 	int r;
 
-	rc = store_check_guid(guid, err);
+	char g[STORE_GUID_MAX];
+
+	rc = store_guid(st, guid, g, err);
 	if (rc != E2_OK)
 		return rc;
 	rc = store_stmt(st, STORE_SQL_NODE_LIST, &stmt, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = store_bind_text(st, stmt, 1, guid, err);
+	rc = store_bind_text(st, stmt, 1, g, err);
 	if (rc != E2_OK)
 		goto out;
 	while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {

@@ -45,7 +45,23 @@ enum e2_status store_commit(struct e2_store *st, struct e2_err *err);
 /* Always undoes what the matching store_begin() started; never fails. */
 void store_rollback(struct e2_store *st);
 
-/* *exists_out is set to whether the GUID (braced, canonical) is stored. */
+/*
+ * GUIDs are matched whatever the case of their hex digits (see store.c,
+ * "GUIDs"); a new account is stored upper-case. Longest GUID accepted, NUL
+ * included (E2_EINVAL beyond).
+ */
+#define STORE_GUID_MAX 64
+
+/*
+ * Looks the GUID up case-insensitively: *found_out says whether it is
+ * stored and, when stored_out is not NULL, it receives the spelling stored
+ * (an exact match wins), or guid itself when absent.
+ */
+enum e2_status store_account_find(struct e2_store *st, const char *guid,
+				  bool *found_out,
+				  char stored_out[STORE_GUID_MAX],
+				  struct e2_err *err);
+/* *exists_out is set to whether the GUID (braced, any case) is stored. */
 enum e2_status store_account_exists(struct e2_store *st, const char *guid,
 				    bool *exists_out, struct e2_err *err);
 /* Creates an empty account; E2_EINVAL if it exists already. */
@@ -88,5 +104,39 @@ enum e2_status store_node_list(struct e2_store *st, const char *guid,
 			       struct store_node **nodes_out, size_t *n_out,
 			       struct e2_err *err);
 void store_nodes_free(struct store_node **nodes, size_t n);
+
+/* ---- directories of an account ------------------------------------------- */
+
+#define STORE_AREA_MAIL "mail"     /* <store>/mail/{GUID}: the Maildir++ */
+#define STORE_AREA_OUTBOX "outbox" /* <store>/outbox/{GUID}: the queue */
+
+/*
+ * <store>/<area>/<guid> (area STORE_AREA_MAIL or STORE_AREA_OUTBOX),
+ * created 0700 with <store>/<area> when missing, after checking that the
+ * store, <store>/<area> and the account's directory are the user's own:
+ * real directories (no symlink), owned by the effective uid, not writable
+ * by group or others (see store.c, "the store is the user's own"). Call it
+ * wherever an account's mail or queue is opened; use the stored spelling
+ * of the GUID (struct e2_account.guid). *path_out: caller frees.
+ * Errors: E2_ESTORE naming the path and the fix, E2_EINVAL (guid not one
+ * path component), E2_ENOMEM.
+ */
+enum e2_status store_account_dir(struct e2_store *st, const char *area,
+				 const char *guid, char **path_out,
+				 struct e2_err *err);
+
+/*
+ * Removes <store>/outbox/<guid> and <store>/mail/<guid> (the legacy queue
+ * <mail>/.Outbox with it), for an account that was deleted and committed.
+ * *queued_out is the number of queued messages (files in the queues' new/
+ * and cur/) dropped. Symlinks are never followed (an fd-relative walk with
+ * O_NOFOLLOW; a symlink is removed itself), nothing outside the store is
+ * touched, and a missing directory is not an error.
+ * Errors: E2_ESTORE (a directory not the user's own, a removal failed),
+ * E2_EBUSY (a sync of the account holds its lock), E2_EINVAL, E2_ENOMEM.
+ */
+enum e2_status store_account_remove_files(struct e2_store *st, const char *guid,
+					  size_t *queued_out,
+					  struct e2_err *err);
 
 #endif /* E2_STORE_H */

@@ -116,7 +116,6 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	struct e2_sync_stats stats = {0};
 	struct sync_ctx c = {0};
 	char *root = NULL;
-	size_t len;
 	double t0 = sync_now_s();
 	enum e2_status rc, send_rc = E2_OK;
 	struct e2_err send_err = {0};
@@ -144,24 +143,11 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	c.a = a;
 	c.stats = &stats;
 	c.now = time(NULL);
-	len = strlen(e2_store_dir(st)) + strlen(a->guid) + 8;
-	root = malloc(len);
-	if (root == NULL) {
-		rc = e2_fail(err, E2_ENOMEM, "out of memory");
+	/* the store, <store>/mail and the account's Maildir are the user's
+	 * own, or nothing is read, sent or written (store.h) */
+	rc = store_account_dir(st, STORE_AREA_MAIL, a->guid, &root, err);
+	if (rc != E2_OK)
 		goto out;
-	}
-	(void)snprintf(root, len, "%s/mail/%s", e2_store_dir(st), a->guid);
-	{
-		/* <store>/mail itself, 0700 like the store */
-		char *mail = strndup(root, strlen(root) - strlen(a->guid) - 1);
-
-		if (mail == NULL) {
-			rc = e2_fail(err, E2_ENOMEM, "out of memory");
-			goto out;
-		}
-		(void)mkdir(mail, 0700);
-		free(mail);
-	}
 	rc = maildir_open(root, &c.md, err);
 	if (rc != E2_OK)
 		goto out;

@@ -389,7 +389,7 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 	struct sync_ctx c = {0};
 	struct full_job j = {0};
 	struct syncstate_folder sf = {0};
-	char *mail = NULL, *root = NULL;
+	char *root = NULL;
 	bool found = false;
 	int lock_fd = -1;
 	enum e2_status rc;
@@ -414,12 +414,10 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 	c.a = a;
 	c.stats = &stats;
 	c.now = time(NULL);
-	mail = full_join(e2_store_dir(st), "mail");
-	root = mail != NULL ? full_join(mail, a->guid) : NULL;
-	if (root == NULL) {
-		rc = full_oom(err);
+	/* the store and the account's Maildir are the user's own (store.h) */
+	rc = store_account_dir(st, STORE_AREA_MAIL, a->guid, &root, err);
+	if (rc != E2_OK)
 		goto out;
-	}
 	rc = maildir_open(root, &c.md, err);
 	if (rc != E2_OK)
 		goto out;
@@ -456,7 +454,6 @@ out:
 	free(j.path);
 	free(j.name);
 	free(root);
-	free(mail);
 	e2_account_free(&a);
 	return rc;
 }

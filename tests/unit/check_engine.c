@@ -199,7 +199,7 @@ START_TEST(test_store_open_pragmas)
 	} rows[] = {
 		{"PRAGMA journal_mode", "wal"},
 		{"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "3"},
+		{"PRAGMA user_version", "4"},
 		{"PRAGMA synchronous", "1"}, /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};
@@ -1393,6 +1393,322 @@ START_TEST(test_account_load_bad_stored_value)
 }
 END_TEST
 
+/* ---- the store is the user's own ----------------------------------------- */
+
+enum own_setup {
+	OWN_FRESH = 0,      /* nothing: the store is created 0700 */
+	OWN_STORE_0777,     /* the store dir is world-writable */
+	OWN_STORE_0770,     /* group-writable */
+	OWN_STORE_SYMLINK,  /* the store is a symlink to a dir of ours */
+	OWN_STORE_NOBODY,   /* the store dir belongs to another uid */
+	OWN_MAIL_SYMLINK,   /* <store>/mail is a symlink */
+	OWN_MAIL_0777,      /* <store>/mail is world-writable */
+	OWN_ACCT_SYMLINK,   /* <store>/mail/{GUID} is a symlink */
+	OWN_ACCT_NOBODY,    /* <store>/mail/{GUID} belongs to another uid */
+	OWN_OUTBOX_SYMLINK, /* <store>/outbox is a symlink */
+	OWN_OBACCT_0777,    /* <store>/outbox/{GUID} is world-writable */
+};
+
+static const struct own_row {
+	const char *name;
+	enum own_setup setup;
+	const char *area; /* NULL: only e2_store_open() */
+	const char *want; /* NULL: success; else a part of the message */
+} own_rows[] = {
+	{"fresh store", OWN_FRESH, STORE_AREA_MAIL, NULL},
+	{"fresh outbox", OWN_FRESH, STORE_AREA_OUTBOX, NULL},
+	{"store 0777", OWN_STORE_0777, NULL, "writable by group or others"},
+	{"store 0770", OWN_STORE_0770, NULL, "(chmod 700 "},
+	{"store is a symlink", OWN_STORE_SYMLINK, NULL, "symbolic link"},
+	{"store owned by nobody", OWN_STORE_NOBODY, NULL, "owned by uid"},
+	{"mail is a symlink", OWN_MAIL_SYMLINK, STORE_AREA_MAIL,
+	 "symbolic link"},
+	{"mail 0777", OWN_MAIL_0777, STORE_AREA_MAIL, "writable by group"},
+	{"mail/{GUID} is a symlink", OWN_ACCT_SYMLINK, STORE_AREA_MAIL,
+	 "symbolic link"},
+	{"mail/{GUID} owned by nobody", OWN_ACCT_NOBODY, STORE_AREA_MAIL,
+	 "owned by uid"},
+	{"outbox is a symlink", OWN_OUTBOX_SYMLINK, STORE_AREA_OUTBOX,
+	 "symbolic link"},
+	{"outbox/{GUID} 0777", OWN_OBACCT_0777, STORE_AREA_OUTBOX,
+	 "writable by group"},
+};
+
+/* tmpdir/link -> tmpdir/target (engine_path() has one buffer) */
+static void
+own_symlink(const char *target, const char *link)
+{
+	char t[PATH_MAX];
+
+	(void)snprintf(t, sizeof(t), "%s", engine_path(target));
+	ck_assert_msg(symlink(t, engine_path(link)) == 0, "symlink %s", link);
+}
+
+/* A uid that is not ours: nobody's when we are root, else skip (0). */
+static uid_t
+own_other_uid(void)
+{
+	return geteuid() == 0 ? (uid_t)65534 : 0;
+}
+
+static void
+own_prepare(enum own_setup setup)
+{
+	char acct[PATH_MAX];
+
+	ck_assert_int_lt(
+		snprintf(acct, sizeof(acct), "%s/store/mail/" G1, tmpdir),
+		(int)sizeof(acct));
+	ck_assert_int_eq(mkdir(engine_path("elsewhere"), 0700), 0);
+	if (setup == OWN_STORE_SYMLINK) {
+		own_symlink("elsewhere", "store");
+		return;
+	}
+	ck_assert_int_eq(mkdir(engine_path("store"), 0700), 0);
+	switch (setup) {
+	case OWN_STORE_0777:
+		ck_assert_int_eq(chmod(engine_path("store"), 0777), 0);
+		break;
+	case OWN_STORE_0770:
+		ck_assert_int_eq(chmod(engine_path("store"), 0770), 0);
+		break;
+	case OWN_STORE_NOBODY:
+		ck_assert_int_eq(
+			chown(engine_path("store"), own_other_uid(), (gid_t)-1),
+			0);
+		break;
+	case OWN_MAIL_SYMLINK:
+		own_symlink("elsewhere", "store/mail");
+		break;
+	case OWN_MAIL_0777:
+		ck_assert_int_eq(mkdir(engine_path("store/mail"), 0700), 0);
+		ck_assert_int_eq(chmod(engine_path("store/mail"), 0777), 0);
+		break;
+	case OWN_ACCT_SYMLINK:
+		ck_assert_int_eq(mkdir(engine_path("store/mail"), 0700), 0);
+		ck_assert_int_eq(symlink(engine_path("elsewhere"), acct), 0);
+		break;
+	case OWN_ACCT_NOBODY:
+		ck_assert_int_eq(mkdir(engine_path("store/mail"), 0700), 0);
+		ck_assert_int_eq(mkdir(acct, 0700), 0);
+		ck_assert_int_eq(chown(acct, own_other_uid(), (gid_t)-1), 0);
+		break;
+	case OWN_OUTBOX_SYMLINK:
+		own_symlink("elsewhere", "store/outbox");
+		break;
+	case OWN_OBACCT_0777:
+		ck_assert_int_eq(mkdir(engine_path("store/outbox"), 0700), 0);
+		ck_assert_int_eq(mkdir(engine_path("store/outbox/" G1), 0700),
+				 0);
+		ck_assert_int_eq(chmod(engine_path("store/outbox/" G1), 0777),
+				 0);
+		break;
+	case OWN_FRESH:
+	case OWN_STORE_SYMLINK:
+		break;
+	}
+}
+
+START_TEST(test_store_refuses_dirs_not_our_own)
+{
+	const struct own_row *row = &own_rows[_i];
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+	char *path = NULL;
+	enum e2_status rc;
+
+	if ((row->setup == OWN_STORE_NOBODY || row->setup == OWN_ACCT_NOBODY) &&
+	    own_other_uid() == 0)
+		return; /* only root can give a directory away */
+	own_prepare(row->setup);
+	rc = e2_store_open(engine_path("store"), &st, &err);
+	if (rc == E2_OK && row->area != NULL)
+		rc = store_account_dir(st, row->area, G1, &path, &err);
+	if (row->want == NULL) {
+		ck_assert_msg(rc == E2_OK, "%s: %s", row->name, err.msg);
+		ck_assert_ptr_nonnull(path);
+		ck_assert_int_eq(engine_mode(path), 0700);
+		ck_assert_int_eq(engine_mode(engine_path("store")), 0700);
+	} else {
+		ck_assert_msg(rc == E2_ESTORE, "%s: accepted (rc %d)",
+			      row->name, (int)rc);
+		ck_assert_msg(strstr(err.msg, row->want) != NULL,
+			      "%s: message \"%s\" lacks \"%s\"", row->name,
+			      err.msg, row->want);
+		/* the message names the path */
+		ck_assert_msg(strstr(err.msg, tmpdir) != NULL,
+			      "%s: message \"%s\" names no path", row->name,
+			      err.msg);
+		ck_assert_ptr_null(path);
+	}
+	/* nothing was created where a symlink pointed */
+	ck_assert_int_ne(access(engine_path("elsewhere/" G1), F_OK), 0);
+	ck_assert_int_ne(access(engine_path("elsewhere/accounts.db"), F_OK), 0);
+	free(path);
+	e2_store_close(&st);
+}
+END_TEST
+
+/* Writes dir/name (directories made along the way). */
+static void
+own_file(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	FILE *f;
+
+	ck_assert_int_lt(snprintf(p, sizeof(p), "%s/%s", dir, name),
+			 (int)sizeof(p));
+	f = fopen(p, "w");
+	ck_assert_msg(f != NULL, "%s", p);
+	fputs("Subject: x\r\n\r\nbody\r\n", f);
+	fclose(f);
+}
+
+START_TEST(test_store_remove_files_counts_and_stays_inside)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	char *mail = NULL, *outbox = NULL;
+	char p[PATH_MAX];
+	size_t queued = 99;
+
+	ck_assert_int_eq(
+		store_account_dir(st, STORE_AREA_MAIL, G1, &mail, &err), E2_OK);
+	ck_assert_int_eq(
+		store_account_dir(st, STORE_AREA_OUTBOX, G1, &outbox, &err),
+		E2_OK);
+	/* two queued in outbox/{GUID}, one in the legacy .Outbox, mail */
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const subs[] = {"new", "cur", "tmp"};
+
+		(void)snprintf(p, sizeof(p), "%s/%s", outbox, subs[i]);
+		ck_assert_int_eq(mkdir(p, 0700), 0);
+		(void)snprintf(p, sizeof(p), "%s/.Outbox", mail);
+		(void)mkdir(p, 0700);
+		(void)snprintf(p, sizeof(p), "%s/.Outbox/%s", mail, subs[i]);
+		ck_assert_int_eq(mkdir(p, 0700), 0);
+		(void)snprintf(p, sizeof(p), "%s/%s", mail, subs[i]);
+		ck_assert_int_eq(mkdir(p, 0700), 0);
+	}
+	own_file(outbox, "new/1.q");
+	own_file(outbox, "cur/2.q:2,");
+	own_file(outbox, "tmp/3.q"); /* not queued yet: not counted */
+	own_file(mail, ".Outbox/new/4.q");
+	own_file(mail, "cur/5.m:2,S");
+	/* planted symlinks: to a directory and to a file outside the store */
+	ck_assert_int_eq(mkdir(engine_path("outside"), 0700), 0);
+	own_file(engine_path("outside"), "keep");
+	(void)snprintf(p, sizeof(p), "%s/.Evil", mail);
+	ck_assert_int_eq(symlink(engine_path("outside"), p), 0);
+	(void)snprintf(p, sizeof(p), "%s/cur/link", mail);
+	ck_assert_int_eq(symlink(engine_path("outside/keep"), p), 0);
+
+	ck_assert_msg(store_account_remove_files(st, G1, &queued, &err) ==
+			      E2_OK,
+		      "%s", err.msg);
+	ck_assert_uint_eq(queued, 3);
+	ck_assert_int_ne(access(mail, F_OK), 0);
+	ck_assert_int_ne(access(outbox, F_OK), 0);
+	ck_assert_int_eq(access(engine_path("outside/keep"), F_OK), 0);
+	ck_assert_int_eq(access(engine_path("store/accounts.db"), F_OK), 0);
+	/* again: nothing left, nothing counted, no error */
+	ck_assert_int_eq(store_account_remove_files(st, G1, &queued, &err),
+			 E2_OK);
+	ck_assert_uint_eq(queued, 0);
+	/* a GUID that is not one path component never reaches the disk */
+	ck_assert_int_eq(store_account_remove_files(st, "..", &queued, &err),
+			 E2_EINVAL);
+	ck_assert_int_eq(store_account_remove_files(st, "a/b", &queued, &err),
+			 E2_EINVAL);
+	free(mail);
+	free(outbox);
+	e2_store_close(&st);
+}
+END_TEST
+
+START_TEST(test_store_remove_files_symlinked_account_dir)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	size_t queued = 99;
+
+	ck_assert_int_eq(mkdir(engine_path("store/mail"), 0700), 0);
+	ck_assert_int_eq(mkdir(engine_path("victim"), 0700), 0);
+	own_file(engine_path("victim"), "precious");
+	own_symlink("victim", "store/mail/" G1);
+	ck_assert_int_eq(store_account_remove_files(st, G1, &queued, &err),
+			 E2_OK);
+	ck_assert_uint_eq(queued, 0);
+	/* the link went, what it pointed to stayed */
+	ck_assert_int_ne(access(engine_path("store/mail/" G1), F_OK), 0);
+	ck_assert_int_eq(access(engine_path("victim/precious"), F_OK), 0);
+	e2_store_close(&st);
+}
+END_TEST
+
+/* ---- GUIDs whatever their case ------------------------------------------- */
+
+#define G1_LOWER "{c556e16f-56c4-4edb-9c64-d9469ee1fbe0}"
+
+START_TEST(test_store_guid_any_case)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	char stored[STORE_GUID_MAX];
+	char **v = NULL;
+	size_t n = 0;
+	bool found = false;
+
+	/* created lower-case, stored canonical (upper-case) */
+	ck_assert_int_eq(store_account_create(st, G1_LOWER, &err), E2_OK);
+	ck_assert_int_eq(store_account_find(st, G1_LOWER, &found, stored, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert_str_eq(stored, G1);
+	ck_assert_int_eq(store_account_create(st, G1, &err), E2_EINVAL);
+	e2_err_clear(&err);
+	ck_assert_int_eq(store_node_set(st, G1_LOWER, "NAME", "n", &err),
+			 E2_OK);
+	ck_assert_int_eq(store_account_list(st, &v, &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0], G1);
+	e2_strv_free(&v, n);
+	ck_assert_int_eq(store_account_delete(st, G1_LOWER, &err), E2_OK);
+	ck_assert_int_eq(store_account_exists(st, G1, &found, &err), E2_OK);
+	ck_assert(!found);
+	e2_store_close(&st);
+}
+END_TEST
+
+/* A store written before the rule holds a lower-case GUID: still found. */
+START_TEST(test_store_guid_legacy_lower_case)
+{
+	struct e2_store *st = engine_open();
+	struct e2_account *a = NULL;
+	struct e2_err err = {0};
+	char *path = NULL;
+
+	ck_assert_int_eq(
+		sqlite3_exec(store_db(st),
+			     "INSERT INTO accounts (guid, created) VALUES"
+			     " ('" G1_LOWER "', 0)",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(store_node_set(st, G1, "INSERVER", "h", &err), E2_OK);
+	ck_assert_int_eq(store_account_create(st, G1, &err), E2_EINVAL);
+	ck_assert_int_eq(e2_account_load(st, G1, &a, &err), E2_OK);
+	/* the stored spelling: its mail directory keeps its name */
+	ck_assert_str_eq(a->guid, G1_LOWER);
+	ck_assert_int_eq(
+		store_account_dir(st, STORE_AREA_MAIL, a->guid, &path, &err),
+		E2_OK);
+	ck_assert_ptr_nonnull(strstr(path, "/mail/" G1_LOWER));
+	free(path);
+	e2_account_free(&a);
+	e2_store_close(&st);
+}
+END_TEST
+
 static Suite *
 engine_store_suite(void)
 {
@@ -1445,6 +1761,16 @@ engine_store_suite(void)
 	tcase_add_test(tc, test_store_node_delete_subtree);
 	tcase_add_test(tc, test_store_node_delete_no_wildcards);
 	tcase_add_test(tc, test_store_node_list_sorted);
+	tcase_add_test(tc, test_store_guid_any_case);
+	tcase_add_test(tc, test_store_guid_legacy_lower_case);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("own");
+	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
+	tcase_add_loop_test(tc, test_store_refuses_dirs_not_our_own, 0,
+			    (int)(sizeof(own_rows) / sizeof(own_rows[0])));
+	tcase_add_test(tc, test_store_remove_files_counts_and_stays_inside);
+	tcase_add_test(tc, test_store_remove_files_symlinked_account_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }
