@@ -30,8 +30,23 @@
  *    TAGPROPS creates them (Replace: spec; Add: what Windows does).
  *  - Replace on SERVICENAME/SERVICETYPE: allowed while the node has no
  *    value or is given the value it has, 405 when it would change it.
- *  - Delete of the GUID removes the account and its nodes (the Maildir is
- *    left alone); 404 when absent. Operations a node lacks: 405.
+ *  - A GUID names one account whatever its brace form and letter case
+ *    (csp_locuri_parse() returns it upper-case, the store matches any
+ *    case): Add of {abc...} when {ABC...} exists is 418; Get, Replace and
+ *    Delete find it.
+ *  - Delete of the GUID removes the account and its nodes; once the
+ *    outermost transaction has committed (never before: a rollback must
+ *    find the mail intact), its mail directory <store>/mail/{GUID} (with
+ *    the legacy queue .Outbox in it) and its queue <store>/outbox/{GUID}
+ *    are removed too -- the spec: "its messages are lost" -- and a note
+ *    says how many queued messages were dropped. 404 when absent.
+ *    Operations a node lacks: 405.
+ *  - The Get mask CSP_SECRET_MASK ("********") as the value of a secret
+ *    node (AUTHSECRET, SMTPALTPASSWORD) in Add or Replace means "unchanged":
+ *    the stored secret stays, so a document built from Get output can be
+ *    applied again. When no secret is stored there is nothing to keep:
+ *    400 (never an account whose password is eight asterisks). A password
+ *    that really is "********" cannot be provisioned.
  *  - Get of the root: 405 (no enumeration of GUIDs). Get of the GUID or
  *    TAGPROPS: the child names; of a secret: CSP_SECRET_MASK.
  *  - Unknown node or bad LocURI: 404; Item without Target, Data absent on
@@ -47,6 +62,10 @@ struct csp_apply {
 	char (*touched)[64];   /* accounts changed in the outermost txn */
 	size_t n_touched;
 	size_t cap_touched;
+	/* accounts deleted in the outermost txn: files to remove at commit */
+	char (*deleted)[STORE_GUID_MAX];
+	size_t n_deleted;
+	size_t cap_deleted;
 };
 
 static const struct {
@@ -97,6 +116,38 @@ csp_outcome_free(struct csp_outcome *out)
 	free(out->st);
 	out->st = NULL;
 	out->n = out->cap = out->failed = 0;
+	for (size_t i = 0; i < out->n_notes; i++)
+		free(out->notes[i]);
+	free(out->notes);
+	out->notes = NULL;
+	out->n_notes = 0;
+}
+
+static enum e2_status csp_apply_note(struct csp_outcome *out,
+				     struct e2_err *err, const char *fmt, ...)
+	E2_PRINTF(3, 4);
+
+/* Appends a note (never a secret) to the outcome. */
+static enum e2_status
+csp_apply_note(struct csp_outcome *out, struct e2_err *err, const char *fmt,
+	       ...)
+{
+	char buf[512];
+	char **v;
+	va_list va;
+
+	va_start(va, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, va);
+	va_end(va);
+	v = realloc(out->notes, (out->n_notes + 1) * sizeof(*v));
+	if (v == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	out->notes = v;
+	v[out->n_notes] = strdup(buf);
+	if (v[out->n_notes] == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	out->n_notes++;
+	return E2_OK;
 }
 
 /* Appends a Status (code 200) for cmd/item; *idx_out is its index. */
@@ -156,6 +207,65 @@ csp_apply_touch(struct csp_apply *ap, const char *guid, struct e2_err *err)
 	}
 	(void)snprintf(ap->touched[ap->n_touched++], 64, "%s", guid);
 	return E2_OK;
+}
+
+/* Remembers the stored spelling of a deleted account, for its files. */
+static enum e2_status
+csp_apply_remember_delete(struct csp_apply *ap, const char *stored,
+			  struct e2_err *err)
+{
+	if (ap->n_deleted == ap->cap_deleted) {
+		size_t ncap = ap->cap_deleted == 0 ? 4 : ap->cap_deleted * 2;
+		char(*n)[STORE_GUID_MAX] =
+			realloc(ap->deleted, ncap * sizeof(*n));
+
+		if (n == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		ap->deleted = n;
+		ap->cap_deleted = ncap;
+	}
+	(void)snprintf(ap->deleted[ap->n_deleted++], STORE_GUID_MAX, "%s",
+		       stored);
+	return E2_OK;
+}
+
+/*
+ * After the outermost transaction committed: removes the mail directory
+ * and the queue of every account it deleted, and notes what was dropped.
+ * A removal that fails cannot undo the committed Delete; it becomes a note
+ * naming what is left behind. Errors: E2_ENOMEM.
+ */
+static enum e2_status
+csp_apply_remove_deleted(struct csp_apply *ap, struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+
+	for (size_t i = 0; rc == E2_OK && i < ap->n_deleted; i++) {
+		const char *g = ap->deleted[i];
+		struct e2_err rerr = {0};
+		size_t queued = 0;
+		bool exists = false;
+
+		/* deleted and added again in the same transaction: the new
+		 * account starts empty, the old mail is lost all the same */
+		(void)store_account_exists(ap->st, g, &exists, &rerr);
+		e2_err_clear(&rerr);
+		if (store_account_remove_files(ap->st, g, &queued, &rerr) !=
+		    E2_OK)
+			rc = csp_apply_note(ap->out, err,
+					    "account %s: deleted, but its mail "
+					    "and queue were not removed: %s",
+					    g, rerr.msg);
+		else
+			rc = csp_apply_note(
+				ap->out, err,
+				"account %s: deleted%s; mail directory and "
+				"queue removed, %zu queued message%s dropped",
+				g, exists ? " and created again" : "", queued,
+				queued == 1 ? "" : "s");
+	}
+	ap->n_deleted = 0;
+	return rc;
 }
 
 /* The operation bits of a command kind (0 for Atomic, Sequence, unknown). */
@@ -385,6 +495,7 @@ static enum e2_status
 csp_apply_guid(struct csp_apply *ap, size_t idx, unsigned op, const char *uri,
 	       const char *guid, struct e2_err *serr)
 {
+	char stored[STORE_GUID_MAX];
 	bool exists;
 	enum e2_status rc;
 
@@ -413,9 +524,14 @@ csp_apply_guid(struct csp_apply *ap, size_t idx, unsigned op, const char *uri,
 	case CSP_OP_DELETE:
 		if (!exists)
 			break;
-		rc = store_account_delete(ap->st, guid, serr);
+		/* the spelling stored names its directories */
+		rc = store_account_find(ap->st, guid, &exists, stored, serr);
+		if (rc == E2_OK)
+			rc = store_account_delete(ap->st, guid, serr);
 		if (rc == E2_OK)
 			rc = csp_apply_touch(ap, guid, serr);
+		if (rc == E2_OK)
+			rc = csp_apply_remember_delete(ap, stored, serr);
 		return rc;
 	default:
 		csp_apply_set(ap, idx, CSP_CODE_NOT_ALLOWED,
@@ -509,6 +625,17 @@ csp_apply_node(struct csp_apply *ap, size_t idx, unsigned op,
 		if (op == CSP_OP_ADD && found) {
 			csp_apply_set(ap, idx, CSP_CODE_EXISTS,
 				      "%s: %s exists already", uri, node->name);
+			goto out;
+		}
+		/* the Get mask keeps the stored secret (rules above) */
+		if (node->secret && strcmp(item->data, CSP_SECRET_MASK) == 0) {
+			if (cur == NULL)
+				csp_apply_set(ap, idx, CSP_CODE_BAD_REQUEST,
+					      "%s: %s \"%s\" is the Get mask, "
+					      "which keeps a stored secret, "
+					      "and none is stored: give the "
+					      "secret itself",
+					      uri, node->name, CSP_SECRET_MASK);
 			goto out;
 		}
 		if (op == CSP_OP_REPLACE && (node->ops & CSP_OP_REPLACE) == 0 &&
@@ -608,6 +735,7 @@ csp_apply_lone(struct csp_apply *ap, const struct csp_cmd *cmd,
 					      err);
 	ap->txn_depth++;
 	ap->n_touched = 0;
+	ap->n_deleted = 0;
 	rc = csp_apply_item(ap, cmd, item, idx, err);
 	if (rc == E2_OK && ap->out->st[idx].code == CSP_CODE_OK)
 		rc = csp_apply_check_touched(ap, why, sizeof(why), &serr);
@@ -620,6 +748,8 @@ csp_apply_lone(struct csp_apply *ap, const struct csp_cmd *cmd,
 		if (rc != E2_OK)
 			rc = csp_apply_store_failed(ap, idx, item->target, rc,
 						    &serr, err);
+		else
+			rc = csp_apply_remove_deleted(ap, err);
 	} else {
 		store_rollback(ap->st);
 		if (rc != E2_OK && rc != E2_ENOMEM)
@@ -628,6 +758,7 @@ csp_apply_lone(struct csp_apply *ap, const struct csp_cmd *cmd,
 	}
 	ap->txn_depth--;
 	ap->n_touched = 0;
+	ap->n_deleted = 0;
 	return rc;
 }
 
@@ -671,7 +802,7 @@ csp_apply_atomic(struct csp_apply *ap, const struct csp_cmd *cmd,
 	struct e2_err serr = {0};
 	char why[256] = "";
 	const char *cmdid = cmd->cmdid != NULL ? cmd->cmdid : "?";
-	size_t idx, first;
+	size_t idx, first, deleted_mark;
 	bool failed = false, outermost = ap->txn_depth == 0;
 	enum e2_status rc;
 
@@ -680,7 +811,9 @@ csp_apply_atomic(struct csp_apply *ap, const struct csp_cmd *cmd,
 		return rc;
 	first = ap->out->n;
 	if (outermost)
-		ap->n_touched = 0;
+		ap->n_touched = ap->n_deleted = 0;
+	/* a rolled-back Atomic deleted nothing */
+	deleted_mark = ap->n_deleted;
 	if (store_begin(ap->st, &serr) != E2_OK) {
 		csp_apply_set(ap, idx, CSP_CODE_FAILED, "Atomic %s: store: %s",
 			      cmdid, serr.msg);
@@ -716,13 +849,17 @@ csp_apply_atomic(struct csp_apply *ap, const struct csp_cmd *cmd,
 		/* a failed store_commit() has rolled back already */
 		csp_apply_set(ap, idx, CSP_CODE_FAILED,
 			      "Atomic %s: store commit: %s", cmdid, serr.msg);
+		ap->n_deleted = deleted_mark;
 	} else if (failed || rc != E2_OK) {
 		store_rollback(ap->st);
+		ap->n_deleted = deleted_mark;
+	} else if (outermost) {
+		rc = csp_apply_remove_deleted(ap, err);
 	}
 	ap->txn_depth--;
 mark:
 	if (outermost)
-		ap->n_touched = 0;
+		ap->n_touched = ap->n_deleted = 0;
 	if (rc != E2_OK)
 		return rc;
 	if (ap->out->st[idx].code == CSP_CODE_OK &&
@@ -814,6 +951,7 @@ csp_apply_doc(struct e2_store *st, const struct csp_doc *doc,
 	for (size_t i = 0; rc == E2_OK && i < doc->n_cmds; i++)
 		rc = csp_apply_cmd(&ap, &doc->cmds[i], err);
 	free(ap.touched);
+	free(ap.deleted);
 	out->failed = 0;
 	for (size_t i = 0; i < out->n; i++)
 		if (out->st[i].code != CSP_CODE_OK)
@@ -883,6 +1021,11 @@ e2_provision(struct e2_store *st, const char *doc, size_t len,
 		rc = csp_apply_failures(&out, &res, err);
 	if (rc != E2_OK)
 		goto out;
+	/* the notes move to the result */
+	res.notes = out.notes;
+	res.n_notes = out.n_notes;
+	out.notes = NULL;
+	out.n_notes = 0;
 	*res_out = res;
 	memset(&res, 0, sizeof(res));
 out:
@@ -904,6 +1047,9 @@ e2_provision_result_free(struct e2_provision_result *res)
 		free(res->failures[i].reason);
 	}
 	free(res->failures);
+	for (size_t i = 0; i < res->n_notes; i++)
+		free(res->notes[i]);
+	free(res->notes);
 	free(res->response);
 	memset(res, 0, sizeof(*res));
 }

@@ -77,7 +77,7 @@ struct csp_doc_ctx {
 	bool xml_failed;
 	int xml_code;
 	long xml_line;
-	char xml_msg[160];
+	int xml_column;
 	size_t n_nodes;
 };
 
@@ -114,13 +114,59 @@ csp_doc_init_once(void)
 	xmlSetExternalEntityLoader(csp_doc_deny_loader);
 }
 
+/*
+ * libxml2's own messages are never shown: they quote document bytes ("Bytes:
+ * 0x.. 0x..", entity and encoding names), and the bytes next to an encoding
+ * error may be those of AUTHSECRET. A message names the line and column and
+ * a reason of ours chosen by the error code; none holds a document byte.
+ */
+static const struct {
+	int code;
+	const char *reason;
+} csp_doc_xml_reasons[] = {
+	{XML_ERR_DOCUMENT_EMPTY, "document is empty"},
+	{XML_ERR_DOCUMENT_END, "content after the root element"},
+	{XML_ERR_EXTRA_CONTENT, "content after the root element"},
+	{XML_ERR_INVALID_CHAR,
+	 "character not allowed in XML, or bytes not valid UTF-8"},
+	{XML_ERR_INVALID_CHARREF, "character reference not allowed in XML"},
+	{XML_ERR_INVALID_DEC_CHARREF, "character reference not allowed in XML"},
+	{XML_ERR_INVALID_HEX_CHARREF, "character reference not allowed in XML"},
+	{XML_ERR_INVALID_ENCODING,
+	 "bytes not valid in the document's encoding (UTF-8 unless declared)"},
+	{XML_ERR_UNKNOWN_ENCODING, "unsupported encoding declared"},
+	{XML_ERR_UNSUPPORTED_ENCODING, "unsupported encoding declared"},
+	{XML_ERR_UNDECLARED_ENTITY, "undefined entity reference"},
+	{XML_WAR_UNDECLARED_ENTITY, "undefined entity reference"},
+	{XML_ERR_ENTITYREF_SEMICOL_MISSING, "entity reference without \";\""},
+	{XML_ERR_TAG_NAME_MISMATCH, "end tag does not match its start tag"},
+	{XML_ERR_TAG_NOT_FINISHED, "element not closed"},
+	{XML_ERR_LT_REQUIRED, "start tag expected"},
+	{XML_ERR_GT_REQUIRED, "malformed tag"},
+	{XML_ERR_NAME_REQUIRED, "malformed tag"},
+	{XML_ERR_LT_IN_ATTRIBUTE, "malformed attribute"},
+	{XML_ERR_ATTRIBUTE_NOT_STARTED, "malformed attribute"},
+	{XML_ERR_ATTRIBUTE_WITHOUT_VALUE, "malformed attribute"},
+	{XML_ERR_ATTRIBUTE_REDEFINED, "attribute given twice"},
+	{XML_ERR_STRING_NOT_CLOSED, "quoted string not closed"},
+};
+
+static const char *
+csp_doc_xml_reason(int code)
+{
+	for (size_t i = 0;
+	     i < sizeof(csp_doc_xml_reasons) / sizeof(csp_doc_xml_reasons[0]);
+	     i++)
+		if (csp_doc_xml_reasons[i].code == code)
+			return csp_doc_xml_reasons[i].reason;
+	return "not well-formed XML";
+}
+
 static void
 csp_doc_xml_error(void *user, xmlErrorPtr e)
 {
 	xmlParserCtxtPtr ctxt = user;
 	struct csp_doc_ctx *ctx = ctxt != NULL ? ctxt->_private : NULL;
-	char line[200];
-	size_t len;
 
 	if (ctx == NULL || e == NULL || ctx->xml_failed ||
 	    e->level < XML_ERR_ERROR)
@@ -128,14 +174,8 @@ csp_doc_xml_error(void *user, xmlErrorPtr e)
 	ctx->xml_failed = true;
 	ctx->xml_code = e->code;
 	ctx->xml_line = e->line;
-	/* libxml2's messages end in "\n" and may hold more lines */
-	len = 0;
-	for (const char *m = e->message;
-	     m != NULL && *m != '\0' && len < sizeof(line) - 1; m++)
-		line[len++] = *m == '\n' ? ' ' : *m;
-	while (len > 0 && line[len - 1] == ' ')
-		len--;
-	(void)e2_quote(ctx->xml_msg, sizeof(ctx->xml_msg), line, len);
+	/* parser errors carry the column in int2 */
+	ctx->xml_column = e->int2;
 }
 
 static void
@@ -1000,8 +1040,10 @@ csp_doc_read(struct csp_doc_ctx *ctx, const char *buf, size_t len,
 	} else if (ctx->xml_failed && ctx->xml_code == XML_ERR_NO_MEMORY) {
 		rc = csp_doc_nomem(ctx);
 	} else if (ctx->xml_failed) {
-		rc = e2_fail(ctx->err, E2_EINVAL, "line %ld: %s", ctx->xml_line,
-			     ctx->xml_msg);
+		rc = e2_fail(ctx->err, E2_EINVAL,
+			     "line %ld, column %d: %s (libxml2 error %d)",
+			     ctx->xml_line, ctx->xml_column,
+			     csp_doc_xml_reason(ctx->xml_code), ctx->xml_code);
 	} else if (!well_formed || xml == NULL) {
 		rc = e2_fail(ctx->err, E2_EINVAL, "malformed XML");
 	} else if (xml->intSubset != NULL &&

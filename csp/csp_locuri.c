@@ -27,7 +27,10 @@
  *  - The last GUID group may have 11 digits: the spec's own OMA DM example
  *    "0x7BC556E16F-56C4-4edb-9C64-D9469EE1FBE0x7D" ends its GUID in "FBE"
  *    (the "0x7D" follows the last digit), and devices provisioned from it
- *    carry such GUIDs. The GUID is returned as "{" body "}", case kept.
+ *    carry such GUIDs. The GUID is returned as "{" body "}" with its hex
+ *    digits upper-case, whatever the brace form and case written: a GUID
+ *    names one account however it is spelt (the store matches stored
+ *    GUIDs case-insensitively too, for rows written before this rule).
  *  - A body in parentheses, such as "%7B(email account GUID)%7D" from a
  *    published sample, is refused as a template placeholder.
  *  - Segments below the GUID are returned as written; the node table
@@ -164,8 +167,12 @@ csp_locuri_parse_guid(const char *uri, const char *seg, size_t len,
 	if (body_len + 3 > guid_size)
 		return e2_fail(err, E2_EINVAL, "LocURI \"%s\": GUID too long",
 			       q);
+	/* the canonical form: "{" upper-case body "}" (store.c, "GUIDs") */
 	guid_out[0] = '{';
-	memcpy(guid_out + 1, body, body_len);
+	for (size_t i = 0; i < body_len; i++)
+		guid_out[i + 1] = body[i] >= 'a' && body[i] <= 'f'
+					  ? (char)(body[i] - 'a' + 'A')
+					  : body[i];
 	guid_out[body_len + 1] = '}';
 	guid_out[body_len + 2] = '\0';
 	return E2_OK;

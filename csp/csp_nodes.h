@@ -133,6 +133,13 @@ struct csp_outcome {
 	size_t n;
 	size_t cap;
 	size_t failed; /* statuses whose code is not 200 */
+	/*
+	 * What happened besides the statuses, one line each (an account's
+	 * mail and queue removed after its Delete committed, how many
+	 * queued messages were dropped); never a secret.
+	 */
+	char **notes;
+	size_t n_notes;
 };
 
 /*

@@ -218,6 +218,13 @@ struct e2_provision_result {
 	size_t response_len;
 	struct e2_provision_failure *failures; /* the failed ones, in order */
 	size_t n_failures;                     /* == failed */
+	/*
+	 * Lines for the user besides the statuses, e.g. "account {GUID}:
+	 * deleted; mail directory and queue removed, 2 queued messages
+	 * dropped"; never a secret.
+	 */
+	char **notes;
+	size_t n_notes;
 };
 
 /*

@@ -122,6 +122,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	provision_print_failures(&res);
+	/* what happened besides the statuses: mail removed, queue dropped */
+	for (size_t i = 0; i < res.n_notes; i++)
+		fprintf(stderr, PROG ": %s\n", res.notes[i]);
 	status = res.failed == 0 ? PROVISION_EXIT_OK : PROVISION_EXIT_FAILED;
 out:
 	e2_provision_result_free(&res);

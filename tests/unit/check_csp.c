@@ -1044,6 +1044,290 @@ START_TEST(test_csp_value_secret_never_in_message)
 }
 END_TEST
 
+/* ---- GUIDs whatever their brace form and case ------------------------------
+ */
+
+#define GUID_UPPER "{C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}"
+#define GUID_LOWER "{c556e16f-56c4-4edb-9c64-d9469ee1fbe1}"
+
+/* The account of CREATE, written each way a LocURI may spell it. */
+static const char *const guid_forms[] = {
+	"./Vendor/MSFT/EMAIL2/" GUID_UPPER,
+	"./Vendor/MSFT/EMAIL2/" GUID_LOWER,
+	"./Vendor/MSFT/EMAIL2/{C556e16F-56c4-4EDB-9c64-D9469ee1FBE1}",
+	"./Vendor/MSFT/EMAIL2/%7BC556E16F-56C4-4EDB-9C64-D9469EE1FBE1%7D",
+	"./Vendor/MSFT/EMAIL2/%7bc556e16f-56c4-4edb-9c64-d9469ee1fbe1%7d",
+	"./Vendor/MSFT/EMAIL2/0x7BC556E16F-56C4-4EDB-9C64-D9469EE1FBE10x7D",
+	"./Vendor/MSFT/EMAIL2/0X7bc556e16f-56c4-4edb-9c64-d9469ee1fbe10X7d",
+	"./User/Vendor/MSFT/EMAIL2/%7Bc556e16f-56C4-4EDB-9c64-d9469ee1fbe1%7D",
+	"Vendor/MSFT/EMAIL2/" GUID_LOWER,
+};
+
+START_TEST(test_csp_guid_any_form_is_one_account)
+{
+	const char *u = guid_forms[_i];
+	char script[1024], name[64];
+	struct apply_row row = {0};
+
+	(void)snprintf(name, sizeof(name), "form %d", _i);
+	row.name = name;
+	row.setup = CREATE;
+	/* Add of the same account, however spelt, is 418 */
+	(void)snprintf(script, sizeof(script), "Atomic {\nAdd %s\n}", u);
+	row.script = script;
+	row.codes = "507 418";
+	row.post = "@exists;NAME!";
+	apply_row_run(&row);
+	/* Replace and Get find it */
+	(void)snprintf(script, sizeof(script),
+		       "Atomic {\nReplace %s/NAME = Ann\n}\nGet %s/NAME", u, u);
+	row.setup = NULL;
+	row.codes = "200 200 200";
+	row.post = "NAME=Ann";
+	row.result = "Ann";
+	apply_row_run(&row);
+	/* Delete finds it */
+	(void)snprintf(script, sizeof(script), "Delete %s", u);
+	row.codes = "200";
+	row.post = "@absent";
+	row.result = NULL;
+	apply_row_run(&row);
+}
+END_TEST
+
+/* A row stored lower-case by an older email2 is found by any spelling. */
+START_TEST(test_csp_guid_legacy_lower_case_row)
+{
+	struct e2_err err = {0};
+	struct apply_row row = {"legacy", NULL, NULL, NULL, NULL, NULL, NULL};
+	char *mail = NULL;
+
+	/* CREATE, then spelt as an older email2 stored it */
+	run_ok(CREATE);
+	ck_assert_int_eq(sqlite3_exec(store_db(store),
+				      "PRAGMA foreign_keys = OFF;"
+				      "UPDATE accounts SET guid = lower(guid);"
+				      "UPDATE nodes SET guid = lower(guid);"
+				      "PRAGMA foreign_keys = ON;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	row.script = "Atomic {\nReplace G/INSERVER = h.test\n}\n"
+		     "Atomic {\nAdd ./Vendor/MSFT/EMAIL2/" GUID_UPPER "\n}";
+	row.codes = "200 200 507 418";
+	row.post = "INSERVER=h.test";
+	apply_row_run(&row);
+	ck_assert_int_eq(store_account_dir(store, STORE_AREA_MAIL, GUID_LOWER,
+					   &mail, &err),
+			 E2_OK);
+	/* Delete removes the directory of the stored spelling */
+	row.script = "Delete ./Vendor/MSFT/EMAIL2/" GUID_UPPER;
+	row.codes = "200";
+	row.post = "@absent";
+	apply_row_run(&row);
+	ck_assert_int_ne(access(mail, F_OK), 0);
+	free(mail);
+}
+END_TEST
+
+/* ---- the Get mask keeps a stored secret ------------------------------------
+ */
+
+#define SMTPALT_SET                                                            \
+	"Atomic {\nReplace G/SMTPALTENABLED = TRUE\n"                          \
+	"Replace G/SMTPALTAUTHNAME = altuser\n"                                \
+	"Replace G/SMTPALTPASSWORD = alt-Pw-9\n}\n"
+
+static const struct apply_row mask_rows[] = {
+	{"the mask keeps AUTHSECRET", CREATE,
+	 "Atomic {\nReplace G/AUTHSECRET = " CSP_SECRET_MASK "\n}", "200 200",
+	 "AUTHSECRET=" SECRET, NULL, NULL},
+	{"the mask keeps SMTPALTPASSWORD", CREATE SMTPALT_SET,
+	 "Atomic {\nReplace G/SMTPALTPASSWORD = " CSP_SECRET_MASK
+	 "\nReplace G/AUTHSECRET = " CSP_SECRET_MASK "\n}",
+	 "200 200 200", "SMTPALTPASSWORD=alt-Pw-9;AUTHSECRET=" SECRET, NULL,
+	 NULL},
+	{"a secret still replaces", CREATE,
+	 "Atomic {\nReplace G/AUTHSECRET = n3w-Pw\n}", "200 200",
+	 "AUTHSECRET=n3w-Pw", NULL, NULL},
+	{"the mask with nothing stored is 400", NULL,
+	 "Atomic {\nAdd G\n" REQUIRED_BUT_REPLYADDR
+	 "Replace G/REPLYADDR = a@b.test\n"
+	 "Replace G/AUTHSECRET = " CSP_SECRET_MASK "\n}",
+	 "507 216 216 216 216 216 216 216 216 216 400", "@absent", "Get mask",
+	 NULL},
+	{"the mask after deleting the secret is 400", CREATE,
+	 "Atomic {\nDelete G/AUTHSECRET\n"
+	 "Replace G/AUTHSECRET = " CSP_SECRET_MASK "\n}",
+	 "507 216 400", "AUTHSECRET=" SECRET, "none is stored", NULL},
+	{"the mask for a new SMTPALTPASSWORD is 400", CREATE,
+	 "Atomic {\nReplace G/SMTPALTAUTHNAME = u\n"
+	 "Replace G/SMTPALTPASSWORD = " CSP_SECRET_MASK "\n}",
+	 "507 216 400", "SMTPALTPASSWORD!", "SMTPALTPASSWORD", NULL},
+	{"the mask is only a mask for secrets", CREATE,
+	 "Atomic {\nReplace G/NAME = " CSP_SECRET_MASK "\n}", "200 200",
+	 "NAME=" CSP_SECRET_MASK, NULL, NULL},
+	{"a mask with a space is a secret", CREATE,
+	 "Atomic {\nReplace G/AUTHSECRET = " CSP_SECRET_MASK " \n}", "200 200",
+	 "AUTHSECRET=" CSP_SECRET_MASK " ", NULL, NULL},
+};
+
+START_TEST(test_csp_mask_rules)
+{
+	apply_row_run(&mask_rows[_i]);
+}
+END_TEST
+
+/* Every value Get returns, applied again as Replaces, changes nothing. */
+START_TEST(test_csp_get_output_applies_again)
+{
+	struct csp_doc *doc = NULL;
+	struct csp_outcome out;
+	const struct csp_status *g = NULL;
+	char script[8192];
+	size_t o = 0;
+
+	run_ok(CREATE SMTPALT_SET);
+	run("Get G", &doc, &out);
+	for (size_t i = 0; i < out.n; i++)
+		if (out.st[i].has_results)
+			g = &out.st[i];
+	ck_assert_ptr_nonnull(g);
+	o += (size_t)snprintf(script + o, sizeof(script) - o, "Atomic {\n");
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		if (g->nodes[i].value == NULL)
+			continue;
+		o += (size_t)snprintf(script + o, sizeof(script) - o,
+				      "Replace G/%s = %s\n", g->nodes[i].name,
+				      g->nodes[i].value);
+		ck_assert_uint_lt(o, sizeof(script));
+	}
+	(void)snprintf(script + o, sizeof(script) - o, "}\n");
+	ck_assert_ptr_nonnull(strstr(script, "AUTHSECRET = " CSP_SECRET_MASK));
+	run_free(&doc, &out);
+	run_ok(script);
+	check_post("AUTHSECRET=" SECRET ";SMTPALTPASSWORD=alt-Pw-9;"
+		   "INSERVER=mail.email2.test");
+}
+END_TEST
+
+/* ---- Delete removes the account's mail and queue ---------------------------
+ */
+
+/* <store>/AREA/GUID/SUB/NAME, directories made as needed */
+static void
+mail_file(const char *area, const char *sub, const char *name)
+{
+	char p[PATH_MAX + 256];
+	const char *parts[] = {area, GUID_UPPER, sub};
+	size_t o;
+	FILE *f;
+
+	o = (size_t)snprintf(p, sizeof(p), "%s", e2_store_dir(store));
+	for (size_t i = 0; i < 3; i++) {
+		char *slash;
+
+		o += (size_t)snprintf(p + o, sizeof(p) - o, "/%s", parts[i]);
+		/* sub may be "X/new": make each level */
+		for (slash = strchr(p + o - strlen(parts[i]), '/');
+		     slash != NULL; slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			(void)mkdir(p, 0700);
+			*slash = '/';
+		}
+		(void)mkdir(p, 0700);
+	}
+	(void)snprintf(p + o, sizeof(p) - o, "/%s", name);
+	f = fopen(p, "w");
+	ck_assert_msg(f != NULL, "%s", p);
+	fputs("Subject: queued\r\n\r\nx\r\n", f);
+	fclose(f);
+}
+
+static bool
+area_exists(const char *area)
+{
+	char p[PATH_MAX + 128];
+
+	(void)snprintf(p, sizeof(p), "%s/%s/%s", e2_store_dir(store), area,
+		       GUID_UPPER);
+	return access(p, F_OK) == 0;
+}
+
+static void
+delete_fixture(void)
+{
+	run_ok(CREATE);
+	mail_file(STORE_AREA_MAIL, "cur", "1.m:2,S");
+	mail_file(STORE_AREA_MAIL, ".Outbox/new", "2.q");
+	mail_file(STORE_AREA_OUTBOX, "new", "3.q");
+	mail_file(STORE_AREA_OUTBOX, "cur", "4.q:2,");
+	mail_file(STORE_AREA_OUTBOX, "tmp", "5.q");
+}
+
+START_TEST(test_csp_delete_removes_mail_and_queue)
+{
+	struct csp_doc *doc = NULL;
+	struct csp_outcome out;
+
+	delete_fixture();
+	run("Delete G", &doc, &out);
+	ck_assert_uint_eq(out.failed, 0);
+	ck_assert_uint_eq(out.n_notes, 1);
+	ck_assert_msg(strstr(out.notes[0], "3 queued messages dropped") != NULL,
+		      "%s", out.notes[0]);
+	ck_assert_ptr_nonnull(strstr(out.notes[0], GUID_UPPER));
+	run_free(&doc, &out);
+	ck_assert(!area_exists(STORE_AREA_MAIL));
+	ck_assert(!area_exists(STORE_AREA_OUTBOX));
+}
+END_TEST
+
+/* In an Atomic: removed when it commits, kept when it rolls back. */
+START_TEST(test_csp_delete_in_atomic_removes_only_on_commit)
+{
+	struct csp_doc *doc = NULL;
+	struct csp_outcome out;
+
+	delete_fixture();
+	run("Atomic {\nDelete G\nReplace G/DWNDAY = 5\n}", &doc, &out);
+	ck_assert_uint_eq(out.n_notes, 0);
+	run_free(&doc, &out);
+	ck_assert(account_exists());
+	ck_assert(area_exists(STORE_AREA_MAIL));
+	ck_assert(area_exists(STORE_AREA_OUTBOX));
+	run("Atomic {\nDelete G\n}", &doc, &out);
+	ck_assert_uint_eq(out.failed, 0);
+	ck_assert_uint_eq(out.n_notes, 1);
+	ck_assert_ptr_nonnull(strstr(out.notes[0], "3 queued messages"));
+	run_free(&doc, &out);
+	ck_assert(!area_exists(STORE_AREA_MAIL));
+	ck_assert(!area_exists(STORE_AREA_OUTBOX));
+}
+END_TEST
+
+/* e2_provision() hands the notes on to the caller. */
+START_TEST(test_csp_provision_result_has_notes)
+{
+	static const char doc[] =
+		"<SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody>"
+		"<Delete><CmdID>1</CmdID><Item><Target><LocURI>"
+		"./Vendor/MSFT/EMAIL2/%7b"
+		"c556e16f-56c4-4edb-9c64-d9469ee1fbe1"
+		"%7d</LocURI></Target></Item></Delete></SyncBody></SyncML>";
+	struct e2_provision_result res = {0};
+	struct e2_err err = {0};
+
+	delete_fixture();
+	ck_assert_int_eq(e2_provision(store, doc, strlen(doc), &res, &err),
+			 E2_OK);
+	ck_assert_uint_eq(res.failed, 0);
+	ck_assert_uint_eq(res.n_notes, 1);
+	ck_assert_ptr_nonnull(strstr(res.notes[0], "3 queued messages"));
+	e2_provision_result_free(&res);
+	ck_assert(!area_exists(STORE_AREA_MAIL));
+}
+END_TEST
+
 /* ---- the response -------------------------------------------------------- */
 
 static char *
@@ -1140,7 +1424,8 @@ START_TEST(test_csp_response_cp_query)
 		    E2_DOC_PROVISIONING);
 	assert_has(r, "<wap-provisioningdoc");
 	assert_has(r, "<characteristic type=\"EMAIL2\">");
-	assert_has(r, "<characteristic type=\"" GUID "\">");
+	/* the GUID comes back in the canonical form (upper-case) */
+	assert_has(r, "<characteristic type=\"" GUID_UPPER "\">");
 	assert_has(r, "<parm name=\"INSERVER\" value=\"mail.email2.test\"/>");
 	assert_has(r, "<parm name=\"NAME\" value=\"A&amp;B\"/>");
 	assert_has(r,
@@ -1308,6 +1593,26 @@ csp_suite(void)
 	tc = tcase_create("delete");
 	tcase_add_checked_fixture(tc, csp_setup, csp_teardown);
 	tcase_add_loop_test(tc, test_csp_delete_rules, 0, ROWS(delete_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("guid");
+	tcase_add_checked_fixture(tc, csp_setup, csp_teardown);
+	tcase_add_loop_test(tc, test_csp_guid_any_form_is_one_account, 0,
+			    ROWS(guid_forms));
+	tcase_add_test(tc, test_csp_guid_legacy_lower_case_row);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mask");
+	tcase_add_checked_fixture(tc, csp_setup, csp_teardown);
+	tcase_add_loop_test(tc, test_csp_mask_rules, 0, ROWS(mask_rows));
+	tcase_add_test(tc, test_csp_get_output_applies_again);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_checked_fixture(tc, csp_setup, csp_teardown);
+	tcase_add_test(tc, test_csp_delete_removes_mail_and_queue);
+	tcase_add_test(tc, test_csp_delete_in_atomic_removes_only_on_commit);
+	tcase_add_test(tc, test_csp_provision_result_has_notes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("get");
