@@ -5,6 +5,7 @@
 set -u
 
 TOOL=${E2_TOP_BUILDDIR:-.}/tools/email2-provision
+SYNCD=${E2_TOP_BUILDDIR:-.}/tools/email2-syncd
 DATA=${E2_TESTDATA:-$(dirname "$0")/../data}/provision
 if [ ! -x "$TOOL" ] || [ ! -d "$DATA" ]; then
 	echo "# SKIP: $TOOL or $DATA missing"
@@ -131,6 +132,35 @@ expect "creating it again exits 1" 1 "" ": 418: "
 expect "the Atomic fails with 507" 1 "<Data>507</Data>" ": 507: "
 expect "the rest are rolled back" 1 "<Data>216</Data>" ": 216: "
 
+# ---- a GUID names one account whatever its case and braces ---------------------
+G_UP="{C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}"
+sed 's/0x7BC556E16F-56C4-4edb-9C64-D9469EE1FBE10x7D/%7bc556e16f-56c4-4edb-9c64-d9469ee1fbe1%7d/g' \
+	"$TMP/sample-account.xml" >"$TMP/sample-lower.xml"
+run --store "$STORE" "$TMP/sample-lower.xml"
+expect "Add of the lower-case GUID is 418" 1 "" ": 418: "
+sed 's/0x7BC556E16F-56C4-4edb-9C64-D9469EE1FBE10x7D/{c556e16f-56C4-4EDB-9c64-d9469ee1fbe1}/g' \
+	"$DATA/get-account.xml" >"$TMP/get-lower.xml"
+run --store "$STORE" "$TMP/get-lower.xml"
+expect "Get of the lower-case GUID finds it" 0 "<Data>mail.email2.test</Data>"
+if [ "$(sqlite3 "$STORE/accounts.db" 'SELECT guid FROM accounts')" = "$G_UP" ]; then
+	ok "the GUID is stored upper-case, once"
+else
+	not_ok "the GUID is stored upper-case, once"
+fi
+
+# ---- a secret with invalid UTF-8 is never printed --------------------------------
+# libxml2's own message would show the bytes after the bad one (in hex)
+sed "s/@PASSWORD@/Zq7Pw$(printf '\377')Xk9Lm$PASS/" "$DATA/sample-account.xml" \
+	>"$TMP/bad-utf8.xml"
+run --store "$STORE" "$TMP/bad-utf8.xml"
+expect "invalid UTF-8 in AUTHSECRET exits 2" 2 "" "line [0-9]*, column [0-9]*: "
+if grep -q -i -e 'Zq7Pw' -e 'Xk9Lm' -e '0x58 0x6b' -e 'Bytes:' "$TMP/out" \
+	"$TMP/err"; then
+	not_ok "invalid UTF-8: no byte of the secret in any output"
+else
+	ok "invalid UTF-8: no byte of the secret in any output"
+fi
+
 run --store "$STORE" "$DATA/edit-bad.xml"
 expect "bad DWNDAY exits 1" 1 "" 'DWNDAY "45": not one of -1, 7, 14, 30, 90'
 expect_codes "bad edit codes" "200 507 216 400"
@@ -175,13 +205,148 @@ run --store "$STORE" "$TMP/cp-bad2.xml"
 expect "CP with an empty SMTPALTAUTHNAME exits 1" 1 "" \
 	"SMTPALTAUTHNAME missing"
 
+# ---- Get output applied again keeps the secrets (the mask) ----------------------
+secret_of() { # GUID-PREFIX NODE: the stored value
+	sqlite3 "$STORE/accounts.db" "SELECT value FROM nodes WHERE name = '$2'
+		AND guid LIKE '$1%'"
+}
+run --store "$STORE" "$DATA/cp-query.xml"
+cp "$TMP/out" "$TMP/cp-again.xml"
+run --store "$STORE" "$TMP/cp-again.xml"
+expect "CP query output applies again" 0 "<wap-provisioningdoc"
+if [ "$(secret_of '{0A1B2C3D' AUTHSECRET)" = "$PASS" ] &&
+	[ "$(secret_of '{0A1B2C3D' SMTPALTPASSWORD)" != '********' ]; then
+	ok "the mask kept AUTHSECRET and SMTPALTPASSWORD"
+else
+	not_ok "the mask kept AUTHSECRET and SMTPALTPASSWORD"
+fi
+
 # ---- delete ----------------------------------------------------------------
+# mail, the legacy queue in it, the queue; a planted symlink is not followed
+MAILD=$STORE/mail/$G_UP
+mkdir -p "$MAILD/cur" "$MAILD/.Outbox/new" "$STORE/outbox/$G_UP/new" \
+	"$STORE/outbox/$G_UP/cur" "$TMP/victim"
+chmod 700 "$STORE/mail" "$STORE/outbox"
+echo m >"$MAILD/cur/1.m:2,S"
+echo q >"$MAILD/.Outbox/new/2.q"
+echo q >"$STORE/outbox/$G_UP/new/3.q"
+echo q >"$STORE/outbox/$G_UP/cur/4.q:2,"
+echo keep >"$TMP/victim/keep"
+ln -s "$TMP/victim" "$MAILD/.Evil"
 run --store "$STORE" "$DATA/delete-account.xml"
 expect "delete exits 0" 0 "<Data>200</Data>"
+expect "delete says how many queued messages were dropped" 0 "" \
+	"account $G_UP: deleted; .*3 queued messages dropped"
+if [ ! -e "$MAILD" ] && [ ! -e "$STORE/outbox/$G_UP" ] &&
+	[ -f "$TMP/victim/keep" ]; then
+	ok "delete removed the mail and queue, not what a symlink points to"
+else
+	not_ok "delete removed the mail and queue, not what a symlink points to"
+fi
 run --store "$STORE" "$DATA/get-account.xml"
 expect "deleted account is 404" 1 "<Data>404</Data>" ": 404: "
 run --store "$STORE" "$DATA/delete-account.xml"
 expect "deleting it again exits 1" 1 "<Data>404</Data>"
+
+# ---- the store must be the user's own ---------------------------------------------
+# each store is refused by email2-provision and email2-syncd with the path and
+# the fix, non-zero, and nothing reaches the listener that stands for the
+# account's servers (a queued message waits in each)
+port_file=$TMP/port
+hits=$TMP/hits
+python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+while True:
+    c, _ = s.accept()
+    open(sys.argv[2], "a").write("connection\n")
+    c.close()
+' "$port_file" "$hits" &
+listener=$!
+trap 'kill $listener 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+i=0
+while [ ! -s "$port_file" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+PORT=$(cat "$port_file")
+
+# own_store NAME: a good store with the sample account pointing at the
+# listener and one message queued in its legacy outbox
+own_store() {
+	d=$TMP/own-$1
+	sed -e "s/@PASSWORD@/$PASS/" \
+		-e "s/mail\.email2\.test\(:[0-9]*\)\{0,1\}/127.0.0.1:$PORT/g" \
+		"$DATA/sample-account.xml" >"$TMP/own.xml"
+	"$TOOL" --store "$d" "$TMP/own.xml" >/dev/null 2>&1
+	mkdir -p "$d/mail/$G_UP/.Outbox/new" "$d/outbox/$G_UP/new"
+	chmod -R go-rwx "$d"
+	printf 'From: a@email2.test\r\nTo: b@email2.test\r\n\r\nx\r\n' \
+		>"$d/mail/$G_UP/.Outbox/new/1.q"
+	cp "$d/mail/$G_UP/.Outbox/new/1.q" "$d/outbox/$G_UP/new/2.q"
+	echo "$d"
+}
+
+# refused NAME STORE PATTERN [provision-too]
+refused() {
+	if [ "${4:-}" = provision ]; then
+		run --store "$2" "$DATA/get-account.xml"
+		if [ "$rc" -ne 0 ] && grep -q -e "$3" "$TMP/err"; then
+			ok "$1: email2-provision refuses"
+		else
+			not_ok "$1: email2-provision refuses (exit $rc)"
+		fi
+	fi
+	# the account's failure is its summary line (stdout), a store
+	# failure an error (stderr)
+	"$SYNCD" --once --timeout 3 --store "$2" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	n=$((n + 1))
+	cat "$TMP/out" "$TMP/err" >"$TMP/all.$n"
+	if [ "$rc" -ne 0 ] && grep -q -e "$3" "$TMP/all.$n"; then
+		ok "$1: email2-syncd refuses"
+	else
+		not_ok "$1: email2-syncd refuses (exit $rc)"
+	fi
+}
+
+if [ -x "$SYNCD" ] && [ -n "$PORT" ]; then
+	d=$(own_store 0777)
+	chmod 0777 "$d"
+	refused "store 0777" "$d" "store \"$d\": writable by group or others (chmod 700 $d)" provision
+	d=$(own_store link)
+	ln -s "$d" "$TMP/own-symlink"
+	refused "store is a symlink" "$TMP/own-symlink" "symbolic link" provision
+	d=$(own_store mail0777)
+	chmod 0777 "$d/mail"
+	refused "mail 0777" "$d" "store \"$d/mail\": writable by group"
+	d=$(own_store maillink)
+	mv "$d/mail/$G_UP" "$TMP/elsewhere"
+	ln -s "$TMP/elsewhere" "$d/mail/$G_UP"
+	refused "mail/{GUID} is a symlink" "$d" "symbolic link where a directory"
+	if [ "$(id -u)" -eq 0 ]; then
+		d=$(own_store nobody)
+		chown 65534 "$d"
+		refused "store owned by another uid" "$d" "owned by uid 65534" provision
+		d=$(own_store acctnobody)
+		chown -R 65534 "$d/mail/$G_UP"
+		refused "mail/{GUID} owned by another uid" "$d" "owned by uid 65534"
+	fi
+	if [ -s "$hits" ]; then
+		not_ok "a refused store connects nowhere, sends nothing"
+	else
+		ok "a refused store connects nowhere, sends nothing"
+	fi
+	# the control: a good store does reach the listener
+	d=$(own_store good)
+	"$SYNCD" --once --quiet --timeout 3 --store "$d" >/dev/null 2>&1
+	if [ -s "$hits" ]; then
+		ok "a store of our own is used (the listener saw it)"
+	else
+		not_ok "a store of our own is used (the listener saw it)"
+	fi
+fi
+kill $listener 2>/dev/null
 
 # ---- secrets ----------------------------------------------------------------
 if cat "$TMP"/all.* | grep -q -e "$PASS"; then
