@@ -119,7 +119,7 @@ static const struct store_migration store_migrations[] = {
 	 * as two accounts; they stay usable (an exact spelling wins), and no
 	 * new such pair can be created.
 	 */
-	{4, "CREATE INDEX accounts_guid_nocase"
+	{4, "CREATE INDEX IF NOT EXISTS accounts_guid_nocase"
 	    " ON accounts (guid COLLATE NOCASE);"},
 };
 
