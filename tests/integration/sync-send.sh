@@ -253,4 +253,43 @@ summary_line() {
 }
 e2t_check "the summary line says what stayed queued" summary_line
 
+# ---- 8128000B=1, 812C000B absent, the SMTP login uses the incoming
+# password: the outgoing side requires TLS too (plain-only listener) ----
+sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
+sed -i "s|name=\"OUTSERVER\" value=\"[^\"]*\"|name=\"OUTSERVER\" value=\"$E2T_HOST:$E2T_SUBMISSION_NOTLS_PORT\"|;
+s|^\(      <parm name=\"SYNCINGCONTENTTYPES\".*\)$|\1\n      <characteristic type=\"TAGPROPS\"><parm name=\"8128000B\" value=\"1\"/></characteristic>|" \
+	"$E2T_DIR/acct.xml"
+"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null ||
+	e2t_fatal "provisioning TAGPROPS/8128000B failed"
+queue <<EOF
+From: $FROM_ADDR
+To: plain@example.org
+Subject: plain-only
+
+not over cleartext
+EOF
+e2t_log_mark
+sync_once
+e2t_check "8128000B covers the shared SMTP login: nothing sent" json \
+	"d['sent'] == 0 and d['send_failed'] >= 1 and '8128000B' in d['error']"
+e2t_check "the plain-only message stays queued" \
+	grep -rqs '^Subject: plain-only' "$OUT/new" "$OUT/cur"
+e2t_run "$E2T_CONNTEST" --store "$STORE" --cafile "$E2T_CA" --json "$GUID" \
+	>"$E2T_DIR/ct.json" 2>"$E2T_DIR/ct.err"
+ct_rc=$?
+e2t_check "conntest refuses the outgoing side (policy, exit 5)" \
+	test "$ct_rc" = 5
+e2t_check "conntest: outgoing TLS required, no cleartext login" \
+	e2t_json "$E2T_DIR/ct.json" \
+	"d['out']['tls_required'] and not d['out']['ok'] and not any(a.get('cleartext_login') for a in d['out']['attempts'])"
+no_plain_auth() {
+	sleep 0.2 # login processes log asynchronously
+	local l
+	l=$(e2t_log_since | grep -E 'submission-login(-[a-z]+)?: ')
+	[ -n "$l" ] || return 1 # the listener was reached
+	! printf '%s\n' "$l" | grep -v 'no auth attempts'
+}
+e2t_check "no AUTH reached the plain-only submission listener" no_plain_auth
+e2t_check "no cleartext login at all" e2t_no_cleartext_login "$E2T_USER"
+
 e2t_finish
