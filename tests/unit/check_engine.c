@@ -1523,8 +1523,9 @@ engine_account_suite(void)
 	tcase_add_test(tc, test_account_out_creds_smtpalt_enabled);
 	tcase_add_test(tc, test_account_out_creds_smtpalt_disabled);
 	tcase_add_test(tc, test_account_out_creds_no_domain);
-	tcase_add_loop_test(tc, test_account_out_tls_required_table, 0,
-			    (int)(sizeof(out_tls_rows) / sizeof(out_tls_rows[0])));
+	tcase_add_loop_test(
+		tc, test_account_out_tls_required_table, 0,
+		(int)(sizeof(out_tls_rows) / sizeof(out_tls_rows[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
