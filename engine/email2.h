@@ -365,6 +365,9 @@ struct e2_sync_stats {
 	size_t deleted_server;    /* deleted or moved on the server */
 	size_t sent;              /* outbox messages sent */
 	size_t send_failed;       /* outbox messages kept queued */
+	/* the one-time move out of the old queue mail/{GUID}/.Outbox */
+	size_t outbox_migrated;    /* queued by the user: moved to the queue */
+	size_t outbox_legacy_kept; /* written by a sync: left, never sent */
 	double seconds;
 };
 
