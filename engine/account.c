@@ -629,3 +629,21 @@ e2_account_out_creds(const struct e2_account *a)
 	c.secret = a->smtpalt_password;
 	return c;
 }
+
+bool
+e2_account_out_tls_required(const struct e2_account *a, const char **node_out)
+{
+	const char *node = "";
+
+	if (a == NULL)
+		node = "";
+	else if (a->out_ssl_required)
+		node = "TAGPROPS/812C000B";
+	else if (a->in_ssl_required && a->authrequired && !a->smtpalt_enabled)
+		/* the shared password must not cross a weaker link */
+		node = "TAGPROPS/8128000B, whose credentials the outgoing "
+		       "side uses";
+	if (node_out != NULL)
+		*node_out = node;
+	return node[0] != '\0';
+}

@@ -184,6 +184,16 @@ void e2_account_free(struct e2_account **acct);
 struct e2_creds e2_account_in_creds(const struct e2_account *a);
 /* Outgoing: the SMTPALT set when SMTPALTENABLED, else the incoming ones. */
 struct e2_creds e2_account_out_creds(const struct e2_account *a);
+/*
+ * Whether the outgoing side must never go without TLS: TAGPROPS/812C000B,
+ * or TAGPROPS/8128000B when the outgoing side logs in (AUTHREQUIRED) with
+ * the incoming credentials (SMTPALT not enabled): a credential keeps the
+ * strictest requirement of every side it is used on. *node_out (may be
+ * NULL) gets the node that requires it, a static string, or "" when TLS is
+ * not required. The one rule conntest and sync both apply (chain_open()).
+ */
+bool e2_account_out_tls_required(const struct e2_account *a,
+				 const char **node_out);
 
 /*
  * Parses INSERVER/OUTSERVER syntax into srv_out (host copied).
@@ -362,6 +372,9 @@ struct e2_sync_stats {
 	size_t deleted_server;    /* deleted or moved on the server */
 	size_t sent;              /* outbox messages sent */
 	size_t send_failed;       /* outbox messages kept queued */
+	/* the one-time move out of the old queue mail/{GUID}/.Outbox */
+	size_t outbox_migrated;    /* queued by the user: moved to the queue */
+	size_t outbox_legacy_kept; /* written by a sync: left, never sent */
 	double seconds;
 };
 

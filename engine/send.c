@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* send.c -- the outbox: .Outbox through OUTSERVER, then into .Sent */
+/* send.c -- the send queue through OUTSERVER, then into .Sent */
 #include "config.h"
 
 #include "sync.h"
@@ -19,34 +19,51 @@
 #include <openssl/rand.h>
 
 #include "mime.h"
+#include "outbox.h"
+#include "outbox_scan.h"
 #include "transports/chain.h"
 
 /*
- * The queue: every message file in <root>/.Outbox/new and cur, oldest
- * unique name first. Nothing is sent when there is none (no connection).
+ * Invariant: server data never acts with the user's authority. The send
+ * queue is <store>/outbox/{GUID}/ (outbox_path(), a Maildir made 0700 on
+ * the first run), outside <store>/mail/{GUID}/, the only tree server
+ * folders map into: maildir_folder_encode() yields names below that root
+ * and nothing else, so no server folder name can name the queue, and no
+ * sync (IMAP, POP3, fetch-full) writes anywhere but under mail/. Only
+ * what the user (or a program acting for them) put into the queue is ever
+ * sent. A server folder called "Outbox" (Exchange has one) is an ordinary
+ * folder, mail/{GUID}/.Outbox, synced like any other and never sent.
+ * Older versions used that folder as the queue: send_migrate_legacy()
+ * moves, once, only the files in it that no sync wrote (no download tag,
+ * no state row), and leaves the others where they are.
+ *
+ * The queue: every message file in its new/ and cur/, oldest unique name
+ * first. Nothing is sent when there is none (no connection).
  * One SMTP session (chain_open(), E2_SIDE_OUT: the TLS -> STARTTLS -> plain
- * chain, TAGPROPS 812C000B, AUTH when AUTHREQUIRED) carries every message.
+ * chain, e2_account_out_tls_required(), AUTH when AUTHREQUIRED) carries
+ * every message.
  *
  * Per message:
  *  - the file is read whole (libetpan's DATA wants one buffer); more than
  *    SEND_MAX_BYTES (50 MiB), or than the server's SIZE when it announces
  *    one, is an error for that message;
- *  - the header is scanned: every To, Cc and Bcc field (folded, several of
- *    each allowed) is parsed as an RFC 5322 address list (display names,
- *    quoted strings, comments, groups such as "undisclosed-recipients:;"),
- *    the addresses deduplicated (case-insensitively). An address that is
- *    not plain printable ASCII "local@domain", or a list that does not
- *    parse to its end, is an error; no recipient at all is an error;
+ *  - outbox_scan() (outbox_scan.h) reads it once and gives both the
+ *    recipients (To, Cc, Bcc) and the exact bytes sent: line ends made
+ *    CRLF by the rules a receiver splits by, Bcc fields in any spelling
+ *    removed; a NUL byte, a bad address or no recipient is an error;
  *  - From ("NAME <REPLYADDR>", NAME as a quoted string or RFC 2047
  *    encoded-words when needed), Date (UTC) and Message-ID
  *    (<time.random@REPLYADDR's domain>) are added on top of the header when
  *    missing, and the file is rewritten with them (tmp/, fsync, rename, so
  *    a retry sends the same Message-ID and the Sent copy is what was sent);
+ *    the file is then scanned again: what is sent is the file as it is;
  *  - the transmitted copy has its Bcc fields removed (the file keeps them:
  *    the Sent copy shows whom it was blind-copied to);
+ *  - an 8-bit message (a byte >= 0x80) is sent only where the server
+ *    offers 8BITMIME, with BODY=8BITMIME; elsewhere it stays queued;
  *  - MAIL FROM:<REPLYADDR> (SIZE= when offered), RCPT TO each recipient,
- *    DATA. libetpan dot-stuffs lines starting with "." and ends bare LF
- *    lines with CRLF. If any RCPT is refused nobody gets the message: RSET,
+ *    DATA. libetpan dot-stuffs lines starting with "." (the copy has only
+ *    CRLF line ends). If any RCPT is refused nobody gets the message: RSET,
  *    the message stays queued with "recipient <x> refused: <reply>";
  *  - after the 250 to the final ".", the file is renamed into .Sent/cur
  *    with the S flag (",S=" size fixed) and both directories fsynced. The
@@ -68,23 +85,21 @@
 
 #define SEND_MAX_BYTES (50u * 1024 * 1024)
 #define SEND_SENT_MARK "sent; not yet moved to .Sent: "
-#define SEND_OUTBOX "Outbox"
+#define SEND_LEGACY ".Outbox"
+#define SEND_LEGACY_DONE "email2-legacy-outbox-checked"
 #define SEND_SENT "Sent"
 
 /* One outbox message being sent. */
 struct send_msg {
-	char *buf; /* the file, then the transmitted copy */
+	char *buf; /* the queued file */
 	size_t len;
-	size_t hdr_len; /* header block with its empty line */
-	char **rcpt;
-	size_t nrcpt, cap;
-	bool has_from, has_date, has_msgid;
+	struct outbox_scan scan; /* of buf: recipients and the wire copy */
 };
 
 /* The run over one account's outbox. */
 struct send_run {
 	struct sync_ctx *c;
-	char *outbox; /* <root>/.Outbox */
+	char *outbox; /* <store>/outbox/{GUID}: outbox_path() */
 	char *sent;   /* <root>/.Sent, made on first use */
 	char *sender; /* REPLYADDR, checked */
 	struct chain_session *sess;
@@ -134,269 +149,6 @@ send_fsync_dir(const char *path, struct e2_err *err)
 	if (fd >= 0)
 		(void)close(fd);
 	return rc;
-}
-
-/* True for "local@domain" in printable ASCII, no space, '<' or '>'. */
-static bool
-send_addr_ok(const char *s)
-{
-	const char *at = strrchr(s, '@');
-	bool quoted = s[0] == '"';
-
-	if (at == NULL || at == s || at[1] == '\0')
-		return false;
-	for (const char *p = s; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch <= 0x20 || ch >= 0x7f || ch == '<' || ch == '>')
-			return false;
-		if (ch == '@' && p != at && !quoted)
-			return false;
-	}
-	for (const char *p = at + 1; *p != '\0'; p++)
-		if (!(*p == '.' || *p == '-' || *p == '[' || *p == ']' ||
-		      *p == ':' || (*p >= '0' && *p <= '9') ||
-		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-			return false;
-	return at[1] != '.' && at[strlen(at) - 1] != '.';
-}
-
-/* ---- the header -----------------------------------------------------------
- */
-
-/* One field: [start, end) with its continuation lines, name, value. */
-struct send_field {
-	size_t start, end;
-	const char *name;
-	size_t name_len;
-	const char *val;
-	size_t val_len;
-};
-
-static size_t
-send_line_end(const char *h, size_t hlen, size_t p)
-{
-	const char *nl = memchr(h + p, '\n', hlen - p);
-
-	return nl != NULL ? (size_t)(nl - h) + 1 : hlen;
-}
-
-static bool
-send_line_empty(const char *h, size_t hlen, size_t p)
-{
-	return p < hlen && (h[p] == '\n' ||
-			    (h[p] == '\r' && p + 1 < hlen && h[p + 1] == '\n'));
-}
-
-/*
- * The next field at or after *pos in the header h (hlen bytes, its empty
- * line included); false at the empty line or the end. A line without a
- * colon (junk) is a field without a name.
- */
-static bool
-send_field_next(const char *h, size_t hlen, size_t *pos,
-		struct send_field *f_out)
-{
-	size_t p = *pos, e;
-	const char *colon;
-
-	if (p >= hlen || send_line_empty(h, hlen, p))
-		return false;
-	f_out->start = p;
-	e = send_line_end(h, hlen, p);
-	while (e < hlen && (h[e] == ' ' || h[e] == '\t'))
-		e = send_line_end(h, hlen, e);
-	f_out->end = e;
-	colon = memchr(h + p, ':', e - p);
-	if (colon == NULL) {
-		f_out->name = h + p;
-		f_out->name_len = 0;
-		f_out->val = h + p;
-		f_out->val_len = e - p;
-	} else {
-		f_out->name = h + p;
-		f_out->name_len = (size_t)(colon - (h + p));
-		f_out->val = colon + 1;
-		f_out->val_len = e - (size_t)(colon + 1 - h);
-	}
-	*pos = e;
-	return true;
-}
-
-static bool
-send_field_is(const struct send_field *f, const char *name)
-{
-	size_t n = f->name_len;
-
-	/* "To :" (obsolete white space before the colon) counts too */
-	while (n > 0 && (f->name[n - 1] == ' ' || f->name[n - 1] == '\t'))
-		n--;
-	return n == strlen(name) && strncasecmp(f->name, name, n) == 0;
-}
-
-static enum e2_status
-send_rcpt_add(struct send_msg *m, const char *addr, struct e2_err *err)
-{
-	for (size_t i = 0; i < m->nrcpt; i++)
-		if (strcasecmp(m->rcpt[i], addr) == 0)
-			return E2_OK;
-	if (m->nrcpt == m->cap) {
-		size_t cap = m->cap != 0 ? m->cap * 2 : 8;
-		char **v = realloc(m->rcpt, cap * sizeof(*v));
-
-		if (v == NULL)
-			return send_oom(err);
-		m->rcpt = v;
-		m->cap = cap;
-	}
-	m->rcpt[m->nrcpt] = strdup(addr);
-	if (m->rcpt[m->nrcpt] == NULL)
-		return send_oom(err);
-	m->nrcpt++;
-	return E2_OK;
-}
-
-static enum e2_status
-send_mailbox_add(struct send_msg *m, const char *field, const char *raw,
-		 const struct mailimf_mailbox *mb, struct e2_err *err)
-{
-	const char *spec = mb->mb_addr_spec;
-	char q[160];
-
-	/* libetpan drops white space inside an addr-spec: it must be there
-	 * verbatim, or the address we would use is not the one written */
-	if (spec == NULL || !send_addr_ok(spec) || strstr(raw, spec) == NULL)
-		return e2_fail(err, E2_EINVAL, "%s: bad address \"%s\"", field,
-			       e2_quote(q, sizeof(q), spec != NULL ? spec : "",
-					spec != NULL ? strlen(spec) : 0));
-	return send_rcpt_add(m, spec, err);
-}
-
-/* Adds the addresses of one To/Cc/Bcc value (unfolded, NUL-terminated). */
-static enum e2_status
-send_parse_list(struct send_msg *m, const char *field, const char *v,
-		struct e2_err *err)
-{
-	size_t len = strlen(v), i = 0;
-	enum e2_status rc = E2_OK;
-	char q[160];
-
-	for (;;) {
-		struct mailimf_address_list *l = NULL;
-		size_t at;
-
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		if (i >= len)
-			break;
-		at = i;
-		if (mailimf_address_list_parse(v, len, &i, &l) !=
-			    MAILIMF_NO_ERROR ||
-		    i == at) {
-			mailimf_address_list_free(l);
-			return e2_fail(
-				err, E2_EINVAL, "%s: cannot parse \"%s\"",
-				field,
-				e2_quote(q, sizeof(q), v + at, len - at));
-		}
-		for (clistiter *it = clist_begin(l->ad_list);
-		     it != NULL && rc == E2_OK; it = clist_next(it)) {
-			struct mailimf_address *a = clist_content(it);
-			struct mailimf_mailbox_list *g;
-
-			if (a->ad_type == MAILIMF_ADDRESS_MAILBOX) {
-				rc = send_mailbox_add(m, field, v,
-						      a->ad_data.ad_mailbox,
-						      err);
-				continue;
-			}
-			g = a->ad_data.ad_group->grp_mb_list;
-			if (g == NULL)
-				continue; /* "undisclosed-recipients:;" */
-			for (clistiter *j = clist_begin(g->mb_list);
-			     j != NULL && rc == E2_OK; j = clist_next(j))
-				rc = send_mailbox_add(m, field, v,
-						      clist_content(j), err);
-		}
-		mailimf_address_list_free(l);
-		if (rc != E2_OK)
-			return rc;
-	}
-	return E2_OK;
-}
-
-/* The value of f unfolded (CR and LF dropped), NUL-terminated. */
-static char *
-send_unfold(const struct send_field *f)
-{
-	char *v = malloc(f->val_len + 1);
-	size_t n = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (size_t i = 0; i < f->val_len; i++)
-		if (f->val[i] != '\r' && f->val[i] != '\n')
-			v[n++] = f->val[i];
-	v[n] = '\0';
-	return v;
-}
-
-/* Recipients and which of From, Date, Message-ID exist. */
-static enum e2_status
-send_scan(struct send_msg *m, struct e2_err *err)
-{
-	static const char *const lists[] = {"To", "Cc", "Bcc"};
-	struct send_field f;
-	size_t pos = 0;
-	bool complete;
-	enum e2_status rc = E2_OK;
-
-	m->hdr_len = mime_header_len(m->buf, m->len, &complete);
-	if (!complete)
-		m->hdr_len = m->len; /* a header without a body */
-	while (rc == E2_OK && send_field_next(m->buf, m->hdr_len, &pos, &f)) {
-		if (send_field_is(&f, "From"))
-			m->has_from = true;
-		else if (send_field_is(&f, "Date"))
-			m->has_date = true;
-		else if (send_field_is(&f, "Message-ID"))
-			m->has_msgid = true;
-		for (size_t k = 0; k < 3; k++) {
-			char *v;
-
-			if (!send_field_is(&f, lists[k]))
-				continue;
-			v = send_unfold(&f);
-			if (v == NULL)
-				return send_oom(err);
-			rc = send_parse_list(m, lists[k], v, err);
-			free(v);
-		}
-	}
-	if (rc == E2_OK && m->nrcpt == 0)
-		rc = e2_fail(err, E2_EINVAL,
-			     "no recipient: To, Cc and Bcc name nobody");
-	return rc;
-}
-
-/* Removes every Bcc field from the header, in place. */
-static void
-send_strip_bcc(struct send_msg *m)
-{
-	struct send_field f;
-	size_t pos = 0, w = 0, cut = 0;
-
-	while (send_field_next(m->buf, m->hdr_len, &pos, &f)) {
-		if (send_field_is(&f, "Bcc")) {
-			cut += f.end - f.start;
-			continue;
-		}
-		memmove(m->buf + w, m->buf + f.start, f.end - f.start);
-		w += f.end - f.start;
-	}
-	memmove(m->buf + w, m->buf + pos, m->len - pos);
-	m->len -= cut;
-	m->hdr_len -= cut;
 }
 
 /* ---- fields we add -------------------------------------------------------
@@ -516,7 +268,7 @@ send_added_fields(struct send_run *r, const struct send_msg *m, const char *eol,
 
 	if (gmtime_r(&now, &tm) == NULL)
 		return e2_fail(err, E2_EINVAL, "clock out of range");
-	if (!m->has_from) {
+	if (!m->scan.has_from) {
 		ok = send_puts(b, "From: ");
 		if (ok && a->name != NULL && a->name[0] != '\0')
 			ok = send_put_phrase(b, a->name) &&
@@ -526,7 +278,7 @@ send_added_fields(struct send_run *r, const struct send_msg *m, const char *eol,
 			ok = send_puts(b, r->sender);
 		ok = ok && send_puts(b, eol);
 	}
-	if (ok && !m->has_date) {
+	if (ok && !m->scan.has_date) {
 		(void)snprintf(line, sizeof(line),
 			       "Date: %s, %02d %s %04d %02d:%02d:%02d +0000%s",
 			       days[tm.tm_wday % 7], tm.tm_mday,
@@ -534,7 +286,7 @@ send_added_fields(struct send_run *r, const struct send_msg *m, const char *eol,
 			       tm.tm_hour, tm.tm_min, tm.tm_sec, eol);
 		ok = send_puts(b, line);
 	}
-	if (ok && !m->has_msgid) {
+	if (ok && !m->scan.has_msgid) {
 		unsigned char rnd[8] = {0};
 		char hex[17];
 
@@ -719,7 +471,6 @@ send_rewrite(struct send_run *r, const char *sub, char **name,
 	m->buf = buf;
 	buf = NULL;
 	m->len += add->len;
-	m->hdr_len += add->len;
 	m->buf[m->len] = '\0';
 	free(*name);
 	*name = newname;
@@ -821,11 +572,91 @@ send_smtp_fail(struct send_run *r, int res, const char *what,
 		       e2_quote(q, sizeof(q), text, strlen(text)));
 }
 
-/* MAIL, RCPT..., DATA of one message whose header is ready. */
+/*
+ * The reply to a command we wrote ourselves, read as libetpan reads its
+ * own (into smtp->response and response_code, so send_smtp_fail() can
+ * tell why): at most SEND_REPLY_LINES lines. Returns the reply code, 0
+ * when the stream failed, -1 for a line that is not "NNN[ -]text".
+ */
+#define SEND_REPLY_LINES 64
+
+static int
+send_reply(mailsmtp *s)
+{
+	int code = 0;
+
+	mmap_string_assign(s->response_buffer, "");
+	s->response = NULL;
+	s->response_code = 0;
+	for (size_t n = 0; n < SEND_REPLY_LINES; n++) {
+		char *line = mailstream_read_line_remove_eol(s->stream,
+							     s->line_buffer);
+		bool more;
+
+		if (line == NULL)
+			return 0;
+		if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' ||
+		    line[1] < '0' || line[1] > '9' || line[2] < '0' ||
+		    line[2] > '9' ||
+		    (line[3] != '\0' && line[3] != ' ' && line[3] != '-'))
+			return -1;
+		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
+		       (line[2] - '0');
+		more = line[3] == '-';
+		if (mmap_string_append(s->response_buffer,
+				       line[3] != '\0' ? line + 4 : "") ==
+			    NULL ||
+		    mmap_string_append_c(s->response_buffer, '\n') == NULL)
+			return 0;
+		s->response = s->response_buffer->str;
+		s->response_code = code;
+		if (!more)
+			return code;
+	}
+	return -1;
+}
+
+/*
+ * MAIL FROM:<REPLYADDR> with SIZE= (RFC 1870) when offered and
+ * BODY=8BITMIME (RFC 6152) for an 8-bit message: libetpan 1.9.4's
+ * mailesmtp_mail_size() has no BODY parameter, so the command is written
+ * on the session's stream (the same transport, guard included) and its
+ * reply read here. REPLYADDR passed outbox_addr_ok(): no space, no CR or
+ * LF can end the command early. Returns a MAILSMTP_ code.
+ */
+static int
+send_mail_from(struct send_run *r, size_t size, bool eightbit)
+{
+	mailsmtp *s = r->smtp;
+	char cmd[600], sz[40] = "";
+	int code;
+
+	if ((s->esmtp & MAILSMTP_ESMTP_SIZE) != 0 && size != 0)
+		(void)snprintf(sz, sizeof(sz), " SIZE=%zu", size);
+	(void)snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>%s%s\r\n", r->sender,
+		       eightbit ? " BODY=8BITMIME" : "", sz);
+	if (mailstream_write(s->stream, cmd, strlen(cmd)) < 0 ||
+	    mailstream_flush(s->stream) < 0)
+		return MAILSMTP_ERROR_STREAM;
+	code = send_reply(s);
+	if (code == 0)
+		return MAILSMTP_ERROR_STREAM;
+	if (code < 0) {
+		/* nothing sane to quote: the session cannot go on */
+		r->dead = true;
+		s->response = NULL;
+		return MAILSMTP_ERROR_STREAM;
+	}
+	return code == 250 ? MAILSMTP_NO_ERROR
+			   : MAILSMTP_ERROR_ACTION_NOT_TAKEN;
+}
+
+/* MAIL, RCPT..., DATA of one scanned message: exactly m->scan.wire. */
 static enum e2_status
 send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 {
-	size_t len = m->len, refused = 0;
+	const char *wire = m->scan.wire;
+	size_t len = m->scan.wire_len, refused = 0;
 	struct e2_err rerr = {0};
 	char what[300];
 	int res;
@@ -835,8 +666,13 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 			       "message of %zu bytes exceeds the server's "
 			       "SIZE of %zu bytes",
 			       len, r->smtp->smtp_max_msg_size);
+	/* RFC 6152: 8-bit data only where the server said 8BITMIME */
+	if (m->scan.eightbit && (r->smtp->esmtp & MAILSMTP_ESMTP_8BITMIME) == 0)
+		return e2_fail(err, E2_EINVAL,
+			       "8-bit message and the server does not offer "
+			       "8BITMIME: not sent (encode it as 7-bit MIME)");
 	if (r->smtp->esmtp != 0)
-		res = mailesmtp_mail_size(r->smtp, r->sender, 0, NULL, len);
+		res = send_mail_from(r, len, m->scan.eightbit);
 	else
 		res = mailsmtp_mail(r->smtp, r->sender);
 	if (res != MAILSMTP_NO_ERROR) {
@@ -845,12 +681,12 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 		return send_smtp_fail(r, res, what, err);
 	}
 	/* every RCPT, so the reason names the first refused one */
-	for (size_t i = 0; i < m->nrcpt; i++) {
-		res = mailsmtp_rcpt(r->smtp, m->rcpt[i]);
+	for (size_t i = 0; i < m->scan.nrcpt; i++) {
+		res = mailsmtp_rcpt(r->smtp, m->scan.rcpt[i]);
 		if (res == MAILSMTP_NO_ERROR)
 			continue;
 		(void)snprintf(what, sizeof(what), "recipient <%s> refused",
-			       m->rcpt[i]);
+			       m->scan.rcpt[i]);
 		(void)send_smtp_fail(r, res, what, refused == 0 ? &rerr : NULL);
 		if (r->dead)
 			return e2_fail(err, rerr.code, "%s", rerr.msg);
@@ -866,12 +702,13 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 	res = mailsmtp_data(r->smtp);
 	if (res != MAILSMTP_NO_ERROR)
 		return send_smtp_fail(r, res, "DATA refused", err);
-	/* libetpan adds CRLF . CRLF: drop the message's own last line end */
-	if (len > 0 && m->buf[len - 1] == '\n')
-		len--;
-	if (len > 0 && m->buf[len - 1] == '\r')
-		len--;
-	res = mailsmtp_data_message(r->smtp, m->buf, len);
+	/*
+	 * libetpan adds CRLF . CRLF: drop the message's own last line end.
+	 * It dot-stuffs at each CRLF; the wire copy has no other line end.
+	 */
+	if (len >= 2 && wire[len - 2] == '\r' && wire[len - 1] == '\n')
+		len -= 2;
+	res = mailsmtp_data_message(r->smtp, wire, len);
 	if (res != MAILSMTP_NO_ERROR)
 		return send_smtp_fail(r, res, "message refused", err);
 	return E2_OK;
@@ -884,9 +721,7 @@ static void
 send_msg_clear(struct send_msg *m)
 {
 	free(m->buf);
-	for (size_t i = 0; i < m->nrcpt; i++)
-		free(m->rcpt[i]);
-	free(m->rcpt);
+	outbox_scan_free(&m->scan);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -950,7 +785,7 @@ send_one(struct send_run *r, const struct maildir_file *f, struct e2_err *err)
 	}
 	mrc = send_read(path, &m, &merr);
 	if (mrc == E2_OK)
-		mrc = send_scan(&m, &merr);
+		mrc = outbox_scan(m.buf, m.len, &m.scan, &merr);
 	if (mrc == E2_OK) {
 		const char *nl = memchr(m.buf, '\n', m.len);
 		const char *eol = nl != NULL && nl > m.buf && nl[-1] == '\r'
@@ -964,11 +799,12 @@ send_one(struct send_run *r, const struct maildir_file *f, struct e2_err *err)
 		rc = send_rewrite(r, f->sub, &name, &m, &add, err);
 		if (rc != E2_OK)
 			goto out;
+		/* what is sent is the file as it is now, scanned again */
+		outbox_scan_free(&m.scan);
+		mrc = outbox_scan(m.buf, m.len, &m.scan, &merr);
 	}
-	if (mrc == E2_OK) {
-		send_strip_bcc(&m);
+	if (mrc == E2_OK)
 		mrc = send_transmit(r, &m, &merr);
-	}
 	maildir_name_parse(name, &ulen, flags);
 	uniq = strndup(name, ulen);
 	if (uniq == NULL) {
@@ -1055,23 +891,158 @@ send_connect(struct send_run *r, struct e2_err *err)
 	return E2_OK;
 }
 
+/* ---- the queue of older versions -----------------------------------------
+ */
+
+/*
+ * True when a sync wrote the legacy file f (its unique name): it carries a
+ * download tag (IMAP "U=", POP3 "L=") or a sync_messages row names it. The
+ * row is looked up by name in every folder (unique names are unique per
+ * account), so a change in how folders are keyed cannot hide one.
+ */
+static enum e2_status
+send_legacy_synced(struct send_run *r, sqlite3_stmt **stmt,
+		   const struct maildir_file *f, bool *synced_out,
+		   struct e2_err *err)
+{
+	sqlite3 *db = store_db(r->c->st);
+	char tag[MAILDIR_TAG_MAX + 1];
+	int res;
+
+	*synced_out = maildir_name_field(f->uniq, "U", tag, sizeof(tag)) ||
+		      maildir_name_field(f->uniq, "L", tag, sizeof(tag));
+	if (*synced_out)
+		return E2_OK;
+	if (*stmt == NULL &&
+	    sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM sync_messages WHERE guid = ?1"
+			       " AND local_name = ?2 LIMIT 1",
+			       -1, stmt, NULL) != SQLITE_OK)
+		return e2_fail(err, E2_ESTORE, "outbox migration: %s",
+			       sqlite3_errmsg(db));
+	sqlite3_reset(*stmt);
+	sqlite3_bind_text(*stmt, 1, r->c->a->guid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(*stmt, 2, f->uniq, -1, SQLITE_TRANSIENT);
+	res = sqlite3_step(*stmt);
+	if (res != SQLITE_ROW && res != SQLITE_DONE)
+		return e2_fail(err, E2_ESTORE, "outbox migration: %s",
+			       sqlite3_errmsg(db));
+	*synced_out = res == SQLITE_ROW;
+	return E2_OK;
+}
+
+/*
+ * Older versions queued mail in mail/{GUID}/.Outbox, which is also where
+ * a server folder named "Outbox" syncs. Once per account (until the file
+ * SEND_LEGACY_DONE is in the queue), each message of that folder that no
+ * sync wrote -- no download tag, no state row: mail the user queued -- is
+ * renamed into the queue (same new/ or cur/, same name, so its
+ * sync_outbox row and attempts follow it) and counted in
+ * stats->outbox_migrated; every other one stays where it is, an ordinary
+ * message of the folder ".Outbox", never sent, counted in
+ * stats->outbox_legacy_kept. The marker is written only when every
+ * rename is done: an interrupted migration is finished by the next run.
+ */
+static enum e2_status
+send_migrate_legacy(struct send_run *r, struct e2_err *err)
+{
+	struct maildir_snapshot snap = {0};
+	sqlite3_stmt *stmt = NULL;
+	char *legacy = NULL, *done = NULL, *from = NULL, *to = NULL;
+	struct stat sb;
+	int fd;
+	enum e2_status rc = E2_OK;
+
+	legacy = send_path(maildir_root(r->c->md), SEND_LEGACY, NULL);
+	done = send_path(r->outbox, SEND_LEGACY_DONE, NULL);
+	if (legacy == NULL || done == NULL) {
+		rc = send_oom(err);
+		goto out;
+	}
+	if (lstat(done, &sb) == 0)
+		goto out;
+	if (lstat(legacy, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		rc = maildir_snapshot(legacy, NULL, &snap, err);
+		for (size_t i = 0; i < snap.n && rc == E2_OK; i++) {
+			const struct maildir_file *f = &snap.v[i];
+			bool synced = false;
+
+			rc = send_legacy_synced(r, &stmt, f, &synced, err);
+			if (rc != E2_OK)
+				break;
+			free(from);
+			free(to);
+			from = send_path(legacy, f->sub, f->name);
+			to = send_path(r->outbox, f->sub, f->name);
+			if (from == NULL || to == NULL) {
+				rc = send_oom(err);
+				break;
+			}
+			if (synced || lstat(to, &sb) == 0) {
+				r->c->stats->outbox_legacy_kept++;
+				continue;
+			}
+			if (rename(from, to) != 0) {
+				rc = e2_fail(err, E2_ESTORE,
+					     "move %s into the send queue: %s",
+					     from, strerror(errno));
+				break;
+			}
+			r->c->stats->outbox_migrated++;
+		}
+		for (size_t k = 0; k < 2 && rc == E2_OK; k++) {
+			const char *sub = k == 0 ? "new" : "cur";
+
+			free(from);
+			free(to);
+			from = send_path(legacy, sub, NULL);
+			to = send_path(r->outbox, sub, NULL);
+			if (from == NULL || to == NULL)
+				rc = send_oom(err);
+			if (rc == E2_OK)
+				rc = send_fsync_dir(to, err);
+			if (rc == E2_OK && lstat(from, &sb) == 0)
+				rc = send_fsync_dir(from, err);
+		}
+		if (rc != E2_OK)
+			goto out;
+	}
+	fd = open(done, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || fsync(fd) != 0) {
+		rc = e2_fail(err, E2_ESTORE, "create %s: %s", done,
+			     strerror(errno));
+		if (fd >= 0)
+			(void)close(fd);
+		goto out;
+	}
+	(void)close(fd);
+	rc = send_fsync_dir(r->outbox, err);
+out:
+	sqlite3_finalize(stmt);
+	maildir_snapshot_free(&snap);
+	free(legacy);
+	free(done);
+	free(from);
+	free(to);
+	return rc;
+}
+
 enum e2_status
 sync_send_run(struct sync_ctx *c, struct e2_err *err)
 {
 	struct send_run r = {0};
 	struct maildir_snapshot snap = {0};
-	struct stat sb;
 	enum e2_status rc = E2_OK;
 	size_t queued = 0;
 
 	r.c = c;
-	r.outbox = send_path(maildir_root(c->md), "." SEND_OUTBOX, NULL);
-	if (r.outbox == NULL) {
-		rc = send_oom(err);
+	/* made on the first run: the place to queue mail exists from then */
+	rc = outbox_open(e2_store_dir(c->st), c->a->guid, &r.outbox, NULL, err);
+	if (rc != E2_OK)
 		goto out;
-	}
-	if (stat(r.outbox, &sb) != 0 || !S_ISDIR(sb.st_mode))
-		goto out; /* no outbox, nothing queued */
+	rc = send_migrate_legacy(&r, err);
+	if (rc != E2_OK)
+		goto out;
 	rc = maildir_snapshot(r.outbox, NULL, &snap, err);
 	if (rc != E2_OK)
 		goto out;
@@ -1082,7 +1053,7 @@ sync_send_run(struct sync_ctx *c, struct e2_err *err)
 	}
 	if (rc != E2_OK || queued == 0)
 		goto out;
-	if (c->a->replyaddr == NULL || !send_addr_ok(c->a->replyaddr)) {
+	if (c->a->replyaddr == NULL || !outbox_addr_ok(c->a->replyaddr)) {
 		struct e2_err e = {0};
 
 		(void)e2_fail(&e, E2_EINVAL,

@@ -52,7 +52,8 @@ void sync_adopt_marks(const char *folder_path, const struct maildir_file *lf,
 enum e2_status sync_imap_run(struct sync_ctx *c, struct e2_err *err);
 /* Downloads the POP3 maildrop into the root folder. */
 enum e2_status sync_pop3_run(struct sync_ctx *c, struct e2_err *err);
-/* Sends .Outbox and moves what was sent into .Sent. */
+/* Sends the queue <store>/outbox/{GUID} (outbox.h); what was sent goes to
+ * .Sent. */
 enum e2_status sync_send_run(struct sync_ctx *c, struct e2_err *err);
 
 /*

@@ -603,6 +603,7 @@ chain_open(const struct e2_account *a, enum e2_side side,
 	struct chain_run run = {0};
 	struct chain_decision d = {0};
 	struct chain_session *sess = NULL;
+	const char *tls_node = "";
 	int64_t t0 = xport_now_ms();
 	enum e2_status rc;
 	bool inited = false;
@@ -614,8 +615,13 @@ chain_open(const struct e2_account *a, enum e2_side side,
 						    : &proto_imap;
 	run.host = srv->host;
 	run.cafile = o->cafile;
-	run.tls_required =
-		side == E2_SIDE_IN ? a->in_ssl_required : a->out_ssl_required;
+	/* e2_account_out_tls_required(): the shared password keeps 8128000B */
+	if (side == E2_SIDE_IN) {
+		run.tls_required = a->in_ssl_required;
+		tls_node = "TAGPROPS/8128000B";
+	} else {
+		run.tls_required = e2_account_out_tls_required(a, &tls_node);
+	}
 	run.timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : 10000;
 	rep->protocol = run.proto->name;
 	rep->port = srv->port;
@@ -647,10 +653,8 @@ chain_open(const struct e2_account *a, enum e2_side side,
 		if (run.tls_required && chain_may_fall_back(rc))
 			(void)e2_fail(err, rc,
 				      "no TLS connection and plaintext not "
-				      "allowed (TAGPROPS %s): %s",
-				      side == E2_SIDE_IN ? "8128000B"
-							 : "812C000B",
-				      r->err.msg);
+				      "allowed (%s): %s",
+				      tls_node, r->err.msg);
 		else
 			(void)e2_fail(err, rc, "%s", r->err.msg);
 		goto out;

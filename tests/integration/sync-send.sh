@@ -1,11 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# sync-send.sh -- the outbox: .Outbox/new through Dovecot submission (implicit
-# TLS, AUTH) to the aiosmtpd sink, which records the envelope in X-MailFrom
-# and X-RcptTo; then into .Sent/cur with S. Also: Bcc removed but delivered,
-# From/Date/Message-ID added, dot lines intact, no recipient kept queued, a
-# refused RCPT (a scripted server) kept queued and sent to nobody, and a
-# connection failure keeping everything queued.
+# sync-send.sh -- the send queue <store>/outbox/{GUID}/new through Dovecot
+# submission (implicit TLS, AUTH) to the aiosmtpd sink, which records the
+# envelope in X-MailFrom and X-RcptTo; then into .Sent/cur with S. Also:
+# Bcc removed but delivered, From/Date/Message-ID added, dot lines intact,
+# no recipient kept queued, a refused RCPT (a scripted server) kept queued
+# and sent to nobody, a connection failure keeping everything queued; Bcc
+# in every spelling (bare CR, case, folding) never delivered, BODY=8BITMIME,
+# 8-bit without 8BITMIME and NUL kept queued; a server folder "Outbox"
+# synced and never sent; the one migration of the old queue .Outbox; and
+# TAGPROPS 8128000B covering the SMTP login that uses the incoming password.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
@@ -14,10 +18,11 @@ NAME='Zoë Sender, Jr.'
 FROM_ADDR=$E2T_USER@email2.test
 sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
 
-OUT=$MD/.Outbox
-mkdir -p "$OUT/new" "$OUT/cur" "$OUT/tmp"
+# the send queue: outside mail/{GUID}, where no server folder can map
+OUT=$STORE/outbox/$GUID
+(umask 077 && mkdir -p "$OUT/new" "$OUT/cur" "$OUT/tmp")
 n=0
-# queue FILE-CONTENT (stdin): one message into .Outbox/new, CRLF as given
+# queue FILE-CONTENT (stdin): one message into the queue's new/, bytes as given
 queue() {
 	n=$((n + 1))
 	cat >"$OUT/tmp/q$n" &&
@@ -71,14 +76,14 @@ e2t_check "3 sent, 1 kept (json)" json \
 e2t_check "the error names the reason" json \
 	"'no recipient' in d['error'] and '1 message kept' in d['error']"
 e2t_check "3 in .Sent/cur with S" test "$(sent_n)" = 3
-e2t_check "1 left in .Outbox" test "$(outbox_n)" = 1
+e2t_check "1 left in the queue" test "$(outbox_n)" = 1
 e2t_check "the one left is 'nobody'" grep -rq '^Subject: nobody' "$OUT/new"
 
 # sink_check EXPR: EXPR over m (the sink) and s (.Sent/cur), each a dict
 # subject -> [email.message with .raw]
 sink_check() {
 	"$E2T_PY" - "$E2T_SINK_DIR" "$MD/.Sent/cur" "$1" <<'PY'
-import email, email.header, email.policy, os, sys
+import email, email.header, email.policy, os, re, sys
 sink, sent, expr = sys.argv[1], sys.argv[2], sys.argv[3]
 def load(d):
     out = {}
@@ -148,7 +153,7 @@ e2t_check "submission saw an authenticated TLS login" submission_login
 
 # ---- a refused recipient: a scripted server that refuses refuse@... ----
 cat >"$E2T_DIR/refuse_smtp.py" <<'PY'
-import socketserver, sys
+import os, socketserver, sys
 addr, port, log, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 class H(socketserver.StreamRequestHandler):
     def handle(self):
@@ -163,7 +168,9 @@ class H(socketserver.StreamRequestHandler):
             out.write(cmd + "\n"); out.flush()
             u = cmd.upper()
             if u.startswith("EHLO"):
-                w("250-refuse.test"); w("250 8BITMIME")
+                # the flag file takes 8BITMIME away (8-bit stays queued)
+                w("250-refuse.test")
+                w("250 HELP" if os.path.exists(log + ".no8bit") else "250 8BITMIME")
             elif u.startswith("HELO") or u.startswith("MAIL") or u.startswith("RSET"):
                 w("250 ok")
             elif u.startswith("RCPT"):
@@ -227,7 +234,7 @@ assert any("recipient <refuse@example.org> refused: 550 5.1.1 no such user"
            in e for e in rows), rows
 assert sorted(rows.values()) == [1, 2], rows
 ' "$STORE/accounts.db"
-e2t_check "2 left in .Outbox, 4 in .Sent" test "$(outbox_n) $(sent_n)" = "2 4"
+e2t_check "2 left in the queue, 4 in .Sent" test "$(outbox_n) $(sent_n)" = "2 4"
 
 # ---- a connection failure keeps everything queued ----
 reprovision_out "$E2T_HOST_HOSTILE:$((E2T_SPARE_PORT + 1))"
@@ -252,5 +259,143 @@ summary_line() {
 		"$E2T_DIR/summary.out"
 }
 e2t_check "the summary line says what stayed queued" summary_line
+
+# ---- what is sent is what was scanned: Bcc in every spelling, 8-bit, NUL
+rm -f "$OUT"/new/* "$OUT"/cur/* # what the sections above left queued
+sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
+queue < <(printf 'From: %s\rTo: jane@example.org\rBcc: hidden-cr@example.net\rSubject: bcc-cr\r\rafter a bare CR\r' "$FROM_ADDR")
+queue < <(printf 'From: %s\r\nTo: jane@example.org\r\nBCC : hidden-case@example.net\r\nSubject: bcc-case\r\n\r\nupper case, space before the colon\r\n' "$FROM_ADDR")
+queue < <(printf 'From: %s\nTo: jane@example.org\nBcc\n : hidden-fold@example.net,\n\thidden-fold2@example.net\nSubject: bcc-fold\n\nfolded before the colon\n' "$FROM_ADDR")
+queue < <(printf 'From: %s\nbcc:\thidden-low@example.net\nTo: jane@example.org\rSubject: bcc-low\r\n\nmixed line ends\n' "$FROM_ADDR")
+queue < <(printf 'From: %s\nTo: jane@example.org\nSubject: eight\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGr\xc3\xbc\xc3\x9fe\n' "$FROM_ADDR")
+queue < <(printf 'From: %s\nTo: jane@example.org\nSubject: nul\n\nbefore\0after\n' "$FROM_ADDR")
+sync_once
+e2t_check "spellings and 8-bit sent, the NUL message kept" json \
+	"d['sent'] == 5 and d['send_failed'] == 1 and 'NUL byte' in d['error']"
+for sub in bcc-cr bcc-case bcc-fold bcc-low; do
+	e2t_check "$sub: no Bcc and no hidden address in what was delivered" \
+		sink_check "len(m['$sub']) == 1 and not re.search(rb'(?im)^[ \\t]*bcc[ \\t]*:', m['$sub'][0].raw) and b'hidden' not in re.sub(rb'(?m)^X-RcptTo:.*$', b'', m['$sub'][0].raw)"
+done
+e2t_check "each Bcc recipient still got the message" sink_check \
+	"'hidden-cr@example.net' in rcpt(m['bcc-cr']) and 'hidden-case@example.net' in rcpt(m['bcc-case']) and {'hidden-fold@example.net', 'hidden-fold2@example.net'} <= set(rcpt(m['bcc-fold'])) and 'hidden-low@example.net' in rcpt(m['bcc-low'])"
+e2t_check "the 8-bit body arrives intact" sink_check \
+	"'Grüße'.encode() in m['eight'][0].raw"
+e2t_check "the NUL message stays queued with its reason" "$E2T_PY" -c '
+import os, sqlite3, sys
+rows = [r[0] for r in sqlite3.connect(sys.argv[1]).execute(
+    "SELECT last_error FROM sync_outbox")]
+assert any("NUL byte at offset" in e for e in rows), rows
+q = [f for s in ("new", "cur") for f in os.listdir(os.path.join(sys.argv[2], s))]
+assert len(q) == 1, q
+' "$STORE/accounts.db" "$OUT"
+
+# BODY=8BITMIME on the wire (the scripted server logs every command)
+reprovision_out "$E2T_HOST_HOSTILE:$E2T_SPARE_PORT"
+queue < <(printf 'From: %s\nTo: ok8@example.org\nSubject: eight-2\n\n\xc3\xa9t\xc3\xa9\n' "$FROM_ADDR")
+sync_once
+e2t_check "8BITMIME offered: sent with BODY=8BITMIME" \
+	grep -q "^MAIL FROM:<$FROM_ADDR> BODY=8BITMIME" "$E2T_DIR/refuse.log"
+e2t_check "8-bit sent, the NUL message still kept" json \
+	"d['sent'] == 1 and d['send_failed'] == 1"
+touch "$E2T_DIR/refuse.log.no8bit"
+mails_before=$(grep -c '^MAIL' "$E2T_DIR/refuse.log")
+queue < <(printf 'From: %s\nTo: ok8@example.org\nSubject: eight-3\n\n\xc3\xa9t\xc3\xa9\n' "$FROM_ADDR")
+sync_once
+e2t_check "no 8BITMIME: the 8-bit message stays queued" json \
+	"d['sent'] == 0 and d['send_failed'] == 2"
+e2t_check "no 8BITMIME: its reason names 8BITMIME" "$E2T_PY" -c '
+import sqlite3, sys
+rows = [r[0] for r in sqlite3.connect(sys.argv[1]).execute(
+    "SELECT last_error FROM sync_outbox")]
+assert any("does not offer 8BITMIME" in e for e in rows), rows
+' "$STORE/accounts.db"
+e2t_check "no 8BITMIME: no MAIL command for it" \
+	test "$(grep -c '^MAIL' "$E2T_DIR/refuse.log")" = "$mails_before"
+rm -f "$E2T_DIR/refuse.log.no8bit" "$OUT"/new/* "$OUT"/cur/*
+
+# ---- a server folder named Outbox is an ordinary folder, never sent ----
+sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
+e2t_doveadm mailbox create -u "$E2T_USER" Outbox ||
+	e2t_fatal "cannot create the server folder Outbox"
+printf 'From: attacker@example.com\nTo: victim@example.org\nSubject: server-outbox\n\nsend me with your login\n' \
+	>"$E2T_DIR/server-outbox.eml"
+e2t_doveadm save -u "$E2T_USER" -m Outbox <"$E2T_DIR/server-outbox.eml" ||
+	e2t_fatal "cannot put a message into the server's Outbox"
+sync_once
+cp "$E2T_DIR/sync.json" "$E2T_DIR/sync1.json"
+sync_once
+e2t_check "server Outbox synced into .Outbox" \
+	grep -rqs '^Subject: server-outbox' "$MD/.Outbox/new" "$MD/.Outbox/cur"
+e2t_check "first sync: nothing sent" e2t_json "$E2T_DIR/sync1.json" \
+	"d['sent'] == 0 and d['send_failed'] == 0 and d['status'] == 'ok'"
+e2t_check "second sync: nothing sent" json \
+	"d['sent'] == 0 and d['send_failed'] == 0 and d['status'] == 'ok'"
+e2t_check "the sink never saw the server's message" sink_check \
+	"'server-outbox' not in m"
+e2t_check "the queue does not hold it" \
+	test "$(outbox_n)" = 0
+
+# ---- the queue of older versions, mail/{GUID}/.Outbox: one migration ----
+rm -f "$OUT/email2-legacy-outbox-checked" # as before the first new run
+legacy() { # NAME SUBJECT: an untagged file in the old queue
+	printf 'From: %s\nTo: %s@example.org\nSubject: %s\n\nqueued by an older version\n' \
+		"$FROM_ADDR" "$2" "$2" >"$MD/.Outbox/new/$1"
+}
+legacy 1700000100.M1P1Q1.old,S=80 legacy-user
+legacy 1700000100.M2P1Q2.old,S=80,U=77-V1 legacy-tagged
+sync_once
+e2t_check "legacy: 1 migrated, the synced ones kept (json)" json \
+	"d['outbox_migrated'] == 1 and d['outbox_legacy_kept'] == 2 and d['sent'] == 1"
+e2t_check "legacy: the user's message was sent" sink_check \
+	"len(m.get('legacy-user', [])) == 1"
+e2t_check "legacy: the tagged and the server's message were not" sink_check \
+	"'legacy-tagged' not in m and 'server-outbox' not in m"
+e2t_check "legacy: both stay in .Outbox" test \
+	"$(find "$MD/.Outbox/new" "$MD/.Outbox/cur" -type f | wc -l)" = 2
+legacy 1700000100.M3P1Q3.old,S=80 legacy-late
+sync_once
+e2t_check "legacy: migration happens once" json \
+	"d['outbox_migrated'] == 0 and d['sent'] == 0"
+e2t_check "legacy: a later file in .Outbox is not sent" sink_check \
+	"'legacy-late' not in m"
+
+# ---- 8128000B=1, 812C000B absent, the SMTP login uses the incoming
+# password: the outgoing side requires TLS too (plain-only listener) ----
+sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
+sed -i "s|name=\"OUTSERVER\" value=\"[^\"]*\"|name=\"OUTSERVER\" value=\"$E2T_HOST:$E2T_SUBMISSION_NOTLS_PORT\"|;
+s|^\(      <parm name=\"SYNCINGCONTENTTYPES\".*\)$|\1\n      <characteristic type=\"TAGPROPS\"><parm name=\"8128000B\" value=\"1\"/></characteristic>|" \
+	"$E2T_DIR/acct.xml"
+"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null ||
+	e2t_fatal "provisioning TAGPROPS/8128000B failed"
+queue <<EOF
+From: $FROM_ADDR
+To: plain@example.org
+Subject: plain-only
+
+not over cleartext
+EOF
+e2t_log_mark
+sync_once
+e2t_check "8128000B covers the shared SMTP login: nothing sent" json \
+	"d['sent'] == 0 and d['send_failed'] >= 1 and '8128000B' in d['error']"
+e2t_check "the plain-only message stays queued" \
+	grep -rqs '^Subject: plain-only' "$OUT/new" "$OUT/cur"
+e2t_run "$E2T_CONNTEST" --store "$STORE" --cafile "$E2T_CA" --json "$GUID" \
+	>"$E2T_DIR/ct.json" 2>"$E2T_DIR/ct.err"
+ct_rc=$?
+e2t_check "conntest refuses the outgoing side (policy, exit 5)" \
+	test "$ct_rc" = 5
+e2t_check "conntest: outgoing TLS required, no cleartext login" \
+	e2t_json "$E2T_DIR/ct.json" \
+	"d['out']['tls_required'] and not d['out']['ok'] and not any(a.get('cleartext_login') for a in d['out']['attempts'])"
+no_plain_auth() {
+	sleep 0.2 # login processes log asynchronously
+	local l
+	l=$(e2t_log_since | grep -E 'submission-login(-[a-z]+)?: ')
+	[ -n "$l" ] || return 1 # the listener was reached
+	! printf '%s\n' "$l" | grep -v 'no auth attempts'
+}
+e2t_check "no AUTH reached the plain-only submission listener" no_plain_auth
+e2t_check "no cleartext login at all" e2t_no_cleartext_login "$E2T_USER"
 
 e2t_finish

@@ -1324,6 +1324,49 @@ START_TEST(test_account_out_creds_no_domain)
 }
 END_TEST
 
+/*
+ * The outgoing TLS requirement: (8128000B, 812C000B, SMTPALTENABLED,
+ * AUTHREQUIRED) -> required. The incoming password keeps its 8128000B on
+ * the outgoing link whenever the outgoing side logs in with it.
+ */
+static const struct {
+	bool in, out, smtpalt, auth, want;
+	const char *node; /* substring of *node_out */
+} out_tls_rows[] = {
+	{false, false, false, true, false, ""},
+	{false, true, false, true, true, "812C000B"},
+	{true, false, false, true, true, "8128000B"}, /* the fixed leak */
+	{true, true, false, true, true, "812C000B"},
+	{false, false, true, true, false, ""},
+	{false, true, true, true, true, "812C000B"},
+	{true, false, true, true, false, ""}, /* SMTPALT: own password */
+	{true, true, true, true, true, "812C000B"},
+	{true, false, false, false, false, ""}, /* no login: no password */
+	{false, true, false, false, true, "812C000B"},
+	{true, true, true, false, true, "812C000B"},
+};
+
+START_TEST(test_account_out_tls_required_table)
+{
+	struct e2_account *a = engine_creds_account(out_tls_rows[_i].smtpalt);
+	const char *node = NULL;
+
+	a->in_ssl_required = out_tls_rows[_i].in;
+	a->out_ssl_required = out_tls_rows[_i].out;
+	a->authrequired = out_tls_rows[_i].auth;
+	ck_assert_int_eq(e2_account_out_tls_required(a, &node),
+			 out_tls_rows[_i].want);
+	ck_assert_ptr_nonnull(node);
+	if (out_tls_rows[_i].want)
+		ck_assert_ptr_nonnull(strstr(node, out_tls_rows[_i].node));
+	else
+		ck_assert_str_eq(node, "");
+	ck_assert_int_eq(e2_account_out_tls_required(a, NULL),
+			 out_tls_rows[_i].want);
+	e2_account_free(&a);
+}
+END_TEST
+
 /* ---- account: load and list ------------------------------------------------
  */
 
@@ -1806,6 +1849,9 @@ engine_account_suite(void)
 	tcase_add_test(tc, test_account_out_creds_smtpalt_enabled);
 	tcase_add_test(tc, test_account_out_creds_smtpalt_disabled);
 	tcase_add_test(tc, test_account_out_creds_no_domain);
+	tcase_add_loop_test(
+		tc, test_account_out_tls_required_table, 0,
+		(int)(sizeof(out_tls_rows) / sizeof(out_tls_rows[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
