@@ -481,30 +481,31 @@ struct imap_msg {
 	size_t body_len;
 };
 
-/* INTERNALDATE as epoch seconds, 0 when it makes no sense. */
+/*
+ * INTERNALDATE as epoch seconds, 0 when it makes no sense: every field is
+ * range-checked by mime_date_make() before use (issue 7 item 9); the zone
+ * is [+-]HHMM as a number (-0130 is -130), its minutes 0-59.
+ */
 static int64_t
 imap_date_time(const struct mailimap_date_time *dt)
 {
-	struct tm tm = {0};
+	struct e2_err ignored = {0};
 	int zone, mins;
 	time_t t;
 
-	if (dt == NULL || dt->dt_year < 1970 || dt->dt_month < 1 ||
-	    dt->dt_month > 12 || dt->dt_day < 1 || dt->dt_day > 31)
+	if (dt == NULL || dt->dt_year < 1970 || dt->dt_zone < -9999 ||
+	    dt->dt_zone > 9999)
 		return 0;
-	tm.tm_year = dt->dt_year - 1900;
-	tm.tm_mon = dt->dt_month - 1;
-	tm.tm_mday = dt->dt_day;
-	tm.tm_hour = dt->dt_hour;
-	tm.tm_min = dt->dt_min;
-	tm.tm_sec = dt->dt_sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	/* zone is [+-]HHMM as a number: -0130 is -130 */
 	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
+	if (zone % 100 > 59)
+		return 0;
 	mins = (zone / 100) * 60 + zone % 100;
-	return (int64_t)t - (dt->dt_zone < 0 ? -mins : mins) * 60;
+	if (mime_date_make(dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour,
+			   dt->dt_min, dt->dt_sec,
+			   (dt->dt_zone < 0 ? -mins : mins) * 60L, &t,
+			   &ignored) != E2_OK)
+		return 0;
+	return (int64_t)t;
 }
 
 static void
