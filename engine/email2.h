@@ -341,6 +341,17 @@ struct e2_sync_opts {
 	void *progress_ctx;
 };
 
+/*
+ * One folder or message a sync left out, and why (issue 7 item 6: one bad
+ * item never stops an account). Server bytes are e2_quote()d.
+ */
+#define E2_SYNC_SKIP_MAX 16 /* kept in e2_sync_stats; more are counted */
+struct e2_sync_skip {
+	char folder[256]; /* the server folder name, quoted */
+	uint32_t uid;     /* 0: the whole folder */
+	char reason[256];
+};
+
 struct e2_sync_stats {
 	size_t folders;           /* folders looked at */
 	size_t folders_skipped;   /* unchanged since the last sync */
@@ -356,6 +367,9 @@ struct e2_sync_stats {
 	size_t sent;              /* outbox messages sent */
 	size_t send_failed;       /* outbox messages kept queued */
 	double seconds;
+	/* folders and messages skipped: > 0 makes a sync "partial" */
+	size_t skipped;
+	struct e2_sync_skip skip[E2_SYNC_SKIP_MAX]; /* the first ones */
 };
 
 /*
