@@ -1188,6 +1188,8 @@ mime_buf_sink(void *ctx, const void *buf, size_t len, struct e2_err *err)
 {
 	struct mime_buf *b = ctx;
 
+	if (len == 0) /* an empty section: b->p may still be NULL */
+		return E2_OK;
 	if (b->len + len > MIME_HEADER_MAX)
 		return e2_fail(err, E2_EPROTO, "message header over %d bytes",
 			       MIME_HEADER_MAX);
@@ -1217,9 +1219,13 @@ mime_emit_header_filtered(const char *h, size_t len, mime_sink_fn sink,
 	static const char *const drop[] = {
 		"content-type:", "content-transfer-encoding:",
 		"content-disposition:"};
-	const char *p = h, *end = h + len;
+	const char *p = h, *end;
 	bool skipping = false;
 	enum e2_status rc = E2_OK;
+
+	if (len == 0) /* an empty HEADER section: h may be NULL */
+		return E2_OK;
+	end = h + len;
 
 	while (rc == E2_OK && p < end) {
 		const char *eol = mime_line_end(p, end);

@@ -837,6 +837,34 @@ START_TEST(test_mime_plan_check_no_boundary)
 }
 END_TEST
 
+static enum e2_status
+empty_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
+	    struct e2_err *err)
+{
+	(void)ctx;
+	(void)section;
+	return sink(sink_ctx, "", 0, err);
+}
+
+/* fuzz_mime found it: an empty HEADER of an omitted root (UB on NULL). */
+START_TEST(test_mime_assemble_empty_header_section)
+{
+	struct mime_part *root = calloc(1, sizeof(*root));
+	struct membuf out = {0};
+	struct e2_err err = {0};
+
+	ck_assert_ptr_nonnull(root);
+	part_set(root, "", "application", "pdf", NULL, "x.pdf", 5000000);
+	ck_assert_uint_eq(mime_plan_keepmax(root, 1024), 1);
+	ck_assert_int_eq(
+		mime_assemble(root, empty_fetch, NULL, membuf_sink, &out, &err),
+		E2_OK);
+	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: 1;"));
+	mime_part_free(&root);
+	free(out.p);
+}
+END_TEST
+
 /* KEEPMAX first, then RETRIEVE over what is left. */
 START_TEST(test_mime_keepmax_then_retrieve)
 {
@@ -919,6 +947,7 @@ mime_suite(void)
 	tcase_add_loop_test(tc, test_mime_placeholder_never_too_long, 0,
 			    sizeof(ph_rows) / sizeof(ph_rows[0]));
 	tcase_add_test(tc, test_mime_plan_check_no_boundary);
+	tcase_add_test(tc, test_mime_assemble_empty_header_section);
 	tcase_add_test(tc, test_mime_assemble_no_boundary_is_eproto);
 	suite_add_tcase(s, tc);
 	return s;
