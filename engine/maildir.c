@@ -470,26 +470,33 @@ maildir_owner_read(const char *dir_path, char *buf, size_t cap, size_t *len_out,
  * Records name as dir_path's owner unless it has one: the bytes go to a
  * file in tmp/ that link() puts in place, so the marker appears whole or
  * not at all (link fails with EEXIST when another one is there).
- * *written_out says whether this call wrote it.
+ * *written_out says whether this call wrote it. The tmp file is named
+ * like a message of ours (",E2"), so maildir_recover() removes what a
+ * killed run left.
  */
 static enum e2_status
-maildir_owner_write(const char *dir_path, const char *name, bool *written_out,
-		    struct e2_err *err)
+maildir_owner_write(const struct maildir *md, const char *dir_path,
+		    const char *name, bool *written_out, struct e2_err *err)
 {
 	enum e2_status rc;
 	char *tmp = NULL, *path = NULL;
 	size_t len = strlen(name), off = 0;
+	struct timeval tv;
 	int fd = -1;
 
 	*written_out = false;
-	rc = maildir_path(&tmp, err, "%s/tmp/%s.P%ld", dir_path,
-			  MAILDIR_OWNER_FILE, (long)getpid());
+	(void)gettimeofday(&tv, NULL);
+	rc = maildir_path(
+		&tmp, err, "%s/tmp/%lld.M%06ldP%ldQ%lu.%s" MAILDIR_OURS,
+		dir_path, (long long)tv.tv_sec, (long)tv.tv_usec,
+		(long)getpid(),
+		(unsigned long)atomic_fetch_add(&maildir_counter, 1), md->host);
 	if (rc == E2_OK)
 		rc = maildir_path(&path, err, "%s/%s", dir_path,
 				  MAILDIR_OWNER_FILE);
 	if (rc != E2_OK)
 		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
 	if (fd < 0) {
 		rc = maildir_fail_sys(err, errno, "create", tmp);
@@ -557,7 +564,7 @@ maildir_folder_claim(struct maildir *md, const char *name, char sep,
 			rc = maildir_owner_read(path, owner, sizeof(owner),
 						&olen, err);
 		if (rc == E2_OK && olen == SIZE_MAX) {
-			rc = maildir_owner_write(path, name, &written, err);
+			rc = maildir_owner_write(md, path, name, &written, err);
 			if (rc == E2_OK && !written)
 				rc = maildir_owner_read(
 					path, owner, sizeof(owner), &olen, err);
@@ -1465,7 +1472,9 @@ maildir_tmp_orphan(const struct maildir *md, const char *name)
 	if (p == NULL || p > host)
 		return false;
 	pid = strtol(p + 1, NULL, 10);
-	if (pid <= 0)
+	/* a file name is no trusted number: (pid_t) of a larger value
+	 * would ask kill() about some other process */
+	if (pid <= 0 || pid > INT_MAX)
 		return false;
 	if (pid == (long)getpid())
 		return true;
