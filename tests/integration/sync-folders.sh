@@ -5,7 +5,8 @@
 # "/"), a local delete in one never expunges in the other, a folder that
 # cannot be mapped is skipped and reported while INBOX and the rest sync,
 # a KEEPMAX placeholder for a 10,000-byte attachment name is stored
-# shortened (Dovecot), and email2-syncd --once exits 3 ("partial").
+# shortened and a KEEPMAX message that cannot be assembled is skipped and
+# reported (Dovecot), and email2-syncd --once exits 3 ("partial").
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
@@ -147,5 +148,48 @@ for path in glob.glob(sys.argv[1] + "/new/*") + glob.glob(sys.argv[1] + "/cur/*"
     sys.exit(0)
 sys.exit("no longname message")
 PY
+
+# ---- Dovecot: a KEEPMAX message whose inner multipart has no boundary
+# cannot be assembled: skipped with its reason, the rest arrives, exit 3
+e2t_check "append a message with a multipart without boundary" \
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" "$E2T_USER" \
+	"$E2T_PASSFILE" "$E2T_CA" <<'PY'
+import base64, imaplib, random, ssl, sys
+host, port, user, passfile, ca = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(passfile).read().strip())
+att = base64.encodebytes(random.Random(8).randbytes(100 * 1024))
+msg = (b"From: a@example.org\r\nTo: u@email2.test\r\n"
+       b"Subject: nobound\r\nMessage-ID: <nobound@example.org>\r\n"
+       b"MIME-Version: 1.0\r\n"
+       b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+       b"--b1\r\nContent-Type: multipart/alternative\r\n\r\n"
+       b"no boundary here\r\n"
+       b"--b1\r\nContent-Type: application/pdf; name=\"x.pdf\"\r\n"
+       b"Content-Transfer-Encoding: base64\r\n\r\n" +
+       att.replace(b"\n", b"\r\n") + b"--b1--\r\n")
+after = (b"From: a@example.org\r\nTo: u@email2.test\r\n"
+         b"Subject: after2\r\nMessage-ID: <after2@example.org>\r\n\r\n"
+         b"the rest of the folder\r\n")
+for data in (msg, after):
+    typ, _ = m.append("INBOX", None, None, data)
+    assert typ == "OK", typ
+m.logout()
+PY
+sync_rc
+e2t_log "$(cat "$E2T_DIR/sync.err")"
+e2t_check "no-boundary sync: exit 3 (partial)" test "$SYNC_RC" = 3
+e2t_check "the message is skipped with its UID and reason" \
+	json '(d["skipped_count"] == 1 and d["skipped"][0]["uid"] > 0 and
+	d["skipped"][0]["folder"] == "INBOX" and
+	"has no boundary" in d["skipped"][0]["reason"])'
+e2t_check "the message after it arrived" \
+	grep -lq '^Subject: after2' "$MD"/new/* "$MD"/cur/*
+sync_rc
+e2t_check "the next sync reports it again, downloads nothing else" \
+	json '(d["skipped_count"] == 1 and d["messages"] == 0)'
+e2t_check "... and exits 3 again" test "$SYNC_RC" = 3
 
 e2t_finish
