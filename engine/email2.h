@@ -377,9 +377,13 @@ struct e2_sync_stats {
  * downloads (IMAP4 or POP3 per SERVICETYPE) into <store>/mail/{GUID}/.
  * opts may be NULL (defaults). *stats_out (may be NULL) is filled also on
  * failure with what was done before it. Everything counted in stats is
- * durable. Errors: E2_EINVAL (no such account), the transport's
- * (E2_ECONNECT, E2_ETLS, E2_ECERT, E2_EAUTH, E2_EIO, E2_ETIMEOUT,
- * E2_EPROTO, ...), E2_ESTORE, E2_ENOMEM.
+ * durable. A folder that cannot be mapped to a local folder of its own, or
+ * a message that cannot be stored as the rules say, is skipped and listed
+ * in stats->skip (the rest of the account syncs, INBOX first); the call
+ * still returns E2_OK, and stats->skipped > 0 makes the run "partial".
+ * Errors: E2_EINVAL (no such account), the transport's (E2_ECONNECT,
+ * E2_ETLS, E2_ECERT, E2_EAUTH, E2_EIO, E2_ETIMEOUT, E2_EPROTO, ...),
+ * E2_ESTORE, E2_ENOMEM.
  */
 enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
 			       const struct e2_sync_opts *opts,
