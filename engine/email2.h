@@ -358,6 +358,17 @@ struct e2_sync_opts {
 	void *progress_ctx;
 };
 
+/*
+ * One folder or message a sync left out, and why (issue 7 item 6: one bad
+ * item never stops an account). Server bytes are e2_quote()d.
+ */
+#define E2_SYNC_SKIP_MAX 16 /* kept in e2_sync_stats; more are counted */
+struct e2_sync_skip {
+	char folder[256]; /* the server folder name, quoted */
+	uint32_t uid;     /* 0: the whole folder */
+	char reason[256];
+};
+
 struct e2_sync_stats {
 	size_t folders;           /* folders looked at */
 	size_t folders_skipped;   /* unchanged since the last sync */
@@ -376,6 +387,9 @@ struct e2_sync_stats {
 	size_t outbox_migrated;    /* queued by the user: moved to the queue */
 	size_t outbox_legacy_kept; /* written by a sync: left, never sent */
 	double seconds;
+	/* folders and messages skipped: > 0 makes a sync "partial" */
+	size_t skipped;
+	struct e2_sync_skip skip[E2_SYNC_SKIP_MAX]; /* the first ones */
 };
 
 /*
@@ -383,9 +397,13 @@ struct e2_sync_stats {
  * downloads (IMAP4 or POP3 per SERVICETYPE) into <store>/mail/{GUID}/.
  * opts may be NULL (defaults). *stats_out (may be NULL) is filled also on
  * failure with what was done before it. Everything counted in stats is
- * durable. Errors: E2_EINVAL (no such account), the transport's
- * (E2_ECONNECT, E2_ETLS, E2_ECERT, E2_EAUTH, E2_EIO, E2_ETIMEOUT,
- * E2_EPROTO, ...), E2_ESTORE, E2_ENOMEM.
+ * durable. A folder that cannot be mapped to a local folder of its own, or
+ * a message that cannot be stored as the rules say, is skipped and listed
+ * in stats->skip (the rest of the account syncs, INBOX first); the call
+ * still returns E2_OK, and stats->skipped > 0 makes the run "partial".
+ * Errors: E2_EINVAL (no such account), the transport's (E2_ECONNECT,
+ * E2_ETLS, E2_ECERT, E2_EAUTH, E2_EIO, E2_ETIMEOUT, E2_EPROTO, ...),
+ * E2_ESTORE, E2_ENOMEM.
  */
 enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
 			       const struct e2_sync_opts *opts,

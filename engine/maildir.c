@@ -100,6 +100,9 @@ maildir_path(char **out, struct e2_err *err, const char *fmt, ...)
 	return E2_OK;
 }
 
+static enum e2_status maildir_fsync_path(const char *path, bool dir,
+					 struct e2_err *err);
+
 static enum e2_status
 maildir_mkdir(const char *path, struct e2_err *err)
 {
@@ -371,6 +374,241 @@ maildir_folder(struct maildir *md, const char *name, char sep, char **path_out,
 	free(path);
 	free(dir);
 	return rc;
+}
+
+/* ---- folder ownership (issue 7 item 5) --------------------------------- */
+
+enum e2_status
+maildir_folder_candidate(const char *name, char sep, unsigned n, char **dir_out,
+			 struct e2_err *err)
+{
+	enum e2_status rc;
+	char *base = NULL, *dir = NULL;
+	size_t len;
+
+	if (n >= MAILDIR_CLAIM_TRIES)
+		return e2_fail(err, E2_EINVAL,
+			       "folder candidate %u out of range", n);
+	rc = maildir_folder_encode(name, sep, &base, err);
+	if (rc != E2_OK || n == 0) {
+		if (rc == E2_OK)
+			*dir_out = base;
+		return rc;
+	}
+	/* INBOX in another spelling: the name itself, all letters (safe) */
+	if (base[0] == '\0') {
+		free(base);
+		rc = maildir_path(&base, err, ".%s", name);
+		if (rc != E2_OK)
+			return rc;
+	}
+	rc = maildir_path(&dir, err, "%s%%-%u",
+			  /* base, MAILDIR_CLAIM_SUFFIX, n + 1 */ base, n + 1);
+	free(base);
+	if (rc != E2_OK)
+		return rc;
+	len = strlen(dir);
+	if (len > NAME_MAX) {
+		free(dir);
+		return e2_fail(err, E2_EINVAL,
+			       "folder name too long for a directory (%zu "
+			       "bytes encoded)",
+			       len);
+	}
+	*dir_out = dir;
+	return E2_OK;
+}
+
+/*
+ * The owner recorded in dir_path, into buf (cap bytes): *len_out bytes,
+ * or SIZE_MAX when there is none. A marker longer than cap is nobody's
+ * name we could have written (names encode to at most NAME_MAX bytes): it
+ * reads as cap bytes, which never equal a name.
+ */
+static enum e2_status
+maildir_owner_read(const char *dir_path, char *buf, size_t cap, size_t *len_out,
+		   struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+	char *path = NULL;
+	size_t len = 0;
+	int fd;
+
+	rc = maildir_path(&path, err, "%s/%s", dir_path, MAILDIR_OWNER_FILE);
+	if (rc != E2_OK)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			*len_out = SIZE_MAX;
+		else
+			rc = maildir_fail_sys(err, errno, "open", path);
+		free(path);
+		return rc;
+	}
+	while (len < cap) {
+		ssize_t got = read(fd, buf + len, cap - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = maildir_fail_sys(err, errno, "read", path);
+			break;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	(void)close(fd);
+	free(path);
+	if (rc == E2_OK)
+		*len_out = len;
+	return rc;
+}
+
+/*
+ * Records name as dir_path's owner unless it has one: the bytes go to a
+ * file in tmp/ that link() puts in place, so the marker appears whole or
+ * not at all (link fails with EEXIST when another one is there).
+ * *written_out says whether this call wrote it. The tmp file is named
+ * like a message of ours (",E2"), so maildir_recover() removes what a
+ * killed run left.
+ */
+static enum e2_status
+maildir_owner_write(const struct maildir *md, const char *dir_path,
+		    const char *name, bool *written_out, struct e2_err *err)
+{
+	enum e2_status rc;
+	char *tmp = NULL, *path = NULL;
+	size_t len = strlen(name), off = 0;
+	struct timeval tv;
+	int fd = -1;
+
+	*written_out = false;
+	(void)gettimeofday(&tv, NULL);
+	rc = maildir_path(
+		&tmp, err, "%s/tmp/%lld.M%06ldP%ldQ%lu.%s" MAILDIR_OURS,
+		dir_path, (long long)tv.tv_sec, (long)tv.tv_usec,
+		(long)getpid(),
+		(unsigned long)atomic_fetch_add(&maildir_counter, 1), md->host);
+	if (rc == E2_OK)
+		rc = maildir_path(&path, err, "%s/%s", dir_path,
+				  MAILDIR_OWNER_FILE);
+	if (rc != E2_OK)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0) {
+		rc = maildir_fail_sys(err, errno, "create", tmp);
+		goto out;
+	}
+	while (off < len) {
+		ssize_t put = write(fd, name + off, len - off);
+
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put <= 0) {
+			rc = maildir_fail_sys(err, put < 0 ? errno : EIO,
+					      "write", tmp);
+			goto out;
+		}
+		off += (size_t)put;
+	}
+	if (fdatasync(fd) != 0) {
+		rc = maildir_fail_sys(err, errno, "fdatasync", tmp);
+		goto out;
+	}
+	if (link(tmp, path) == 0) {
+		*written_out = true;
+		rc = maildir_fsync_path(dir_path, true, err);
+	} else if (errno != EEXIST) {
+		rc = maildir_fail_sys(err, errno, "link", path);
+	}
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	if (tmp != NULL)
+		(void)unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+enum e2_status
+maildir_folder_claim(struct maildir *md, const char *name, char sep,
+		     char **path_out, bool *moved_out, struct e2_err *err)
+{
+	char owner[NAME_MAX + 2];
+	size_t nlen;
+	enum e2_status rc = E2_OK;
+
+	if (name == NULL || name[0] == '\0')
+		return e2_fail(err, E2_EINVAL, "empty folder name");
+	nlen = strlen(name);
+	for (unsigned n = 0; n < MAILDIR_CLAIM_TRIES; n++) {
+		char *dir = NULL, *path = NULL;
+		size_t olen = SIZE_MAX;
+		bool written = false;
+
+		rc = maildir_folder_candidate(name, sep, n, &dir, err);
+		if (rc != E2_OK)
+			return rc;
+		if (dir[0] == '\0')
+			rc = maildir_path(&path, err, "%s", md->root);
+		else
+			rc = maildir_path(&path, err, "%s/%s", md->root, dir);
+		free(dir);
+		if (rc == E2_OK)
+			rc = maildir_make_tree(path, err);
+		if (rc == E2_OK)
+			rc = maildir_owner_read(path, owner, sizeof(owner),
+						&olen, err);
+		if (rc == E2_OK && olen == SIZE_MAX) {
+			rc = maildir_owner_write(md, path, name, &written, err);
+			if (rc == E2_OK && !written)
+				rc = maildir_owner_read(
+					path, owner, sizeof(owner), &olen, err);
+		}
+		if (rc == E2_OK &&
+		    (written ||
+		     (olen == nlen && memcmp(owner, name, nlen) == 0))) {
+			*path_out = path;
+			*moved_out = written && n > 0;
+			return E2_OK;
+		}
+		free(path);
+		if (rc != E2_OK)
+			return rc;
+	}
+	return e2_fail(err, E2_EINVAL,
+		       "no local folder left: the first %u candidates belong "
+		       "to other server folders",
+		       (unsigned)MAILDIR_CLAIM_TRIES);
+}
+
+enum e2_status
+maildir_folder_owner(const char *folder_path, bool *found_out, char **name_out,
+		     struct e2_err *err)
+{
+	char owner[NAME_MAX + 2];
+	size_t olen = SIZE_MAX;
+	enum e2_status rc;
+	char *name;
+
+	rc = maildir_owner_read(folder_path, owner, sizeof(owner), &olen, err);
+	if (rc != E2_OK)
+		return rc;
+	if (olen == SIZE_MAX || olen == 0 || olen > NAME_MAX ||
+	    memchr(owner, '\0', olen) != NULL) {
+		*found_out = false;
+		return E2_OK;
+	}
+	name = strndup(owner, olen);
+	if (name == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	*found_out = true;
+	*name_out = name;
+	return E2_OK;
 }
 
 /* ---- flags and names --------------------------------------------------------
@@ -1234,7 +1472,9 @@ maildir_tmp_orphan(const struct maildir *md, const char *name)
 	if (p == NULL || p > host)
 		return false;
 	pid = strtol(p + 1, NULL, 10);
-	if (pid <= 0)
+	/* a file name is no trusted number: (pid_t) of a larger value
+	 * would ask kill() about some other process */
+	if (pid <= 0 || pid > INT_MAX)
 		return false;
 	if (pid == (long)getpid())
 		return true;

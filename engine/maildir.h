@@ -27,8 +27,33 @@
  *   naturally in mutt and Dovecot;
  * - an empty name or an empty component ("a//b") is E2_EINVAL, as is an
  *   encoded name longer than NAME_MAX.
- * The caller strips the personal namespace prefix ("INBOX." on servers
- * that use one) before mapping, so "INBOX.Sent" arrives as "Sent".
+ * The name is the server's, as LIST gives it (a personal namespace prefix
+ * such as "INBOX." stays: "INBOX.Sent" with '.' is ".INBOX.Sent").
+ *
+ * Injectivity (DESIGN "Trust boundaries"; issue 7 item 5). The rule above
+ * is injective for one separator, not across them: "a.b" with '.' and
+ * "a/b" with '/' are both ".a.b", "INBOX" and "Inbox" both the root, and
+ * a case-insensitive file system adds "Work"/"work". So a sync takes a
+ * folder with maildir_folder_claim(), never maildir_folder():
+ * - every folder directory holds MAILDIR_OWNER_FILE, whose bytes are the
+ *   exact server name that owns it (the sync state's key); it is written
+ *   once, whole (link() of a synced tmp file), and never rewritten;
+ * - a name takes the first of its candidates (maildir_folder_candidate())
+ *   that it owns already or that has no owner yet: candidate 0 is the
+ *   encoding above, candidate n >= 1 is that encoding (".<name>" for an
+ *   INBOX spelled otherwise) followed by "%-<n+1>": ".a.b%-2". The encoder
+ *   writes '%' only before two upper-case hex digits, so a suffixed name
+ *   is never the plain encoding of any name, and suffixes of different
+ *   encodings never meet;
+ * - a name whose candidates up to MAILDIR_CLAIM_TRIES all belong to other
+ *   names, or that cannot be encoded (too long, empty component), is not
+ *   mapped (E2_EINVAL): the sync skips that folder and reports it.
+ * The choice is stable across runs because it is recorded in the
+ * directory; the first name to claim a directory keeps it (LIST order
+ * decides only once). A directory made before owners were recorded is
+ * claimed by the first name that maps to it.
+ * Adoption of files after a crash (U=<uid>-V<validity> tags) reads only
+ * the folder's own directory, which no other server folder can own.
  *
  * File names: <sec>.M<usec>P<pid>Q<n>.<host>,S=<size>[,<tag>] in new/, and
  * with ":2,<flags>" in cur/. The part before ":2," is the "unique name",
@@ -100,6 +125,39 @@ enum e2_status maildir_folder_decode(const char *dir, char sep, char **name_out,
  */
 enum e2_status maildir_folder(struct maildir *md, const char *name, char sep,
 			      char **path_out, struct e2_err *err);
+
+#define MAILDIR_OWNER_FILE "email2-folder" /* in the folder directory */
+#define MAILDIR_CLAIM_SUFFIX "%-"
+#define MAILDIR_CLAIM_TRIES 16u
+
+/*
+ * Candidate n (0 <= n < MAILDIR_CLAIM_TRIES) of a server folder's
+ * directory, per the rules above; pure (no I/O). Caller frees *dir_out.
+ * Errors: E2_EINVAL (as maildir_folder_encode(), or too long with the
+ * suffix, or n out of range), E2_ENOMEM.
+ */
+enum e2_status maildir_folder_candidate(const char *name, char sep, unsigned n,
+					char **dir_out, struct e2_err *err);
+/*
+ * The folder's absolute path for the server folder name: the first
+ * candidate it owns or can claim (see "Injectivity" above), created with
+ * its cur/ new/ tmp/ when missing. *moved_out is true when this call gave
+ * the name a suffixed directory for the first time: sync state rows kept
+ * for the name point at files elsewhere and must not be read as local
+ * deletes. Caller frees *path_out. Errors: E2_EINVAL (cannot be mapped:
+ * too long, empty component, every candidate owned by another name),
+ * E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status maildir_folder_claim(struct maildir *md, const char *name,
+				    char sep, char **path_out, bool *moved_out,
+				    struct e2_err *err);
+/*
+ * The server folder name recorded as the owner of folder_path.
+ * *found_out false when it has none. Caller frees *name_out.
+ * Errors: E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status maildir_folder_owner(const char *folder_path, bool *found_out,
+				    char **name_out, struct e2_err *err);
 
 /*
  * Batch writer. maildir_batch_begin() -> maildir_put*() ... ->

@@ -4,6 +4,7 @@
 
 #include "mime.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,7 +386,6 @@ mime_date_parse(const char *s, time_t *t_out, struct e2_err *err)
 	size_t o = 0;
 	int depth = 0;
 	char *tok;
-	long long t;
 
 	d.year = d.month = d.day = -1;
 	/* Comments (nested) and commas become spaces. */
@@ -465,18 +465,45 @@ mime_date_parse(const char *s, time_t *t_out, struct e2_err *err)
 		else
 			goto bad;
 	}
-	if (d.year < 1900 || d.year > 9999 || d.month < 1 || d.day < 1 ||
-	    d.day > mime_days_in_month(d.year, d.month) || d.hour > 23 ||
-	    d.min > 59 || d.sec > 60)
-		goto bad;
-	if (d.sec == 60)
-		d.sec = 59; /* leap second */
-	t = mime_days_from_civil(d.year, d.month, d.day) * 86400LL +
-	    d.hour * 3600LL + d.min * 60LL + d.sec - d.zone;
-	*t_out = (time_t)t;
-	return E2_OK;
+	return mime_date_make(d.year, d.month, d.day, d.hour, d.min, d.sec,
+			      d.zone, t_out, err);
 bad:
 	return e2_fail(err, E2_EINVAL, "not a date");
+}
+
+/*
+ * Every field is checked before any is used: the month indexes a table
+ * (mime_days_in_month()), and "2024-99-01" must not read past it.
+ */
+enum e2_status
+mime_date_make(int year, int month, int day, int hour, int min, int sec,
+	       long zone, time_t *t_out, struct e2_err *err)
+{
+	long long t;
+
+	if (year < MIME_YEAR_MIN || year > MIME_YEAR_MAX)
+		return e2_fail(err, E2_EINVAL, "date: year %d out of range",
+			       year);
+	if (month < 1 || month > 12)
+		return e2_fail(err, E2_EINVAL, "date: month %d out of range",
+			       month);
+	if (day < 1 || day > mime_days_in_month(year, month))
+		return e2_fail(err, E2_EINVAL,
+			       "date: day %d out of range for %d-%02d", day,
+			       year, month);
+	if (hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60)
+		return e2_fail(err, E2_EINVAL,
+			       "date: time %d:%d:%d out of range", hour, min,
+			       sec);
+	if (zone < -MIME_ZONE_MAX || zone > MIME_ZONE_MAX)
+		return e2_fail(err, E2_EINVAL, "date: zone %ld s out of range",
+			       zone);
+	if (sec == 60)
+		sec = 59; /* leap second */
+	t = mime_days_from_civil(year, month, day) * 86400LL + hour * 3600LL +
+	    min * 60LL + sec - zone;
+	*t_out = (time_t)t;
+	return E2_OK;
 }
 
 bool
@@ -978,17 +1005,34 @@ mime_plan_size(const struct mime_part *root, size_t header_len)
 	return n + (root->omit ? MIME_PART_OVERHEAD : root->size);
 }
 
-/* %XX outside printable ASCII and for '"', '\\', '%'. */
+/*
+ * %XX outside printable ASCII and for '"', '\\', '%', into out (outlen
+ * bytes, NUL included). A value that does not fit is cut at a whole
+ * escape and ends in "..." (so out needs at least 4 bytes): placeholder
+ * fields come from the server and are shortened, never a reason to fail.
+ */
 static void
 mime_escape(char *out, size_t outlen, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
 
-	for (; s != NULL && *s != '\0' && o + 4 < outlen; s++) {
+	assert(outlen >= 4);
+	for (; s != NULL && *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t need = c < 0x20 || c > 0x7e || c == '"' || c == '\\' ||
+					      c == '%'
+				      ? 3
+				      : 1;
 
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') {
+		/* room for this byte, and for "..." should more follow */
+		/* what was written left room for "..." (o + 3 < outlen) */
+		if (o + need + (s[1] != '\0' ? 3 : 0) >= outlen) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (need == 3) {
 			out[o++] = '%';
 			out[o++] = hex[c >> 4];
 			out[o++] = hex[c & 15];
@@ -999,22 +1043,35 @@ mime_escape(char *out, size_t outlen, const char *s)
 	out[o] = '\0';
 }
 
+/*
+ * Field caps of a placeholder (escaped bytes, "..." included): the text
+ * below holds each twice, so MIME_PH_TEXT always fits and every header
+ * line stays far below RFC 5322's 998 bytes, whatever the server said.
+ */
+#define MIME_PH_NUMBER 48
+#define MIME_PH_TYPE 128
+#define MIME_PH_NAME 256
+#define MIME_PH_FIXED 400 /* the fixed text and the size, twice */
+#define MIME_PH_TEXT                                                           \
+	(2 * (MIME_PH_NUMBER + MIME_PH_TYPE + MIME_PH_NAME) + MIME_PH_FIXED)
+
 static enum e2_status
 mime_emit_placeholder(const struct mime_part *p, mime_sink_fn sink, void *ctx,
 		      struct e2_err *err)
 {
-	char type[128], name[512], text[1400];
-	const char *number = p->number[0] != '\0' ? p->number : "1";
+	char number[MIME_PH_NUMBER], type[MIME_PH_TYPE], name[MIME_PH_NAME];
+	char text[MIME_PH_TEXT];
 	int n;
 
+	mime_escape(number, sizeof(number),
+		    p->number != NULL && p->number[0] != '\0' ? p->number
+							      : "1");
 	mime_escape(type, sizeof(type) / 2, p->type);
 	if (p->subtype != NULL) {
 		size_t o = strlen(type);
 
-		if (o + 2 < sizeof(type)) {
-			type[o++] = '/';
-			mime_escape(type + o, sizeof(type) - o, p->subtype);
-		}
+		type[o++] = '/';
+		mime_escape(type + o, sizeof(type) - o, p->subtype);
 	}
 	mime_escape(name, sizeof(name), p->filename);
 	n = snprintf(text, sizeof(text),
@@ -1031,8 +1088,8 @@ mime_emit_placeholder(const struct mime_part *p, mime_sink_fn sink, void *ctx,
 		     number, type, name, p->size, number, type,
 		     name[0] != '\0' ? ", \"" : "", name,
 		     name[0] != '\0' ? "\"" : "", p->size);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return e2_fail(err, E2_EINVAL, "placeholder too long");
+	/* cannot happen with the caps above; kept as our own invariant */
+	assert(n > 0 && (size_t)n < sizeof(text));
 	return mime_emit(sink, ctx, text, (size_t)n, err);
 }
 
@@ -1103,6 +1160,23 @@ mime_asm_body(struct mime_asm *a, const struct mime_part *p, struct e2_err *err)
 	return rc;
 }
 
+enum e2_status
+mime_plan_check(const struct mime_part *root, struct e2_err *err)
+{
+	enum e2_status rc = E2_OK;
+
+	if (!mime_part_is_container(root) || root->omit)
+		return E2_OK;
+	if (root->boundary == NULL || root->boundary[0] == '\0')
+		return e2_fail(err, E2_EPROTO,
+			       "multipart part \"%s\" has no boundary",
+			       root->number);
+	for (size_t i = 0; rc == E2_OK && i < root->n_children; i++)
+		if (!root->children[i].omit)
+			rc = mime_plan_check(&root->children[i], err);
+	return rc;
+}
+
 /* A growable buffer with the sink shape, for the top header. */
 struct mime_buf {
 	char *p;
@@ -1114,6 +1188,8 @@ mime_buf_sink(void *ctx, const void *buf, size_t len, struct e2_err *err)
 {
 	struct mime_buf *b = ctx;
 
+	if (len == 0) /* an empty section: b->p may still be NULL */
+		return E2_OK;
 	if (b->len + len > MIME_HEADER_MAX)
 		return e2_fail(err, E2_EPROTO, "message header over %d bytes",
 			       MIME_HEADER_MAX);
@@ -1143,9 +1219,13 @@ mime_emit_header_filtered(const char *h, size_t len, mime_sink_fn sink,
 	static const char *const drop[] = {
 		"content-type:", "content-transfer-encoding:",
 		"content-disposition:"};
-	const char *p = h, *end = h + len;
+	const char *p = h, *end;
 	bool skipping = false;
 	enum e2_status rc = E2_OK;
+
+	if (len == 0) /* an empty HEADER section: h may be NULL */
+		return E2_OK;
+	end = h + len;
 
 	while (rc == E2_OK && p < end) {
 		const char *eol = mime_line_end(p, end);

@@ -60,6 +60,21 @@ enum e2_status mime_date_parse(const char *s, time_t *t_out,
 			       struct e2_err *err);
 
 /*
+ * Epoch seconds of a date-time given as fields (zone: seconds east of
+ * UTC), each range-checked before any is used: year MIME_YEAR_MIN to
+ * MIME_YEAR_MAX, month 1 to 12, day within the month (leap years
+ * included), hour 0-23, minute 0-59, second 0-60 (a leap second reads as
+ * 59), zone within MIME_ZONE_MAX. mime_date_parse() and IMAP INTERNALDATE
+ * use it. Errors: E2_EINVAL (a field out of range, named).
+ */
+#define MIME_YEAR_MIN 1900
+#define MIME_YEAR_MAX 9999
+#define MIME_ZONE_MAX (23L * 3600 + 59 * 60)
+enum e2_status mime_date_make(int year, int month, int day, int hour, int min,
+			      int sec, long zone, time_t *t_out,
+			      struct e2_err *err);
+
+/*
  * The POP3 DWNDAY decision for a message header (TOP n 0): true when the
  * message belongs in the window of dwnday days before now. dwnday < 0 is
  * "everything". The cutoff is UTC midnight dwnday days ago (as IMAP SINCE
@@ -211,6 +226,14 @@ typedef enum e2_status (*mime_fetch_fn)(void *ctx, const char *section,
  * struct mime_trunc so what is left is truncated too. The stored message
  * is then both "omitted" and "partial" in the sync state.
  */
+/*
+ * Whether mime_assemble() can write the plan without a content error:
+ * E2_EPROTO names the first kept multipart without a boundary. The caller
+ * checks first and skips such a message with this reason, so a bad
+ * message never costs the rest of the folder. Errors: E2_EPROTO.
+ */
+enum e2_status mime_plan_check(const struct mime_part *root,
+			       struct e2_err *err);
 enum e2_status mime_assemble(const struct mime_part *root, mime_fetch_fn fetch,
 			     void *fetch_ctx, mime_sink_fn sink, void *sink_ctx,
 			     struct e2_err *err);

@@ -55,6 +55,25 @@ sync_stopping(const struct sync_ctx *c)
 }
 
 void
+sync_skip(struct sync_ctx *c, const char *folder, uint32_t uid,
+	  struct e2_err *err)
+{
+	struct e2_sync_stats *s = c->stats;
+
+	if (s->skipped < E2_SYNC_SKIP_MAX) {
+		struct e2_sync_skip *k = &s->skip[s->skipped];
+
+		(void)e2_quote(k->folder, sizeof(k->folder), folder,
+			       strlen(folder));
+		k->uid = uid;
+		(void)snprintf(k->reason, sizeof(k->reason), "%s",
+			       err->msg[0] != '\0' ? err->msg : "unknown");
+	}
+	s->skipped++;
+	memset(err, 0, sizeof(*err));
+}
+
+void
 sync_progress(const struct sync_ctx *c)
 {
 	if (c->o.progress != NULL)

@@ -35,6 +35,13 @@ bool sync_stopping(const struct sync_ctx *c);
  */
 enum e2_status sync_lock(const char *root, const char *guid, int *fd_out,
 			 struct e2_err *err);
+/*
+ * Records that the folder (uid 0) or one message of it was skipped, with
+ * err's message as the reason, in c->stats (e2_sync_stats.skip), and
+ * clears err so the sync goes on: the run is then "partial".
+ */
+void sync_skip(struct sync_ctx *c, const char *folder, uint32_t uid,
+	       struct e2_err *err);
 /* Calls the progress callback, if any. */
 void sync_progress(const struct sync_ctx *c);
 /*

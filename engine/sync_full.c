@@ -203,6 +203,31 @@ full_row(struct full_job *j, const char *dir, const char *uniq,
 		rc = syncstate_msg_get_local(c->ss, "", uniq, &found, &j->row,
 					     err);
 	} else {
+		char *owner = NULL;
+		bool owned = false;
+
+		/* the directory's recorded owner (maildir_folder_claim());
+		 * a directory from before owners were recorded is decoded */
+		rc = maildir_folder_owner(j->path, &owned, &owner, err);
+		if (rc != E2_OK)
+			return rc;
+		if (owned) {
+			rc = syncstate_msg_get_local(c->ss, owner, uniq, &found,
+						     &j->row, err);
+			if (rc != E2_OK || !found) {
+				free(owner);
+				return rc != E2_OK
+					       ? rc
+					       : e2_fail(err, E2_EINVAL,
+							 "%s: no sync state "
+							 "for this message "
+							 "(not downloaded by "
+							 "email2-syncd?)",
+							 uniq);
+			}
+			j->folder = owner;
+			return E2_OK;
+		}
 		for (const char *s = FULL_SEPARATORS; *s != '\0' && !found;
 		     s++) {
 			struct e2_err ignored = {0};

@@ -23,9 +23,15 @@
 /*
  * Rules (DESIGN.md "Sync rules"; decisions written here):
  *
- * Folders: every LISTed mailbox without \Noselect / \NonExistent. INBOX is
- * the Maildir root, others ".Name" (maildir_folder_encode()). State is keyed
- * by the server's name.
+ * Folders: every LISTed mailbox without \Noselect / \NonExistent, INBOX
+ * first. INBOX is the Maildir root, others ".Name" (maildir_folder_encode()).
+ * State is keyed by the server's name. Two server names never share a
+ * directory (maildir_folder_claim(): each directory records the one name
+ * that owns it; a later name that encodes the same gets the stable suffix
+ * "%-2", "%-3", ...). A folder that cannot be mapped (too long, an empty
+ * component, every candidate owned) is skipped and reported, the run is
+ * then "partial" (e2_sync_stats.skipped); so is a KEEPMAX message whose
+ * plan cannot be assembled (mime_plan_check()).
  *
  * Per folder: SELECT (with CONDSTORE when offered). The folder is skipped
  * with no further command when UIDVALIDITY, UIDNEXT, EXISTS, HIGHESTMODSEQ
@@ -481,30 +487,31 @@ struct imap_msg {
 	size_t body_len;
 };
 
-/* INTERNALDATE as epoch seconds, 0 when it makes no sense. */
+/*
+ * INTERNALDATE as epoch seconds, 0 when it makes no sense: every field is
+ * range-checked by mime_date_make() before use (issue 7 item 9); the zone
+ * is [+-]HHMM as a number (-0130 is -130), its minutes 0-59.
+ */
 static int64_t
 imap_date_time(const struct mailimap_date_time *dt)
 {
-	struct tm tm = {0};
+	struct e2_err ignored = {0};
 	int zone, mins;
 	time_t t;
 
-	if (dt == NULL || dt->dt_year < 1970 || dt->dt_month < 1 ||
-	    dt->dt_month > 12 || dt->dt_day < 1 || dt->dt_day > 31)
+	if (dt == NULL || dt->dt_year < 1970 || dt->dt_zone < -9999 ||
+	    dt->dt_zone > 9999)
 		return 0;
-	tm.tm_year = dt->dt_year - 1900;
-	tm.tm_mon = dt->dt_month - 1;
-	tm.tm_mday = dt->dt_day;
-	tm.tm_hour = dt->dt_hour;
-	tm.tm_min = dt->dt_min;
-	tm.tm_sec = dt->dt_sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	/* zone is [+-]HHMM as a number: -0130 is -130 */
 	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
+	if (zone % 100 > 59)
+		return 0;
 	mins = (zone / 100) * 60 + zone % 100;
-	return (int64_t)t - (dt->dt_zone < 0 ? -mins : mins) * 60;
+	if (mime_date_make(dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour,
+			   dt->dt_min, dt->dt_sec,
+			   (dt->dt_zone < 0 ? -mins : mins) * 60L, &t,
+			   &ignored) != E2_OK)
+		return 0;
+	return (int64_t)t;
 }
 
 static void
@@ -2602,6 +2609,13 @@ folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
 	char tag[SYNC_TAG_MAX];
 	enum e2_status rc;
 
+	row->uid = 0; /* 0: skipped, no row */
+	if (mime_plan_check(sz->plan, err) != E2_OK) {
+		/* this message cannot be stored as the rules say: it is
+		 * skipped and reported, the folder goes on */
+		sync_skip(c, f->name, sz->uid, err);
+		return E2_OK;
+	}
 	rc = imap_msg_meta(r, sz->uid, &m, err);
 	if (rc != E2_OK)
 		return rc;
@@ -2860,7 +2874,7 @@ folder_new(struct folder_run *f, struct e2_err *err)
 			     j++) {
 				rc = folder_fetch_keepmax(f, b, kept[j],
 							  &rows[nrows], err);
-				if (rc == E2_OK)
+				if (rc == E2_OK && rows[nrows].uid != 0)
 					nrows++;
 			}
 			if (rc == E2_OK)
@@ -2972,18 +2986,34 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 {
 	struct sync_ctx *c = r->c;
 	struct folder_run f = {0};
-	bool same = false;
+	bool same = false, moved = false;
 	enum e2_status rc;
 
 	f.r = r;
 	f.name = name;
 	c->stats->folders++;
-	rc = maildir_folder(c->md, name, sep, &f.path, err);
+	/* the folder's own directory, never another's (maildir.h) */
+	rc = maildir_folder_claim(c->md, name, sep, &f.path, &moved, err);
+	if (rc == E2_EINVAL) {
+		/* cannot be mapped: reported, and the account goes on */
+		sync_skip(c, name, 0, err);
+		rc = E2_OK;
+		goto out;
+	}
 	if (rc != E2_OK)
 		goto out;
 	rc = state_folder_get(c, name, &f.fs, err);
 	if (rc != E2_OK)
 		goto out;
+	if (moved && f.fs.known) {
+		/* its rows name files in the directory it lost (two names
+		 * shared it before owners were recorded): start afresh
+		 * there, never read them as local deletes */
+		rc = syncstate_folder_delete(c->ss, name, err);
+		if (rc != E2_OK)
+			goto out;
+		memset(&f.fs, 0, sizeof(f.fs));
+	}
 	rc = folder_select(&f, err);
 	if (rc != E2_OK)
 		goto out;
@@ -3161,15 +3191,27 @@ sync_imap_run(struct sync_ctx *c, struct e2_err *err)
 	rc = imap_find_trash(&r, list, err);
 	if (rc != E2_OK)
 		goto out;
-	for (clistiter *it = clist_begin(list); it != NULL && !sync_stopping(c);
-	     it = clist_next(it)) {
-		struct mailimap_mailbox_list *mb = clist_content(it);
+	/*
+	 * INBOX first (every spelling LIST gives), then the rest in LIST
+	 * order: whatever another folder does, INBOX is always attempted. A
+	 * folder that cannot be mapped to a directory of its own is skipped
+	 * and reported (imap_folder(), sync_skip()).
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		for (clistiter *it = clist_begin(list);
+		     it != NULL && !sync_stopping(c); it = clist_next(it)) {
+			struct mailimap_mailbox_list *mb = clist_content(it);
 
-		if (mb->mb_name == NULL || list_has_flag(mb->mb_flag, NULL))
-			continue;
-		rc = imap_folder(&r, mb->mb_name, mb->mb_delimiter, err);
-		if (rc != E2_OK)
-			goto out;
+			if (mb->mb_name == NULL ||
+			    list_has_flag(mb->mb_flag, NULL) ||
+			    (strcasecmp(mb->mb_name, "INBOX") == 0) !=
+				    (pass == 0))
+				continue;
+			rc = imap_folder(&r, mb->mb_name, mb->mb_delimiter,
+					 err);
+			if (rc != E2_OK)
+				goto out;
+		}
 	}
 out:
 	if (list != NULL)

@@ -24,6 +24,9 @@ enum syncd_exit {
 	SYNCD_EXIT_OK = 0,      /* every account synced, or stopped */
 	SYNCD_EXIT_USAGE = 1,   /* bad arguments, store unusable */
 	SYNCD_EXIT_ACCOUNT = 2, /* --once: at least one account failed */
+	/* --once: every account synced, but at least one skipped a folder
+	 * or a message it could not store (e2_sync_stats.skipped) */
+	SYNCD_EXIT_PARTIAL = 3,
 };
 
 struct syncd_args {
@@ -83,6 +86,7 @@ struct syncd {
 	bool hup;          /* SIGHUP, not yet handled */
 	bool quit;         /* the signal thread returns */
 	bool failed;       /* an account sync failed */
+	bool partial;      /* an account sync skipped something */
 	volatile int stop; /* what the engine polls; set with term */
 };
 
@@ -135,7 +139,8 @@ syncd_usage(FILE *f)
 	      "SIGHUP re-reads the accounts, SIGUSR1 syncs every account now.\n"
 	      "Exit status: 0 every account synced (--once) or stopped by a\n"
 	      "signal, 1 usage or store error, 2 at least one account failed\n"
-	      "(--once).\n",
+	      "(--once), 3 every account synced but some folder or message\n"
+	      "was skipped (--once; the summary says which).\n",
 	      f);
 }
 
@@ -318,6 +323,48 @@ syncd_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * What a sync skipped (issue 7 item 6), after the counters:
+ * "skipped_count":N,"skipped":[{"folder":"...","uid":N,"reason":"..."}]
+ * (the first E2_SYNC_SKIP_MAX; uid 0 is the whole folder).
+ */
+static void
+syncd_json_skipped(FILE *f, const struct e2_sync_stats *s)
+{
+	size_t n =
+		s->skipped < E2_SYNC_SKIP_MAX ? s->skipped : E2_SYNC_SKIP_MAX;
+
+	fprintf(f, ",\"skipped_count\":%zu,\"skipped\":[", s->skipped);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s{\"folder\":", i > 0 ? "," : "");
+		syncd_json_str(f, s->skip[i].folder);
+		fprintf(f, ",\"uid\":%u,\"reason\":", (unsigned)s->skip[i].uid);
+		syncd_json_str(f, s->skip[i].reason);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+/* One line per skipped item after the summary line, "GUID: skipped ...". */
+static void
+syncd_text_skipped(FILE *f, const char *guid, const struct e2_sync_stats *s)
+{
+	size_t n =
+		s->skipped < E2_SYNC_SKIP_MAX ? s->skipped : E2_SYNC_SKIP_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s->skip[i].uid == 0)
+			fprintf(f, "%s: skipped folder \"%s\": %s\n", guid,
+				s->skip[i].folder, s->skip[i].reason);
+		else
+			fprintf(f, "%s: skipped message UID %u in \"%s\": %s\n",
+				guid, (unsigned)s->skip[i].uid,
+				s->skip[i].folder, s->skip[i].reason);
+	}
+	if (s->skipped > n)
+		fprintf(f, "%s: skipped %zu more\n", guid, s->skipped - n);
+}
+
 /* One line per account sync; flockfile() keeps workers' lines whole. */
 static void
 syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
@@ -342,12 +389,14 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		       "\"flags_pulled\":%zu,\"removed_local\":%zu,"
 		       "\"deleted_server\":%zu,\"sent\":%zu,"
 		       "\"send_failed\":%zu,\"seconds\":%.3f,"
-		       "\"stopped\":%s}\n",
+		       "\"stopped\":%s",
 		       s->messages, s->bytes, s->partial, s->omitted,
 		       s->adopted, s->folders, s->folders_skipped,
 		       s->flags_pushed, s->flags_pulled, s->removed_local,
 		       s->deleted_server, s->sent, s->send_failed, s->seconds,
 		       stopped ? "true" : "false");
+		syncd_json_skipped(stdout, s);
+		printf("}\n");
 	} else {
 		if (d->tty)
 			fputs("\r\033[K", stdout);
@@ -358,10 +407,14 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 				       ", %zu kept queued", s->send_failed);
 		printf("%s: %s, %zu messages, %.1f MB, %zu sent%s, %.2f "
 		       "s%s%s%s\n",
-		       guid, rc == E2_OK ? "ok" : e2_status_name(rc),
+		       guid,
+		       rc != E2_OK      ? e2_status_name(rc)
+		       : s->skipped > 0 ? "partial"
+					: "ok",
 		       s->messages, (double)s->bytes / 1e6, s->sent, queued,
 		       s->seconds, stopped ? ", stopped" : "",
 		       rc == E2_OK ? "" : ": ", rc == E2_OK ? "" : err->msg);
+		syncd_text_skipped(stdout, guid, s);
 	}
 	fflush(stdout);
 	funlockfile(stdout);
@@ -565,9 +618,12 @@ syncd_sync(struct syncd_worker *w, const char *guid)
 	/* a stop seen now may have cut this sync short (stats say how far) */
 	syncd_report(d, guid, rc, &err, &s,
 		     __atomic_load_n(&d->stop, __ATOMIC_RELAXED) != 0);
-	if (rc != E2_OK) {
+	if (rc != E2_OK || s.skipped > 0) {
 		(void)pthread_mutex_lock(&d->mu);
-		d->failed = true;
+		if (rc != E2_OK)
+			d->failed = true;
+		else
+			d->partial = true;
 		(void)pthread_mutex_unlock(&d->mu);
 	}
 }
@@ -792,6 +848,8 @@ syncd_run(struct syncd *d, struct e2_store *st)
 	rc = SYNCD_EXIT_OK;
 	if (d->a->once && d->failed)
 		rc = SYNCD_EXIT_ACCOUNT;
+	else if (d->a->once && d->partial)
+		rc = SYNCD_EXIT_PARTIAL;
 out:
 	for (size_t i = 0; d->workers != NULL && i < d->jobs; i++) {
 		if (d->workers[i].started)

@@ -30,6 +30,14 @@ Scenarios (--scenario):
   no-uidl           (POP3, for sync tests) login OK, UIDL refused (-ERR)
   uidl-long         (POP3) a UIDL of 80 characters (RFC 1939 allows 70)
   uidl-close        (POP3) UIDL answers +OK and one line, then closes
+  folders           (IMAP, for sync tests) a tiny stateful mailbox server
+                    (LIST, SELECT, UID SEARCH/FETCH/STORE/EXPUNGE, UIDPLUS)
+                    whose LIST gives "a.b" with separator "." and "a/b" with
+                    "/" (one local folder each is wanted), a folder with a
+                    300-byte modified UTF-7 name listed first (cannot be
+                    mapped: skipped), "Sent", and INBOX last; one message in
+                    each, UIDVALIDITY 1 everywhere. After each connection
+                    the mailboxes are dumped as JSON to <ready-file>.state
   ok                a well-behaved server: STARTTLS works, any login is OK
 --tls wraps every connection in TLS first (implicit TLS: 993/995/465) with
 --cert/--key; with "silent" it completes the handshake, then says nothing.
@@ -38,6 +46,7 @@ Scenarios (--scenario):
 escaping tests). Each connection is logged to stderr.
 """
 import argparse
+import json
 import os
 import select
 import socket
@@ -131,6 +140,8 @@ class Script:
 
     def imap(self, c, tls_done):
         sc = self.a.scenario
+        if sc == "folders":
+            return Folders.serve(self, c)
         if sc == "preauth":
             c.send(b"* PREAUTH [CAPABILITY " + self.imap_caps(tls_done) +
                    b"] hostile ready" + CRLF)
@@ -348,6 +359,196 @@ class Script:
         getattr(self, self.a.proto)(c, tls_done)
 
 
+class Folders:
+    """Scenario "folders": mailboxes shared by every connection."""
+
+    # 300 bytes: "Projekt 24" and 108 non-ASCII letters (modified UTF-7)
+    LONG = "Projekt 24&" + "AOQA5ADk" * 36 + "-"
+    LIST = [(LONG, "/"), ("a.b", "."), ("a/b", "/"), ("Sent", "/"),
+            ("INBOX", "/")]
+    boxes = None
+    lock = threading.Lock()
+
+    @classmethod
+    def init(cls):
+        if cls.boxes is None:
+            cls.boxes = {}
+            for name, _ in cls.LIST:
+                subj = "in " + ("long" if name == cls.LONG else name)
+                body = ("From: a@example.com\r\nTo: u@email2.test\r\n"
+                        "Subject: %s\r\nMessage-ID: <%s@hostile>\r\n\r\n"
+                        "one message in %s\r\n" % (subj, abs(hash(name)),
+                                                    subj)).encode()
+                cls.boxes[name] = {1: {"flags": [], "body": body}}
+
+    @staticmethod
+    def uids(spec, have):
+        """An IMAP sequence set of UIDs ("1:*", "2,4:5") over have."""
+        top = max(have) if have else 0
+        out = set()
+        for part in spec.split(","):
+            lo, _, hi = part.partition(":")
+            lo = top if lo == "*" else int(lo)
+            hi = lo if not hi else (top if hi == "*" else int(hi))
+            lo, hi = min(lo, hi), max(lo, hi)
+            out.update(u for u in have if lo <= u <= hi)
+        return sorted(out)
+
+    @staticmethod
+    def name_of(arg):
+        arg = arg.strip()
+        if arg.startswith('"'):
+            return arg[1:arg.rindex('"')].replace('\\"', '"').replace(
+                "\\\\", "\\")
+        return arg.split(" ")[0]
+
+    @classmethod
+    def dump(cls, path):
+        state = {n: {str(u): {"flags": m["flags"],
+                              "subject": m["body"].split(b"Subject: ")[1]
+                              .split(b"\r\n")[0].decode()}
+                     for u, m in box.items()}
+                 for n, box in cls.boxes.items()}
+        with open(path + ".tmp", "w") as f:
+            json.dump(state, f)
+        os.replace(path + ".tmp", path)
+
+    @classmethod
+    def serve(cls, script, c):
+        with cls.lock:
+            cls.init()
+            try:
+                cls.session(c)
+            finally:
+                if script.a.ready_file:
+                    cls.dump(script.a.ready_file + ".state")
+
+    @classmethod
+    def session(cls, c):
+        caps = b"IMAP4rev1 UIDPLUS AUTH=PLAIN"
+        c.send(b"* OK [CAPABILITY " + caps + b"] hostile folders" + CRLF)
+        box = None
+        while True:
+            line = c.readline()
+            if line is None:
+                return
+            parts = line.decode("latin-1").split(" ", 2)
+            tag = parts[0].encode()
+            cmd = parts[1].upper() if len(parts) > 1 else ""
+            arg = parts[2] if len(parts) > 2 else ""
+            ok = tag + b" OK done" + CRLF
+            if cmd == "CAPABILITY":
+                c.send(b"* CAPABILITY " + caps + CRLF + ok)
+            elif cmd in ("LOGIN", "AUTHENTICATE"):
+                if cmd == "AUTHENTICATE" and " " not in arg:
+                    c.send(b"+ " + CRLF)
+                    if c.readline() is None:
+                        return
+                c.send(tag + b" OK [CAPABILITY " + caps + b"] in" + CRLF)
+            elif cmd == "LIST":
+                out = b""
+                for name, sep in cls.LIST:
+                    out += b'* LIST () "%s" "%s"' % (sep.encode(),
+                                                      name.encode()) + CRLF
+                c.send(out + ok)
+            elif cmd in ("SELECT", "EXAMINE"):
+                name = cls.name_of(arg)
+                if name not in cls.boxes:
+                    c.send(tag + b" NO no such mailbox" + CRLF)
+                    continue
+                box = cls.boxes[name]
+                nxt = max(box) + 1 if box else 1
+                c.send(b"* %d EXISTS" % len(box) + CRLF +
+                       b"* 0 RECENT" + CRLF +
+                       b"* OK [UIDVALIDITY 1] ok" + CRLF +
+                       b"* OK [UIDNEXT %d] ok" % max(nxt, 2) + CRLF +
+                       b"* FLAGS (\\Seen \\Deleted \\Flagged)" + CRLF +
+                       b"* OK [PERMANENTFLAGS (\\Seen \\Deleted "
+                       b"\\Flagged)] ok" + CRLF +
+                       tag + b" OK [READ-WRITE] selected" + CRLF)
+            elif cmd == "UID" and box is not None:
+                cls.uid_cmd(c, tag, box, arg)
+            elif cmd == "EXPUNGE" and box is not None:
+                cls.expunge(c, box, sorted(box))
+                c.send(ok)
+            elif cmd in ("CLOSE", "UNSELECT"):
+                box = None
+                c.send(ok)
+            elif cmd == "NOOP":
+                c.send(ok)
+            elif cmd == "LOGOUT":
+                c.send(b"* BYE bye" + CRLF + ok)
+                return
+            else:
+                c.send(tag + b" BAD unknown command" + CRLF)
+
+    @staticmethod
+    def expunge(c, box, uids):
+        for u in sorted(uids, reverse=True):
+            if u in box and "\\Deleted" in box[u]["flags"]:
+                seq = sorted(box).index(u) + 1
+                del box[u]
+                c.send(b"* %d EXPUNGE" % seq + CRLF)
+
+    @classmethod
+    def uid_cmd(cls, c, tag, box, arg):
+        sub, _, rest = arg.partition(" ")
+        sub = sub.upper()
+        ok = tag + b" OK done" + CRLF
+        if sub == "SEARCH":
+            words = rest.split()
+            spec = "1:*"
+            for i, w in enumerate(words):
+                if w.upper() == "UID" and i + 1 < len(words):
+                    spec = words[i + 1]
+            hits = cls.uids(spec, box)
+            c.send(b"* SEARCH" + b"".join(b" %d" % u for u in hits) +
+                   CRLF + ok)
+        elif sub == "FETCH":
+            spec, _, items = rest.partition(" ")
+            items = items.upper()
+            out = b""
+            for u in cls.uids(spec, box):
+                m = box[u]
+                seq = sorted(box).index(u) + 1
+                att = [b"UID %d" % u]
+                if "FLAGS" in items:
+                    att.append(b"FLAGS (" +
+                               " ".join(m["flags"]).encode() + b")")
+                if "RFC822.SIZE" in items:
+                    att.append(b"RFC822.SIZE %d" % len(m["body"]))
+                if "INTERNALDATE" in items:
+                    att.append(b'INTERNALDATE "02-Jan-2024 10:00:00 +0000"')
+                if "BODY.PEEK[]" in items or "BODY[]" in items:
+                    att.append(b"BODY[] {%d}" % len(m["body"]) + CRLF +
+                               m["body"])
+                out += b"* %d FETCH (" % seq + b" ".join(att) + b")" + CRLF
+            c.send(out + ok)
+        elif sub == "STORE":
+            spec, _, what = rest.partition(" ")
+            op, _, flags = what.partition(" ")
+            flags = flags.strip("()").split()
+            out = b""
+            for u in cls.uids(spec, box):
+                m = box[u]
+                if op.upper().startswith("+"):
+                    m["flags"] = sorted(set(m["flags"]) | set(flags))
+                elif op.upper().startswith("-"):
+                    m["flags"] = sorted(set(m["flags"]) - set(flags))
+                else:
+                    m["flags"] = sorted(set(flags))
+                if "SILENT" not in op.upper():
+                    seq = sorted(box).index(u) + 1
+                    out += b"* %d FETCH (UID %d FLAGS (%s))" % (
+                        seq, u, " ".join(m["flags"]).encode()) + CRLF
+            c.send(out + ok)
+        elif sub == "EXPUNGE":
+            cls.expunge(c, box, cls.uids(rest.strip(), box))
+            c.send(ok)
+        else:
+            c.send(tag + b" BAD unknown UID command" + CRLF)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--listen", required=True, help="ADDR:PORT")
@@ -356,7 +557,8 @@ def main():
     p.add_argument("--scenario", default="ok", choices=(
         "inject", "refuse-starttls", "no-starttls", "preauth", "silent",
         "close", "garbage", "permflags", "permflags-eof", "permflags-crlf",
-        "fetch-close", "no-uidl", "uidl-long", "uidl-close", "ok"))
+        "fetch-close", "no-uidl", "uidl-long", "uidl-close", "folders",
+        "ok"))
     p.add_argument("--tls", action="store_true", help="implicit TLS")
     p.add_argument("--cert")
     p.add_argument("--key")

@@ -193,6 +193,223 @@ START_TEST(test_maildir_folder_creates_tree)
 }
 END_TEST
 
+/* ---- folder ownership: two server names never share a directory -------- */
+
+#define LONG_UTF8                                                              \
+	"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"     \
+	"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"     \
+	"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"     \
+	"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"     \
+	"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+
+static const struct {
+	const char *name;
+	char sep;
+	unsigned n;
+	const char *dir; /* NULL: E2_EINVAL */
+} cand_rows[] = {
+	{"a.b", '.', 0, ".a.b"},
+	{"a/b", '/', 0, ".a.b"},
+	{"a/b", '/', 1, ".a.b%-2"},
+	{"a.b", '.', 2, ".a.b%-3"},
+	{"Inbox", '/', 0, ""},
+	{"Inbox", '/', 1, ".Inbox%-2"},
+	{"iNbOx", '.', 3, ".iNbOx%-4"},
+	{"x", '/', 15, ".x%-16"},
+	{"x", '/', 16, NULL},
+	{"a//b", '/', 1, NULL},
+	/* 84 bytes: 253 encoded fit, 256 with "%-2" do not */
+	{LONG_UTF8 "\xc3\xa4\xc3\xa4", '/', 1, NULL},
+	{LONG_UTF8 LONG_UTF8, '/', 0, NULL}, /* 160 bytes, 481 encoded */
+};
+
+START_TEST(test_maildir_folder_candidate_table)
+{
+	static const char seps[] = "./\\|:";
+	struct e2_err err = {0};
+	char *dir = NULL, *back = NULL;
+	enum e2_status rc;
+
+	rc = maildir_folder_candidate(cand_rows[_i].name, cand_rows[_i].sep,
+				      cand_rows[_i].n, &dir, &err);
+	if (cand_rows[_i].dir == NULL) {
+		ck_assert_int_eq(rc, E2_EINVAL);
+		ck_assert_ptr_null(dir);
+		return;
+	}
+	ck_assert_int_eq(rc, E2_OK);
+	ck_assert_str_eq(dir, cand_rows[_i].dir);
+	ck_assert_ptr_null(strchr(dir, '/'));
+	ck_assert(strstr(dir, "..") == NULL);
+	/* a suffixed candidate is no plain encoding, whatever separator */
+	for (size_t i = 0; cand_rows[_i].n > 0 && i < sizeof(seps) - 1; i++) {
+		ck_assert_int_eq(
+			maildir_folder_decode(dir, seps[i], &back, &err),
+			E2_EINVAL);
+		ck_assert_ptr_null(back);
+	}
+	free(dir);
+}
+END_TEST
+
+/*
+ * Claim scenarios: names in LIST order and the directory each must get;
+ * then a second run in the opposite order must give the same ones.
+ */
+#define CLAIM_MAX 4
+static const struct {
+	struct {
+		const char *name;
+		char sep;
+		const char *dir; /* NULL: skipped (E2_EINVAL) */
+	} v[CLAIM_MAX];
+} claim_rows[] = {
+	{{{"a.b", '.', ".a.b"}, {"a/b", '/', ".a.b%-2"}}},
+	{{{"a/b", '/', ".a.b"}, {"a.b", '.', ".a.b%-2"}}},
+	{{{"a.b", '.', ".a.b"},
+	  {"a/b", '/', ".a.b%-2"},
+	  {"a|b", '|', ".a.b%-3"}}},
+	{{{"INBOX", '/', ""},
+	  {"Inbox", '/', ".Inbox%-2"},
+	  {"inbox", '.', ".inbox%-2"}}},
+	{{{"Entw&APw-rfe", '/', ".Entw&APw-rfe"},
+	  {"Entw\xc3\xbcrfe", '/', ".Entw%C3%BCrfe"}}},
+	{{{"x", '/', ".x"}, {"x", '.', ".x"}}}, /* one name, one owner */
+	{{{LONG_UTF8 LONG_UTF8, '/', NULL},
+	  {"INBOX", '/', ""},
+	  {"Sent", '/', ".Sent"}}},
+	{{{"a.b%-2", '.', ".a.b%25-2"},
+	  {"a.b", '.', ".a.b"},
+	  {"a/b", '/', ".a.b%-2"}}},
+};
+
+START_TEST(test_maildir_folder_claim_table)
+{
+	struct maildir *md = open_md();
+	char *paths[CLAIM_MAX] = {0};
+
+	for (int round = 0; round < 2; round++) {
+		for (size_t k = 0; k < CLAIM_MAX; k++) {
+			/* round 1: the opposite order, as a later LIST may */
+			size_t i = round == 0 ? k : CLAIM_MAX - 1 - k;
+			const char *name = claim_rows[_i].v[i].name;
+			const char *dir = claim_rows[_i].v[i].dir;
+			struct e2_err err = {0};
+			char *path = NULL, *owner = NULL;
+			bool moved = false, found = false;
+			enum e2_status rc;
+			char want[1024];
+
+			if (name == NULL)
+				continue;
+			rc = maildir_folder_claim(md, name,
+						  claim_rows[_i].v[i].sep,
+						  &path, &moved, &err);
+			if (dir == NULL) {
+				ck_assert_int_eq(rc, E2_EINVAL);
+				continue;
+			}
+			ck_assert_msg(rc == E2_OK, "%s: %s", name, err.msg);
+			(void)snprintf(want, sizeof(want), "%s%s%s",
+				       maildir_root(md),
+				       dir[0] != '\0' ? "/" : "", dir);
+			ck_assert_str_eq(path, want);
+			ck_assert(!moved || round == 0);
+			ck_assert_int_eq(maildir_folder_owner(path, &found,
+							      &owner, &err),
+					 E2_OK);
+			ck_assert(found);
+			ck_assert_str_eq(owner, name);
+			free(owner);
+			if (round == 0) {
+				paths[i] = path;
+				continue;
+			}
+			ck_assert_str_eq(path, paths[i]);
+			free(path);
+		}
+	}
+	/* distinct names, distinct directories */
+	for (size_t i = 0; i < CLAIM_MAX; i++)
+		for (size_t j = i + 1; j < CLAIM_MAX; j++)
+			if (paths[i] != NULL && paths[j] != NULL &&
+			    strcmp(claim_rows[_i].v[i].name,
+				   claim_rows[_i].v[j].name) != 0)
+				ck_assert_str_ne(paths[i], paths[j]);
+	for (size_t i = 0; i < CLAIM_MAX; i++)
+		free(paths[i]);
+	maildir_close(&md);
+}
+END_TEST
+
+/* A name with every candidate owned is skipped; moved says "suffixed". */
+START_TEST(test_maildir_folder_claim_exhausted)
+{
+	static const char seps[] = "./\\|:;-_+,!#$&'()";
+	struct maildir *md = open_md();
+	struct e2_err err = {0};
+	char name[4];
+	char *path = NULL;
+	bool moved = true;
+
+	ck_assert_uint_ge(sizeof(seps) - 1, MAILDIR_CLAIM_TRIES + 1);
+	for (size_t i = 0; i <= MAILDIR_CLAIM_TRIES; i++) {
+		(void)snprintf(name, sizeof(name), "a%cb", seps[i]);
+		err.msg[0] = '\0';
+		if (i == MAILDIR_CLAIM_TRIES) {
+			ck_assert_int_eq(maildir_folder_claim(md, name, seps[i],
+							      &path, &moved,
+							      &err),
+					 E2_EINVAL);
+			ck_assert_ptr_nonnull(
+				strstr(err.msg, "no local folder"));
+			break;
+		}
+		ck_assert_int_eq(maildir_folder_claim(md, name, seps[i], &path,
+						      &moved, &err),
+				 E2_OK);
+		ck_assert(moved == (i > 0));
+		free(path);
+		/* the second time it is the owner's already: not moved */
+		ck_assert_int_eq(maildir_folder_claim(md, name, seps[i], &path,
+						      &moved, &err),
+				 E2_OK);
+		ck_assert(!moved);
+		free(path);
+	}
+	maildir_close(&md);
+}
+END_TEST
+
+/* A directory from before owners were recorded: the first name keeps it. */
+START_TEST(test_maildir_folder_claim_legacy_dir)
+{
+	struct maildir *md = open_md();
+	struct e2_err err = {0};
+	char *path = NULL, *old = NULL, *owner = NULL;
+	bool moved = true, found = true;
+
+	ck_assert_int_eq(maildir_folder(md, "a/b", '/', &old, &err), E2_OK);
+	ck_assert_int_eq(maildir_folder_owner(old, &found, &owner, &err),
+			 E2_OK);
+	ck_assert(!found);
+	ck_assert_int_eq(
+		maildir_folder_claim(md, "a.b", '.', &path, &moved, &err),
+		E2_OK);
+	ck_assert_str_eq(path, old);
+	ck_assert(!moved);
+	free(path);
+	ck_assert_int_eq(
+		maildir_folder_claim(md, "a/b", '/', &path, &moved, &err),
+		E2_OK);
+	ck_assert_str_ne(path, old);
+	ck_assert(moved);
+	free(path);
+	free(old);
+	maildir_close(&md);
+}
+END_TEST
+
 /* ---- batch writer ---------------------------------------------------------
  */
 
@@ -833,6 +1050,12 @@ maildir_suite(void)
 			    sizeof(bad_dirs) / sizeof(bad_dirs[0]));
 	tcase_add_test(tc, test_maildir_folder_too_long);
 	tcase_add_test(tc, test_maildir_folder_creates_tree);
+	tcase_add_loop_test(tc, test_maildir_folder_candidate_table, 0,
+			    sizeof(cand_rows) / sizeof(cand_rows[0]));
+	tcase_add_loop_test(tc, test_maildir_folder_claim_table, 0,
+			    sizeof(claim_rows) / sizeof(claim_rows[0]));
+	tcase_add_test(tc, test_maildir_folder_claim_exhausted);
+	tcase_add_test(tc, test_maildir_folder_claim_legacy_dir);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("batch");

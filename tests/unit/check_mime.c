@@ -394,7 +394,83 @@ static const struct {
 	{"Mon, 2 Jan 2006 22:04:05 +0000 3 4", -1},
 	{"Mon, 0 Jan 2006 22:04:05 +0000", -1},
 	{"(only a comment)", -1},
+	/* issue 7 item 9: every field out of range, none read as an index */
+	{"2024-99-01", -1},
+	{"2024-13-01", -1},
+	{"2024-00-10", -1},
+	{"2024-12-32", -1},
+	{"2024-04-31", -1},
+	{"2023-02-29", -1},
+	{"2024-02-29", 1709164800},
+	{"2024-12-31T23:59:60Z", 1735689599},
+	{"99999-01-01", -1},
+	{"1899-12-31 00:00:00", -1},
+	{"0-Jan-2006", -1},
+	{"32-Jan-2006", -1},
+	{"31-Apr-2006", -1},
+	{"Mon, 2 Jan 2006 24:00:00 +0000", -1},
+	{"Mon, 2 Jan 2006 22:60:00 +0000", -1},
+	{"Mon, 2 Jan 2006 22:04:61 +0000", -1},
+	{"Mon, 2 Jan 2006 99:99:99 +0000", -1},
+	{"Mon, 2 Jan 2006 22:04:05 +2400", -1},
+	{"Mon, 2 Jan 2006 22:04:05 -0099", -1},
+	{"Mon, 2 Jan 2006 22:04:05 +23:60", -1},
+	{"Mon, 2 Jan 2006 22:04:05 +2359", 1136153105},
+	{"2006-01-02T22:04:05+99:00", -1},
 };
+
+/* The fields one by one: a bad one is named, never used. */
+static const struct {
+	int y, mo, d, h, mi, s;
+	long zone;
+	long long t; /* -1: E2_EINVAL */
+} make_rows[] = {
+	{2006, 1, 2, 22, 4, 5, 0, 1136239445},
+	{2006, 1, 2, 15, 4, 5, -7 * 3600, 1136239445},
+	{2024, 2, 29, 0, 0, 0, 0, 1709164800},
+	{2024, 99, 1, 0, 0, 0, 0, -1},
+	{2024, 13, 1, 0, 0, 0, 0, -1},
+	{2024, 0, 1, 0, 0, 0, 0, -1},
+	{2024, -1, 1, 0, 0, 0, 0, -1},
+	{2024, 2147483647, 1, 0, 0, 0, 0, -1},
+	{2024, -2147483647 - 1, 1, 0, 0, 0, 0, -1},
+	{2024, 1, 0, 0, 0, 0, 0, -1},
+	{2024, 1, 32, 0, 0, 0, 0, -1},
+	{2023, 2, 29, 0, 0, 0, 0, -1},
+	{2100, 2, 29, 0, 0, 0, 0, -1}, /* not a leap year */
+	{2000, 2, 29, 0, 0, 0, 0, 951782400},
+	{1899, 1, 1, 0, 0, 0, 0, -1},
+	{10000, 1, 1, 0, 0, 0, 0, -1},
+	{2024, 1, 1, -1, 0, 0, 0, -1},
+	{2024, 1, 1, 24, 0, 0, 0, -1},
+	{2024, 1, 1, 0, -1, 0, 0, -1},
+	{2024, 1, 1, 0, 60, 0, 0, -1},
+	{2024, 1, 1, 0, 0, -1, 0, -1},
+	{2024, 1, 1, 0, 0, 61, 0, -1},
+	{2024, 1, 1, 0, 0, 0, 24L * 3600, -1},
+	{2024, 1, 1, 0, 0, 0, -24L * 3600, -1},
+};
+
+START_TEST(test_mime_date_make_table)
+{
+	struct e2_err err = {0};
+	time_t t = 0;
+	enum e2_status rc;
+
+	rc = mime_date_make(make_rows[_i].y, make_rows[_i].mo, make_rows[_i].d,
+			    make_rows[_i].h, make_rows[_i].mi, make_rows[_i].s,
+			    make_rows[_i].zone, &t, &err);
+	if (make_rows[_i].t < 0) {
+		ck_assert_msg(rc == E2_EINVAL, "row %d accepted as %lld", _i,
+			      (long long)t);
+		ck_assert_msg(strstr(err.msg, "out of range") != NULL,
+			      "row %d: %s", _i, err.msg);
+		return;
+	}
+	ck_assert_msg(rc == E2_OK, "row %d: %s", _i, err.msg);
+	ck_assert_int_eq((long long)t, make_rows[_i].t);
+}
+END_TEST
 
 START_TEST(test_mime_date_parse_table)
 {
@@ -665,6 +741,130 @@ START_TEST(test_mime_assemble_single_part_omitted)
 }
 END_TEST
 
+/* Every line of a header block shorter than max bytes. */
+static bool
+lines_shorter(const char *p, size_t len, size_t max)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		run = p[i] == '\n' ? 0 : run + 1;
+		if (run >= max)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Issue 7 item 6: a placeholder never fails on length. Rows: file name,
+ * type, subtype and part number of every size, non-ASCII included.
+ */
+static const struct {
+	size_t name_len, type_len, sub_len, number_len;
+	unsigned char fill;
+} ph_rows[] = {
+	{10000, 4, 3, 1, 0xe9},    /* 10,000-byte non-ASCII name */
+	{10000, 4, 3, 1, 'a'},     /* 10,000-byte ASCII name */
+	{0, 5000, 5000, 1, 'x'},   /* type and subtype of 5,000 bytes */
+	{300, 300, 300, 300, '"'}, /* everything, and escaped */
+	{255, 63, 63, 47, '%'},    {1, 1, 0, 200, '1'}, {0, 0, 0, 0, 0},
+};
+
+static char *
+filled(size_t len, unsigned char c)
+{
+	char *s = malloc(len + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memset(s, c, len);
+	s[len] = '\0';
+	return s;
+}
+
+START_TEST(test_mime_placeholder_never_too_long)
+{
+	struct mime_part *root = tree_new();
+	struct mime_part *pdf = &root->children[2];
+	struct fetch_log log = {0};
+	struct membuf out = {0};
+	struct e2_err err = {0};
+	char *number = NULL;
+
+	free(pdf->filename);
+	free(pdf->type);
+	free(pdf->subtype);
+	pdf->filename = ph_rows[_i].name_len > 0
+				? filled(ph_rows[_i].name_len, ph_rows[_i].fill)
+				: NULL;
+	pdf->type = filled(ph_rows[_i].type_len, 'x');
+	pdf->subtype = ph_rows[_i].sub_len > 0
+			       ? filled(ph_rows[_i].sub_len, 'y')
+			       : NULL;
+	number = filled(ph_rows[_i].number_len, '3');
+	/* the fetch is by number: keep the real one for the kept parts */
+	ck_assert_uint_eq(mime_plan_keepmax(root, 100 * 1024), 2);
+	free(pdf->number);
+	pdf->number = number;
+	ck_assert_int_eq(mime_plan_check(root, &err), E2_OK);
+	ck_assert_msg(mime_assemble(root, fake_fetch, &log, membuf_sink, &out,
+				    &err) == E2_OK,
+		      "row %d: %s", _i, err.msg);
+	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: "));
+	ck_assert(lines_shorter(out.p, out.len, 998));
+	ck_assert_int_eq(check_entity(out.p, out.len, 0), 6);
+	if (ph_rows[_i].name_len > 300)
+		ck_assert_ptr_nonnull(strstr(out.p, "...\";\r\n"));
+	mime_part_free(&root);
+	free(out.p);
+}
+END_TEST
+
+START_TEST(test_mime_plan_check_no_boundary)
+{
+	struct mime_part *root = tree_new();
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(mime_plan_check(root, &err), E2_OK);
+	free(root->children[1].boundary);
+	root->children[1].boundary = NULL;
+	ck_assert_int_eq(mime_plan_check(root, &err), E2_EPROTO);
+	ck_assert_str_eq(err.msg, "multipart part \"2\" has no boundary");
+	/* left on the server whole: nothing of it is assembled */
+	root->children[1].omit = true;
+	err.msg[0] = '\0';
+	ck_assert_int_eq(mime_plan_check(root, &err), E2_OK);
+	mime_part_free(&root);
+}
+END_TEST
+
+static enum e2_status
+empty_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
+	    struct e2_err *err)
+{
+	(void)ctx;
+	(void)section;
+	return sink(sink_ctx, "", 0, err);
+}
+
+/* fuzz_mime found it: an empty HEADER of an omitted root (UB on NULL). */
+START_TEST(test_mime_assemble_empty_header_section)
+{
+	struct mime_part *root = calloc(1, sizeof(*root));
+	struct membuf out = {0};
+	struct e2_err err = {0};
+
+	ck_assert_ptr_nonnull(root);
+	part_set(root, "", "application", "pdf", NULL, "x.pdf", 5000000);
+	ck_assert_uint_eq(mime_plan_keepmax(root, 1024), 1);
+	ck_assert_int_eq(
+		mime_assemble(root, empty_fetch, NULL, membuf_sink, &out, &err),
+		E2_OK);
+	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: 1;"));
+	mime_part_free(&root);
+	free(out.p);
+}
+END_TEST
+
 /* KEEPMAX first, then RETRIEVE over what is left. */
 START_TEST(test_mime_keepmax_then_retrieve)
 {
@@ -731,6 +931,8 @@ mime_suite(void)
 	tc = tcase_create("date");
 	tcase_add_loop_test(tc, test_mime_date_parse_table, 0,
 			    sizeof(date_rows) / sizeof(date_rows[0]));
+	tcase_add_loop_test(tc, test_mime_date_make_table, 0,
+			    sizeof(make_rows) / sizeof(make_rows[0]));
 	tcase_add_loop_test(tc, test_mime_dwnday_window, 0,
 			    sizeof(dwnday_rows) / sizeof(dwnday_rows[0]));
 	suite_add_tcase(s, tc);
@@ -742,6 +944,10 @@ mime_suite(void)
 	tcase_add_test(tc, test_mime_assemble_kept_whole);
 	tcase_add_test(tc, test_mime_assemble_single_part_omitted);
 	tcase_add_test(tc, test_mime_keepmax_then_retrieve);
+	tcase_add_loop_test(tc, test_mime_placeholder_never_too_long, 0,
+			    sizeof(ph_rows) / sizeof(ph_rows[0]));
+	tcase_add_test(tc, test_mime_plan_check_no_boundary);
+	tcase_add_test(tc, test_mime_assemble_empty_header_section);
 	tcase_add_test(tc, test_mime_assemble_no_boundary_is_eproto);
 	suite_add_tcase(s, tc);
 	return s;
