@@ -643,6 +643,28 @@ uidv_add(struct uidv *u, uint32_t uid, struct e2_err *err)
 	return E2_OK;
 }
 
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts u and drops repeated UIDs (a server may list one twice). */
+static void
+uidv_sort_unique(struct uidv *u)
+{
+	size_t n = 0;
+
+	if (u->n > 1)
+		qsort(u->v, u->n, sizeof(*u->v), uid_cmp);
+	for (size_t i = 0; i < u->n; i++)
+		if (n == 0 || u->v[n - 1] != u->v[i])
+			u->v[n++] = u->v[i];
+	u->n = n;
+}
+
 static void
 uidv_free(struct uidv *u)
 {
@@ -650,12 +672,41 @@ uidv_free(struct uidv *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int
-uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+/* ---- FETCH answers: only what was asked for -------------------------------
+ *
+ * RFC 3501 7.4.1 and 7.4.2: a server may send FETCH responses nobody asked
+ * for (a flag change seen meanwhile; a hostile server's messages of other
+ * UIDs; one message twice). Every path that sends a UID FETCH for a set of
+ * UIDs looks each answer up with imap_asked_take(): an answer is used only
+ * when it carries a UID of the command's set that was not answered before
+ * in that command. So nothing unsolicited writes into a per-request array,
+ * no array grows past what was asked, and a repeated answer counts once
+ * (the first one wins).
+ */
+struct imap_asked {
+	const uint32_t *uids; /* the command's UIDs, sorted, unique */
+	size_t n;
+	bool *answered; /* n flags, the caller's, false at the start */
+};
 
-	return x < y ? -1 : x > y;
+/*
+ * Whether uid is in q's set and not answered yet; then marks it answered
+ * and *slot_out is its index in q->uids. A UID of 0 (no UID item) is never
+ * taken.
+ */
+static bool
+imap_asked_take(struct imap_asked *q, uint32_t uid, size_t *slot_out)
+{
+	const uint32_t *hit;
+
+	if (uid == 0 || q->n == 0)
+		return false;
+	hit = bsearch(&uid, q->uids, q->n, sizeof(*q->uids), uid_cmp);
+	if (hit == NULL || q->answered[hit - q->uids])
+		return false;
+	q->answered[hit - q->uids] = true;
+	*slot_out = (size_t)(hit - q->uids);
+	return true;
 }
 
 /* ---- state rows (engine/syncstate.h) in the form this loop walks
@@ -927,22 +978,35 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		mailimap_flag_new_seen, mailimap_flag_new_flagged,
 		mailimap_flag_new_answered};
 	static const char letters[3] = {'S', 'F', 'R'};
-	struct imap_msg *srv = NULL;
-	size_t nsrv = 0, k = 0;
+	struct imap_msg *srv = NULL; /* per row of [lo, hi): its answer */
+	uint32_t *uids = NULL;
+	bool *answered = NULL;
+	struct imap_asked q = {.n = hi - lo};
 	enum e2_status rc = E2_OK;
 	bool in_txn = false;
 
-	srv = calloc(clist_count(fetched) + 1, sizeof(*srv));
-	if (srv == NULL)
-		return imap_oom(err);
+	/* the answers by row: only the rows' UIDs, each once (imap_asked) */
+	srv = calloc(hi - lo + 1, sizeof(*srv));
+	uids = calloc(hi - lo + 1, sizeof(*uids));
+	answered = calloc(hi - lo + 1, sizeof(*answered));
+	if (srv == NULL || uids == NULL || answered == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t i = lo; i < hi; i++)
+		uids[i - lo] = f->rows[i].uid;
+	q.uids = uids;
+	q.answered = answered;
 	for (clistiter *it = clist_begin(fetched); it != NULL;
 	     it = clist_next(it)) {
-		imap_msg_parse(clist_content(it), &srv[nsrv]);
-		if (srv[nsrv].uid != 0 && srv[nsrv].has_flags)
-			nsrv++;
+		struct imap_msg m;
+		size_t slot;
+
+		imap_msg_parse(clist_content(it), &m);
+		if (!m.has_flags || !imap_asked_take(&q, m.uid, &slot))
+			continue;
+		srv[slot] = m;
 	}
-	if (nsrv > 1)
-		qsort(srv, nsrv, sizeof(*srv), uid_cmp);
 
 	rc = store_begin(c->st, err);
 	if (rc != E2_OK)
@@ -952,11 +1016,10 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		struct sync_msg_row *row = &f->rows[i];
 		struct maildir_file *lf = folder_local_of(f, row);
 		char merged[MAILDIR_FLAGS_MAX], raw[MAILDIR_FLAGS_MAX];
+		const struct imap_msg *sm = &srv[i - lo];
 		size_t n = 0;
 
-		while (k < nsrv && srv[k].uid < row->uid)
-			k++;
-		if (k == nsrv || srv[k].uid != row->uid) {
+		if (!answered[i - lo]) {
 			/* expunged on the server: local copy goes too */
 			if (lf != NULL) {
 				rc = maildir_remove(f->path, lf->sub, lf->name,
@@ -981,7 +1044,7 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		for (int j = 0; j < 3; j++) {
 			bool l = flag_has(lf->flags, letters[j]);
 			bool b = flag_has(row->flags, letters[j]);
-			bool s = flag_has(srv[k].flags, letters[j]);
+			bool s = flag_has(sm->flags, letters[j]);
 			bool res = b;
 
 			if (l != b) {
@@ -1048,6 +1111,8 @@ out:
 	for (int j = 0; j < 3; j++)
 		for (int add = 0; add < 2; add++)
 			uidv_free(&push[j][add]);
+	free(answered);
+	free(uids);
 	free(srv);
 	return rc;
 }
@@ -1274,8 +1339,7 @@ imap_search(struct imap_run *r, uint32_t lo, uint32_t hi, int dateop,
 		if (rc != E2_OK)
 			goto out;
 	}
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), uid_cmp);
+	uidv_sort_unique(out); /* FETCH sets are sorted, each UID once */
 out:
 	if (res != NULL)
 		mailimap_search_result_free(res);
@@ -1524,6 +1588,7 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 {
 	struct mailimap_set *set = imap_set_of(uids, n);
 	struct mailimap_fetch_type *ft;
+	struct imap_asked q = {.uids = uids, .n = n};
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	int code;
@@ -1550,6 +1615,11 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 		out[i].size = 0;
 		out[i].plan = NULL;
 	}
+	q.answered = calloc(n + 1, sizeof(*q.answered));
+	if (q.answered == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
 	code = mailimap_uid_fetch(r->imap, set, ft, &res);
 	if (code != MAILIMAP_NO_ERROR) {
 		rc = imap_fail(r, code, "UID FETCH (RFC822.SIZE)", err);
@@ -1558,15 +1628,15 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 	for (clistiter *it = clist_begin(res); it != NULL;
 	     it = clist_next(it)) {
 		struct imap_msg m;
-		struct sized key = {0}, *hit;
+		struct sized *hit;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		key.uid = m.uid;
-		hit = bsearch(&key, out, n, sizeof(*out), uid_cmp);
-		if (hit == NULL)
-			continue;
+		if (!imap_asked_take(&q, m.uid, &slot))
+			continue; /* not asked for, or answered already */
+		hit = &out[slot];
 		hit->size = m.size;
-		if (m.bodystructure != NULL && hit->plan == NULL) {
+		if (m.bodystructure != NULL) {
 			rc = keepmax_plan(r->c, m.bodystructure, &hit->plan,
 					  err);
 			if (rc != E2_OK)
@@ -1574,6 +1644,7 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 		}
 	}
 out:
+	free(q.answered);
 	if (res != NULL)
 		mailimap_fetch_list_free(res);
 	if (ft != NULL)
@@ -1646,6 +1717,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 	struct mailimap_fetch_type *ft = NULL;
 	struct mailimap_fetch_att *body;
 	struct mailimap_section *sec;
+	struct imap_asked q = {.uids = uids, .n = n};
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	int code;
@@ -1654,6 +1726,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 		return E2_OK;
 	set = imap_set_of(uids, n);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	q.answered = calloc(n, sizeof(*q.answered));
 	sec = mailimap_section_new(NULL);
 	body = NULL;
 	if (sec != NULL)
@@ -1662,7 +1735,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 			       : mailimap_fetch_att_new_body_peek_section(sec);
 	if (body == NULL && sec != NULL)
 		mailimap_section_free(sec);
-	if (set == NULL || ft == NULL || body == NULL) {
+	if (set == NULL || ft == NULL || body == NULL || q.answered == NULL) {
 		if (body != NULL)
 			mailimap_fetch_att_free(body);
 		rc = imap_oom(err);
@@ -1691,15 +1764,11 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 	for (clistiter *it = clist_begin(res); it != NULL;
 	     it = clist_next(it)) {
 		struct imap_msg m;
-		bool dup = false;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.uid == 0 || m.body == NULL)
-			continue; /* an unsolicited FETCH (flag change) */
-		for (size_t i = 0; i < *nrows; i++)
-			if (rows[i].uid == m.uid)
-				dup = true;
-		if (dup)
+		/* a flag change, another UID, or this one again: not ours */
+		if (m.body == NULL || !imap_asked_take(&q, m.uid, &slot))
 			continue;
 		rc = folder_put(f, b, &m, partial, &rows[*nrows], err);
 		if (rc != E2_OK)
@@ -1707,6 +1776,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 		(*nrows)++;
 	}
 out:
+	free(q.answered);
 	if (res != NULL)
 		mailimap_fetch_list_free(res);
 	if (ft != NULL)
@@ -2165,17 +2235,15 @@ sx_fetched(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
 {
 	struct sync_ctx *c = fs->f->r->c;
 	struct fetched_row *row = &fs->rows[fs->nrows];
-	const uint32_t *hit = NULL;
+	struct imap_asked q = {fs->uids, fs->nuids, fs->seen};
 	const char *uniq = NULL;
 	char tag[SYNC_TAG_MAX];
 	enum e2_status rc;
+	size_t slot;
 
 	if (m->msg == NULL)
 		return E2_OK; /* an unsolicited FETCH (a flag change) */
-	if (m->uid != 0)
-		hit = bsearch(&m->uid, fs->uids, fs->nuids, sizeof(*fs->uids),
-			      uid_cmp);
-	if (hit == NULL || fs->seen[hit - fs->uids]) {
+	if (!imap_asked_take(&q, m->uid, &slot)) {
 		maildir_msg_discard(&m->msg); /* not asked for, or twice */
 		return E2_OK;
 	}
@@ -2189,7 +2257,6 @@ sx_fetched(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
 	rc = maildir_msg_end(&m->msg, &uniq, err);
 	if (rc != E2_OK)
 		return rc;
-	fs->seen[hit - fs->uids] = true;
 	memset(row, 0, sizeof(*row));
 	row->uid = m->uid;
 	(void)snprintf(row->uniq, sizeof(row->uniq), "%s", uniq);
@@ -2470,6 +2537,7 @@ part_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	bool got = false;
+	struct imap_asked q = {.uids = &pf->uid, .n = 1, .answered = &got};
 	size_t room = 0;
 	int code;
 
@@ -2508,11 +2576,11 @@ part_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
 	for (clistiter *it = clist_begin(res); it != NULL && !got;
 	     it = clist_next(it)) {
 		struct imap_msg m;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.uid != pf->uid || m.body == NULL)
-			continue;
-		got = true;
+		if (m.body == NULL || !imap_asked_take(&q, m.uid, &slot))
+			continue; /* sets got */
 		pf->bytes += m.body_len;
 		if (room > 0 && m.body_len >= room)
 			pf->skipped = true; /* maybe cut by <0.room> */
@@ -2544,6 +2612,7 @@ imap_msg_meta(struct imap_run *r, uint32_t uid, struct imap_msg *m,
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	bool got = false;
+	struct imap_asked q = {.uids = &uid, .n = 1, .answered = &got};
 	int code;
 
 	if (set == NULL || ft == NULL ||
@@ -2564,8 +2633,11 @@ imap_msg_meta(struct imap_run *r, uint32_t uid, struct imap_msg *m,
 	}
 	for (clistiter *it = clist_begin(res); it != NULL && !got;
 	     it = clist_next(it)) {
+		size_t slot;
+
 		imap_msg_parse(clist_content(it), m);
-		got = m->uid == uid && m->has_flags;
+		if (m->has_flags)
+			(void)imap_asked_take(&q, m->uid, &slot); /* sets got */
 	}
 	if (!got)
 		memset(m, 0, sizeof(*m));
@@ -2736,8 +2808,8 @@ folder_older(struct folder_run *f, uint32_t hi, struct uidv *uids,
 			continue;
 		rc = uidv_add(uids, uid, err);
 	}
-	if (rc == E2_OK && uids->n > 1)
-		qsort(uids->v, uids->n, sizeof(*uids->v), uid_cmp);
+	if (rc == E2_OK)
+		uidv_sort_unique(uids);
 	uidv_free(&older);
 	return rc;
 }
@@ -3196,6 +3268,7 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 	char tag[SYNC_TAG_MAX];
 	enum e2_status rc;
 	bool found = false;
+	struct imap_asked q = {.uids = &uid, .n = 1, .answered = &found};
 	int code;
 
 	rc = imap_open(&r, c, err);
@@ -3247,11 +3320,11 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 	for (clistiter *it = clist_begin(res); it != NULL && !found;
 	     it = clist_next(it)) {
 		struct imap_msg m;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.uid != uid || m.body == NULL)
-			continue;
-		found = true;
+		if (m.body == NULL || !imap_asked_take(&q, m.uid, &slot))
+			continue; /* sets found */
 		rc = fn(ctx, tag, m.body, m.body_len, err);
 	}
 	if (!found)
