@@ -35,6 +35,11 @@ Scenarios (--scenario):
   no-uidl           (POP3, for sync tests) login OK, UIDL refused (-ERR)
   uidl-long         (POP3) a UIDL of 80 characters (RFC 1939 allows 70)
   uidl-close        (POP3) UIDL answers +OK and one line, then closes
+  list-gap          (POP3) UIDL and LIST list messages 1 and 3 (a gap)
+  list-dup          (POP3) UIDL is fine; LIST lists message 1 twice (and
+                    no 3)
+  list-zero         (POP3) UIDL and LIST list a message 0
+  list-disagree     (POP3) UIDL lists 2 messages, LIST 3
   ok                a well-behaved server: STARTTLS works, any login is OK
 --tls wraps every connection in TLS first (implicit TLS: 993/995/465) with
 --cert/--key; with "silent" it completes the handshake, then says nothing.
@@ -343,6 +348,9 @@ class Script:
             elif cmd == b"UIDL" and sc == "uidl-long":
                 c.send(b"+OK" + CRLF + b"1 " + b"x" * 80 + CRLF + b"." +
                        CRLF)
+            elif cmd in (b"UIDL", b"LIST", b"RETR", b"TOP") and \
+                    sc in self.POP3_LISTS:
+                c.send(self.pop3_listing(sc, cmd))
             elif cmd == b"UIDL" and sc == "uidl-close":
                 c.send(b"+OK" + CRLF + b"1 abc" + CRLF)
                 return
@@ -353,6 +361,26 @@ class Script:
                 return
             else:
                 c.send(b"-ERR unknown command" + CRLF)
+
+    # POP3 maildrops whose numbers libetpan 1.9.4 cannot index:
+    # scenario -> (UIDL lines, LIST lines)
+    POP3_LISTS = {
+        "list-gap": ([b"1 a", b"3 c"], [b"1 120", b"3 120"]),
+        "list-dup": ([b"1 a", b"2 b", b"3 c"],
+                     [b"1 120", b"1 120", b"2 120"]),
+        "list-zero": ([b"0 z", b"1 a"], [b"0 120", b"1 120"]),
+        "list-disagree": ([b"1 a", b"2 b"],
+                          [b"1 120", b"2 120", b"3 120"]),
+    }
+
+    def pop3_listing(self, sc, cmd):
+        uidl, lst = self.POP3_LISTS[sc]
+        if cmd in (b"RETR", b"TOP"):  # never reached by a careful client
+            body = (b"From: a@example.com\r\nSubject: listed\r\n\r\n"
+                    b"hello\r\n")
+            return b"+OK" + CRLF + body + b"." + CRLF
+        lines = uidl if cmd == b"UIDL" else lst
+        return b"+OK" + CRLF + b"".join(x + CRLF for x in lines) + b"." + CRLF
 
     # -- SMTP ---------------------------------------------------------------
     def smtp_ehlo(self, tls_done):
@@ -436,7 +464,8 @@ def main():
     p.add_argument("--scenario", default="ok", choices=(
         "inject", "refuse-starttls", "no-starttls", "preauth", "silent",
         "close", "garbage", "permflags", "permflags-eof", "permflags-crlf",
-        "fetch-close", "fetch-extra", "no-uidl", "uidl-long", "uidl-close", "ok"))
+        "fetch-close", "fetch-extra", "no-uidl", "uidl-long", "uidl-close", "list-gap", "list-dup",
+        "list-zero", "list-disagree", "ok"))
     p.add_argument("--tls", action="store_true", help="implicit TLS")
     p.add_argument("--cert")
     p.add_argument("--key")

@@ -314,6 +314,24 @@ e2t_check "POP3 closed inside the UIDL listing: exit 2 within the timeout" \
 	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "closed inside UIDL: a clear error" \
 	json 'd["status"] == "eio" and "UIDL" in d["error"]'
+# numbers libetpan 1.9.4 indexes blindly (issue 7 item 2): a gap, a
+# repeat, a 0, LIST and UIDL disagreeing; email2 parses LIST and UIDL
+# itself (transports/pop3_list.c) and refuses them, naming the line
+pop3_list_check() { # SCENARIO WHAT PIECE
+	hostile_sync "$1" pop3
+	e2t_check "POP3 $2: exit 2 (a failed account), no crash" \
+		test "$HOSTILE_RC" = 2
+	e2t_check "POP3 $2: a protocol error naming the line" \
+		json "d['status'] == 'eproto' and $3 in d['error']"
+}
+pop3_list_check list-gap "numbers with a gap" \
+	"'UIDL answer, line 2 \"3 c\"' in d['error'] and 'a gap'"
+pop3_list_check list-dup "a number listed twice" \
+	"'LIST answer, line 2 \"1 120\"' in d['error'] and 'repeated'"
+pop3_list_check list-zero "message number 0" \
+	"'UIDL answer, line 1 \"0 z\"' in d['error'] and 'number 0'"
+pop3_list_check list-disagree "LIST and UIDL disagreeing" \
+	"'LIST answer lists 3 messages, the UIDL answer 2'"
 e2t_check "no message stored from the hostile maildrops" \
 	test -z "$(find "$MD" -type f -path '*/new/*' -o -type f -path '*/cur/*')"
 
