@@ -18,6 +18,7 @@
 #include <libetpan/libetpan.h>
 
 #include "imap_bodystructure.h"
+#include "imap_fetch_stream.h"
 #include "mime.h"
 #include "transports/chain.h"
 
@@ -482,32 +483,6 @@ struct imap_msg {
 	size_t body_len;
 };
 
-/* INTERNALDATE as epoch seconds, 0 when it makes no sense. */
-static int64_t
-imap_date_time(const struct mailimap_date_time *dt)
-{
-	struct tm tm = {0};
-	int zone, mins;
-	time_t t;
-
-	if (dt == NULL || dt->dt_year < 1970 || dt->dt_month < 1 ||
-	    dt->dt_month > 12 || dt->dt_day < 1 || dt->dt_day > 31)
-		return 0;
-	tm.tm_year = dt->dt_year - 1900;
-	tm.tm_mon = dt->dt_month - 1;
-	tm.tm_mday = dt->dt_day;
-	tm.tm_hour = dt->dt_hour;
-	tm.tm_min = dt->dt_min;
-	tm.tm_sec = dt->dt_sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	/* zone is [+-]HHMM as a number: -0130 is -130 */
-	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
-	mins = (zone / 100) * 60 + zone % 100;
-	return (int64_t)t - (dt->dt_zone < 0 ? -mins : mins) * 60;
-}
-
 static void
 imap_msg_parse(struct mailimap_msg_att *att, struct imap_msg *m)
 {
@@ -537,8 +512,8 @@ imap_msg_parse(struct mailimap_msg_att *att, struct imap_msg *m)
 			m->bodystructure = s->att_data.att_bodystructure;
 			break;
 		case MAILIMAP_MSG_ATT_INTERNALDATE:
-			m->internal_date =
-				imap_date_time(s->att_data.att_internal_date);
+			m->internal_date = imap_fetch_date_time(
+				s->att_data.att_internal_date);
 			break;
 		case MAILIMAP_MSG_ATT_BODY_SECTION:
 			if (s->att_data.att_body_section != NULL) {
@@ -673,42 +648,8 @@ uidv_free(struct uidv *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* ---- FETCH answers: only what was asked for -------------------------------
- *
- * RFC 3501 7.4.1 and 7.4.2: a server may send FETCH responses nobody asked
- * for (a flag change seen meanwhile; a hostile server's messages of other
- * UIDs; one message twice). Every path that sends a UID FETCH for a set of
- * UIDs looks each answer up with imap_asked_take(): an answer is used only
- * when it carries a UID of the command's set that was not answered before
- * in that command. So nothing unsolicited writes into a per-request array,
- * no array grows past what was asked, and a repeated answer counts once
- * (the first one wins).
- */
-struct imap_asked {
-	const uint32_t *uids; /* the command's UIDs, sorted, unique */
-	size_t n;
-	bool *answered; /* n flags, the caller's, false at the start */
-};
-
-/*
- * Whether uid is in q's set and not answered yet; then marks it answered
- * and *slot_out is its index in q->uids. A UID of 0 (no UID item) is never
- * taken.
- */
-static bool
-imap_asked_take(struct imap_asked *q, uint32_t uid, size_t *slot_out)
-{
-	const uint32_t *hit;
-
-	if (uid == 0 || q->n == 0)
-		return false;
-	hit = bsearch(&uid, q->uids, q->n, sizeof(*q->uids), uid_cmp);
-	if (hit == NULL || q->answered[hit - q->uids])
-		return false;
-	q->answered[hit - q->uids] = true;
-	*slot_out = (size_t)(hit - q->uids);
-	return true;
-}
+/* FETCH answers: only what was asked for, each once: imap_fetch_asked
+ * (imap_fetch_stream.h), used by every path below that sends a UID FETCH */
 
 /* ---- state rows (engine/syncstate.h) in the form this loop walks
  * ------------------------------------------------------------------------- */
@@ -982,11 +923,12 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 	struct imap_msg *srv = NULL; /* per row of [lo, hi): its answer */
 	uint32_t *uids = NULL;
 	bool *answered = NULL;
-	struct imap_asked q = {.n = hi - lo};
+	struct imap_fetch_asked q = {.n = hi - lo};
 	enum e2_status rc = E2_OK;
 	bool in_txn = false;
 
-	/* the answers by row: only the rows' UIDs, each once (imap_asked) */
+	/* the answers by row: only the rows' UIDs, each once (imap_fetch_asked)
+	 */
 	srv = calloc(hi - lo + 1, sizeof(*srv));
 	uids = calloc(hi - lo + 1, sizeof(*uids));
 	answered = calloc(hi - lo + 1, sizeof(*answered));
@@ -1004,7 +946,7 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (!m.has_flags || !imap_asked_take(&q, m.uid, &slot))
+		if (!m.has_flags || !imap_fetch_asked_take(&q, m.uid, &slot))
 			continue;
 		srv[slot] = m;
 	}
@@ -1368,7 +1310,7 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 {
 	struct mailimap_set *set = imap_set_of(uids, n);
 	struct mailimap_fetch_type *ft;
-	struct imap_asked q = {.uids = uids, .n = n};
+	struct imap_fetch_asked q = {.uids = uids, .n = n};
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	int code;
@@ -1412,7 +1354,7 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (!imap_asked_take(&q, m.uid, &slot))
+		if (!imap_fetch_asked_take(&q, m.uid, &slot))
 			continue; /* not asked for, or answered already */
 		hit = &out[slot];
 		hit->size = m.size;
@@ -1499,7 +1441,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 	struct mailimap_fetch_type *ft = NULL;
 	struct mailimap_fetch_att *body;
 	struct mailimap_section *sec;
-	struct imap_asked q = {.uids = uids, .n = n};
+	struct imap_fetch_asked q = {.uids = uids, .n = n};
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	int code;
@@ -1550,7 +1492,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 
 		imap_msg_parse(clist_content(it), &m);
 		/* a flag change, another UID, or this one again: not ours */
-		if (m.body == NULL || !imap_asked_take(&q, m.uid, &slot))
+		if (m.body == NULL || !imap_fetch_asked_take(&q, m.uid, &slot))
 			continue;
 		rc = folder_put(f, b, &m, partial, &rows[*nrows], err);
 		if (rc != E2_OK)
@@ -1620,615 +1562,181 @@ folder_commit(struct folder_run *f, struct maildir_batch **b,
  *
  * Without RETRIEVE and KEEPMAX every new message is fetched whole and no
  * size is needed first: one UID FETCH <set> (UID FLAGS INTERNALDATE
- * BODY.PEEK[]) per UID set of at most STREAM_SET_MAX bytes ("1:20000" is
- * one command), read here rather than by libetpan's parser, which holds a
- * whole response in memory. Each body literal goes from the stream into
- * its tmp/ file STREAM_BUF bytes at a time; every batch_msgs messages or
- * batch_bytes bytes the batch is made durable and its rows committed,
- * between two messages, while the server goes on sending into the socket
- * buffer: network and disk overlap, and memory is one response line and
- * one buffer whatever the mailbox. Read: untagged FETCH responses (UID,
- * FLAGS, INTERNALDATE, BODY[] as a literal, a string or NIL; any other
- * item skipped: atoms, strings, literals, lists), other untagged responses
- * skipped, then the tagged OK (NO, BAD: an error). A response left
- * unfinished (an error, a stop) leaves the connection unusable: the guard
- * then refuses reads, so LOGOUT does not read the rest of it. On a broken
- * connection or a stop the messages received whole are committed first.
+ * BODY.PEEK[]) per UID set of at most IMAP_FETCH_STREAM_SET_MAX bytes
+ * ("1:20000" is one command), read by imap_fetch_stream.c rather than by
+ * libetpan's parser, which holds a whole response in memory. Each body
+ * goes from the stream into its tmp/ file as it arrives; every batch_msgs
+ * messages or batch_bytes bytes the batch is made durable and its rows
+ * committed, between two messages, while the server goes on sending into
+ * the socket buffer: network and disk overlap, and memory is one response
+ * line and one buffer whatever the mailbox. A response left unfinished (an
+ * error, a stop) leaves the connection unusable: the guard then refuses
+ * reads, so LOGOUT does not read the rest of it. On a broken connection or
+ * a stop the messages received whole are committed first.
  */
-#define STREAM_SET_MAX 4000u /* bytes of one command's UID set */
-#define STREAM_BUF (64u * 1024)
-#define STREAM_DEPTH 16 /* of the lists of an item skipped */
-#define STREAM_WHAT "UID FETCH (BODY.PEEK[])"
 
-struct fetch_stream {
+struct folder_streamed {
 	struct folder_run *f;
-	mailstream *s;
-	MMAPString *line; /* the current response line */
-	size_t len;       /* its length without CRLF */
-	size_t pos;       /* the parse position in it */
-	char *buf;        /* literal bytes on their way to a file */
-	char tag[16];
-	const uint32_t *uids; /* this command's, sorted */
-	bool *seen;           /* per UID of uids: stored already */
-	size_t nuids;
 	struct maildir_batch *b;  /* the open batch, NULL: none yet */
 	struct fetched_row *rows; /* its messages */
 	size_t nrows;
 	unsigned long long bytes;
-	bool stop; /* sync_stopping(): the rest of the response is left */
-};
-
-struct stream_msg {
-	uint32_t uid;
-	bool has_flags;
-	char flags[MAILDIR_FLAGS_MAX];
-	int64_t internal_date;
-	struct maildir_msg *msg; /* the body's tmp file */
-	unsigned long long body_len;
 };
 
 static enum e2_status
-sx_proto(struct fetch_stream *fs, const char *why, struct e2_err *err)
+streamed_body_begin(void *ctx, void **body_out, struct e2_err *err)
 {
-	char quoted[120] = "";
+	struct folder_streamed *st = ctx;
+	struct maildir_msg *msg = NULL;
+	enum e2_status rc = E2_OK;
 
-	(void)e2_quote(quoted, sizeof(quoted), fs->line->str, fs->len);
-	return e2_fail(err, E2_EPROTO, "imap " STREAM_WHAT ": %s: %s", why,
-		       quoted);
-}
-
-static enum e2_status
-sx_line(struct fetch_stream *fs, struct e2_err *err)
-{
-	size_t n;
-
-	if (mailstream_read_line(fs->s, fs->line) == NULL ||
-	    fs->line->len == 0 || fs->line->str[fs->line->len - 1] != '\n')
-		return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM, STREAM_WHAT,
-				 err);
-	n = fs->line->len - 1;
-	if (n > 0 && fs->line->str[n - 1] == '\r')
-		n--;
-	fs->len = n;
-	fs->pos = 0;
-	return E2_OK;
-}
-
-static char
-sx_peek(const struct fetch_stream *fs)
-{
-	return fs->pos < fs->len ? fs->line->str[fs->pos] : '\0';
-}
-
-static void
-sx_spaces(struct fetch_stream *fs)
-{
-	while (sx_peek(fs) == ' ')
-		fs->pos++;
-}
-
-/*
- * An atom, upper-cased into out (cut at cap - 1 bytes). section: an item
- * name, whose "[...]" may hold spaces and parentheses.
- */
-static void
-sx_word(struct fetch_stream *fs, char *out, size_t cap, bool section)
-{
-	bool in_sec = false;
-	size_t n = 0;
-
-	while (fs->pos < fs->len) {
-		char ch = fs->line->str[fs->pos];
-
-		if (!in_sec && (ch == ' ' || ch == '(' || ch == ')' ||
-				ch == '{' || ch == '"' || ch == '\0'))
-			break;
-		if (section && ch == '[')
-			in_sec = true;
-		else if (ch == ']')
-			in_sec = false;
-		if (n + 1 < cap)
-			out[n++] =
-				ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch;
-		fs->pos++;
-	}
-	out[n] = '\0';
-}
-
-static enum e2_status
-sx_number(struct fetch_stream *fs, unsigned long long *out, struct e2_err *err)
-{
-	unsigned long long v = 0;
-	size_t start = fs->pos;
-
-	while (sx_peek(fs) >= '0' && sx_peek(fs) <= '9') {
-		if (v > (1ull << 40))
-			return sx_proto(fs, "number too large", err);
-		v = v * 10 + (unsigned)(sx_peek(fs) - '0');
-		fs->pos++;
-	}
-	if (fs->pos == start)
-		return sx_proto(fs, "number expected", err);
-	*out = v;
-	return E2_OK;
-}
-
-/* "{n}" (or "{n+}") ending the line. */
-static enum e2_status
-sx_literal(struct fetch_stream *fs, unsigned long long *n_out,
-	   struct e2_err *err)
-{
-	enum e2_status rc;
-
-	fs->pos++;
-	rc = sx_number(fs, n_out, err);
-	if (rc != E2_OK)
-		return rc;
-	if (sx_peek(fs) == '+')
-		fs->pos++;
-	if (sx_peek(fs) != '}' || fs->pos + 1 != fs->len)
-		return sx_proto(fs, "bad literal", err);
-	fs->pos++;
-	return E2_OK;
-}
-
-/* The literal's n bytes into msg (NULL: dropped), then the next line. */
-static enum e2_status
-sx_literal_body(struct fetch_stream *fs, unsigned long long n,
-		struct maildir_msg *msg, struct e2_err *err)
-{
-	while (n > 0) {
-		size_t want = n < STREAM_BUF ? (size_t)n : STREAM_BUF;
-		ssize_t got = mailstream_read(fs->s, fs->buf, want);
-		enum e2_status rc;
-
-		if (got <= 0)
-			return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM,
-					 STREAM_WHAT, err);
-		if (msg != NULL) {
-			rc = maildir_msg_write(msg, fs->buf, (size_t)got, err);
-			if (rc != E2_OK)
-				return rc;
-		}
-		n -= (unsigned long long)got;
-	}
-	return sx_line(fs, err);
-}
-
-/* A quoted string, unescaped in place: *s_out, *n_out (may be NULL). */
-static enum e2_status
-sx_quoted(struct fetch_stream *fs, const char **s_out, size_t *n_out,
-	  struct e2_err *err)
-{
-	char *p = fs->line->str;
-	size_t i = fs->pos + 1, o = i;
-
-	for (;;) {
-		char ch;
-
-		if (i >= fs->len)
-			return sx_proto(fs, "unfinished string", err);
-		ch = p[i++];
-		if (ch == '"')
-			break;
-		if (ch == '\\') {
-			if (i >= fs->len)
-				return sx_proto(fs, "unfinished string", err);
-			ch = p[i++];
-		}
-		p[o++] = ch;
-	}
-	if (s_out != NULL) {
-		*s_out = p + fs->pos + 1;
-		*n_out = o - (fs->pos + 1);
-	}
-	fs->pos = i;
-	return E2_OK;
-}
-
-/* Skips one value: atom, number, NIL, string, literal, list. */
-static enum e2_status
-sx_skip(struct fetch_stream *fs, int depth, struct e2_err *err)
-{
-	unsigned long long n;
-	char word[8];
-	size_t start = fs->pos;
-	enum e2_status rc;
-
-	if (depth > STREAM_DEPTH)
-		return sx_proto(fs, "lists nested too deep", err);
-	switch (sx_peek(fs)) {
-	case '(':
-		fs->pos++;
-		for (;;) {
-			sx_spaces(fs);
-			if (sx_peek(fs) == ')') {
-				fs->pos++;
-				return E2_OK;
-			}
-			if (sx_peek(fs) == '\0')
-				return sx_proto(fs, "unfinished list", err);
-			rc = sx_skip(fs, depth + 1, err);
-			if (rc != E2_OK)
-				return rc;
-		}
-	case '"':
-		return sx_quoted(fs, NULL, NULL, err);
-	case '{':
-		rc = sx_literal(fs, &n, err);
-		return rc != E2_OK ? rc : sx_literal_body(fs, n, NULL, err);
-	default:
-		sx_word(fs, word, sizeof(word), false);
-		if (fs->pos == start)
-			return sx_proto(fs, "unexpected byte", err);
-		return E2_OK;
-	}
-}
-
-static enum e2_status
-sx_flags(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
-{
-	bool seen = false, flagged = false, answered = false, draft = false;
-
-	if (sx_peek(fs) != '(')
-		return sx_proto(fs, "FLAGS without a list", err);
-	fs->pos++;
-	for (;;) {
-		char flag[16];
-		size_t start;
-
-		sx_spaces(fs);
-		if (sx_peek(fs) == ')') {
-			fs->pos++;
-			break;
-		}
-		start = fs->pos;
-		sx_word(fs, flag, sizeof(flag), false);
-		if (fs->pos == start)
-			return sx_proto(fs, "bad flag", err);
-		if (strcmp(flag, "\\SEEN") == 0)
-			seen = true;
-		else if (strcmp(flag, "\\FLAGGED") == 0)
-			flagged = true;
-		else if (strcmp(flag, "\\ANSWERED") == 0)
-			answered = true;
-		else if (strcmp(flag, "\\DRAFT") == 0)
-			draft = true;
-	}
-	sync_flags_from_imap(seen, flagged, answered, draft, m->flags);
-	m->has_flags = true;
-	return E2_OK;
-}
-
-/* INTERNALDATE "17-Jul-1996 02:44:25 -0700" as epoch seconds, 0: bad. */
-static int64_t
-sx_date(const char *s, size_t n)
-{
-	static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
-	struct mailimap_date_time dt = {0};
-	char buf[40], mon[4] = "";
-	int day, year, hour, min, sec, zone;
-	const char *hit;
-
-	if (n >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (sscanf(buf, "%2d-%3[A-Za-z]-%4d %2d:%2d:%2d %5d", &day, mon, &year,
-		   &hour, &min, &sec, &zone) != 7 ||
-	    strlen(mon) != 3)
-		return 0;
-	for (size_t i = 0; i < 3; i++)
-		if (mon[i] >= 'a' && mon[i] <= 'z')
-			mon[i] = (char)(mon[i] - 32);
-	hit = strstr(months, mon);
-	if (hit == NULL || (hit - months) % 3 != 0)
-		return 0;
-	dt.dt_day = day;
-	dt.dt_month = (int)((hit - months) / 3) + 1;
-	dt.dt_year = year;
-	dt.dt_hour = hour;
-	dt.dt_min = min;
-	dt.dt_sec = sec;
-	dt.dt_zone = zone;
-	return imap_date_time(&dt);
-}
-
-/* BODY[]: a literal or a string goes into a new tmp file; NIL: none. */
-static enum e2_status
-sx_fetch_body(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
-{
-	struct sync_ctx *c = fs->f->r->c;
-	unsigned long long n = 0;
-	const char *s = NULL;
-	size_t slen = 0;
-	enum e2_status rc;
-	char ch = sx_peek(fs);
-
-	if (ch != '{' && ch != '"')
-		return sx_skip(fs, 0, err); /* NIL */
-	if (m->msg != NULL)
-		return sx_proto(fs, "two bodies for one message", err);
-	if (ch == '{')
-		rc = sx_literal(fs, &n, err);
-	else
-		rc = sx_quoted(fs, &s, &slen, err);
-	if (rc == E2_OK && fs->b == NULL)
-		rc = maildir_batch_begin(c->md, &fs->b, err);
+	if (st->b == NULL)
+		rc = maildir_batch_begin(st->f->r->c->md, &st->b, err);
 	if (rc == E2_OK)
-		rc = maildir_msg_begin(fs->b, fs->f->path, NULL, NULL, &m->msg,
+		rc = maildir_msg_begin(st->b, st->f->path, NULL, NULL, &msg,
 				       err);
-	if (rc != E2_OK)
-		return rc;
-	if (ch == '{') {
-		m->body_len = n;
-		return sx_literal_body(fs, n, m->msg, err);
-	}
-	m->body_len = slen;
-	return maildir_msg_write(m->msg, s, slen, err);
+	if (rc == E2_OK)
+		*body_out = msg;
+	return rc;
 }
 
-/* One "* n FETCH (...)", the line at its "(". */
 static enum e2_status
-sx_fetch(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+streamed_body_write(void *ctx, void *body, const char *buf, size_t len,
+		    struct e2_err *err)
 {
-	fs->pos++;
-	for (;;) {
-		char name[64];
-		unsigned long long v = 0;
-		const char *s;
-		size_t n, start;
-		enum e2_status rc;
-
-		sx_spaces(fs);
-		if (sx_peek(fs) == ')')
-			return E2_OK;
-		start = fs->pos;
-		sx_word(fs, name, sizeof(name), true);
-		if (fs->pos == start || sx_peek(fs) != ' ')
-			return sx_proto(fs, "bad FETCH item", err);
-		fs->pos++;
-		if (strcmp(name, "UID") == 0) {
-			rc = sx_number(fs, &v, err);
-			if (rc == E2_OK && (v == 0 || v > UINT32_MAX))
-				rc = sx_proto(fs, "bad UID", err);
-			m->uid = (uint32_t)v;
-		} else if (strcmp(name, "FLAGS") == 0) {
-			rc = sx_flags(fs, m, err);
-		} else if (strcmp(name, "INTERNALDATE") == 0 &&
-			   sx_peek(fs) == '"') {
-			rc = sx_quoted(fs, &s, &n, err);
-			if (rc == E2_OK)
-				m->internal_date = sx_date(s, n);
-		} else if (strcmp(name, "BODY[]") == 0 ||
-			   strcmp(name, "BODY[]<0>") == 0) {
-			rc = sx_fetch_body(fs, m, err);
-		} else {
-			rc = sx_skip(fs, 0, err);
-		}
-		if (rc != E2_OK)
-			return rc;
-	}
+	(void)ctx;
+	return maildir_msg_write(body, buf, len, err);
 }
 
-/* A FETCH read whole: its file joins the batch, the batch may commit. */
-static enum e2_status
-sx_fetched(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+static void
+streamed_body_discard(void *ctx, void **body)
 {
-	struct sync_ctx *c = fs->f->r->c;
-	struct fetched_row *row = &fs->rows[fs->nrows];
-	struct imap_asked q = {fs->uids, fs->nuids, fs->seen};
+	struct maildir_msg *msg = *body;
+
+	(void)ctx;
+	maildir_msg_discard(&msg);
+	*body = NULL;
+}
+
+/* An asked message read whole: its file joins the batch, which may commit */
+static enum e2_status
+streamed_fetched(void *ctx, const struct imap_fetch_msg *m, void **body,
+		 bool *stop_out, struct e2_err *err)
+{
+	struct folder_streamed *st = ctx;
+	struct sync_ctx *c = st->f->r->c;
+	struct fetched_row *row = &st->rows[st->nrows];
+	struct maildir_msg *msg = *body;
+	char flags[MAILDIR_FLAGS_MAX] = "";
 	const char *uniq = NULL;
 	char tag[SYNC_TAG_MAX];
 	enum e2_status rc;
-	size_t slot;
 
-	if (m->msg == NULL)
-		return E2_OK; /* an unsolicited FETCH (a flag change) */
-	if (!imap_asked_take(&q, m->uid, &slot)) {
-		maildir_msg_discard(&m->msg); /* not asked for, or twice */
-		return E2_OK;
-	}
+	*body = NULL;
+	if (m->has_flags)
+		sync_flags_from_imap(m->seen, m->flagged, m->answered, m->draft,
+				     flags);
 	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)m->uid,
-		       (unsigned)fs->f->cur.uidvalidity);
-	rc = maildir_msg_set_meta(
-		m->msg, m->has_flags && m->flags[0] != '\0' ? m->flags : NULL,
-		tag, err);
-	if (rc != E2_OK)
+		       (unsigned)st->f->cur.uidvalidity);
+	rc = maildir_msg_set_meta(msg, flags[0] != '\0' ? flags : NULL, tag,
+				  err);
+	if (rc == E2_OK)
+		rc = maildir_msg_end(&msg, &uniq, err);
+	if (rc != E2_OK) {
+		maildir_msg_discard(&msg);
 		return rc;
-	rc = maildir_msg_end(&m->msg, &uniq, err);
-	if (rc != E2_OK)
-		return rc;
+	}
 	memset(row, 0, sizeof(*row));
 	row->uid = m->uid;
 	(void)snprintf(row->uniq, sizeof(row->uniq), "%s", uniq);
-	flags_synced(m->flags, row->flags);
+	flags_synced(flags, row->flags);
 	row->internal_date = m->internal_date;
 	row->bytes = m->body_len;
-	fs->nrows++;
-	fs->bytes += m->body_len;
-	if (fs->nrows >= c->o.batch_msgs || fs->bytes >= c->o.batch_bytes) {
-		rc = folder_commit(fs->f, &fs->b, fs->rows, fs->nrows, err);
+	st->nrows++;
+	st->bytes += m->body_len;
+	if (st->nrows >= c->o.batch_msgs || st->bytes >= c->o.batch_bytes) {
+		rc = folder_commit(st->f, &st->b, st->rows, st->nrows, err);
 		if (rc != E2_OK)
 			return rc;
-		fs->nrows = 0;
-		fs->bytes = 0;
+		st->nrows = 0;
+		st->bytes = 0;
 	}
-	if (sync_stopping(c))
-		fs->stop = true;
+	*stop_out = sync_stopping(c);
 	return E2_OK;
 }
 
-/* Skips an untagged response other than FETCH, literals included. */
 static enum e2_status
-sx_skip_response(struct fetch_stream *fs, struct e2_err *err)
+streamed_io_error(void *ctx, struct e2_err *err)
 {
-	for (;;) {
-		const char *p = fs->line->str;
-		size_t i = fs->len;
-		unsigned long long n;
-		enum e2_status rc;
+	struct folder_streamed *st = ctx;
 
-		if (i < 3 || p[i - 1] != '}')
-			return E2_OK;
-		i--; /* at the '}' */
-		while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9')
-			i--;
-		if (i == fs->len - 1 || i == 0 || p[i - 1] != '{')
-			return E2_OK;
-		fs->pos = i - 1;
-		rc = sx_literal(fs, &n, err);
-		if (rc == E2_OK)
-			rc = sx_literal_body(fs, n, NULL, err);
-		if (rc != E2_OK)
-			return rc;
-	}
+	return imap_fail(st->f->r, MAILIMAP_ERROR_STREAM,
+			 IMAP_FETCH_STREAM_WHAT, err);
 }
 
-/* Sends one UID FETCH and reads its response (up to a stop). */
-static enum e2_status
-sx_command(struct fetch_stream *fs, const char *set, struct e2_err *err)
-{
-	mailimap *imap = fs->f->r->imap;
-	static const char atts[] = " (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n";
-	size_t taglen;
-
-	imap->imap_tag++;
-	if (mailimap_is_163_workaround_enabled(imap))
-		(void)snprintf(fs->tag, sizeof(fs->tag), "C%d", imap->imap_tag);
-	else
-		(void)snprintf(fs->tag, sizeof(fs->tag), "%d", imap->imap_tag);
-	taglen = strlen(fs->tag);
-	if (mailstream_write(fs->s, fs->tag, taglen) < 0 ||
-	    mailstream_write(fs->s, " UID FETCH ", 11) < 0 ||
-	    mailstream_write(fs->s, set, strlen(set)) < 0 ||
-	    mailstream_write(fs->s, atts, sizeof(atts) - 1) < 0 ||
-	    mailstream_flush(fs->s) < 0)
-		return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM, STREAM_WHAT,
-				 err);
-	while (!fs->stop) {
-		const char *p;
-		struct stream_msg m;
-		enum e2_status rc = sx_line(fs, err);
-
-		if (rc != E2_OK)
-			return rc;
-		p = fs->line->str;
-		if (fs->len > taglen && memcmp(p, fs->tag, taglen) == 0 &&
-		    p[taglen] == ' ') {
-			if (fs->len >= taglen + 3 &&
-			    strncasecmp(p + taglen + 1, "OK", 2) == 0)
-				return E2_OK;
-			return sx_proto(fs, "refused", err);
-		}
-		if (fs->len < 2 || p[0] != '*' || p[1] != ' ')
-			return sx_proto(fs, "unexpected response", err);
-		fs->pos = 2;
-		while (sx_peek(fs) >= '0' && sx_peek(fs) <= '9')
-			fs->pos++;
-		if (fs->pos == 2 || fs->len - fs->pos < 8 ||
-		    strncasecmp(p + fs->pos, " FETCH (", 8) != 0) {
-			rc = sx_skip_response(fs, err);
-			if (rc != E2_OK)
-				return rc;
-			continue;
-		}
-		fs->pos += 7;
-		memset(&m, 0, sizeof(m));
-		rc = sx_fetch(fs, &m, err);
-		if (rc == E2_OK)
-			rc = sx_fetched(fs, &m, err);
-		maildir_msg_discard(&m.msg);
-		if (rc != E2_OK)
-			return rc;
-	}
-	return E2_OK;
-}
-
-/* The UID set of uids[0..] that fits STREAM_SET_MAX; *n_out UIDs in it. */
-static void
-sx_set(const uint32_t *uids, size_t n, char *set, size_t *n_out)
-{
-	size_t len = 0, i = 0;
-
-	set[0] = '\0';
-	while (i < n) {
-		char run[32];
-		size_t j = i, rl;
-
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (j > i)
-			(void)snprintf(run, sizeof(run), "%s%u:%u",
-				       len > 0 ? "," : "", (unsigned)uids[i],
-				       (unsigned)uids[j]);
-		else
-			(void)snprintf(run, sizeof(run), "%s%u",
-				       len > 0 ? "," : "", (unsigned)uids[i]);
-		rl = strlen(run);
-		if (len > 0 && len + rl > STREAM_SET_MAX)
-			break;
-		memcpy(set + len, run, rl + 1);
-		len += rl;
-		i = j + 1;
-	}
-	*n_out = i;
-}
+static const struct imap_fetch_stream_ops streamed_ops = {
+	.body_begin = streamed_body_begin,
+	.body_write = streamed_body_write,
+	.body_discard = streamed_body_discard,
+	.fetched = streamed_fetched,
+	.io_error = streamed_io_error,
+};
 
 /* Downloads todo (sorted) whole, streamed (see above). */
 static enum e2_status
 folder_stream(struct folder_run *f, const struct uidv *todo, struct e2_err *err)
 {
 	struct sync_ctx *c = f->r->c;
-	struct fetch_stream fs = {0};
+	mailimap *imap = f->r->imap;
+	struct folder_streamed st = {.f = f};
+	struct imap_fetch_stream *fs = NULL;
 	bool *seen = NULL;
 	char *set = NULL;
-	bool open = false;
-	enum e2_status rc = E2_OK;
+	bool open = false, stop = false;
+	enum e2_status rc;
 
-	fs.f = f;
-	fs.s = f->r->imap->imap_stream;
-	fs.line = mmap_string_new("");
-	fs.buf = malloc(STREAM_BUF);
-	fs.rows = calloc(c->o.batch_msgs + 1, sizeof(*fs.rows));
-	seen = calloc(todo->n, sizeof(*seen));
-	set = malloc(STREAM_SET_MAX + 32);
-	if (fs.line == NULL || fs.buf == NULL || fs.rows == NULL ||
-	    seen == NULL || set == NULL) {
+	st.rows = calloc(c->o.batch_msgs + 1, sizeof(*st.rows));
+	seen = calloc(todo->n + 1, sizeof(*seen));
+	set = malloc(IMAP_FETCH_STREAM_SET_MAX + 32);
+	if (st.rows == NULL || seen == NULL || set == NULL) {
 		rc = imap_oom(err);
 		goto out;
 	}
-	for (size_t lo = 0; lo < todo->n && !fs.stop;) {
-		size_t n;
+	rc = imap_fetch_stream_new(imap->imap_stream, &streamed_ops, &st, &fs,
+				   err);
+	for (size_t lo = 0; rc == E2_OK && lo < todo->n && !stop;) {
+		struct imap_fetch_asked q = {.uids = todo->v + lo,
+					     .answered = seen + lo};
+		char tag[16];
 
-		sx_set(todo->v + lo, todo->n - lo, set, &n);
-		fs.uids = todo->v + lo;
-		fs.seen = seen + lo;
-		fs.nuids = n;
+		imap_fetch_stream_set(todo->v + lo, todo->n - lo, set, &q.n);
+		imap->imap_tag++;
+		if (mailimap_is_163_workaround_enabled(imap))
+			(void)snprintf(tag, sizeof(tag), "C%d", imap->imap_tag);
+		else
+			(void)snprintf(tag, sizeof(tag), "%d", imap->imap_tag);
 		open = true;
-		rc = sx_command(&fs, set, err);
+		rc = imap_fetch_stream_command(fs, tag, set, &q, &stop, err);
 		if (rc != E2_OK)
 			break;
-		open = fs.stop;
-		lo += n;
+		open = stop;
+		lo += q.n;
 	}
-	if (fs.nrows > 0) {
+	if (st.nrows > 0) {
 		/* what arrived whole is kept, also when the rest failed */
 		struct e2_err late = {0};
 
 		if (rc == E2_OK)
-			rc = folder_commit(f, &fs.b, fs.rows, fs.nrows, err);
+			rc = folder_commit(f, &st.b, st.rows, st.nrows, err);
 		else
-			(void)folder_commit(f, &fs.b, fs.rows, fs.nrows, &late);
+			(void)folder_commit(f, &st.b, st.rows, st.nrows, &late);
 	}
 out:
 	if (open && f->r->guard != NULL)
 		f->r->guard->dead = true;
-	maildir_batch_free(&fs.b);
-	if (fs.line != NULL)
-		mmap_string_free(fs.line);
-	free(fs.buf);
-	free(fs.rows);
+	imap_fetch_stream_free(&fs);
+	maildir_batch_free(&st.b);
+	free(st.rows);
 	free(seen);
 	free(set);
 	return rc;
@@ -2319,7 +1827,8 @@ part_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	bool got = false;
-	struct imap_asked q = {.uids = &pf->uid, .n = 1, .answered = &got};
+	struct imap_fetch_asked q = {
+		.uids = &pf->uid, .n = 1, .answered = &got};
 	size_t room = 0;
 	int code;
 
@@ -2361,7 +1870,7 @@ part_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
 		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.body == NULL || !imap_asked_take(&q, m.uid, &slot))
+		if (m.body == NULL || !imap_fetch_asked_take(&q, m.uid, &slot))
 			continue; /* sets got */
 		pf->bytes += m.body_len;
 		if (room > 0 && m.body_len >= room)
@@ -2394,7 +1903,7 @@ imap_msg_meta(struct imap_run *r, uint32_t uid, struct imap_msg *m,
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	bool got = false;
-	struct imap_asked q = {.uids = &uid, .n = 1, .answered = &got};
+	struct imap_fetch_asked q = {.uids = &uid, .n = 1, .answered = &got};
 	int code;
 
 	if (set == NULL || ft == NULL ||
@@ -2419,7 +1928,8 @@ imap_msg_meta(struct imap_run *r, uint32_t uid, struct imap_msg *m,
 
 		imap_msg_parse(clist_content(it), m);
 		if (m->has_flags)
-			(void)imap_asked_take(&q, m->uid, &slot); /* sets got */
+			(void)imap_fetch_asked_take(&q, m->uid,
+						    &slot); /* sets got */
 	}
 	if (!got)
 		memset(m, 0, sizeof(*m));
@@ -3050,7 +2560,7 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 	char tag[SYNC_TAG_MAX];
 	enum e2_status rc;
 	bool found = false;
-	struct imap_asked q = {.uids = &uid, .n = 1, .answered = &found};
+	struct imap_fetch_asked q = {.uids = &uid, .n = 1, .answered = &found};
 	int code;
 
 	rc = imap_open(&r, c, err);
@@ -3105,7 +2615,7 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.body == NULL || !imap_asked_take(&q, m.uid, &slot))
+		if (m.body == NULL || !imap_fetch_asked_take(&q, m.uid, &slot))
 			continue; /* sets found */
 		rc = fn(ctx, tag, m.body, m.body_len, err);
 	}
