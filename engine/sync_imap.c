@@ -17,6 +17,8 @@
 
 #include <libetpan/libetpan.h>
 
+#include "imap_bodystructure.h"
+#include "imap_fetch_stream.h"
 #include "mime.h"
 #include "transports/chain.h"
 
@@ -487,33 +489,6 @@ struct imap_msg {
 	size_t body_len;
 };
 
-/*
- * INTERNALDATE as epoch seconds, 0 when it makes no sense: every field is
- * range-checked by mime_date_make() before use (issue 7 item 9); the zone
- * is [+-]HHMM as a number (-0130 is -130), its minutes 0-59.
- */
-static int64_t
-imap_date_time(const struct mailimap_date_time *dt)
-{
-	struct e2_err ignored = {0};
-	int zone, mins;
-	time_t t;
-
-	if (dt == NULL || dt->dt_year < 1970 || dt->dt_zone < -9999 ||
-	    dt->dt_zone > 9999)
-		return 0;
-	zone = dt->dt_zone < 0 ? -dt->dt_zone : dt->dt_zone;
-	if (zone % 100 > 59)
-		return 0;
-	mins = (zone / 100) * 60 + zone % 100;
-	if (mime_date_make(dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour,
-			   dt->dt_min, dt->dt_sec,
-			   (dt->dt_zone < 0 ? -mins : mins) * 60L, &t,
-			   &ignored) != E2_OK)
-		return 0;
-	return (int64_t)t;
-}
-
 static void
 imap_msg_parse(struct mailimap_msg_att *att, struct imap_msg *m)
 {
@@ -543,8 +518,8 @@ imap_msg_parse(struct mailimap_msg_att *att, struct imap_msg *m)
 			m->bodystructure = s->att_data.att_bodystructure;
 			break;
 		case MAILIMAP_MSG_ATT_INTERNALDATE:
-			m->internal_date =
-				imap_date_time(s->att_data.att_internal_date);
+			m->internal_date = imap_fetch_date_time(
+				s->att_data.att_internal_date);
 			break;
 		case MAILIMAP_MSG_ATT_BODY_SECTION:
 			if (s->att_data.att_body_section != NULL) {
@@ -650,13 +625,6 @@ uidv_add(struct uidv *u, uint32_t uid, struct e2_err *err)
 	return E2_OK;
 }
 
-static void
-uidv_free(struct uidv *u)
-{
-	free(u->v);
-	memset(u, 0, sizeof(*u));
-}
-
 static int
 uid_cmp(const void *a, const void *b)
 {
@@ -664,6 +632,30 @@ uid_cmp(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+/* Sorts u and drops repeated UIDs (a server may list one twice). */
+static void
+uidv_sort_unique(struct uidv *u)
+{
+	size_t n = 0;
+
+	if (u->n > 1)
+		qsort(u->v, u->n, sizeof(*u->v), uid_cmp);
+	for (size_t i = 0; i < u->n; i++)
+		if (n == 0 || u->v[n - 1] != u->v[i])
+			u->v[n++] = u->v[i];
+	u->n = n;
+}
+
+static void
+uidv_free(struct uidv *u)
+{
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+}
+
+/* FETCH answers: only what was asked for, each once: imap_fetch_asked
+ * (imap_fetch_stream.h), used by every path below that sends a UID FETCH */
 
 /* ---- state rows (engine/syncstate.h) in the form this loop walks
  * ------------------------------------------------------------------------- */
@@ -934,22 +926,36 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		mailimap_flag_new_seen, mailimap_flag_new_flagged,
 		mailimap_flag_new_answered};
 	static const char letters[3] = {'S', 'F', 'R'};
-	struct imap_msg *srv = NULL;
-	size_t nsrv = 0, k = 0;
+	struct imap_msg *srv = NULL; /* per row of [lo, hi): its answer */
+	uint32_t *uids = NULL;
+	bool *answered = NULL;
+	struct imap_fetch_asked q = {.n = hi - lo};
 	enum e2_status rc = E2_OK;
 	bool in_txn = false;
 
-	srv = calloc(clist_count(fetched) + 1, sizeof(*srv));
-	if (srv == NULL)
-		return imap_oom(err);
+	/* the answers by row: only the rows' UIDs, each once (imap_fetch_asked)
+	 */
+	srv = calloc(hi - lo + 1, sizeof(*srv));
+	uids = calloc(hi - lo + 1, sizeof(*uids));
+	answered = calloc(hi - lo + 1, sizeof(*answered));
+	if (srv == NULL || uids == NULL || answered == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t i = lo; i < hi; i++)
+		uids[i - lo] = f->rows[i].uid;
+	q.uids = uids;
+	q.answered = answered;
 	for (clistiter *it = clist_begin(fetched); it != NULL;
 	     it = clist_next(it)) {
-		imap_msg_parse(clist_content(it), &srv[nsrv]);
-		if (srv[nsrv].uid != 0 && srv[nsrv].has_flags)
-			nsrv++;
+		struct imap_msg m;
+		size_t slot;
+
+		imap_msg_parse(clist_content(it), &m);
+		if (!m.has_flags || !imap_fetch_asked_take(&q, m.uid, &slot))
+			continue;
+		srv[slot] = m;
 	}
-	if (nsrv > 1)
-		qsort(srv, nsrv, sizeof(*srv), uid_cmp);
 
 	rc = store_begin(c->st, err);
 	if (rc != E2_OK)
@@ -959,11 +965,10 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		struct sync_msg_row *row = &f->rows[i];
 		struct maildir_file *lf = folder_local_of(f, row);
 		char merged[MAILDIR_FLAGS_MAX], raw[MAILDIR_FLAGS_MAX];
+		const struct imap_msg *sm = &srv[i - lo];
 		size_t n = 0;
 
-		while (k < nsrv && srv[k].uid < row->uid)
-			k++;
-		if (k == nsrv || srv[k].uid != row->uid) {
+		if (!answered[i - lo]) {
 			/* expunged on the server: local copy goes too */
 			if (lf != NULL) {
 				rc = maildir_remove(f->path, lf->sub, lf->name,
@@ -988,7 +993,7 @@ folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
 		for (int j = 0; j < 3; j++) {
 			bool l = flag_has(lf->flags, letters[j]);
 			bool b = flag_has(row->flags, letters[j]);
-			bool s = flag_has(srv[k].flags, letters[j]);
+			bool s = flag_has(sm->flags, letters[j]);
 			bool res = b;
 
 			if (l != b) {
@@ -1055,6 +1060,8 @@ out:
 	for (int j = 0; j < 3; j++)
 		for (int add = 0; add < 2; add++)
 			uidv_free(&push[j][add]);
+	free(answered);
+	free(uids);
 	free(srv);
 	return rc;
 }
@@ -1281,8 +1288,7 @@ imap_search(struct imap_run *r, uint32_t lo, uint32_t hi, int dateop,
 		if (rc != E2_OK)
 			goto out;
 	}
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), uid_cmp);
+	uidv_sort_unique(out); /* FETCH sets are sorted, each UID once */
 out:
 	if (res != NULL)
 		mailimap_search_result_free(res);
@@ -1304,233 +1310,13 @@ sized_clear(struct sized *sz, size_t n)
 		mime_part_free(&sz[i].plan);
 }
 
-/* ---- KEEPMAX: BODYSTRUCTURE -> struct mime_part -------------------------- */
-
-#define KEEPMAX_DEPTH 32 /* deeper BODYSTRUCTUREs are refused */
-
-static char *
-str_lower_dup(const char *s)
-{
-	char *d = strdup(s != NULL ? s : "");
-
-	for (char *p = d; p != NULL && *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return d;
-}
-
-/* The value of parameter name in a BODYSTRUCTURE parameter list, or NULL. */
-static const char *
-body_param(const struct mailimap_body_fld_param *pl, const char *name)
-{
-	if (pl == NULL || pl->pa_list == NULL)
-		return NULL;
-	for (clistiter *it = clist_begin(pl->pa_list); it != NULL;
-	     it = clist_next(it)) {
-		struct mailimap_single_body_fld_param *p = clist_content(it);
-
-		if (p->pa_name != NULL && strcasecmp(p->pa_name, name) == 0)
-			return p->pa_value;
-	}
-	return NULL;
-}
-
-static const char *
-body_encoding(const struct mailimap_body_fld_enc *e)
-{
-	static const char *const names[] = {
-		[MAILIMAP_BODY_FLD_ENC_7BIT] = "7bit",
-		[MAILIMAP_BODY_FLD_ENC_8BIT] = "8bit",
-		[MAILIMAP_BODY_FLD_ENC_BINARY] = "binary",
-		[MAILIMAP_BODY_FLD_ENC_BASE64] = "base64",
-		[MAILIMAP_BODY_FLD_ENC_QUOTED_PRINTABLE] = "quoted-printable",
-	};
-
-	if (e == NULL)
-		return NULL;
-	if (e->enc_type >= 0 &&
-	    e->enc_type < (int)(sizeof(names) / sizeof(*names)) &&
-	    names[e->enc_type] != NULL)
-		return names[e->enc_type];
-	return e->enc_value;
-}
-
-static const char *
-media_type(const struct mailimap_media_basic *m)
-{
-	switch (m->med_type) {
-	case MAILIMAP_MEDIA_BASIC_APPLICATION:
-		return "application";
-	case MAILIMAP_MEDIA_BASIC_AUDIO:
-		return "audio";
-	case MAILIMAP_MEDIA_BASIC_IMAGE:
-		return "image";
-	case MAILIMAP_MEDIA_BASIC_MESSAGE:
-		return "message";
-	case MAILIMAP_MEDIA_BASIC_VIDEO:
-		return "video";
-	default:
-		return m->med_basic_type != NULL ? m->med_basic_type
-						 : "application";
-	}
-}
-
-/* Fills p (zeroed by the caller) from b; number is its IMAP section. */
-static enum e2_status
-part_from_body(const struct mailimap_body *b, const char *number,
-	       unsigned depth, struct mime_part *p, struct e2_err *err)
-{
-	const struct mailimap_body_fields *fl = NULL;
-	const struct mailimap_body_fld_dsp *dsp = NULL;
-	const char *type = NULL, *sub = NULL, *fname = NULL;
-
-	if (depth > KEEPMAX_DEPTH)
-		return e2_fail(err, E2_EPROTO,
-			       "imap BODYSTRUCTURE nested deeper than %d",
-			       KEEPMAX_DEPTH);
-	p->number = strdup(number);
-	if (p->number == NULL)
-		return imap_oom(err);
-	if (b->bd_type == MAILIMAP_BODY_MPART) {
-		const struct mailimap_body_type_mpart *mp =
-			b->bd_data.bd_body_mpart;
-		size_t n = 0;
-
-		if (mp == NULL || mp->bd_list == NULL)
-			return e2_fail(err, E2_EPROTO,
-				       "imap BODYSTRUCTURE: empty multipart");
-		p->type = strdup("multipart");
-		p->subtype = str_lower_dup(mp->bd_media_subtype);
-		if (p->type == NULL || p->subtype == NULL)
-			return imap_oom(err);
-		if (mp->bd_ext_mpart != NULL) {
-			const char *bnd = body_param(
-				mp->bd_ext_mpart->bd_parameter, "boundary");
-
-			if (bnd != NULL && (p->boundary = strdup(bnd)) == NULL)
-				return imap_oom(err);
-		}
-		p->children = calloc((size_t)clist_count(mp->bd_list) + 1,
-				     sizeof(*p->children));
-		if (p->children == NULL)
-			return imap_oom(err);
-		for (clistiter *it = clist_begin(mp->bd_list); it != NULL;
-		     it = clist_next(it)) {
-			char num[128];
-			int len;
-
-			if (number[0] == '\0')
-				len = snprintf(num, sizeof(num), "%zu", n + 1);
-			else
-				len = snprintf(num, sizeof(num), "%s.%zu",
-					       number, n + 1);
-			if (len < 0 || (size_t)len >= sizeof(num))
-				return e2_fail(err, E2_EPROTO,
-					       "imap BODYSTRUCTURE: section "
-					       "number too long");
-			p->n_children = ++n;
-			enum e2_status rc = part_from_body(
-				clist_content(it), num, depth + 1,
-				&p->children[n - 1], err);
-			if (rc != E2_OK)
-				return rc;
-		}
-		return E2_OK;
-	}
-	if (b->bd_data.bd_body_1part == NULL)
-		return e2_fail(err, E2_EPROTO,
-			       "imap BODYSTRUCTURE: empty part");
-	{
-		const struct mailimap_body_type_1part *op =
-			b->bd_data.bd_body_1part;
-
-		switch (op->bd_type) {
-		case MAILIMAP_BODY_TYPE_1PART_BASIC:
-			if (op->bd_data.bd_type_basic == NULL)
-				break;
-			fl = op->bd_data.bd_type_basic->bd_fields;
-			type = media_type(
-				op->bd_data.bd_type_basic->bd_media_basic);
-			sub = op->bd_data.bd_type_basic->bd_media_basic
-				      ->med_subtype;
-			break;
-		case MAILIMAP_BODY_TYPE_1PART_MSG:
-			if (op->bd_data.bd_type_msg == NULL)
-				break;
-			fl = op->bd_data.bd_type_msg->bd_fields;
-			type = "message";
-			sub = "rfc822";
-			break;
-		case MAILIMAP_BODY_TYPE_1PART_TEXT:
-			if (op->bd_data.bd_type_text == NULL)
-				break;
-			fl = op->bd_data.bd_type_text->bd_fields;
-			type = "text";
-			sub = op->bd_data.bd_type_text->bd_media_text;
-			break;
-		default:
-			break;
-		}
-		if (op->bd_ext_1part != NULL)
-			dsp = op->bd_ext_1part->bd_disposition;
-	}
-	if (fl == NULL || type == NULL)
-		return e2_fail(err, E2_EPROTO,
-			       "imap BODYSTRUCTURE: unknown part type");
-	p->type = str_lower_dup(type);
-	p->subtype = str_lower_dup(sub);
-	if (p->type == NULL || p->subtype == NULL)
-		return imap_oom(err);
-	if (dsp != NULL && dsp->dsp_type != NULL) {
-		p->disposition = str_lower_dup(dsp->dsp_type);
-		if (p->disposition == NULL)
-			return imap_oom(err);
-		fname = body_param(dsp->dsp_attributes, "filename");
-	}
-	if (fname == NULL)
-		fname = body_param(fl->bd_parameter, "name");
-	if (fname != NULL && (p->filename = strdup(fname)) == NULL)
-		return imap_oom(err);
-	if (body_encoding(fl->bd_encoding) != NULL &&
-	    (p->encoding = str_lower_dup(body_encoding(fl->bd_encoding))) ==
-		    NULL)
-		return imap_oom(err);
-	p->size = fl->bd_size;
-	return E2_OK;
-}
-
-/*
- * KEEPMAX's plan for one message: *plan_out is the tree when some part is
- * to be left on the server, else NULL.
- */
-static enum e2_status
-keepmax_plan(const struct sync_ctx *c, const struct mailimap_body *b,
-	     struct mime_part **plan_out, struct e2_err *err)
-{
-	struct mime_part *root;
-	enum e2_status rc;
-
-	*plan_out = NULL;
-	root = calloc(1, sizeof(*root));
-	if (root == NULL)
-		return imap_oom(err);
-	rc = part_from_body(b, "", 0, root, err);
-	if (rc == E2_OK &&
-	    mime_plan_keepmax(root, (unsigned long long)c->a->keepmax * 1024) >
-		    0) {
-		*plan_out = root;
-		root = NULL;
-	}
-	mime_part_free(&root);
-	return rc;
-}
-
 static enum e2_status
 imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 	   struct sized *out, struct e2_err *err)
 {
 	struct mailimap_set *set = imap_set_of(uids, n);
 	struct mailimap_fetch_type *ft;
+	struct imap_fetch_asked q = {.uids = uids, .n = n};
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	int code;
@@ -1557,6 +1343,11 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 		out[i].size = 0;
 		out[i].plan = NULL;
 	}
+	q.answered = calloc(n + 1, sizeof(*q.answered));
+	if (q.answered == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
 	code = mailimap_uid_fetch(r->imap, set, ft, &res);
 	if (code != MAILIMAP_NO_ERROR) {
 		rc = imap_fail(r, code, "UID FETCH (RFC822.SIZE)", err);
@@ -1565,22 +1356,25 @@ imap_sizes(struct imap_run *r, const uint32_t *uids, size_t n,
 	for (clistiter *it = clist_begin(res); it != NULL;
 	     it = clist_next(it)) {
 		struct imap_msg m;
-		struct sized key = {0}, *hit;
+		struct sized *hit;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		key.uid = m.uid;
-		hit = bsearch(&key, out, n, sizeof(*out), uid_cmp);
-		if (hit == NULL)
-			continue;
+		if (!imap_fetch_asked_take(&q, m.uid, &slot))
+			continue; /* not asked for, or answered already */
+		hit = &out[slot];
 		hit->size = m.size;
-		if (m.bodystructure != NULL && hit->plan == NULL) {
-			rc = keepmax_plan(r->c, m.bodystructure, &hit->plan,
-					  err);
+		if (m.bodystructure != NULL) {
+			rc = imap_bodystructure_keepmax_plan(
+				m.bodystructure,
+				(unsigned long long)r->c->a->keepmax * 1024,
+				&hit->plan, err);
 			if (rc != E2_OK)
 				goto out;
 		}
 	}
 out:
+	free(q.answered);
 	if (res != NULL)
 		mailimap_fetch_list_free(res);
 	if (ft != NULL)
@@ -1653,6 +1447,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 	struct mailimap_fetch_type *ft = NULL;
 	struct mailimap_fetch_att *body;
 	struct mailimap_section *sec;
+	struct imap_fetch_asked q = {.uids = uids, .n = n};
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	int code;
@@ -1661,6 +1456,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 		return E2_OK;
 	set = imap_set_of(uids, n);
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	q.answered = calloc(n, sizeof(*q.answered));
 	sec = mailimap_section_new(NULL);
 	body = NULL;
 	if (sec != NULL)
@@ -1669,7 +1465,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 			       : mailimap_fetch_att_new_body_peek_section(sec);
 	if (body == NULL && sec != NULL)
 		mailimap_section_free(sec);
-	if (set == NULL || ft == NULL || body == NULL) {
+	if (set == NULL || ft == NULL || body == NULL || q.answered == NULL) {
 		if (body != NULL)
 			mailimap_fetch_att_free(body);
 		rc = imap_oom(err);
@@ -1698,15 +1494,11 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 	for (clistiter *it = clist_begin(res); it != NULL;
 	     it = clist_next(it)) {
 		struct imap_msg m;
-		bool dup = false;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.uid == 0 || m.body == NULL)
-			continue; /* an unsolicited FETCH (flag change) */
-		for (size_t i = 0; i < *nrows; i++)
-			if (rows[i].uid == m.uid)
-				dup = true;
-		if (dup)
+		/* a flag change, another UID, or this one again: not ours */
+		if (m.body == NULL || !imap_fetch_asked_take(&q, m.uid, &slot))
 			continue;
 		rc = folder_put(f, b, &m, partial, &rows[*nrows], err);
 		if (rc != E2_OK)
@@ -1714,6 +1506,7 @@ folder_fetch_bodies(struct folder_run *f, struct maildir_batch *b,
 		(*nrows)++;
 	}
 out:
+	free(q.answered);
 	if (res != NULL)
 		mailimap_fetch_list_free(res);
 	if (ft != NULL)
@@ -1775,618 +1568,181 @@ folder_commit(struct folder_run *f, struct maildir_batch **b,
  *
  * Without RETRIEVE and KEEPMAX every new message is fetched whole and no
  * size is needed first: one UID FETCH <set> (UID FLAGS INTERNALDATE
- * BODY.PEEK[]) per UID set of at most STREAM_SET_MAX bytes ("1:20000" is
- * one command), read here rather than by libetpan's parser, which holds a
- * whole response in memory. Each body literal goes from the stream into
- * its tmp/ file STREAM_BUF bytes at a time; every batch_msgs messages or
- * batch_bytes bytes the batch is made durable and its rows committed,
- * between two messages, while the server goes on sending into the socket
- * buffer: network and disk overlap, and memory is one response line and
- * one buffer whatever the mailbox. Read: untagged FETCH responses (UID,
- * FLAGS, INTERNALDATE, BODY[] as a literal, a string or NIL; any other
- * item skipped: atoms, strings, literals, lists), other untagged responses
- * skipped, then the tagged OK (NO, BAD: an error). A response left
- * unfinished (an error, a stop) leaves the connection unusable: the guard
- * then refuses reads, so LOGOUT does not read the rest of it. On a broken
- * connection or a stop the messages received whole are committed first.
+ * BODY.PEEK[]) per UID set of at most IMAP_FETCH_STREAM_SET_MAX bytes
+ * ("1:20000" is one command), read by imap_fetch_stream.c rather than by
+ * libetpan's parser, which holds a whole response in memory. Each body
+ * goes from the stream into its tmp/ file as it arrives; every batch_msgs
+ * messages or batch_bytes bytes the batch is made durable and its rows
+ * committed, between two messages, while the server goes on sending into
+ * the socket buffer: network and disk overlap, and memory is one response
+ * line and one buffer whatever the mailbox. A response left unfinished (an
+ * error, a stop) leaves the connection unusable: the guard then refuses
+ * reads, so LOGOUT does not read the rest of it. On a broken connection or
+ * a stop the messages received whole are committed first.
  */
-#define STREAM_SET_MAX 4000u /* bytes of one command's UID set */
-#define STREAM_BUF (64u * 1024)
-#define STREAM_DEPTH 16 /* of the lists of an item skipped */
-#define STREAM_WHAT "UID FETCH (BODY.PEEK[])"
 
-struct fetch_stream {
+struct folder_streamed {
 	struct folder_run *f;
-	mailstream *s;
-	MMAPString *line; /* the current response line */
-	size_t len;       /* its length without CRLF */
-	size_t pos;       /* the parse position in it */
-	char *buf;        /* literal bytes on their way to a file */
-	char tag[16];
-	const uint32_t *uids; /* this command's, sorted */
-	bool *seen;           /* per UID of uids: stored already */
-	size_t nuids;
 	struct maildir_batch *b;  /* the open batch, NULL: none yet */
 	struct fetched_row *rows; /* its messages */
 	size_t nrows;
 	unsigned long long bytes;
-	bool stop; /* sync_stopping(): the rest of the response is left */
-};
-
-struct stream_msg {
-	uint32_t uid;
-	bool has_flags;
-	char flags[MAILDIR_FLAGS_MAX];
-	int64_t internal_date;
-	struct maildir_msg *msg; /* the body's tmp file */
-	unsigned long long body_len;
 };
 
 static enum e2_status
-sx_proto(struct fetch_stream *fs, const char *why, struct e2_err *err)
+streamed_body_begin(void *ctx, void **body_out, struct e2_err *err)
 {
-	char quoted[120] = "";
+	struct folder_streamed *st = ctx;
+	struct maildir_msg *msg = NULL;
+	enum e2_status rc = E2_OK;
 
-	(void)e2_quote(quoted, sizeof(quoted), fs->line->str, fs->len);
-	return e2_fail(err, E2_EPROTO, "imap " STREAM_WHAT ": %s: %s", why,
-		       quoted);
-}
-
-static enum e2_status
-sx_line(struct fetch_stream *fs, struct e2_err *err)
-{
-	size_t n;
-
-	if (mailstream_read_line(fs->s, fs->line) == NULL ||
-	    fs->line->len == 0 || fs->line->str[fs->line->len - 1] != '\n')
-		return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM, STREAM_WHAT,
-				 err);
-	n = fs->line->len - 1;
-	if (n > 0 && fs->line->str[n - 1] == '\r')
-		n--;
-	fs->len = n;
-	fs->pos = 0;
-	return E2_OK;
-}
-
-static char
-sx_peek(const struct fetch_stream *fs)
-{
-	return fs->pos < fs->len ? fs->line->str[fs->pos] : '\0';
-}
-
-static void
-sx_spaces(struct fetch_stream *fs)
-{
-	while (sx_peek(fs) == ' ')
-		fs->pos++;
-}
-
-/*
- * An atom, upper-cased into out (cut at cap - 1 bytes). section: an item
- * name, whose "[...]" may hold spaces and parentheses.
- */
-static void
-sx_word(struct fetch_stream *fs, char *out, size_t cap, bool section)
-{
-	bool in_sec = false;
-	size_t n = 0;
-
-	while (fs->pos < fs->len) {
-		char ch = fs->line->str[fs->pos];
-
-		if (!in_sec && (ch == ' ' || ch == '(' || ch == ')' ||
-				ch == '{' || ch == '"' || ch == '\0'))
-			break;
-		if (section && ch == '[')
-			in_sec = true;
-		else if (ch == ']')
-			in_sec = false;
-		if (n + 1 < cap)
-			out[n++] =
-				ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch;
-		fs->pos++;
-	}
-	out[n] = '\0';
-}
-
-static enum e2_status
-sx_number(struct fetch_stream *fs, unsigned long long *out, struct e2_err *err)
-{
-	unsigned long long v = 0;
-	size_t start = fs->pos;
-
-	while (sx_peek(fs) >= '0' && sx_peek(fs) <= '9') {
-		if (v > (1ull << 40))
-			return sx_proto(fs, "number too large", err);
-		v = v * 10 + (unsigned)(sx_peek(fs) - '0');
-		fs->pos++;
-	}
-	if (fs->pos == start)
-		return sx_proto(fs, "number expected", err);
-	*out = v;
-	return E2_OK;
-}
-
-/* "{n}" (or "{n+}") ending the line. */
-static enum e2_status
-sx_literal(struct fetch_stream *fs, unsigned long long *n_out,
-	   struct e2_err *err)
-{
-	enum e2_status rc;
-
-	fs->pos++;
-	rc = sx_number(fs, n_out, err);
-	if (rc != E2_OK)
-		return rc;
-	if (sx_peek(fs) == '+')
-		fs->pos++;
-	if (sx_peek(fs) != '}' || fs->pos + 1 != fs->len)
-		return sx_proto(fs, "bad literal", err);
-	fs->pos++;
-	return E2_OK;
-}
-
-/* The literal's n bytes into msg (NULL: dropped), then the next line. */
-static enum e2_status
-sx_literal_body(struct fetch_stream *fs, unsigned long long n,
-		struct maildir_msg *msg, struct e2_err *err)
-{
-	while (n > 0) {
-		size_t want = n < STREAM_BUF ? (size_t)n : STREAM_BUF;
-		ssize_t got = mailstream_read(fs->s, fs->buf, want);
-		enum e2_status rc;
-
-		if (got <= 0)
-			return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM,
-					 STREAM_WHAT, err);
-		if (msg != NULL) {
-			rc = maildir_msg_write(msg, fs->buf, (size_t)got, err);
-			if (rc != E2_OK)
-				return rc;
-		}
-		n -= (unsigned long long)got;
-	}
-	return sx_line(fs, err);
-}
-
-/* A quoted string, unescaped in place: *s_out, *n_out (may be NULL). */
-static enum e2_status
-sx_quoted(struct fetch_stream *fs, const char **s_out, size_t *n_out,
-	  struct e2_err *err)
-{
-	char *p = fs->line->str;
-	size_t i = fs->pos + 1, o = i;
-
-	for (;;) {
-		char ch;
-
-		if (i >= fs->len)
-			return sx_proto(fs, "unfinished string", err);
-		ch = p[i++];
-		if (ch == '"')
-			break;
-		if (ch == '\\') {
-			if (i >= fs->len)
-				return sx_proto(fs, "unfinished string", err);
-			ch = p[i++];
-		}
-		p[o++] = ch;
-	}
-	if (s_out != NULL) {
-		*s_out = p + fs->pos + 1;
-		*n_out = o - (fs->pos + 1);
-	}
-	fs->pos = i;
-	return E2_OK;
-}
-
-/* Skips one value: atom, number, NIL, string, literal, list. */
-static enum e2_status
-sx_skip(struct fetch_stream *fs, int depth, struct e2_err *err)
-{
-	unsigned long long n;
-	char word[8];
-	size_t start = fs->pos;
-	enum e2_status rc;
-
-	if (depth > STREAM_DEPTH)
-		return sx_proto(fs, "lists nested too deep", err);
-	switch (sx_peek(fs)) {
-	case '(':
-		fs->pos++;
-		for (;;) {
-			sx_spaces(fs);
-			if (sx_peek(fs) == ')') {
-				fs->pos++;
-				return E2_OK;
-			}
-			if (sx_peek(fs) == '\0')
-				return sx_proto(fs, "unfinished list", err);
-			rc = sx_skip(fs, depth + 1, err);
-			if (rc != E2_OK)
-				return rc;
-		}
-	case '"':
-		return sx_quoted(fs, NULL, NULL, err);
-	case '{':
-		rc = sx_literal(fs, &n, err);
-		return rc != E2_OK ? rc : sx_literal_body(fs, n, NULL, err);
-	default:
-		sx_word(fs, word, sizeof(word), false);
-		if (fs->pos == start)
-			return sx_proto(fs, "unexpected byte", err);
-		return E2_OK;
-	}
-}
-
-static enum e2_status
-sx_flags(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
-{
-	bool seen = false, flagged = false, answered = false, draft = false;
-
-	if (sx_peek(fs) != '(')
-		return sx_proto(fs, "FLAGS without a list", err);
-	fs->pos++;
-	for (;;) {
-		char flag[16];
-		size_t start;
-
-		sx_spaces(fs);
-		if (sx_peek(fs) == ')') {
-			fs->pos++;
-			break;
-		}
-		start = fs->pos;
-		sx_word(fs, flag, sizeof(flag), false);
-		if (fs->pos == start)
-			return sx_proto(fs, "bad flag", err);
-		if (strcmp(flag, "\\SEEN") == 0)
-			seen = true;
-		else if (strcmp(flag, "\\FLAGGED") == 0)
-			flagged = true;
-		else if (strcmp(flag, "\\ANSWERED") == 0)
-			answered = true;
-		else if (strcmp(flag, "\\DRAFT") == 0)
-			draft = true;
-	}
-	sync_flags_from_imap(seen, flagged, answered, draft, m->flags);
-	m->has_flags = true;
-	return E2_OK;
-}
-
-/* INTERNALDATE "17-Jul-1996 02:44:25 -0700" as epoch seconds, 0: bad. */
-static int64_t
-sx_date(const char *s, size_t n)
-{
-	static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
-	struct mailimap_date_time dt = {0};
-	char buf[40], mon[4] = "";
-	int day, year, hour, min, sec, zone;
-	const char *hit;
-
-	if (n >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (sscanf(buf, "%2d-%3[A-Za-z]-%4d %2d:%2d:%2d %5d", &day, mon, &year,
-		   &hour, &min, &sec, &zone) != 7 ||
-	    strlen(mon) != 3)
-		return 0;
-	for (size_t i = 0; i < 3; i++)
-		if (mon[i] >= 'a' && mon[i] <= 'z')
-			mon[i] = (char)(mon[i] - 32);
-	hit = strstr(months, mon);
-	if (hit == NULL || (hit - months) % 3 != 0)
-		return 0;
-	dt.dt_day = day;
-	dt.dt_month = (int)((hit - months) / 3) + 1;
-	dt.dt_year = year;
-	dt.dt_hour = hour;
-	dt.dt_min = min;
-	dt.dt_sec = sec;
-	dt.dt_zone = zone;
-	return imap_date_time(&dt);
-}
-
-/* BODY[]: a literal or a string goes into a new tmp file; NIL: none. */
-static enum e2_status
-sx_fetch_body(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
-{
-	struct sync_ctx *c = fs->f->r->c;
-	unsigned long long n = 0;
-	const char *s = NULL;
-	size_t slen = 0;
-	enum e2_status rc;
-	char ch = sx_peek(fs);
-
-	if (ch != '{' && ch != '"')
-		return sx_skip(fs, 0, err); /* NIL */
-	if (m->msg != NULL)
-		return sx_proto(fs, "two bodies for one message", err);
-	if (ch == '{')
-		rc = sx_literal(fs, &n, err);
-	else
-		rc = sx_quoted(fs, &s, &slen, err);
-	if (rc == E2_OK && fs->b == NULL)
-		rc = maildir_batch_begin(c->md, &fs->b, err);
+	if (st->b == NULL)
+		rc = maildir_batch_begin(st->f->r->c->md, &st->b, err);
 	if (rc == E2_OK)
-		rc = maildir_msg_begin(fs->b, fs->f->path, NULL, NULL, &m->msg,
+		rc = maildir_msg_begin(st->b, st->f->path, NULL, NULL, &msg,
 				       err);
-	if (rc != E2_OK)
-		return rc;
-	if (ch == '{') {
-		m->body_len = n;
-		return sx_literal_body(fs, n, m->msg, err);
-	}
-	m->body_len = slen;
-	return maildir_msg_write(m->msg, s, slen, err);
+	if (rc == E2_OK)
+		*body_out = msg;
+	return rc;
 }
 
-/* One "* n FETCH (...)", the line at its "(". */
 static enum e2_status
-sx_fetch(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+streamed_body_write(void *ctx, void *body, const char *buf, size_t len,
+		    struct e2_err *err)
 {
-	fs->pos++;
-	for (;;) {
-		char name[64];
-		unsigned long long v = 0;
-		const char *s;
-		size_t n, start;
-		enum e2_status rc;
-
-		sx_spaces(fs);
-		if (sx_peek(fs) == ')')
-			return E2_OK;
-		start = fs->pos;
-		sx_word(fs, name, sizeof(name), true);
-		if (fs->pos == start || sx_peek(fs) != ' ')
-			return sx_proto(fs, "bad FETCH item", err);
-		fs->pos++;
-		if (strcmp(name, "UID") == 0) {
-			rc = sx_number(fs, &v, err);
-			if (rc == E2_OK && (v == 0 || v > UINT32_MAX))
-				rc = sx_proto(fs, "bad UID", err);
-			m->uid = (uint32_t)v;
-		} else if (strcmp(name, "FLAGS") == 0) {
-			rc = sx_flags(fs, m, err);
-		} else if (strcmp(name, "INTERNALDATE") == 0 &&
-			   sx_peek(fs) == '"') {
-			rc = sx_quoted(fs, &s, &n, err);
-			if (rc == E2_OK)
-				m->internal_date = sx_date(s, n);
-		} else if (strcmp(name, "BODY[]") == 0 ||
-			   strcmp(name, "BODY[]<0>") == 0) {
-			rc = sx_fetch_body(fs, m, err);
-		} else {
-			rc = sx_skip(fs, 0, err);
-		}
-		if (rc != E2_OK)
-			return rc;
-	}
+	(void)ctx;
+	return maildir_msg_write(body, buf, len, err);
 }
 
-/* A FETCH read whole: its file joins the batch, the batch may commit. */
-static enum e2_status
-sx_fetched(struct fetch_stream *fs, struct stream_msg *m, struct e2_err *err)
+static void
+streamed_body_discard(void *ctx, void **body)
 {
-	struct sync_ctx *c = fs->f->r->c;
-	struct fetched_row *row = &fs->rows[fs->nrows];
-	const uint32_t *hit = NULL;
+	struct maildir_msg *msg = *body;
+
+	(void)ctx;
+	maildir_msg_discard(&msg);
+	*body = NULL;
+}
+
+/* An asked message read whole: its file joins the batch, which may commit */
+static enum e2_status
+streamed_fetched(void *ctx, const struct imap_fetch_msg *m, void **body,
+		 bool *stop_out, struct e2_err *err)
+{
+	struct folder_streamed *st = ctx;
+	struct sync_ctx *c = st->f->r->c;
+	struct fetched_row *row = &st->rows[st->nrows];
+	struct maildir_msg *msg = *body;
+	char flags[MAILDIR_FLAGS_MAX] = "";
 	const char *uniq = NULL;
 	char tag[SYNC_TAG_MAX];
 	enum e2_status rc;
 
-	if (m->msg == NULL)
-		return E2_OK; /* an unsolicited FETCH (a flag change) */
-	if (m->uid != 0)
-		hit = bsearch(&m->uid, fs->uids, fs->nuids, sizeof(*fs->uids),
-			      uid_cmp);
-	if (hit == NULL || fs->seen[hit - fs->uids]) {
-		maildir_msg_discard(&m->msg); /* not asked for, or twice */
-		return E2_OK;
-	}
+	*body = NULL;
+	if (m->has_flags)
+		sync_flags_from_imap(m->seen, m->flagged, m->answered, m->draft,
+				     flags);
 	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)m->uid,
-		       (unsigned)fs->f->cur.uidvalidity);
-	rc = maildir_msg_set_meta(
-		m->msg, m->has_flags && m->flags[0] != '\0' ? m->flags : NULL,
-		tag, err);
-	if (rc != E2_OK)
+		       (unsigned)st->f->cur.uidvalidity);
+	rc = maildir_msg_set_meta(msg, flags[0] != '\0' ? flags : NULL, tag,
+				  err);
+	if (rc == E2_OK)
+		rc = maildir_msg_end(&msg, &uniq, err);
+	if (rc != E2_OK) {
+		maildir_msg_discard(&msg);
 		return rc;
-	rc = maildir_msg_end(&m->msg, &uniq, err);
-	if (rc != E2_OK)
-		return rc;
-	fs->seen[hit - fs->uids] = true;
+	}
 	memset(row, 0, sizeof(*row));
 	row->uid = m->uid;
 	(void)snprintf(row->uniq, sizeof(row->uniq), "%s", uniq);
-	flags_synced(m->flags, row->flags);
+	flags_synced(flags, row->flags);
 	row->internal_date = m->internal_date;
 	row->bytes = m->body_len;
-	fs->nrows++;
-	fs->bytes += m->body_len;
-	if (fs->nrows >= c->o.batch_msgs || fs->bytes >= c->o.batch_bytes) {
-		rc = folder_commit(fs->f, &fs->b, fs->rows, fs->nrows, err);
+	st->nrows++;
+	st->bytes += m->body_len;
+	if (st->nrows >= c->o.batch_msgs || st->bytes >= c->o.batch_bytes) {
+		rc = folder_commit(st->f, &st->b, st->rows, st->nrows, err);
 		if (rc != E2_OK)
 			return rc;
-		fs->nrows = 0;
-		fs->bytes = 0;
+		st->nrows = 0;
+		st->bytes = 0;
 	}
-	if (sync_stopping(c))
-		fs->stop = true;
+	*stop_out = sync_stopping(c);
 	return E2_OK;
 }
 
-/* Skips an untagged response other than FETCH, literals included. */
 static enum e2_status
-sx_skip_response(struct fetch_stream *fs, struct e2_err *err)
+streamed_io_error(void *ctx, struct e2_err *err)
 {
-	for (;;) {
-		const char *p = fs->line->str;
-		size_t i = fs->len;
-		unsigned long long n;
-		enum e2_status rc;
+	struct folder_streamed *st = ctx;
 
-		if (i < 3 || p[i - 1] != '}')
-			return E2_OK;
-		i--; /* at the '}' */
-		while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9')
-			i--;
-		if (i == fs->len - 1 || i == 0 || p[i - 1] != '{')
-			return E2_OK;
-		fs->pos = i - 1;
-		rc = sx_literal(fs, &n, err);
-		if (rc == E2_OK)
-			rc = sx_literal_body(fs, n, NULL, err);
-		if (rc != E2_OK)
-			return rc;
-	}
+	return imap_fail(st->f->r, MAILIMAP_ERROR_STREAM,
+			 IMAP_FETCH_STREAM_WHAT, err);
 }
 
-/* Sends one UID FETCH and reads its response (up to a stop). */
-static enum e2_status
-sx_command(struct fetch_stream *fs, const char *set, struct e2_err *err)
-{
-	mailimap *imap = fs->f->r->imap;
-	static const char atts[] = " (UID FLAGS INTERNALDATE BODY.PEEK[])\r\n";
-	size_t taglen;
-
-	imap->imap_tag++;
-	if (mailimap_is_163_workaround_enabled(imap))
-		(void)snprintf(fs->tag, sizeof(fs->tag), "C%d", imap->imap_tag);
-	else
-		(void)snprintf(fs->tag, sizeof(fs->tag), "%d", imap->imap_tag);
-	taglen = strlen(fs->tag);
-	if (mailstream_write(fs->s, fs->tag, taglen) < 0 ||
-	    mailstream_write(fs->s, " UID FETCH ", 11) < 0 ||
-	    mailstream_write(fs->s, set, strlen(set)) < 0 ||
-	    mailstream_write(fs->s, atts, sizeof(atts) - 1) < 0 ||
-	    mailstream_flush(fs->s) < 0)
-		return imap_fail(fs->f->r, MAILIMAP_ERROR_STREAM, STREAM_WHAT,
-				 err);
-	while (!fs->stop) {
-		const char *p;
-		struct stream_msg m;
-		enum e2_status rc = sx_line(fs, err);
-
-		if (rc != E2_OK)
-			return rc;
-		p = fs->line->str;
-		if (fs->len > taglen && memcmp(p, fs->tag, taglen) == 0 &&
-		    p[taglen] == ' ') {
-			if (fs->len >= taglen + 3 &&
-			    strncasecmp(p + taglen + 1, "OK", 2) == 0)
-				return E2_OK;
-			return sx_proto(fs, "refused", err);
-		}
-		if (fs->len < 2 || p[0] != '*' || p[1] != ' ')
-			return sx_proto(fs, "unexpected response", err);
-		fs->pos = 2;
-		while (sx_peek(fs) >= '0' && sx_peek(fs) <= '9')
-			fs->pos++;
-		if (fs->pos == 2 || fs->len - fs->pos < 8 ||
-		    strncasecmp(p + fs->pos, " FETCH (", 8) != 0) {
-			rc = sx_skip_response(fs, err);
-			if (rc != E2_OK)
-				return rc;
-			continue;
-		}
-		fs->pos += 7;
-		memset(&m, 0, sizeof(m));
-		rc = sx_fetch(fs, &m, err);
-		if (rc == E2_OK)
-			rc = sx_fetched(fs, &m, err);
-		maildir_msg_discard(&m.msg);
-		if (rc != E2_OK)
-			return rc;
-	}
-	return E2_OK;
-}
-
-/* The UID set of uids[0..] that fits STREAM_SET_MAX; *n_out UIDs in it. */
-static void
-sx_set(const uint32_t *uids, size_t n, char *set, size_t *n_out)
-{
-	size_t len = 0, i = 0;
-
-	set[0] = '\0';
-	while (i < n) {
-		char run[32];
-		size_t j = i, rl;
-
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (j > i)
-			(void)snprintf(run, sizeof(run), "%s%u:%u",
-				       len > 0 ? "," : "", (unsigned)uids[i],
-				       (unsigned)uids[j]);
-		else
-			(void)snprintf(run, sizeof(run), "%s%u",
-				       len > 0 ? "," : "", (unsigned)uids[i]);
-		rl = strlen(run);
-		if (len > 0 && len + rl > STREAM_SET_MAX)
-			break;
-		memcpy(set + len, run, rl + 1);
-		len += rl;
-		i = j + 1;
-	}
-	*n_out = i;
-}
+static const struct imap_fetch_stream_ops streamed_ops = {
+	.body_begin = streamed_body_begin,
+	.body_write = streamed_body_write,
+	.body_discard = streamed_body_discard,
+	.fetched = streamed_fetched,
+	.io_error = streamed_io_error,
+};
 
 /* Downloads todo (sorted) whole, streamed (see above). */
 static enum e2_status
 folder_stream(struct folder_run *f, const struct uidv *todo, struct e2_err *err)
 {
 	struct sync_ctx *c = f->r->c;
-	struct fetch_stream fs = {0};
+	mailimap *imap = f->r->imap;
+	struct folder_streamed st = {.f = f};
+	struct imap_fetch_stream *fs = NULL;
 	bool *seen = NULL;
 	char *set = NULL;
-	bool open = false;
-	enum e2_status rc = E2_OK;
+	bool open = false, stop = false;
+	enum e2_status rc;
 
-	fs.f = f;
-	fs.s = f->r->imap->imap_stream;
-	fs.line = mmap_string_new("");
-	fs.buf = malloc(STREAM_BUF);
-	fs.rows = calloc(c->o.batch_msgs + 1, sizeof(*fs.rows));
-	seen = calloc(todo->n, sizeof(*seen));
-	set = malloc(STREAM_SET_MAX + 32);
-	if (fs.line == NULL || fs.buf == NULL || fs.rows == NULL ||
-	    seen == NULL || set == NULL) {
+	st.rows = calloc(c->o.batch_msgs + 1, sizeof(*st.rows));
+	seen = calloc(todo->n + 1, sizeof(*seen));
+	set = malloc(IMAP_FETCH_STREAM_SET_MAX + 32);
+	if (st.rows == NULL || seen == NULL || set == NULL) {
 		rc = imap_oom(err);
 		goto out;
 	}
-	for (size_t lo = 0; lo < todo->n && !fs.stop;) {
-		size_t n;
+	rc = imap_fetch_stream_new(imap->imap_stream, &streamed_ops, &st, &fs,
+				   err);
+	for (size_t lo = 0; rc == E2_OK && lo < todo->n && !stop;) {
+		struct imap_fetch_asked q = {.uids = todo->v + lo,
+					     .answered = seen + lo};
+		char tag[16];
 
-		sx_set(todo->v + lo, todo->n - lo, set, &n);
-		fs.uids = todo->v + lo;
-		fs.seen = seen + lo;
-		fs.nuids = n;
+		imap_fetch_stream_set(todo->v + lo, todo->n - lo, set, &q.n);
+		imap->imap_tag++;
+		if (mailimap_is_163_workaround_enabled(imap))
+			(void)snprintf(tag, sizeof(tag), "C%d", imap->imap_tag);
+		else
+			(void)snprintf(tag, sizeof(tag), "%d", imap->imap_tag);
 		open = true;
-		rc = sx_command(&fs, set, err);
+		rc = imap_fetch_stream_command(fs, tag, set, &q, &stop, err);
 		if (rc != E2_OK)
 			break;
-		open = fs.stop;
-		lo += n;
+		open = stop;
+		lo += q.n;
 	}
-	if (fs.nrows > 0) {
+	if (st.nrows > 0) {
 		/* what arrived whole is kept, also when the rest failed */
 		struct e2_err late = {0};
 
 		if (rc == E2_OK)
-			rc = folder_commit(f, &fs.b, fs.rows, fs.nrows, err);
+			rc = folder_commit(f, &st.b, st.rows, st.nrows, err);
 		else
-			(void)folder_commit(f, &fs.b, fs.rows, fs.nrows, &late);
+			(void)folder_commit(f, &st.b, st.rows, st.nrows, &late);
 	}
 out:
 	if (open && f->r->guard != NULL)
 		f->r->guard->dead = true;
-	maildir_batch_free(&fs.b);
-	if (fs.line != NULL)
-		mmap_string_free(fs.line);
-	free(fs.buf);
-	free(fs.rows);
+	imap_fetch_stream_free(&fs);
+	maildir_batch_free(&st.b);
+	free(st.rows);
 	free(seen);
 	free(set);
 	return rc;
@@ -2477,6 +1833,8 @@ part_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	bool got = false;
+	struct imap_fetch_asked q = {
+		.uids = &pf->uid, .n = 1, .answered = &got};
 	size_t room = 0;
 	int code;
 
@@ -2515,11 +1873,11 @@ part_fetch(void *ctx, const char *section, mime_sink_fn sink, void *sink_ctx,
 	for (clistiter *it = clist_begin(res); it != NULL && !got;
 	     it = clist_next(it)) {
 		struct imap_msg m;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.uid != pf->uid || m.body == NULL)
-			continue;
-		got = true;
+		if (m.body == NULL || !imap_fetch_asked_take(&q, m.uid, &slot))
+			continue; /* sets got */
 		pf->bytes += m.body_len;
 		if (room > 0 && m.body_len >= room)
 			pf->skipped = true; /* maybe cut by <0.room> */
@@ -2551,6 +1909,7 @@ imap_msg_meta(struct imap_run *r, uint32_t uid, struct imap_msg *m,
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
 	bool got = false;
+	struct imap_fetch_asked q = {.uids = &uid, .n = 1, .answered = &got};
 	int code;
 
 	if (set == NULL || ft == NULL ||
@@ -2571,8 +1930,12 @@ imap_msg_meta(struct imap_run *r, uint32_t uid, struct imap_msg *m,
 	}
 	for (clistiter *it = clist_begin(res); it != NULL && !got;
 	     it = clist_next(it)) {
+		size_t slot;
+
 		imap_msg_parse(clist_content(it), m);
-		got = m->uid == uid && m->has_flags;
+		if (m->has_flags)
+			(void)imap_fetch_asked_take(&q, m->uid,
+						    &slot); /* sets got */
 	}
 	if (!got)
 		memset(m, 0, sizeof(*m));
@@ -2750,8 +2113,8 @@ folder_older(struct folder_run *f, uint32_t hi, struct uidv *uids,
 			continue;
 		rc = uidv_add(uids, uid, err);
 	}
-	if (rc == E2_OK && uids->n > 1)
-		qsort(uids->v, uids->n, sizeof(*uids->v), uid_cmp);
+	if (rc == E2_OK)
+		uidv_sort_unique(uids);
 	uidv_free(&older);
 	return rc;
 }
@@ -3238,6 +2601,7 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 	char tag[SYNC_TAG_MAX];
 	enum e2_status rc;
 	bool found = false;
+	struct imap_fetch_asked q = {.uids = &uid, .n = 1, .answered = &found};
 	int code;
 
 	rc = imap_open(&r, c, err);
@@ -3289,11 +2653,11 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 	for (clistiter *it = clist_begin(res); it != NULL && !found;
 	     it = clist_next(it)) {
 		struct imap_msg m;
+		size_t slot;
 
 		imap_msg_parse(clist_content(it), &m);
-		if (m.uid != uid || m.body == NULL)
-			continue;
-		found = true;
+		if (m.body == NULL || !imap_fetch_asked_take(&q, m.uid, &slot))
+			continue; /* sets found */
 		rc = fn(ctx, tag, m.body, m.body_len, err);
 	}
 	if (!found)

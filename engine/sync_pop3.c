@@ -17,15 +17,22 @@
 
 #include "mime.h"
 #include "transports/chain.h"
+#include "transports/pop3_list.h"
 
 /*
  * Rules (DESIGN.md "Sync rules"; decisions written here):
  *
  * The maildrop goes into the Maildir root (new/). State rows live in
  * engine/syncstate.h's sync_messages under the folder "" keyed by UIDL.
- * LIST + UIDL (libetpan's mailpop3_list() runs both) give the maildrop; a
- * server without UIDL is refused with E2_EPROTO: without a stable id every
- * sync would download the maildrop again.
+ * LIST + UIDL give the maildrop. email2 speaks them over the session's
+ * stream and parses the answers itself (transports/pop3_list.h): libetpan
+ * 1.9.4's mailpop3_list() indexes its table with the server's numbers and
+ * crashes on a gap, a repeat or a 0, so an answer that is not messages
+ * 1..n, each once, with LIST and UIDL agreeing, is E2_EPROTO and nothing is
+ * stored. RETR, TOP and DELE are spoken here too: libetpan's would run
+ * mailpop3_list() first to find the number in its own table. A server
+ * without UIDL is refused with E2_EPROTO: without a stable id every sync
+ * would download the maildrop again.
  *
  * A POP3 row's flags column is not a Maildir flag set but the local
  * disposition of the message:
@@ -71,7 +78,7 @@
 struct pop3_srv {
 	unsigned index;
 	uint32_t size;
-	const char *uidl; /* libetpan's, valid while the session is */
+	const char *uidl; /* in pop3_run's list */
 	bool known;       /* has a row (or is adopted) */
 };
 
@@ -80,7 +87,10 @@ struct pop3_run {
 	struct chain_session *sess;
 	mailpop3 *pop;
 	const char *root;
-	struct pop3_srv *srv; /* sorted by uidl */
+	struct pop3_list list; /* the maildrop as LIST and UIDL gave it */
+	MMAPString *line;      /* a reply line */
+	MMAPString *body;      /* a multi-line answer */
+	struct pop3_srv *srv;  /* sorted by uidl */
 	size_t nsrv;
 	struct maildir_snapshot loc;  /* the Maildir root; tag: "L" */
 	struct maildir_file **tagged; /* loc's files with a tag, by tag */
@@ -171,38 +181,104 @@ srv_find(struct pop3_run *r, const char *uidl)
 	return bsearch(&key, r->srv, r->nsrv, sizeof(*r->srv), srv_cmp);
 }
 
-/* LIST + UIDL into r->srv, sorted by UIDL. */
+/*
+ * Sends cmd (CRLF added) and reads the status line into r->line; *ok_out:
+ * it was "+OK". Errors: E2_EIO (and the transport's codes), E2_ENOMEM.
+ */
+static enum e2_status
+pop3_cmd(struct pop3_run *r, const char *what, const char *cmd, bool *ok_out,
+	 struct e2_err *err)
+{
+	mailstream *s = r->pop->pop3_stream;
+	size_t len = strlen(cmd);
+
+	*ok_out = false;
+	if (r->line == NULL && (r->line = mmap_string_new("")) == NULL)
+		return pop3_oom(err);
+	if (r->body == NULL && (r->body = mmap_string_new("")) == NULL)
+		return pop3_oom(err);
+	if (mailstream_write(s, cmd, len) != (ssize_t)len ||
+	    mailstream_write(s, "\r\n", 2) != 2 || mailstream_flush(s) < 0 ||
+	    mailstream_read_line_remove_eol(s, r->line) == NULL)
+		return pop3_fail(r, MAILPOP3_ERROR_STREAM, what, err);
+	*ok_out = strncmp(r->line->str, "+OK", 3) == 0;
+	return E2_OK;
+}
+
+/* The server's refusal in r->line as E2_EPROTO. */
+static enum e2_status
+pop3_refused(struct pop3_run *r, const char *what, struct e2_err *err)
+{
+	char quoted[160];
+
+	(void)e2_quote(quoted, sizeof(quoted), r->line->str, r->line->len);
+	return e2_fail(err, E2_EPROTO, "pop3 %s refused: %s", what, quoted);
+}
+
+/*
+ * LIST or UIDL, its answer parsed into r->list (pop3_list_parse()). The
+ * raw lines are kept (CRLF and byte stuffing included) for the parser, at
+ * most POP3_LIST_ANSWER_MAX bytes.
+ */
+static enum e2_status
+pop3_listing(struct pop3_run *r, enum pop3_list_kind kind, struct e2_err *err)
+{
+	const char *what = kind == POP3_LIST_LIST ? "LIST" : "UIDL";
+	mailstream *s = r->pop->pop3_stream;
+	enum e2_status rc;
+	bool ok = false;
+
+	rc = pop3_cmd(r, what, what, &ok, err);
+	if (rc != E2_OK)
+		return rc;
+	if (!ok && kind == POP3_LIST_UIDL)
+		return e2_fail(err, E2_EPROTO,
+			       "pop3 server does not support UIDL: refusing to "
+			       "sync (every sync would download the maildrop "
+			       "again)");
+	if (!ok)
+		return pop3_refused(r, what, err);
+	if (mmap_string_assign(r->body, "") == NULL)
+		return pop3_oom(err);
+	for (;;) {
+		const char *l = mailstream_read_line(s, r->line);
+
+		if (l == NULL)
+			return pop3_fail(r, MAILPOP3_ERROR_STREAM, what, err);
+		if (r->body->len + r->line->len > POP3_LIST_ANSWER_MAX)
+			return e2_fail(err, E2_EPROTO,
+				       "pop3 %s answer longer than %u bytes",
+				       what, POP3_LIST_ANSWER_MAX);
+		if (mmap_string_append_len(r->body, r->line->str,
+					   r->line->len) == NULL)
+			return pop3_oom(err);
+		if (strcmp(l, ".\r\n") == 0 || strcmp(l, ".\n") == 0)
+			break;
+	}
+	return pop3_list_parse(kind, r->body->str, r->body->len, &r->list, err);
+}
+
+/* LIST (+ UIDL unless the stamp asked it) into r->srv, sorted by UIDL. */
 static enum e2_status
 pop3_list(struct pop3_run *r, struct e2_err *err)
 {
-	carray *tab = NULL;
-	size_t n = 0;
-	int code;
+	enum e2_status rc = E2_OK;
+	size_t n;
 
-	code = mailpop3_list(r->pop, &tab);
-	if (code != MAILPOP3_NO_ERROR)
-		return pop3_fail(r, code, "LIST", err);
-	r->srv = calloc(carray_count(tab) + 1, sizeof(*r->srv));
+	if (!r->list.has_uidls)
+		rc = pop3_listing(r, POP3_LIST_UIDL, err);
+	if (rc == E2_OK)
+		rc = pop3_listing(r, POP3_LIST_LIST, err);
+	if (rc != E2_OK)
+		return rc;
+	n = r->list.n;
+	r->srv = calloc(n + 1, sizeof(*r->srv));
 	if (r->srv == NULL)
 		return pop3_oom(err);
-	for (unsigned i = 0; i < carray_count(tab); i++) {
-		struct mailpop3_msg_info *mi = carray_get(tab, i);
-
-		if (mi == NULL || mi->msg_deleted)
-			continue;
-		if (mi->msg_uidl == NULL || mi->msg_uidl[0] == '\0')
-			return e2_fail(err, E2_EPROTO,
-				       "pop3 server does not support UIDL: "
-				       "refusing to sync (every sync would "
-				       "download the maildrop again)");
-		if (strlen(mi->msg_uidl) > SYNCSTATE_UIDL_MAX)
-			return e2_fail(err, E2_EPROTO,
-				       "pop3 UIDL longer than %d characters",
-				       SYNCSTATE_UIDL_MAX);
-		r->srv[n].index = mi->msg_index;
-		r->srv[n].size = mi->msg_size;
-		r->srv[n].uidl = mi->msg_uidl;
-		n++;
+	for (size_t i = 0; i < n; i++) {
+		r->srv[i].index = (unsigned)(i + 1);
+		r->srv[i].size = r->list.v[i].size;
+		r->srv[i].uidl = r->list.v[i].uidl;
 	}
 	if (n > 1)
 		qsort(r->srv, n, sizeof(*r->srv), srv_cmp);
@@ -213,6 +289,51 @@ pop3_list(struct pop3_run *r, struct e2_err *err)
 		    strcmp(r->srv[r->nsrv - 1].uidl, r->srv[i].uidl) != 0)
 			r->srv[r->nsrv++] = r->srv[i];
 	return E2_OK;
+}
+
+/*
+ * RETR index, or TOP index lines when lines >= 0: the message, dot
+ * unstuffed, in r->body (*buf_out valid until the next command).
+ */
+static enum e2_status
+pop3_content(struct pop3_run *r, unsigned index, long lines,
+	     const char **buf_out, size_t *len_out, struct e2_err *err)
+{
+	const char *what = lines >= 0 ? "TOP" : "RETR";
+	char cmd[64];
+	enum e2_status rc;
+	bool ok = false;
+
+	if (lines >= 0)
+		(void)snprintf(cmd, sizeof(cmd), "TOP %u %ld", index, lines);
+	else
+		(void)snprintf(cmd, sizeof(cmd), "RETR %u", index);
+	rc = pop3_cmd(r, what, cmd, &ok, err);
+	if (rc != E2_OK)
+		return rc;
+	if (!ok)
+		return pop3_refused(r, what, err);
+	if (mailstream_read_multiline(r->pop->pop3_stream, 0, r->line, r->body,
+				      0, NULL, NULL, NULL) == NULL)
+		return pop3_fail(r, MAILPOP3_ERROR_STREAM, what, err);
+	*buf_out = r->body->str;
+	*len_out = r->body->len;
+	return E2_OK;
+}
+
+/* DELE index. */
+static enum e2_status
+pop3_dele(struct pop3_run *r, unsigned index, struct e2_err *err)
+{
+	char cmd[32];
+	enum e2_status rc;
+	bool ok = false;
+
+	(void)snprintf(cmd, sizeof(cmd), "DELE %u", index);
+	rc = pop3_cmd(r, "DELE", cmd, &ok, err);
+	if (rc == E2_OK && !ok)
+		rc = pop3_refused(r, "DELE", err);
+	return rc;
 }
 
 static bool
@@ -439,12 +560,9 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 			goto out;
 	}
 	for (size_t i = 0; i < ch.ndele; i++) {
-		int code = mailpop3_dele(r->pop, ch.dele[i]);
-
-		if (code != MAILPOP3_NO_ERROR) {
-			rc = pop3_fail(r, code, "DELE", err);
+		rc = pop3_dele(r, ch.dele[i], err);
+		if (rc != E2_OK)
 			goto out;
-		}
 		c->stats->deleted_server++;
 		r->ndele++;
 	}
@@ -582,18 +700,17 @@ static enum e2_status
 pop3_inside(struct pop3_run *r, const struct pop3_srv *s, bool *inside_out,
 	    struct e2_err *err)
 {
-	char *hdr = NULL;
+	const char *hdr = NULL;
 	size_t len = 0;
-	int code;
+	enum e2_status rc;
 
 	*inside_out = true;
 	if (r->c->a->dwnday < 0)
 		return E2_OK;
-	code = mailpop3_top(r->pop, s->index, 0, &hdr, &len);
-	if (code != MAILPOP3_NO_ERROR)
-		return pop3_fail(r, code, "TOP", err);
+	rc = pop3_content(r, s->index, 0, &hdr, &len, err);
+	if (rc != E2_OK)
+		return rc;
 	*inside_out = mime_dwnday_inside(hdr, len, r->c->a->dwnday, r->c->now);
-	mailpop3_top_free(hdr);
 	return E2_OK;
 }
 
@@ -607,20 +724,16 @@ pop3_fetch(struct pop3_run *r, struct maildir_batch *b,
 	struct mime_trunc_info ti = {0};
 	const char *uniq = NULL;
 	char tag[POP3_TAG_MAX + 4] = "L=";
-	char *buf = NULL;
+	const char *buf = NULL;
 	size_t len = 0;
 	bool partial = c->a->retrieve > 0 && s->size > (uint64_t)c->a->retrieve;
 	enum e2_status rc;
-	int code;
 
-	if (partial)
-		code = mailpop3_top(r->pop, s->index,
-				    (unsigned)(c->a->retrieve / 64 + 1), &buf,
-				    &len);
-	else
-		code = mailpop3_retr(r->pop, s->index, &buf, &len);
-	if (code != MAILPOP3_NO_ERROR)
-		return pop3_fail(r, code, partial ? "TOP" : "RETR", err);
+	rc = pop3_content(r, s->index,
+			  partial ? (long)(c->a->retrieve / 64 + 1) : -1, &buf,
+			  &len, err);
+	if (rc != E2_OK)
+		return rc;
 	pop3_tag_of(s->uidl, tag + 2);
 	rc = maildir_msg_begin(b, r->root, NULL, tag, &msg, err);
 	if (rc != E2_OK)
@@ -645,10 +758,6 @@ pop3_fetch(struct pop3_run *r, struct maildir_batch *b,
 	d->m.internal_date = pop3_date(buf, len);
 	d->bytes = len;
 out:
-	if (partial)
-		mailpop3_top_free(buf);
-	else
-		mailpop3_retr_free(buf);
 	return rc;
 }
 
@@ -755,78 +864,26 @@ pop3_server_stamp(const struct pop3_run *r, char **uidls, size_t n,
 
 /*
  * UIDL alone, for the server stamp: a resync with no change needs no LIST
- * (the sizes), which costs the server as much again. libetpan has no
- * UIDL-only call, so this speaks it over the session's stream; libetpan's
- * own state is untouched, and mailpop3_list() runs after it when there is
- * work. The checks are pop3_list()'s.
+ * (the sizes), which costs the server as much again. The answer stays in
+ * r->list; pop3_list() then asks LIST alone when there is work.
  */
 static enum e2_status
 pop3_uidl_stamp(struct pop3_run *r, char out[SYNCSTATE_STAMP_MAX],
 		struct e2_err *err)
 {
-	mailstream *s = r->pop->pop3_stream;
-	MMAPString *line = mmap_string_new("");
 	char **v = NULL;
-	size_t n = 0, cap = 0;
-	enum e2_status rc = E2_OK;
-	const char *l;
+	enum e2_status rc;
 
-	if (line == NULL)
+	rc = pop3_listing(r, POP3_LIST_UIDL, err);
+	if (rc != E2_OK)
+		return rc;
+	v = calloc(r->list.n + 1, sizeof(*v));
+	if (v == NULL)
 		return pop3_oom(err);
-	if (mailstream_write(s, "UIDL\r\n", 6) != 6 ||
-	    mailstream_flush(s) < 0 ||
-	    (l = mailstream_read_line_remove_eol(s, line)) == NULL) {
-		rc = pop3_fail(r, MAILPOP3_ERROR_STREAM, "UIDL", err);
-		goto out;
-	}
-	if (strncmp(l, "+OK", 3) != 0) {
-		rc = e2_fail(err, E2_EPROTO,
-			     "pop3 server does not support UIDL: refusing to "
-			     "sync (every sync would download the maildrop "
-			     "again)");
-		goto out;
-	}
-	while ((l = mailstream_read_line_remove_eol(s, line)) != NULL &&
-	       strcmp(l, ".") != 0) {
-		size_t len;
-
-		l += strspn(l, "0123456789");
-		l += strspn(l, " ");
-		len = strcspn(l, " ");
-		if (len == 0 || len > SYNCSTATE_UIDL_MAX) {
-			rc = e2_fail(err, E2_EPROTO,
-				     len == 0 ? "pop3 UIDL line without a UIDL"
-					      : "pop3 UIDL longer than %d "
-						"characters",
-				     SYNCSTATE_UIDL_MAX);
-			goto out;
-		}
-		if (n == cap) {
-			size_t ncap = cap != 0 ? cap * 2 : 256;
-			char **nv = realloc(v, ncap * sizeof(*v));
-
-			if (nv == NULL) {
-				rc = pop3_oom(err);
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		if ((v[n] = strndup(l, len)) == NULL) {
-			rc = pop3_oom(err);
-			goto out;
-		}
-		n++;
-	}
-	if (l == NULL)
-		rc = pop3_fail(r, MAILPOP3_ERROR_STREAM, "UIDL", err);
-	else
-		rc = pop3_server_stamp(r, v, n, out, err);
-out:
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
+	for (size_t i = 0; i < r->list.n; i++)
+		v[i] = r->list.v[i].uidl;
+	rc = pop3_server_stamp(r, v, r->list.n, out, err);
 	free(v);
-	mmap_string_free(line);
 	return rc;
 }
 
@@ -854,6 +911,20 @@ pop3_unchanged(struct pop3_run *r, bool *same_out, struct e2_err *err)
 		*same_out = r->cutoff == 0 || sum.oldest == 0 ||
 			    sum.oldest >= r->cutoff;
 	return rc;
+}
+
+/* What pop3_list() and the commands left in r. */
+static void
+pop3_run_free(struct pop3_run *r)
+{
+	if (r->line != NULL)
+		mmap_string_free(r->line);
+	if (r->body != NULL)
+		mmap_string_free(r->body);
+	r->line = r->body = NULL;
+	pop3_list_free(&r->list);
+	free(r->srv);
+	r->srv = NULL;
 }
 
 /* The account's logged-in session into r. */
@@ -918,7 +989,7 @@ out:
 	chain_session_free(&r.sess);
 	free(r.tagged);
 	maildir_snapshot_free(&r.loc);
-	free(r.srv);
+	pop3_run_free(&r);
 	return rc;
 }
 
@@ -931,10 +1002,9 @@ sync_pop3_fetch_whole(struct sync_ctx *c, const char *uidl, sync_full_fn fn,
 	struct pop3_run r = {0};
 	struct pop3_srv *s;
 	char tag[POP3_TAG_MAX + 4] = "L=";
-	char *buf = NULL;
+	const char *buf = NULL;
 	size_t len = 0;
 	enum e2_status rc;
-	int code;
 
 	rc = pop3_open(&r, c, err);
 	if (rc != E2_OK)
@@ -948,16 +1018,13 @@ sync_pop3_fetch_whole(struct sync_ctx *c, const char *uidl, sync_full_fn fn,
 			     "pop3: the message is no longer on the server");
 		goto out;
 	}
-	code = mailpop3_retr(r.pop, s->index, &buf, &len);
-	if (code != MAILPOP3_NO_ERROR) {
-		rc = pop3_fail(&r, code, "RETR", err);
+	rc = pop3_content(&r, s->index, -1, &buf, &len, err);
+	if (rc != E2_OK)
 		goto out;
-	}
 	pop3_tag_of(s->uidl, tag + 2);
 	rc = fn(ctx, tag, buf, len, err);
-	mailpop3_retr_free(buf);
 out:
 	chain_session_free(&r.sess);
-	free(r.srv);
+	pop3_run_free(&r);
 	return rc;
 }

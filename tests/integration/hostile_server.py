@@ -27,6 +27,11 @@ Scenarios (--scenario):
                     message, UID SEARCH and UID FETCH (RFC822.SIZE) answered;
                     a body FETCH sends a literal header and half the bytes,
                     then closes
+  fetch-extra       (IMAP, for sync tests) INBOX holds UIDs 1..3; every UID
+                    FETCH (sizes, bodies, flags) is answered with the asked
+                    messages, each followed by a second answer for the same
+                    UID (other body, \Flagged, a huge size), a FETCH without
+                    UID and 300 FETCH responses for UIDs never asked
   no-uidl           (POP3, for sync tests) login OK, UIDL refused (-ERR)
   uidl-long         (POP3) a UIDL of 80 characters (RFC 1939 allows 70)
   uidl-close        (POP3) UIDL answers +OK and one line, then closes
@@ -38,6 +43,11 @@ Scenarios (--scenario):
                     mapped: skipped), "Sent", and INBOX last; one message in
                     each, UIDVALIDITY 1 everywhere. After each connection
                     the mailboxes are dumped as JSON to <ready-file>.state
+  list-gap          (POP3) UIDL and LIST list messages 1 and 3 (a gap)
+  list-dup          (POP3) UIDL is fine; LIST lists message 1 twice (and
+                    no 3)
+  list-zero         (POP3) UIDL and LIST list a message 0
+  list-disagree     (POP3) UIDL lists 2 messages, LIST 3
   ok                a well-behaved server: STARTTLS works, any login is OK
 --tls wraps every connection in TLS first (implicit TLS: 993/995/465) with
 --cert/--key; with "silent" it completes the handshake, then says nothing.
@@ -156,6 +166,8 @@ class Script:
             parts = line.split(b" ", 2)
             tag = parts[0]
             cmd = parts[1].upper() if len(parts) > 1 else b""
+            if sc == "fetch-extra" and self.imap_fetch_extra(c, tag, parts):
+                continue
             if cmd == b"CAPABILITY":
                 c.send(b"* CAPABILITY " + self.imap_caps(tls_done) + CRLF +
                        tag + b" OK done" + CRLF)
@@ -231,6 +243,79 @@ class Script:
             else:
                 c.send(tag + b" BAD unknown command" + CRLF)
 
+    # -- IMAP fetch-extra: answers nobody asked for -----------------------
+    @staticmethod
+    def extra_msg(uid, what):
+        return (b"From: a@example.com\r\nTo: u@email2.test\r\n"
+                b"Subject: %s %d\r\nMessage-ID: <%s%d@example.com>\r\n"
+                b"\r\n%s body of %d\r\n" % (what, uid, what, uid, what,
+                                               uid))
+
+    @staticmethod
+    def uid_set(text):
+        uids = []
+        for run in text.split(b","):
+            lo, _, hi = run.partition(b":")
+            lo = int(lo)
+            hi = int(hi) if hi not in (b"", b"*") else (3 if hi else lo)
+            uids.extend(range(min(lo, hi), max(lo, hi) + 1))
+        return [u for u in uids if 1 <= u <= 3]
+
+    def imap_fetch_extra(self, c, tag, parts):
+        """fetch-extra: SELECT, LIST, UID SEARCH and UID FETCH; else None."""
+        cmd = parts[1].upper() if len(parts) > 1 else b""
+        if cmd == b"LIST":
+            c.send(b'* LIST () "/" INBOX' + CRLF + tag + b" OK listed" +
+                   CRLF)
+            return True
+        if cmd in (b"SELECT", b"EXAMINE"):
+            c.send(b"* 3 EXISTS" + CRLF + b"* 0 RECENT" + CRLF +
+                   b"* OK [UIDVALIDITY 7] ok" + CRLF +
+                   b"* OK [UIDNEXT 4] ok" + CRLF +
+                   b"* FLAGS (\\Seen \\Flagged \\Deleted)" + CRLF +
+                   b"* OK [PERMANENTFLAGS (\\Seen \\Flagged)] ok" + CRLF +
+                   tag + b" OK [READ-WRITE] selected" + CRLF)
+            return True
+        if cmd != b"UID" or len(parts) < 3:
+            return False
+        sub, _, rest = parts[2].partition(b" ")
+        sub = sub.upper()
+        if sub == b"SEARCH":
+            # "UID 1:*" (a first sync) or "UID 4:*" (a resync): a UID twice
+            c.send(b"* SEARCH 1 2 3 2 1" + CRLF + tag + b" OK done" + CRLF)
+            return True
+        if sub != b"FETCH":
+            return False
+        uids = self.uid_set(rest.split(b" ", 1)[0])
+        atts = rest.upper()
+        out = b""
+
+        def answer(uid, n, genuine):
+            what = b"msg" if genuine else b"extra"
+            flags = b"\\Seen" if b"BODY" not in atts else b""
+            if not genuine:
+                flags = b"\\Flagged"
+            items = b"UID %d FLAGS (%s)" % (uid, flags)
+            body = self.extra_msg(uid, what)
+            if b"RFC822.SIZE" in atts:
+                items += b" RFC822.SIZE %d" % (len(body) if genuine
+                                              else 99999999)
+            if b"INTERNALDATE" in atts:
+                items += b' INTERNALDATE "01-Jan-2024 10:00:00 +0000"'
+            if b"BODY.PEEK[" in atts:
+                name = b"BODY[]<0>" if b"BODY.PEEK[]<" in atts else b"BODY[]"
+                items += b" %s {%d}\r\n%s" % (name, len(body), body)
+            return b"* %d FETCH (%s)" % (n, items) + CRLF
+
+        for uid in uids:
+            out += answer(uid, uid, True)
+            out += answer(uid, uid, False)  # the same UID again
+        out += b"* 2 FETCH (FLAGS (\\Flagged))" + CRLF  # no UID
+        for uid in range(100, 400):
+            out += answer(uid, uid, False)
+        c.send(out + tag + b" OK done" + CRLF)
+        return True
+
     # -- POP3 ---------------------------------------------------------------
     def pop3_capa(self, tls_done):
         caps = [b"USER", b"SASL PLAIN", b"UIDL", b"TOP"]
@@ -274,6 +359,9 @@ class Script:
             elif cmd == b"UIDL" and sc == "uidl-long":
                 c.send(b"+OK" + CRLF + b"1 " + b"x" * 80 + CRLF + b"." +
                        CRLF)
+            elif cmd in (b"UIDL", b"LIST", b"RETR", b"TOP") and \
+                    sc in self.POP3_LISTS:
+                c.send(self.pop3_listing(sc, cmd))
             elif cmd == b"UIDL" and sc == "uidl-close":
                 c.send(b"+OK" + CRLF + b"1 abc" + CRLF)
                 return
@@ -284,6 +372,26 @@ class Script:
                 return
             else:
                 c.send(b"-ERR unknown command" + CRLF)
+
+    # POP3 maildrops whose numbers libetpan 1.9.4 cannot index:
+    # scenario -> (UIDL lines, LIST lines)
+    POP3_LISTS = {
+        "list-gap": ([b"1 a", b"3 c"], [b"1 120", b"3 120"]),
+        "list-dup": ([b"1 a", b"2 b", b"3 c"],
+                     [b"1 120", b"1 120", b"2 120"]),
+        "list-zero": ([b"0 z", b"1 a"], [b"0 120", b"1 120"]),
+        "list-disagree": ([b"1 a", b"2 b"],
+                          [b"1 120", b"2 120", b"3 120"]),
+    }
+
+    def pop3_listing(self, sc, cmd):
+        uidl, lst = self.POP3_LISTS[sc]
+        if cmd in (b"RETR", b"TOP"):  # never reached by a careful client
+            body = (b"From: a@example.com\r\nSubject: listed\r\n\r\n"
+                    b"hello\r\n")
+            return b"+OK" + CRLF + body + b"." + CRLF
+        lines = uidl if cmd == b"UIDL" else lst
+        return b"+OK" + CRLF + b"".join(x + CRLF for x in lines) + b"." + CRLF
 
     # -- SMTP ---------------------------------------------------------------
     def smtp_ehlo(self, tls_done):
@@ -557,7 +665,8 @@ def main():
     p.add_argument("--scenario", default="ok", choices=(
         "inject", "refuse-starttls", "no-starttls", "preauth", "silent",
         "close", "garbage", "permflags", "permflags-eof", "permflags-crlf",
-        "fetch-close", "no-uidl", "uidl-long", "uidl-close", "folders",
+        "fetch-close", "fetch-extra", "no-uidl", "uidl-long", "uidl-close",
+        "list-gap", "list-dup", "list-zero", "list-disagree", "folders",
         "ok"))
     p.add_argument("--tls", action="store_true", help="implicit TLS")
     p.add_argument("--cert")
