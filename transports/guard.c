@@ -721,8 +721,13 @@ guard_smtp_feed(struct guard *g, const unsigned char *p, size_t n,
 		if (++g->line_len > GUARD_SMTP_LINE_MAX)
 			return guard_refuse(g, err, "line longer than %u bytes",
 					    GUARD_SMTP_LINE_MAX);
-		if (ch == '\0')
-			return guard_refuse(g, err, "NUL byte");
+		if (g->cr && ch != '\n')
+			return guard_refuse(g, err, "CR without LF");
+		g->cr = ch == '\r';
+		/* libetpan's EHLO parser loops forever on a TAB in AUTH */
+		if (ch < 0x20 && ch != '\r' && ch != '\n')
+			return guard_refuse(g, err, "control byte 0x%02x",
+					    (unsigned)ch);
 		if (ch != '\n') {
 			guard_head_add(g, ch);
 			continue;

@@ -69,8 +69,10 @@
  *
  * SMTP (RFC 5321 4.2): every line is a reply line: three digits (2-5, 0-5,
  * 0-9), then SP, "-" or the line end, at most GUARD_SMTP_LINE_MAX bytes, no
- * NUL; a multi-line reply has at most GUARD_SMTP_LINES_MAX lines, all with
- * the same code.
+ * control byte but the CR before LF (libetpan 1.9.4's EHLO parser loops
+ * forever on a TAB in an AUTH line; found by tests/fuzz/fuzz_smtp.c); a
+ * multi-line reply has at most GUARD_SMTP_LINES_MAX lines, all with the
+ * same code.
  *
  * A refusal is E2_EPROTO with a message naming the response ("imap
  * response \"* OK [PERMANENTFLAGS (\": malformed PERMANENTFLAGS list");

@@ -101,7 +101,9 @@ static const struct guard_row guard_rows[] = {
 	{"smtp code 199", GUARD_SMTP, NULL, B("199 ok\r\n"), false, "not a reply line"},
 	{"smtp empty line", GUARD_SMTP, NULL, B("\r\n"), false, "not a reply line"},
 	{"smtp codes differ", GUARD_SMTP, NULL, B("250-a\r\n251 b\r\n"), false, "codes 250 and 251"},
-	{"smtp nul", GUARD_SMTP, NULL, B("250 a\0b\r\n"), false, "NUL"},
+	{"smtp nul", GUARD_SMTP, NULL, B("250 a\0b\r\n"), false, "control byte 0x00"},
+	{"smtp tab in auth (libetpan loops)", GUARD_SMTP, NULL, B("250-mail\r\n250-AUTH PLA\tN LOGIN\r\n250 OK\r\n"), false, "control byte 0x09"},
+	{"smtp bare cr", GUARD_SMTP, NULL, B("250 a\rb\r\n"), false, "CR without LF"},
 };
 /* clang-format on */
 
