@@ -57,6 +57,11 @@
  *   GUARD_IMAP_LITERAL_MAX for any other literal (ENVELOPE and
  *   BODYSTRUCTURE strings, mailbox names, header names);
  *   GUARD_IMAP_RESPONSE_MAX bytes of one response besides body literals.
+ *   The caps are far above what any real message gives (its subject, file
+ *   names and MIME structure are a stranger's to choose, and a refusal
+ *   stops the account's sync) and far below what hurts: libetpan 1.9.4
+ *   needs about 30000 nested parentheses to exhaust an 8 MiB stack, 128
+ *   use well under 100 KiB of it.
  * - Unbalanced parentheses at the end of a response are refused.
  *
  * POP3 (RFC 1939): the guard learns from what the client sends
@@ -79,9 +84,9 @@
  * once refused, the guard refuses everything after.
  */
 
-#define GUARD_IMAP_LINE_MAX (256u * 1024)
-#define GUARD_IMAP_DEPTH_MAX 40u
-#define GUARD_IMAP_LITERAL_MAX (64u * 1024)
+#define GUARD_IMAP_LINE_MAX (1024u * 1024)
+#define GUARD_IMAP_DEPTH_MAX 128u
+#define GUARD_IMAP_LITERAL_MAX (1024u * 1024)
 #define GUARD_IMAP_BODY_MAX (512u * 1024 * 1024)
 #define GUARD_IMAP_RESPONSE_MAX (16u * 1024 * 1024)
 #define GUARD_POP3_STATUS_MAX 4096u

@@ -159,7 +159,7 @@ ct_proto imap
 for sc in caps-permflags caps-deep; do
 	case $sc in
 	caps-permflags) why=PERMANENTFLAGS ;;
-	*) why="nested deeper than 40" ;;
+	*) why="nested deeper than 128" ;;
 	esac
 	hostile imap "$sc"
 	for req in "" "$CT_REQ"; do

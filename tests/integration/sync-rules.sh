@@ -317,11 +317,11 @@ guard_sync() { # SCENARIO WORDS: exit 2, eproto, the error names WORDS
 # a malformed PERMANENTFLAGS behind a resp-text line ending in "{20}"
 guard_sync permflags-hidden "malformed PERMANENTFLAGS"
 # a BODYSTRUCTURE nested 50000 deep in a FETCH answering UID SEARCH
-guard_sync deep-body "nested deeper than 40"
+guard_sync deep-body "nested deeper than 128"
 # both shapes in the plaintext CAPABILITY reply of the STARTTLS rung
 HOSTILE_TLS=
 guard_sync caps-permflags "malformed PERMANENTFLAGS"
-guard_sync caps-deep "nested deeper than 40"
+guard_sync caps-deep "nested deeper than 128"
 unset HOSTILE_TLS
 
 # ---- POP3 servers whose UIDL listing is unusable: refused, nothing stored
