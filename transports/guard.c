@@ -48,11 +48,7 @@ enum guard_imap_code {
 	GUARD_PF_FLAG,        /* in a flag: atom chars, SP or ")" */
 	GUARD_PF_STAR,        /* after "\*": SP or ")" */
 	GUARD_PF_CLOSE,       /* after ")": "]" */
-	GUARD_BC_AFTER,       /* "[BADCHARSET": "]" or SP */
-	GUARD_BC_OPEN,        /* "(" */
-	GUARD_BC_FIRST,       /* an atom */
-	GUARD_BC_ATOM,        /* atom chars, SP or ")" */
-	GUARD_BC_CLOSE,       /* after ")": "]" */
+	GUARD_CODE_NEEDTEXT,  /* "[ALERT]", "[PARSE]": text must follow */
 };
 
 enum guard_pop3_state {
@@ -212,6 +208,49 @@ guard_body_item(const char *w, size_t n)
 	       guard_word_is(w, n, "RFC822.TEXT");
 }
 
+/*
+ * A byte of a response code's name. libetpan matches names as prefixes,
+ * case-insensitive, and then:
+ * - "[PERMANENTFLAGS" SP: dereferences a NULL list unless a flag or ")"
+ *   follows "(": the list is checked strictly (GUARD_PF_*);
+ * - "[BADCHARSET": reads astrings (literals and quoted strings across
+ *   lines), and a second BADCHARSET frees the new list and keeps it: never
+ *   needed (email2 sends no CHARSET), refused;
+ * - "[ALERT]" and "[PARSE]" with no text after them: strdup(NULL) (found
+ *   by tests/fuzz/fuzz_guard_imap.c): text must follow.
+ */
+static enum e2_status
+guard_imap_code_name(struct guard *g, unsigned char ch, bool atom,
+		     struct e2_err *err)
+{
+	static const char *const names[] = {"PERMANENTFLAGS", "BADCHARSET",
+					    "ALERT", "PARSE"};
+	bool prefix = false;
+
+	if (!atom) {
+		if (ch == ']' &&
+		    (guard_word_is(g->word, g->word_len, "ALERT") ||
+		     guard_word_is(g->word, g->word_len, "PARSE")))
+			g->code = GUARD_CODE_NEEDTEXT;
+		else
+			g->code = GUARD_CODE_TEXT;
+		return E2_OK;
+	}
+	if (g->word_len < sizeof(g->word))
+		g->word[g->word_len++] = guard_upper(ch);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (g->word_len <= strlen(names[i]) &&
+		    memcmp(g->word, names[i], g->word_len) == 0)
+			prefix = true;
+	if (guard_word_is(g->word, g->word_len, "PERMANENTFLAGS"))
+		g->code = GUARD_PF_SP;
+	else if (guard_word_is(g->word, g->word_len, "BADCHARSET"))
+		return guard_refuse(g, err, "BADCHARSET response code");
+	else if (!prefix)
+		g->code = GUARD_CODE_TEXT;
+	return E2_OK;
+}
+
 /* One byte of resp-text (after "* OK", "tag NO", "+", ...). */
 static enum e2_status
 guard_imap_text(struct guard *g, unsigned char ch, struct e2_err *err)
@@ -229,29 +268,13 @@ guard_imap_text(struct guard *g, unsigned char ch, struct e2_err *err)
 			g->code = GUARD_CODE_TEXT;
 		}
 		return E2_OK;
-	case GUARD_CODE_NAME: {
-		static const char pf[] = "PERMANENTFLAGS", bc[] = "BADCHARSET";
-
-		if (!atom) {
-			g->code = GUARD_CODE_TEXT;
-			return E2_OK;
-		}
-		/* libetpan matches code names as prefixes, case-insensitive */
-		g->word[g->word_len++] = guard_upper(ch);
-		if (g->word_len <= sizeof(pf) - 1 &&
-		    memcmp(g->word, pf, g->word_len) == 0) {
-			if (g->word_len == sizeof(pf) - 1)
-				g->code = GUARD_PF_SP;
-		} else if (g->word_len <= sizeof(bc) - 1 &&
-			   memcmp(g->word, bc, g->word_len) == 0) {
-			if (g->word_len == sizeof(bc) - 1)
-				g->code = GUARD_BC_AFTER;
-		} else {
-			g->code = GUARD_CODE_TEXT;
-		}
-		return E2_OK;
-	}
+	case GUARD_CODE_NAME:
+		return guard_imap_code_name(g, ch, atom, err);
 	case GUARD_CODE_TEXT:
+		return E2_OK;
+	case GUARD_CODE_NEEDTEXT:
+		if (ch != ' ' && ch != '\t')
+			g->code = GUARD_CODE_TEXT;
 		return E2_OK;
 	case GUARD_PF_SP:
 		if (ch != ' ')
@@ -296,41 +319,8 @@ guard_imap_text(struct guard *g, unsigned char ch, struct e2_err *err)
 			break;
 		g->code = GUARD_CODE_TEXT;
 		return E2_OK;
-	case GUARD_BC_AFTER:
-		if (ch == ']')
-			g->code = GUARD_CODE_TEXT;
-		else if (ch == ' ')
-			g->code = GUARD_BC_OPEN;
-		else
-			break;
-		return E2_OK;
-	case GUARD_BC_OPEN:
-		if (ch != '(')
-			break;
-		g->code = GUARD_BC_FIRST;
-		return E2_OK;
-	case GUARD_BC_FIRST:
-		if (!atom || ch == '[')
-			break;
-		g->code = GUARD_BC_ATOM;
-		return E2_OK;
-	case GUARD_BC_ATOM:
-		if (ch == ' ')
-			g->code = GUARD_BC_FIRST;
-		else if (ch == ')')
-			g->code = GUARD_BC_CLOSE;
-		else if (!atom || ch == '[')
-			break;
-		return E2_OK;
-	case GUARD_BC_CLOSE:
-		if (ch != ']')
-			break;
-		g->code = GUARD_CODE_TEXT;
-		return E2_OK;
 	}
-	return guard_refuse(g, err, "malformed %s response code",
-			    g->code >= GUARD_BC_AFTER ? "BADCHARSET"
-						      : "PERMANENTFLAGS");
+	return guard_refuse(g, err, "malformed PERMANENTFLAGS response code");
 }
 
 /* A token starts at the current depth (before "(" counts). */
@@ -475,12 +465,12 @@ guard_imap_lf(struct guard *g, struct e2_err *err)
 	case GUARD_TOK_NONE:
 		break;
 	}
+	if (g->kind == GUARD_KIND_TEXT && g->code == GUARD_CODE_NEEDTEXT)
+		return guard_refuse(g, err, "response code without text");
 	if (g->kind == GUARD_KIND_TEXT && g->code != GUARD_CODE_START &&
 	    g->code != GUARD_CODE_NAME && g->code != GUARD_CODE_TEXT)
-		return guard_refuse(g, err, "malformed %s response code",
-				    g->code >= GUARD_BC_AFTER
-					    ? "BADCHARSET"
-					    : "PERMANENTFLAGS");
+		return guard_refuse(g, err,
+				    "malformed PERMANENTFLAGS response code");
 	if (g->depth != 0)
 		return guard_refuse(g, err, "unbalanced \"(\"");
 	guard_imap_reset(g);

@@ -45,9 +45,10 @@
  * - Response codes: "[PERMANENTFLAGS" must be followed by exactly
  *   SP "(" [flag-perm *(SP flag-perm)] ")" "]": libetpan 1.9.4 dereferences
  *   a NULL list when the list is neither a flag nor ")" (e.g. the line ends
- *   after "("). "[BADCHARSET" may only be followed by "]" or
- *   SP "(" atom *(SP atom) ")" "]" (libetpan reads astrings there, literals
- *   and multi-line quoted strings included).
+ *   after "("). "[BADCHARSET" is refused (libetpan reads astrings there,
+ *   literals and multi-line quoted strings included, and mishandles a
+ *   second one; email2 never sends a CHARSET). "[ALERT]" and "[PARSE]" must
+ *   be followed by text (libetpan strdup()s a NULL text).
  * - Caps: GUARD_IMAP_LINE_MAX bytes of a line outside literals (a line
  *   without LF is refused once it passes the cap, so memory stays bounded);
  *   GUARD_IMAP_DEPTH_MAX nested parentheses per response (a deeply nested

@@ -42,7 +42,7 @@ static const struct guard_row guard_rows[] = {
 	{"imap resp-text ends in brace, next line harmless", GUARD_IMAP, NULL, B("* OK [ALERT] text {5}\r\n* 1 EXISTS\r\n"), true, NULL},
 	{"imap tagged text ends in brace", GUARD_IMAP, NULL, B("a1 NO bad {3}\r\nabc\r\n"), true, NULL},
 	{"imap continuation text", GUARD_IMAP, NULL, B("+ go ahead {5}\r\n"), true, NULL},
-	{"imap badcharset list", GUARD_IMAP, NULL, B("4 NO [BADCHARSET (UTF-8 US-ASCII)] no\r\n4 NO [BADCHARSET] no\r\n"), true, NULL},
+	{"imap alert and parse with text", GUARD_IMAP, NULL, B("* OK [ALERT] disk full\r\n* NO [PARSE] x\r\n* OK [ALERTX]\r\n* OK [ALERT\r\n"), true, NULL},
 	{"imap depth at cap", GUARD_IMAP, NULL, B("* 1 FETCH (((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((())))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))\r\n"), true, NULL},
 	/* ---- IMAP: PERMANENTFLAGS and resp-text ---- */
 	{"imap permanentflags hides behind resp-text brace", GUARD_IMAP, NULL, B("* OK [ALERT] text {20}\r\n* OK [PERMANENTFLAGS (\r\n"), false, "PERMANENTFLAGS"},
@@ -53,6 +53,10 @@ static const struct guard_row guard_rows[] = {
 	{"imap permanentflags continuation", GUARD_IMAP, NULL, B("+ [PERMANENTFLAGS ( )]\r\n"), false, "PERMANENTFLAGS"},
 	{"imap permanentflags two spaces", GUARD_IMAP, NULL, B("* OK [PERMANENTFLAGS  (\\Seen)] x\r\n"), false, "PERMANENTFLAGS"},
 	{"imap permanentflags behind continuation brace", GUARD_IMAP, NULL, B("+ {5}\r\n* OK [PERMANENTFLAGS (\r\n"), false, "PERMANENTFLAGS"},
+	{"imap badcharset list", GUARD_IMAP, NULL, B("4 NO [BADCHARSET (UTF-8 US-ASCII)] no\r\n"), false, "BADCHARSET response code"},
+	{"imap badcharset bare", GUARD_IMAP, NULL, B("4 NO [badcharset] no\r\n"), false, "BADCHARSET"},
+	{"imap alert without text (libetpan strdup NULL)", GUARD_IMAP, NULL, B("* OK [ALERT]\r\n"), false, "response code without text"},
+	{"imap parse with blanks only", GUARD_IMAP, NULL, B("6 NO [PARSE] \t \r\n"), false, "without text"},
 	{"imap badcharset literal", GUARD_IMAP, NULL, B("4 NO [BADCHARSET ({5}\r\nUTF-8)] no\r\n"), false, "BADCHARSET"},
 	{"imap badcharset quoted", GUARD_IMAP, NULL, B("4 NO [BADCHARSET (\"a\r\nb\")] no\r\n"), false, "BADCHARSET"},
 	/* ---- IMAP: literals only where the grammar has them ---- */
