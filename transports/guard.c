@@ -212,7 +212,9 @@ guard_body_item(const char *w, size_t n)
  * A byte of a response code's name. libetpan matches names as prefixes,
  * case-insensitive, and then:
  * - "[PERMANENTFLAGS" SP: dereferences a NULL list unless a flag or ")"
- *   follows "(": the list is checked strictly (GUARD_PF_*);
+ *   follows "(": the list is checked strictly (GUARD_PF_*); in the
+ *   greeting, parsed without a parser context, any PERMANENTFLAGS crashes
+ *   it (found by tests/fuzz/fuzz_guard_imap.c): refused;
  * - "[BADCHARSET": reads astrings (literals and quoted strings across
  *   lines), and a second BADCHARSET frees the new list and keeps it: never
  *   needed (email2 sends no CHARSET), refused;
@@ -227,6 +229,9 @@ guard_imap_code_name(struct guard *g, unsigned char ch, bool atom,
 					    "ALERT", "PARSE"};
 	bool prefix = false;
 
+	/* libetpan skips blanks before the name too ("[ PERMANENTFLAGS") */
+	if (g->word_len == 0 && (ch == ' ' || ch == '\t'))
+		return E2_OK;
 	if (!atom) {
 		if (ch == ']' &&
 		    (guard_word_is(g->word, g->word_len, "ALERT") ||
@@ -242,6 +247,11 @@ guard_imap_code_name(struct guard *g, unsigned char ch, bool atom,
 		if (g->word_len <= strlen(names[i]) &&
 		    memcmp(g->word, names[i], g->word_len) == 0)
 			prefix = true;
+	if (guard_word_is(g->word, g->word_len, "PERMANENTFLAGS") &&
+	    !g->greeted)
+		return guard_refuse(g, err,
+				    "PERMANENTFLAGS response code in the "
+				    "greeting");
 	if (guard_word_is(g->word, g->word_len, "PERMANENTFLAGS"))
 		g->code = GUARD_PF_SP;
 	else if (guard_word_is(g->word, g->word_len, "BADCHARSET"))
@@ -473,6 +483,7 @@ guard_imap_lf(struct guard *g, struct e2_err *err)
 				    "malformed PERMANENTFLAGS response code");
 	if (g->depth != 0)
 		return guard_refuse(g, err, "unbalanced \"(\"");
+	g->greeted = true;
 	guard_imap_reset(g);
 	return E2_OK;
 }

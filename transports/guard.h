@@ -45,7 +45,9 @@
  * - Response codes: "[PERMANENTFLAGS" must be followed by exactly
  *   SP "(" [flag-perm *(SP flag-perm)] ")" "]": libetpan 1.9.4 dereferences
  *   a NULL list when the list is neither a flag nor ")" (e.g. the line ends
- *   after "("). "[BADCHARSET" is refused (libetpan reads astrings there,
+ *   after "("), and crashes on any PERMANENTFLAGS code in the greeting
+ *   (it parses the greeting without a parser context), so there it is
+ *   refused. "[BADCHARSET" is refused (libetpan reads astrings there,
  *   literals and multi-line quoted strings included, and mishandles a
  *   second one; email2 never sends a CHARSET). "[ALERT]" and "[PARSE]" must
  *   be followed by text (libetpan strdup()s a NULL text).
@@ -110,6 +112,7 @@ enum guard_proto {
 struct guard {
 	enum guard_proto proto;
 	bool failed;
+	bool greeted;              /* IMAP: the greeting has passed */
 	bool cr;                   /* the last byte was a CR (IMAP) */
 	char head[GUARD_HEAD_MAX]; /* the response's first bytes */
 	size_t head_len;

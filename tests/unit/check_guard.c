@@ -28,7 +28,7 @@ static const struct guard_row guard_rows[] = {
 	/* ---- IMAP: real transcripts ---- */
 	{"imap dovecot greeting", GUARD_IMAP, NULL, B("* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot ready.\r\n"), true, NULL},
 	{"imap select", GUARD_IMAP, NULL, B("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.\r\n* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1700000000] UIDs valid\r\n* OK [UIDNEXT 4] Predicted next UID\r\n* OK [HIGHESTMODSEQ 7] Highest\r\n2 OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n"), true, NULL},
-	{"imap permanentflags empty", GUARD_IMAP, NULL, B("* OK [PERMANENTFLAGS ()] none\r\n"), true, NULL},
+	{"imap permanentflags empty", GUARD_IMAP, NULL, B("* OK hi\r\n* OK [PERMANENTFLAGS ()] none\r\n"), true, NULL},
 	{"imap fetch body literal hides nothing", GUARD_IMAP, NULL, B("* 1 FETCH (UID 5 FLAGS (\\Seen) BODY[] {24}\r\n* OK [PERMANENTFLAGS (\r\n)\r\n3 OK Fetch completed.\r\n"), true, NULL},
 	{"imap fetch literal then more items", GUARD_IMAP, NULL, B("* 1 FETCH (BODY[] {3}\r\nabc UID 2 RFC822.SIZE 3)\r\n"), true, NULL},
 	{"imap fetch empty literal", GUARD_IMAP, NULL, B("* 1 FETCH (BODY[] {0}\r\n)\r\n"), true, NULL},
@@ -46,12 +46,14 @@ static const struct guard_row guard_rows[] = {
 	{"imap depth at cap", GUARD_IMAP, NULL, B("* 1 FETCH (((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((())))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))\r\n"), true, NULL},
 	/* ---- IMAP: PERMANENTFLAGS and resp-text ---- */
 	{"imap permanentflags hides behind resp-text brace", GUARD_IMAP, NULL, B("* OK [ALERT] text {20}\r\n* OK [PERMANENTFLAGS (\r\n"), false, "PERMANENTFLAGS"},
-	{"imap permanentflags line ends after paren", GUARD_IMAP, NULL, B("* OK [PERMANENTFLAGS (\r\n"), false, "malformed PERMANENTFLAGS"},
-	{"imap permanentflags bracket", GUARD_IMAP, NULL, B("* OK [PERMANENTFLAGS (] x\r\n"), false, "PERMANENTFLAGS"},
-	{"imap permanentflags lower case", GUARD_IMAP, NULL, B("* OK [permanentflags ((x)] x\r\n"), false, "PERMANENTFLAGS"},
+	{"imap permanentflags line ends after paren", GUARD_IMAP, NULL, B("* OK hi\r\n* OK [PERMANENTFLAGS (\r\n"), false, "malformed PERMANENTFLAGS"},
+	{"imap permanentflags bracket", GUARD_IMAP, NULL, B("* OK hi\r\n* OK [PERMANENTFLAGS (] x\r\n"), false, "PERMANENTFLAGS"},
+	{"imap permanentflags lower case", GUARD_IMAP, NULL, B("* OK hi\r\n* OK [permanentflags ((x)] x\r\n"), false, "PERMANENTFLAGS"},
 	{"imap permanentflags tagged", GUARD_IMAP, NULL, B("1 OK [PERMANENTFLAGS (\"\\Seen\")] x\r\n"), false, "PERMANENTFLAGS"},
 	{"imap permanentflags continuation", GUARD_IMAP, NULL, B("+ [PERMANENTFLAGS ( )]\r\n"), false, "PERMANENTFLAGS"},
-	{"imap permanentflags two spaces", GUARD_IMAP, NULL, B("* OK [PERMANENTFLAGS  (\\Seen)] x\r\n"), false, "PERMANENTFLAGS"},
+	{"imap permanentflags in the greeting", GUARD_IMAP, NULL, B("* OK [PERMANENTFLAGS (\\Seen)] hi\r\n"), false, "in the greeting"},
+	{"imap permanentflags after blanks", GUARD_IMAP, NULL, B("* OK hi\r\n* OK [ \tPERMANENTFLAGS (\r\n"), false, "PERMANENTFLAGS"},
+	{"imap permanentflags two spaces", GUARD_IMAP, NULL, B("* OK hi\r\n* OK [PERMANENTFLAGS  (\\Seen)] x\r\n"), false, "PERMANENTFLAGS"},
 	{"imap permanentflags behind continuation brace", GUARD_IMAP, NULL, B("+ {5}\r\n* OK [PERMANENTFLAGS (\r\n"), false, "PERMANENTFLAGS"},
 	{"imap badcharset list", GUARD_IMAP, NULL, B("4 NO [BADCHARSET (UTF-8 US-ASCII)] no\r\n"), false, "BADCHARSET response code"},
 	{"imap badcharset bare", GUARD_IMAP, NULL, B("4 NO [badcharset] no\r\n"), false, "BADCHARSET"},
@@ -275,12 +277,14 @@ END_TEST
 /* The message names the response and keeps its first bytes only. */
 START_TEST(test_guard_message)
 {
+	static const char hi[] = "* OK hi\r\n";
 	static const char in[] = "* OK [PERMANENTFLAGS (\r\n";
 	struct guard g;
 	struct e2_err err;
 
 	e2_err_clear(&err);
 	guard_init(&g, GUARD_IMAP);
+	ck_assert_int_eq(guard_feed(&g, hi, sizeof(hi) - 1, &err), E2_OK);
 	ck_assert_int_eq(guard_feed(&g, in, sizeof(in) - 1, &err), E2_EPROTO);
 	ck_assert_str_eq(err.msg, "imap response \"* OK [PERMANENTFLAGS (\": "
 				  "malformed PERMANENTFLAGS response code");
