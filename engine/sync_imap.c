@@ -21,6 +21,7 @@
 #include "imap_fetch_stream.h"
 #include "mime.h"
 #include "transports/chain.h"
+#include "transports/xport.h"
 
 /*
  * Rules (DESIGN.md "Sync rules"; decisions written here):
@@ -105,13 +106,10 @@ struct imap_run {
 	struct chain_session *sess;
 	mailimap *imap;
 	struct imap_caps caps;
-	char *trash;              /* the Trash folder's name, NULL when none */
-	struct imap_guard *guard; /* owned by the stream */
+	char *trash; /* the Trash folder's name, NULL when none */
 };
 
 /* ---- errors -------------------------------------------------------------- */
-
-static bool imap_guard_tripped(const struct imap_guard *g);
 
 static enum e2_status
 imap_fail(struct imap_run *r, int code, const char *what, struct e2_err *err)
@@ -119,12 +117,14 @@ imap_fail(struct imap_run *r, int code, const char *what, struct e2_err *err)
 	struct e2_err *te = chain_session_err(r->sess);
 	char quoted[160] = "";
 
-	if (imap_guard_tripped(r->guard))
-		return e2_fail(err, E2_EPROTO,
-			       "imap %s: the server sent a malformed "
-			       "PERMANENTFLAGS response code (refused before "
-			       "libetpan parses it)",
-			       what);
+	/*
+	 * After a parse error libetpan's framing is lost: nothing more is
+	 * read (LOGOUT included). The chain's error holds the cause when the
+	 * transport or the server-byte guard (transports/guard.h) failed the
+	 * read, e.g. "imap response \"* OK [PERMANENTFLAGS (\": ...".
+	 */
+	if (code == MAILIMAP_ERROR_PARSE)
+		xport_etpan_refuse_reads(r->imap->imap_stream);
 	if (te != NULL && te->code != E2_OK)
 		return e2_fail(err, te->code, "imap %s: %s", what, te->msg);
 	if (code == MAILIMAP_ERROR_STREAM)
@@ -140,219 +140,6 @@ static enum e2_status
 imap_oom(struct e2_err *err)
 {
 	return e2_fail(err, E2_ENOMEM, "out of memory");
-}
-
-/* ---- the PERMANENTFLAGS guard
- * -------------------------------------------------
- *
- * libetpan 1.9.4 crashes (NULL clist in its error path) on a response
- * code "[PERMANENTFLAGS (" whose list is neither flags nor ")" -- e.g. the
- * line ending right after "(". Its parser only sees what the stream's
- * low-level driver returned, so the session's driver is wrapped by one
- * that watches the bytes first: response lines are scanned (literals,
- * "{n}" at a line end, are skipped, so message text never trips it), and
- * inside "[PERMANENTFLAGS (" only flag bytes, spaces and ")" may come.
- * Anything else fails the read (-1): libetpan reports a stream error, the
- * bytes never reach its parser, and imap_fail() names the cause.
- */
-
-#define PF_PATTERN "[PERMANENTFLAGS ("
-
-struct imap_guard {
-	mailstream_low *inner;      /* the transport's driver, owned */
-	size_t match;               /* bytes of PF_PATTERN matched */
-	bool in_list;               /* inside the PERMANENTFLAGS list */
-	bool bad;                   /* the guard tripped */
-	bool dead;                  /* a response was left unread: no reads */
-	unsigned long long literal; /* literal bytes still to skip */
-	bool brace;                 /* "{digits" seen on this line */
-	bool brace_closed;          /* ... and "}" right after them */
-	unsigned long long digits;
-};
-
-static bool
-imap_guard_tripped(const struct imap_guard *g)
-{
-	return g != NULL && g->bad;
-}
-
-static bool
-guard_flag_byte(unsigned char ch)
-{
-	return ch == ' ' ||
-	       (ch > 0x20 && ch < 0x7f && strchr("(){\"%]", ch) == NULL);
-}
-
-/* Scans buf; false when the PERMANENTFLAGS list is malformed. */
-static bool
-guard_scan(struct imap_guard *g, const unsigned char *buf, size_t n)
-{
-	static const char pat[] = PF_PATTERN;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = buf[i];
-
-		if (g->literal > 0) {
-			size_t skip = n - i;
-
-			if (skip > g->literal)
-				skip = (size_t)g->literal;
-			g->literal -= skip;
-			i += skip - 1;
-			continue;
-		}
-		if (g->in_list) {
-			if (ch == ')')
-				g->in_list = false;
-			else if (!guard_flag_byte(ch))
-				return false;
-			continue;
-		}
-		if (ch == '\n') {
-			if (g->brace_closed)
-				g->literal = g->digits;
-			g->brace = g->brace_closed = false;
-			g->match = 0;
-			continue;
-		}
-		if (ch == '{') {
-			g->brace = true;
-			g->brace_closed = false;
-			g->digits = 0;
-		} else if (g->brace && !g->brace_closed && ch >= '0' &&
-			   ch <= '9') {
-			if (g->digits < (1ull << 40))
-				g->digits = g->digits * 10 + (ch - '0');
-		} else if (g->brace && !g->brace_closed &&
-			   (ch == '}' || ch == '+')) {
-			g->brace_closed = ch == '}';
-		} else if (ch != '\r') {
-			g->brace = g->brace_closed = false;
-		}
-		if ((char)(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch) ==
-		    pat[g->match]) {
-			if (pat[++g->match] == '\0') {
-				g->in_list = true;
-				g->match = 0;
-			}
-		} else {
-			g->match = ch == '[' ? 1 : 0;
-		}
-	}
-	return true;
-}
-
-static ssize_t
-guard_read(mailstream_low *s, void *buf, size_t count)
-{
-	struct imap_guard *g = s->data;
-	ssize_t n;
-
-	if (g->bad || g->dead)
-		return -1;
-	n = mailstream_low_read(g->inner, buf, count);
-	if (n > 0 && !guard_scan(g, buf, (size_t)n)) {
-		g->bad = true;
-		return -1;
-	}
-	return n;
-}
-
-static ssize_t
-guard_write(mailstream_low *s, const void *buf, size_t count)
-{
-	struct imap_guard *g = s->data;
-
-	return mailstream_low_write(g->inner, buf, count);
-}
-
-static int
-guard_close(mailstream_low *s)
-{
-	struct imap_guard *g = s->data;
-
-	return mailstream_low_close(g->inner);
-}
-
-static int
-guard_get_fd(mailstream_low *s)
-{
-	struct imap_guard *g = s->data;
-
-	return mailstream_low_get_fd(g->inner);
-}
-
-static void
-guard_free(mailstream_low *s)
-{
-	struct imap_guard *g = s->data;
-
-	mailstream_low_free(g->inner);
-	free(g);
-	free(s);
-}
-
-static void
-guard_cancel(mailstream_low *s)
-{
-	struct imap_guard *g = s->data;
-
-	mailstream_low_cancel(g->inner);
-}
-
-static struct mailstream_cancel *
-guard_get_cancel(mailstream_low *s)
-{
-	struct imap_guard *g = s->data;
-
-	return mailstream_low_get_cancel(g->inner);
-}
-
-static carray *
-guard_get_certificate_chain(mailstream_low *s)
-{
-	(void)s;
-	return NULL;
-}
-
-static mailstream_low_driver imap_guard_driver = {
-	.mailstream_read = guard_read,
-	.mailstream_write = guard_write,
-	.mailstream_close = guard_close,
-	.mailstream_get_fd = guard_get_fd,
-	.mailstream_free = guard_free,
-	.mailstream_cancel = guard_cancel,
-	.mailstream_get_cancel = guard_get_cancel,
-	.mailstream_get_certificate_chain = guard_get_certificate_chain,
-	.mailstream_setup_idle = NULL,
-	.mailstream_unsetup_idle = NULL,
-	.mailstream_interrupt_idle = NULL,
-};
-
-/* Puts the guard between libetpan and the transport's driver. */
-static enum e2_status
-imap_guard_install(struct imap_run *r, struct e2_err *err)
-{
-	mailstream_low *inner, *low;
-	struct imap_guard *g;
-
-	if (r->imap->imap_stream == NULL)
-		return e2_fail(err, E2_EINVAL, "imap: no stream");
-	inner = mailstream_get_low(r->imap->imap_stream);
-	g = calloc(1, sizeof(*g));
-	if (g == NULL)
-		return imap_oom(err);
-	low = mailstream_low_new(g, &imap_guard_driver);
-	if (low == NULL) {
-		free(g);
-		return imap_oom(err);
-	}
-	mailstream_low_set_logger(low, NULL, NULL);
-	mailstream_low_set_timeout(low, mailstream_low_get_timeout(inner));
-	g->inner = inner;
-	mailstream_set_low(r->imap->imap_stream, low);
-	r->guard = g;
-	return E2_OK;
 }
 
 /* ---- capabilities -------------------------------------------------------- */
@@ -1738,8 +1525,8 @@ folder_stream(struct folder_run *f, const struct uidv *todo, struct e2_err *err)
 			(void)folder_commit(f, &st.b, st.rows, st.nrows, &late);
 	}
 out:
-	if (open && f->r->guard != NULL)
-		f->r->guard->dead = true;
+	if (open)
+		xport_etpan_refuse_reads(f->r->imap->imap_stream);
 	imap_fetch_stream_free(&fs);
 	maildir_batch_free(&st.b);
 	free(st.rows);
@@ -2512,7 +2299,10 @@ imap_find_trash(struct imap_run *r, clist *list, struct e2_err *err)
 	return E2_OK;
 }
 
-/* The account's logged-in session into r, the stream guard installed. */
+/*
+ * The account's logged-in session into r. Every byte it reads passed the
+ * server-byte guard, installed by the chain before the greeting.
+ */
 static enum e2_status
 imap_open(struct imap_run *r, struct sync_ctx *c, struct e2_err *err)
 {
@@ -2529,7 +2319,7 @@ imap_open(struct imap_run *r, struct sync_ctx *c, struct e2_err *err)
 	r->imap = chain_session_imap(r->sess);
 	if (r->imap == NULL)
 		return e2_fail(err, E2_EINVAL, "account is not IMAP4");
-	return imap_guard_install(r, err);
+	return E2_OK;
 }
 
 enum e2_status

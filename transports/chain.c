@@ -42,6 +42,13 @@
  * logs in, in the calling thread. A lower rung cancelled because a better
  * one won before it finished is left out of the report.
  *
+ * Server bytes: every rung's libetpan stream is made with the protocol's
+ * server-byte guard (guard.h, in xport_etpan.c) before the greeting is
+ * read, so the greeting, the plaintext CAPABILITY and STARTTLS replies of
+ * the STARTTLS rung and everything after TLS pass it before libetpan sees
+ * them; a refusal is E2_EPROTO in the rung's error (never a reason to fall
+ * back).
+ *
  * IMAP PREAUTH: fine over implicit TLS (no login needed); on a plain link
  * it is E2_EINSECURE on the STARTTLS rung (we cannot STARTTLS in
  * authenticated state, and an attacker can inject it to skip TLS), and an
@@ -253,7 +260,7 @@ chain_rung_handshake(struct chain_rung *r)
 			return rc;
 		c->tls = true;
 	}
-	rc = xport_etpan_stream_new(&c->xp, &stream, &r->err);
+	rc = xport_etpan_stream_new(&c->xp, p->guard, &stream, &r->err);
 	if (rc != E2_OK)
 		return rc;
 	rc = p->greet(c, stream, &r->err); /* takes the stream */

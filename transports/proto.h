@@ -44,6 +44,7 @@ struct proto_ops {
 	const char *name; /* "imap4", "pop3", "smtp" */
 	uint16_t port_tls;
 	uint16_t port_plain;
+	enum guard_proto guard; /* the server-byte guard's mode (guard.h) */
 	/*
 	 * Creates the libetpan session on stream (taking ownership of it)
 	 * and reads the greeting. Errors: E2_EPROTO, E2_ETIMEOUT, E2_EIO,

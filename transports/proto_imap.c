@@ -16,6 +16,9 @@ imap_cause(struct proto_conn *c, int r, enum e2_status code, const char *what)
 
 	if (r == MAILIMAP_ERROR_MEMORY)
 		return proto_fail(c, E2_ENOMEM, "out of memory");
+	/* libetpan's framing is lost: no byte after this one is read */
+	if (r == MAILIMAP_ERROR_PARSE)
+		xport_etpan_refuse_reads(c->imap->imap_stream);
 	if (c->imap->imap_response != NULL)
 		text = c->imap->imap_response;
 	if (text != NULL && text[0] != '\0')
@@ -158,6 +161,7 @@ const struct proto_ops proto_imap = {
 	.name = "imap4",
 	.port_tls = 993,
 	.port_plain = 143,
+	.guard = GUARD_IMAP,
 	.greet = imap_greet,
 	.capabilities = imap_capabilities,
 	.starttls = imap_starttls,

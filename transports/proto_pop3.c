@@ -134,6 +134,7 @@ const struct proto_ops proto_pop3 = {
 	.name = "pop3",
 	.port_tls = 995,
 	.port_plain = 110,
+	.guard = GUARD_POP3,
 	.greet = pop3_greet,
 	.capabilities = pop3_capabilities,
 	.starttls = pop3_starttls,

@@ -163,6 +163,7 @@ const struct proto_ops proto_smtp = {
 	.name = "smtp",
 	.port_tls = 465,
 	.port_plain = 587,
+	.guard = GUARD_SMTP,
 	.greet = smtp_greet,
 	.capabilities = smtp_capabilities,
 	.starttls = smtp_starttls,

@@ -12,6 +12,7 @@
 #include <libetpan/libetpan.h>
 
 #include "email2.h"
+#include "transports/guard.h"
 
 /*
  * A chain is a stack of layers (tcp at the bottom, tls above it) that share
@@ -99,14 +100,27 @@ void xport_free(struct xport **xp);
 /*
  * A libetpan stream whose mailstream_low_driver reads and writes through
  * *top (borrowed: the slot, not the layer, so a TLS layer pushed later for
- * STARTTLS is used without a stream swap). Read returns -1 at end of stream
- * (libetpan loops forever on 0 inside literals). No logger is installed and
- * the stream's debug hooks are never enabled, so nothing logs credentials.
+ * STARTTLS is used without a stream swap). Every byte read passes a guard
+ * for proto (guard.h) first, from the first byte on: a refused read fails
+ * (-1) with the guard's E2_EPROTO message in the chain's shared error, and
+ * every later read fails too. Read returns -1 at end of stream (libetpan
+ * loops forever on 0 inside literals). No logger is installed and the
+ * stream's debug hooks are never enabled, so nothing logs credentials.
  * Closing or freeing the stream never frees the chain.
  * Errors: E2_ENOMEM.
  */
 enum e2_status xport_etpan_stream_new(struct xport **top,
+				      enum guard_proto proto,
 				      mailstream **stream_out,
 				      struct e2_err *err);
+
+/*
+ * Makes every later read on s fail and drops what libetpan buffered: a
+ * response was left unread (a stopped FETCH) or libetpan failed to parse
+ * one, so the bytes after it can no longer be framed as the guard framed
+ * them (and LOGOUT must not read them). A stream not made by
+ * xport_etpan_stream_new() is left alone. s may be NULL.
+ */
+void xport_etpan_refuse_reads(mailstream *s);
 
 #endif /* E2_XPORT_H */

@@ -6,22 +6,36 @@
 
 #include <stdlib.h>
 
-/* data is a struct xport ** (the chain's top slot), borrowed. */
+/*
+ * The adapter's state: the chain's top slot (borrowed: a TLS layer pushed
+ * later for STARTTLS is read without a stream swap) and the server-byte
+ * guard (guard.h), which sees every byte read before libetpan does, from
+ * the greeting on. Its refusal is written into the chain's shared error, so
+ * conntest's report and sync's error name the response; the read fails, so
+ * libetpan never parses a byte of it.
+ */
+struct xport_etpan {
+	struct xport **top;
+	struct guard guard;
+	bool dead; /* refused, or xport_etpan_refuse_reads(): reads fail */
+};
+
 static struct xport *
 xport_etpan_top(mailstream_low *s)
 {
-	struct xport **top = s->data;
+	struct xport_etpan *x = s->data;
 
-	return *top;
+	return *x->top;
 }
 
 static ssize_t
 xport_etpan_read(mailstream_low *s, void *buf, size_t count)
 {
-	struct xport *xp = xport_etpan_top(s);
+	struct xport_etpan *x = s->data;
+	struct xport *xp = *x->top;
 	ssize_t n;
 
-	if (xp == NULL)
+	if (xp == NULL || x->dead)
 		return -1;
 	n = xport_read(xp, buf, count);
 	if (n == 0) {
@@ -32,16 +46,22 @@ xport_etpan_read(mailstream_low *s, void *buf, size_t count)
 		(void)e2_fail(xp->err, E2_EIO, "connection closed by server");
 		return -1;
 	}
+	if (n > 0 && guard_feed(&x->guard, buf, (size_t)n, xp->err) != E2_OK) {
+		x->dead = true;
+		return -1;
+	}
 	return n;
 }
 
 static ssize_t
 xport_etpan_write(mailstream_low *s, const void *buf, size_t count)
 {
-	struct xport *xp = xport_etpan_top(s);
+	struct xport_etpan *x = s->data;
+	struct xport *xp = *x->top;
 
 	if (xp == NULL)
 		return -1;
+	guard_sent(&x->guard, buf, count);
 	return xport_write(xp, buf, count);
 }
 
@@ -62,6 +82,7 @@ xport_etpan_get_fd(mailstream_low *s)
 static void
 xport_etpan_free(mailstream_low *s)
 {
+	free(s->data);
 	free(s);
 }
 
@@ -103,15 +124,23 @@ static mailstream_low_driver xport_etpan_driver = {
 };
 
 enum e2_status
-xport_etpan_stream_new(struct xport **top, mailstream **stream_out,
-		       struct e2_err *err)
+xport_etpan_stream_new(struct xport **top, enum guard_proto proto,
+		       mailstream **stream_out, struct e2_err *err)
 {
+	struct xport_etpan *x;
 	mailstream_low *low;
 	mailstream *s;
 
-	low = mailstream_low_new(top, &xport_etpan_driver);
-	if (low == NULL)
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");
+	x->top = top;
+	guard_init(&x->guard, proto);
+	low = mailstream_low_new(x, &xport_etpan_driver);
+	if (low == NULL) {
+		free(x);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
 	/* No logger: protocol traces are opt-in and would need masking. */
 	mailstream_low_set_logger(low, NULL, NULL);
 	/* large reads: one recv() per burst on plain links too */
@@ -122,4 +151,16 @@ xport_etpan_stream_new(struct xport **top, mailstream **stream_out,
 	}
 	*stream_out = s;
 	return E2_OK;
+}
+
+void
+xport_etpan_refuse_reads(mailstream *s)
+{
+	mailstream_low *low = s != NULL ? mailstream_get_low(s) : NULL;
+
+	if (low == NULL || low->driver != &xport_etpan_driver)
+		return;
+	((struct xport_etpan *)low->data)->dead = true;
+	/* what libetpan buffered was framed by the guard, not by its parser */
+	s->read_buffer_len = 0;
 }

@@ -149,4 +149,63 @@ e2t_check "pop3: odd capability bytes: text output escapes them" \
 	text_escapes $(ct_side "$X:$port")
 e2t_stop_hostile
 
+# ---- the server-byte guard: every byte from the first, on every rung
+# The plaintext CAPABILITY reply of the STARTTLS rung (before any
+# certificate was checked) carries what crashed libetpan 1.9.4: a malformed
+# PERMANENTFLAGS hidden behind a resp-text line ending in "{20}", or a
+# BODYSTRUCTURE nested 50000 deep. Refused as a protocol error naming the
+# response; never a reason to fall back to plaintext.
+ct_proto imap
+for sc in caps-permflags caps-deep; do
+	case $sc in
+	caps-permflags) why=PERMANENTFLAGS ;;
+	*) why="nested deeper than 128" ;;
+	esac
+	hostile imap "$sc"
+	for req in "" "$CT_REQ"; do
+		ct "imap: $sc in the STARTTLS rung's plaintext CAPABILITY${req:+, TLS required}: eproto" 6 \
+			"M == ['tls', 'starttls'] and s['status'] == 'eproto'
+			 and A[1]['status'] == 'eproto'
+			 and 'imap response' in A[1]['error']
+			 and '$why' in A[1]['error'] and '$why' in s['error']
+			 and not A[1]['tls'] and A[1]['login'] != 'ok'" \
+			$(ct_side "$X:$port") $req
+	done
+	e2t_stop_hostile
+done
+
+# a greeting line that never ends (64 MiB without LF): the guard gives up
+# at its line cap with a protocol error, and memory stays bounded (the
+# peak RSS is far below what 64 MiB in libetpan's line buffer would take)
+long_line() { # PROTO
+	local rc=0 rss
+	echo "\$ email2-conntest --json $(ct_side "$X:$port")"
+	e2t_run /usr/bin/time -f 'maxrss %M' -o "$E2T_DIR/time.out" \
+		"$E2T_CONNTEST" --cafile "$E2T_CA" --timeout 5 --json \
+		$(ct_side "$X:$port") >"$E2T_DIR/ct.out" 2>"$E2T_DIR/ct.err" ||
+		rc=$?
+	cat "$E2T_DIR/ct.err" "$E2T_DIR/time.out"
+	rss=$(sed -n 's/^maxrss //p' "$E2T_DIR/time.out")
+	echo "exit $rc, peak RSS ${rss:-?} KiB"
+	[ "$rc" = 6 ] && [ -n "$rss" ] && [ "$rss" -lt 49152 ] &&
+		CT_SIDE=$CT_SIDE "$E2T_PY" - "$E2T_DIR/ct.out" <<'PY'
+import json, os, sys
+s = json.load(open(sys.argv[1]))[os.environ["CT_SIDE"]]
+print(s["error"])
+sys.exit(0 if s["status"] == "eproto" and
+         "line longer than" in s["error"] else 1)
+PY
+}
+if [ -x /usr/bin/time ]; then
+	for p in imap pop3 smtp; do
+		ct_proto "$p"
+		hostile "$p" long-line
+		e2t_check "$p: a greeting line without end: eproto at the cap, memory bounded" \
+			long_line "$p"
+		e2t_stop_hostile
+	done
+else
+	e2t_check_skip "a greeting line without end" "no /usr/bin/time"
+fi
+
 e2t_finish

@@ -48,6 +48,20 @@ Scenarios (--scenario):
                     no 3)
   list-zero         (POP3) UIDL and LIST list a message 0
   list-disagree     (POP3) UIDL lists 2 messages, LIST 3
+  permflags-hidden  (IMAP, for sync tests) SELECT answers a resp-text line
+                    ending in "{20}" (text, not a literal) and then a
+                    malformed "* OK [PERMANENTFLAGS (" line: the old guard
+                    skipped 20 bytes and let it reach libetpan
+  deep-body         (IMAP, for sync tests) UID SEARCH is answered with an
+                    unsolicited FETCH whose BODYSTRUCTURE nests 50000
+                    parentheses (libetpan recurses until the stack ends)
+  caps-permflags    (IMAP) the plaintext CAPABILITY reply (STARTTLS rung,
+                    before any certificate) carries both PERMANENTFLAGS
+                    shapes: "{20}" at a resp-text end, then "[PERMANENTFLAGS ("
+  caps-deep         (IMAP) the plaintext CAPABILITY reply carries the deep
+                    BODYSTRUCTURE
+  long-line         (IMAP, POP3, SMTP) the greeting is a line that never
+                    ends: 64 MiB without LF, then silence
   ok                a well-behaved server: STARTTLS works, any login is OK
 --tls wraps every connection in TLS first (implicit TLS: 993/995/465) with
 --cert/--key; with "silent" it completes the handshake, then says nothing.
@@ -167,6 +181,8 @@ class Script:
             tag = parts[0]
             cmd = parts[1].upper() if len(parts) > 1 else b""
             if sc == "fetch-extra" and self.imap_fetch_extra(c, tag, parts):
+                continue
+            if self.imap_guard(c, tag, cmd, parts, tls_done):
                 continue
             if cmd == b"CAPABILITY":
                 c.send(b"* CAPABILITY " + self.imap_caps(tls_done) + CRLF +
@@ -439,6 +455,55 @@ class Script:
             else:
                 c.send(b"502 5.5.2 unknown command" + CRLF)
 
+    # -- the server-byte guard's scenarios ----------------------------------
+    DEEP = 50000
+
+    def imap_guard(self, c, tag, cmd, parts, tls_done):
+        """Answers cmd for the guard scenarios; False: not handled here."""
+        sc = self.a.scenario
+        if sc not in ("permflags-hidden", "deep-body", "caps-permflags",
+                      "caps-deep"):
+            return False
+        deep = (b"* 1 FETCH (UID 1 BODYSTRUCTURE " + b"(" * self.DEEP +
+                b'"text" "plain" NIL NIL NIL "7bit" 1 1' +
+                b")" * self.DEEP + b")" + CRLF)
+        hidden = (b"* OK [ALERT] look {20}" + CRLF +
+                  b"* OK [PERMANENTFLAGS (" + CRLF)
+        if cmd == b"CAPABILITY" and not tls_done and sc.startswith("caps-"):
+            c.send(b"* CAPABILITY " + self.imap_caps(tls_done) + CRLF +
+                   (hidden if sc == "caps-permflags" else deep) +
+                   tag + b" OK done" + CRLF)
+            return True
+        if cmd == b"LIST":
+            c.send(b'* LIST () "/" INBOX' + CRLF + tag + b" OK listed" +
+                   CRLF)
+            return True
+        if cmd in (b"SELECT", b"EXAMINE") and sc == "permflags-hidden":
+            c.send(b"* 1 EXISTS" + CRLF + hidden + tag +
+                   b" OK [READ-WRITE] selected" + CRLF)
+            return True
+        if cmd in (b"SELECT", b"EXAMINE"):
+            c.send(b"* 1 EXISTS" + CRLF + b"* OK [UIDVALIDITY 1] ok" + CRLF +
+                   b"* OK [UIDNEXT 2] ok" + CRLF +
+                   b"* OK [PERMANENTFLAGS (\\Seen)] ok" + CRLF + tag +
+                   b" OK [READ-WRITE] selected" + CRLF)
+            return True
+        if cmd == b"UID" and len(parts) == 3 and \
+                parts[2].upper().startswith(b"SEARCH"):
+            c.send((deep if sc == "deep-body" else b"") + b"* SEARCH 1" +
+                   CRLF + tag + b" OK done" + CRLF)
+            return True
+        return False
+
+    def long_line(self, c):
+        """A greeting line that never ends: 64 MiB, then silence."""
+        c.send({"imap": b"* OK ", "pop3": b"+OK ",
+                "smtp": b"220 "}[self.a.proto])
+        chunk = b"a" * 65536
+        for _ in range(1024):
+            c.send(chunk)
+        c.wait_closed()
+
     def inject(self):
         if self.a.inject is not None:
             return unescape(self.a.inject)
@@ -460,6 +525,9 @@ class Script:
             c.wait_closed()
             return
         if sc == "close":
+            return
+        if sc == "long-line":
+            self.long_line(c)
             return
         if sc == "garbage":
             c.send(b"\x00\xffHELLO? \x1b[31m not a mail server\r\n")
@@ -667,7 +735,8 @@ def main():
         "close", "garbage", "permflags", "permflags-eof", "permflags-crlf",
         "fetch-close", "fetch-extra", "no-uidl", "uidl-long", "uidl-close",
         "list-gap", "list-dup", "list-zero", "list-disagree", "folders",
-        "ok"))
+        "permflags-hidden", "deep-body", "caps-permflags", "caps-deep",
+        "long-line", "ok"))
     p.add_argument("--tls", action="store_true", help="implicit TLS")
     p.add_argument("--cert")
     p.add_argument("--key")

@@ -260,8 +260,8 @@ hport=31000
 hostile_sync() { # SCENARIO [PROTO]: email2-syncd against it; exit status 2 wanted
 	local proto=${2:-imap}
 	hport=$((hport + 1))
-	e2t_hostile "$E2T_ADDR_HOSTILE" "$hport" --proto "$proto" --tls \
-		--scenario "$1" --timeout 60 --conn-timeout 20
+	e2t_hostile "$E2T_ADDR_HOSTILE" "$hport" --proto "$proto" \
+		${HOSTILE_TLS---tls} --scenario "$1" --timeout 60 --conn-timeout 20
 	sync_provision "$([ "$proto" = pop3 ] && echo POP3 || echo IMAP4)" \
 		"$hport" &&
 		sed -i "s/$E2T_HOST:$hport/$E2T_HOST_HOSTILE:$hport/" \
@@ -298,6 +298,31 @@ e2t_check "connection closed inside a FETCH literal: exit 2, no spin" \
 	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "closed inside a literal: a clear error" \
 	json 'd["status"] == "eio" and "FETCH" in d["error"] and "closed by server" in d["error"]'
+
+# ---- the server-byte guard during sync: refused before libetpan parses,
+# a protocol error naming the response, nothing stored
+STORE=$E2T_DIR/store-guard
+MD=$STORE/mail/$GUID
+guard_sync() { # SCENARIO WORDS: exit 2, eproto, the error names WORDS
+	local sc=$1 why=$2
+	hostile_sync "$sc"
+	e2t_check "$sc: exit 2 (no crash) within the timeout" \
+		test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+	e2t_check "$sc: eproto naming the response" \
+		json "d['status'] == 'eproto' and 'imap response' in d['error'] and '$why' in d['error']"
+	e2t_check "$sc: nothing stored" \
+		test -z "$(find "$MD" -type f -path '*/new/*' -o -type f \
+			-path '*/cur/*' 2>/dev/null)"
+}
+# a malformed PERMANENTFLAGS behind a resp-text line ending in "{20}"
+guard_sync permflags-hidden "malformed PERMANENTFLAGS"
+# a BODYSTRUCTURE nested 50000 deep in a FETCH answering UID SEARCH
+guard_sync deep-body "nested deeper than 128"
+# both shapes in the plaintext CAPABILITY reply of the STARTTLS rung
+HOSTILE_TLS=
+guard_sync caps-permflags "malformed PERMANENTFLAGS"
+guard_sync caps-deep "nested deeper than 128"
+unset HOSTILE_TLS
 
 # ---- POP3 servers whose UIDL listing is unusable: refused, nothing stored
 STORE=$E2T_DIR/store-hostile-pop3
