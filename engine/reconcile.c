@@ -5,6 +5,7 @@
 #include "reconcile.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,23 @@ reconcile_tag_parse(const char *val, struct reconcile_tag *out)
 	t.uidvalidity = (uint32_t)v;
 	*out = t;
 	return true;
+}
+
+enum e2_status
+reconcile_tag_format(uint32_t uid, uint32_t uidvalidity, const char *folder_id,
+		     char out[RECONCILE_TAG_MAX], struct e2_err *err)
+{
+	size_t n = strlen(folder_id);
+
+	if (uid == 0 || uidvalidity == 0 || n == 0 ||
+	    n > RECONCILE_FOLDER_ID_MAX ||
+	    strspn(folder_id, "0123456789abcdefghijklmnopqrstuvwxyz") != n)
+		return e2_fail(err, E2_EINVAL,
+			       "tag of uid %u: bad folder id or zero value",
+			       (unsigned)uid);
+	snprintf(out, RECONCILE_TAG_MAX, "%u-V%u-F%s", (unsigned)uid,
+		 (unsigned)uidvalidity, folder_id);
+	return E2_OK;
 }
 
 static int

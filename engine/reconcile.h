@@ -157,20 +157,46 @@ struct reconcile_input {
 	size_t nrefs;
 };
 
+/*
+ * What the driver does for each kind. "row" is written after the server
+ * step succeeded (server first: a crash repeats the step, the next run
+ * adopts or re-pushes). flags are the synced set to store.
+ *  DOWNLOAD       server: fetch it (with row set: the row is replaced).
+ *  ADOPT          local, server: write the row for the file as it is.
+ *  UPLOAD         local, flags: APPEND here, learn the UID, retag the
+ *                 file (new form), write the row; with row set (R3) the
+ *                 old row goes.
+ *  SERVER_MOVE    local, from: UID MOVE (else COPY + \Deleted + UID
+ *  SERVER_COPY    EXPUNGE of that UID) of from->uid into this folder, or
+ *                 UID COPY; retag the file from COPYUID, drop from's row
+ *                 (move only). A missing source UID falls back to UPLOAD.
+ *  PUSH_FLAGS     row, add, remove: UID STORE; then the row gets flags.
+ *  PULL_FLAGS     row, local, flags: rename the file to flags (D P and
+ *                 keywords kept) and store them in the row; with reason
+ *                 CHANGED, T is cleared too (keep beats delete).
+ *  LOCAL_DELETE   row, local: remove the file and the row.
+ *  SERVER_DELETE  row, server: IMAP per SERVERDELETEACTION (1 expunge,
+ *                 2 Trash), POP3 DELE; then the row and any file go.
+ *  TOMBSTONE      row: POP3 "T" row, the message stays on the server.
+ *  DROP_ROW       row: forget it; the file (if any) stays.
+ *  AGE_OUT        row, local: remove the file (and its row, or mark it
+ *                 aged out for POP3); never the server.
+ *  KEEP           row or local, reason: nothing now, report the reason.
+ */
 enum reconcile_kind {
-	RECONCILE_DOWNLOAD,      /* server */
-	RECONCILE_ADOPT,         /* local, server: write the row */
-	RECONCILE_UPLOAD,        /* local, flags: APPEND here, then retag */
-	RECONCILE_SERVER_MOVE,   /* local, from: move from->uid here */
-	RECONCILE_SERVER_COPY,   /* local, from */
-	RECONCILE_PUSH_FLAGS,    /* row, add, remove */
-	RECONCILE_PULL_FLAGS,    /* row, local, flags: new synced set */
-	RECONCILE_LOCAL_DELETE,  /* row, local: file and row go */
-	RECONCILE_SERVER_DELETE, /* row, server: per SERVERDELETEACTION */
-	RECONCILE_TOMBSTONE,     /* row: POP3 deleted locally, kept on server */
-	RECONCILE_DROP_ROW,      /* row */
-	RECONCILE_AGE_OUT,       /* row, local: file and row, never server */
-	RECONCILE_KEEP,          /* row or local, reason: nothing to do now */
+	RECONCILE_DOWNLOAD,
+	RECONCILE_ADOPT,
+	RECONCILE_UPLOAD,
+	RECONCILE_SERVER_MOVE,
+	RECONCILE_SERVER_COPY,
+	RECONCILE_PUSH_FLAGS,
+	RECONCILE_PULL_FLAGS,
+	RECONCILE_LOCAL_DELETE,
+	RECONCILE_SERVER_DELETE,
+	RECONCILE_TOMBSTONE,
+	RECONCILE_DROP_ROW,
+	RECONCILE_AGE_OUT,
+	RECONCILE_KEEP,
 };
 
 enum reconcile_reason {
@@ -203,6 +229,16 @@ struct reconcile_plan {
  * anything else (the file is then untagged).
  */
 bool reconcile_tag_parse(const char *val, struct reconcile_tag *out);
+/*
+ * Writes the new-form tag value of (uid, uidvalidity, folder_id) into out
+ * (RECONCILE_TAG_MAX bytes). E2_EINVAL: a zero uid or uidvalidity, or a
+ * folder id that is not 1 to 16 of [0-9a-z].
+ */
+#define RECONCILE_TAG_MAX 48
+enum e2_status reconcile_tag_format(uint32_t uid, uint32_t uidvalidity,
+				    const char *folder_id,
+				    char out[RECONCILE_TAG_MAX],
+				    struct e2_err *err);
 /* Orders index entries by (uidvalidity, uid, folder_id), for qsort(). */
 int reconcile_index_cmp(const void *a, const void *b);
 /* Orders tag refs by (uidvalidity, uid), for qsort(). */

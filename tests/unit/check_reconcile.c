@@ -410,6 +410,24 @@ START_TEST(test_reconcile_tag_parse_table)
 }
 END_TEST
 
+START_TEST(test_reconcile_tag_format_round_trip)
+{
+	char buf[RECONCILE_TAG_MAX];
+	struct reconcile_tag tag;
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(reconcile_tag_format(4294967295u, 4294967295u,
+					      "zzzzzzzzzzzzzzzz", buf, &err),
+			 E2_OK);
+	ck_assert(reconcile_tag_parse(buf, &tag));
+	ck_assert_uint_eq(tag.uid, 4294967295u);
+	ck_assert_str_eq(tag.folder_id, "zzzzzzzzzzzzzzzz");
+	ck_assert_int_eq(reconcile_tag_format(1, 7, "A", buf, &err), E2_EINVAL);
+	ck_assert_int_eq(reconcile_tag_format(1, 7, "", buf, &err), E2_EINVAL);
+	ck_assert_int_eq(reconcile_tag_format(0, 7, "a", buf, &err), E2_EINVAL);
+}
+END_TEST
+
 struct folder_row {
 	const char *name;
 	struct reconcile_folder_state fs;
@@ -530,6 +548,7 @@ reconcile_suite(void)
 			    (int)E2_ARRAY_LEN(tag_rows));
 	tcase_add_loop_test(tc, test_reconcile_folder_decide_table, 0,
 			    (int)E2_ARRAY_LEN(folder_rows));
+	tcase_add_test(tc, test_reconcile_tag_format_round_trip);
 	tcase_add_test(tc, test_reconcile_unsorted_is_einval);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scale");
