@@ -279,6 +279,36 @@ reconcile_pop3_row(struct reconcile_run *r, size_t i, size_t lf, size_t s)
 			       lf, s);
 }
 
+/* R17, and R12 for a POP3 file whose row never committed. */
+static void
+reconcile_pop3_file(struct reconcile_run *r, size_t lf)
+{
+	const struct reconcile_input *in = r->in;
+	const char *uidl = in->local[lf].pop3_uidl;
+	size_t lo = 0, hi = in->nserver;
+
+	while (uidl != NULL && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(in->server[mid].uidl, uidl);
+
+		if (c == 0 && !r->known[mid]) {
+			r->known[mid] = true;
+			reconcile_emit(r, RECONCILE_ADOPT,
+				       RECONCILE_REASON_NONE, RECONCILE_NONE,
+				       lf, mid);
+			return;
+		}
+		if (c == 0)
+			break;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	reconcile_emit(r, RECONCILE_KEEP, RECONCILE_REASON_LOCAL_ONLY,
+		       RECONCILE_NONE, lf, RECONCILE_NONE);
+}
+
 static void
 reconcile_imap_row(struct reconcile_run *r, size_t i, size_t lf, size_t s)
 {
@@ -512,10 +542,8 @@ reconcile_folder(const struct reconcile_input *in,
 	for (size_t i = 0; i < in->nlocal; i++) {
 		if (r.matched[i])
 			continue;
-		if (in->proto == RECONCILE_POP3) /* R17 */
-			reconcile_emit(&r, RECONCILE_KEEP,
-				       RECONCILE_REASON_LOCAL_ONLY,
-				       RECONCILE_NONE, i, RECONCILE_NONE);
+		if (in->proto == RECONCILE_POP3)
+			reconcile_pop3_file(&r, i);
 		else
 			reconcile_imap_file(&r, i, void_rows);
 	}

@@ -64,7 +64,8 @@
  *      every server uid is downloaded (R14), old files are R13.
  *  R17 POP3: local moves and new local files stay local (no UPLOAD, no
  *      MOVE); no flags are synced; local delete per R5; server gone:
- *      DROP_ROW, the file stays.
+ *      DROP_ROW, the file stays; a file whose tag names a listed UIDL
+ *      with no row is ADOPTed (R12).
  *  F1  local folder, no server folder, never synced: CREATE_SERVER_FOLDER.
  *  F2  server folder gone, local folder holds only messages the server
  *      had (no untagged or changed file): REMOVE_LOCAL_FOLDER.
@@ -112,6 +113,7 @@ struct reconcile_local {
 	unsigned flags; /* RECONCILE_FLAG_* including TRASHED */
 	bool has_tag;   /* tag parsed by reconcile_tag_parse() */
 	struct reconcile_tag tag;
+	const char *pop3_uidl; /* POP3: the UIDL its tag names, else NULL */
 };
 
 /* A server message. Sorted like the rows. It must list every uid the

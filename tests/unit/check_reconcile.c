@@ -137,6 +137,10 @@ static const struct rec_row rec_rows[] = {
 	 "u1:m1:", "m1:", "", "", "", "DROP_ROW r0 l0"},
 	{"R17 pop3 new uidl", RECONCILE_POP3, 1, 0, 0,
 	 "u1:m1:", "m1:", "u1: u2:", "", "", "DOWNLOAD s1"},
+	{"R17 pop3 tagged file, no row: adopt", RECONCILE_POP3, 1, 0, 0,
+	 "", "n1::L=u2", "u2:", "", "", "ADOPT l0 s0 ="},
+	{"R17 pop3 tagged file of a row: stays", RECONCILE_POP3, 1, 0, 0,
+	 "u2:m2:", "m2: n1::L=u2", "u2:", "", "", "KEEP l1 !local_only"},
 	{"R17 pop3 age out", RECONCILE_POP3, 1, 0, 0,
 	 "u1:m1:", "m1:", "u1::o", "", "", "AGE_OUT r0 l0 s0"},
 	{"R17 pop3 back inside the window", RECONCILE_POP3, 1, 0, 0,
@@ -315,7 +319,11 @@ START_TEST(test_reconcile_rules_table)
 		local[i].uniq = rec_field(&il, i, 0);
 		local[i].flags = rec_flags(rec_field(&il, i, 1),
 					   strlen(rec_field(&il, i, 1)));
-		local[i].has_tag = reconcile_tag_parse(tag, &local[i].tag);
+		if (strncmp(tag, "L=", 2) == 0)
+			local[i].pop3_uidl = tag + 2;
+		else
+			local[i].has_tag =
+				reconcile_tag_parse(tag, &local[i].tag);
 	}
 	for (size_t i = 0; i < is.n; i++) {
 		const char *k = rec_field(&is, i, 0);
