@@ -1036,6 +1036,13 @@ sync_send_run(struct sync_ctx *c, struct e2_err *err)
 	size_t queued = 0;
 
 	r.c = c;
+	/* the queue is the user's own: owner, mode, no symlink (store.c) */
+	rc = store_account_dir(c->st, STORE_AREA_OUTBOX, c->a->guid, &r.outbox,
+			       err);
+	free(r.outbox);
+	r.outbox = NULL;
+	if (rc != E2_OK)
+		goto out;
 	/* made on the first run: the place to queue mail exists from then */
 	rc = outbox_open(e2_store_dir(c->st), c->a->guid, &r.outbox, NULL, err);
 	if (rc != E2_OK)
