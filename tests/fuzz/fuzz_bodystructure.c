@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_bodystructure.c -- libFuzzer harness: BODYSTRUCTURE to KEEPMAX plan */
 /* fuzz-sources: engine/imap_bodystructure.c engine/mime.c engine/err.c */
+/* fuzz-sources: tests/fuzz/fuzz_memstream.c */
 /* fuzz-pkgs: libetpan libcrypto */
 #include "config.h"
 
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "fuzz_memstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,64 +48,6 @@ __lsan_default_suppressions(void)
 {
 	return "leak:libetpan.so\n";
 }
-
-struct fuzz_src {
-	MMAPString *bytes;
-	size_t off;
-};
-
-static ssize_t
-fuzz_read(mailstream_low *s, void *buf, size_t count)
-{
-	struct fuzz_src *src = s->data;
-	size_t n = src->bytes->len - src->off;
-
-	if (n > count)
-		n = count;
-	memcpy(buf, src->bytes->str + src->off, n);
-	src->off += n;
-	return (ssize_t)n; /* 0: EOF */
-}
-
-static ssize_t
-fuzz_write(mailstream_low *s, const void *buf, size_t count)
-{
-	(void)s;
-	(void)buf;
-	return (ssize_t)count;
-}
-
-static int
-fuzz_close(mailstream_low *s)
-{
-	(void)s;
-	return 0;
-}
-
-static int
-fuzz_get_fd(mailstream_low *s)
-{
-	(void)s;
-	return -1;
-}
-
-static void
-fuzz_free(mailstream_low *s)
-{
-	struct fuzz_src *src = s->data;
-
-	mmap_string_free(src->bytes);
-	free(src);
-	free(s);
-}
-
-static mailstream_low_driver fuzz_driver = {
-	.mailstream_read = fuzz_read,
-	.mailstream_write = fuzz_write,
-	.mailstream_close = fuzz_close,
-	.mailstream_get_fd = fuzz_get_fd,
-	.mailstream_free = fuzz_free,
-};
 
 /* Whether libetpan 1.9.4 may be fed these bytes (see the header). */
 static bool
@@ -184,7 +129,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char ok[] = "\r\n1 OK done\r\n";
 	mailimap *imap = NULL;
-	struct fuzz_src *src = NULL;
+	MMAPString *bytes;
+	struct fuzz_memstream m;
 	mailstream_low *low = NULL;
 	struct mailimap_set *set = NULL;
 	struct mailimap_fetch_type *ft = NULL;
@@ -194,27 +140,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || !fuzz_bodystructure_fits(data + 1, size - 1))
 		return 0;
 	keepmax_kb = data[0];
-	src = calloc(1, sizeof(*src));
-	if (src == NULL)
+	bytes = mmap_string_new_len((const char *)data + 1, size - 1);
+	if (bytes == NULL)
 		return 0;
-	src->bytes = mmap_string_new_len((const char *)data + 1, size - 1);
-	if (src->bytes == NULL ||
-	    mmap_string_append_len(src->bytes, ok, sizeof(ok) - 1) == NULL) {
-		if (src->bytes != NULL)
-			mmap_string_free(src->bytes);
-		free(src);
-		return 0;
-	}
-	low = mailstream_low_new(src, &fuzz_driver);
-	if (low == NULL) {
-		mmap_string_free(src->bytes);
-		free(src);
-		return 0;
-	}
+	if (mmap_string_append_len(bytes, ok, sizeof(ok) - 1) == NULL)
+		goto out;
+	/* no size table: each read gets all it asks for */
+	fuzz_memstream_init(&m, (const uint8_t *)bytes->str, bytes->len, NULL,
+			    0);
+	low = fuzz_memstream_low_new(&m);
+	if (low == NULL)
+		goto out;
 	imap = mailimap_new(0, NULL);
 	if (imap == NULL) {
 		mailstream_low_free(low);
-		return 0;
+		goto out;
 	}
 	imap->imap_stream = mailstream_new(low, 8192);
 	if (imap->imap_stream == NULL) {
@@ -262,6 +202,8 @@ out:
 		mailimap_fetch_type_free(ft);
 	if (set != NULL)
 		mailimap_set_free(set);
-	mailimap_free(imap);
+	if (imap != NULL)
+		mailimap_free(imap); /* and the stream, which borrows m */
+	mmap_string_free(bytes);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_fetch_stream.c -- libFuzzer harness for imap_fetch_stream (run.sh) */
 /* fuzz-sources: engine/imap_fetch_stream.c engine/mime.c engine/err.c */
+/* fuzz-sources: tests/fuzz/fuzz_memstream.c */
 /* fuzz-pkgs: libetpan libcrypto */
 #include "config.h"
 
@@ -9,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fuzz_memstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,68 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 
 #define FUZZ_SIZES 8
-
-struct fuzz_src {
-	const uint8_t *p;
-	size_t left;
-	uint8_t sizes[FUZZ_SIZES];
-	size_t turn;
-};
-
-static ssize_t
-fuzz_read(mailstream_low *s, void *buf, size_t count)
-{
-	struct fuzz_src *src = s->data;
-	size_t n = (size_t)src->sizes[src->turn++ % FUZZ_SIZES] + 1;
-
-	if (src->left == 0)
-		return 0; /* EOF */
-	if (n > count)
-		n = count;
-	if (n > src->left)
-		n = src->left;
-	memcpy(buf, src->p, n);
-	src->p += n;
-	src->left -= n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-fuzz_write(mailstream_low *s, const void *buf, size_t count)
-{
-	(void)s;
-	(void)buf;
-	return (ssize_t)count;
-}
-
-static int
-fuzz_close(mailstream_low *s)
-{
-	(void)s;
-	return 0;
-}
-
-static int
-fuzz_get_fd(mailstream_low *s)
-{
-	(void)s;
-	return -1;
-}
-
-static void
-fuzz_free(mailstream_low *s)
-{
-	free(s->data);
-	free(s);
-}
-
-static mailstream_low_driver fuzz_driver = {
-	.mailstream_read = fuzz_read,
-	.mailstream_write = fuzz_write,
-	.mailstream_close = fuzz_close,
-	.mailstream_get_fd = fuzz_get_fd,
-	.mailstream_free = fuzz_free,
-};
 
 struct fuzz_body {
 	unsigned long long len;
@@ -177,7 +118,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t uids1[] = {1, 2, 3, 4, 5}, uids2[] = {7};
-	struct fuzz_src *src;
+	struct fuzz_memstream m;
 	struct fuzz_ctx fc = {0};
 	struct imap_fetch_stream *fs = NULL;
 	mailstream_low *low;
@@ -193,21 +134,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < FUZZ_SIZES)
 		return 0;
-	src = calloc(1, sizeof(*src));
-	if (src == NULL)
+	fuzz_memstream_init(&m, data + FUZZ_SIZES, size - FUZZ_SIZES, data,
+			    FUZZ_SIZES);
+	low = fuzz_memstream_low_new(&m);
+	if (low == NULL)
 		return 0;
-	memcpy(src->sizes, data, FUZZ_SIZES);
-	src->p = data + FUZZ_SIZES;
-	src->left = size - FUZZ_SIZES;
-	low = mailstream_low_new(src, &fuzz_driver);
-	if (low == NULL) {
-		free(src);
-		return 0;
-	}
 	s = mailstream_new(low, 1024);
 	if (s == NULL) {
 		mailstream_low_free(low);
-		free(src);
 		return 0;
 	}
 	imap_fetch_stream_set(uids1, 5, set, &n);
@@ -228,6 +162,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* a body neither taken nor dropped */
 	}
 	imap_fetch_stream_free(&fs);
-	mailstream_close(s); /* frees low (and src through fuzz_free) */
+	mailstream_close(s); /* frees low, not m */
 	return 0;
 }

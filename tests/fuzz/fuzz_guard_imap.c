@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_guard_imap.c -- libFuzzer harness: the server-byte guard in front of
  * libetpan's IMAP response parser, as email2 drives it (see run.sh) */
-/* fuzz-sources: transports/guard.c engine/err.c */
+/* fuzz-sources: tests/fuzz/fuzz_memstream.c transports/guard.c engine/err.c */
 /* fuzz-pkgs: libetpan libcrypto */
 #include "config.h"
 
@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <libetpan/libetpan.h>
+
+#include "fuzz_memstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);
@@ -39,107 +41,37 @@ __lsan_default_suppressions(void)
  * reads the next response). The point: libetpan never sees a byte the
  * guard refused, and never crashes on what it accepted.
  */
-struct fuzz_src {
-	const uint8_t *p;
-	size_t len, off;
-	const uint8_t *sizes;
-	size_t nsizes, k;
+struct fuzz_guard_imap_feed {
 	struct guard g;
-	bool dead;
-	size_t handed; /* bytes libetpan received */
+	size_t passed; /* bytes the guard let through */
 };
 
-static ssize_t
-fuzz_read(mailstream_low *s, void *buf, size_t count)
+/* The memory stream's hook: guard_feed() as xport_etpan.c calls it. */
+static bool
+fuzz_guard_imap_feed(void *ctx, const uint8_t *p, size_t n)
 {
-	struct fuzz_src *f = s->data;
-	struct e2_err err = {0};
-	size_t n;
-
-	if (f->dead || f->off >= f->len)
-		return -1;
-	n = (size_t)f->sizes[f->k++ % f->nsizes] + 1;
-	if (n > count)
-		n = count;
-	if (n > f->len - f->off)
-		n = f->len - f->off;
+	struct fuzz_guard_imap_feed *fg = ctx;
 #ifndef FUZZ_GUARD_OFF /* -DFUZZ_GUARD_OFF: what libetpan does unguarded */
-	if (guard_feed(&f->g, f->p + f->off, n, &err) != E2_OK) {
+	struct e2_err err = {0};
+
+	if (guard_feed(&fg->g, p, n, &err) != E2_OK) {
 		if (err.code != E2_EPROTO || err.msg[0] == '\0')
 			abort();
-		f->dead = true;
-		return -1;
+		return false;
 	}
+#else
+	(void)p;
 #endif
-	memcpy(buf, f->p + f->off, n);
-	f->off += n;
-	f->handed += n;
-	return (ssize_t)n;
+	fg->passed += n;
+	return true;
 }
-
-static ssize_t
-fuzz_write(mailstream_low *s, const void *buf, size_t count)
-{
-	(void)s;
-	(void)buf;
-	return (ssize_t)count;
-}
-
-static int
-fuzz_close(mailstream_low *s)
-{
-	(void)s;
-	return 0;
-}
-
-static int
-fuzz_get_fd(mailstream_low *s)
-{
-	(void)s;
-	return -1;
-}
-
-static void
-fuzz_free(mailstream_low *s)
-{
-	free(s);
-}
-
-static void
-fuzz_cancel(mailstream_low *s)
-{
-	(void)s;
-}
-
-static struct mailstream_cancel *
-fuzz_get_cancel(mailstream_low *s)
-{
-	(void)s;
-	return NULL;
-}
-
-static carray *
-fuzz_get_certificate_chain(mailstream_low *s)
-{
-	(void)s;
-	return NULL;
-}
-
-static mailstream_low_driver fuzz_driver = {
-	.mailstream_read = fuzz_read,
-	.mailstream_write = fuzz_write,
-	.mailstream_close = fuzz_close,
-	.mailstream_get_fd = fuzz_get_fd,
-	.mailstream_free = fuzz_free,
-	.mailstream_cancel = fuzz_cancel,
-	.mailstream_get_cancel = fuzz_get_cancel,
-	.mailstream_get_certificate_chain = fuzz_get_certificate_chain,
-};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_src f = {0};
+	struct fuzz_memstream m;
+	struct fuzz_guard_imap_feed fg = {0};
+	size_t nsizes;
 	mailstream_low *low;
 	mailstream *s;
 	mailimap *imap;
@@ -147,14 +79,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	f.nsizes = (size_t)(data[0] % 8) + 1;
-	if (size < 1 + f.nsizes)
+	nsizes = (size_t)(data[0] % 8) + 1;
+	if (size < 1 + nsizes)
 		return 0;
-	f.sizes = data + 1;
-	f.p = data + 1 + f.nsizes;
-	f.len = size - 1 - f.nsizes;
-	guard_init(&f.g, GUARD_IMAP);
-	low = mailstream_low_new(&f, &fuzz_driver);
+	fuzz_memstream_init(&m, data + 1 + nsizes, size - 1 - nsizes, data + 1,
+			    nsizes);
+	m.end_fails = true;
+	m.feed = fuzz_guard_imap_feed;
+	m.feed_ctx = &fg;
+	guard_init(&fg.g, GUARD_IMAP);
+	low = fuzz_memstream_low_new(&m);
 	if (low == NULL)
 		return 0;
 	mailstream_low_set_logger(low, NULL, NULL);
@@ -182,8 +116,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (resp != NULL)
 			mailimap_response_free(resp);
 	}
-	if (f.handed > f.off)
-		abort();
+	if (m.off > fg.passed)
+		abort(); /* libetpan got bytes the guard did not pass */
 	mailimap_free(imap);
 	return 0;
 }

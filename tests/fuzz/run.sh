@@ -4,7 +4,8 @@
 # its share of a total time budget
 #   tests/fuzz/run.sh [TOTAL_SECONDS] [HARNESS...]
 # TOTAL_SECONDS (default 300) is split evenly between the harnesses run
-# (every tests/fuzz/fuzz_*.c, or the ones named); each gets at least 5 s.
+# (every tests/fuzz/fuzz_*.c that defines LLVMFuzzerTestOneInput, or the
+# ones named); each gets at least 5 s.
 # `make fuzz` runs them for longer.
 #
 # A harness says what it needs in its own comments, one line each:
@@ -42,7 +43,10 @@ trap 'exit 130' INT TERM
 if [ $# -gt 0 ]; then
 	names="$*"
 else
-	names=$(cd "$here" && ls fuzz_*.c | sed 's/\.c$//')
+	# a harness defines the entry point; fuzz_memstream.c and other
+	# shared sources do not
+	names=$(cd "$here" && grep -l '^LLVMFuzzerTestOneInput(' fuzz_*.c |
+		sed 's/\.c$//')
 fi
 count=$(echo "$names" | wc -w)
 secs=$((total / count))
