@@ -66,8 +66,9 @@ e2t_run "$CONNTEST" --store "$STORE" --cafile "$E2T_CA" "$GUID"
 step "syncing the account (email2-syncd --once)"
 e2t_run "$SYNCD" --store "$STORE" --cafile "$E2T_CA" --once
 
-step "what landed in the Maildir ($STORE/mail/$GUID)"
-MAILDIR=$STORE/mail/$GUID
+# The store keeps a GUID in its canonical spelling: hex digits upper case.
+MAILDIR=$STORE/mail/$(printf '%s' "$GUID" | tr a-f A-F)
+step "what landed in the Maildir ($MAILDIR)"
 find "$MAILDIR" -type f -path '*/new/*' -o -type f -path '*/cur/*' |
 	sort | while read -r f; do
 		printf '%s\n    %s\n' "${f#"$MAILDIR"/}" \
