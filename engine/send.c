@@ -25,7 +25,7 @@
 
 /*
  * Invariant: server data never acts with the user's authority. The send
- * queue is <store>/outbox/{GUID}/ (outbox_path(), a Maildir made 0700 on
+ * queue is <store>/outbox/{GUID}/ (outbox_open(), a Maildir made 0700 on
  * the first run), outside <store>/mail/{GUID}/, the only tree server
  * folders map into: maildir_folder_encode() yields names below that root
  * and nothing else, so no server folder name can name the queue, and no
@@ -99,7 +99,7 @@ struct send_msg {
 /* The run over one account's outbox. */
 struct send_run {
 	struct sync_ctx *c;
-	char *outbox; /* <store>/outbox/{GUID}: outbox_path() */
+	char *outbox; /* <store>/outbox/{GUID}: outbox_open() */
 	char *sent;   /* <root>/.Sent, made on first use */
 	char *sender; /* REPLYADDR, checked */
 	struct chain_session *sess;
@@ -1036,15 +1036,8 @@ sync_send_run(struct sync_ctx *c, struct e2_err *err)
 	size_t queued = 0;
 
 	r.c = c;
-	/* the queue is the user's own: owner, mode, no symlink (store.c) */
-	rc = store_account_dir(c->st, STORE_AREA_OUTBOX, c->a->guid, &r.outbox,
-			       err);
-	free(r.outbox);
-	r.outbox = NULL;
-	if (rc != E2_OK)
-		goto out;
-	/* made on the first run: the place to queue mail exists from then */
-	rc = outbox_open(e2_store_dir(c->st), c->a->guid, &r.outbox, NULL, err);
+	/* made on the first run, the user's own (owner, mode, no symlink) */
+	rc = outbox_open(c->st, c->a->guid, &r.outbox, err);
 	if (rc != E2_OK)
 		goto out;
 	rc = send_migrate_legacy(&r, err);
