@@ -96,6 +96,15 @@ enum e2_status e2_store_open(const char *dir, struct e2_store **st_out,
 			     struct e2_err *err);
 void e2_store_close(struct e2_store **st);
 
+/*
+ * Sets an account option the CSP does not carry, "name=value" as the user
+ * typed it (email2-provision --set-option; see store.h for the options:
+ * sent-copy=upload|server). Errors: E2_EINVAL (no "=", unknown name or
+ * value, no such account), E2_ESTORE.
+ */
+enum e2_status e2_account_set_option(struct e2_store *st, const char *guid,
+				     const char *name_value,
+				     struct e2_err *err);
 /* The store's directory; valid until e2_store_close(). */
 const char *e2_store_dir(const struct e2_store *st);
 

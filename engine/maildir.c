@@ -23,10 +23,17 @@
 #define MAILDIR_TMP_STALE (36 * 60 * 60)
 #define MAILDIR_OURS ",E2"
 
+struct maildir_alias {
+	char *name; /* server name */
+	char *path; /* the folder directory it owns, not a candidate */
+};
+
 struct maildir {
 	char *root;
 	char host[128]; /* sanitised host name for unique names */
 	enum maildir_sync sync;
+	struct maildir_alias *alias; /* maildir_folder_alias() */
+	size_t nalias;
 };
 
 struct maildir_item {
@@ -190,6 +197,11 @@ maildir_close(struct maildir **md)
 {
 	if (md == NULL || *md == NULL)
 		return;
+	for (size_t i = 0; i < (*md)->nalias; i++) {
+		free((*md)->alias[i].name);
+		free((*md)->alias[i].path);
+	}
+	free((*md)->alias);
 	free((*md)->root);
 	free(*md);
 	*md = NULL;
@@ -545,6 +557,29 @@ maildir_folder_claim(struct maildir *md, const char *name, char sep,
 	if (name == NULL || name[0] == '\0')
 		return e2_fail(err, E2_EINVAL, "empty folder name");
 	nlen = strlen(name);
+	/* a directory the user named, recorded by maildir_folder_alias() */
+	for (size_t i = 0; i < md->nalias; i++) {
+		size_t olen = SIZE_MAX;
+		char *path;
+
+		if (strcmp(md->alias[i].name, name) != 0)
+			continue;
+		rc = maildir_owner_read(md->alias[i].path, owner, sizeof(owner),
+					&olen, err);
+		if (rc != E2_OK)
+			return rc;
+		if (olen != nlen || memcmp(owner, name, nlen) != 0)
+			break; /* no longer its owner: the candidates decide */
+		rc = maildir_make_tree(md->alias[i].path, err);
+		if (rc != E2_OK)
+			return rc;
+		path = strdup(md->alias[i].path);
+		if (path == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		*path_out = path;
+		*moved_out = false;
+		return E2_OK;
+	}
 	for (unsigned n = 0; n < MAILDIR_CLAIM_TRIES; n++) {
 		char *dir = NULL, *path = NULL;
 		size_t olen = SIZE_MAX;
@@ -584,6 +619,50 @@ maildir_folder_claim(struct maildir *md, const char *name, char sep,
 		       "no local folder left: the first %u candidates belong "
 		       "to other server folders",
 		       (unsigned)MAILDIR_CLAIM_TRIES);
+}
+
+enum e2_status
+maildir_folder_alias(struct maildir *md, const char *name, const char *dir_path,
+		     struct e2_err *err)
+{
+	char owner[NAME_MAX + 2];
+	size_t olen = SIZE_MAX, nlen = strlen(name);
+	struct maildir_alias *v;
+	bool written = false;
+	enum e2_status rc;
+
+	if (nlen == 0 || nlen > NAME_MAX)
+		return e2_fail(err, E2_EINVAL, "bad folder name length %zu",
+			       nlen);
+	rc = maildir_owner_read(dir_path, owner, sizeof(owner), &olen, err);
+	if (rc == E2_OK && olen == SIZE_MAX) {
+		rc = maildir_owner_write(md, dir_path, name, &written, err);
+		if (rc == E2_OK && !written)
+			rc = maildir_owner_read(dir_path, owner, sizeof(owner),
+						&olen, err);
+	}
+	if (rc != E2_OK)
+		return rc;
+	if (!written && (olen != nlen || memcmp(owner, name, nlen) != 0))
+		return e2_fail(err, E2_EINVAL,
+			       "%s belongs to another server folder", dir_path);
+	for (size_t i = 0; i < md->nalias; i++)
+		if (strcmp(md->alias[i].name, name) == 0 &&
+		    strcmp(md->alias[i].path, dir_path) == 0)
+			return E2_OK;
+	v = realloc(md->alias, (md->nalias + 1) * sizeof(*v));
+	if (v == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	md->alias = v;
+	v[md->nalias].name = strdup(name);
+	v[md->nalias].path = strdup(dir_path);
+	if (v[md->nalias].name == NULL || v[md->nalias].path == NULL) {
+		free(v[md->nalias].name);
+		free(v[md->nalias].path);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	md->nalias++;
+	return E2_OK;
 }
 
 enum e2_status

@@ -152,6 +152,20 @@ enum e2_status maildir_folder_claim(struct maildir *md, const char *name,
 				    char sep, char **path_out, bool *moved_out,
 				    struct e2_err *err);
 /*
+ * Makes dir_path, an existing folder directory of md whose name is not
+ * one of name's candidates (".Entwürfe", which a user made and email2
+ * created on the server as "Entw&APw-rfe"), the folder of server name:
+ * records name as its owner when it has none (written as
+ * maildir_folder_claim() writes it), and makes maildir_folder_claim(md,
+ * name) return dir_path while the owner file still names it, for the
+ * life of md. The owner file is what lasts: a sync calls this again for
+ * each such directory it finds (sync_imap_folders.h). Copies both
+ * strings. Errors: E2_EINVAL (the directory belongs to another name),
+ * E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status maildir_folder_alias(struct maildir *md, const char *name,
+				    const char *dir_path, struct e2_err *err);
+/*
  * The server folder name recorded as the owner of folder_path.
  * *found_out false when it has none. Caller frees *name_out.
  * Errors: E2_ESTORE, E2_ENOMEM.

@@ -121,6 +121,17 @@ static const struct store_migration store_migrations[] = {
 	 */
 	{4, "CREATE INDEX IF NOT EXISTS accounts_guid_nocase"
 	    " ON accounts (guid COLLATE NOCASE);"},
+	/*
+	 * Per-account settings the CSP does not carry (store_option_set(),
+	 * issue 8: the Sent copy).
+	 */
+	{7, "CREATE TABLE account_options ("
+	    " guid TEXT NOT NULL"
+	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	    " name TEXT NOT NULL,"
+	    " value TEXT NOT NULL,"
+	    " PRIMARY KEY (guid, name)"
+	    ") WITHOUT ROWID;"},
 };
 
 /* Statements prepared once per store, on first use. */
@@ -1477,4 +1488,137 @@ store_nodes_free(struct store_node **nodes, size_t n)
 	}
 	free(*nodes);
 	*nodes = NULL;
+}
+
+/* ---- account options (migration 7) -------------------------------------- */
+
+/* Each option's allowed values, the default first. */
+static const struct store_option_def {
+	const char *name;
+	const char *values[3];
+} store_option_defs[] = {
+	{STORE_OPT_SENT_COPY, {STORE_SENT_COPY_UPLOAD, STORE_SENT_COPY_SERVER}},
+};
+
+static const struct store_option_def *
+store_option_find(const char *name)
+{
+	for (size_t i = 0;
+	     i < sizeof(store_option_defs) / sizeof(store_option_defs[0]); i++)
+		if (strcmp(store_option_defs[i].name, name) == 0)
+			return &store_option_defs[i];
+	return NULL;
+}
+
+enum e2_status
+store_option_set(struct e2_store *st, const char *guid, const char *name,
+		 const char *value, struct e2_err *err)
+{
+	const struct store_option_def *d = store_option_find(name);
+	sqlite3_stmt *stmt = NULL;
+	char g[STORE_GUID_MAX];
+	bool known = false, found = false;
+	enum e2_status rc;
+
+	if (d == NULL)
+		return e2_fail(err, E2_EINVAL,
+			       "unknown account option \"%.64s\"", name);
+	for (size_t i = 0; i < 3 && d->values[i] != NULL; i++)
+		known = known || strcmp(d->values[i], value) == 0;
+	if (!known)
+		return e2_fail(err, E2_EINVAL,
+			       "option %s: value \"%.64s\" is not one of %s|%s",
+			       name, value, d->values[0], d->values[1]);
+	rc = store_guid(st, guid, g, err);
+	if (rc == E2_OK)
+		rc = store_account_exists(st, g, &found, err);
+	if (rc != E2_OK)
+		return rc;
+	if (!found)
+		return e2_fail(err, E2_EINVAL, "no account %.64s", guid);
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT OR REPLACE INTO account_options"
+			       " (guid, name, value) VALUES (?1, ?2, ?3)",
+			       -1, &stmt, NULL) != SQLITE_OK) {
+		rc = store_fail_db(st->db, "set option", err);
+		goto out;
+	}
+	if (sqlite3_bind_text(stmt, 1, g, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 3, value, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_DONE)
+		rc = store_fail_db(st->db, "set option", err);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum e2_status
+store_option_get(struct e2_store *st, const char *guid, const char *name,
+		 char **value_out, struct e2_err *err)
+{
+	const struct store_option_def *d = store_option_find(name);
+	sqlite3_stmt *stmt = NULL;
+	const char *v = NULL;
+	char g[STORE_GUID_MAX];
+	enum e2_status rc;
+	char *value;
+	int r;
+
+	if (d == NULL)
+		return e2_fail(err, E2_EINVAL,
+			       "unknown account option \"%.64s\"", name);
+	rc = store_guid(st, guid, g, err);
+	if (rc != E2_OK)
+		return rc;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT value FROM account_options"
+			       " WHERE guid = ?1 AND name = ?2",
+			       -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 1, g, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = store_fail_db(st->db, "get option", err);
+		goto out;
+	}
+	r = sqlite3_step(stmt);
+	if (r == SQLITE_ROW)
+		v = (const char *)sqlite3_column_text(stmt, 0);
+	else if (r != SQLITE_DONE) {
+		rc = store_fail_db(st->db, "get option", err);
+		goto out;
+	}
+	/* a value this email2 does not know (a newer one wrote it): default */
+	if (v == NULL ||
+	    (strcmp(v, d->values[0]) != 0 && strcmp(v, d->values[1]) != 0))
+		v = d->values[0];
+	value = strdup(v);
+	if (value == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	*value_out = value;
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum e2_status
+e2_account_set_option(struct e2_store *st, const char *guid,
+		      const char *name_value, struct e2_err *err)
+{
+	const char *eq = strchr(name_value, '=');
+	char name[64];
+	size_t n;
+
+	if (eq == NULL)
+		return e2_fail(err, E2_EINVAL,
+			       "option \"%.64s\": expected NAME=VALUE",
+			       name_value);
+	n = (size_t)(eq - name_value);
+	if (n == 0 || n >= sizeof(name))
+		return e2_fail(err, E2_EINVAL, "option \"%.64s\": bad name",
+			       name_value);
+	memcpy(name, name_value, n);
+	name[n] = '\0';
+	return store_option_set(st, guid, name, eq + 1, err);
 }

@@ -139,4 +139,30 @@ enum e2_status store_account_remove_files(struct e2_store *st, const char *guid,
 					  size_t *queued_out,
 					  struct e2_err *err);
 
+/* ---- account options (issue 8) ----------------------------------------- */
+
+/*
+ * Per-account settings that the EMAIL2 CSP does not carry, in the table
+ * account_options (migration 7; gone with the account). Each has a fixed
+ * set of values, the first the default:
+ *   sent-copy  upload (default): a sent message's copy is put in the local
+ *              mirror of the server's Sent folder and uploaded by the sync;
+ *              server: the server files sent mail itself (Gmail, some
+ *              Exchange setups), the copy is dropped and the server's own
+ *              copy downloaded.
+ * store_option_set(): E2_EINVAL for an unknown name, a value not in the
+ * set, or no such account; E2_ESTORE. store_option_get(): the stored
+ * value, else the default, into *value_out (caller frees); E2_EINVAL
+ * for an unknown name; E2_ESTORE, E2_ENOMEM.
+ */
+#define STORE_OPT_SENT_COPY "sent-copy"
+#define STORE_SENT_COPY_UPLOAD "upload"
+#define STORE_SENT_COPY_SERVER "server"
+enum e2_status store_option_set(struct e2_store *st, const char *guid,
+				const char *name, const char *value,
+				struct e2_err *err);
+enum e2_status store_option_get(struct e2_store *st, const char *guid,
+				const char *name, char **value_out,
+				struct e2_err *err);
+
 #endif /* E2_STORE_H */

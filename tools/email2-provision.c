@@ -23,6 +23,7 @@ provision_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " [--store DIR] [FILE|-]\n"
+		"       " PROG " [--store DIR] --set-option GUID NAME=VALUE\n"
 		"Apply an EMAIL2 provisioning document (OMA DM SyncML or OMA\n"
 		"Client Provisioning wap-provisioningdoc) to the account "
 		"store\n"
@@ -30,6 +31,9 @@ provision_usage(FILE *f)
 		"\n"
 		"  -s, --store DIR  account store (default $EMAIL2_HOME, else\n"
 		"                   $XDG_DATA_HOME/email2)\n"
+		"      --set-option GUID NAME=VALUE\n"
+		"                   set an account option the document does\n"
+		"                   not carry: sent-copy=upload|server\n"
 		"  -h, --help       show this help and exit\n"
 		"  -V, --version    show the version and exit\n"
 		"\n"
@@ -52,12 +56,39 @@ provision_print_failures(const struct e2_provision_result *res)
 	}
 }
 
+/* --set-option GUID NAME=VALUE: one option of one account */
+static int
+provision_set_option(const char *store_dir, const char *guid, int nargs,
+		     char **args)
+{
+	struct e2_err err = {0};
+	struct e2_store *st = NULL;
+	int status = PROVISION_EXIT_FAILED;
+
+	if (nargs != 1) {
+		fprintf(stderr, PROG ": --set-option GUID takes one "
+				     "NAME=VALUE\n");
+		provision_usage(stderr);
+		return PROVISION_EXIT_USAGE;
+	}
+	if (e2_store_open(store_dir, &st, &err) == E2_OK &&
+	    e2_account_set_option(st, guid, args[0], &err) == E2_OK)
+		status = PROVISION_EXIT_OK;
+	else
+		tool_print_error(PROG, &err);
+	if (status != PROVISION_EXIT_OK && err.code == E2_EINVAL)
+		status = PROVISION_EXIT_USAGE;
+	e2_store_close(&st);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"store", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
+		{"set-option", required_argument, NULL, 'O'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -66,6 +97,7 @@ main(int argc, char **argv)
 	struct e2_store *st = NULL;
 	const char *store_dir = NULL;
 	const char *path = "-";
+	const char *opt_guid = NULL;
 	char *doc = NULL;
 	size_t len = 0;
 	int status = PROVISION_EXIT_USAGE;
@@ -75,6 +107,9 @@ main(int argc, char **argv)
 		switch (c) {
 		case 's':
 			store_dir = optarg;
+			break;
+		case 'O':
+			opt_guid = optarg;
 			break;
 		case 'h':
 			provision_usage(stdout);
@@ -87,6 +122,9 @@ main(int argc, char **argv)
 			return PROVISION_EXIT_USAGE;
 		}
 	}
+	if (opt_guid != NULL)
+		return provision_set_option(store_dir, opt_guid, argc - optind,
+					    argv + optind);
 	if (argc - optind > 1) {
 		fprintf(stderr, PROG ": one document at a time\n");
 		provision_usage(stderr);
