@@ -5,6 +5,7 @@
 #include "sync.h"
 #include "sync_dedupe.h"
 #include "sync_full.h"
+#include "sync_imap_folders.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -2342,6 +2343,10 @@ sync_imap_run(struct sync_ctx *c, struct e2_err *err)
 		goto out;
 	}
 	rc = imap_find_trash(&r, list, err);
+	if (rc != E2_OK)
+		goto out;
+	/* folders both ways and the Sent folder (sync_imap_folders.h) */
+	rc = sync_imap_folders(c, r.imap, r.sess, &list, err);
 	if (rc != E2_OK)
 		goto out;
 	/*

@@ -192,4 +192,206 @@ e2t_check "the next sync reports it again, downloads nothing else" \
 	json '(d["skipped_count"] == 1 and d["messages"] == 0)'
 e2t_check "... and exits 3 again" test "$SYNC_RC" = 3
 
+# ==== issue 8: folders both ways and the Sent folder (Dovecot, "/") =========
+STORE=$E2T_DIR/store-two
+MD=$STORE/mail/$GUID
+SENT_STAGE=$STORE/outbox/$GUID/.Sent
+# imap_list [USER]: the server's LIST as "name|attributes" lines, names as
+# the server spells them (modified UTF-7), by IMAP itself
+imap_list() {
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" "${1:-$E2T_USER}" \
+		"$E2T_PASSFILE" "$E2T_CA" <<'PY'
+import imaplib, re, ssl, sys
+host, port, user, passfile, ca = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(passfile).read().strip())
+typ, lines = m.list()
+for l in lines:
+    g = re.match(rb'\(([^)]*)\) (NIL|"[^"]*") (.*)$', l)
+    name = g.group(3).decode()
+    if name.startswith('"'):
+        name = name[1:-1]
+    print(name + "|" + g.group(1).decode())
+m.logout()
+PY
+}
+has_box() { imap_list "${2:-}" | grep -q "^$1|"; }
+# stage FILE-NAME SUBJECT: a sent copy as the send path leaves it
+stage() {
+	mkdir -p "$SENT_STAGE"/{cur,new,tmp}
+	printf 'From: %s@email2.test\r\nTo: a@example.org\r\nSubject: %s\r\nMessage-ID: <%s@email2.test>\r\n\r\nsent body\r\n' \
+		"$E2T_USER" "$2" "$2" >"$SENT_STAGE/cur/$1"
+}
+box_msgs() { # BOX [USER]: messages in the server folder
+	e2t_doveadm mailbox status -u "${2:-$E2T_USER}" messages "$1" |
+		sed 's/.*messages=//'
+}
+save_to() { # BOX SUBJECT: a message into the server folder
+	printf 'From: a@example.org\r\nTo: u@email2.test\r\nSubject: %s\r\nMessage-ID: <%s@example.org>\r\n\r\nbody\r\n' \
+		"$2" "$2" | e2t_doveadm save -u "$E2T_USER" -m "$1"
+}
+
+e2t_check "provision the two-way account" \
+	sync_provision IMAP4 "$E2T_IMAPS_PORT"
+e2t_doveadm mailbox create -u "$E2T_USER" Gone Keep Work2 >/dev/null
+save_to Gone in-gone
+save_to Keep in-keep
+save_to Work2 in-work2
+sync_rc
+e2t_check "two-way: first sync exits 0" test "$SYNC_RC" = 0
+
+# F1: folders made locally, as mkdir and neomutt make them
+mkdir -p "$MD"/.Work/{cur,new,tmp} "$MD"/.Work.Projects/{cur,new,tmp} \
+	"$MD/.Entwürfe"/{cur,new,tmp} "$MD"/.a%2Eb/{cur,new,tmp} \
+	"$MD"/.INBOX/{cur,new,tmp}
+printf 'From: u@email2.test\r\nSubject: draft\r\n\r\nd\r\n' \
+	>"$MD/.Work/new/1700000000.M1P1Q1.client"
+sync_rc
+e2t_check "F1: exit 3: two local names the server cannot take, reported" \
+	json '(d["status"] == "ok" and d["skipped_count"] == 2 and
+	sorted(k["folder"] for k in d["skipped"]) == [".INBOX", ".a%2Eb"] and
+	any("CREATE" in k["reason"] for k in d["skipped"]) and
+	any("INBOX" in k["reason"] for k in d["skipped"]))'
+imap_list >"$E2T_DIR/list1.txt"
+e2t_log "$(cat "$E2T_DIR/list1.txt")"
+e2t_check "F1: Work and Work/Projects exist on the server ('/' hierarchy)" \
+	bash -c "grep -q '^Work|' '$E2T_DIR/list1.txt' &&
+		 grep -q '^Work/Projects|' '$E2T_DIR/list1.txt'"
+dove_list() { e2t_doveadm mailbox list -u "${1:-$E2T_USER}"; }
+dove_has() { dove_list | grep -qx "$1"; }
+e2t_check "F1: doveadm lists Work/Projects" dove_has Work/Projects
+e2t_check "F1: .Entwürfe is Entw&APw-rfe (modified UTF-7) on the server" \
+	grep -q '^Entw&APw-rfe|' "$E2T_DIR/list1.txt"
+e2t_check "F1: doveadm shows it decoded as Entwürfe" dove_has Entwürfe
+e2t_check "F1: no folder a.b or INBOX twin on the server" \
+	bash -c "! grep -q '^a\\.b|' '$E2T_DIR/list1.txt'"
+e2t_check "F1: each local folder now names its server folder" bash -c \
+	"[ \"\$(cat '$MD/.Work/email2-folder')\" = Work ] &&
+	 [ \"\$(cat '$MD/.Work.Projects/email2-folder')\" = Work/Projects ] &&
+	 [ \"\$(cat '$MD/.Entwürfe/email2-folder')\" = 'Entw&APw-rfe' ]"
+e2t_check "F1: the refused folder is kept as it was" bash -c \
+	"[ -d '$MD/.a%2Eb/cur' ] && [ ! -e '$MD/.a%2Eb/email2-folder' ]"
+e2t_check "F1: the draft in .Work is still there" \
+	test -e "$MD/.Work/new/1700000000.M1P1Q1.client"
+sync_rc
+imap_list >"$E2T_DIR/list2.txt"
+e2t_check "F1: the next run creates nothing more on the server" \
+	cmp "$E2T_DIR/list1.txt" "$E2T_DIR/list2.txt"
+e2t_check "F1: and makes no second local folder for Entw&APw-rfe" \
+	test "$(find "$MD" -maxdepth 1 -name '.Entw*' | wc -l)" = 1
+
+# F2: a server folder deleted elsewhere, holding only synced mail
+e2t_check "F2: .Gone holds its downloaded message" \
+	grep -lq '^Subject: in-gone' "$MD"/.Gone/new/* "$MD"/.Gone/cur/*
+# F3: a server folder deleted elsewhere, with a local file never uploaded
+printf 'From: u@email2.test\r\nSubject: unsynced\r\n\r\nu\r\n' \
+	>"$MD/.Keep/cur/1700000001.M1P1Q1.client:2,S"
+e2t_doveadm mailbox delete -u "$E2T_USER" Gone Keep
+sync_rc
+e2t_check "F2: the local .Gone is removed" test ! -e "$MD/.Gone"
+e2t_check "F3: .Keep stays with both files" \
+	test "$(ls "$MD"/.Keep/cur "$MD"/.Keep/new | grep -c 17)" -ge 1
+e2t_check "F3: .Keep keeps the downloaded message too" \
+	grep -lq '^Subject: in-keep' "$MD"/.Keep/new/* "$MD"/.Keep/cur/*
+e2t_check "F3: reported with the folder and the count" \
+	json '(any(k["folder"] == "Keep" and "1 message not on the server"
+	in k["reason"] for k in d["skipped"]))'
+no_box() { ! imap_list "${2:-}" | grep -Eq "$1"; }
+e2t_check "F2/F3: nothing recreated on the server" no_box '^(Gone|Keep)[|]'
+sync_rc
+e2t_check "F3: reported again on the next run, still kept" \
+	json '(any(k["folder"] == "Keep" for k in d["skipped"]))'
+
+# F4: a local folder removed with rm -r never deletes on the server
+e2t_check "F4: .Work2 holds its message" \
+	grep -lq '^Subject: in-work2' "$MD"/.Work2/new/* "$MD"/.Work2/cur/*
+rm -rf "$MD/.Work2"
+sync_rc
+e2t_check "F4: the server's Work2 still has its message, not deleted" \
+	test "$(box_msgs Work2)" = 1
+e2t_check "F4: nothing went to the server's Trash" test "$(box_msgs Trash)" = 0
+e2t_check "F4: Work2 is made again locally and downloaded" \
+	grep -lq '^Subject: in-work2' "$MD"/.Work2/new/* "$MD"/.Work2/cur/*
+e2t_check "F4: reported as downloaded, nothing deleted on the server" \
+	json 'd["deleted_server"] == 0 and d["messages"] == 1'
+
+# Sent: a staged copy lands in the local mirror of the server's \Sent
+stage 1700000100.M1P1Q1.sendhost:2,S sent-one
+ln -s /etc/passwd "$SENT_STAGE/cur/1700000101.M1P1Q1.evil:2,S"
+stage '1700000102.M1P1Q1.h,U=5-V1:2,S' sent-tagged
+sync_rc
+sent_file() { # DIR PREFIX: one file DIR/cur/PREFIX*:2,S (a tag may follow)
+	compgen -G "$1/cur/$2*:2,S" >/dev/null
+}
+e2t_check "Sent: the copy is in .Sent/cur with flag S, its name kept" \
+	sent_file "$MD/.Sent" 1700000100.M1P1Q1.sendhost
+e2t_check "Sent: a staged name with a U= tag gets a fresh name" bash -c \
+	"f=\$(grep -l '^Subject: sent-tagged' '$MD'/.Sent/cur/*) &&
+	 case \$f in *U=*) exit 1;; *:2,S) exit 0;; *) exit 1;; esac"
+e2t_check "Sent: the staging directory is empty but for the symlink" \
+	test "$(ls "$SENT_STAGE/cur")" = "1700000101.M1P1Q1.evil:2,S"
+e2t_check "Sent: the symlink is reported, not followed" \
+	json 'any("not a regular file" in k["reason"] for k in d["skipped"])'
+rm -f "$SENT_STAGE/cur/1700000101.M1P1Q1.evil:2,S"
+stage 1700000100.M1P1Q1.sendhost:2,S sent-again
+sync_rc
+e2t_check "Sent: a taken name gets a fresh one, nothing overwritten" bash -c \
+	"grep -lq '^Subject: sent-one' '$MD'/.Sent/cur/* &&
+	 grep -lq '^Subject: sent-again' '$MD'/.Sent/cur/*"
+e2t_check "Sent: --set-option sent-copy=server" \
+	"$PROVISION" --store "$STORE" --set-option "$GUID" sent-copy=server
+e2t_check "Sent: a bad option value is a usage error (2)" bash -c \
+	"'$PROVISION' --store '$STORE' --set-option '$GUID' sent-copy=maybe; [ \$? = 2 ]"
+stage 1700000103.M1P1Q1.sendhost:2,S sent-dropped
+sync_rc
+e2t_check "Sent: with sent-copy=server the staged copy is dropped" \
+	test -z "$(ls "$SENT_STAGE/cur")"
+e2t_check "Sent: ... and not filed locally" bash -c \
+	"! grep -rlq '^Subject: sent-dropped' '$MD'"
+"$PROVISION" --store "$STORE" --set-option "$GUID" sent-copy=upload
+
+# Sent by SPECIAL-USE on "Sent Items", and a server with no Sent at all
+sed -i 's/^  mailbox Sent {/  mailbox "Sent Items" {/' "$E2T_DOVECOT_CONF"
+sed -i '/^  mailbox "Sent Items" {/,/^  }/{/auto = subscribe/d}' \
+	"$E2T_DOVECOT_CONF"
+e2t_doveadm reload
+sleep 1
+for u in items nosent; do
+	e2t_add_user "$u" "$E2T_PASS"
+done
+sleep 1.1
+touch "$E2T_DIR/etc/users"
+e2t_doveadm mailbox create -u items "Sent Items" "Sent" >/dev/null
+list_match() { imap_list "$2" | grep -q "$1"; }
+e2t_check "Sent Items carries \\Sent for user items" list_match \
+	'^Sent Items|.*[\]Sent' items
+STORE=$E2T_DIR/store-items
+MD=$STORE/mail/$GUID
+SENT_STAGE=$STORE/outbox/$GUID/.Sent
+E2T_USER=items sync_provision IMAP4 "$E2T_IMAPS_PORT"
+E2T_USER=items stage 1700000200.M1P1Q1.sendhost:2,S sent-items
+sync_rc
+e2t_check "Sent Items: the copy lands in .Sent Items" \
+	sent_file "$MD/.Sent Items" 1700000200.M1P1Q1.sendhost
+e2t_check "Sent Items: not in .Sent" bash -c \
+	"! grep -rlq '^Subject: sent-items' '$MD/.Sent' 2>/dev/null"
+STORE=$E2T_DIR/store-nosent
+MD=$STORE/mail/$GUID
+SENT_STAGE=$STORE/outbox/$GUID/.Sent
+E2T_USER=nosent sync_provision IMAP4 "$E2T_IMAPS_PORT"
+sync_rc
+e2t_check "no Sent: nothing to file, no folder created" \
+	no_box '^[Ss][Ee][Nn][Tt]' nosent
+E2T_USER=nosent stage 1700000300.M1P1Q1.sendhost:2,S sent-created
+sync_rc
+e2t_check "no Sent: Sent is created on the server for the copy" \
+	has_box 'Sent' nosent
+e2t_check "no Sent: the copy lands in the new .Sent" \
+	sent_file "$MD/.Sent" 1700000300.M1P1Q1.sendhost
+sync_rc
+sent_count() { test "$(imap_list nosent | grep -ci '^sent')" = 1; }
+e2t_check "no Sent: the next run creates no second one" sent_count
+
 e2t_finish
