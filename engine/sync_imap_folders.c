@@ -340,10 +340,15 @@ folders_hold(struct folders_run *fr, struct folders_dir *d,
 	if (o != NULL && (d->owner == NULL || o->owner == NULL ||
 			  folders_is_candidate(o->dname, mb->mb_name, sep) ||
 			  strcmp(o->dname, d->dname) < 0)) {
+		char qn[64], qo[64];
+
+		(void)e2_quote(qn, sizeof(qn), mb->mb_name,
+			       strlen(mb->mb_name));
+		(void)e2_quote(qo, sizeof(qo), o->dname, strlen(o->dname));
 		(void)e2_fail(err, E2_EINVAL,
-			      "local folder %s names server folder %s, which "
-			      "%s holds: not synced",
-			      d->dname, mb->mb_name, o->dname);
+			      "local folder names server folder \"%s\", which "
+			      "\"%s\" holds: not synced",
+			      qn, qo);
 		sync_skip(fr->c, d->dname, 0, err);
 		return E2_OK;
 	}
@@ -570,14 +575,17 @@ folders_server_gone(struct folders_run *fr, struct folders_dir *d,
 	case RECONCILE_FOLDER_REMOVE_LOCAL:
 		rc = folders_remove_local(fr, d, &snap, err);
 		break;
-	case RECONCILE_FOLDER_KEEP_REPORT:
+	case RECONCILE_FOLDER_KEEP_REPORT: {
+		char qd[64];
+
+		(void)e2_quote(qd, sizeof(qd), d->dname, strlen(d->dname));
 		(void)e2_fail(err, E2_EINVAL,
-			      "server folder is gone; local folder %s kept: "
-			      "%zu message%s not on the server",
-			      d->dname, st.unsynced,
-			      st.unsynced == 1 ? "" : "s");
+			      "server folder is gone; local folder \"%s\" "
+			      "kept: %zu message%s not on the server",
+			      qd, st.unsynced, st.unsynced == 1 ? "" : "s");
 		sync_skip(fr->c, d->owner, 0, err);
 		break;
+	}
 	default:
 		break;
 	}
@@ -601,6 +609,10 @@ folders_local(struct folders_run *fr, struct folders_dir *d, struct e2_err *err)
 			return folders_hold(fr, d, mb, err);
 		return folders_server_gone(fr, d, err);
 	}
+	/* the old send queue (send.c, SEND_LEGACY) is no folder of the
+	 * user's: never created on the server */
+	if (strcmp(d->dname, ".Outbox") == 0)
+		return E2_OK;
 	rc = imap_names_from_dir(d->dname, fr->sep, fr->utf8, &name, err);
 	if (rc == E2_EINVAL) {
 		/* cannot be spelt on this server: reported, kept */

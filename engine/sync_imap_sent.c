@@ -276,20 +276,23 @@ sent_drain_one(struct sent_drain *sd, int sdfd, const char *name,
 {
 	char flags[MAILDIR_FLAGS_MAX], uniq[SENT_UNIQ_MAX + 64];
 	char dst[SENT_UNIQ_MAX + 80];
+	char qn[96];
 	struct stat sb;
 	size_t ulen;
 
+	/* the name was written by another program: quoted in messages */
+	(void)e2_quote(qn, sizeof(qn), name, strlen(name));
 	if (fstatat(sdfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-		return e2_fail(err, E2_ESTORE, "stat staged copy %.80s: %s",
-			       name, strerror(errno));
+		return e2_fail(err, E2_ESTORE, "stat staged copy \"%s\": %s",
+			       qn, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
 		return e2_fail(err, E2_EINVAL,
-			       "staged copy %.80s is not a regular file: left",
-			       name);
+			       "staged copy \"%s\" is not a regular file: left",
+			       qn);
 	if (sd->server) {
 		if (unlinkat(sdfd, name, 0) != 0)
 			return e2_fail(err, E2_ESTORE,
-				       "remove staged copy %.80s: %s", name,
+				       "remove staged copy \"%s\": %s", qn,
 				       strerror(errno));
 		sd->dropped++;
 		return E2_OK;
@@ -297,7 +300,7 @@ sent_drain_one(struct sent_drain *sd, int sdfd, const char *name,
 	if ((unsigned long long)sb.st_size > SYNC_SENT_MAX_BYTES)
 		return e2_fail(
 			err, E2_EINVAL,
-			"staged copy %.80s has %lld bytes, over %u: left", name,
+			"staged copy \"%s\" has %lld bytes, over %u: left", qn,
 			(long long)sb.st_size, SYNC_SENT_MAX_BYTES);
 	maildir_name_parse(name, &ulen, flags);
 	if (sent_uniq_safe(name, ulen, sb.st_size)) {
@@ -327,15 +330,14 @@ sent_drain_one(struct sent_drain *sd, int sdfd, const char *name,
 			}
 			if (errno != EEXIST)
 				return e2_fail(err, E2_ESTORE,
-					       "move staged copy %.80s into "
+					       "move staged copy \"%s\" into "
 					       "%s: %s",
-					       name, sd->target,
-					       strerror(errno));
+					       qn, sd->target, strerror(errno));
 		}
 		sent_uniq_fresh(uniq, sizeof(uniq), sb.st_size);
 	}
-	return e2_fail(err, E2_ESTORE, "no free name for staged copy %.80s",
-		       name);
+	return e2_fail(err, E2_ESTORE, "no free name for staged copy \"%s\"",
+		       qn);
 }
 
 /* The staged files of stage/sub. Target cur/ is fsynced before stage. */

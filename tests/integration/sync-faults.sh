@@ -15,6 +15,9 @@
 # 3. SERVERDELETEACTION 1 with local deletes pending and new mail arriving,
 #    killed at many points: every message missing on the server afterwards
 #    is one the user deleted locally.
+# 4. Issue 8 folders: a run that creates server folders for local ones
+#    and files staged sent copies, cut at each CREATE reply and killed:
+#    each folder once on the server and locally, each copy in one place.
 # Deterministic: fixed seeds, cut points by byte count. Last: one sync of
 # an account at a time (the lock), checked with two concurrent runs.
 # Runs about 2 minutes (ASan build, 2 cores).
@@ -476,5 +479,147 @@ busy() {
 	[ "$(find "$MD" -type f -path '*/new/*' -o -type f -path '*/cur/*' | wc -l)" = "$before" ]
 }
 e2t_check "a locked account: ebusy at once, Maildir untouched" busy
+
+# ---- 4. folder create and the Sent drain (issue 8, folders) -----------------
+# A run that creates two server folders for local ones (mkdir of the three
+# subdirectories: .Proj, .Entwürfe) and files two staged sent copies is cut
+# at the server's reply to each CREATE (done on the server, never seen by
+# the client: the plaintext port through cutproxy), and killed with
+# SIGKILL at delays spread over it. After a clean sync: each local folder
+# exists on the server once under its name, no local folder twice, each
+# directory names its server folder, each sent copy is in exactly one
+# place (still staged, or in .Sent).
+e2t_add_user foldbox "$E2T_PASS"
+sleep 1.1
+touch "$E2T_DIR/etc/users"
+e2t_doveadm mailbox status -u foldbox messages INBOX >/dev/null ||
+	e2t_fatal "doveadm cannot open foldbox's INBOX"
+FSTAGE=
+
+# fold_list: foldbox's LIST names, sorted, one line
+fold_list() {
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" foldbox "$E2T_PASSFILE" \
+		"$E2T_CA" <<'PY'
+import imaplib, re, ssl, sys
+host, port, user, passfile, ca = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(passfile).read().strip())
+names = []
+for l in m.list()[1]:
+    n = re.match(rb'\([^)]*\) (?:NIL|"[^"]*") (.*)$', l).group(1).decode()
+    names.append(n.strip('"'))
+print(" ".join(sorted(names)))
+m.logout()
+PY
+}
+
+# fold_setup PORT: the server without the two folders, an empty store
+# provisioned on PORT, a first sync, then the local folders and the
+# staged copies
+fold_setup() {
+	local f
+	e2t_doveadm mailbox delete -u foldbox Proj "Entwürfe" >/dev/null 2>&1
+	fresh IMAP4 "$1" foldbox || return 1
+	tsync 60 || return 1
+	mkdir -p "$MD"/.Proj/{cur,new,tmp} "$MD/.Entwürfe"/{cur,new,tmp}
+	FSTAGE=$STORE/outbox/$GUID/.Sent
+	mkdir -p "$FSTAGE"/{cur,new,tmp}
+	for f in 1 2; do
+		printf 'From: foldbox@email2.test\r\nSubject: staged-%s\r\n\r\nb\r\n' \
+			"$f" >"$FSTAGE/cur/170000000$f.M1P1Q1.send:2,S"
+	done
+}
+
+# fold_ok: the checks after the clean sync
+fold_ok() {
+	local got s n
+	got=$(fold_list) || return 1
+	[ "$got" = "Entw&APw-rfe INBOX Proj Sent Trash" ] || {
+		echo "server folders: $got"
+		return 1
+	}
+	got=$(cd "$MD" && LC_ALL=C ls -d .[!.]* | tr '\n' ' ')
+	[ "$got" = ".Entwürfe .Proj .Sent .Trash " ] || {
+		echo "local folders: $got"
+		return 1
+	}
+	[ "$(cat "$MD/.Entwürfe/email2-folder")" = 'Entw&APw-rfe' ] &&
+		[ "$(cat "$MD/.Proj/email2-folder")" = Proj ] || {
+		echo "owner files wrong"
+		return 1
+	}
+	for s in staged-1 staged-2; do
+		n=$(grep -rl "^Subject: $s" "$MD" "$FSTAGE" | wc -l)
+		[ "$n" = 1 ] || {
+			echo "$s is in $n places"
+			return 1
+		}
+	done
+}
+
+# fold_clean: a clean sync through the proxy, then fold_ok
+fold_clean() {
+	tsync 60 || {
+		echo "clean sync failed"
+		tail -n 5 "$E2T_DIR/sync.err"
+		return 1
+	}
+	fold_ok
+}
+
+# fold_cut NTH: the cut sync fails cleanly, a connection was cut, and the
+# server made the NTH folder whose reply the client never read (the
+# directory has no owner yet: the next run must adopt it, not create it)
+fold_cut() {
+	local mark dir=.Entwürfe name='Entw&APw-rfe'
+	[ "$1" = 2 ] && dir=.Proj name=Proj
+	mark=$(wc -l <"$PLOG")
+	cut_sync || return 1
+	tail -n +"$((mark + 1))" "$PLOG" | grep -q ' cut ' || {
+		echo "no connection was cut"
+		return 1
+	}
+	fold_list | grep -qw "$name" || {
+		echo "$name not created"
+		return 1
+	}
+	[ ! -e "$MD/$dir/email2-folder" ] || {
+		echo "$dir has an owner already"
+		return 1
+	}
+}
+
+for nth in 1 2; do
+	proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	e2t_check "folders: setup for the cut at CREATE $nth" \
+		fold_setup "$PROXY_PORT"
+	proxy_stop
+	proxy_start "$E2T_IMAP_NOTLS_PORT" --at 'OK Create completed' \
+		--nth "$nth" --plus 0 --cut-conns 99 --log "$PLOG"
+	e2t_check "folders: cut at the reply to CREATE $nth fails cleanly" \
+		fold_cut "$nth"
+	proxy_stop
+	proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	e2t_check "folders: cut at CREATE $nth, then clean sync: each folder once, each sent copy once" \
+		fold_clean
+	proxy_stop
+done
+
+fold_setup "$E2T_IMAPS_PORT"
+t0=$(now_ms)
+e2t_check "folders kill: the measured run" tsync 60
+dur=$(($(now_ms) - t0))
+e2t_check "folders kill: the measured run leaves everything in place" fold_ok
+e2t_log "folders kill: a run that creates two folders takes $dur ms"
+for k in 0 1 2 3 4 5; do
+	d=$((5 + (dur - 5) * k / 5))
+	e2t_check "folders kill: setup $k" fold_setup "$E2T_IMAPS_PORT"
+	killed_sync "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
+	e2t_log "folders kill after $d ms: exit $KILL_RC"
+	e2t_check "folders kill -9 after ${d}ms: clean sync, each folder once, each sent copy once" \
+		fold_clean
+done
 
 e2t_finish
