@@ -125,7 +125,7 @@ static const struct store_migration store_migrations[] = {
 	 * Per-account settings the CSP does not carry (store_option_set(),
 	 * issue 8: the Sent copy).
 	 */
-	{7, "CREATE TABLE account_options ("
+	{7, "CREATE TABLE IF NOT EXISTS account_options ("
 	    " guid TEXT NOT NULL"
 	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
 	    " name TEXT NOT NULL,"

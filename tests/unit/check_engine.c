@@ -197,10 +197,9 @@ START_TEST(test_store_open_pragmas)
 		const char *sql;
 		const char *expect;
 	} rows[] = {
-		{"PRAGMA journal_mode", "wal"},
-		{"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "4"},
-		{"PRAGMA synchronous", "1"}, /* NORMAL */
+		{"PRAGMA journal_mode", "wal"},  {"PRAGMA foreign_keys", "1"},
+		{"PRAGMA user_version", "7"}, /* the last migration */
+		{"PRAGMA synchronous", "1"},  /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};
 
@@ -308,6 +307,52 @@ START_TEST(test_store_open_newer_schema_fails)
 			 E2_ESTORE);
 	ck_assert_ptr_null(st);
 	ck_assert_ptr_nonnull(strstr(err.msg, "newer"));
+}
+END_TEST
+
+/* ---- store: account options (migration 7) -------------------------------- */
+
+/* e2_account_set_option() input -> status; "" value: not read back */
+static const struct {
+	const char *guid, *arg;
+	enum e2_status want;
+	const char *stored;
+} option_rows[] = {
+	{G1, "sent-copy=server", E2_OK, "server"},
+	{G1, "sent-copy=upload", E2_OK, "upload"},
+	{"{c556e16f-56c4-4edb-9c64-d9469ee1fbe0}", "sent-copy=server", E2_OK,
+	 "server"},
+	{G1, "sent-copy=", E2_EINVAL, "upload"},
+	{G1, "sent-copy=Server", E2_EINVAL, "upload"},
+	{G1, "sent-copy", E2_EINVAL, "upload"},
+	{G1, "=server", E2_EINVAL, "upload"},
+	{G1, "no-such=1", E2_EINVAL, "upload"},
+	{"{00000000-0000-0000-0000-000000000000}", "sent-copy=server",
+	 E2_EINVAL, ""},
+};
+
+START_TEST(test_store_option_table)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	char *v = NULL;
+
+	engine_create(st, G1);
+	ck_assert_int_eq(store_option_get(st, G1, "sent-copy", &v, &err),
+			 E2_OK);
+	ck_assert_str_eq(v, "upload"); /* the default */
+	free(v);
+	ck_assert_int_eq(e2_account_set_option(st, option_rows[_i].guid,
+					       option_rows[_i].arg, &err),
+			 option_rows[_i].want);
+	ck_assert(option_rows[_i].want == E2_OK || err.msg[0] != '\0');
+	if (option_rows[_i].stored[0] != '\0') {
+		ck_assert_int_eq(
+			store_option_get(st, G1, "sent-copy", &v, &err), E2_OK);
+		ck_assert_str_eq(v, option_rows[_i].stored);
+		free(v);
+	}
+	e2_store_close(&st);
 }
 END_TEST
 
@@ -1770,6 +1815,9 @@ engine_store_suite(void)
 	tcase_add_test(tc, test_store_open_rejects_bad_dir);
 	tcase_add_test(tc, test_store_open_tightens_existing_dir);
 	tcase_add_test(tc, test_store_open_newer_schema_fails);
+	tcase_add_loop_test(
+		tc, test_store_option_table, 0,
+		(int)(sizeof(option_rows) / sizeof(option_rows[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tx");

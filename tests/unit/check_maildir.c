@@ -381,6 +381,51 @@ START_TEST(test_maildir_folder_claim_exhausted)
 }
 END_TEST
 
+/*
+ * A directory the user named (.Entwürfe) owns the server name email2
+ * created for it: claim returns it, not a new candidate directory, while
+ * its owner file says so; a directory another name owns is refused.
+ */
+START_TEST(test_maildir_folder_alias)
+{
+	struct maildir *md = open_md();
+	struct e2_err err = {0};
+	char dir[600], cand[600], owner[700] = "";
+	char *path = NULL;
+	bool moved = true;
+	FILE *f;
+
+	(void)snprintf(dir, sizeof(dir), "%s/.Entw\xc3\xbcrfe",
+		       maildir_root(md));
+	(void)snprintf(cand, sizeof(cand), "%s/.Entw&APw-rfe",
+		       maildir_root(md));
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	(void)snprintf(owner, sizeof(owner), "%s/tmp", dir);
+	ck_assert_int_eq(mkdir(owner, 0700), 0); /* as the scan requires */
+	ck_assert_int_eq(maildir_folder_alias(md, "Entw&APw-rfe", dir, &err),
+			 E2_OK);
+	(void)snprintf(owner, sizeof(owner), "%s/email2-folder", dir);
+	f = fopen(owner, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(owner, sizeof(owner), f));
+	(void)fclose(f);
+	ck_assert_str_eq(owner, "Entw&APw-rfe");
+	ck_assert_int_eq(maildir_folder_claim(md, "Entw&APw-rfe", '/', &path,
+					      &moved, &err),
+			 E2_OK);
+	ck_assert_str_eq(path, dir);
+	ck_assert(!moved);
+	free(path);
+	ck_assert_int_ne(access(cand, F_OK), 0); /* no second folder */
+	/* the same again is fine; another name is refused */
+	ck_assert_int_eq(maildir_folder_alias(md, "Entw&APw-rfe", dir, &err),
+			 E2_OK);
+	ck_assert_int_eq(maildir_folder_alias(md, "Other", dir, &err),
+			 E2_EINVAL);
+	maildir_close(&md);
+}
+END_TEST
+
 /* A directory from before owners were recorded: the first name keeps it. */
 START_TEST(test_maildir_folder_claim_legacy_dir)
 {
@@ -1055,6 +1100,7 @@ maildir_suite(void)
 	tcase_add_loop_test(tc, test_maildir_folder_claim_table, 0,
 			    sizeof(claim_rows) / sizeof(claim_rows[0]));
 	tcase_add_test(tc, test_maildir_folder_claim_exhausted);
+	tcase_add_test(tc, test_maildir_folder_alias);
 	tcase_add_test(tc, test_maildir_folder_claim_legacy_dir);
 	suite_add_tcase(s, tc);
 
