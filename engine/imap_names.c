@@ -4,6 +4,7 @@
 
 #include "imap_names.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,12 @@ imap_names_from_dir(const char *dir, char sep, bool utf8, char **name_out,
 
 	if (!imap_names_dir_is_folder(dir))
 		return e2_fail(err, E2_EINVAL, "not a folder directory");
+	/* the separator comes from the server: only a plain sign is used */
+	if (sep != '\0' &&
+	    (!ispunct((unsigned char)sep) || strchr("*%&\"", sep) != NULL))
+		return e2_fail(err, E2_EINVAL,
+			       "unusable hierarchy separator 0x%02x",
+			       (unsigned)(unsigned char)sep);
 	raw = malloc(strlen(dir) + 1);
 	if (raw == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");

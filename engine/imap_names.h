@@ -32,7 +32,9 @@
  *   is "*"), as are control bytes and a component holding the server's
  *   separator once unescaped (it would change the hierarchy);
  * - the components are joined with the server's separator; a name of
- *   several components needs one (sep '\0' is E2_EINVAL);
+ *   several components needs one (sep '\0' is E2_EINVAL); a separator
+ *   that is no punctuation sign, or is one of * % & " (a server's byte,
+ *   untrusted), is E2_EINVAL for every name;
  * - bytes >= 0x80 must be UTF-8: with utf8 (the session enabled
  *   UTF8=ACCEPT, RFC 6855) they are sent as they are, else the whole name
  *   is encoded to modified UTF-7 (".Entwürfe" is "Entw&APw-rfe");

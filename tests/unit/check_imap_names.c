@@ -169,6 +169,13 @@ static const struct dir_row dir_rows[] = {
 	{".caf\xe9", '/', true, NULL},
 	{"Work", '/', false, NULL},
 	{"..", '/', false, NULL},
+	/* separators a server may not use */
+	{".Work", '\r', false, NULL},
+	{".Work", '*', false, NULL},
+	{".Work", '&', false, NULL},
+	{".Work", 'x', false, NULL},
+	{".Work", ' ', false, NULL},
+	{".Work", '\\', false, "Work"},
 };
 
 START_TEST(test_imap_names_from_dir)
