@@ -317,6 +317,26 @@ e2t_check "F4: Work2 is made again locally and downloaded" \
 e2t_check "F4: reported as downloaded, nothing deleted on the server" \
 	json 'd["deleted_server"] == 0 and d["messages"] == 1'
 
+# a folder directory renamed locally keeps its server folder; a copy of
+# one (cp -r copies the owner file) is reported, not synced
+mv "$MD/.Work2" "$MD/.Job"
+save_to Work2 in-work2-b
+sync_rc
+e2t_check "mv: .Job (was .Work2) gets Work2's new message" \
+	grep -lq '^Subject: in-work2-b' "$MD"/.Job/new/* "$MD"/.Job/cur/*
+e2t_check "mv: no .Work2 made again" test ! -e "$MD/.Work2"
+e2t_check "mv: nothing deleted on the server" test "$(box_msgs Work2)" = 2
+cp -r "$MD/.Job" "$MD/.Job2"
+save_to Work2 in-work2-c
+sync_rc
+e2t_check "cp -r: the copy is reported, naming the folder that holds it" \
+	json '(any(k["folder"] == ".Job2" and "\".Job\" holds" in k["reason"]
+	for k in d["skipped"]))'
+e2t_check "cp -r: the original keeps syncing, the copy gets nothing" bash -c \
+	"grep -lq '^Subject: in-work2-c' '$MD'/.Job/new/* '$MD'/.Job/cur/* &&
+	 ! grep -rlq '^Subject: in-work2-c' '$MD/.Job2'"
+rm -rf "$MD/.Job2"
+
 # Sent: a staged copy lands in the local mirror of the server's \Sent
 stage 1700000100.M1P1Q1.sendhost:2,S sent-one
 ln -s /etc/passwd "$SENT_STAGE/cur/1700000101.M1P1Q1.evil:2,S"
