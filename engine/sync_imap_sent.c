@@ -158,6 +158,39 @@ sent_option_server(struct folders_run *fr, bool *server_out, struct e2_err *err)
 }
 
 /*
+ * One command of constant text, as mailimap_custom_command() sends it but
+ * without the space libetpan writes after the text (Gmail answers that
+ * with BAD): tag, text, CRLF, then the tagged reply's state.
+ */
+static int
+sent_raw_command(mailimap *imap, const char *text)
+{
+	struct mailimap_response *resp = NULL;
+	int r, state = -1;
+
+	r = mailimap_send_current_tag(imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	if (mailstream_write(imap->imap_stream, text, strlen(text)) < 0 ||
+	    mailstream_write(imap->imap_stream, "\r\n", 2) < 0 ||
+	    mailstream_flush(imap->imap_stream) == -1 ||
+	    mailimap_read_line(imap) == NULL)
+		return MAILIMAP_ERROR_STREAM;
+	r = mailimap_parse_response(imap, &resp);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	if (resp->rsp_resp_done != NULL &&
+	    resp->rsp_resp_done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
+	    resp->rsp_resp_done->rsp_data.rsp_tagged != NULL &&
+	    resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state != NULL)
+		state = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state
+				->rsp_type;
+	mailimap_response_free(resp);
+	return state == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR
+						    : MAILIMAP_ERROR_CREATE;
+}
+
+/*
  * CREATE "Sent": with USE (\Sent) when offered (RFC 6154 3), plain when
  * that is refused. A kill after the CREATE: the next run finds it by name.
  */
@@ -167,8 +200,8 @@ sent_create(struct folders_run *fr, struct e2_err *err)
 	int code = MAILIMAP_ERROR_CREATE;
 
 	if (fr->create_special_use) {
-		code = mailimap_custom_command(
-			fr->imap, "CREATE \"Sent\" (USE (\\Sent))");
+		code = sent_raw_command(fr->imap,
+					"CREATE \"Sent\" (USE (\\Sent))");
 		if (code != MAILIMAP_NO_ERROR && folders_conn_lost(fr, code))
 			return folders_fail(fr, code, "CREATE (USE)", err);
 	}

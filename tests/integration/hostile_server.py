@@ -43,6 +43,11 @@ Scenarios (--scenario):
                     mapped: skipped), "Sent", and INBOX last; one message in
                     each, UIDVALIDITY 1 everywhere. After each connection
                     the mailboxes are dumped as JSON to <ready-file>.state
+  folders-create    (IMAP) as "folders", with separator "." and
+                    CREATE-SPECIAL-USE: LIST starts with INBOX and
+                    INBOX.Trash only; CREATE adds a folder (its \Sent from
+                    "(USE (\Sent))"), and the state file lists every
+                    CREATE argument under "_create"
   list-gap          (POP3) UIDL and LIST list messages 1 and 3 (a gap)
   list-dup          (POP3) UIDL is fine; LIST lists message 1 twice (and
                     no 3)
@@ -166,6 +171,8 @@ class Script:
         sc = self.a.scenario
         if sc == "folders":
             return Folders.serve(self, c)
+        if sc == "folders-create":
+            return FoldersCreate.serve(self, c)
         if sc == "preauth":
             c.send(b"* PREAUTH [CAPABILITY " + self.imap_caps(tls_done) +
                    b"] hostile ready" + CRLF)
@@ -599,9 +606,16 @@ class Folders:
                 if script.a.ready_file:
                     cls.dump(script.a.ready_file + ".state")
 
+    CAPS = b"IMAP4rev1 UIDPLUS AUTH=PLAIN"
+    ATTRS = {}  # name -> LIST attributes
+
+    @classmethod
+    def create(cls, c, tag, arg):
+        c.send(tag + b" NO [CANNOT] not here" + CRLF)
+
     @classmethod
     def session(cls, c):
-        caps = b"IMAP4rev1 UIDPLUS AUTH=PLAIN"
+        caps = cls.CAPS
         c.send(b"* OK [CAPABILITY " + caps + b"] hostile folders" + CRLF)
         box = None
         while True:
@@ -624,8 +638,9 @@ class Folders:
             elif cmd == "LIST":
                 out = b""
                 for name, sep in cls.LIST:
-                    out += b'* LIST () "%s" "%s"' % (sep.encode(),
-                                                      name.encode()) + CRLF
+                    out += b'* LIST (%s) "%s" "%s"' % (
+                        cls.ATTRS.get(name, b""), sep.encode(),
+                        name.encode()) + CRLF
                 c.send(out + ok)
             elif cmd in ("SELECT", "EXAMINE"):
                 name = cls.name_of(arg)
@@ -652,6 +667,8 @@ class Folders:
                 c.send(ok)
             elif cmd == "NOOP":
                 c.send(ok)
+            elif cmd == "CREATE":
+                cls.create(c, tag, arg)
             elif cmd == "LOGOUT":
                 c.send(b"* BYE bye" + CRLF + ok)
                 return
@@ -725,6 +742,40 @@ class Folders:
             c.send(tag + b" BAD unknown UID command" + CRLF)
 
 
+class FoldersCreate(Folders):
+    """Scenario "folders-create": folders made by CREATE, separator "."."""
+
+    CAPS = b"IMAP4rev1 UIDPLUS AUTH=PLAIN SPECIAL-USE CREATE-SPECIAL-USE"
+    LIST = [("INBOX", "."), ("INBOX.Trash", ".")]
+    ATTRS = {"INBOX.Trash": b"\\Trash"}
+    boxes = None
+    created = []
+    lock = threading.Lock()
+
+    @classmethod
+    def create(cls, c, tag, arg):
+        cls.created.append(arg)
+        name = cls.name_of(arg)
+        if name in cls.boxes or not name:
+            c.send(tag + b" NO [ALREADYEXISTS] exists" + CRLF)
+            return
+        cls.boxes[name] = {}
+        cls.LIST.append((name, "."))
+        if "(USE (\\SENT))" in arg.upper():
+            cls.ATTRS[name] = b"\\Sent"
+        c.send(tag + b" OK created" + CRLF)
+
+    @classmethod
+    def dump(cls, path):
+        super().dump(path)
+        with open(path) as f:
+            state = json.load(f)
+        state["_create"] = cls.created
+        with open(path + ".tmp", "w") as f:
+            json.dump(state, f)
+        os.replace(path + ".tmp", path)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--listen", required=True, help="ADDR:PORT")
@@ -735,6 +786,7 @@ def main():
         "close", "garbage", "permflags", "permflags-eof", "permflags-crlf",
         "fetch-close", "fetch-extra", "no-uidl", "uidl-long", "uidl-close",
         "list-gap", "list-dup", "list-zero", "list-disagree", "folders",
+        "folders-create",
         "permflags-hidden", "deep-body", "caps-permflags", "caps-deep",
         "long-line", "ok"))
     p.add_argument("--tls", action="store_true", help="implicit TLS")

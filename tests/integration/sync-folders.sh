@@ -414,4 +414,38 @@ sync_rc
 sent_count() { test "$(imap_list nosent | grep -ci '^sent')" = 1; }
 e2t_check "no Sent: the next run creates no second one" sent_count
 
+# ---- hostile server with separator "." and CREATE-SPECIAL-USE, no Sent
+hport=31701
+STATE=$E2T_DIR/hostile-$E2T_ADDR_HOSTILE-$hport.ready.state
+STORE=$E2T_DIR/store-create
+MD=$STORE/mail/$GUID
+SENT_STAGE=$STORE/outbox/$GUID/.Sent
+e2t_hostile "$E2T_ADDR_HOSTILE" "$hport" --proto imap --tls \
+	--scenario folders-create --timeout 120 --conn-timeout 20
+sync_provision IMAP4 "$hport" &&
+	sed -i "s/$E2T_HOST:$hport/$E2T_HOST_HOSTILE:$hport/" \
+		"$E2T_DIR/acct.xml" &&
+	"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null ||
+	e2t_fatal "cannot provision the folders-create account"
+sync_rc
+e2t_check "create: first sync exits 0, creates nothing" \
+	server '"_create" in s and s["_create"] == []'
+mkdir -p "$MD"/.Work.Sub/{cur,new,tmp} "$MD"/.Proj/{cur,new,tmp}
+stage 1700000400.M1P1Q1.sendhost:2,S sent-hostile
+sync_rc
+e2t_log "$(cat "$STATE")"
+e2t_check "create: Proj and Work.Sub (separator \".\") are created" \
+	server '"Proj" in s and "Work.Sub" in s'
+e2t_check "create: Sent is created with USE (\\Sent) (CREATE-SPECIAL-USE)" \
+	server '"\"Sent\" (USE (\\Sent))" in s["_create"]'
+e2t_check "create: the staged copy lands in the new .Sent" \
+	sent_file "$MD/.Sent" 1700000400.M1P1Q1.sendhost
+e2t_check "create: the local folders name their server folders" bash -c \
+	"[ \"\$(cat '$MD/.Work.Sub/email2-folder')\" = Work.Sub ] &&
+	 [ \"\$(cat '$MD/.Sent/email2-folder')\" = Sent ]"
+sync_rc
+e2t_check "create: the next run creates nothing more" \
+	server 'len(s["_create"]) == 3'
+e2t_stop_hostile
+
 e2t_finish
