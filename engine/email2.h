@@ -395,6 +395,11 @@ struct e2_sync_stats {
 	/* the one-time move out of the old queue mail/{GUID}/.Outbox */
 	size_t outbox_migrated;    /* queued by the user: moved to the queue */
 	size_t outbox_legacy_kept; /* written by a sync: left, never sent */
+	/* folders both ways and the Sent folder (IMAP, issue 8) */
+	size_t folders_created; /* on the server, for local folders (F1) */
+	size_t folders_removed; /* locally: their server folder went (F2) */
+	size_t sent_filed;      /* sent copies put in the Sent mirror */
+	size_t sent_dropped;    /* sent copies dropped (sent-copy=server) */
 	double seconds;
 	/* folders and messages skipped: > 0 makes a sync "partial" */
 	size_t skipped;

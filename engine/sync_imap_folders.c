@@ -390,6 +390,7 @@ folders_create(struct folders_run *fr, struct folders_dir *d, const char *name,
 		return E2_OK;
 	}
 	fr->created = true;
+	c->stats->folders_created++;
 	/* after CREATE: a kill before this line is adopted next time (F6) */
 	rc = maildir_folder_alias(c->md, name, d->path, err);
 	if (rc == E2_EINVAL) {
@@ -542,6 +543,7 @@ folders_remove_local(struct folders_run *fr, const struct folders_dir *d,
 		sync_skip(c, d->owner, 0, err);
 		return E2_OK;
 	}
+	c->stats->folders_removed++;
 	return folders_fsync_dir(maildir_root(c->md), err);
 }
 

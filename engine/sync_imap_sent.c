@@ -328,6 +328,7 @@ sent_drain_one(struct sent_drain *sd, int sdfd, const char *name,
 				       "remove staged copy \"%s\": %s", qn,
 				       strerror(errno));
 		sd->dropped++;
+		sd->fr->c->stats->sent_dropped++;
 		return E2_OK;
 	}
 	if ((unsigned long long)sb.st_size > SYNC_SENT_MAX_BYTES)
@@ -359,6 +360,7 @@ sent_drain_one(struct sent_drain *sd, int sdfd, const char *name,
 			if (renameat2(sdfd, name, sd->cur_fd, dst,
 				      RENAME_NOREPLACE) == 0) {
 				sd->moved++;
+				sd->fr->c->stats->sent_filed++;
 				return E2_OK;
 			}
 			if (errno != EEXIST)

@@ -383,6 +383,10 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		syncd_json_str(stdout, rc == E2_OK ? "" : err->msg);
 		printf(",\"outbox_migrated\":%zu,\"outbox_legacy_kept\":%zu",
 		       s->outbox_migrated, s->outbox_legacy_kept);
+		printf(",\"folders_created\":%zu,\"folders_removed\":%zu,"
+		       "\"sent_filed\":%zu,\"sent_dropped\":%zu",
+		       s->folders_created, s->folders_removed, s->sent_filed,
+		       s->sent_dropped);
 		printf(",\"messages\":%zu,\"bytes\":%llu,\"partial\":%zu,"
 		       "\"omitted\":%zu,\"adopted\":%zu,\"folders\":%zu,"
 		       "\"folders_skipped\":%zu,\"flags_pushed\":%zu,"

@@ -254,6 +254,8 @@ e2t_check "F1: exit 3: two local names the server cannot take, reported" \
 	sorted(k["folder"] for k in d["skipped"]) == [".INBOX", ".a%2Eb"] and
 	any("CREATE" in k["reason"] for k in d["skipped"]) and
 	any("INBOX" in k["reason"] for k in d["skipped"]))'
+e2t_check "F1: --json counts three folders created" \
+	json 'd["folders_created"] == 3 and d["folders_removed"] == 0'
 imap_list >"$E2T_DIR/list1.txt"
 e2t_log "$(cat "$E2T_DIR/list1.txt")"
 e2t_check "F1: Work and Work/Projects exist on the server ('/' hierarchy)" \
@@ -291,6 +293,8 @@ printf 'From: u@email2.test\r\nSubject: unsynced\r\n\r\nu\r\n' \
 e2t_doveadm mailbox delete -u "$E2T_USER" Gone Keep
 sync_rc
 e2t_check "F2: the local .Gone is removed" test ! -e "$MD/.Gone"
+e2t_check "F2: --json counts one folder removed, its message" \
+	json 'd["folders_removed"] == 1 and d["removed_local"] == 1'
 e2t_check "F3: .Keep stays with both files" \
 	test "$(ls "$MD"/.Keep/cur "$MD"/.Keep/new | grep -c 17)" -ge 1
 e2t_check "F3: .Keep keeps the downloaded message too" \
@@ -354,6 +358,7 @@ e2t_check "Sent: the staging directory is empty but for the symlink" \
 	test "$(ls "$SENT_STAGE/cur")" = "1700000101.M1P1Q1.evil:2,S"
 e2t_check "Sent: the symlink is reported, not followed" \
 	json 'any("not a regular file" in k["reason"] for k in d["skipped"])'
+e2t_check "Sent: --json counts two copies filed" json 'd["sent_filed"] == 2'
 rm -f "$SENT_STAGE/cur/1700000101.M1P1Q1.evil:2,S"
 stage 1700000100.M1P1Q1.sendhost:2,S sent-again
 sync_rc
@@ -368,6 +373,8 @@ stage 1700000103.M1P1Q1.sendhost:2,S sent-dropped
 sync_rc
 e2t_check "Sent: with sent-copy=server the staged copy is dropped" \
 	test -z "$(ls "$SENT_STAGE/cur")"
+e2t_check "Sent: --json counts one copy dropped, none filed" \
+	json 'd["sent_dropped"] == 1 and d["sent_filed"] == 0'
 e2t_check "Sent: ... and not filed locally" bash -c \
 	"! grep -rlq '^Subject: sent-dropped' '$MD'"
 "$PROVISION" --store "$STORE" --set-option "$GUID" sent-copy=upload
