@@ -367,6 +367,18 @@ folders_hold(struct folders_run *fr, struct folders_dir *d,
 
 /* ---- F1: create on the server --------------------------------------- */
 
+enum e2_status
+folders_subscribe(struct folders_run *fr, const char *name, struct e2_err *err)
+{
+	int code = mailimap_subscribe(fr->imap, name);
+
+	/* as Thunderbird does, so webmail shows the folder; a refusal only
+	 * leaves it unsubscribed (a kill between CREATE and SUBSCRIBE too) */
+	if (code != MAILIMAP_NO_ERROR && folders_conn_lost(fr, code))
+		return folders_fail(fr, code, "SUBSCRIBE", err);
+	return E2_OK;
+}
+
 static enum e2_status
 folders_create(struct folders_run *fr, struct folders_dir *d, const char *name,
 	       struct e2_err *err)
@@ -391,6 +403,9 @@ folders_create(struct folders_run *fr, struct folders_dir *d, const char *name,
 	}
 	fr->created = true;
 	c->stats->folders_created++;
+	rc = folders_subscribe(fr, name, err);
+	if (rc != E2_OK)
+		return rc;
 	/* after CREATE: a kill before this line is adopted next time (F6) */
 	rc = maildir_folder_alias(c->md, name, d->path, err);
 	if (rc == E2_EINVAL) {

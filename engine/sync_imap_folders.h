@@ -19,14 +19,16 @@
  *    tmp/, not a symlink) with no owner file and no server folder of its
  *    name, e.g. made by "mkdir -p .Work/{cur,new,tmp}" or neomutt, is
  *    created on the server: the name from imap_names_from_dir() (server
- *    separator, modified UTF-7); then the directory gets the name as its
+ *    separator, modified UTF-7) and SUBSCRIBEd (as Thunderbird does, so
+ *    webmail shows it); then the directory gets the name as its
  *    owner (maildir_folder_alias()) and the run LISTs again, so the loop
  *    syncs it now and its files are uploaded (R11). A name the server
  *    refuses (CREATE NO) or that cannot be spelt on it is reported
  *    (sync_skip()) and the folder stays as it is locally. A folder with an
  *    owner file and no sync state (its server folder went before it was
  *    ever synced) is created again under its owner's name.
- *    Order: sync state of the name dropped, CREATE, owner written. A kill
+ *    Order: sync state of the name dropped, CREATE, SUBSCRIBE, owner
+ *    written (a kill before SUBSCRIBE leaves it unsubscribed). A kill
  *    after CREATE leaves a directory with no owner whose name LIST now
  *    shows: it is adopted (F6), never created twice.
  * F2 A folder whose server folder is gone (not in LIST, a sync state row

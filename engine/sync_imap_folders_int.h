@@ -43,6 +43,10 @@ bool folders_list_flag(const struct mailimap_mailbox_list *mb, const char *ext);
 bool folders_selectable(const struct mailimap_mailbox_list *mb);
 /* The LIST entry named exactly name, or NULL; borrowed from list. */
 struct mailimap_mailbox_list *folders_list_find(clist *list, const char *name);
+/* SUBSCRIBE name after we created it; a NO is ignored. Errors: the
+ * connection's. */
+enum e2_status folders_subscribe(struct folders_run *fr, const char *name,
+				 struct e2_err *err);
 /* fsync() of a directory. Errors: E2_ESTORE. */
 enum e2_status folders_fsync_dir(const char *path, struct e2_err *err);
 

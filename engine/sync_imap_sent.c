@@ -219,7 +219,7 @@ sent_create(struct folders_run *fr, struct e2_err *err)
 	if (fr->sent == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	fr->sent_sep = fr->sep;
-	return E2_OK;
+	return folders_subscribe(fr, "Sent", err);
 }
 
 enum e2_status

@@ -246,6 +246,9 @@ e2t_check "two-way: first sync exits 0" test "$SYNC_RC" = 0
 mkdir -p "$MD"/.Work/{cur,new,tmp} "$MD"/.Work.Projects/{cur,new,tmp} \
 	"$MD/.Entwürfe"/{cur,new,tmp} "$MD"/.a%2Eb/{cur,new,tmp} \
 	"$MD"/.INBOX/{cur,new,tmp}
+# not folders: a symlink to one elsewhere, a directory without tmp/
+mkdir -p "$E2T_DIR/elsewhere"/{cur,new,tmp} "$MD"/.Half/{cur,new}
+ln -s "$E2T_DIR/elsewhere" "$MD/.Link"
 printf 'From: u@email2.test\r\nSubject: draft\r\n\r\nd\r\n' \
 	>"$MD/.Work/new/1700000000.M1P1Q1.client"
 sync_rc
@@ -277,6 +280,31 @@ e2t_check "F1: the refused folder is kept as it was" bash -c \
 	"[ -d '$MD/.a%2Eb/cur' ] && [ ! -e '$MD/.a%2Eb/email2-folder' ]"
 e2t_check "F1: the draft in .Work is still there" \
 	test -e "$MD/.Work/new/1700000000.M1P1Q1.client"
+e2t_check "F1: a symlinked or incomplete directory is no folder" \
+	bash -c "! grep -Eq '^(Link|Half)[|]' '$E2T_DIR/list1.txt'"
+lsub_has() { # NAME: the server lists NAME as subscribed (LSUB)
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" "$E2T_USER" \
+		"$E2T_PASSFILE" "$E2T_CA" "$1" <<'PY'
+import imaplib, ssl, sys
+host, port, user, passfile, ca, name = sys.argv[1:7]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(passfile).read().strip())
+lines = m.lsub()[1]
+m.logout()
+sys.exit(0 if any(l.decode().rstrip('"').endswith(' ' + name) or
+                  l.decode().endswith('"' + name + '"') for l in lines)
+         else 1)
+PY
+}
+e2t_check "F1: the created folders are subscribed (webmail shows them)" \
+	bash -c "$(declare -f lsub_has); $(declare -p E2T_PY E2T_ADDR \
+	E2T_IMAPS_PORT E2T_USER E2T_PASSFILE E2T_CA);
+	lsub_has Work && lsub_has Work/Projects && lsub_has 'Entw&APw-rfe'"
+e2t_check "F1: (a folder doveadm made unsubscribed is not listed so)" \
+	bash -c "$(declare -f lsub_has); $(declare -p E2T_PY E2T_ADDR \
+	E2T_IMAPS_PORT E2T_USER E2T_PASSFILE E2T_CA); ! lsub_has Work2"
 sync_rc
 imap_list >"$E2T_DIR/list2.txt"
 e2t_check "F1: the next run creates nothing more on the server" \
