@@ -388,6 +388,14 @@ e2t_check "Sent: the symlink is reported, not followed" \
 	json 'any("not a regular file" in k["reason"] for k in d["skipped"])'
 e2t_check "Sent: --json counts two copies filed" json 'd["sent_filed"] == 2'
 rm -f "$SENT_STAGE/cur/1700000101.M1P1Q1.evil:2,S"
+truncate -s 51M "$SENT_STAGE/new/1700000104.M1P1Q1.huge"
+sync_rc
+e2t_check "Sent: a copy over 50 MiB is left staged and reported" bash -c \
+	"[ -f '$SENT_STAGE/new/1700000104.M1P1Q1.huge' ] &&
+	 ! ls '$MD/.Sent/cur' | grep -q huge"
+e2t_check "Sent: ... the report names its size" \
+	json 'any("53477376 bytes" in k["reason"] for k in d["skipped"])'
+rm -f "$SENT_STAGE/new/1700000104.M1P1Q1.huge"
 stage 1700000100.M1P1Q1.sendhost:2,S sent-again
 sync_rc
 e2t_check "Sent: a taken name gets a fresh one, nothing overwritten" bash -c \
