@@ -639,6 +639,26 @@ folders_local(struct folders_run *fr, struct folders_dir *d, struct e2_err *err)
 	if (rc != E2_OK)
 		return rc;
 	mb = folders_list_find(fr->list, name);
+	if (mb == NULL && fr->sent != NULL && strcmp(name, fr->sent) == 0) {
+		/* created as the Sent folder this run: the loop claims it */
+		free(name);
+		return E2_OK;
+	}
+	if (mb == NULL && fr->sent != NULL && strcasecmp(name, "Sent") == 0) {
+		/* the local-only .Sent of older versions (or a user's): the
+		 * server files sent mail elsewhere, a second Sent folder
+		 * would split it; the user is told where to move it */
+		char qs[64];
+
+		(void)e2_quote(qs, sizeof(qs), fr->sent, strlen(fr->sent));
+		(void)e2_fail(err, E2_EINVAL,
+			      "not created: the server's Sent folder is "
+			      "\"%s\"; move these messages there",
+			      qs);
+		sync_skip(fr->c, d->dname, 0, err);
+		free(name);
+		return E2_OK;
+	}
 	st.server_exists = mb != NULL;
 	switch (reconcile_folder_decide(&st)) {
 	case RECONCILE_FOLDER_SYNC: /* F6: made before its first sync */
@@ -732,13 +752,14 @@ sync_imap_folders(struct sync_ctx *c, mailimap *imap,
 	if (fr.seen == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	rc = folders_scan(&fr, err);
+	/* the Sent folder first: F1 must not make a second one */
+	if (rc == E2_OK && !sync_stopping(c))
+		rc = sync_imap_sent(&fr, err);
 	for (size_t i = 0; rc == E2_OK && i < fr.ndirs && !sync_stopping(c);
 	     i++)
 		rc = folders_local(&fr, &fr.dirs[i], err);
 	if (rc == E2_OK && !sync_stopping(c))
 		rc = folders_local_gone(&fr, err);
-	if (rc == E2_OK && !sync_stopping(c))
-		rc = sync_imap_sent(&fr, err);
 	if (rc == E2_OK && fr.created)
 		rc = folders_relist(&fr, list, err);
 	if (rc == E2_OK && !sync_stopping(c))

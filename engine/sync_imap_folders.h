@@ -51,6 +51,10 @@
  *    the loop as before.
  * A directory whose owner file names a server folder that another
  *    directory holds (a "cp -r" of a folder) is reported, not synced.
+ * An unowned ".Sent" (where older versions kept sent mail, local only)
+ *    is not created on a server whose Sent folder has another name ("Sent
+ *    Items"): a second Sent folder would split the user's sent mail. It is
+ *    reported on every run, telling where to move its messages.
  *
  * The Sent folder. The server's Sent is the LISTed folder with the
  * SPECIAL-USE attribute \Sent (RFC 6154; Dovecot, Cyrus, Gmail and

@@ -426,7 +426,7 @@ for u in items nosent; do
 done
 sleep 1.1
 touch "$E2T_DIR/etc/users"
-e2t_doveadm mailbox create -u items "Sent Items" "Sent" >/dev/null
+e2t_doveadm mailbox create -u items "Sent Items" >/dev/null
 list_match() { imap_list "$2" | grep -q "$1"; }
 e2t_check "Sent Items carries \\Sent for user items" list_match \
 	'^Sent Items|.*[\]Sent' items
@@ -435,7 +435,18 @@ MD=$STORE/mail/$GUID
 SENT_STAGE=$STORE/outbox/$GUID/.Sent
 E2T_USER=items sync_provision IMAP4 "$E2T_IMAPS_PORT"
 E2T_USER=items stage 1700000200.M1P1Q1.sendhost:2,S sent-items
+# the local-only .Sent of an older version, with one message
+mkdir -p "$MD"/.Sent/{cur,new,tmp}
+printf 'From: items@email2.test\r\nSubject: old-sent\r\n\r\nb\r\n' \
+	>"$MD/.Sent/cur/1600000000.M1P1Q1.old:2,S"
 sync_rc
+e2t_check "Sent Items: the old local .Sent makes no second Sent folder" \
+	no_box '^Sent[|]' items
+e2t_check "Sent Items: ... it is reported, naming the server's Sent" \
+	json '(any(k["folder"] == ".Sent" and "\"Sent Items\"" in k["reason"]
+	for k in d["skipped"]))'
+e2t_check "Sent Items: ... and kept with its message" \
+	test -f "$MD/.Sent/cur/1600000000.M1P1Q1.old:2,S"
 e2t_check "Sent Items: the copy lands in .Sent Items" \
 	sent_file "$MD/.Sent Items" 1700000200.M1P1Q1.sendhost
 e2t_check "Sent Items: not in .Sent" bash -c \
