@@ -254,8 +254,17 @@ folders_scan(struct folders_run *fr, struct e2_err *err)
 			free(fd.owner);
 			break;
 		}
-		if (!found)
+		if (!found) {
 			fd.owner = NULL;
+		} else {
+			char op[PATH_MAX];
+			struct stat sb;
+
+			if (snprintf(op, sizeof(op), "%s/%s", fd.path,
+				     MAILDIR_OWNER_FILE) < (int)sizeof(op) &&
+			    lstat(op, &sb) == 0)
+				fd.owner_ctime = sb.st_ctim;
+		}
 		fr->dirs[fr->ndirs++] = fd;
 	}
 	(void)closedir(d);
@@ -317,13 +326,25 @@ folders_other_holder(const struct folders_run *fr, const struct folders_dir *d,
 	return NULL;
 }
 
+/* Was o's owner file written before d's (a copy's is newer: cp gives it a
+ * new inode, whose ctime no one can set back)? Ties go by name. */
+static bool
+folders_older(const struct folders_dir *o, const struct folders_dir *d)
+{
+	if (o->owner_ctime.tv_sec != d->owner_ctime.tv_sec)
+		return o->owner_ctime.tv_sec < d->owner_ctime.tv_sec;
+	if (o->owner_ctime.tv_nsec != d->owner_ctime.tv_nsec)
+		return o->owner_ctime.tv_nsec < d->owner_ctime.tv_nsec;
+	return strcmp(o->dname, d->dname) < 0;
+}
+
 /*
  * d holds server folder mb (F6): when d is not one of the name's
  * candidates (".Entwürfe" for "Entw&APw-rfe"), the loop must find it
  * there: maildir_folder_alias(). When another directory holds the name
  * too (a "cp -r" of a folder copies its owner file), the one the loop
- * would take keeps it (a candidate, else the first by name) and d is
- * reported, not synced.
+ * would take keeps it (a candidate, else the one whose owner file is
+ * older: the original) and d is reported, not synced.
  */
 static enum e2_status
 folders_hold(struct folders_run *fr, struct folders_dir *d,
@@ -339,7 +360,7 @@ folders_hold(struct folders_run *fr, struct folders_dir *d,
 	o = folders_other_holder(fr, d, mb->mb_name, sep);
 	if (o != NULL && (d->owner == NULL || o->owner == NULL ||
 			  folders_is_candidate(o->dname, mb->mb_name, sep) ||
-			  strcmp(o->dname, d->dname) < 0)) {
+			  folders_older(o, d))) {
 		char qn[64], qo[64];
 
 		(void)e2_quote(qn, sizeof(qn), mb->mb_name,

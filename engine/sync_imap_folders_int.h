@@ -6,12 +6,14 @@
 #include "sync_imap_folders.h"
 
 #include <stdbool.h>
+#include <time.h>
 
 /* A local folder directory found by the scan. */
 struct folders_dir {
 	char *dname; /* ".Work" */
 	char *path;  /* <root>/.Work */
 	char *owner; /* the server name in its owner file, or NULL */
+	struct timespec owner_ctime; /* of the owner file: a copy's is newer */
 };
 
 /* One folder pass (sync_imap_folders()); everything borrowed but dirs,

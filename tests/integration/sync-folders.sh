@@ -358,16 +358,16 @@ e2t_check "mv: .Job (was .Work2) gets Work2's new message" \
 	grep -lq '^Subject: in-work2-b' "$MD"/.Job/new/* "$MD"/.Job/cur/*
 e2t_check "mv: no .Work2 made again" test ! -e "$MD/.Work2"
 e2t_check "mv: nothing deleted on the server" test "$(box_msgs Work2)" = 2
-cp -r "$MD/.Job" "$MD/.Job2"
+cp -a "$MD/.Job" "$MD/.Abc"  # sorts first, times kept: still the copy
 save_to Work2 in-work2-c
 sync_rc
-e2t_check "cp -r: the copy is reported, naming the folder that holds it" \
-	json '(any(k["folder"] == ".Job2" and "\".Job\" holds" in k["reason"]
+e2t_check "cp -a: the copy (sorting first, times kept) is reported, naming the folder that holds it" \
+	json '(any(k["folder"] == ".Abc" and "\".Job\" holds" in k["reason"]
 	for k in d["skipped"]))'
-e2t_check "cp -r: the original keeps syncing, the copy gets nothing" bash -c \
+e2t_check "cp -a: the original keeps syncing, the copy gets nothing" bash -c \
 	"grep -lq '^Subject: in-work2-c' '$MD'/.Job/new/* '$MD'/.Job/cur/* &&
-	 ! grep -rlq '^Subject: in-work2-c' '$MD/.Job2'"
-rm -rf "$MD/.Job2"
+	 ! grep -rlq '^Subject: in-work2-c' '$MD/.Abc'"
+rm -rf "$MD/.Abc"
 
 # Sent: a staged copy lands in the local mirror of the server's \Sent
 stage 1700000100.M1P1Q1.sendhost:2,S sent-one
