@@ -132,12 +132,78 @@ folders_read_caps(struct folders_run *fr)
 		if (strcasecmp(cap->cap_data.cap_name, "CREATE-SPECIAL-USE") ==
 		    0)
 			fr->create_special_use = true;
+		else if (strcasecmp(cap->cap_data.cap_name, "NAMESPACE") == 0)
+			fr->has_namespace = true;
 	}
 	/*
 	 * RFC 6855: names are UTF-8 only once the client sent ENABLE
 	 * UTF8=ACCEPT, which this session never does (libetpan reads names
 	 * as modified UTF-7 bytes): fr->utf8 stays false.
 	 */
+}
+
+/*
+ * The personal namespace's prefix (RFC 2342), when the server offers
+ * NAMESPACE and the first personal namespace has one: printable ASCII of
+ * at most 64 bytes ending in its separator, no wildcard (server bytes:
+ * anything else is not used). Dovecot's and most servers' is "".
+ */
+static enum e2_status
+folders_read_namespace(struct folders_run *fr, struct e2_err *err)
+{
+	struct mailimap_namespace_data *ns = NULL;
+	struct mailimap_namespace_info *info = NULL;
+	enum e2_status rc = E2_OK;
+	const char *p;
+	size_t len;
+	int code;
+
+	if (!fr->has_namespace)
+		return E2_OK;
+	code = mailimap_namespace(fr->imap, &ns);
+	if (code != MAILIMAP_NO_ERROR)
+		return folders_conn_lost(fr, code)
+			       ? folders_fail(fr, code, "NAMESPACE", err)
+			       : E2_OK;
+	if (ns->ns_personal != NULL && ns->ns_personal->ns_data_list != NULL &&
+	    clist_begin(ns->ns_personal->ns_data_list) != NULL)
+		info = clist_content(
+			clist_begin(ns->ns_personal->ns_data_list));
+	p = info != NULL ? info->ns_prefix : NULL;
+	len = p != NULL ? strlen(p) : 0;
+	if (len > 0 && len <= 64 && info->ns_delimiter != '\0' &&
+	    p[len - 1] == info->ns_delimiter && strpbrk(p, "*%\"\\") == NULL) {
+		bool ok = true;
+
+		for (size_t i = 0; i < len; i++)
+			ok = ok && p[i] > 0x20 && p[i] < 0x7f;
+		if (ok) {
+			fr->prefix = strdup(p);
+			if (fr->prefix == NULL)
+				rc = e2_fail(err, E2_ENOMEM, "out of memory");
+		}
+	}
+	mailimap_namespace_data_free(ns);
+	return rc;
+}
+
+enum e2_status
+folders_prefixed(const struct folders_run *fr, const char *name, char **out,
+		 struct e2_err *err)
+{
+	size_t plen = fr->prefix != NULL ? strlen(fr->prefix) : 0;
+	char *s;
+
+	if (plen == 0 || strncasecmp(name, fr->prefix, plen) == 0 ||
+	    (strlen(name) == plen - 1 &&
+	     strncasecmp(name, fr->prefix, plen - 1) == 0))
+		s = strdup(name); /* there already, or the prefix's own */
+	else if (asprintf(&s, "%s%s", fr->prefix, name) < 0)
+		s = NULL;
+	if (s == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	*out = s;
+	return E2_OK;
 }
 
 /*
@@ -657,6 +723,15 @@ folders_local(struct folders_run *fr, struct folders_dir *d, struct e2_err *err)
 		sync_skip(fr->c, d->dname, 0, err);
 		return E2_OK;
 	}
+	if (rc == E2_OK && fr->prefix != NULL &&
+	    folders_list_find(fr->list, name) == NULL) {
+		char *full = NULL;
+
+		/* .Work is INBOX.Work where new folders live below INBOX. */
+		rc = folders_prefixed(fr, name, &full, err);
+		free(name);
+		name = full;
+	}
 	if (rc != E2_OK)
 		return rc;
 	mb = folders_list_find(fr->list, name);
@@ -769,6 +844,9 @@ sync_imap_folders(struct sync_ctx *c, mailimap *imap,
 	fr.list = *list;
 	folders_read_caps(&fr);
 	fr.sep = folders_sep(fr.list);
+	rc = folders_read_namespace(&fr, err);
+	if (rc != E2_OK)
+		return rc;
 	fr.seen = calloc((size_t)clist_count(fr.list) + 1, sizeof(*fr.seen));
 	if (fr.seen == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");
@@ -786,6 +864,7 @@ sync_imap_folders(struct sync_ctx *c, mailimap *imap,
 	if (rc == E2_OK && !sync_stopping(c))
 		rc = sync_imap_sent_drain(&fr, err);
 	free(fr.sent);
+	free(fr.prefix);
 	folders_dirs_free(&fr);
 	return rc;
 }

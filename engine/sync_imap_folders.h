@@ -19,7 +19,9 @@
  *    tmp/, not a symlink) with no owner file and no server folder of its
  *    name, e.g. made by "mkdir -p .Work/{cur,new,tmp}" or neomutt, is
  *    created on the server: the name from imap_names_from_dir() (server
- *    separator, modified UTF-7) and SUBSCRIBEd (as Thunderbird does, so
+ *    separator, modified UTF-7), below the personal namespace prefix when
+ *    the server has one (RFC 2342; Courier's "INBOX.": .Work is
+ *    INBOX.Work), and SUBSCRIBEd (as Thunderbird does, so
  *    webmail shows it); then the directory gets the name as its
  *    owner (maildir_folder_alias()) and the run LISTs again, so the loop
  *    syncs it now and its files are uploaded (R11). A name the server

@@ -32,7 +32,17 @@ struct folders_run {
 	bool *seen; /* per LIST entry (in list order): a local folder has it */
 	char *sent; /* the server's Sent folder, NULL when none */
 	char sent_sep;
+	bool has_namespace; /* NAMESPACE offered (RFC 2342) */
+	char *prefix; /* personal namespace prefix ("INBOX."), NULL when "" */
 };
+
+/*
+ * name under the personal namespace prefix (RFC 2342: a server such as
+ * Courier takes new folders only below "INBOX."), unless it is there
+ * already; into *out (caller frees). Errors: E2_ENOMEM.
+ */
+enum e2_status folders_prefixed(const struct folders_run *fr, const char *name,
+				char **out, struct e2_err *err);
 
 /* As imap_fail() in sync_imap.c: the error for a failed command. */
 enum e2_status folders_fail(struct folders_run *fr, int code, const char *what,

@@ -191,35 +191,49 @@ sent_raw_command(mailimap *imap, const char *text)
 }
 
 /*
- * CREATE "Sent": with USE (\Sent) when offered (RFC 6154 3), plain when
- * that is refused. A kill after the CREATE: the next run finds it by name.
+ * CREATE "Sent" (under the personal namespace prefix, "INBOX.Sent" on a
+ * server that keeps new folders below "INBOX."): with USE (\Sent) when
+ * offered (RFC 6154 3), plain when that is refused. A kill after the
+ * CREATE: the next run finds it by name.
  */
 static enum e2_status
 sent_create(struct folders_run *fr, struct e2_err *err)
 {
 	int code = MAILIMAP_ERROR_CREATE;
+	char *name = NULL, cmd[128];
+	enum e2_status rc;
 
+	rc = folders_prefixed(fr, "Sent", &name, err);
+	if (rc != E2_OK)
+		return rc;
 	if (fr->create_special_use) {
-		code = sent_raw_command(fr->imap,
-					"CREATE \"Sent\" (USE (\\Sent))");
-		if (code != MAILIMAP_NO_ERROR && folders_conn_lost(fr, code))
+		/* the prefix is plain ASCII without '"' or '\\' (see
+		 * folders_read_namespace()): safe in a quoted string */
+		(void)snprintf(cmd, sizeof(cmd), "CREATE \"%s\" (USE (\\Sent))",
+			       name);
+		code = sent_raw_command(fr->imap, cmd);
+		if (code != MAILIMAP_NO_ERROR && folders_conn_lost(fr, code)) {
+			free(name);
 			return folders_fail(fr, code, "CREATE (USE)", err);
+		}
 	}
 	if (code != MAILIMAP_NO_ERROR)
-		code = mailimap_create(fr->imap, "Sent");
+		code = mailimap_create(fr->imap, name);
 	if (code != MAILIMAP_NO_ERROR) {
-		if (folders_conn_lost(fr, code))
-			return folders_fail(fr, code, "CREATE", err);
-		(void)folders_fail(fr, code, "CREATE", err);
-		sync_skip(fr->c, "Sent", 0, err);
-		return E2_OK;
+		rc = folders_conn_lost(fr, code)
+			     ? folders_fail(fr, code, "CREATE", err)
+			     : E2_OK;
+		if (rc == E2_OK) {
+			(void)folders_fail(fr, code, "CREATE", err);
+			sync_skip(fr->c, name, 0, err);
+		}
+		free(name);
+		return rc;
 	}
 	fr->created = true;
-	fr->sent = strdup("Sent");
-	if (fr->sent == NULL)
-		return e2_fail(err, E2_ENOMEM, "out of memory");
+	fr->sent = name;
 	fr->sent_sep = fr->sep;
-	return folders_subscribe(fr, "Sent", err);
+	return folders_subscribe(fr, name, err);
 }
 
 enum e2_status

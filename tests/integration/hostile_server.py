@@ -43,7 +43,8 @@ Scenarios (--scenario):
                     mapped: skipped), "Sent", and INBOX last; one message in
                     each, UIDVALIDITY 1 everywhere. After each connection
                     the mailboxes are dumped as JSON to <ready-file>.state
-  folders-create    (IMAP) as "folders", with separator "." and
+  folders-create    (IMAP) as "folders", with separator ".", NAMESPACE
+                    (personal prefix "INBOX.", as Courier) and
                     CREATE-SPECIAL-USE: LIST starts with INBOX and
                     INBOX.Trash only; CREATE adds a folder (its \Sent from
                     "(USE (\Sent))"), and the state file lists every
@@ -614,6 +615,10 @@ class Folders:
         c.send(tag + b" NO [CANNOT] not here" + CRLF)
 
     @classmethod
+    def namespace(cls, c, tag):
+        c.send(tag + b" BAD unknown command" + CRLF)
+
+    @classmethod
     def session(cls, c):
         caps = cls.CAPS
         c.send(b"* OK [CAPABILITY " + caps + b"] hostile folders" + CRLF)
@@ -669,6 +674,8 @@ class Folders:
                 c.send(ok)
             elif cmd == "CREATE":
                 cls.create(c, tag, arg)
+            elif cmd == "NAMESPACE":
+                cls.namespace(c, tag)
             elif cmd == "LOGOUT":
                 c.send(b"* BYE bye" + CRLF + ok)
                 return
@@ -745,7 +752,8 @@ class Folders:
 class FoldersCreate(Folders):
     """Scenario "folders-create": folders made by CREATE, separator "."."""
 
-    CAPS = b"IMAP4rev1 UIDPLUS AUTH=PLAIN SPECIAL-USE CREATE-SPECIAL-USE"
+    CAPS = (b"IMAP4rev1 UIDPLUS AUTH=PLAIN NAMESPACE SPECIAL-USE "
+            b"CREATE-SPECIAL-USE")
     LIST = [("INBOX", "."), ("INBOX.Trash", ".")]
     ATTRS = {"INBOX.Trash": b"\\Trash"}
     boxes = None
@@ -764,6 +772,12 @@ class FoldersCreate(Folders):
         if "(USE (\\SENT))" in arg.upper():
             cls.ATTRS[name] = b"\\Sent"
         c.send(tag + b" OK created" + CRLF)
+
+    @classmethod
+    def namespace(cls, c, tag):
+        # Courier's: new folders live below "INBOX."
+        c.send(b'* NAMESPACE (("INBOX." ".")) NIL NIL' + CRLF +
+               tag + b" OK done" + CRLF)
 
     @classmethod
     def dump(cls, path):

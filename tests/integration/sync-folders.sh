@@ -488,15 +488,16 @@ mkdir -p "$MD"/.Work.Sub/{cur,new,tmp} "$MD"/.Proj/{cur,new,tmp}
 stage 1700000400.M1P1Q1.sendhost:2,S sent-hostile
 sync_rc
 e2t_log "$(cat "$STATE")"
-e2t_check "create: Proj and Work.Sub (separator \".\") are created" \
-	server '"Proj" in s and "Work.Sub" in s'
-e2t_check "create: Sent is created with USE (\\Sent) (CREATE-SPECIAL-USE)" \
-	server '"\"Sent\" (USE (\\Sent))" in s["_create"]'
-e2t_check "create: the staged copy lands in the new .Sent" \
-	sent_file "$MD/.Sent" 1700000400.M1P1Q1.sendhost
-e2t_check "create: the local folders name their server folders" bash -c \
-	"[ \"\$(cat '$MD/.Work.Sub/email2-folder')\" = Work.Sub ] &&
-	 [ \"\$(cat '$MD/.Sent/email2-folder')\" = Sent ]"
+e2t_check "create: Proj and Work.Sub go below the prefix INBOX. (\".\")" \
+	server '"INBOX.Proj" in s and "INBOX.Work.Sub" in s'
+e2t_check "create: INBOX.Sent is created with USE (\\Sent)" \
+	server '"\"INBOX.Sent\" (USE (\\Sent))" in s["_create"]'
+e2t_check "create: the staged copy lands in its mirror .INBOX.Sent" \
+	sent_file "$MD/.INBOX.Sent" 1700000400.M1P1Q1.sendhost
+e2t_check "create: the local folders keep their names, owning the server's" \
+	bash -c "[ \"\$(cat '$MD/.Work.Sub/email2-folder')\" = INBOX.Work.Sub ] &&
+	 [ \"\$(cat '$MD/.Proj/email2-folder')\" = INBOX.Proj ] &&
+	 [ ! -e '$MD/.INBOX.Proj' ]"
 sync_rc
 e2t_check "create: the next run creates nothing more" \
 	server 'len(s["_create"]) == 3'
