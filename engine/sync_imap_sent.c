@@ -370,9 +370,16 @@ sent_drain_one(struct sent_drain *sd, int sdfd, const char *name,
 			return rc;
 		if (!found) {
 			(void)snprintf(dst, sizeof(dst), "%s:2,S", uniq);
-			/* never over another file (a name taken meanwhile) */
-			if (renameat2(sdfd, name, sd->cur_fd, dst,
-				      RENAME_NOREPLACE) == 0) {
+			/* never over another file (a name taken meanwhile);
+			 * a file system without RENAME_NOREPLACE gets a plain
+			 * rename: the name was free just now, and the account
+			 * lock keeps other syncs out */
+			int r = renameat2(sdfd, name, sd->cur_fd, dst,
+					  RENAME_NOREPLACE);
+
+			if (r != 0 && (errno == EINVAL || errno == ENOSYS))
+				r = renameat(sdfd, name, sd->cur_fd, dst);
+			if (r == 0) {
 				sd->moved++;
 				sd->fr->c->stats->sent_filed++;
 				return E2_OK;
