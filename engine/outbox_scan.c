@@ -308,6 +308,13 @@ enum e2_status
 outbox_scan(const char *buf, size_t len, struct outbox_scan *scan_out,
 	    struct e2_err *err)
 {
+	return outbox_scan_ex(buf, len, true, scan_out, err);
+}
+
+enum e2_status
+outbox_scan_ex(const char *buf, size_t len, bool need_rcpt,
+	       struct outbox_scan *scan_out, struct e2_err *err)
+{
 	static const char *const lists[] = {"To", "Cc", "Bcc"};
 	struct outbox_scan s = {0};
 	struct outbox_field f;
@@ -360,7 +367,7 @@ outbox_scan(const char *buf, size_t len, struct outbox_scan *scan_out,
 	memmove(m + w, m + pos, mlen - pos);
 	mlen -= pos - w;
 	m[mlen] = '\0';
-	if (s.nrcpt == 0) {
+	if (s.nrcpt == 0 && need_rcpt) {
 		rc = e2_fail(err, E2_EINVAL,
 			     "no recipient: To, Cc and Bcc name nobody");
 		goto out;
