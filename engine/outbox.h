@@ -83,9 +83,11 @@ struct outbox_row {
  * attempt and sets no delay. A message goes FAILED after
  * OUTBOX_MAX_ATTEMPTS attempts, after OUTBOX_MAX_AGE seconds in the queue
  * whatever failed (Postfix's maximal_queue_lifetime), or at once when the
- * failure is permanent: a 5xx reply (RFC 5321 4.2.1) or a message that
- * can never be sent as it is (no recipient, NUL byte, bad address, too
- * large).
+ * failure is permanent: a 5xx reply (RFC 5321 4.2.1) to every refused
+ * RCPT, to DATA or to the message, 552 to MAIL (a refused sender is
+ * otherwise the account's problem, such as 530 authentication required:
+ * retried), or a message that can never be sent as it is (no recipient,
+ * NUL byte, bad address, too large).
  */
 #define OUTBOX_MAX_ATTEMPTS 10u
 #define OUTBOX_MAX_AGE (5 * 24 * 3600)

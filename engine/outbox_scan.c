@@ -382,3 +382,33 @@ out:
 	outbox_scan_free(&s);
 	return rc;
 }
+
+/* ---- sendmail's input ---------------------------------------------------- */
+
+enum e2_status
+e2_sendmail_input(const char *buf, size_t len, bool dot_ends, size_t *len_out,
+		  struct e2_err *err)
+{
+	const char *nul = memchr(buf, '\0', len);
+	size_t end = len;
+
+	if (dot_ends) {
+		/* a line that is "." alone: at the start or after a LF */
+		for (size_t i = 0; i < len; i++) {
+			if (buf[i] != '.' || (i > 0 && buf[i - 1] != '\n'))
+				continue;
+			if (i + 1 == len || buf[i + 1] == '\n' ||
+			    (buf[i + 1] == '\r' &&
+			     (i + 2 == len || buf[i + 2] == '\n'))) {
+				end = i;
+				break;
+			}
+		}
+	}
+	if (nul != NULL && (size_t)(nul - buf) < end)
+		return e2_fail(err, E2_EINVAL,
+			       "message has a NUL byte at offset %zu",
+			       (size_t)(nul - buf));
+	*len_out = end;
+	return E2_OK;
+}

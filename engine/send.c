@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* send.c -- the send queue through OUTSERVER, then into .Sent */
+/* send.c -- the send queue through OUTSERVER, then to the Sent folder */
 #include "config.h"
 
 #include "sync.h"
@@ -37,11 +37,17 @@
  * moves, once, only the files in it that no sync wrote (no download tag,
  * no state row), and leaves the others where they are.
  *
- * The queue: every message file in its new/ and cur/, oldest unique name
- * first. Nothing is sent when there is none (no connection).
- * One SMTP session (chain_open(), E2_SIDE_OUT: the TLS -> STARTTLS -> plain
- * chain, e2_account_out_tls_required(), AUTH when AUTHREQUIRED) carries
- * every message.
+ * The queue (outbox.h): each run first claims every file of new/ and cur/
+ * under a unique id (outbox_claim(): row committed, then the rename to
+ * cur/<id>:2,; its recovery decides every kill point by what is on disk),
+ * so a file name the user reuses is a new message and an old row can
+ * neither suppress nor repeat a send. Then, in the order queued: a SENT
+ * row (the server took it, the Sent move failed) only has its file moved;
+ * a QUEUED row is sent when due (next_attempt); a FAILED one waits for
+ * `email2-outbox retry`. Nothing is sent when nothing is due (no
+ * connection). One SMTP session (chain_open(), E2_SIDE_OUT: the TLS ->
+ * STARTTLS -> plain chain, e2_account_out_tls_required(), AUTH when
+ * AUTHREQUIRED) carries every message.
  *
  * Per message:
  *  - the file is read whole (libetpan's DATA wants one buffer); more than
@@ -65,21 +71,32 @@
  *    DATA. libetpan dot-stuffs lines starting with "." (the copy has only
  *    CRLF line ends). If any RCPT is refused nobody gets the message: RSET,
  *    the message stays queued with "recipient <x> refused: <reply>";
- *  - after the 250 to the final ".", the file is renamed into .Sent/cur
- *    with the S flag (",S=" size fixed) and both directories fsynced. The
- *    rename is the sent marker: one atomic step, the file is in exactly one
- *    of the two folders. If the rename fails, the marker goes into the
- *    sync_outbox row instead (SEND_SENT_MARK) and the next run moves the
- *    file without sending it again.
- * What remains is at-least-once: a crash (or a lost connection) after the
- * server took the message but before the rename reached the disk -- the
- * time of one rename and two directory fsyncs after the 250 reply, or the
- * time between the final "." and the 250 -- sends it again on the next run,
- * with the same Message-ID, which lets receivers drop the copy.
+ *  - email2-sendmail's envelope (the queue row's, without -t or with
+ *    arguments) replaces the header recipients; Bcc is removed as ever;
+ *  - after the 250 to the final ".", the file is renamed to
+ *    <sent>/cur/<id>,S=<size>:2,<flags>S and both directories fsynced:
+ *    <sent> is the Sent staging Maildir of an IMAP account
+ *    (outbox_sent_open(); the IMAP sync appends it to the server's \Sent
+ *    folder), the local .Sent of a POP3 account. The rename is the sent
+ *    marker: one atomic step, the file is in exactly one of the two
+ *    folders; the id makes the name unique there. Then the row goes. If
+ *    the rename fails, the row becomes SENT with the reason and the next
+ *    run moves the file without sending it again (a flag change by a mail
+ *    client keeps the id, so it is still found).
+ * What remains is at-least-once, the one documented window: a crash (or a
+ * lost connection) after the server took the message but before the
+ * rename reached the disk -- the time of one rename and two directory
+ * fsyncs after the 250 reply, or the time between the final "." and the
+ * 250 -- sends it again on the next run, with the same Message-ID (made
+ * durable before the send), which lets receivers drop the copy.
+ * sync-faults.sh section 4 kills runs at points spread over claims and
+ * sends: nothing lost, at most one extra copy per kill.
  *
- * A message that fails stays queued; its sync_outbox row counts attempts and
- * keeps the reason. A connection failure, or a session that dies mid-way,
- * keeps every message not yet sent queued with that reason. The first
+ * Failures (outbox.h, "Retries"): the message's own failure counts an
+ * attempt and sets the next one by the schedule; a connection failure, or
+ * a session that died before the message's turn, records the reason and
+ * counts nothing. A permanent one (5xx, a message that can never be sent)
+ * and the limits (10 attempts, 5 days) make the row FAILED. The first
  * failure is returned (the driver reports it after the download).
  */
 
@@ -593,7 +610,12 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 	if (res != MAILSMTP_NO_ERROR) {
 		(void)snprintf(what, sizeof(what), "sender <%s> refused",
 			       r->sender);
-		m->perm = send_is_5xx(r, res);
+		/*
+		 * a refused sender is mostly the account's problem (530
+		 * authentication required, 5.7.x policy), not the message's:
+		 * retried on the schedule; only 552 (too large) is permanent
+		 */
+		m->perm = send_is_5xx(r, res) && r->smtp->response_code == 552;
 		return send_smtp_fail(r, res, what, err);
 	}
 	/* every RCPT, so the reason names the first refused one */
