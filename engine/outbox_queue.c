@@ -361,6 +361,28 @@ outbox_claim_rename(const char *queue, const char *origin, const char *id,
 	return e;
 }
 
+static enum e2_status
+outbox_legacy_any(struct e2_store *st, const char *guid, bool *any_out,
+		  struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc = E2_OK;
+	int res;
+
+	if (sqlite3_prepare_v2(store_db(st),
+			       "SELECT 1 FROM sync_outbox WHERE guid = ?1"
+			       " LIMIT 1",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return outbox_sql_fail(st, "legacy rows", err);
+	sqlite3_bind_text(stmt, 1, guid, -1, SQLITE_TRANSIENT);
+	res = sqlite3_step(stmt);
+	if (res != SQLITE_ROW && res != SQLITE_DONE)
+		rc = outbox_sql_fail(st, "legacy rows", err);
+	*any_out = res == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /* True when <queue>/cur/<id>:2, (as a claim names it) exists. */
 static bool
 outbox_claimed_now(const char *queue, const char *id)
@@ -463,11 +485,19 @@ outbox_claim(struct e2_store *st, const char *guid, const char *queue,
 	if (rc == E2_OK && dirty)
 		rc = outbox_fsync_subs(queue, err);
 	if (rc == E2_OK) {
-		/* leftovers of older versions name no file of the queue */
+		/*
+		 * leftovers of older versions name no file of the queue; the
+		 * DELETE only when there are some (a no-change sync writes
+		 * nothing)
+		 */
 		const char *a[] = {guid};
+		bool any = false;
 
-		rc = outbox_exec(st, "DELETE FROM sync_outbox WHERE guid = ?1",
-				 a, 1, "legacy rows", err);
+		rc = outbox_legacy_any(st, guid, &any, err);
+		if (rc == E2_OK && any)
+			rc = outbox_exec(
+				st, "DELETE FROM sync_outbox WHERE guid = ?1",
+				a, 1, "legacy rows", err);
 	}
 	/* the renames are durable: their origins are not needed any more */
 	for (size_t i = 0; i < nmoved && rc == E2_OK; i++)

@@ -257,7 +257,8 @@ send_added_fields(struct send_run *r, const struct send_msg *m, const char *eol,
 static enum e2_status
 send_read(const char *path, struct send_msg *m, struct e2_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a regular file of the queue, never what a symlink points at */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat sb;
 	enum e2_status rc = E2_OK;
 	size_t got = 0;

@@ -285,6 +285,15 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s: no queued message \"%s\"\n",
 				OUTBOX_NAME, a.id);
 			rc = OUTBOX_EXIT_NOTFOUND;
+		} else if (strcmp(a.cmd, "retry") == 0) {
+			bool woken = false;
+
+			/* a running email2-syncd sends it now */
+			e2_err_clear(&err);
+			(void)e2_syncd_wake(st, &woken, &err);
+			if (woken)
+				fprintf(stderr, "%s: email2-syncd woken\n",
+					OUTBOX_NAME);
 		}
 	}
 	e2_store_close(&st);
