@@ -786,7 +786,9 @@ send_row_done(struct send_run *r, const char *id, struct e2_err *err)
 /*
  * After the server's 250 (or for a SENT row): the move into the Sent
  * folder, then the row deleted. A failed move leaves the row SENT with the
- * reason: the next run retries only the move.
+ * reason and is counted in the run's failures (the message is kept, not
+ * lost, and never sent again): the next run retries only the move, and
+ * the other messages go on. Only ENOMEM and store errors are returned.
  */
 static enum e2_status
 send_finish(struct send_run *r, struct outbox_row *row,
@@ -795,14 +797,18 @@ send_finish(struct send_run *r, struct outbox_row *row,
 	struct e2_err merr = {0};
 	enum e2_status rc = send_move_sent(r, row->id, f, &merr);
 
+	if (rc == E2_ENOMEM)
+		return e2_fail(err, rc, "%s", merr.msg);
 	if (rc != E2_OK) {
-		if (rc == E2_ENOMEM)
-			return e2_fail(err, rc, "%s", merr.msg);
 		row->state = OUTBOX_STATE_SENT;
 		(void)snprintf(row->last_error, sizeof(row->last_error),
 			       "sent; not yet moved to Sent: %.200s", merr.msg);
-		(void)send_row_write(r, row, err);
-		return e2_fail(err, rc, "%s", merr.msg);
+		if (r->failed++ == 0) {
+			r->first_rc = rc;
+			(void)snprintf(r->first_msg, sizeof(r->first_msg),
+				       "%.199s", row->last_error);
+		}
+		return send_row_write(r, row, err);
 	}
 	return send_row_done(r, row->id, err);
 }

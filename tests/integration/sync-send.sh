@@ -472,20 +472,20 @@ assert n == 0, n' "$STORE/accounts.db"
 # message is never sent again; the move happens once it can
 mv "$OUT/.Sent" "$OUT/.Sent.save" && : >"$OUT/.Sent"
 put blocked.eml sent-once
+put blocked2.eml sent-once-2
 sync_once
-e2t_check "Sent move blocked: sent, and the error says so" json \
-	"d['sent'] == 1 and 'Sent' in d['error']"
+e2t_check "Sent move blocked: both sent, the error says so" json \
+	"d['sent'] == 2 and 'Sent' in d['error'] and '2 messages kept' in d['error']"
 e2t_check "Sent move blocked: listed as sent" obq \
-	"len(l) == 1 and l[0]['state'] == 'sent' and l[0]['subject'] == 'sent-once'"
-f=$(ls "$OUT/cur")
-mv "$OUT/cur/$f" "$OUT/cur/${f%:2,*}:2,S"
+	"len(l) == 2 and all(x['state'] == 'sent' for x in l) and sorted(x['subject'] for x in l) == ['sent-once', 'sent-once-2']"
+for f in "$OUT"/cur/*; do mv "$f" "${f%:2,*}:2,S"; done
 sync_once
 rm -f "$OUT/.Sent" && mv "$OUT/.Sent.save" "$OUT/.Sent"
 sync_once
-e2t_check "Sent move blocked: sent exactly once" sink_check \
-	"len(m['sent-once']) == 1"
+e2t_check "Sent move blocked: each sent exactly once" sink_check \
+	"len(m['sent-once']) == 1 and len(m['sent-once-2']) == 1"
 e2t_check "Sent move blocked: moved afterwards, queue empty" test \
-	"$(outbox_n) $(grep -rl '^Subject: sent-once' "$OUT/.Sent/cur" | wc -l)" = "0 1"
+	"$(outbox_n) $(grep -rlE '^Subject: sent-once(-2)?$' "$OUT/.Sent/cur" | wc -l)" = "0 2"
 
 # R-send-4: a 4xx backs off; the next run inside the delay does not try
 reprovision_out "$E2T_HOST_HOSTILE:$E2T_SPARE_PORT"
