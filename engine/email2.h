@@ -465,7 +465,8 @@ const char *e2_outbox_state_name(enum e2_outbox_state s);
 
 /*
  * Every queued message of guid (NULL: of every account): the claimed ones
- * in queue order, then the unclaimed files. Reads only. Free with
+ * in queue order, then the unclaimed files. Changes nothing but making
+ * a missing queue directory (as a sync would). Free with
  * e2_outbox_items_free(). Errors: E2_EINVAL (no such account), E2_ESTORE,
  * E2_ENOMEM.
  */

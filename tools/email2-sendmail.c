@@ -206,23 +206,40 @@ sm_from_addr(const char *msg, size_t len, char *out, size_t cap)
 	}
 }
 
-/* The account: -f's address, else From:'s, else --account. */
+/*
+ * The account: the one whose REPLYADDR is -f's address (angle brackets
+ * allowed), else the From: field's address, else --account. No match is
+ * EX_NOUSER naming the first address tried.
+ */
 static int
 sm_account(struct e2_store *st, const struct sm_args *a, const char *msg,
 	   size_t len, char **guid_out)
 {
 	struct e2_err err = {0};
-	char from[256];
-	const char *addr = a->sender;
+	char from[256], fopt[256] = "";
+	const char *tried[2] = {NULL, NULL};
 
-	if (addr == NULL) {
-		sm_from_addr(msg, len, from, sizeof(from));
-		addr = from[0] != '\0' ? from : NULL;
+	if (a->sender != NULL) {
+		size_t n = strlen(a->sender);
+
+		if (n >= 2 && a->sender[0] == '<' && a->sender[n - 1] == '>')
+			(void)snprintf(fopt, sizeof(fopt), "%.*s", (int)(n - 2),
+				       a->sender + 1);
+		else
+			(void)snprintf(fopt, sizeof(fopt), "%s", a->sender);
+		tried[0] = fopt;
 	}
-	if (addr != NULL &&
-	    e2_outbox_account_for(st, addr, guid_out, &err) != E2_OK) {
-		tool_print_error(SM_NAME, &err);
-		return EX_CANTCREAT;
+	sm_from_addr(msg, len, from, sizeof(from));
+	if (from[0] != '\0')
+		tried[1] = from;
+	for (size_t i = 0; i < 2 && *guid_out == NULL; i++) {
+		if (tried[i] == NULL || tried[i][0] == '\0')
+			continue;
+		if (e2_outbox_account_for(st, tried[i], guid_out, &err) !=
+		    E2_OK) {
+			tool_print_error(SM_NAME, &err);
+			return EX_CANTCREAT;
+		}
 	}
 	if (*guid_out != NULL)
 		return EX_OK;
@@ -230,11 +247,11 @@ sm_account(struct e2_store *st, const struct sm_args *a, const char *msg,
 		*guid_out = strdup(a->account);
 		return *guid_out != NULL ? EX_OK : EX_OSERR;
 	}
-	if (addr != NULL)
+	if (tried[0] != NULL || tried[1] != NULL)
 		fprintf(stderr,
 			"%s: no account sends as <%s> (no REPLYADDR matches);"
 			" name one with --account\n",
-			SM_NAME, addr);
+			SM_NAME, tried[0] != NULL ? tried[0] : tried[1]);
 	else
 		fprintf(stderr,
 			"%s: no sender: give -f ADDR, a From: field or "

@@ -106,6 +106,13 @@ else
 	echo "# git send-email not installed: its argv is emulated above only"
 fi
 
+printf 'From: Me <%s>\nTo: jane@example.org\nSubject: f-angle\n\nbody\n' "$FROM_ADDR" |
+	"$SM" -i -f "<$FROM_ADDR>" jane@example.org
+e2t_check "-f <ADDR> with angle brackets: exit 0" test $? = 0
+printf 'From: Me <%s>\nTo: jane@example.org\nSubject: f-unknown-from-known\n\nbody\n' "$FROM_ADDR" |
+	"$SM" -i -f list-bounces@example.com jane@example.org
+e2t_check "-f unknown, From: known: the From account, exit 0" test $? = 0
+
 # ---- -t, recipients from the header; arguments added ----
 printf 'From: %s\nTo: t-to@example.org\nBcc: t-bcc@example.net\nSubject: dash-t\n\nbody\n' \
 	"$FROM_ADDR" | "$SM" -t t-extra@example.org
@@ -141,6 +148,8 @@ if git send-email -h 2>&1 | grep -q -- --sendmail-cmd; then
 	e2t_check "real git send-email: the patch arrived" sink_check \
 		"rcpt('[PATCH] git-real subject') == ['git-cc@example.org', 'jane@example.org']"
 fi
+e2t_check "-f forms: both delivered" sink_check \
+	"len(m['f-angle']) == 1 and len(m['f-unknown-from-known']) == 1"
 e2t_check "-t: header recipients plus the argument, Bcc stripped" sink_check \
 	"rcpt('dash-t') == ['t-bcc@example.net', 't-extra@example.org', 't-to@example.org'] and b'Bcc' not in m['dash-t'][0].raw"
 e2t_check "no -i: the lone dot ended the message" sink_check \
