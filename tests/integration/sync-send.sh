@@ -445,6 +445,10 @@ e2t_check "reused name: each file arrived exactly once" sink_check \
 e2t_check "reused name: staged under two unique ids with S" test \
 	"$(cd "$OUT/.Sent/cur" && grep -l -e '^Subject: reuse-[12]$' -- *.e2q,S=*:2,S | wc -l)" = 2
 e2t_check "reused name: nothing left queued" test "$(outbox_n)" = 0
+e2t_check "the Sent staging Maildir is 0700" test \
+	"$(stat -c %a "$OUT/.Sent" "$OUT/.Sent/cur" "$OUT/.Sent/new" "$OUT/.Sent/tmp" | sort -u)" = 700
+e2t_check "--once writes no pid file (daemon mode only)" \
+	test ! -e "$STORE/email2-syncd.pid"
 
 # R-send-2: a message an older version sent (its sync_outbox row carries
 # the sent marker) is moved to Sent, not sent again
