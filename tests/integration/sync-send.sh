@@ -552,6 +552,19 @@ e2t_check "drop: queue empty" test "$(outbox_n)" = 0
 due_now
 sync_once
 e2t_check "drop: never sent" test "$(tf_tries)" = 12
+# a queued (not yet sent) file the user renames to another name is a new
+# message: sent once, the old claim forgotten, never twice
+put ren.eml renamed tempfail@example.org
+sync_once
+data_before=$(grep -c '^<message>' "$E2T_DIR/refuse.log")
+f=$(ls "$OUT/cur")
+mv "$OUT/cur/$f" "$OUT/new/renamed-by-user.eml"
+touch "$E2T_DIR/refuse.log.accept"
+sync_once
+sync_once
+e2t_check "renamed queued file: sent once, nothing left" test \
+	"$(($(grep -c '^<message>' "$E2T_DIR/refuse.log") - data_before)) $(tf_tries) $(outbox_n)" = "1 14 0"
+rm -f "$E2T_DIR/refuse.log.accept"
 ob drop "$drop_id" 2>/dev/null
 e2t_check "drop of an unknown id: exit 2" test $? = 2
 ob retry nosuch.e2q 2>/dev/null
