@@ -446,6 +446,121 @@ enum e2_status e2_sync_fetch_full(struct e2_store *st, const char *guid,
 				  const struct e2_sync_opts *opts,
 				  struct e2_err *err);
 
+/* ---- the send queue (engine/outbox.h; email2-outbox, email2-sendmail) -- */
+
+/*
+ * A message in an account's send queue <store>/outbox/{GUID}/. NEW: a file
+ * no sync has claimed yet (its id is its file name); QUEUED: claimed, sent
+ * at next_attempt; SENT: the server took it, only the move into the Sent
+ * folder is left; FAILED: given up (outbox.h says when), never sent again
+ * unless retried. Strings are owned by the item.
+ */
+enum e2_outbox_state {
+	E2_OUTBOX_NEW = 0,
+	E2_OUTBOX_QUEUED,
+	E2_OUTBOX_SENT,
+	E2_OUTBOX_FAILED,
+};
+
+struct e2_outbox_item {
+	char *guid;
+	char *id;
+	char *path; /* the queued file, "" when it is not on disk */
+	enum e2_outbox_state state;
+	unsigned attempts;
+	int64_t queued, last_attempt, next_attempt; /* Unix seconds; 0: none */
+	char *last_error;                           /* never a credential */
+	char *subject; /* e2_quote()d, "" when none */
+	char *rcpt;    /* the envelope or the header recipients, ", " */
+};
+
+/* "new", "queued", "sent", "failed". */
+const char *e2_outbox_state_name(enum e2_outbox_state s);
+
+/*
+ * Every queued message of guid (NULL: of every account): the claimed ones
+ * in queue order, then the unclaimed files. Changes nothing but making
+ * a missing queue directory (as a sync would). Free with
+ * e2_outbox_items_free(). Errors: E2_EINVAL (no such account), E2_ESTORE,
+ * E2_ENOMEM.
+ */
+enum e2_status e2_outbox_list(struct e2_store *st, const char *guid,
+			      struct e2_outbox_item **items_out, size_t *n_out,
+			      struct e2_err *err);
+void e2_outbox_items_free(struct e2_outbox_item **items, size_t n);
+
+/*
+ * retry: the message id (of guid, or of any account when guid is NULL) is
+ * made due now, FAILED becomes QUEUED with its attempts reset to 0. drop:
+ * its file is removed, then its row. *found_out says whether id named a
+ * message (a claimed id or an unclaimed file name; no wildcard).
+ * Errors: E2_EINVAL (a bad id), E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_outbox_retry(struct e2_store *st, const char *guid,
+			       const char *id, bool *found_out,
+			       struct e2_err *err);
+enum e2_status e2_outbox_drop(struct e2_store *st, const char *guid,
+			      const char *id, bool *found_out,
+			      struct e2_err *err);
+
+/*
+ * Queues msg (len bytes, LF or CRLF) for account guid, claimed at once
+ * (outbox.h): written to tmp/ and fsynced, its row committed, renamed into
+ * cur/. The message passes the checks the send applies (outbox_scan():
+ * NUL, header, addresses) and SEND's 50 MiB cap before anything is
+ * written. rcpt (nrcpt addresses, may be 0) is the envelope: with
+ * from_headers the header recipients (To, Cc, Bcc) are added to it; without,
+ * it is the whole envelope and must not be empty. from_name (may be NULL):
+ * a From field "from_name <REPLYADDR>" is added when the message has none.
+ * *id_out (may be NULL; caller frees) gets the id.
+ * Errors: E2_EINVAL (no such account, a bad message or address, no
+ * recipient; the message says which), E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_outbox_submit(struct e2_store *st, const char *guid,
+				const char *msg, size_t len,
+				const char *const *rcpt, size_t nrcpt,
+				bool from_headers, const char *from_name,
+				char **id_out, struct e2_err *err);
+
+/*
+ * The account whose REPLYADDR is addr (ASCII case ignored) into *guid_out
+ * (caller frees); *guid_out NULL when none. Errors: E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_outbox_account_for(struct e2_store *st, const char *addr,
+				     char **guid_out, struct e2_err *err);
+
+/*
+ * sendmail's standard input rules over buf (len bytes, read whole): a NUL
+ * byte is E2_EINVAL naming its offset; unless dot_ends is false (-i, -oi)
+ * a line that is only "." (LF or CRLF ended, or at the end) ends the
+ * message: *len_out is the length before it. Pure (the fuzz harness
+ * fuzz_sendmail drives it). Errors: E2_EINVAL.
+ */
+enum e2_status e2_sendmail_input(const char *buf, size_t len, bool dot_ends,
+				 size_t *len_out, struct e2_err *err);
+
+/*
+ * Wakes a running email2-syncd of the store: it holds an exclusive flock on
+ * <store>/email2-syncd.pid while it runs (daemon mode); when the lock is
+ * held by another process, the pid written there gets SIGUSR1. *woken_out
+ * says whether a signal was sent. Errors: E2_ESTORE (a pid file that is
+ * locked but holds no pid), E2_ENOMEM.
+ */
+enum e2_status e2_syncd_wake(struct e2_store *st, bool *woken_out,
+			     struct e2_err *err);
+
+/*
+ * For email2-syncd in daemon mode: opens <store>/email2-syncd.pid (0600),
+ * takes its exclusive flock without waiting and writes the process id;
+ * *fd_out keeps the lock until close() (the file stays: a file nobody
+ * locks is stale and harmless). *fd_out is -1 when another process holds
+ * the lock (a second syncd on the same store). Errors: E2_ESTORE.
+ */
+enum e2_status e2_syncd_pidfile(struct e2_store *st, int *fd_out,
+				struct e2_err *err);
+
+#define E2_SYNCD_PID_FILE "email2-syncd.pid"
+
 #ifdef __cplusplus
 }
 #endif

@@ -308,6 +308,13 @@ enum e2_status
 outbox_scan(const char *buf, size_t len, struct outbox_scan *scan_out,
 	    struct e2_err *err)
 {
+	return outbox_scan_ex(buf, len, true, scan_out, err);
+}
+
+enum e2_status
+outbox_scan_ex(const char *buf, size_t len, bool need_rcpt,
+	       struct outbox_scan *scan_out, struct e2_err *err)
+{
 	static const char *const lists[] = {"To", "Cc", "Bcc"};
 	struct outbox_scan s = {0};
 	struct outbox_field f;
@@ -360,7 +367,7 @@ outbox_scan(const char *buf, size_t len, struct outbox_scan *scan_out,
 	memmove(m + w, m + pos, mlen - pos);
 	mlen -= pos - w;
 	m[mlen] = '\0';
-	if (s.nrcpt == 0) {
+	if (s.nrcpt == 0 && need_rcpt) {
 		rc = e2_fail(err, E2_EINVAL,
 			     "no recipient: To, Cc and Bcc name nobody");
 		goto out;
@@ -374,4 +381,34 @@ out:
 	free(m);
 	outbox_scan_free(&s);
 	return rc;
+}
+
+/* ---- sendmail's input ---------------------------------------------------- */
+
+enum e2_status
+e2_sendmail_input(const char *buf, size_t len, bool dot_ends, size_t *len_out,
+		  struct e2_err *err)
+{
+	const char *nul = memchr(buf, '\0', len);
+	size_t end = len;
+
+	if (dot_ends) {
+		/* a line that is "." alone: at the start or after a LF */
+		for (size_t i = 0; i < len; i++) {
+			if (buf[i] != '.' || (i > 0 && buf[i - 1] != '\n'))
+				continue;
+			if (i + 1 == len || buf[i + 1] == '\n' ||
+			    (buf[i + 1] == '\r' &&
+			     (i + 2 == len || buf[i + 2] == '\n'))) {
+				end = i;
+				break;
+			}
+		}
+	}
+	if (nul != NULL && (size_t)(nul - buf) < end)
+		return e2_fail(err, E2_EINVAL,
+			       "message has a NUL byte at offset %zu",
+			       (size_t)(nul - buf));
+	*len_out = end;
+	return E2_OK;
 }

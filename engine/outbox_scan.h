@@ -55,6 +55,13 @@ struct outbox_scan {
  */
 enum e2_status outbox_scan(const char *buf, size_t len,
 			   struct outbox_scan *scan_out, struct e2_err *err);
+/*
+ * outbox_scan(), but a message whose fields name no recipient is not an
+ * error when need_rcpt is false (an envelope given apart, as
+ * email2-sendmail's arguments: scan.nrcpt is then 0).
+ */
+enum e2_status outbox_scan_ex(const char *buf, size_t len, bool need_rcpt,
+			      struct outbox_scan *scan_out, struct e2_err *err);
 /* Frees what the scan holds and zeroes it; NULL-safe. */
 void outbox_scan_free(struct outbox_scan *scan);
 

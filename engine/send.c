@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* send.c -- the send queue through OUTSERVER, then into .Sent */
+/* send.c -- the send queue through OUTSERVER, then to the Sent folder */
 #include "config.h"
 
 #include "sync.h"
@@ -37,11 +37,17 @@
  * moves, once, only the files in it that no sync wrote (no download tag,
  * no state row), and leaves the others where they are.
  *
- * The queue: every message file in its new/ and cur/, oldest unique name
- * first. Nothing is sent when there is none (no connection).
- * One SMTP session (chain_open(), E2_SIDE_OUT: the TLS -> STARTTLS -> plain
- * chain, e2_account_out_tls_required(), AUTH when AUTHREQUIRED) carries
- * every message.
+ * The queue (outbox.h): each run first claims every file of new/ and cur/
+ * under a unique id (outbox_claim(): row committed, then the rename to
+ * cur/<id>:2,; its recovery decides every kill point by what is on disk),
+ * so a file name the user reuses is a new message and an old row can
+ * neither suppress nor repeat a send. Then, in the order queued: a SENT
+ * row (the server took it, the Sent move failed) only has its file moved;
+ * a QUEUED row is sent when due (next_attempt); a FAILED one waits for
+ * `email2-outbox retry`. Nothing is sent when nothing is due (no
+ * connection). One SMTP session (chain_open(), E2_SIDE_OUT: the TLS ->
+ * STARTTLS -> plain chain, e2_account_out_tls_required(), AUTH when
+ * AUTHREQUIRED) carries every message.
  *
  * Per message:
  *  - the file is read whole (libetpan's DATA wants one buffer); more than
@@ -65,26 +71,36 @@
  *    DATA. libetpan dot-stuffs lines starting with "." (the copy has only
  *    CRLF line ends). If any RCPT is refused nobody gets the message: RSET,
  *    the message stays queued with "recipient <x> refused: <reply>";
- *  - after the 250 to the final ".", the file is renamed into .Sent/cur
- *    with the S flag (",S=" size fixed) and both directories fsynced. The
- *    rename is the sent marker: one atomic step, the file is in exactly one
- *    of the two folders. If the rename fails, the marker goes into the
- *    sync_outbox row instead (SEND_SENT_MARK) and the next run moves the
- *    file without sending it again.
- * What remains is at-least-once: a crash (or a lost connection) after the
- * server took the message but before the rename reached the disk -- the
- * time of one rename and two directory fsyncs after the 250 reply, or the
- * time between the final "." and the 250 -- sends it again on the next run,
- * with the same Message-ID, which lets receivers drop the copy.
+ *  - email2-sendmail's envelope (the queue row's, without -t or with
+ *    arguments) replaces the header recipients; Bcc is removed as ever;
+ *  - after the 250 to the final ".", the file is renamed to
+ *    <sent>/cur/<id>,S=<size>:2,<flags>S and both directories fsynced:
+ *    <sent> is the Sent staging Maildir of an IMAP account
+ *    (outbox_sent_open(); the IMAP sync appends it to the server's \Sent
+ *    folder), the local .Sent of a POP3 account. The rename is the sent
+ *    marker: one atomic step, the file is in exactly one of the two
+ *    folders; the id makes the name unique there. Then the row goes. If
+ *    the rename fails, the row becomes SENT with the reason and the next
+ *    run moves the file without sending it again (a flag change by a mail
+ *    client keeps the id, so it is still found).
+ * What remains is at-least-once, the one documented window: a crash (or a
+ * lost connection) after the server took the message but before the
+ * rename reached the disk -- the time of one rename and two directory
+ * fsyncs after the 250 reply, or the time between the final "." and the
+ * 250 -- sends it again on the next run, with the same Message-ID (made
+ * durable before the send), which lets receivers drop the copy.
+ * sync-faults.sh section 4 kills runs at points spread over claims and
+ * sends: nothing lost, at most one extra copy per kill.
  *
- * A message that fails stays queued; its sync_outbox row counts attempts and
- * keeps the reason. A connection failure, or a session that dies mid-way,
- * keeps every message not yet sent queued with that reason. The first
+ * Failures (outbox.h, "Retries"): the message's own failure counts an
+ * attempt and sets the next one by the schedule; a connection failure, or
+ * a session that died before the message's turn, records the reason and
+ * counts nothing. A permanent one (5xx, a message that can never be sent)
+ * and the limits (10 attempts, 5 days) make the row FAILED. The first
  * failure is returned (the driver reports it after the download).
  */
 
 #define SEND_MAX_BYTES (50u * 1024 * 1024)
-#define SEND_SENT_MARK "sent; not yet moved to .Sent: "
 #define SEND_LEGACY ".Outbox"
 #define SEND_LEGACY_DONE "email2-legacy-outbox-checked"
 #define SEND_SENT "Sent"
@@ -93,6 +109,7 @@
 struct send_msg {
 	char *buf; /* the queued file */
 	size_t len;
+	bool perm; /* the failure is permanent: 5xx, or the message itself */
 	struct outbox_scan scan; /* of buf: recipients and the wire copy */
 };
 
@@ -183,73 +200,6 @@ send_puts(struct send_buf *b, const char *s)
 	return send_put(b, s, strlen(s));
 }
 
-static bool
-send_atext(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == ' ' ||
-	       strchr("!#$%&'*+-/=?^_`{|}~", ch) != NULL;
-}
-
-/*
- * NAME as a display-name: as is when it is atoms, a quoted string when
- * ASCII, else RFC 2047 "=?UTF-8?B?...?=" words of at most 45 bytes (75
- * characters), split between UTF-8 sequences. Control bytes are dropped.
- */
-static bool
-send_put_phrase(struct send_buf *b, const char *name)
-{
-	bool ascii = true, atoms = true;
-	size_t n = 0, i = 0;
-	char clean[256];
-
-	for (const char *p = name; *p != '\0' && n < sizeof(clean) - 1; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch < 0x20 || ch == 0x7f)
-			continue;
-		clean[n++] = (char)ch;
-		if (ch >= 0x80)
-			ascii = false;
-		else if (!send_atext(ch))
-			atoms = false;
-	}
-	clean[n] = '\0';
-	if (n > 0 && (clean[0] == ' ' || clean[n - 1] == ' '))
-		atoms = false;
-	if (ascii && atoms)
-		return send_put(b, clean, n);
-	if (ascii) {
-		if (!send_puts(b, "\""))
-			return false;
-		for (i = 0; i < n; i++) {
-			if ((clean[i] == '"' || clean[i] == '\\') &&
-			    !send_puts(b, "\\"))
-				return false;
-			if (!send_put(b, clean + i, 1))
-				return false;
-		}
-		return send_puts(b, "\"");
-	}
-	while (i < n) {
-		size_t k = n - i > 45 ? 45 : n - i;
-		unsigned char enc[64];
-
-		/* do not split a UTF-8 sequence */
-		while (i + k < n && k > 1 &&
-		       ((unsigned char)clean[i + k] & 0xc0) == 0x80)
-			k--;
-		(void)EVP_EncodeBlock(enc, (const unsigned char *)clean + i,
-				      (int)k);
-		if ((i > 0 && !send_puts(b, " ")) ||
-		    !send_puts(b, "=?UTF-8?B?") ||
-		    !send_puts(b, (const char *)enc) || !send_puts(b, "?="))
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 /* The fields the message lacks, each ended with eol, into *b. */
 static enum e2_status
 send_added_fields(struct send_run *r, const struct send_msg *m, const char *eol,
@@ -269,14 +219,10 @@ send_added_fields(struct send_run *r, const struct send_msg *m, const char *eol,
 	if (gmtime_r(&now, &tm) == NULL)
 		return e2_fail(err, E2_EINVAL, "clock out of range");
 	if (!m->scan.has_from) {
-		ok = send_puts(b, "From: ");
-		if (ok && a->name != NULL && a->name[0] != '\0')
-			ok = send_put_phrase(b, a->name) &&
-			     send_puts(b, " <") && send_puts(b, r->sender) &&
-			     send_puts(b, ">");
-		else if (ok)
-			ok = send_puts(b, r->sender);
-		ok = ok && send_puts(b, eol);
+		char *f = outbox_from_field(a->name, r->sender);
+
+		ok = f != NULL && send_puts(b, f) && send_puts(b, eol);
+		free(f);
 	}
 	if (ok && !m->scan.has_date) {
 		(void)snprintf(line, sizeof(line),
@@ -311,7 +257,8 @@ send_added_fields(struct send_run *r, const struct send_msg *m, const char *eol,
 static enum e2_status
 send_read(const char *path, struct send_msg *m, struct e2_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a regular file of the queue, never what a symlink points at */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat sb;
 	enum e2_status rc = E2_OK;
 	size_t got = 0;
@@ -392,72 +339,34 @@ send_write_file(const char *path, const char *a, size_t alen, const char *b,
 }
 
 /*
- * name (a Maildir file name, maybe with ":2,<flags>") with its ",S=<n>"
- * field set to size; a copy of name when it has none. Caller frees.
- */
-static char *
-send_name_sized(const char *name, size_t size)
-{
-	const char *info = strstr(name, ":2,");
-	size_t ulen = info != NULL ? (size_t)(info - name) : strlen(name);
-	const char *s = NULL;
-	size_t len;
-	char *out;
-
-	for (const char *p = name; p + 3 <= name + ulen; p++)
-		if (p[0] == ',' && p[1] == 'S' && p[2] == '=')
-			s = p;
-	if (s == NULL)
-		return strdup(name);
-	len = strlen(name) + 24;
-	out = malloc(len);
-	if (out != NULL) {
-		const char *e = s + 3;
-
-		while (e < name + ulen && *e >= '0' && *e <= '9')
-			e++;
-		(void)snprintf(out, len, "%.*s,S=%zu%s", (int)(s - name), name,
-			       size, e);
-	}
-	return out;
-}
-
-/*
- * Puts the added fields on top of the queued file, durably, under a name
- * whose ",S=" is right: write tmp/, fsync, rename the old file to the new
- * name, rename tmp/ over it, fsync the directory -- the queue holds one
- * copy at every moment. *name is replaced by the new name. Then m->buf is
- * the new content.
+ * Puts the added fields on top of the claimed file, durably, under its own
+ * name: write tmp/, fsync, rename over it, fsync the directory -- the
+ * queue holds one whole copy at every moment. Then m->buf is the new
+ * content.
  */
 static enum e2_status
-send_rewrite(struct send_run *r, const char *sub, char **name,
-	     struct send_msg *m, const struct send_buf *add, struct e2_err *err)
+send_rewrite(struct send_run *r, const char *path, struct send_msg *m,
+	     const struct send_buf *add, struct e2_err *err)
 {
-	char *tmp = NULL, *dir = NULL, *oldp = NULL, *newp = NULL;
-	char *newname = NULL, *buf = NULL, tmpname[96];
+	char *tmp = NULL, *dir = NULL, *buf = NULL, tmpname[96];
 	struct timespec ts;
 	enum e2_status rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	(void)snprintf(tmpname, sizeof(tmpname), "%lld.M%ldP%ldQ0.e2send",
 		       (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid());
-	newname = send_name_sized(*name, add->len + m->len);
 	tmp = send_path(r->outbox, "tmp", tmpname);
-	dir = send_path(r->outbox, sub, NULL);
-	oldp = send_path(r->outbox, sub, *name);
-	newp = newname != NULL ? send_path(r->outbox, sub, newname) : NULL;
+	dir = send_path(r->outbox, "cur", NULL);
 	buf = malloc(add->len + m->len + 1);
-	if (tmp == NULL || dir == NULL || oldp == NULL || newp == NULL ||
-	    buf == NULL) {
+	if (tmp == NULL || dir == NULL || buf == NULL) {
 		rc = send_oom(err);
 		goto out;
 	}
 	rc = send_write_file(tmp, add->p, add->len, m->buf, m->len, err);
 	if (rc != E2_OK)
 		goto out;
-	if ((strcmp(oldp, newp) != 0 && rename(oldp, newp) != 0) ||
-	    rename(tmp, newp) != 0) {
-		rc = e2_fail(err, E2_ESTORE, "rename into %s: %s", newp,
+	if (rename(tmp, path) != 0) {
+		rc = e2_fail(err, E2_ESTORE, "rename into %s: %s", path,
 			     strerror(errno));
 		(void)unlink(tmp);
 		goto out;
@@ -472,55 +381,66 @@ send_rewrite(struct send_run *r, const char *sub, char **name,
 	buf = NULL;
 	m->len += add->len;
 	m->buf[m->len] = '\0';
-	free(*name);
-	*name = newname;
-	newname = NULL;
 out:
 	free(tmp);
 	free(dir);
-	free(oldp);
-	free(newp);
-	free(newname);
 	free(buf);
 	return rc;
 }
 
 /*
- * The sent marker: renames sub/name into .Sent/cur/<uniq>:2,<flags>S and
- * fsyncs both directories.
+ * The sent marker: renames the claimed file f (of row id) to
+ * <sent>/cur/<id>,S=<size>:2,<flags>S and fsyncs both directories. <sent>
+ * is the Sent staging Maildir of an IMAP account (outbox_sent_open(): the
+ * IMAP sync appends it to the server's \Sent folder), or the local folder
+ * .Sent of a POP3 account (no server folders). The id makes the name
+ * unique: it never meets a file there.
  */
 static enum e2_status
-send_move_sent(struct send_run *r, const char *sub, const char *name,
+send_move_sent(struct send_run *r, const char *id, const struct maildir_file *f,
 	       struct e2_err *err)
 {
 	char flags[MAILDIR_FLAGS_MAX], with_s[MAILDIR_FLAGS_MAX + 1];
 	char *from = NULL, *to = NULL, *cur = NULL, *dir = NULL, *dst = NULL;
-	size_t ulen;
+	size_t dlen;
 	struct stat sb;
 	enum e2_status rc = E2_OK;
 
 	if (r->sent == NULL) {
-		rc = maildir_folder(r->c->md, SEND_SENT, '\0', &r->sent, err);
+		if (r->c->a->service == E2_SERVICE_IMAP4)
+			rc = outbox_sent_open(r->c->st, r->c->a->guid, &r->sent,
+					      err);
+		else
+			rc = maildir_folder(r->c->md, SEND_SENT, '\0', &r->sent,
+					    err);
 		if (rc != E2_OK)
 			return rc;
 	}
-	maildir_name_parse(name, &ulen, flags);
-	(void)snprintf(with_s, sizeof(with_s), "%sS", flags);
+	(void)snprintf(with_s, sizeof(with_s), "%sS", f->flags);
 	maildir_flags_normalize(with_s, flags);
-	from = send_path(r->outbox, sub, name);
-	dir = send_path(r->outbox, sub, NULL);
-	dst = malloc(ulen + strlen(flags) + 4);
-	if (dst != NULL) {
-		(void)snprintf(dst, ulen + strlen(flags) + 4, "%.*s:2,%s",
-			       (int)ulen, name, flags);
-		cur = send_path(r->sent, "cur", NULL);
-		to = send_path(r->sent, "cur", dst);
-	}
-	if (from == NULL || dir == NULL || cur == NULL || to == NULL) {
+	from = send_path(r->outbox, f->sub, f->name);
+	dir = send_path(r->outbox, f->sub, NULL);
+	if (from == NULL || dir == NULL) {
 		rc = send_oom(err);
 		goto out;
 	}
-	/* never overwrite a Sent message of the same name */
+	if (lstat(from, &sb) != 0) {
+		rc = e2_fail(err, E2_ESTORE, "%s: %s", from, strerror(errno));
+		goto out;
+	}
+	dlen = strlen(id) + strlen(flags) + 32;
+	dst = malloc(dlen);
+	if (dst != NULL) {
+		(void)snprintf(dst, dlen, "%s,S=%lld:2,%s", id,
+			       (long long)sb.st_size, flags);
+		cur = send_path(r->sent, "cur", NULL);
+		to = send_path(r->sent, "cur", dst);
+	}
+	if (cur == NULL || to == NULL) {
+		rc = send_oom(err);
+		goto out;
+	}
+	/* never overwrite: a name taken means a bug, not a reason to lose */
 	if (lstat(to, &sb) == 0) {
 		rc = e2_fail(err, E2_ESTORE, "%s exists already", to);
 		goto out;
@@ -528,8 +448,8 @@ send_move_sent(struct send_run *r, const char *sub, const char *name,
 	if (rename(from, to) != 0) {
 		if (err != NULL)
 			err->sys_errno = errno;
-		rc = e2_fail(err, E2_ESTORE, "rename %s into .Sent: %s", from,
-			     strerror(errno));
+		rc = e2_fail(err, E2_ESTORE, "rename %s into %s: %s", from,
+			     r->sent, strerror(errno));
 		goto out;
 	}
 	rc = send_fsync_dir(cur, err);
@@ -651,6 +571,15 @@ send_mail_from(struct send_run *r, size_t size, bool eightbit)
 			   : MAILSMTP_ERROR_ACTION_NOT_TAKEN;
 }
 
+/* RFC 5321 4.2.1: a 5yz reply is a permanent refusal of the message. */
+static bool
+send_is_5xx(const struct send_run *r, int res)
+{
+	return res != MAILSMTP_ERROR_STREAM && res != MAILSMTP_ERROR_MEMORY &&
+	       !r->dead && r->smtp->response_code >= 500 &&
+	       r->smtp->response_code <= 599;
+}
+
 /* MAIL, RCPT..., DATA of one scanned message: exactly m->scan.wire. */
 static enum e2_status
 send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
@@ -661,11 +590,15 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 	char what[300];
 	int res;
 
-	if (r->smtp->smtp_max_msg_size != 0 && len > r->smtp->smtp_max_msg_size)
+	m->perm = false;
+	if (r->smtp->smtp_max_msg_size != 0 &&
+	    len > r->smtp->smtp_max_msg_size) {
+		m->perm = true;
 		return e2_fail(err, E2_EINVAL,
 			       "message of %zu bytes exceeds the server's "
 			       "SIZE of %zu bytes",
 			       len, r->smtp->smtp_max_msg_size);
+	}
 	/* RFC 6152: 8-bit data only where the server said 8BITMIME */
 	if (m->scan.eightbit && (r->smtp->esmtp & MAILSMTP_ESMTP_8BITMIME) == 0)
 		return e2_fail(err, E2_EINVAL,
@@ -678,13 +611,21 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 	if (res != MAILSMTP_NO_ERROR) {
 		(void)snprintf(what, sizeof(what), "sender <%s> refused",
 			       r->sender);
+		/*
+		 * a refused sender is mostly the account's problem (530
+		 * authentication required, 5.7.x policy), not the message's:
+		 * retried on the schedule; only 552 (too large) is permanent
+		 */
+		m->perm = send_is_5xx(r, res) && r->smtp->response_code == 552;
 		return send_smtp_fail(r, res, what, err);
 	}
 	/* every RCPT, so the reason names the first refused one */
+	m->perm = true; /* while every refusal is a 5xx */
 	for (size_t i = 0; i < m->scan.nrcpt; i++) {
 		res = mailsmtp_rcpt(r->smtp, m->scan.rcpt[i]);
 		if (res == MAILSMTP_NO_ERROR)
 			continue;
+		m->perm = m->perm && send_is_5xx(r, res);
 		(void)snprintf(what, sizeof(what), "recipient <%s> refused",
 			       m->scan.rcpt[i]);
 		(void)send_smtp_fail(r, res, what, refused == 0 ? &rerr : NULL);
@@ -692,6 +633,8 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 			return e2_fail(err, rerr.code, "%s", rerr.msg);
 		refused++;
 	}
+	if (refused == 0)
+		m->perm = false;
 	if (refused > 0) {
 		if (refused > 1)
 			return e2_fail(err, rerr.code,
@@ -700,8 +643,10 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 		return e2_fail(err, rerr.code, "%s", rerr.msg);
 	}
 	res = mailsmtp_data(r->smtp);
-	if (res != MAILSMTP_NO_ERROR)
+	if (res != MAILSMTP_NO_ERROR) {
+		m->perm = send_is_5xx(r, res);
 		return send_smtp_fail(r, res, "DATA refused", err);
+	}
 	/*
 	 * libetpan adds CRLF . CRLF: drop the message's own last line end.
 	 * It dot-stuffs at each CRLF; the wire copy has no other line end.
@@ -709,8 +654,61 @@ send_transmit(struct send_run *r, struct send_msg *m, struct e2_err *err)
 	if (len >= 2 && wire[len - 2] == '\r' && wire[len - 1] == '\n')
 		len -= 2;
 	res = mailsmtp_data_message(r->smtp, wire, len);
-	if (res != MAILSMTP_NO_ERROR)
+	if (res != MAILSMTP_NO_ERROR) {
+		m->perm = send_is_5xx(r, res);
 		return send_smtp_fail(r, res, "message refused", err);
+	}
+	return E2_OK;
+}
+
+/*
+ * The envelope of email2-sendmail (one address a line, from the queue
+ * row) replaces the header recipients: each line must pass
+ * outbox_addr_ok() again (the row is a file on disk like any other).
+ */
+static enum e2_status
+send_use_envelope(struct outbox_scan *sc, const char *env, struct e2_err *err)
+{
+	size_t n = 0;
+	char **v;
+
+	for (const char *p = env; *p != '\0'; p++)
+		n += *p == '\n';
+	v = calloc(n + 1, sizeof(*v));
+	if (v == NULL)
+		return send_oom(err);
+	n = 0;
+	for (const char *p = env; *p != '\0';) {
+		size_t k = strcspn(p, "\n");
+
+		v[n] = strndup(p, k);
+		if (v[n] == NULL) {
+			e2_strv_free(&v, n);
+			return send_oom(err);
+		}
+		if (!outbox_addr_ok(v[n])) {
+			enum e2_status rc = e2_fail(
+				err, E2_EINVAL,
+				"queued envelope recipient \"%.100s\" is not "
+				"an address",
+				v[n]);
+
+			e2_strv_free(&v, n + 1);
+			return rc;
+		}
+		n++;
+		p += k;
+		if (*p == '\n')
+			p++;
+	}
+	if (n == 0) {
+		free(v);
+		return e2_fail(err, E2_EINVAL, "queued envelope is empty");
+	}
+	e2_strv_free(&sc->rcpt, sc->nrcpt);
+	sc->rcpt = v;
+	sc->nrcpt = n;
+	sc->cap = n + 1;
 	return E2_OK;
 }
 
@@ -725,13 +723,33 @@ send_msg_clear(struct send_msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Records a failed attempt of file (its unique name) and counts it. */
 static enum e2_status
-send_failed(struct send_run *r, const char *uniq, enum e2_status why,
-	    const char *reason, struct e2_err *err)
+send_row_write(struct send_run *r, const struct outbox_row *row,
+	       struct e2_err *err)
+{
+	enum e2_status rc = store_begin(r->c->st, err);
+
+	if (rc != E2_OK)
+		return rc;
+	rc = outbox_row_update(r->c->st, r->c->a->guid, row, err);
+	if (rc == E2_OK)
+		return store_commit(r->c->st, err);
+	store_rollback(r->c->st);
+	return rc;
+}
+
+/*
+ * Records a failed attempt of row with its reason and counts it. counts:
+ * the message's own failure (an attempt, and the delay of the schedule in
+ * outbox.h); false for a connection that failed before its turn. perm: a
+ * permanent failure, FAILED at once. Only store errors are returned.
+ */
+static enum e2_status
+send_failed(struct send_run *r, struct outbox_row *row, enum e2_status why,
+	    const char *reason, bool counts, bool perm, struct e2_err *err)
 {
 	struct sync_ctx *c = r->c;
-	enum e2_status rc;
+	int64_t now = (int64_t)time(NULL);
 
 	c->stats->send_failed++;
 	if (r->failed++ == 0) {
@@ -739,53 +757,85 @@ send_failed(struct send_run *r, const char *uniq, enum e2_status why,
 		(void)snprintf(r->first_msg, sizeof(r->first_msg), "%s",
 			       reason);
 	}
-	rc = store_begin(c->st, err);
-	if (rc != E2_OK)
-		return rc;
-	rc = syncstate_outbox_failed(c->ss, uniq, reason, (int64_t)time(NULL),
-				     err);
-	if (rc == E2_OK)
-		return store_commit(c->st, err);
-	store_rollback(c->st);
-	return rc;
+	if (counts) {
+		row->attempts++;
+		row->next_attempt = now + outbox_retry_delay(row->attempts);
+	}
+	row->last_attempt = now;
+	(void)snprintf(row->last_error, sizeof(row->last_error), "%s", reason);
+	if (perm || row->attempts >= OUTBOX_MAX_ATTEMPTS ||
+	    (row->queued > 0 && now - row->queued >= OUTBOX_MAX_AGE))
+		row->state = OUTBOX_STATE_FAILED;
+	return send_row_write(r, row, err);
 }
 
 static enum e2_status
-send_done(struct send_run *r, const char *uniq, struct e2_err *err)
+send_row_done(struct send_run *r, const char *id, struct e2_err *err)
 {
 	enum e2_status rc = store_begin(r->c->st, err);
 
 	if (rc != E2_OK)
 		return rc;
-	rc = syncstate_outbox_done(r->c->ss, uniq, err);
+	rc = outbox_row_delete(r->c->st, r->c->a->guid, id, err);
 	if (rc == E2_OK)
 		return store_commit(r->c->st, err);
 	store_rollback(r->c->st);
 	return rc;
 }
 
-/* Sends one queued file. Only store and disk errors are returned. */
+/*
+ * After the server's 250 (or for a SENT row): the move into the Sent
+ * folder, then the row deleted. A failed move leaves the row SENT with the
+ * reason and is counted in the run's failures (the message is kept, not
+ * lost, and never sent again): the next run retries only the move, and
+ * the other messages go on. Only ENOMEM and store errors are returned.
+ */
 static enum e2_status
-send_one(struct send_run *r, const struct maildir_file *f, struct e2_err *err)
+send_finish(struct send_run *r, struct outbox_row *row,
+	    const struct maildir_file *f, struct e2_err *err)
+{
+	struct e2_err merr = {0};
+	enum e2_status rc = send_move_sent(r, row->id, f, &merr);
+
+	if (rc == E2_ENOMEM)
+		return e2_fail(err, rc, "%s", merr.msg);
+	if (rc != E2_OK) {
+		row->state = OUTBOX_STATE_SENT;
+		(void)snprintf(row->last_error, sizeof(row->last_error),
+			       "sent; not yet moved to Sent: %.200s", merr.msg);
+		if (r->failed++ == 0) {
+			r->first_rc = rc;
+			(void)snprintf(r->first_msg, sizeof(r->first_msg),
+				       "%.199s", row->last_error);
+		}
+		return send_row_write(r, row, err);
+	}
+	return send_row_done(r, row->id, err);
+}
+
+/*
+ * Sends one claimed message (row, its file f). Only store and disk errors
+ * are returned; the message's own failure is recorded in its row.
+ */
+static enum e2_status
+send_one(struct send_run *r, struct outbox_row *row,
+	 const struct maildir_file *f, struct e2_err *err)
 {
 	struct send_msg m = {0};
 	struct send_buf add = {0};
 	struct e2_err merr = {0};
-	char *name = strdup(f->name), *path = NULL;
-	size_t ulen;
-	char flags[MAILDIR_FLAGS_MAX], *uniq = NULL;
-	enum e2_status rc, mrc;
+	char *path = NULL;
+	enum e2_status rc = E2_OK, mrc;
 
-	if (name == NULL)
-		return send_oom(err);
-	path = send_path(r->outbox, f->sub, name);
+	path = send_path(r->outbox, f->sub, f->name);
 	if (path == NULL) {
 		rc = send_oom(err);
 		goto out;
 	}
 	mrc = send_read(path, &m, &merr);
 	if (mrc == E2_OK)
-		mrc = outbox_scan(m.buf, m.len, &m.scan, &merr);
+		mrc = outbox_scan_ex(m.buf, m.len, row->envelope == NULL,
+				     &m.scan, &merr);
 	if (mrc == E2_OK) {
 		const char *nl = memchr(m.buf, '\n', m.len);
 		const char *eol = nl != NULL && nl > m.buf && nl[-1] == '\r'
@@ -796,79 +846,35 @@ send_one(struct send_run *r, const struct maildir_file *f, struct e2_err *err)
 	}
 	if (mrc == E2_OK && add.len > 0) {
 		/* a disk failure here stops the run, like any store error */
-		rc = send_rewrite(r, f->sub, &name, &m, &add, err);
+		rc = send_rewrite(r, path, &m, &add, err);
 		if (rc != E2_OK)
 			goto out;
 		/* what is sent is the file as it is now, scanned again */
 		outbox_scan_free(&m.scan);
-		mrc = outbox_scan(m.buf, m.len, &m.scan, &merr);
+		mrc = outbox_scan_ex(m.buf, m.len, row->envelope == NULL,
+				     &m.scan, &merr);
 	}
+	if (mrc == E2_OK && row->envelope != NULL)
+		mrc = send_use_envelope(&m.scan, row->envelope, &merr);
+	/* a message that cannot be read or scanned never will be */
+	m.perm = mrc == E2_EINVAL;
 	if (mrc == E2_OK)
 		mrc = send_transmit(r, &m, &merr);
-	maildir_name_parse(name, &ulen, flags);
-	uniq = strndup(name, ulen);
-	if (uniq == NULL) {
-		rc = send_oom(err);
-		goto out;
-	}
 	if (mrc != E2_OK) {
 		if (!r->dead && r->smtp != NULL &&
 		    mailsmtp_reset(r->smtp) != MAILSMTP_NO_ERROR)
 			r->dead = true;
-		/* a rewritten file has a new name: its row follows it */
-		rc = strcmp(uniq, f->uniq) != 0 ? send_done(r, f->uniq, err)
-						: E2_OK;
-		if (rc == E2_OK)
-			rc = send_failed(r, uniq, mrc, merr.msg, err);
+		rc = send_failed(r, row, mrc, merr.msg, true, m.perm, err);
 		goto out;
 	}
 	/* accepted: from here on a second send is what we must avoid */
 	r->c->stats->sent++;
-	rc = send_move_sent(r, f->sub, name, err);
-	if (rc != E2_OK) {
-		char mark[256];
-		struct e2_err ignore = {0};
-
-		(void)snprintf(mark, sizeof(mark), "%s%.200s", SEND_SENT_MARK,
-			       err != NULL ? err->msg : "");
-		(void)send_failed(r, uniq, rc, mark, &ignore);
-		r->c->stats->send_failed--; /* it was sent */
-		goto out;
-	}
-	rc = send_done(r, f->uniq, err);
-	if (rc == E2_OK && strcmp(uniq, f->uniq) != 0)
-		rc = send_done(r, uniq, err);
+	rc = send_finish(r, row, f, err);
 out:
 	sync_progress(r->c);
 	send_msg_clear(&m);
 	free(add.p);
 	free(path);
-	free(name);
-	free(uniq);
-	return rc;
-}
-
-/*
- * A file whose row carries the sent marker was sent by an earlier run that
- * could not move it: move it now. *sent_out says whether that was it.
- */
-static enum e2_status
-send_check_marker(struct send_run *r, const struct maildir_file *f,
-		  bool *sent_out, struct e2_err *err)
-{
-	struct syncstate_outbox o;
-	bool found = false;
-	enum e2_status rc;
-
-	*sent_out = false;
-	rc = syncstate_outbox_get(r->c->ss, f->uniq, &found, &o, err);
-	if (rc != E2_OK || !found ||
-	    strncmp(o.last_error, SEND_SENT_MARK, strlen(SEND_SENT_MARK)) != 0)
-		return rc;
-	*sent_out = true;
-	rc = send_move_sent(r, f->sub, f->name, err);
-	if (rc == E2_OK)
-		rc = send_done(r, f->uniq, err);
 	return rc;
 }
 
@@ -1032,8 +1038,11 @@ sync_send_run(struct sync_ctx *c, struct e2_err *err)
 {
 	struct send_run r = {0};
 	struct maildir_snapshot snap = {0};
+	struct outbox_row *rows = NULL;
+	size_t n = 0, due = 0;
+	int64_t now = (int64_t)time(NULL);
 	enum e2_status rc = E2_OK;
-	size_t queued = 0;
+	bool *todo = NULL;
 
 	r.c = c;
 	/* made on the first run, the user's own (owner, mode, no symlink) */
@@ -1043,26 +1052,43 @@ sync_send_run(struct sync_ctx *c, struct e2_err *err)
 	rc = send_migrate_legacy(&r, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = maildir_snapshot(r.outbox, NULL, &snap, err);
+	/* every file claimed under its own id first (outbox.h) */
+	rc = outbox_claim(c->st, c->a->guid, r.outbox, now, &rows, &n, err);
+	if (rc == E2_OK)
+		rc = maildir_snapshot(r.outbox, NULL, &snap, err);
 	if (rc != E2_OK)
 		goto out;
-	for (size_t i = 0; i < snap.n && rc == E2_OK; i++) {
-		rc = send_check_marker(&r, &snap.v[i], &snap.v[i].matched, err);
-		if (rc == E2_OK && !snap.v[i].matched)
-			queued++;
+	todo = calloc(n + 1, sizeof(*todo));
+	if (todo == NULL) {
+		rc = send_oom(err);
+		goto out;
 	}
-	if (rc != E2_OK || queued == 0)
+	for (size_t i = 0; i < n && rc == E2_OK; i++) {
+		struct maildir_file *f =
+			maildir_snapshot_find(&snap, rows[i].id);
+
+		if (f == NULL)
+			continue; /* removed since the claim: the next one */
+		if (rows[i].state == OUTBOX_STATE_SENT)
+			/* sent by an earlier run: only the move is left */
+			rc = send_finish(&r, &rows[i], f, err);
+		else if (rows[i].state == OUTBOX_STATE_QUEUED &&
+			 rows[i].next_attempt <= now)
+			todo[i] = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		due += todo[i];
+	if (rc != E2_OK || due == 0)
 		goto out;
 	if (c->a->replyaddr == NULL || !outbox_addr_ok(c->a->replyaddr)) {
 		struct e2_err e = {0};
 
 		(void)e2_fail(&e, E2_EINVAL,
 			      "REPLYADDR is not an address: cannot send");
-		r.dead = true;
-		for (size_t i = 0; i < snap.n && rc == E2_OK; i++)
-			if (!snap.v[i].matched)
-				rc = send_failed(&r, snap.v[i].uniq, e.code,
-						 e.msg, err);
+		for (size_t i = 0; i < n && rc == E2_OK; i++)
+			if (todo[i])
+				rc = send_failed(&r, &rows[i], e.code, e.msg,
+						 false, false, err);
 		goto out;
 	}
 	r.sender = c->a->replyaddr;
@@ -1075,25 +1101,26 @@ sync_send_run(struct sync_ctx *c, struct e2_err *err)
 
 			(void)snprintf(why, sizeof(why), "not sent: %.200s",
 				       cerr.msg);
-			for (size_t i = 0; i < snap.n && rc == E2_OK; i++)
-				if (!snap.v[i].matched)
-					rc = send_failed(&r, snap.v[i].uniq,
-							 crc, why, err);
+			for (size_t i = 0; i < n && rc == E2_OK; i++)
+				if (todo[i])
+					rc = send_failed(&r, &rows[i], crc, why,
+							 false, false, err);
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < snap.n && rc == E2_OK; i++) {
-		if (snap.v[i].matched)
+	for (size_t i = 0; i < n && rc == E2_OK; i++) {
+		if (!todo[i])
 			continue;
 		if (r.dead) {
-			rc = send_failed(&r, snap.v[i].uniq, r.first_rc,
+			rc = send_failed(&r, &rows[i], r.first_rc,
 					 "not sent: the connection was lost",
-					 err);
+					 false, false, err);
 			continue;
 		}
 		if (sync_stopping(c))
 			break;
-		rc = send_one(&r, &snap.v[i], err);
+		rc = send_one(&r, &rows[i],
+			      maildir_snapshot_find(&snap, rows[i].id), err);
 	}
 out:
 	if (rc == E2_OK && r.failed > 0)
@@ -1102,6 +1129,8 @@ out:
 			     r.failed == 1 ? "" : "s", r.first_msg);
 	chain_session_free(&r.sess);
 	maildir_snapshot_free(&snap);
+	outbox_rows_free(&rows, n);
+	free(todo);
 	free(r.outbox);
 	free(r.sent);
 	return rc;

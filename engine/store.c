@@ -122,6 +122,29 @@ static const struct store_migration store_migrations[] = {
 	{4, "CREATE INDEX IF NOT EXISTS accounts_guid_nocase"
 	    " ON accounts (guid COLLATE NOCASE);"},
 	/*
+	 * The send queue's claims (engine/outbox.h): one row per queued
+	 * message, keyed by its unique id, never by a file name. state: 0
+	 * queued, 1 sent (only the move to Sent is left), 2 failed. The rows
+	 * of sync_outbox (keyed by file name) stay: the first claim of the
+	 * file each names takes its attempts, reason and "sent" marker over
+	 * and deletes it (outbox_claim()), so nothing queued by an older
+	 * version is lost or sent twice.
+	 */
+	{6, "CREATE TABLE IF NOT EXISTS outbox_queue ("
+	    " guid TEXT NOT NULL"
+	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	    " id TEXT NOT NULL,"
+	    " origin TEXT NOT NULL DEFAULT '',"
+	    " state INTEGER NOT NULL DEFAULT 0,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " last_error TEXT NOT NULL DEFAULT '',"
+	    " last_attempt INTEGER NOT NULL DEFAULT 0,"
+	    " next_attempt INTEGER NOT NULL DEFAULT 0,"
+	    " queued INTEGER NOT NULL DEFAULT 0,"
+	    " envelope TEXT,"
+	    " PRIMARY KEY (guid, id)"
+	    ") WITHOUT ROWID;"},
+	/*
 	 * Per-account settings the CSP does not carry (store_option_set(),
 	 * issue 8: the Sent copy).
 	 */

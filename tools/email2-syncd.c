@@ -877,6 +877,7 @@ main(int argc, char **argv)
 	pthread_condattr_t ca;
 	pthread_t sigthread;
 	sigset_t set;
+	int pidfd = -1;
 	int rc;
 
 	rc = syncd_parse(argc, argv, &a);
@@ -907,7 +908,24 @@ main(int argc, char **argv)
 		tool_print_error(SYNCD_NAME, &err);
 		rc = SYNCD_EXIT_USAGE;
 	} else {
+		/*
+		 * Daemon mode holds <store>/email2-syncd.pid locked while it
+		 * runs: email2-sendmail reads the pid only while the lock is
+		 * held and sends SIGUSR1 (e2_syncd_wake()).
+		 */
+		if (!a.once && e2_syncd_pidfile(st, &pidfd, &err) != E2_OK) {
+			tool_print_error(SYNCD_NAME, &err);
+			e2_err_clear(&err);
+		} else if (!a.once && pidfd < 0 && !a.quiet) {
+			fprintf(stderr,
+				"%s: another email2-syncd holds %s/%s: it is"
+				" the one email2-sendmail wakes\n",
+				SYNCD_NAME, e2_store_dir(st),
+				E2_SYNCD_PID_FILE);
+		}
 		rc = syncd_run(&d, st);
+		if (pidfd >= 0)
+			(void)close(pidfd);
 	}
 	(void)pthread_mutex_lock(&d.mu);
 	d.quit = true;

@@ -69,24 +69,28 @@ EOF
 
 e2t_log_mark
 sync_once
-outbox_n() { ls "$OUT/new" "$OUT/cur" | grep -c test; }
-sent_n() { ls "$MD/.Sent/cur" 2>/dev/null | grep -c ':2,S$'; }
+# files in the queue (claimed ones are cur/<id>:2,); sent copies of this
+# IMAP account are staged in the queue's .Sent/cur (outbox_sent_open())
+outbox_n() { find "$OUT/new" "$OUT/cur" -type f | wc -l; }
+sent_n() { ls "$OUT/.Sent/cur" 2>/dev/null | grep -c ':2,S$'; }
 e2t_check "3 sent, 1 kept (json)" json \
 	"d['sent'] == 3 and d['send_failed'] == 1 and d['status'] == 'einval'"
 e2t_check "the error names the reason" json \
 	"'no recipient' in d['error'] and '1 message kept' in d['error']"
-e2t_check "3 in .Sent/cur with S" test "$(sent_n)" = 3
+e2t_check "3 staged in the queue's .Sent/cur with S" test "$(sent_n)" = 3
 e2t_check "1 left in the queue" test "$(outbox_n)" = 1
-e2t_check "the one left is 'nobody'" grep -rq '^Subject: nobody' "$OUT/new"
+e2t_check "the one left is 'nobody'" grep -rq '^Subject: nobody' "$OUT/cur"
 
 # sink_check EXPR: EXPR over m (the sink) and s (.Sent/cur), each a dict
 # subject -> [email.message with .raw]
 sink_check() {
-	"$E2T_PY" - "$E2T_SINK_DIR" "$MD/.Sent/cur" "$1" <<'PY'
+	"$E2T_PY" - "$E2T_SINK_DIR" "$OUT/.Sent/cur" "$1" <<'PY'
 import email, email.header, email.policy, os, re, sys
 sink, sent, expr = sys.argv[1], sys.argv[2], sys.argv[3]
 def load(d):
     out = {}
+    if not os.path.isdir(d):
+        return out
     subs = [os.path.join(d, s) for s in ("new", "cur")]
     for p in [s for s in subs if os.path.isdir(s)] or [d]:
         for f in sorted(os.listdir(p)):
@@ -138,12 +142,13 @@ for f in os.listdir(d):
     m = re.search(r",S=(\d+)", f)
     if not m or int(m.group(1)) != os.path.getsize(os.path.join(d, f)):
         sys.exit("%s: size %d" % (f, os.path.getsize(os.path.join(d, f))))
-' "$MD/.Sent/cur"
-e2t_check "the kept message has its reason in sync_outbox" "$E2T_PY" -c '
+' "$OUT/.Sent/cur"
+# issue 8: a message that can never be sent as it is fails at once
+e2t_check "the kept message has its reason, failed at once" "$E2T_PY" -c '
 import sqlite3, sys
 rows = sqlite3.connect(sys.argv[1]).execute(
-    "SELECT attempts, last_error FROM sync_outbox").fetchall()
-assert len(rows) == 1 and rows[0][0] == 1 and "no recipient" in rows[0][1], rows
+    "SELECT attempts, last_error, state FROM outbox_queue").fetchall()
+assert len(rows) == 1 and rows[0][0] == 1 and "no recipient" in rows[0][1] and rows[0][2] == 2, rows
 ' "$STORE/accounts.db"
 submission_login() {
 	sleep 0.2 # login processes log asynchronously
@@ -174,7 +179,11 @@ class H(socketserver.StreamRequestHandler):
             elif u.startswith("HELO") or u.startswith("MAIL") or u.startswith("RSET"):
                 w("250 ok")
             elif u.startswith("RCPT"):
-                w("550 5.1.1 no such user" if "refuse@" in cmd else "250 ok")
+                # tempfail@: 450 until the flag file .accept exists
+                if "tempfail@" in cmd and not os.path.exists(log + ".accept"):
+                    w("450 4.2.0 try again later")
+                else:
+                    w("550 5.1.1 no such user" if "refuse@" in cmd else "250 ok")
             elif u.startswith("DATA"):
                 w("354 go on")
                 while self.rfile.readline(65536) not in (b".\r\n", b""):
@@ -221,18 +230,19 @@ Subject: fine
 to ok2
 EOF
 sync_once
-e2t_check "refused RCPT: 1 sent, 2 kept" json \
-	"d['sent'] == 1 and d['send_failed'] == 2 and '2 messages kept' in d['error']"
+# issue 8: the failed 'nobody' is not tried again
+e2t_check "refused RCPT: 1 sent, 1 kept" json \
+	"d['sent'] == 1 and d['send_failed'] == 1 and '1 message kept' in d['error']"
 e2t_check "nobody got the refused message (one DATA)" \
 	test "$(grep -c '^<message>' "$E2T_DIR/refuse.log")" = 1
 e2t_check "RSET after the refusal" grep -q '^RSET' "$E2T_DIR/refuse.log"
 e2t_check "the refusal is recorded" "$E2T_PY" -c '
 import sqlite3, sys
 rows = dict(sqlite3.connect(sys.argv[1]).execute(
-    "SELECT last_error, attempts FROM sync_outbox").fetchall())
+    "SELECT last_error, attempts FROM outbox_queue").fetchall())
 assert any("recipient <refuse@example.org> refused: 550 5.1.1 no such user"
            in e for e in rows), rows
-assert sorted(rows.values()) == [1, 2], rows
+assert sorted(rows.values()) == [1, 1], rows
 ' "$STORE/accounts.db"
 e2t_check "2 left in the queue, 4 in .Sent" test "$(outbox_n) $(sent_n)" = "2 4"
 
@@ -246,8 +256,8 @@ Subject: later
 later
 EOF
 sync_once
-e2t_check "connection failure: 0 sent, 3 kept" json \
-	"d['sent'] == 0 and d['send_failed'] == 3 and d['status'] == 'econnect'"
+e2t_check "connection failure: 0 sent, 1 kept (2 failed)" json \
+	"d['sent'] == 0 and d['send_failed'] == 1 and d['status'] == 'econnect'"
 e2t_check "every message still queued" test "$(outbox_n) $(sent_n)" = "3 4"
 e2t_check "no secret in the output" bash -c \
 	"! grep -rqF -- '$E2T_PASS' '$E2T_DIR/sync.json' '$E2T_DIR/sync.err'"
@@ -283,7 +293,7 @@ e2t_check "the 8-bit body arrives intact" sink_check \
 e2t_check "the NUL message stays queued with its reason" "$E2T_PY" -c '
 import os, sqlite3, sys
 rows = [r[0] for r in sqlite3.connect(sys.argv[1]).execute(
-    "SELECT last_error FROM sync_outbox")]
+    "SELECT last_error FROM outbox_queue")]
 assert any("NUL byte at offset" in e for e in rows), rows
 q = [f for s in ("new", "cur") for f in os.listdir(os.path.join(sys.argv[2], s))]
 assert len(q) == 1, q
@@ -295,18 +305,18 @@ queue < <(printf 'From: %s\nTo: ok8@example.org\nSubject: eight-2\n\n\xc3\xa9t\x
 sync_once
 e2t_check "8BITMIME offered: sent with BODY=8BITMIME" \
 	grep -q "^MAIL FROM:<$FROM_ADDR> BODY=8BITMIME" "$E2T_DIR/refuse.log"
-e2t_check "8-bit sent, the NUL message still kept" json \
-	"d['sent'] == 1 and d['send_failed'] == 1"
+e2t_check "8-bit sent, the failed NUL message not tried" json \
+	"d['sent'] == 1 and d['send_failed'] == 0"
 touch "$E2T_DIR/refuse.log.no8bit"
 mails_before=$(grep -c '^MAIL' "$E2T_DIR/refuse.log")
 queue < <(printf 'From: %s\nTo: ok8@example.org\nSubject: eight-3\n\n\xc3\xa9t\xc3\xa9\n' "$FROM_ADDR")
 sync_once
 e2t_check "no 8BITMIME: the 8-bit message stays queued" json \
-	"d['sent'] == 0 and d['send_failed'] == 2"
+	"d['sent'] == 0 and d['send_failed'] == 1"
 e2t_check "no 8BITMIME: its reason names 8BITMIME" "$E2T_PY" -c '
 import sqlite3, sys
 rows = [r[0] for r in sqlite3.connect(sys.argv[1]).execute(
-    "SELECT last_error FROM sync_outbox")]
+    "SELECT last_error FROM outbox_queue")]
 assert any("does not offer 8BITMIME" in e for e in rows), rows
 ' "$STORE/accounts.db"
 e2t_check "no 8BITMIME: no MAIL command for it" \
@@ -397,5 +407,185 @@ no_plain_auth() {
 }
 e2t_check "no AUTH reached the plain-only submission listener" no_plain_auth
 e2t_check "no cleartext login at all" e2t_no_cleartext_login "$E2T_USER"
+
+# ---- issue 8: claims by unique id, Sent staging, retries, email2-outbox ----
+OUTBOX_TOOL=$(e2t_find_tool email2-outbox) || e2t_fatal "email2-outbox not built"
+ob() { "$OUTBOX_TOOL" --store "$STORE" "$@"; }
+# obq EXPR: EXPR over l, `email2-outbox list --json` (a list of dicts)
+obq() {
+	ob list --json >"$E2T_DIR/ob.json" || return 1
+	"$E2T_PY" -c '
+import json, sys
+l = json.load(open(sys.argv[1]))
+ok = eval(sys.argv[2])
+if not ok:
+    print("assertion failed:", sys.argv[2], l)
+sys.exit(0 if ok else 1)' "$E2T_DIR/ob.json" "$1"
+}
+# put NAME SUBJECT [TO]: a file written into new/ under a name the user chose
+put() {
+	printf 'From: %s\nTo: %s\nSubject: %s\n\nbody of %s\n' "$FROM_ADDR" \
+		"${3:-jane@example.org}" "$2" "$2" >"$OUT/tmp/$1" &&
+		mv "$OUT/tmp/$1" "$OUT/new/$1"
+}
+rm -f "$OUT"/new/* "$OUT"/cur/*
+sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
+sync_once # the rows of the files removed above go
+
+# R-send-1: a reused file name is a new message, sent once, not suppressed
+put msg1.eml reuse-1
+sync_once
+put msg1.eml reuse-2
+sync_once
+e2t_check "reused name: the second file is sent" json \
+	"d['sent'] == 1 and d['send_failed'] == 0 and d['status'] == 'ok'"
+sync_once
+e2t_check "reused name: each file arrived exactly once" sink_check \
+	"len(m['reuse-1']) == 1 and len(m['reuse-2']) == 1"
+e2t_check "reused name: staged under two unique ids with S" test \
+	"$(cd "$OUT/.Sent/cur" && grep -l -e '^Subject: reuse-[12]$' -- *.e2q,S=*:2,S | wc -l)" = 2
+e2t_check "reused name: nothing left queued" test "$(outbox_n)" = 0
+e2t_check "the Sent staging Maildir is 0700" test \
+	"$(stat -c %a "$OUT/.Sent" "$OUT/.Sent/cur" "$OUT/.Sent/new" "$OUT/.Sent/tmp" | sort -u)" = 700
+e2t_check "--once writes no pid file (daemon mode only)" \
+	test ! -e "$STORE/email2-syncd.pid"
+
+# R-send-2: a message an older version sent (its sync_outbox row carries
+# the sent marker) is moved to Sent, not sent again
+put legacy-sent.eml legacy-sent
+"$E2T_PY" -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO sync_outbox (guid, file, attempts, last_error,"
+           " last_attempt) VALUES (?, ?, 1, ?, 0)",
+           (sys.argv[2], "legacy-sent.eml",
+            "sent; not yet moved to .Sent: rename failed"))
+db.commit()' "$STORE/accounts.db" "$GUID"
+sync_once
+e2t_check "old sent marker: not sent again" sink_check "'legacy-sent' not in m"
+e2t_check "old sent marker: moved to the Sent staging" \
+	grep -rqs '^Subject: legacy-sent' "$OUT/.Sent/cur"
+e2t_check "old sent marker: no old row left" "$E2T_PY" -c '
+import sqlite3, sys
+n = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT count(*) FROM sync_outbox").fetchone()[0]
+assert n == 0, n' "$STORE/accounts.db"
+
+# R-send-3: sent, but the Sent move fails: the row says "sent"; a flag
+# change (mutt renaming cur/<id>:2, to :2,S) keeps its identity, and the
+# message is never sent again; the move happens once it can
+mv "$OUT/.Sent" "$OUT/.Sent.save" && : >"$OUT/.Sent"
+put blocked.eml sent-once
+put blocked2.eml sent-once-2
+sync_once
+e2t_check "Sent move blocked: both sent, the error says so" json \
+	"d['sent'] == 2 and 'Sent' in d['error'] and '2 messages kept' in d['error']"
+e2t_check "Sent move blocked: listed as sent" obq \
+	"len(l) == 2 and all(x['state'] == 'sent' for x in l) and sorted(x['subject'] for x in l) == ['sent-once', 'sent-once-2']"
+for f in "$OUT"/cur/*; do mv "$f" "${f%:2,*}:2,S"; done
+sync_once
+rm -f "$OUT/.Sent" && mv "$OUT/.Sent.save" "$OUT/.Sent"
+sync_once
+e2t_check "Sent move blocked: each sent exactly once" sink_check \
+	"len(m['sent-once']) == 1 and len(m['sent-once-2']) == 1"
+e2t_check "Sent move blocked: moved afterwards, queue empty" test \
+	"$(outbox_n) $(grep -rlE '^Subject: sent-once(-2)?$' "$OUT/.Sent/cur" | wc -l)" = "0 2"
+
+# R-send-4: a 4xx backs off; the next run inside the delay does not try
+reprovision_out "$E2T_HOST_HOSTILE:$E2T_SPARE_PORT"
+tf_tries() { grep -c '^RCPT TO:<tempfail@example.org>' "$E2T_DIR/refuse.log"; }
+put tf.eml tempfail tempfail@example.org
+sync_once
+e2t_check "4xx: kept queued after one try" test "$(tf_tries)" = 1
+e2t_check "4xx: attempt 1, next in 60 s, reason kept" obq \
+	"len(l) == 1 and l[0]['state'] == 'queued' and l[0]['attempts'] == 1 and l[0]['next_attempt'] - l[0]['last_attempt'] == 60 and '450 4.2.0' in l[0]['last_error']"
+sync_once
+e2t_check "backoff: the run inside the delay does not try" test "$(tf_tries)" = 1
+e2t_check "backoff: that run is ok, nothing sent or failed" json \
+	"d['sent'] == 0 and d['send_failed'] == 0 and d['status'] == 'ok'"
+due_now() {
+	"$E2T_PY" -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE outbox_queue SET next_attempt = 0")
+db.commit()' "$STORE/accounts.db"
+}
+delays=$("$E2T_PY" -c '
+import json, sys
+l = json.load(open(sys.argv[1]))
+print(l[0]["next_attempt"] - l[0]["last_attempt"])' "$E2T_DIR/ob.json")
+for i in 2 3 4 5 6 7 8 9 10; do
+	due_now
+	sync_once
+	ob list --json >"$E2T_DIR/ob.json"
+	delays+=" $("$E2T_PY" -c '
+import json, sys
+l = json.load(open(sys.argv[1]))
+print(l[0]["next_attempt"] - l[0]["last_attempt"])' "$E2T_DIR/ob.json")"
+done
+e2t_check "backoff schedule 1, 5, 15, 60, 60... minutes" test \
+	"$delays" = "60 300 900 3600 3600 3600 3600 3600 3600 3600"
+e2t_check "10 attempts: failed, with its reason" obq \
+	"l[0]['state'] == 'failed' and l[0]['attempts'] == 10 and '450' in l[0]['last_error']"
+due_now
+sync_once
+e2t_check "failed: never tried again" test "$(tf_tries)" = 10
+tf_id=$("$E2T_PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$E2T_DIR/ob.json")
+e2t_check "list (text) shows id, state and reason" bash -c \
+	"'$OUTBOX_TOOL' --store '$STORE' list | grep -q '^$tf_id  $GUID  failed  attempts 10' && '$OUTBOX_TOOL' --store '$STORE' list | grep -q 'last error: .*450'"
+e2t_check "retry ID: exit 0" ob retry "$tf_id"
+e2t_check "retry: queued again, attempts reset, due" obq \
+	"l[0]['state'] == 'queued' and l[0]['attempts'] == 0 and l[0]['next_attempt'] == 0"
+touch "$E2T_DIR/refuse.log.accept"
+sync_once
+e2t_check "retry: the next sync sends it" json "d['sent'] == 1"
+e2t_check "retry: one more try, queue empty" test "$(tf_tries) $(outbox_n)" = "11 0"
+rm -f "$E2T_DIR/refuse.log.accept"
+put drop.eml dropme tempfail@example.org
+sync_once
+drop_id=$(ob list --json | "$E2T_PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+e2t_check "show ID prints the queued message" bash -c \
+	"'$OUTBOX_TOOL' --store '$STORE' show '$drop_id' | grep -q '^Subject: dropme'"
+e2t_check "drop ID: exit 0" ob drop "$drop_id"
+e2t_check "drop: file and row gone" obq "l == []"
+e2t_check "drop: queue empty" test "$(outbox_n)" = 0
+due_now
+sync_once
+e2t_check "drop: never sent" test "$(tf_tries)" = 12
+# a queued (not yet sent) file the user renames to another name is a new
+# message: sent once, the old claim forgotten, never twice
+put ren.eml renamed tempfail@example.org
+sync_once
+data_before=$(grep -c '^<message>' "$E2T_DIR/refuse.log")
+f=$(ls "$OUT/cur")
+mv "$OUT/cur/$f" "$OUT/new/renamed-by-user.eml"
+touch "$E2T_DIR/refuse.log.accept"
+sync_once
+sync_once
+e2t_check "renamed queued file: sent once, nothing left" test \
+	"$(($(grep -c '^<message>' "$E2T_DIR/refuse.log") - data_before)) $(tf_tries) $(outbox_n)" = "1 14 0"
+rm -f "$E2T_DIR/refuse.log.accept"
+ob drop "$drop_id" 2>/dev/null
+e2t_check "drop of an unknown id: exit 2" test $? = 2
+ob retry nosuch.e2q 2>/dev/null
+e2t_check "retry of an unknown id: exit 2" test $? = 2
+ob drop 'new/../x' 2>/dev/null
+e2t_check "a path is not an id: exit 1" test $? = 1
+ob frobnicate 2>/dev/null
+e2t_check "unknown command: exit 1" test $? = 1
+e2t_check "--help and --version: exit 0" bash -c \
+	"'$OUTBOX_TOOL' --help | grep -q usage && '$OUTBOX_TOOL' --version | grep -q email2"
+
+# R-send-5: a POP3 account has no server folders: the sent copy goes to
+# the local .Sent, under its unique name
+GUID='{5E0D5E0D-4444-4A2B-8C3D-000000000005}' # SERVICETYPE is fixed
+MD=$STORE/mail/$GUID OUT=$STORE/outbox/$GUID
+sync_provision POP3 "$E2T_POP3S_PORT" AUTHREQUIRED=1 NAME="$NAME"
+(umask 077 && mkdir -p "$OUT/new" "$OUT/cur" "$OUT/tmp")
+put pop.eml pop3-sent
+sync_once
+e2t_check "POP3: sent" sink_check "len(m['pop3-sent']) == 1"
+e2t_check "POP3: the copy is in the local .Sent with S, unique name" test \
+	"$(cd "$MD/.Sent/cur" && grep -l '^Subject: pop3-sent' -- *.e2q,S=*:2,S | wc -l)" = 1
 
 e2t_finish

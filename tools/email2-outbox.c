@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/* email2-outbox.c -- list, retry, drop and show the send queue's messages */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "email2.h"
+#include "tool.h"
+
+#define OUTBOX_NAME "email2-outbox"
+
+/* Exit statuses (documented in email2-outbox(1) and --help). */
+enum outbox_exit {
+	OUTBOX_EXIT_OK = 0,
+	OUTBOX_EXIT_USAGE = 1,    /* bad arguments, store error */
+	OUTBOX_EXIT_NOTFOUND = 2, /* no message has that id */
+};
+
+struct outbox_args {
+	const char *store;
+	const char *account;
+	bool json;
+	const char *cmd;
+	const char *id;
+};
+
+static void
+outbox_usage(FILE *f)
+{
+	fputs("usage: " OUTBOX_NAME " [--store DIR] [--account GUID] list"
+	      " [--json]\n"
+	      "       " OUTBOX_NAME " [--store DIR] [--account GUID]"
+	      " retry|drop|show ID\n"
+	      "The send queue of each account: what waits, what failed, why.\n"
+	      "\n"
+	      "  list        every queued message: id, account, state (new,\n"
+	      "              queued, sent, failed), attempts, next attempt,\n"
+	      "              last error, subject and recipients\n"
+	      "  retry ID    make it due now; a failed message is queued "
+	      "again\n"
+	      "              with its attempts reset (the next sync sends it)\n"
+	      "  drop ID     remove the message from the queue (its file too)\n"
+	      "  show ID     the message's file as it is queued\n"
+	      "  --store DIR      the store (default $EMAIL2_HOME, else\n"
+	      "                   $XDG_DATA_HOME/email2)\n"
+	      "  --account GUID   only this account's queue\n"
+	      "  --json           list as one JSON array\n"
+	      "  --help, --version\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 usage or store error, 2 no message has\n"
+	      "that id.\n",
+	      f);
+}
+
+static int
+outbox_parse(int argc, char **argv, struct outbox_args *a)
+{
+	static const struct option opts[] = {
+		{"store", required_argument, NULL, 's'},
+		{"account", required_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			a->store = optarg;
+			break;
+		case 'a':
+			a->account = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'h':
+			outbox_usage(stdout);
+			return 1;
+		case 'V':
+			tool_print_version(OUTBOX_NAME);
+			return 1;
+		default:
+			outbox_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr,
+			"%s: name a command: list, retry, drop or show\n",
+			OUTBOX_NAME);
+		return -1;
+	}
+	a->cmd = argv[optind++];
+	if (strcmp(a->cmd, "list") == 0) {
+		if (optind != argc) {
+			fprintf(stderr, "%s: list takes no argument\n",
+				OUTBOX_NAME);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(a->cmd, "retry") != 0 && strcmp(a->cmd, "drop") != 0 &&
+	    strcmp(a->cmd, "show") != 0) {
+		fprintf(stderr, "%s: unknown command \"%s\"\n", OUTBOX_NAME,
+			a->cmd);
+		return -1;
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "%s: %s takes one message id (see list)\n",
+			OUTBOX_NAME, a->cmd);
+		return -1;
+	}
+	a->id = argv[optind];
+	if (a->json) {
+		fprintf(stderr, "%s: --json goes with list\n", OUTBOX_NAME);
+		return -1;
+	}
+	return 0;
+}
+
+/* A JSON string: quotes, backslash and control bytes escaped. */
+static void
+outbox_json_str(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
+	     p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static void
+outbox_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		(void)snprintf(buf, len, "-");
+	else
+		(void)strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+outbox_print(const struct e2_outbox_item *v, size_t n, bool json)
+{
+	char t1[32], t2[32];
+
+	if (json)
+		putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		const struct e2_outbox_item *it = &v[i];
+
+		outbox_time(it->next_attempt, t1, sizeof(t1));
+		outbox_time(it->queued, t2, sizeof(t2));
+		if (!json) {
+			if (it->state == E2_OUTBOX_QUEUED &&
+			    it->next_attempt <= (int64_t)time(NULL))
+				(void)snprintf(t1, sizeof(t1), "now");
+			printf("%s  %s  %s  attempts %u  next %s\n", it->id,
+			       it->guid, e2_outbox_state_name(it->state),
+			       it->attempts,
+			       it->state == E2_OUTBOX_QUEUED ? t1 : "-");
+			printf("    subject: %s\n    to: %s\n", it->subject,
+			       it->rcpt);
+			if (it->last_error[0] != '\0')
+				printf("    last error: %s\n", it->last_error);
+			continue;
+		}
+		printf("%s{\"id\":", i > 0 ? "," : "");
+		outbox_json_str(it->id);
+		printf(",\"account\":");
+		outbox_json_str(it->guid);
+		printf(",\"state\":\"%s\",\"attempts\":%u,",
+		       e2_outbox_state_name(it->state), it->attempts);
+		printf("\"queued\":%lld,\"last_attempt\":%lld,"
+		       "\"next_attempt\":%lld,\"last_error\":",
+		       (long long)it->queued, (long long)it->last_attempt,
+		       (long long)it->next_attempt);
+		outbox_json_str(it->last_error);
+		printf(",\"subject\":");
+		outbox_json_str(it->subject);
+		printf(",\"recipients\":");
+		outbox_json_str(it->rcpt);
+		printf(",\"file\":");
+		outbox_json_str(it->path);
+		putchar('}');
+	}
+	if (json)
+		puts("]");
+}
+
+/* show: the queued file's bytes to stdout. */
+static int
+outbox_show(struct e2_store *st, const struct outbox_args *a)
+{
+	struct e2_outbox_item *v = NULL;
+	struct e2_err err = {0};
+	size_t n = 0, len = 0;
+	char *buf = NULL;
+	int rc = OUTBOX_EXIT_NOTFOUND;
+
+	if (e2_outbox_list(st, a->account, &v, &n, &err) != E2_OK) {
+		tool_print_error(OUTBOX_NAME, &err);
+		return OUTBOX_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].id, a->id) != 0)
+			continue;
+		if (v[i].path[0] == '\0' ||
+		    tool_read_file(v[i].path, 64u * 1024 * 1024, &buf, &len,
+				   &err) != E2_OK) {
+			tool_print_error(OUTBOX_NAME, &err);
+			rc = OUTBOX_EXIT_USAGE;
+			break;
+		}
+		printf("id: %s\naccount: %s\nstate: %s\nfile: %s\n\n", v[i].id,
+		       v[i].guid, e2_outbox_state_name(v[i].state), v[i].path);
+		(void)fwrite(buf, 1, len, stdout);
+		rc = OUTBOX_EXIT_OK;
+		break;
+	}
+	if (rc == OUTBOX_EXIT_NOTFOUND)
+		fprintf(stderr, "%s: no queued message \"%s\"\n", OUTBOX_NAME,
+			a->id);
+	free(buf);
+	e2_outbox_items_free(&v, n);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct outbox_args a;
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+	struct e2_outbox_item *v = NULL;
+	size_t n = 0;
+	bool found = false;
+	int rc;
+
+	rc = outbox_parse(argc, argv, &a);
+	if (rc != 0)
+		return rc > 0 ? OUTBOX_EXIT_OK : OUTBOX_EXIT_USAGE;
+	if (e2_store_open(a.store, &st, &err) != E2_OK) {
+		tool_print_error(OUTBOX_NAME, &err);
+		return OUTBOX_EXIT_USAGE;
+	}
+	rc = OUTBOX_EXIT_OK;
+	if (strcmp(a.cmd, "list") == 0) {
+		if (e2_outbox_list(st, a.account, &v, &n, &err) != E2_OK) {
+			tool_print_error(OUTBOX_NAME, &err);
+			rc = OUTBOX_EXIT_USAGE;
+		} else {
+			outbox_print(v, n, a.json);
+		}
+		e2_outbox_items_free(&v, n);
+	} else if (strcmp(a.cmd, "show") == 0) {
+		rc = outbox_show(st, &a);
+	} else {
+		enum e2_status s = strcmp(a.cmd, "retry") == 0
+					   ? e2_outbox_retry(st, a.account,
+							     a.id, &found, &err)
+					   : e2_outbox_drop(st, a.account, a.id,
+							    &found, &err);
+
+		if (s != E2_OK) {
+			tool_print_error(OUTBOX_NAME, &err);
+			rc = OUTBOX_EXIT_USAGE;
+		} else if (!found) {
+			fprintf(stderr, "%s: no queued message \"%s\"\n",
+				OUTBOX_NAME, a.id);
+			rc = OUTBOX_EXIT_NOTFOUND;
+		} else if (strcmp(a.cmd, "retry") == 0) {
+			bool woken = false;
+
+			/* a running email2-syncd sends it now */
+			e2_err_clear(&err);
+			(void)e2_syncd_wake(st, &woken, &err);
+			if (woken)
+				fprintf(stderr, "%s: email2-syncd woken\n",
+					OUTBOX_NAME);
+		}
+	}
+	e2_store_close(&st);
+	return rc;
+}
