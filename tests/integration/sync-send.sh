@@ -20,6 +20,11 @@ sync_provision IMAP4 "$E2T_IMAPS_PORT" AUTHREQUIRED=1 NAME="$NAME"
 
 # the send queue: outside mail/{GUID}, where no server folder can map
 OUT=$STORE/outbox/$GUID
+# sent copies of this IMAP account are staged in the queue's .Sent
+# (outbox_sent_open()) and, in the same run, filed into the local mirror of
+# the server's Sent folder (sync_imap_sent.c; Dovecot here has none, so
+# "Sent" is created): that folder's cur/ is where a sent copy ends
+SENT_CUR=$STORE/mail/$GUID/.Sent/cur
 (umask 077 && mkdir -p "$OUT/new" "$OUT/cur" "$OUT/tmp")
 n=0
 # queue FILE-CONTENT (stdin): one message into the queue's new/, bytes as given
@@ -69,22 +74,21 @@ EOF
 
 e2t_log_mark
 sync_once
-# files in the queue (claimed ones are cur/<id>:2,); sent copies of this
-# IMAP account are staged in the queue's .Sent/cur (outbox_sent_open())
+# files in the queue (claimed ones are cur/<id>:2,)
 outbox_n() { find "$OUT/new" "$OUT/cur" -type f | wc -l; }
-sent_n() { ls "$OUT/.Sent/cur" 2>/dev/null | grep -c ':2,S$'; }
+sent_n() { ls "$SENT_CUR" 2>/dev/null | grep -c ':2,S$'; }
 e2t_check "3 sent, 1 kept (json)" json \
 	"d['sent'] == 3 and d['send_failed'] == 1 and d['status'] == 'einval'"
 e2t_check "the error names the reason" json \
 	"'no recipient' in d['error'] and '1 message kept' in d['error']"
-e2t_check "3 staged in the queue's .Sent/cur with S" test "$(sent_n)" = 3
+e2t_check "3 filed into the local Sent with S" test "$(sent_n)" = 3
 e2t_check "1 left in the queue" test "$(outbox_n)" = 1
 e2t_check "the one left is 'nobody'" grep -rq '^Subject: nobody' "$OUT/cur"
 
 # sink_check EXPR: EXPR over m (the sink) and s (.Sent/cur), each a dict
 # subject -> [email.message with .raw]
 sink_check() {
-	"$E2T_PY" - "$E2T_SINK_DIR" "$OUT/.Sent/cur" "$1" <<'PY'
+	"$E2T_PY" - "$E2T_SINK_DIR" "$SENT_CUR" "$1" <<'PY'
 import email, email.header, email.policy, os, re, sys
 sink, sent, expr = sys.argv[1], sys.argv[2], sys.argv[3]
 def load(d):
@@ -142,7 +146,7 @@ for f in os.listdir(d):
     m = re.search(r",S=(\d+)", f)
     if not m or int(m.group(1)) != os.path.getsize(os.path.join(d, f)):
         sys.exit("%s: size %d" % (f, os.path.getsize(os.path.join(d, f))))
-' "$OUT/.Sent/cur"
+' "$SENT_CUR"
 # issue 8: a message that can never be sent as it is fails at once
 e2t_check "the kept message has its reason, failed at once" "$E2T_PY" -c '
 import sqlite3, sys
@@ -442,8 +446,8 @@ e2t_check "reused name: the second file is sent" json \
 sync_once
 e2t_check "reused name: each file arrived exactly once" sink_check \
 	"len(m['reuse-1']) == 1 and len(m['reuse-2']) == 1"
-e2t_check "reused name: staged under two unique ids with S" test \
-	"$(cd "$OUT/.Sent/cur" && grep -l -e '^Subject: reuse-[12]$' -- *.e2q,S=*:2,S | wc -l)" = 2
+e2t_check "reused name: filed under two unique ids with S" test \
+	"$(cd "$SENT_CUR" && grep -l -e '^Subject: reuse-[12]$' -- *.e2q,S=*:2,S | wc -l)" = 2
 e2t_check "reused name: nothing left queued" test "$(outbox_n)" = 0
 e2t_check "the Sent staging Maildir is 0700" test \
 	"$(stat -c %a "$OUT/.Sent" "$OUT/.Sent/cur" "$OUT/.Sent/new" "$OUT/.Sent/tmp" | sort -u)" = 700
@@ -463,8 +467,8 @@ db.execute("INSERT INTO sync_outbox (guid, file, attempts, last_error,"
 db.commit()' "$STORE/accounts.db" "$GUID"
 sync_once
 e2t_check "old sent marker: not sent again" sink_check "'legacy-sent' not in m"
-e2t_check "old sent marker: moved to the Sent staging" \
-	grep -rqs '^Subject: legacy-sent' "$OUT/.Sent/cur"
+e2t_check "old sent marker: filed into Sent" \
+	grep -rqs '^Subject: legacy-sent' "$SENT_CUR"
 e2t_check "old sent marker: no old row left" "$E2T_PY" -c '
 import sqlite3, sys
 n = sqlite3.connect(sys.argv[1]).execute(
@@ -489,7 +493,7 @@ sync_once
 e2t_check "Sent move blocked: each sent exactly once" sink_check \
 	"len(m['sent-once']) == 1 and len(m['sent-once-2']) == 1"
 e2t_check "Sent move blocked: moved afterwards, queue empty" test \
-	"$(outbox_n) $(grep -rlE '^Subject: sent-once(-2)?$' "$OUT/.Sent/cur" | wc -l)" = "0 2"
+	"$(outbox_n) $(grep -rlE '^Subject: sent-once(-2)?$' "$SENT_CUR" | wc -l)" = "0 2"
 
 # R-send-4: a 4xx backs off; the next run inside the delay does not try
 reprovision_out "$E2T_HOST_HOSTILE:$E2T_SPARE_PORT"
