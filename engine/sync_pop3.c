@@ -9,13 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libetpan/libetpan.h>
 #include <openssl/evp.h>
 
 #include "mime.h"
+#include "reconcile.h"
 #include "transports/chain.h"
 #include "transports/pop3_list.h"
 
@@ -82,6 +88,21 @@ struct pop3_srv {
 	bool known;       /* has a row (or is adopted) */
 };
 
+/* A state row, as much as the run needs (syncstate_msg is 400 bytes). */
+struct pop3_row {
+	char *uidl;
+	char *local_name;
+	uint64_t size;
+	int64_t internal_date;
+	bool partial, omitted;
+	char disp; /* the flags column: '\0', 'T' or 'A' (see above) */
+};
+
+struct pop3_tagmap {
+	char *tag;
+	const char *uidl; /* in pop3_run's list */
+};
+
 struct pop3_run {
 	struct sync_ctx *c;
 	struct chain_session *sess;
@@ -98,6 +119,15 @@ struct pop3_run {
 	time_t cutoff;              /* DWNDAY window start, 0: everything */
 	size_t ndele;               /* DELEs sent this run */
 	struct syncstate_folder fs; /* stamps: taken at the start, see below */
+	bool *dropped;              /* [loc.n] removed by pop3_drop_copies() */
+	struct pop3_row *rows;      /* every state row, by UIDL */
+	size_t nrows;
+	struct pop3_tagmap *tagmap; /* file tag -> listed UIDL, by tag */
+	size_t ntagmap;
+	char **folders; /* the other local folders (".Work"), sorted */
+	size_t nfolders;
+	struct reconcile_tagref *refs; /* their files naming a listed UIDL */
+	size_t nrefs, caprefs;
 };
 
 /* One downloaded message waiting for its batch to commit. */
@@ -351,6 +381,7 @@ struct pop3_changes {
 	size_t ndrop, capdrop;
 	unsigned *dele; /* message numbers to DELE */
 	size_t ndele, capdele;
+	size_t nadopt; /* puts that adopt a file (R12) */
 };
 
 static void
@@ -423,20 +454,12 @@ pop3_change_dele(struct pop3_changes *ch, unsigned index, struct e2_err *err)
 	return E2_OK;
 }
 
-/*
- * The other files of ours tagged with the UIDL of a row whose own file is
- * there: second copies of that message, left by an e2_sync_fetch_full()
- * interrupted between its new file and its row update (sync_full.c), or by
- * a crash. The row's file is the message; the copies go.
- */
-static enum e2_status
-pop3_drop_copies(struct pop3_run *r, const struct syncstate_msg *m,
-		 struct e2_err *err)
+/* The lower bound of tag in r->tagged (the root's tagged files). */
+static size_t
+pop3_tagged_lower(const struct pop3_run *r, const char *tag)
 {
-	char tag[POP3_TAG_MAX + 1];
 	size_t lo = 0, hi = r->ntagged;
 
-	pop3_tag_of(m->uidl, tag);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -445,97 +468,585 @@ pop3_drop_copies(struct pop3_run *r, const struct syncstate_msg *m,
 		else
 			hi = mid;
 	}
-	for (; lo < r->ntagged && strcmp(r->tagged[lo]->tag, tag) == 0; lo++) {
-		struct maildir_file *lf = r->tagged[lo];
+	return lo;
+}
+
+/*
+ * The other files of ours tagged with the UIDL of a row whose own file is
+ * there: second copies of that message, left by an e2_sync_fetch_full()
+ * interrupted between its new file and its row update (sync_full.c), or by
+ * a crash. The row's file is the message; the copies in the root go
+ * (never a file of another folder: that is the user's, see R17).
+ */
+static enum e2_status
+pop3_drop_copies(struct pop3_run *r, const struct pop3_row *row,
+		 struct e2_err *err)
+{
+	char tag[POP3_TAG_MAX + 1];
+	size_t k;
+
+	pop3_tag_of(row->uidl, tag);
+	for (k = pop3_tagged_lower(r, tag);
+	     k < r->ntagged && strcmp(r->tagged[k]->tag, tag) == 0; k++) {
+		struct maildir_file *lf = r->tagged[k];
 		enum e2_status rc;
 
-		if (lf->matched || strcmp(lf->uniq, m->local_name) == 0)
+		if (lf->matched)
 			continue;
 		rc = maildir_remove(r->root, lf->sub, lf->name, err);
 		if (rc != E2_OK)
 			return rc;
 		lf->matched = true;
+		r->dropped[lf - r->loc.v] = true;
 	}
 	return E2_OK;
 }
 
-/* What one known row needs; see the header for the dispositions. */
-static enum e2_status
-pop3_known_row(struct pop3_run *r, const struct syncstate_msg *m,
-	       struct pop3_changes *ch, struct e2_err *err)
+/* ---- the account's other local folders (R17: a move is not a delete) -- */
+
+static int
+pop3_name_cmp(const void *a, const void *b)
 {
-	struct sync_ctx *c = r->c;
-	struct pop3_srv *s = srv_find(r, m->uidl);
-	struct maildir_file *lf = maildir_snapshot_find(&r->loc, m->local_name);
-	bool dele = c->a->serverdeleteaction == 1;
-
-	if (lf != NULL)
-		lf->matched = true;
-	if (lf != NULL && m->flags[0] == '\0' && !has_flag(lf->flags, 'T')) {
-		enum e2_status rc = pop3_drop_copies(r, m, err);
-
-		if (rc != E2_OK)
-			return rc;
-	}
-	if (s == NULL)
-		return pop3_change_drop(ch, m->uidl, err);
-	s->known = true;
-	if (has_flag(m->flags, 'T'))
-		return dele ? pop3_change_dele(ch, s->index, err) : E2_OK;
-	if (has_flag(m->flags, 'A')) {
-		if (r->cutoff == 0 || m->internal_date >= r->cutoff)
-			s->known = false; /* back inside: fetch again */
-		return E2_OK;
-	}
-	if (lf == NULL || has_flag(lf->flags, 'T')) {
-		enum e2_status rc = pop3_change_put(ch, m, "T", lf, err);
-
-		if (rc == E2_OK && dele)
-			rc = pop3_change_dele(ch, s->index, err);
-		return rc;
-	}
-	if (r->cutoff != 0 && m->internal_date != 0 &&
-	    m->internal_date < r->cutoff)
-		return pop3_change_put(ch, m, "A", lf, err);
-	return E2_OK;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Walks every row, then applies the changes and sends the DELEs. */
-static enum e2_status
-pop3_known(struct pop3_run *r, struct e2_err *err)
+/* Whether path/sub is a directory (not followed if a symbolic link). */
+static bool
+pop3_is_dir(const char *path, const char *sub)
 {
-	struct sync_ctx *c = r->c;
-	struct syncstate_msg *page = NULL;
-	struct pop3_changes ch = {0};
-	char after[SYNCSTATE_UIDL_MAX + 1] = "";
-	size_t got;
+	char p[PATH_MAX];
+	struct stat st;
+	int len = snprintf(p, sizeof(p), "%s/%s", path, sub);
+
+	return len > 0 && (size_t)len < sizeof(p) && lstat(p, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+/*
+ * The Maildir++ folders beside the root (".Work" with cur/ and new/; not
+ * ".notmuch", ".", "..", symbolic links or files) into r->folders, sorted.
+ * Errors: E2_ESTORE (the root cannot be read), E2_ENOMEM.
+ */
+static enum e2_status
+pop3_folders_list(struct pop3_run *r, struct e2_err *err)
+{
+	DIR *d = opendir(r->root);
+	struct dirent *de;
+	size_t cap = 0;
 	enum e2_status rc = E2_OK;
-	bool in_txn = false;
+
+	if (d == NULL)
+		return e2_fail(err, E2_ESTORE, "cannot read %s: %s", r->root,
+			       strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		int len;
+
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		len = snprintf(path, sizeof(path), "%s/%s", r->root,
+			       de->d_name);
+		if (len < 0 || (size_t)len >= sizeof(path) ||
+		    !pop3_is_dir(r->root, de->d_name) ||
+		    !pop3_is_dir(path, "cur") || !pop3_is_dir(path, "new"))
+			continue;
+		if (r->nfolders == cap) {
+			size_t ncap = cap == 0 ? 16 : cap * 2;
+			char **v = realloc(r->folders, ncap * sizeof(*v));
+
+			if (v == NULL) {
+				rc = pop3_oom(err);
+				break;
+			}
+			r->folders = v;
+			cap = ncap;
+		}
+		r->folders[r->nfolders] = strdup(de->d_name);
+		if (r->folders[r->nfolders] == NULL) {
+			rc = pop3_oom(err);
+			break;
+		}
+		r->nfolders++;
+	}
+	closedir(d);
+	if (rc == E2_OK && r->nfolders > 1)
+		qsort(r->folders, r->nfolders, sizeof(*r->folders),
+		      pop3_name_cmp);
+	return rc;
+}
+
+/*
+ * The local stamp of the account: the root's maildir_stamp() and every
+ * other folder's, with its name, in one SHA-256 ("" when any of them is
+ * too fresh to tell, or a folder vanished meanwhile). A move into .Work, a
+ * delete in .Work and a new folder all change it; nothing else is read.
+ */
+static enum e2_status
+pop3_local_stamp(struct pop3_run *r, char out[SYNCSTATE_STAMP_MAX],
+		 struct e2_err *err)
+{
+	char st[MAILDIR_STAMP_MAX];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	enum e2_status rc;
+	bool ok;
+	int len;
+
+	out[0] = '\0';
+	rc = pop3_folders_list(r, err);
+	if (rc == E2_OK)
+		rc = maildir_stamp(r->root, st, err);
+	if (rc != E2_OK || st[0] == '\0')
+		return rc;
+	ctx = EVP_MD_CTX_new();
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(ctx, st, strlen(st) + 1);
+	for (size_t i = 0; ok && i < r->nfolders; i++) {
+		char path[PATH_MAX];
+		struct e2_err scratch = {0};
+
+		len = snprintf(path, sizeof(path), "%s/%s", r->root,
+			       r->folders[i]);
+		if (len < 0 || (size_t)len >= sizeof(path) ||
+		    maildir_stamp(path, st, &scratch) != E2_OK ||
+		    st[0] == '\0') {
+			EVP_MD_CTX_free(ctx);
+			return E2_OK; /* "": unknown, the full pass runs */
+		}
+		ok = EVP_DigestUpdate(ctx, r->folders[i],
+				      strlen(r->folders[i]) + 1) &&
+		     EVP_DigestUpdate(ctx, st, strlen(st) + 1);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return e2_fail(err, E2_ENOMEM, "pop3: SHA-256 failed");
+	len = snprintf(out, SYNCSTATE_STAMP_MAX, "folders=%zu ", r->nfolders);
+	for (unsigned i = 0; i < mdlen && len + 3 <= SYNCSTATE_STAMP_MAX; i++)
+		len += snprintf(out + len, SYNCSTATE_STAMP_MAX - (size_t)len,
+				"%02x", md[i]);
+	return E2_OK;
+}
+
+static int
+pop3_tagmap_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pop3_tagmap *)a)->tag,
+		      ((const struct pop3_tagmap *)b)->tag);
+}
+
+/*
+ * Files name messages by tag (base64url of the UIDL, injective); the map
+ * from the tag of every listed UIDL back to it lets a file's tag be
+ * compared as it is, with no decoder of names other programs write. A tag
+ * that names no listed UIDL cannot matter: its row (if any) is dropped.
+ */
+static enum e2_status
+pop3_tagmap_build(struct pop3_run *r, struct e2_err *err)
+{
+	r->tagmap = calloc(r->nsrv + 1, sizeof(*r->tagmap));
+	if (r->tagmap == NULL)
+		return pop3_oom(err);
+	for (size_t i = 0; i < r->nsrv; i++) {
+		char tag[POP3_TAG_MAX + 1];
+
+		pop3_tag_of(r->srv[i].uidl, tag);
+		r->tagmap[i].tag = strdup(tag);
+		if (r->tagmap[i].tag == NULL)
+			return pop3_oom(err);
+		r->tagmap[i].uidl = r->srv[i].uidl;
+		r->ntagmap++;
+	}
+	if (r->ntagmap > 1)
+		qsort(r->tagmap, r->ntagmap, sizeof(*r->tagmap),
+		      pop3_tagmap_cmp);
+	return E2_OK;
+}
+
+/* The listed UIDL a file tag names, or NULL. */
+static const char *
+pop3_tagmap_find(const struct pop3_run *r, const char *tag)
+{
+	struct pop3_tagmap key = {.tag = (char *)(uintptr_t)tag};
+	const struct pop3_tagmap *m;
+
+	if (tag[0] == '\0' || r->ntagmap == 0)
+		return NULL;
+	m = bsearch(&key, r->tagmap, r->ntagmap, sizeof(*r->tagmap),
+		    pop3_tagmap_cmp);
+	return m != NULL ? m->uidl : NULL;
+}
+
+struct pop3_refs_ctx {
+	struct pop3_run *r;
+	const char *holder;
+};
+
+static enum e2_status
+pop3_refs_add(void *ctx, const struct maildir_entry *e, struct e2_err *err)
+{
+	struct pop3_refs_ctx *rc = ctx;
+	struct pop3_run *r = rc->r;
+	char tag[MAILDIR_TAG_MAX + 1];
+	const char *uidl;
+
+	if (!maildir_name_field(e->uniq, "L", tag, sizeof(tag)))
+		return E2_OK;
+	uidl = pop3_tagmap_find(r, tag);
+	if (uidl == NULL)
+		return E2_OK;
+	if (r->nrefs == r->caprefs) {
+		size_t cap = r->caprefs == 0 ? 64 : r->caprefs * 2;
+		struct reconcile_tagref *v = realloc(r->refs, cap * sizeof(*v));
+
+		if (v == NULL)
+			return pop3_oom(err);
+		r->refs = v;
+		r->caprefs = cap;
+	}
+	memset(&r->refs[r->nrefs], 0, sizeof(r->refs[0]));
+	r->refs[r->nrefs].holder_id = rc->holder;
+	r->refs[r->nrefs].pop3_uidl = uidl;
+	r->nrefs++;
+	return E2_OK;
+}
+
+/*
+ * The tag refs of every other folder, for R17: read only when a row's file
+ * left the root (a move or a delete to tell apart). A folder that cannot
+ * be read is skipped and reported, and *blind_out set: the caller then
+ * deletes nothing this run (keep beats delete).
+ */
+static enum e2_status
+pop3_refs_collect(struct pop3_run *r, bool *blind_out, struct e2_err *err)
+{
+	*blind_out = false;
+	for (size_t i = 0; i < r->nfolders; i++) {
+		struct pop3_refs_ctx ctx = {.r = r, .holder = r->folders[i]};
+		char path[PATH_MAX];
+		int len = snprintf(path, sizeof(path), "%s/%s", r->root,
+				   r->folders[i]);
+		enum e2_status rc;
+
+		if (len < 0 || (size_t)len >= sizeof(path)) {
+			*blind_out = true;
+			continue;
+		}
+		rc = maildir_list(path, pop3_refs_add, &ctx, err);
+		if (rc == E2_ENOMEM)
+			return rc;
+		if (rc != E2_OK) {
+			*blind_out = true;
+			sync_skip(r->c, r->folders[i], 0, err);
+		}
+	}
+	if (r->nrefs > 1)
+		qsort(r->refs, r->nrefs, sizeof(*r->refs),
+		      reconcile_tagref_cmp);
+	return E2_OK;
+}
+
+/* ---- the rows, and the plan of reconcile_folder() --------------------- */
+
+static void
+pop3_rows_free(struct pop3_run *r)
+{
+	for (size_t i = 0; i < r->nrows; i++) {
+		free(r->rows[i].uidl);
+		free(r->rows[i].local_name);
+	}
+	free(r->rows);
+	r->rows = NULL;
+	r->nrows = 0;
+}
+
+/* Every state row of the root into r->rows (UIDL order). */
+static enum e2_status
+pop3_rows_load(struct pop3_run *r, struct e2_err *err)
+{
+	struct syncstate_msg *page = NULL;
+	char after[SYNCSTATE_UIDL_MAX + 1] = "";
+	size_t got, cap = 0;
+	enum e2_status rc = E2_OK;
 
 	page = calloc(POP3_PAGE, sizeof(*page));
-	if (page == NULL) {
-		rc = pop3_oom(err);
-		goto out;
-	}
+	if (page == NULL)
+		return pop3_oom(err);
 	do {
-		rc = syncstate_msg_list_uidl(c->ss, "", after, page, POP3_PAGE,
-					     &got, err);
+		rc = syncstate_msg_list_uidl(r->c->ss, "", after, page,
+					     POP3_PAGE, &got, err);
 		if (rc != E2_OK)
-			goto out;
-		for (size_t i = 0; i < got && rc == E2_OK; i++)
-			rc = pop3_known_row(r, &page[i], &ch, err);
+			break;
+		if (r->nrows + got > cap) {
+			size_t ncap = cap == 0 ? POP3_PAGE : cap * 2;
+			struct pop3_row *v;
+
+			while (ncap < r->nrows + got)
+				ncap *= 2;
+			v = realloc(r->rows, ncap * sizeof(*v));
+			if (v == NULL) {
+				rc = pop3_oom(err);
+				break;
+			}
+			r->rows = v;
+			cap = ncap;
+		}
+		for (size_t i = 0; i < got; i++) {
+			struct pop3_row *row = &r->rows[r->nrows];
+			const struct syncstate_msg *m = &page[i];
+
+			memset(row, 0, sizeof(*row));
+			row->uidl = strdup(m->uidl);
+			row->local_name = strdup(m->local_name);
+			r->nrows++;
+			if (row->uidl == NULL || row->local_name == NULL) {
+				rc = pop3_oom(err);
+				break;
+			}
+			row->size = m->size;
+			row->internal_date = m->internal_date;
+			row->partial = m->partial;
+			row->omitted = m->omitted;
+			row->disp = has_flag(m->flags, 'T')   ? 'T'
+				    : has_flag(m->flags, 'A') ? 'A'
+							      : '\0';
+		}
 		if (rc != E2_OK)
-			goto out;
+			break;
 		if (got > 0)
 			(void)snprintf(after, sizeof(after), "%s",
 				       page[got - 1].uidl);
 	} while (got == POP3_PAGE);
+	free(page);
+	return rc;
+}
+
+static void
+pop3_row_msg(const struct pop3_row *row, struct syncstate_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	(void)snprintf(m->uidl, sizeof(m->uidl), "%s", row->uidl);
+	(void)snprintf(m->local_name, sizeof(m->local_name), "%s",
+		       row->local_name);
+	m->size = row->size;
+	m->internal_date = row->internal_date;
+	m->partial = row->partial;
+	m->omitted = row->omitted;
+}
+
+/* Outside the DWNDAY window, by the date the row stored (0: inside). */
+static bool
+pop3_row_outside(const struct pop3_run *r, const struct pop3_row *row)
+{
+	return r->cutoff != 0 && row->internal_date != 0 &&
+	       row->internal_date < r->cutoff;
+}
+
+/*
+ * The inputs of reconcile_folder() (RECONCILE_POP3): the rows, the root's
+ * files (minus the copies pop3_drop_copies() removed), the maildrop, and,
+ * when a row's file left the root, the tag refs of the other folders.
+ */
+struct pop3_inputs {
+	struct reconcile_row *rows;
+	struct reconcile_local *local;
+	size_t *local_of; /* [nlocal] index into r->loc.v */
+	struct reconcile_server *server;
+	size_t nlocal;
+};
+
+static void
+pop3_inputs_free(struct pop3_inputs *pi)
+{
+	free(pi->rows);
+	free(pi->local);
+	free(pi->local_of);
+	free(pi->server);
+	memset(pi, 0, sizeof(*pi));
+}
+
+static enum e2_status
+pop3_inputs_build(struct pop3_run *r, struct pop3_inputs *pi, bool *left_out,
+		  struct e2_err *err)
+{
+	size_t s = 0;
+
+	*left_out = false;
+	pi->rows = calloc(r->nrows + 1, sizeof(*pi->rows));
+	pi->local = calloc(r->loc.n + 1, sizeof(*pi->local));
+	pi->local_of = calloc(r->loc.n + 1, sizeof(*pi->local_of));
+	pi->server = calloc(r->nsrv + 1, sizeof(*pi->server));
+	if (pi->rows == NULL || pi->local == NULL || pi->local_of == NULL ||
+	    pi->server == NULL)
+		return pop3_oom(err);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct pop3_row *row = &r->rows[i];
+		struct maildir_file *lf =
+			maildir_snapshot_find(&r->loc, row->local_name);
+
+		pi->rows[i].uidl = row->uidl;
+		pi->rows[i].local_name = row->local_name;
+		pi->rows[i].tombstone = row->disp == 'T';
+		pi->rows[i].aged_out = row->disp == 'A';
+		if (lf != NULL)
+			lf->matched = true;
+		if (row->disp == '\0' &&
+		    (lf == NULL || has_flag(lf->flags, 'T')))
+			*left_out = true;
+	}
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct pop3_row *row = &r->rows[i];
+		struct maildir_file *lf =
+			maildir_snapshot_find(&r->loc, row->local_name);
+
+		if (lf != NULL && row->disp == '\0' &&
+		    !has_flag(lf->flags, 'T')) {
+			enum e2_status rc = pop3_drop_copies(r, row, err);
+
+			if (rc != E2_OK)
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < r->loc.n; i++) {
+		const struct maildir_file *f = &r->loc.v[i];
+		struct reconcile_local *l = &pi->local[pi->nlocal];
+
+		if (r->dropped[i])
+			continue;
+		l->uniq = f->uniq;
+		l->flags = has_flag(f->flags, 'T') ? RECONCILE_FLAG_TRASHED : 0;
+		l->pop3_uidl = pop3_tagmap_find(r, f->tag);
+		pi->local_of[pi->nlocal++] = i;
+	}
+	for (size_t i = 0; i < r->nsrv; i++) {
+		int c = 1;
+
+		pi->server[i].uidl = r->srv[i].uidl;
+		while (s < r->nrows &&
+		       (c = strcmp(r->rows[s].uidl, r->srv[i].uidl)) < 0)
+			s++;
+		if (s < r->nrows && c == 0)
+			pi->server[i].outside_window =
+				pop3_row_outside(r, &r->rows[s]);
+	}
+	return E2_OK;
+}
+
+/* The row's file in the root, for removal; NULL when none. */
+static struct maildir_file *
+pop3_plan_file(struct pop3_run *r, const struct pop3_inputs *pi, size_t lf)
+{
+	return lf == RECONCILE_NONE ? NULL : &r->loc.v[pi->local_of[lf]];
+}
+
+/* One action of the plan into ch (the driver side of reconcile.h). */
+static enum e2_status
+pop3_plan_step(struct pop3_run *r, const struct pop3_inputs *pi,
+	       const struct reconcile_action *a, bool blind,
+	       struct pop3_changes *ch, struct e2_err *err)
+{
+	const struct pop3_row *row =
+		a->row != RECONCILE_NONE ? &r->rows[a->row] : NULL;
+	struct maildir_file *lf = pop3_plan_file(r, pi, a->local);
+	struct syncstate_msg m;
+	enum e2_status rc = E2_OK;
+
+	if (row != NULL)
+		pop3_row_msg(row, &m);
+	switch (a->kind) {
+	case RECONCILE_DOWNLOAD: /* R14, an aged-out row back inside: R15 */
+		r->srv[a->server].known = false;
+		break;
+	case RECONCILE_ADOPT: /* R12: a file whose row never committed */
+		memset(&m, 0, sizeof(m));
+		(void)snprintf(m.uidl, sizeof(m.uidl), "%s",
+			       r->srv[a->server].uidl);
+		(void)snprintf(m.local_name, sizeof(m.local_name), "%s",
+			       lf->uniq);
+		m.size = r->srv[a->server].size;
+		sync_adopt_marks(r->root, lf, POP3_MARKS_READ, &m.partial,
+				 &m.omitted);
+		rc = pop3_change_put(ch, &m, "", NULL, err);
+		ch->nadopt++;
+		break;
+	case RECONCILE_SERVER_DELETE: /* R5 with SERVERDELETEACTION 1 */
+		if (blind && row->disp != 'T')
+			break;
+		if (row->disp != 'T')
+			rc = pop3_change_put(ch, &m, "T", lf, err);
+		if (rc == E2_OK)
+			rc = pop3_change_dele(ch, r->srv[a->server].index, err);
+		break;
+	case RECONCILE_TOMBSTONE: /* R5 with SERVERDELETEACTION 2 */
+		if (!blind)
+			rc = pop3_change_put(ch, &m, "T", lf, err);
+		break;
+	case RECONCILE_DROP_ROW: /* R17: the server let it go */
+		rc = pop3_change_drop(ch, row->uidl, err);
+		break;
+	case RECONCILE_AGE_OUT: /* R15 */
+		rc = pop3_change_put(ch, &m, "A", lf, err);
+		break;
+	default: /* KEEP: a move (R17), a local file; nothing else is used */
+		break;
+	}
+	return rc;
+}
+
+/*
+ * The rows against the root, the maildrop and the other folders, through
+ * reconcile_folder(); then the row changes commit in one transaction and
+ * the DELEs go out (the server applies them at QUIT).
+ */
+static enum e2_status
+pop3_known(struct pop3_run *r, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct pop3_inputs pi = {0};
+	struct reconcile_input in = {0};
+	struct reconcile_plan plan = {0};
+	struct pop3_changes ch = {0};
+	enum e2_status rc;
+	bool left = false, blind = false, in_txn = false;
+
+	for (size_t i = 0; i < r->nsrv; i++)
+		r->srv[i].known = true; /* DOWNLOAD says otherwise */
+	rc = pop3_rows_load(r, err);
+	if (rc == E2_OK)
+		rc = pop3_tagmap_build(r, err);
+	if (rc == E2_OK)
+		rc = pop3_inputs_build(r, &pi, &left, err);
+	if (rc == E2_OK && left)
+		rc = pop3_refs_collect(r, &blind, err);
+	if (rc != E2_OK)
+		goto out;
+	in.proto = RECONCILE_POP3;
+	in.serverdeleteaction = (int)c->a->serverdeleteaction;
+	in.folder_id = "";
+	in.rows = pi.rows;
+	in.nrows = r->nrows;
+	in.local = pi.local;
+	in.nlocal = pi.nlocal;
+	in.server = pi.server;
+	in.nserver = r->nsrv;
+	in.refs = r->refs;
+	in.nrefs = r->nrefs;
+	rc = reconcile_folder(&in, &plan, err);
+	for (size_t i = 0; rc == E2_OK && i < plan.n; i++)
+		rc = pop3_plan_step(r, &pi, &plan.v[i], blind, &ch, err);
+	if (rc != E2_OK)
+		goto out;
 
 	if (ch.nput + ch.ndrop > 0) {
 		rc = store_begin(c->st, err);
 		if (rc != E2_OK)
 			goto out;
 		in_txn = true;
+		/* a file goes before its row says so: a crash in between
+		 * leaves a row without its file, which the next run reads as
+		 * the same local delete */
 		for (size_t i = 0; i < ch.nput && rc == E2_OK; i++) {
 			struct maildir_file *lf = ch.rm[i];
 
@@ -558,7 +1069,10 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 		in_txn = false;
 		if (rc != E2_OK)
 			goto out;
+		c->stats->adopted += ch.nadopt;
 	}
+	/* DELE after the "T" rows committed: a crash before QUIT leaves the
+	 * message on the server and a "T" row that sends DELE again */
 	for (size_t i = 0; i < ch.ndele; i++) {
 		rc = pop3_dele(r, ch.dele[i], err);
 		if (rc != E2_OK)
@@ -569,8 +1083,9 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 out:
 	if (in_txn)
 		store_rollback(c->st);
+	reconcile_plan_free(&plan);
 	pop3_changes_free(&ch);
-	free(page);
+	pop3_inputs_free(&pi);
 	return rc;
 }
 
@@ -640,58 +1155,19 @@ pop3_tag_cmp(const void *a, const void *b)
 	return strcmp(x->tag, y->tag);
 }
 
-/* Indexes the local files that carry a tag, for pop3_adopt(). */
+/* Indexes the root's files that carry a tag, for pop3_drop_copies(). */
 static enum e2_status
 pop3_index_tags(struct pop3_run *r, struct e2_err *err)
 {
 	r->tagged = calloc(r->loc.n + 1, sizeof(*r->tagged));
-	if (r->tagged == NULL)
+	r->dropped = calloc(r->loc.n + 1, sizeof(*r->dropped));
+	if (r->tagged == NULL || r->dropped == NULL)
 		return pop3_oom(err);
 	for (size_t i = 0; i < r->loc.n; i++)
 		if (r->loc.v[i].tag[0] != '\0')
 			r->tagged[r->ntagged++] = &r->loc.v[i];
 	if (r->ntagged > 1)
 		qsort(r->tagged, r->ntagged, sizeof(*r->tagged), pop3_tag_cmp);
-	return E2_OK;
-}
-
-/* Adopts a file of an interrupted run: its row, no download. */
-static enum e2_status
-pop3_adopt(struct pop3_run *r, const struct pop3_srv *s, bool *adopted_out,
-	   struct e2_err *err)
-{
-	struct sync_ctx *c = r->c;
-	char tag[POP3_TAG_MAX + 1];
-	struct syncstate_msg m = {0};
-
-	*adopted_out = false;
-	pop3_tag_of(s->uidl, tag);
-	/* lower bound of tag in the index, then the files sharing it */
-	size_t lo = 0, hi = r->ntagged;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(r->tagged[mid]->tag, tag) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < r->ntagged && strcmp(r->tagged[lo]->tag, tag) == 0; lo++) {
-		struct maildir_file *lf = r->tagged[lo];
-
-		if (lf->matched)
-			continue;
-		(void)snprintf(m.uidl, sizeof(m.uidl), "%s", s->uidl);
-		(void)snprintf(m.local_name, sizeof(m.local_name), "%s",
-			       lf->uniq);
-		m.size = s->size;
-		sync_adopt_marks(r->root, lf, POP3_MARKS_READ, &m.partial,
-				 &m.omitted);
-		lf->matched = true;
-		*adopted_out = true;
-		c->stats->adopted++;
-		return syncstate_msg_put(c->ss, "", &m, err);
-	}
 	return E2_OK;
 }
 
@@ -785,15 +1261,12 @@ pop3_new(struct pop3_run *r, struct e2_err *err)
 	if (ntodo > 1)
 		qsort(todo, ntodo, sizeof(*todo), srv_index_cmp);
 	for (size_t i = 0; i < ntodo; i++) {
-		bool adopted = false, inside = true;
+		bool inside = true;
 
 		/* SIGTERM: stop after the current message; the flush below
 		 * makes what was fetched durable */
 		if (sync_stopping(c))
 			break;
-		rc = pop3_adopt(r, todo[i], &adopted, err);
-		if (rc != E2_OK || adopted)
-			goto next;
 		rc = pop3_inside(r, todo[i], &inside, err);
 		if (rc != E2_OK || !inside)
 			goto next;
@@ -899,7 +1372,7 @@ pop3_unchanged(struct pop3_run *r, bool *same_out, struct e2_err *err)
 	*same_out = false;
 	rc = pop3_uidl_stamp(r, r->fs.server_stamp, err);
 	if (rc == E2_OK)
-		rc = maildir_stamp(r->root, r->fs.local_stamp, err);
+		rc = pop3_local_stamp(r, r->fs.local_stamp, err);
 	if (rc == E2_OK)
 		rc = syncstate_folder_get(r->c->ss, "", &found, &old, err);
 	if (rc != E2_OK || !found || r->fs.local_stamp[0] == '\0' ||
@@ -925,6 +1398,20 @@ pop3_run_free(struct pop3_run *r)
 	pop3_list_free(&r->list);
 	free(r->srv);
 	r->srv = NULL;
+	pop3_rows_free(r);
+	for (size_t i = 0; i < r->ntagmap; i++)
+		free(r->tagmap[i].tag);
+	free(r->tagmap);
+	r->tagmap = NULL;
+	r->ntagmap = 0;
+	for (size_t i = 0; i < r->nfolders; i++)
+		free(r->folders[i]);
+	free(r->folders);
+	r->folders = NULL;
+	r->nfolders = 0;
+	free(r->refs);
+	r->refs = NULL;
+	r->nrefs = r->caprefs = 0;
 }
 
 /* The account's logged-in session into r. */
@@ -988,6 +1475,7 @@ out:
 	/* QUIT: the server applies the DELEs now */
 	chain_session_free(&r.sess);
 	free(r.tagged);
+	free(r.dropped);
 	maildir_snapshot_free(&r.loc);
 	pop3_run_free(&r);
 	return rc;
