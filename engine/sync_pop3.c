@@ -53,6 +53,38 @@
  * if any, stays (POP3 is download-and-keep: mail removed from the server
  * by someone else is not removed here).
  *
+ * Decisions (issue 8): reconcile_folder() with RECONCILE_POP3 decides for
+ * every row, root file and listed UIDL (reconcile.h R5, R12, R14, R15,
+ * R17); this file builds its inputs and carries the plan out. POP3 has
+ * one server folder, so what the user does between local folders stays
+ * local, as with fetchmail or getmail feeding a Maildir that mutt reads:
+ *  - a move (neomutt's save: cur/x renamed into .Work/cur/x, the name
+ *    keeping its "L=" tag) is not a delete. When a row's file left the
+ *    root (or is T there), the file names of every other folder
+ *    (".Name" with cur/ and new/) are read for "L=" tags; a file there
+ *    that names the row's UIDL keeps the row as it is: no DELE with
+ *    SERVERDELETEACTION 1, no "T" with 2, no age-out, no new download
+ *    into the root. Nothing of that folder is ever changed: the sync
+ *    writes and removes only in the root. The row stays "" and is
+ *    re-decided every run: when no folder holds the message any more it
+ *    is a local delete (R5), and moved back it is the root's again;
+ *  - a copy (cp into .Work, or neomutt's copy with the original flagged T)
+ *    is the same: both files stay, the message stays on the server;
+ *  - a file written into the root or any folder (a draft, a saved copy)
+ *    stays local and is never uploaded: POP3 cannot store mail. In the
+ *    root, an untagged file or one whose tag names no listed UIDL is left
+ *    alone (R17); a file tagged with a listed UIDL that has no row is
+ *    adopted (R12, a crash before its row committed);
+ *  - flags are not synced (POP3 has none);
+ *  - a folder whose file names cannot be read is skipped and reported
+ *    (sync_skip()), and that run sends no DELE and writes no new "T" row
+ *    for a message whose file left the root: keep beats delete.
+ * A client that saves by writing the message under a new name (no "L="
+ * tag) makes the move look like a delete of the original: with
+ * SERVERDELETEACTION 1 the server copy then goes, the user's file stays.
+ * File tags are compared with the tags of the listed UIDLs (the tag is an
+ * injective base64url of the UIDL), so no file name is ever decoded.
+ *
  * New messages, in maildrop order: DWNDAY >= 0 asks TOP n 0 first and
  * skips messages outside the window (mime_dwnday_inside(); a missing or
  * bad Date is inside); they are asked again next sync, so a larger DWNDAY
@@ -70,7 +102,10 @@
  *
  * A resync with no change reads no row and no file name (syncstate.h,
  * "stamps"): the server stamp is DWNDAY, SERVERDELETEACTION and a SHA-256
- * of the sorted UIDL list, asked with UIDL alone (pop3_uidl_stamp()); when
+ * of the sorted UIDL list, asked with UIDL alone (pop3_uidl_stamp()); the
+ * local stamp is a SHA-256 of the root's and every other folder's
+ * maildir_stamp() (pop3_local_stamp(): one readdir of the root and two
+ * stat()s per folder), so a delete inside .Work is noticed too; when
  * both stamps equal the folder row "" and no row has aged out of the
  * window since, nothing is done after UIDL, not even LIST. A run
  * stores its stamps only when it finished and sent no DELE (a DELE that
