@@ -9,18 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libetpan/libetpan.h>
 #include <openssl/evp.h>
 
 #include "mime.h"
+#include "pop3_local.h"
 #include "reconcile.h"
 #include "transports/chain.h"
 #include "transports/pop3_list.h"
@@ -61,7 +58,7 @@
  *  - a move (neomutt's save: cur/x renamed into .Work/cur/x, the name
  *    keeping its "L=" tag) is not a delete. When a row's file left the
  *    root (or is T there), the file names of every other folder
- *    (".Name" with cur/ and new/) are read for "L=" tags; a file there
+ *    (pop3_local.h) are read for "L=" tags; a file there
  *    that names the row's UIDL keeps the row as it is: no DELE with
  *    SERVERDELETEACTION 1, no "T" with 2, no age-out, no new download
  *    into the root. Nothing of that folder is ever changed: the sync
@@ -104,8 +101,8 @@
  * "stamps"): the server stamp is DWNDAY, SERVERDELETEACTION and a SHA-256
  * of the sorted UIDL list, asked with UIDL alone (pop3_uidl_stamp()); the
  * local stamp is a SHA-256 of the root's and every other folder's
- * maildir_stamp() (pop3_local_stamp(): one readdir of the root and two
- * stat()s per folder), so a delete inside .Work is noticed too; when
+ * maildir_stamp() (pop3_local_stamp()), so a delete inside .Work is
+ * noticed too; when
  * both stamps equal the folder row "" and no row has aged out of the
  * window since, nothing is done after UIDL, not even LIST. A run
  * stores its stamps only when it finished and sent no DELE (a DELE that
@@ -159,10 +156,8 @@ struct pop3_run {
 	size_t nrows;
 	struct pop3_tagmap *tagmap; /* file tag -> listed UIDL, by tag */
 	size_t ntagmap;
-	char **folders; /* the other local folders (".Work"), sorted */
-	size_t nfolders;
-	struct reconcile_tagref *refs; /* their files naming a listed UIDL */
-	size_t nrefs, caprefs;
+	struct pop3_local_folders folders; /* the other local folders */
+	struct pop3_local_refs refs; /* their files naming a listed UIDL */
 };
 
 /* One downloaded message waiting for its batch to commit. */
@@ -537,134 +532,6 @@ pop3_drop_copies(struct pop3_run *r, const struct pop3_row *row,
 	return E2_OK;
 }
 
-/* ---- the account's other local folders (R17: a move is not a delete) -- */
-
-static int
-pop3_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Whether path/sub is a directory (not followed if a symbolic link). */
-static bool
-pop3_is_dir(const char *path, const char *sub)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	int len = snprintf(p, sizeof(p), "%s/%s", path, sub);
-
-	return len > 0 && (size_t)len < sizeof(p) && lstat(p, &st) == 0 &&
-	       S_ISDIR(st.st_mode);
-}
-
-/*
- * The Maildir++ folders beside the root (".Work" with cur/ and new/; not
- * ".notmuch", ".", "..", symbolic links or files) into r->folders, sorted.
- * Errors: E2_ESTORE (the root cannot be read), E2_ENOMEM.
- */
-static enum e2_status
-pop3_folders_list(struct pop3_run *r, struct e2_err *err)
-{
-	DIR *d = opendir(r->root);
-	struct dirent *de;
-	size_t cap = 0;
-	enum e2_status rc = E2_OK;
-
-	if (d == NULL)
-		return e2_fail(err, E2_ESTORE, "cannot read %s: %s", r->root,
-			       strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		char path[PATH_MAX];
-		int len;
-
-		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		len = snprintf(path, sizeof(path), "%s/%s", r->root,
-			       de->d_name);
-		if (len < 0 || (size_t)len >= sizeof(path) ||
-		    !pop3_is_dir(r->root, de->d_name) ||
-		    !pop3_is_dir(path, "cur") || !pop3_is_dir(path, "new"))
-			continue;
-		if (r->nfolders == cap) {
-			size_t ncap = cap == 0 ? 16 : cap * 2;
-			char **v = realloc(r->folders, ncap * sizeof(*v));
-
-			if (v == NULL) {
-				rc = pop3_oom(err);
-				break;
-			}
-			r->folders = v;
-			cap = ncap;
-		}
-		r->folders[r->nfolders] = strdup(de->d_name);
-		if (r->folders[r->nfolders] == NULL) {
-			rc = pop3_oom(err);
-			break;
-		}
-		r->nfolders++;
-	}
-	closedir(d);
-	if (rc == E2_OK && r->nfolders > 1)
-		qsort(r->folders, r->nfolders, sizeof(*r->folders),
-		      pop3_name_cmp);
-	return rc;
-}
-
-/*
- * The local stamp of the account: the root's maildir_stamp() and every
- * other folder's, with its name, in one SHA-256 ("" when any of them is
- * too fresh to tell, or a folder vanished meanwhile). A move into .Work, a
- * delete in .Work and a new folder all change it; nothing else is read.
- */
-static enum e2_status
-pop3_local_stamp(struct pop3_run *r, char out[SYNCSTATE_STAMP_MAX],
-		 struct e2_err *err)
-{
-	char st[MAILDIR_STAMP_MAX];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = NULL;
-	enum e2_status rc;
-	bool ok;
-	int len;
-
-	out[0] = '\0';
-	rc = pop3_folders_list(r, err);
-	if (rc == E2_OK)
-		rc = maildir_stamp(r->root, st, err);
-	if (rc != E2_OK || st[0] == '\0')
-		return rc;
-	ctx = EVP_MD_CTX_new();
-	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(ctx, st, strlen(st) + 1);
-	for (size_t i = 0; ok && i < r->nfolders; i++) {
-		char path[PATH_MAX];
-		struct e2_err scratch = {0};
-
-		len = snprintf(path, sizeof(path), "%s/%s", r->root,
-			       r->folders[i]);
-		if (len < 0 || (size_t)len >= sizeof(path) ||
-		    maildir_stamp(path, st, &scratch) != E2_OK ||
-		    st[0] == '\0') {
-			EVP_MD_CTX_free(ctx);
-			return E2_OK; /* "": unknown, the full pass runs */
-		}
-		ok = EVP_DigestUpdate(ctx, r->folders[i],
-				      strlen(r->folders[i]) + 1) &&
-		     EVP_DigestUpdate(ctx, st, strlen(st) + 1);
-	}
-	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return e2_fail(err, E2_ENOMEM, "pop3: SHA-256 failed");
-	len = snprintf(out, SYNCSTATE_STAMP_MAX, "folders=%zu ", r->nfolders);
-	for (unsigned i = 0; i < mdlen && len + 3 <= SYNCSTATE_STAMP_MAX; i++)
-		len += snprintf(out + len, SYNCSTATE_STAMP_MAX - (size_t)len,
-				"%02x", md[i]);
-	return E2_OK;
-}
-
 static int
 pop3_tagmap_cmp(const void *a, const void *b)
 {
@@ -714,72 +581,31 @@ pop3_tagmap_find(const struct pop3_run *r, const char *tag)
 	return m != NULL ? m->uidl : NULL;
 }
 
-struct pop3_refs_ctx {
-	struct pop3_run *r;
-	const char *holder;
-};
-
-static enum e2_status
-pop3_refs_add(void *ctx, const struct maildir_entry *e, struct e2_err *err)
+/* pop3_local_lookup_fn over the tag map. */
+static const char *
+pop3_tagmap_lookup(void *ctx, const char *tag)
 {
-	struct pop3_refs_ctx *rc = ctx;
-	struct pop3_run *r = rc->r;
-	char tag[MAILDIR_TAG_MAX + 1];
-	const char *uidl;
-
-	if (!maildir_name_field(e->uniq, "L", tag, sizeof(tag)))
-		return E2_OK;
-	uidl = pop3_tagmap_find(r, tag);
-	if (uidl == NULL)
-		return E2_OK;
-	if (r->nrefs == r->caprefs) {
-		size_t cap = r->caprefs == 0 ? 64 : r->caprefs * 2;
-		struct reconcile_tagref *v = realloc(r->refs, cap * sizeof(*v));
-
-		if (v == NULL)
-			return pop3_oom(err);
-		r->refs = v;
-		r->caprefs = cap;
-	}
-	memset(&r->refs[r->nrefs], 0, sizeof(r->refs[0]));
-	r->refs[r->nrefs].holder_id = rc->holder;
-	r->refs[r->nrefs].pop3_uidl = uidl;
-	r->nrefs++;
-	return E2_OK;
+	return pop3_tagmap_find(ctx, tag);
 }
 
 /*
  * The tag refs of every other folder, for R17: read only when a row's file
  * left the root (a move or a delete to tell apart). A folder that cannot
- * be read is skipped and reported, and *blind_out set: the caller then
+ * be read is reported (sync_skip()) and *blind_out set: the caller then
  * deletes nothing this run (keep beats delete).
  */
 static enum e2_status
 pop3_refs_collect(struct pop3_run *r, bool *blind_out, struct e2_err *err)
 {
-	*blind_out = false;
-	for (size_t i = 0; i < r->nfolders; i++) {
-		struct pop3_refs_ctx ctx = {.r = r, .holder = r->folders[i]};
-		char path[PATH_MAX];
-		int len = snprintf(path, sizeof(path), "%s/%s", r->root,
-				   r->folders[i]);
-		enum e2_status rc;
+	enum e2_status rc;
 
-		if (len < 0 || (size_t)len >= sizeof(path)) {
-			*blind_out = true;
-			continue;
-		}
-		rc = maildir_list(path, pop3_refs_add, &ctx, err);
-		if (rc == E2_ENOMEM)
-			return rc;
-		if (rc != E2_OK) {
-			*blind_out = true;
-			sync_skip(r->c, r->folders[i], 0, err);
-		}
-	}
-	if (r->nrefs > 1)
-		qsort(r->refs, r->nrefs, sizeof(*r->refs),
-		      reconcile_tagref_cmp);
+	rc = pop3_local_refs(r->root, &r->folders, pop3_tagmap_lookup, r,
+			     &r->refs, err);
+	if (rc != E2_OK)
+		return rc;
+	*blind_out = r->refs.unreadable > 0;
+	if (*blind_out)
+		sync_skip(r->c, r->refs.first_name, 0, &r->refs.first_err);
 	return E2_OK;
 }
 
@@ -1066,8 +892,8 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 	in.nlocal = pi.nlocal;
 	in.server = pi.server;
 	in.nserver = r->nsrv;
-	in.refs = r->refs;
-	in.nrefs = r->nrefs;
+	in.refs = r->refs.v;
+	in.nrefs = r->refs.n;
 	rc = reconcile_folder(&in, &plan, err);
 	for (size_t i = 0; rc == E2_OK && i < plan.n; i++)
 		rc = pop3_plan_step(r, &pi, &plan.v[i], blind, &ch, err);
@@ -1407,7 +1233,10 @@ pop3_unchanged(struct pop3_run *r, bool *same_out, struct e2_err *err)
 	*same_out = false;
 	rc = pop3_uidl_stamp(r, r->fs.server_stamp, err);
 	if (rc == E2_OK)
-		rc = pop3_local_stamp(r, r->fs.local_stamp, err);
+		rc = pop3_local_folders(r->root, &r->folders, err);
+	if (rc == E2_OK)
+		rc = pop3_local_stamp(r->root, &r->folders, r->fs.local_stamp,
+				      err);
 	if (rc == E2_OK)
 		rc = syncstate_folder_get(r->c->ss, "", &found, &old, err);
 	if (rc != E2_OK || !found || r->fs.local_stamp[0] == '\0' ||
@@ -1439,14 +1268,8 @@ pop3_run_free(struct pop3_run *r)
 	free(r->tagmap);
 	r->tagmap = NULL;
 	r->ntagmap = 0;
-	for (size_t i = 0; i < r->nfolders; i++)
-		free(r->folders[i]);
-	free(r->folders);
-	r->folders = NULL;
-	r->nfolders = 0;
-	free(r->refs);
-	r->refs = NULL;
-	r->nrefs = r->caprefs = 0;
+	pop3_local_folders_free(&r->folders);
+	pop3_local_refs_free(&r->refs);
 }
 
 /* The account's logged-in session into r. */

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* pop3_local.c -- a POP3 account's other local folders (see pop3_local.h) */
+#include "config.h"
+
+#include "pop3_local.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+
+#include "maildir.h"
+
+static int
+pop3_local_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether path/sub is a directory (a symbolic link is not followed). */
+static bool
+pop3_local_is_dir(const char *path, const char *sub)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	int len = snprintf(p, sizeof(p), "%s/%s", path, sub);
+
+	return len > 0 && (size_t)len < sizeof(p) && lstat(p, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+void
+pop3_local_folders_free(struct pop3_local_folders *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i]);
+	free(f->v);
+	f->v = NULL;
+	f->n = 0;
+}
+
+enum e2_status
+pop3_local_folders(const char *root, struct pop3_local_folders *out,
+		   struct e2_err *err)
+{
+	struct pop3_local_folders f = {0};
+	DIR *d = opendir(root);
+	struct dirent *de;
+	size_t cap = 0;
+	enum e2_status rc = E2_OK;
+
+	if (d == NULL)
+		return e2_fail(err, E2_ESTORE, "cannot read %s: %s", root,
+			       strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		int len;
+
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		len = snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		if (len < 0 || (size_t)len >= sizeof(path) ||
+		    !pop3_local_is_dir(root, de->d_name) ||
+		    !pop3_local_is_dir(path, "cur") ||
+		    !pop3_local_is_dir(path, "new"))
+			continue;
+		if (f.n == cap) {
+			size_t ncap = cap == 0 ? 16 : cap * 2;
+			char **v = realloc(f.v, ncap * sizeof(*v));
+
+			if (v == NULL) {
+				rc = e2_fail(err, E2_ENOMEM, "out of memory");
+				break;
+			}
+			f.v = v;
+			cap = ncap;
+		}
+		f.v[f.n] = strdup(de->d_name);
+		if (f.v[f.n] == NULL) {
+			rc = e2_fail(err, E2_ENOMEM, "out of memory");
+			break;
+		}
+		f.n++;
+	}
+	closedir(d);
+	if (rc != E2_OK) {
+		pop3_local_folders_free(&f);
+		return rc;
+	}
+	if (f.n > 1)
+		qsort(f.v, f.n, sizeof(*f.v), pop3_local_name_cmp);
+	*out = f;
+	return E2_OK;
+}
+
+enum e2_status
+pop3_local_stamp(const char *root, const struct pop3_local_folders *f,
+		 char out[SYNCSTATE_STAMP_MAX], struct e2_err *err)
+{
+	char st[MAILDIR_STAMP_MAX];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	enum e2_status rc;
+	bool ok;
+	int len;
+
+	out[0] = '\0';
+	rc = maildir_stamp(root, st, err);
+	if (rc != E2_OK || st[0] == '\0')
+		return rc;
+	ctx = EVP_MD_CTX_new();
+	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(ctx, st, strlen(st) + 1);
+	for (size_t i = 0; ok && i < f->n; i++) {
+		char path[PATH_MAX];
+		struct e2_err scratch = {0};
+
+		len = snprintf(path, sizeof(path), "%s/%s", root, f->v[i]);
+		if (len < 0 || (size_t)len >= sizeof(path) ||
+		    maildir_stamp(path, st, &scratch) != E2_OK ||
+		    st[0] == '\0') {
+			EVP_MD_CTX_free(ctx);
+			return E2_OK; /* "": unknown, the full pass runs */
+		}
+		ok = EVP_DigestUpdate(ctx, f->v[i], strlen(f->v[i]) + 1) &&
+		     EVP_DigestUpdate(ctx, st, strlen(st) + 1);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return e2_fail(err, E2_ENOMEM, "pop3: SHA-256 failed");
+	len = snprintf(out, SYNCSTATE_STAMP_MAX, "folders=%zu ", f->n);
+	for (unsigned i = 0; i < mdlen && len + 3 <= SYNCSTATE_STAMP_MAX; i++)
+		len += snprintf(out + len, SYNCSTATE_STAMP_MAX - (size_t)len,
+				"%02x", md[i]);
+	return E2_OK;
+}
+
+void
+pop3_local_refs_free(struct pop3_local_refs *refs)
+{
+	if (refs == NULL)
+		return;
+	free(refs->v);
+	memset(refs, 0, sizeof(*refs));
+}
+
+struct pop3_local_refs_ctx {
+	struct pop3_local_refs *refs;
+	const char *holder;
+	pop3_local_lookup_fn lookup;
+	void *ctx;
+};
+
+static enum e2_status
+pop3_local_refs_add(void *ctx, const struct maildir_entry *e,
+		    struct e2_err *err)
+{
+	struct pop3_local_refs_ctx *rc = ctx;
+	struct pop3_local_refs *refs = rc->refs;
+	char tag[MAILDIR_TAG_MAX + 1];
+	const char *uidl;
+
+	if (!maildir_name_field(e->uniq, "L", tag, sizeof(tag)))
+		return E2_OK;
+	uidl = rc->lookup(rc->ctx, tag);
+	if (uidl == NULL)
+		return E2_OK;
+	if (refs->n == refs->cap) {
+		size_t cap = refs->cap == 0 ? 64 : refs->cap * 2;
+		struct reconcile_tagref *v = realloc(refs->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		refs->v = v;
+		refs->cap = cap;
+	}
+	memset(&refs->v[refs->n], 0, sizeof(refs->v[0]));
+	refs->v[refs->n].holder_id = rc->holder;
+	refs->v[refs->n].pop3_uidl = uidl;
+	refs->n++;
+	return E2_OK;
+}
+
+enum e2_status
+pop3_local_refs(const char *root, const struct pop3_local_folders *f,
+		pop3_local_lookup_fn lookup, void *ctx,
+		struct pop3_local_refs *out, struct e2_err *err)
+{
+	struct pop3_local_refs refs = {0};
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct pop3_local_refs_ctx rctx = {
+			.refs = &refs,
+			.holder = f->v[i],
+			.lookup = lookup,
+			.ctx = ctx,
+		};
+		struct e2_err lerr = {0};
+		char path[PATH_MAX];
+		int len = snprintf(path, sizeof(path), "%s/%s", root, f->v[i]);
+		enum e2_status rc;
+
+		if (len < 0 || (size_t)len >= sizeof(path))
+			rc = e2_fail(&lerr, E2_ESTORE, "path too long: %s",
+				     f->v[i]);
+		else
+			rc = maildir_list(path, pop3_local_refs_add, &rctx,
+					  &lerr);
+		if (rc == E2_ENOMEM) {
+			pop3_local_refs_free(&refs);
+			return e2_fail(err, rc, "%s", lerr.msg);
+		}
+		if (rc != E2_OK && refs.unreadable++ == 0) {
+			refs.first_err = lerr;
+			refs.first_name = f->v[i];
+		}
+	}
+	if (refs.n > 1)
+		qsort(refs.v, refs.n, sizeof(*refs.v), reconcile_tagref_cmp);
+	*out = refs;
+	return E2_OK;
+}
