@@ -282,6 +282,11 @@ reconcile_pop3_row(struct reconcile_run *r, size_t i, size_t lf, size_t s)
 		return;
 	}
 	r->known[s] = true;
+	if (row->moved) { /* R17: moved away under a new name */
+		reconcile_emit(r, RECONCILE_KEEP, RECONCILE_REASON_MOVED_AWAY,
+			       i, lf, s);
+		return;
+	}
 	if (row->tombstone) {
 		if (dele)
 			reconcile_emit(r, RECONCILE_SERVER_DELETE,

@@ -69,7 +69,10 @@
  *      is T there) while a file of another folder names its UIDL (a ref
  *      with pop3_uidl) was moved, not deleted: KEEP (MOVED_AWAY), the row
  *      stays as it is (no DELE, no TOMBSTONE, no AGE_OUT, no download);
- *      once no folder holds it, it is a local delete (R5).
+ *      once no folder holds it, it is a local delete (R5). A row the
+ *      driver marked moved (its file went away under a new name, found by
+ *      the driver) is KEEP (MOVED_AWAY) for good, DROP_ROW once the
+ *      server lets the message go.
  *  F1  local folder, no server folder, never synced: CREATE_SERVER_FOLDER.
  *  F2  server folder gone, local folder holds only messages the server
  *      had (no untagged or changed file): REMOVE_LOCAL_FOLDER.
@@ -109,6 +112,7 @@ struct reconcile_row {
 	unsigned flags;         /* synced set at the last sync */
 	bool tombstone;         /* POP3 "T": deleted locally, left on server */
 	bool aged_out;          /* POP3 "A": left by DWNDAY */
+	bool moved;             /* POP3 "M": moved away under a new name */
 };
 
 /* A local file (maildir_file). Sorted by strcmp of uniq. */
