@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,10 +14,12 @@
 #include <string.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "maildir.h"
+#include "mime.h"
 
 static int
 pop3_local_name_cmp(const void *a, const void *b)
@@ -231,4 +234,125 @@ pop3_local_refs(const char *root, const struct pop3_local_folders *f,
 		qsort(refs.v, refs.n, sizeof(*refs.v), reconcile_tagref_cmp);
 	*out = refs;
 	return E2_OK;
+}
+
+enum e2_status
+pop3_local_msgid(const char *hdr, size_t len, bool *found_out,
+		 char out[POP3_LOCAL_MSGID_MAX], struct e2_err *err)
+{
+	bool complete = false, found = false;
+	size_t hlen = mime_header_len(hdr, len, &complete);
+	char *value = NULL;
+	const char *b, *e;
+	size_t n;
+	enum e2_status rc;
+
+	*found_out = false;
+	rc = mime_header_get(hdr, hlen, "Message-ID", &found, &value, err);
+	if (rc != E2_OK || !found)
+		return rc;
+	b = strchr(value, '<');
+	e = b != NULL ? strchr(b, '>') : NULL;
+	if (b != NULL && e != NULL) {
+		n = (size_t)(e - b) + 1;
+	} else {
+		b = value;
+		n = strlen(value);
+	}
+	if (n > 0 && n < POP3_LOCAL_MSGID_MAX) {
+		memcpy(out, b, n);
+		out[n] = '\0';
+		*found_out = true;
+	}
+	free(value);
+	return E2_OK;
+}
+
+struct pop3_local_ids_ctx {
+	const char *dir; /* the folder's path */
+	const char *const *ids;
+	size_t n;
+	bool *found;
+	char *buf; /* POP3_LOCAL_HEADER_READ bytes */
+};
+
+static int
+pop3_local_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static enum e2_status
+pop3_local_ids_file(void *ctx, const struct maildir_entry *e,
+		    struct e2_err *err)
+{
+	struct pop3_local_ids_ctx *ic = ctx;
+	char tag[MAILDIR_TAG_MAX + 1];
+	char path[PATH_MAX];
+	char id[POP3_LOCAL_MSGID_MAX];
+	const char *key = id;
+	const char *const *hit;
+	size_t got = 0;
+	bool found = false;
+	int len, fd;
+
+	if (maildir_name_field(e->uniq, "L", tag, sizeof(tag)))
+		return E2_OK; /* ours: R17's tag refs covered it */
+	len = snprintf(path, sizeof(path), "%s/%s/%s", ic->dir, e->sub,
+		       e->name);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return E2_OK;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return E2_OK;
+	while (got < POP3_LOCAL_HEADER_READ) {
+		ssize_t k =
+			read(fd, ic->buf + got, POP3_LOCAL_HEADER_READ - got);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	if (pop3_local_msgid(ic->buf, got, &found, id, err) != E2_OK)
+		return E2_ENOMEM;
+	if (!found)
+		return E2_OK;
+	hit = bsearch(&key, ic->ids, ic->n, sizeof(*ic->ids),
+		      pop3_local_str_cmp);
+	if (hit != NULL)
+		ic->found[hit - ic->ids] = true;
+	return E2_OK;
+}
+
+enum e2_status
+pop3_local_find_msgids(const char *root, const struct pop3_local_folders *f,
+		       const char *const *ids, size_t n, bool *found,
+		       struct e2_err *err)
+{
+	struct pop3_local_ids_ctx ic = {.ids = ids, .n = n, .found = found};
+	enum e2_status rc = E2_OK;
+
+	if (n == 0)
+		return E2_OK;
+	ic.buf = malloc(POP3_LOCAL_HEADER_READ);
+	if (ic.buf == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	for (size_t i = 0; i < f->n; i++) {
+		char path[PATH_MAX];
+		struct e2_err lerr = {0};
+		int len = snprintf(path, sizeof(path), "%s/%s", root, f->v[i]);
+
+		if (len < 0 || (size_t)len >= sizeof(path))
+			continue;
+		ic.dir = path;
+		rc = maildir_list(path, pop3_local_ids_file, &ic, &lerr);
+		if (rc == E2_ENOMEM) {
+			rc = e2_fail(err, rc, "%s", lerr.msg);
+			break;
+		}
+		rc = E2_OK; /* an unreadable folder: a miss */
+	}
+	free(ic.buf);
+	return rc;
 }

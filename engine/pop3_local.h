@@ -79,4 +79,29 @@ enum e2_status pop3_local_refs(const char *root,
 /* NULL-safe; empties refs. */
 void pop3_local_refs_free(struct pop3_local_refs *refs);
 
+/*
+ * The Message-ID of the header block at hdr (len bytes; the whole message
+ * may follow), normalised to its "<...>" part (else the trimmed value)
+ * into out. *found_out false when there is none, or it is empty or longer
+ * than POP3_LOCAL_MSGID_MAX - 1 bytes. hdr is untrusted (a server's TOP
+ * answer, a file another program wrote). Errors: E2_ENOMEM.
+ */
+#define POP3_LOCAL_MSGID_MAX 256
+enum e2_status pop3_local_msgid(const char *hdr, size_t len, bool *found_out,
+				char out[POP3_LOCAL_MSGID_MAX],
+				struct e2_err *err);
+
+/*
+ * Looks for the Message-IDs ids[0..n) (normalised, sorted by strcmp) in
+ * the files of f's folders that carry no "L=" tag (a mail client's copy
+ * under a new name), reading at most POP3_LOCAL_HEADER_READ bytes of
+ * each; sets found[i] for each one some file has. A folder or file that
+ * cannot be read is passed over (found stays false). Errors: E2_ENOMEM.
+ */
+#define POP3_LOCAL_HEADER_READ (32u * 1024)
+enum e2_status pop3_local_find_msgids(const char *root,
+				      const struct pop3_local_folders *f,
+				      const char *const *ids, size_t n,
+				      bool *found, struct e2_err *err);
+
 #endif

@@ -45,7 +45,10 @@
  *       2 or any other value the message is left on the server (POP3 has
  *       no Trash) and never downloaded again;
  *   "A" aged out of the DWNDAY window: removed locally only, never on the
- *       server; downloaded again if a larger DWNDAY puts it back inside.
+ *       server; downloaded again if a larger DWNDAY puts it back inside;
+ *   "M" moved by the user into another folder under a new name (found by
+ *       Message-ID, see pop3_moved_renamed()): left on the server for
+ *       good, never downloaded again, its local copy never touched.
  * A row whose UIDL the server no longer lists is dropped; its local file,
  * if any, stays (POP3 is download-and-keep: mail removed from the server
  * by someone else is not removed here).
@@ -76,9 +79,12 @@
  *  - a folder whose file names cannot be read is skipped and reported
  *    (sync_skip()), and that run sends no DELE and writes no new "T" row
  *    for a message whose file left the root: keep beats delete.
- * A client that saves by writing the message under a new name (no "L="
- * tag) makes the move look like a delete of the original: with
- * SERVERDELETEACTION 1 the server copy then goes, the user's file stays.
+ *  - mutt and neomutt save by writing the message under a new name (no
+ *    "L=" tag) and deleting the original: before a DELE, the message's
+ *    Message-ID is looked for in the other folders' untagged files, and a
+ *    copy there makes the row "M" instead (pop3_moved_renamed()).
+ *    With SERVERDELETEACTION 2 nothing needs finding: the message stays
+ *    on the server and is not downloaded again either way.
  * File tags are compared with the tags of the listed UIDLs (the tag is an
  * injective base64url of the UIDL), so no file name is ever decoded.
  *
@@ -127,7 +133,7 @@ struct pop3_row {
 	uint64_t size;
 	int64_t internal_date;
 	bool partial, omitted;
-	char disp; /* the flags column: '\0', 'T' or 'A' (see above) */
+	char disp; /* the flags column: '\0', 'T', 'A' or 'M' (see above) */
 };
 
 struct pop3_tagmap {
@@ -672,6 +678,7 @@ pop3_rows_load(struct pop3_run *r, struct e2_err *err)
 			row->omitted = m->omitted;
 			row->disp = has_flag(m->flags, 'T')   ? 'T'
 				    : has_flag(m->flags, 'A') ? 'A'
+				    : has_flag(m->flags, 'M') ? 'M'
 							      : '\0';
 		}
 		if (rc != E2_OK)
@@ -751,6 +758,7 @@ pop3_inputs_build(struct pop3_run *r, struct pop3_inputs *pi, bool *left_out,
 		pi->rows[i].local_name = row->local_name;
 		pi->rows[i].tombstone = row->disp == 'T';
 		pi->rows[i].aged_out = row->disp == 'A';
+		pi->rows[i].moved = row->disp == 'M';
 		if (lf != NULL)
 			lf->matched = true;
 		if (row->disp == '\0' &&
@@ -841,7 +849,9 @@ pop3_plan_step(struct pop3_run *r, const struct pop3_inputs *pi,
 			rc = pop3_change_dele(ch, r->srv[a->server].index, err);
 		break;
 	case RECONCILE_TOMBSTONE: /* R5 with SERVERDELETEACTION 2 */
-		if (!blind)
+		if (a->reason == RECONCILE_REASON_MOVED_AWAY) /* R17 */
+			rc = pop3_change_put(ch, &m, "M", NULL, err);
+		else if (!blind)
 			rc = pop3_change_put(ch, &m, "T", lf, err);
 		break;
 	case RECONCILE_DROP_ROW: /* R17: the server let it go */
@@ -853,6 +863,101 @@ pop3_plan_step(struct pop3_run *r, const struct pop3_inputs *pi,
 	default: /* KEEP: a move (R17), a local file; nothing else is used */
 		break;
 	}
+	return rc;
+}
+
+struct pop3_cand {
+	char id[POP3_LOCAL_MSGID_MAX];
+	size_t action; /* in the plan */
+};
+
+static int
+pop3_cand_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pop3_cand *)a)->id,
+		      ((const struct pop3_cand *)b)->id);
+}
+
+/*
+ * R17 for a client that moves by writing a new file: mutt and neomutt save
+ * into another folder as a new file under a new name and delete the
+ * original, so no "L=" tag tells the move. Before a DELE for a message
+ * whose file just left the root (R5, SERVERDELETEACTION 1), its
+ * Message-ID (TOP n 0) is looked for in the untagged files of the other
+ * folders (pop3_local_find_msgids()); found, the DELE becomes an "M" row:
+ * kept on the server for good and never downloaded again (the copy is the
+ * user's; deleting it later does not reach the server: keep beats
+ * delete). Runs only when such a DELE is planned; costs one TOP per
+ * message and reading the headers of the other folders' untagged files.
+ * A message without a Message-ID is deleted as before.
+ */
+static enum e2_status
+pop3_moved_renamed(struct pop3_run *r, struct reconcile_plan *plan,
+		   struct e2_err *err)
+{
+	struct pop3_cand *cand = NULL;
+	const char **ids = NULL;
+	bool *found = NULL;
+	size_t n = 0;
+	enum e2_status rc = E2_OK;
+
+	for (size_t k = 0; k < plan->n; k++) {
+		const struct reconcile_action *a = &plan->v[k];
+		const char *hdr = NULL;
+		size_t len = 0;
+		bool has = false;
+
+		if (a->kind != RECONCILE_SERVER_DELETE ||
+		    r->rows[a->row].disp != '\0')
+			continue;
+		if (cand == NULL) {
+			cand = calloc(plan->n, sizeof(*cand));
+			if (cand == NULL) {
+				rc = pop3_oom(err);
+				goto out;
+			}
+		}
+		rc = pop3_content(r, r->srv[a->server].index, 0, &hdr, &len,
+				  err);
+		if (rc == E2_OK)
+			rc = pop3_local_msgid(hdr, len, &has, cand[n].id, err);
+		if (rc != E2_OK)
+			goto out;
+		if (has)
+			cand[n++].action = k;
+	}
+	if (n == 0)
+		goto out;
+	qsort(cand, n, sizeof(*cand), pop3_cand_cmp);
+	ids = calloc(n, sizeof(*ids));
+	found = calloc(n, sizeof(*found));
+	if (ids == NULL || found == NULL) {
+		rc = pop3_oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = cand[i].id;
+	rc = pop3_local_find_msgids(r->root, &r->folders, ids, n, found, err);
+	if (rc != E2_OK)
+		goto out;
+	for (size_t i = 0, j; i < n; i = j) {
+		bool any = false;
+
+		/* one Message-ID on several messages: bsearch() set one */
+		for (j = i; j < n && strcmp(cand[j].id, cand[i].id) == 0; j++)
+			any = any || found[j];
+		for (size_t k = i; any && k < j; k++) {
+			struct reconcile_action *a = &plan->v[cand[k].action];
+
+			/* the "M" row: see pop3_plan_step() */
+			a->kind = RECONCILE_TOMBSTONE;
+			a->reason = RECONCILE_REASON_MOVED_AWAY;
+		}
+	}
+out:
+	free(found);
+	free(ids);
+	free(cand);
 	return rc;
 }
 
@@ -895,6 +1000,8 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 	in.refs = r->refs.v;
 	in.nrefs = r->refs.n;
 	rc = reconcile_folder(&in, &plan, err);
+	if (rc == E2_OK && !blind)
+		rc = pop3_moved_renamed(r, &plan, err);
 	for (size_t i = 0; rc == E2_OK && i < plan.n; i++)
 		rc = pop3_plan_step(r, &pi, &plan.v[i], blind, &ch, err);
 	if (rc != E2_OK)

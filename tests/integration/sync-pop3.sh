@@ -291,4 +291,27 @@ e2t_check "R5 ... mv1 gone from the server (doveadm)" \
 e2t_check "R17 ... the other moved messages stay" \
 	test "$(on_server mv2)$(on_server mv3)$(on_server cp1)" = 111
 
+# neomutt's save as it really is (mutt's maildir_open_new_message()): a new
+# file under a new name in .Work, the original deleted; no L= tag. The
+# Message-ID finds the copy: no DELE, and the row stays "moved" for good
+# (deleting the copy later does not reach the server: keep beats delete)
+msg "$E2T_DIR/in/nm1.eml" "$now" nm1
+e2t_deliver "$E2T_DIR/in/nm1.eml" || e2t_fatal "cannot deliver nm1.eml"
+e2t_check "R17 new name: nm1 downloaded" sync_once
+neomutt_save() {
+	local f
+	f=$(file_of nm1)
+	[ -n "$f" ] && cp "$f" "$W/cur/1700000100.4242_1.host:2,S" &&
+		rm -f "$f"
+}
+e2t_check "R17 new name: neomutt's save of nm1 (copy, delete)" neomutt_save
+e2t_check "R17 new name, sda 1: three syncs, no DELE, no download" \
+	three_syncs nm1
+e2t_check "R17 new name: nm1 still on the server (doveadm)" \
+	test "$(on_server nm1)" = 1
+rm -f "$W/cur/1700000100.4242_1.host:2,S"
+e2t_check "R17 new name: the copy deleted in .Work: sync" sync_once
+e2t_check "R17 new name: ... stays on the server, not downloaded" \
+	test "$(on_server nm1)$(in_folder "$MD" nm1)" = 10
+
 e2t_finish
