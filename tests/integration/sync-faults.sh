@@ -480,23 +480,31 @@ busy() {
 e2t_check "a locked account: ebusy at once, Maildir untouched" busy
 
 # ---- 4. POP3: a local move is never a delete, at any kill point (issue 8) ---
-# Per point: 2 messages moved from the root into .Work (neomutt's save, a
-# rename), 2 deleted locally, 4 new on the server, SERVERDELETEACTION 1;
+# Per point: 2 messages moved from the root into .Work (one renamed, one
+# saved as mutt does, under a new name), 2 deleted locally, 4 new on the server, SERVERDELETEACTION 1;
 # the sync is killed at a delay spread over a measured run of that shape.
 # Afterwards (and after a clean sync) the server lost only what the user
 # deleted, every moved message is still on the server and in .Work, none
 # came back into the root, and the user's deletes reached the server.
 
-# pop3_move N: renames the N first root messages into .Work/cur, appending
-# their Message-IDs to $E2T_DIR/moved
+# pop3_move N: moves the N first root messages into .Work/cur, appending
+# their Message-IDs to $E2T_DIR/moved: the first by a rename (the name
+# and its L= tag kept), the next as mutt does (a new file under a new
+# name, the original removed), and so on
 pop3_move() {
-	local f n
+	local f n k=0
 	mkdir -p "$MD/.Work/cur" "$MD/.Work/new" "$MD/.Work/tmp"
 	for f in $(find "$MD/new" "$MD/cur" -type f | sort | head -n "$1"); do
 		grep -m1 -o -i '^Message-ID: *<[^>]*>' "$f" |
 			sed 's/^[^<]*//' >>"$E2T_DIR/moved"
 		n=$(basename "$f")
-		mv "$f" "$MD/.Work/cur/${n%%:2,*}:2,S"
+		k=$((k + 1))
+		if [ $((k % 2)) = 1 ]; then
+			mv "$f" "$MD/.Work/cur/${n%%:2,*}:2,S"
+		else
+			cp "$f" "$MD/.Work/cur/$(date +%s).$$_$RANDOM.mutt:2,S" &&
+				rm -f "$f"
+		fi
 	done
 }
 
