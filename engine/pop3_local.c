@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +38,28 @@ pop3_local_is_dir(const char *path, const char *sub)
 
 	return len > 0 && (size_t)len < sizeof(p) && lstat(p, &st) == 0 &&
 	       S_ISDIR(st.st_mode);
+}
+
+/*
+ * A local Trash: moving a message there is deleting it (what neomutt's
+ * $trash, Thunderbird and Dovecot's \Trash folder mean), so it is not a
+ * folder that holds a message for R17. The name or its first component,
+ * any case: Trash, Deleted Messages, Deleted Items, Bin.
+ */
+static bool
+pop3_local_is_trash(const char *name)
+{
+	static const char *const names[] = {"Trash", "Deleted Messages",
+					    "Deleted Items", "Bin"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncasecmp(name + 1, names[i], n) == 0 &&
+		    (name[n + 1] == '\0' || name[n + 1] == '.'))
+			return true;
+	}
+	return false;
 }
 
 void
@@ -69,7 +92,8 @@ pop3_local_folders(const char *root, struct pop3_local_folders *out,
 		int len;
 
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		    strcmp(de->d_name, "..") == 0 ||
+		    pop3_local_is_trash(de->d_name))
 			continue;
 		len = snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
 		if (len < 0 || (size_t)len >= sizeof(path) ||

@@ -21,7 +21,10 @@
  *    a move (neomutt's save, the file name kept) is told from a delete.
  * Folders are the directories ".Name" of the root (not "." or "..", not
  * a symbolic link) that hold cur/ and new/ directories: ".notmuch" and
- * other tools' directories are not folders. Nothing here writes anything.
+ * other tools' directories are not folders. A local Trash (".Trash",
+ * ".Deleted Messages", ".Deleted Items", ".Bin", any case, and their
+ * subfolders) is not one either: moving a message there deletes it, as
+ * neomutt's $trash and Thunderbird mean it. Nothing here writes anything.
  */
 
 struct pop3_local_folders {

@@ -70,6 +70,8 @@
  *    is a local delete (R5), and moved back it is the root's again;
  *  - a copy (cp into .Work, or neomutt's copy with the original flagged T)
  *    is the same: both files stay, the message stays on the server;
+ *  - a local Trash (".Trash" and the like, pop3_local.h) holds nothing:
+ *    a move there is a delete (R5), as neomutt's $trash means it;
  *  - a file written into the root or any folder (a draft, a saved copy)
  *    stays local and is never uploaded: POP3 cannot store mail. In the
  *    root, an untagged file or one whose tag names no listed UIDL is left

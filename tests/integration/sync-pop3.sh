@@ -314,4 +314,16 @@ e2t_check "R17 new name: the copy deleted in .Work: sync" sync_once
 e2t_check "R17 new name: ... stays on the server, not downloaded" \
 	test "$(on_server nm1)$(in_folder "$MD" nm1)" = 10
 
+# a move into the local Trash (neomutt's $trash, Thunderbird) is a delete:
+# with SERVERDELETEACTION 1 the message goes on the server (R5)
+msg "$E2T_DIR/in/tr1.eml" "$now" tr1
+e2t_deliver "$E2T_DIR/in/tr1.eml" || e2t_fatal "cannot deliver tr1.eml"
+e2t_check "R5 trash: tr1 downloaded" sync_once
+e2t_check "R5 trash: tr1 renamed into .Trash/cur" save_to tr1 .Trash
+e2t_check "R5 trash: sync" sync_once
+e2t_check "R5 trash: ... one DELE" json 'd["deleted_server"] == 1'
+e2t_check "R5 trash: ... tr1 gone from the server (doveadm)" \
+	test "$(on_server tr1)" = 0
+e2t_check "R5 trash: ... the Trash file stays" test "$(in_folder "$MD/.Trash" tr1)" = 1
+
 e2t_finish
