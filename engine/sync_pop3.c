@@ -13,29 +13,24 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include <libetpan/libetpan.h>
 #include <openssl/evp.h>
 
 #include "mime.h"
+#include "pop3_cmd.h"
 #include "pop3_local.h"
 #include "reconcile.h"
-#include "transports/chain.h"
-#include "transports/pop3_list.h"
 
 /*
  * Rules (DESIGN.md "Sync rules"; decisions written here):
  *
  * The maildrop goes into the Maildir root (new/). State rows live in
  * engine/syncstate.h's sync_messages under the folder "" keyed by UIDL.
- * LIST + UIDL give the maildrop. email2 speaks them over the session's
- * stream and parses the answers itself (transports/pop3_list.h): libetpan
- * 1.9.4's mailpop3_list() indexes its table with the server's numbers and
- * crashes on a gap, a repeat or a 0, so an answer that is not messages
- * 1..n, each once, with LIST and UIDL agreeing, is E2_EPROTO and nothing is
- * stored. RETR, TOP and DELE are spoken here too: libetpan's would run
- * mailpop3_list() first to find the number in its own table. A server
- * without UIDL is refused with E2_EPROTO: without a stable id every sync
- * would download the maildrop again.
+ * LIST + UIDL give the maildrop. email2 speaks them, RETR, TOP and DELE
+ * itself (pop3_cmd.h: libetpan 1.9.4's own crash on odd numbering), so an
+ * answer that is not messages 1..n, each once, with LIST and UIDL
+ * agreeing, is E2_EPROTO and nothing is stored. A server without UIDL is
+ * refused with E2_EPROTO: without a stable id every sync would download
+ * the maildrop again.
  *
  * A POP3 row's flags column is not a Maildir flag set but the local
  * disposition of the message:
@@ -145,13 +140,9 @@ struct pop3_tagmap {
 
 struct pop3_run {
 	struct sync_ctx *c;
-	struct chain_session *sess;
-	mailpop3 *pop;
+	struct pop3_cmd pc; /* the session; pc.list: the maildrop */
 	const char *root;
-	struct pop3_list list; /* the maildrop as LIST and UIDL gave it */
-	MMAPString *line;      /* a reply line */
-	MMAPString *body;      /* a multi-line answer */
-	struct pop3_srv *srv;  /* sorted by uidl */
+	struct pop3_srv *srv; /* sorted by uidl */
 	size_t nsrv;
 	struct maildir_snapshot loc;  /* the Maildir root; tag: "L" */
 	struct maildir_file **tagged; /* loc's files with a tag, by tag */
@@ -178,23 +169,6 @@ static enum e2_status
 pop3_oom(struct e2_err *err)
 {
 	return e2_fail(err, E2_ENOMEM, "out of memory");
-}
-
-static enum e2_status
-pop3_fail(struct pop3_run *r, int code, const char *what, struct e2_err *err)
-{
-	struct e2_err *te = chain_session_err(r->sess);
-	char quoted[160] = "";
-
-	if (te != NULL && te->code != E2_OK)
-		return e2_fail(err, te->code, "pop3 %s: %s", what, te->msg);
-	if (code == MAILPOP3_ERROR_STREAM)
-		return e2_fail(err, E2_EIO, "pop3 %s: connection lost", what);
-	if (r->pop->pop3_response != NULL)
-		(void)e2_quote(quoted, sizeof(quoted), r->pop->pop3_response,
-			       strlen(r->pop->pop3_response));
-	return e2_fail(err, E2_EPROTO, "pop3 %s failed (%d): %s", what, code,
-		       quoted);
 }
 
 /* The file tag value for a UIDL: unpadded base64url (70 bytes -> 94). */
@@ -249,83 +223,6 @@ srv_find(struct pop3_run *r, const char *uidl)
 	return bsearch(&key, r->srv, r->nsrv, sizeof(*r->srv), srv_cmp);
 }
 
-/*
- * Sends cmd (CRLF added) and reads the status line into r->line; *ok_out:
- * it was "+OK". Errors: E2_EIO (and the transport's codes), E2_ENOMEM.
- */
-static enum e2_status
-pop3_cmd(struct pop3_run *r, const char *what, const char *cmd, bool *ok_out,
-	 struct e2_err *err)
-{
-	mailstream *s = r->pop->pop3_stream;
-	size_t len = strlen(cmd);
-
-	*ok_out = false;
-	if (r->line == NULL && (r->line = mmap_string_new("")) == NULL)
-		return pop3_oom(err);
-	if (r->body == NULL && (r->body = mmap_string_new("")) == NULL)
-		return pop3_oom(err);
-	if (mailstream_write(s, cmd, len) != (ssize_t)len ||
-	    mailstream_write(s, "\r\n", 2) != 2 || mailstream_flush(s) < 0 ||
-	    mailstream_read_line_remove_eol(s, r->line) == NULL)
-		return pop3_fail(r, MAILPOP3_ERROR_STREAM, what, err);
-	*ok_out = strncmp(r->line->str, "+OK", 3) == 0;
-	return E2_OK;
-}
-
-/* The server's refusal in r->line as E2_EPROTO. */
-static enum e2_status
-pop3_refused(struct pop3_run *r, const char *what, struct e2_err *err)
-{
-	char quoted[160];
-
-	(void)e2_quote(quoted, sizeof(quoted), r->line->str, r->line->len);
-	return e2_fail(err, E2_EPROTO, "pop3 %s refused: %s", what, quoted);
-}
-
-/*
- * LIST or UIDL, its answer parsed into r->list (pop3_list_parse()). The
- * raw lines are kept (CRLF and byte stuffing included) for the parser, at
- * most POP3_LIST_ANSWER_MAX bytes.
- */
-static enum e2_status
-pop3_listing(struct pop3_run *r, enum pop3_list_kind kind, struct e2_err *err)
-{
-	const char *what = kind == POP3_LIST_LIST ? "LIST" : "UIDL";
-	mailstream *s = r->pop->pop3_stream;
-	enum e2_status rc;
-	bool ok = false;
-
-	rc = pop3_cmd(r, what, what, &ok, err);
-	if (rc != E2_OK)
-		return rc;
-	if (!ok && kind == POP3_LIST_UIDL)
-		return e2_fail(err, E2_EPROTO,
-			       "pop3 server does not support UIDL: refusing to "
-			       "sync (every sync would download the maildrop "
-			       "again)");
-	if (!ok)
-		return pop3_refused(r, what, err);
-	if (mmap_string_assign(r->body, "") == NULL)
-		return pop3_oom(err);
-	for (;;) {
-		const char *l = mailstream_read_line(s, r->line);
-
-		if (l == NULL)
-			return pop3_fail(r, MAILPOP3_ERROR_STREAM, what, err);
-		if (r->body->len + r->line->len > POP3_LIST_ANSWER_MAX)
-			return e2_fail(err, E2_EPROTO,
-				       "pop3 %s answer longer than %u bytes",
-				       what, POP3_LIST_ANSWER_MAX);
-		if (mmap_string_append_len(r->body, r->line->str,
-					   r->line->len) == NULL)
-			return pop3_oom(err);
-		if (strcmp(l, ".\r\n") == 0 || strcmp(l, ".\n") == 0)
-			break;
-	}
-	return pop3_list_parse(kind, r->body->str, r->body->len, &r->list, err);
-}
-
 /* LIST (+ UIDL unless the stamp asked it) into r->srv, sorted by UIDL. */
 static enum e2_status
 pop3_list(struct pop3_run *r, struct e2_err *err)
@@ -333,20 +230,20 @@ pop3_list(struct pop3_run *r, struct e2_err *err)
 	enum e2_status rc = E2_OK;
 	size_t n;
 
-	if (!r->list.has_uidls)
-		rc = pop3_listing(r, POP3_LIST_UIDL, err);
+	if (!r->pc.list.has_uidls)
+		rc = pop3_cmd_listing(&r->pc, POP3_LIST_UIDL, err);
 	if (rc == E2_OK)
-		rc = pop3_listing(r, POP3_LIST_LIST, err);
+		rc = pop3_cmd_listing(&r->pc, POP3_LIST_LIST, err);
 	if (rc != E2_OK)
 		return rc;
-	n = r->list.n;
+	n = r->pc.list.n;
 	r->srv = calloc(n + 1, sizeof(*r->srv));
 	if (r->srv == NULL)
 		return pop3_oom(err);
 	for (size_t i = 0; i < n; i++) {
 		r->srv[i].index = (unsigned)(i + 1);
-		r->srv[i].size = r->list.v[i].size;
-		r->srv[i].uidl = r->list.v[i].uidl;
+		r->srv[i].size = r->pc.list.v[i].size;
+		r->srv[i].uidl = r->pc.list.v[i].uidl;
 	}
 	if (n > 1)
 		qsort(r->srv, n, sizeof(*r->srv), srv_cmp);
@@ -357,51 +254,6 @@ pop3_list(struct pop3_run *r, struct e2_err *err)
 		    strcmp(r->srv[r->nsrv - 1].uidl, r->srv[i].uidl) != 0)
 			r->srv[r->nsrv++] = r->srv[i];
 	return E2_OK;
-}
-
-/*
- * RETR index, or TOP index lines when lines >= 0: the message, dot
- * unstuffed, in r->body (*buf_out valid until the next command).
- */
-static enum e2_status
-pop3_content(struct pop3_run *r, unsigned index, long lines,
-	     const char **buf_out, size_t *len_out, struct e2_err *err)
-{
-	const char *what = lines >= 0 ? "TOP" : "RETR";
-	char cmd[64];
-	enum e2_status rc;
-	bool ok = false;
-
-	if (lines >= 0)
-		(void)snprintf(cmd, sizeof(cmd), "TOP %u %ld", index, lines);
-	else
-		(void)snprintf(cmd, sizeof(cmd), "RETR %u", index);
-	rc = pop3_cmd(r, what, cmd, &ok, err);
-	if (rc != E2_OK)
-		return rc;
-	if (!ok)
-		return pop3_refused(r, what, err);
-	if (mailstream_read_multiline(r->pop->pop3_stream, 0, r->line, r->body,
-				      0, NULL, NULL, NULL) == NULL)
-		return pop3_fail(r, MAILPOP3_ERROR_STREAM, what, err);
-	*buf_out = r->body->str;
-	*len_out = r->body->len;
-	return E2_OK;
-}
-
-/* DELE index. */
-static enum e2_status
-pop3_dele(struct pop3_run *r, unsigned index, struct e2_err *err)
-{
-	char cmd[32];
-	enum e2_status rc;
-	bool ok = false;
-
-	(void)snprintf(cmd, sizeof(cmd), "DELE %u", index);
-	rc = pop3_cmd(r, "DELE", cmd, &ok, err);
-	if (rc == E2_OK && !ok)
-		rc = pop3_refused(r, "DELE", err);
-	return rc;
 }
 
 static bool
@@ -919,8 +771,8 @@ pop3_moved_renamed(struct pop3_run *r, struct reconcile_plan *plan,
 				goto out;
 			}
 		}
-		rc = pop3_content(r, r->srv[a->server].index, 0, &hdr, &len,
-				  err);
+		rc = pop3_cmd_content(&r->pc, r->srv[a->server].index, 0, &hdr,
+				      &len, err);
 		if (rc == E2_OK)
 			rc = pop3_local_msgid(hdr, len, &has, cand[n].id, err);
 		if (rc != E2_OK)
@@ -1044,7 +896,7 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 	/* DELE after the "T" rows committed: a crash before QUIT leaves the
 	 * message on the server and a "T" row that sends DELE again */
 	for (size_t i = 0; i < ch.ndele; i++) {
-		rc = pop3_dele(r, ch.dele[i], err);
+		rc = pop3_cmd_dele(&r->pc, ch.dele[i], err);
 		if (rc != E2_OK)
 			goto out;
 		c->stats->deleted_server++;
@@ -1153,7 +1005,7 @@ pop3_inside(struct pop3_run *r, const struct pop3_srv *s, bool *inside_out,
 	*inside_out = true;
 	if (r->c->a->dwnday < 0)
 		return E2_OK;
-	rc = pop3_content(r, s->index, 0, &hdr, &len, err);
+	rc = pop3_cmd_content(&r->pc, s->index, 0, &hdr, &len, err);
 	if (rc != E2_OK)
 		return rc;
 	*inside_out = mime_dwnday_inside(hdr, len, r->c->a->dwnday, r->c->now);
@@ -1175,9 +1027,9 @@ pop3_fetch(struct pop3_run *r, struct maildir_batch *b,
 	bool partial = c->a->retrieve > 0 && s->size > (uint64_t)c->a->retrieve;
 	enum e2_status rc;
 
-	rc = pop3_content(r, s->index,
-			  partial ? (long)(c->a->retrieve / 64 + 1) : -1, &buf,
-			  &len, err);
+	rc = pop3_cmd_content(&r->pc, s->index,
+			      partial ? (long)(c->a->retrieve / 64 + 1) : -1,
+			      &buf, &len, err);
 	if (rc != E2_OK)
 		return rc;
 	pop3_tag_of(s->uidl, tag + 2);
@@ -1317,15 +1169,15 @@ pop3_uidl_stamp(struct pop3_run *r, char out[SYNCSTATE_STAMP_MAX],
 	char **v = NULL;
 	enum e2_status rc;
 
-	rc = pop3_listing(r, POP3_LIST_UIDL, err);
+	rc = pop3_cmd_listing(&r->pc, POP3_LIST_UIDL, err);
 	if (rc != E2_OK)
 		return rc;
-	v = calloc(r->list.n + 1, sizeof(*v));
+	v = calloc(r->pc.list.n + 1, sizeof(*v));
 	if (v == NULL)
 		return pop3_oom(err);
-	for (size_t i = 0; i < r->list.n; i++)
-		v[i] = r->list.v[i].uidl;
-	rc = pop3_server_stamp(r, v, r->list.n, out, err);
+	for (size_t i = 0; i < r->pc.list.n; i++)
+		v[i] = r->pc.list.v[i].uidl;
+	rc = pop3_server_stamp(r, v, r->pc.list.n, out, err);
 	free(v);
 	return rc;
 }
@@ -1359,16 +1211,11 @@ pop3_unchanged(struct pop3_run *r, bool *same_out, struct e2_err *err)
 	return rc;
 }
 
-/* What pop3_list() and the commands left in r. */
+/* What the session, pop3_list() and the passes left in r (QUIT first). */
 static void
 pop3_run_free(struct pop3_run *r)
 {
-	if (r->line != NULL)
-		mmap_string_free(r->line);
-	if (r->body != NULL)
-		mmap_string_free(r->body);
-	r->line = r->body = NULL;
-	pop3_list_free(&r->list);
+	pop3_cmd_close(&r->pc);
 	free(r->srv);
 	r->srv = NULL;
 	pop3_rows_free(r);
@@ -1388,18 +1235,10 @@ pop3_open(struct pop3_run *r, struct sync_ctx *c, struct e2_err *err)
 	struct chain_opts co = {.cafile = c->o.cafile,
 				.timeout_ms = c->o.timeout_ms,
 				.login = true};
-	struct e2_side_report rep;
-	enum e2_status rc;
 
 	r->c = c;
 	r->root = maildir_root(c->md);
-	rc = chain_open(c->a, E2_SIDE_IN, &co, &r->sess, &rep, err);
-	if (rc != E2_OK)
-		return rc;
-	r->pop = chain_session_pop3(r->sess);
-	if (r->pop == NULL)
-		return e2_fail(err, E2_EINVAL, "account is not POP3");
-	return E2_OK;
+	return pop3_cmd_open(&r->pc, c->a, &co, err);
 }
 
 enum e2_status
@@ -1439,8 +1278,7 @@ sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 	if (rc == E2_OK && r.ndele == 0 && !sync_stopping(c))
 		rc = syncstate_folder_put(c->ss, "", &r.fs, err);
 out:
-	/* QUIT: the server applies the DELEs now */
-	chain_session_free(&r.sess);
+	/* QUIT (pop3_run_free()): the server applies the DELEs now */
 	free(r.tagged);
 	free(r.dropped);
 	maildir_snapshot_free(&r.loc);
@@ -1473,13 +1311,12 @@ sync_pop3_fetch_whole(struct sync_ctx *c, const char *uidl, sync_full_fn fn,
 			     "pop3: the message is no longer on the server");
 		goto out;
 	}
-	rc = pop3_content(&r, s->index, -1, &buf, &len, err);
+	rc = pop3_cmd_content(&r.pc, s->index, -1, &buf, &len, err);
 	if (rc != E2_OK)
 		goto out;
 	pop3_tag_of(s->uidl, tag + 2);
 	rc = fn(ctx, tag, buf, len, err);
 out:
-	chain_session_free(&r.sess);
 	pop3_run_free(&r);
 	return rc;
 }
