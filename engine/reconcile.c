@@ -96,7 +96,12 @@ reconcile_tagref_cmp(const void *a, const void *b)
 	const struct reconcile_tagref *x = a, *y = b;
 	int c = reconcile_u32_cmp(x->tag.uidvalidity, y->tag.uidvalidity);
 
-	return c != 0 ? c : reconcile_u32_cmp(x->tag.uid, y->tag.uid);
+	if (c == 0)
+		c = reconcile_u32_cmp(x->tag.uid, y->tag.uid);
+	if (c == 0)
+		c = strcmp(x->pop3_uidl != NULL ? x->pop3_uidl : "",
+			   y->pop3_uidl != NULL ? y->pop3_uidl : "");
+	return c;
 }
 
 /* Rows and server messages share one key: uid (IMAP) or uidl (POP3). */
@@ -241,6 +246,28 @@ reconcile_emit(struct reconcile_run *r, enum reconcile_kind kind,
 	return a;
 }
 
+/* R17: does a file of another folder name this POP3 row (a local move)? */
+static bool
+reconcile_pop3_moved(const struct reconcile_input *in, const char *uidl)
+{
+	struct reconcile_tagref key = {.pop3_uidl = uidl};
+	size_t lo = 0, hi = in->nrefs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (reconcile_tagref_cmp(&in->refs[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < in->nrefs && reconcile_tagref_cmp(&in->refs[lo], &key) == 0;
+	     lo++)
+		if (strcmp(in->refs[lo].holder_id, in->folder_id) != 0)
+			return true;
+	return false;
+}
+
 static void
 reconcile_pop3_row(struct reconcile_run *r, size_t i, size_t lf, size_t s)
 {
@@ -255,6 +282,11 @@ reconcile_pop3_row(struct reconcile_run *r, size_t i, size_t lf, size_t s)
 		return;
 	}
 	r->known[s] = true;
+	if (row->moved) { /* R17: moved away under a new name */
+		reconcile_emit(r, RECONCILE_KEEP, RECONCILE_REASON_MOVED_AWAY,
+			       i, lf, s);
+		return;
+	}
 	if (row->tombstone) {
 		if (dele)
 			reconcile_emit(r, RECONCILE_SERVER_DELETE,
@@ -265,6 +297,14 @@ reconcile_pop3_row(struct reconcile_run *r, size_t i, size_t lf, size_t s)
 		if (!in->server[s].outside_window)
 			reconcile_emit(r, RECONCILE_DOWNLOAD,
 				       RECONCILE_REASON_NONE, i, lf, s);
+		return;
+	}
+	if ((lf == RECONCILE_NONE ||
+	     (in->local[lf].flags & RECONCILE_FLAG_TRASHED) != 0) &&
+	    reconcile_pop3_moved(in, row->uidl)) {
+		/* R17: moved to another folder, not deleted */
+		reconcile_emit(r, RECONCILE_KEEP, RECONCILE_REASON_MOVED_AWAY,
+			       i, lf, s);
 		return;
 	}
 	if (lf == RECONCILE_NONE ||

@@ -65,7 +65,14 @@
  *  R17 POP3: local moves and new local files stay local (no UPLOAD, no
  *      MOVE); no flags are synced; local delete per R5; server gone:
  *      DROP_ROW, the file stays; a file whose tag names a listed UIDL
- *      with no row is ADOPTed (R12).
+ *      with no row is ADOPTed (R12). A row whose file left the root (or
+ *      is T there) while a file of another folder names its UIDL (a ref
+ *      with pop3_uidl) was moved, not deleted: KEEP (MOVED_AWAY), the row
+ *      stays as it is (no DELE, no TOMBSTONE, no AGE_OUT, no download);
+ *      once no folder holds it, it is a local delete (R5). A row the
+ *      driver marked moved (its file went away under a new name, found by
+ *      the driver) is KEEP (MOVED_AWAY) for good, DROP_ROW once the
+ *      server lets the message go.
  *  F1  local folder, no server folder, never synced: CREATE_SERVER_FOLDER.
  *  F2  server folder gone, local folder holds only messages the server
  *      had (no untagged or changed file): REMOVE_LOCAL_FOLDER.
@@ -105,6 +112,7 @@ struct reconcile_row {
 	unsigned flags;         /* synced set at the last sync */
 	bool tombstone;         /* POP3 "T": deleted locally, left on server */
 	bool aged_out;          /* POP3 "A": left by DWNDAY */
+	bool moved;             /* POP3 "M": moved away under a new name */
 };
 
 /* A local file (maildir_file). Sorted by strcmp of uniq. */
@@ -135,10 +143,11 @@ struct reconcile_index_entry {
 			      to UPLOAD when the MOVE finds no message) */
 };
 
-/* Tagged files of other folders, sorted by (uidvalidity, uid). */
+/* Tagged files of other folders, sorted by (uidvalidity, uid, pop3_uidl). */
 struct reconcile_tagref {
 	const char *holder_id; /* the folder the file is in */
 	struct reconcile_tag tag;
+	const char *pop3_uidl; /* POP3: the UIDL its tag names (tag zero) */
 };
 
 struct reconcile_input {
@@ -243,7 +252,7 @@ enum e2_status reconcile_tag_format(uint32_t uid, uint32_t uidvalidity,
 				    struct e2_err *err);
 /* Orders index entries by (uidvalidity, uid, folder_id), for qsort(). */
 int reconcile_index_cmp(const void *a, const void *b);
-/* Orders tag refs by (uidvalidity, uid), for qsort(). */
+/* Orders tag refs by (uidvalidity, uid, pop3_uidl), for qsort(). */
 int reconcile_tagref_cmp(const void *a, const void *b);
 
 /*

@@ -61,10 +61,11 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$BENCH_DIR/../integration/lib.sh"
 # shellcheck disable=SC1091
 . "$E2T_SRCDIR/harness/sync.sh"
+# shellcheck disable=SC1091
+. "$BENCH_DIR/bench-lib.sh"
 
 CLIENTS=${BENCH_CLIENTS:-email2-imap mbsync mbsync-nofsync offlineimap email2-pop3 fetchmail getmail}
 NOOP_RUNS=${BENCH_NOOP_RUNS:-3}
-TOOL_TIMEOUT=${BENCH_TIMEOUT:-1800}
 RESULTS=${BENCH_RESULTS:-/tmp/email2-bench-sync.md}
 SEED=${BENCH_SEED:-42}
 RUN_AS=${BENCH_RUN_AS:-nobody}
@@ -79,36 +80,7 @@ e2t_require timeout find
 want() { [[ " $CLIENTS " == *" $1 "* ]]; }
 
 sync_setup "$GUID_IMAP"
-# The real binary, not the libtool wrapper (a bash start per run).
-SYNCD_BIN=$SYNCD
-SYNCD_ENV=()
-if [ -x "$E2_TOP_BUILDDIR/tools/.libs/email2-syncd" ]; then
-	SYNCD_BIN=$E2_TOP_BUILDDIR/tools/.libs/email2-syncd
-	SYNCD_ENV=(env "LD_LIBRARY_PATH=$E2_TOP_BUILDDIR/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
-fi
-if "${SYNCD_ENV[@]}" ldd "$SYNCD_BIN" 2>/dev/null | grep -q -e libasan \
-	-e libubsan; then
-	echo "# WARNING: $SYNCD_BIN is a sanitizer build; its numbers mean little"
-fi
-
-WORK=$E2T_DIR/bench
-BIN=$WORK/bin
-mkdir -p "$WORK" "$BIN"
-chmod 755 "$WORK" "$BIN"
-
-# timed OUT CMD...: runs CMD under /usr/bin/time; OUT gets one line
-# "rc wall_seconds maxrss_kb user_s sys_s". Runs inside e2t_run, so the
-# private /etc/hosts setup is not timed.
-cat >"$BIN/timed" <<'EOF'
-#!/bin/bash
-out=$1
-shift
-t0=$EPOCHREALTIME
-/usr/bin/time -f '%M %U %S' -o "$out.time" "$@"
-rc=$?
-t1=$EPOCHREALTIME
-echo "$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $(tail -n 1 "$out.time")" >"$out"
-EOF
+bench_init
 # maildir-mda MAILDIR: a minimal MDA for fetchmail, stdin -> tmp/ -> new/
 cat >"$BIN/maildir-mda" <<'EOF'
 #!/bin/bash
@@ -139,7 +111,7 @@ b.ForkingBase._wait_for_child = wait_for_child
 sys.argv[0] = "/usr/bin/getmail"
 runpy.run_path("/usr/bin/getmail", run_name="__main__")
 EOF
-chmod 755 "$BIN/timed" "$BIN/maildir-mda" "$BIN/getmail-waitfix"
+chmod 755 "$BIN/maildir-mda" "$BIN/getmail-waitfix"
 
 # ---- the mailbox ------------------------------------------------------------
 
@@ -164,57 +136,8 @@ echo "# mailbox: $GEN_JSON"
 
 # ---- measuring ----------------------------------------------------------------
 
-CLK=$(getconf CLK_TCK)
-# server_ticks: CPU ticks of the Dovecot master, its reaped children
-# (cutime, cstime) and its live children
-server_ticks() {
-	local m t=0 p s f
-	m=$(cat "$E2T_DIR/run/master.pid" 2>/dev/null) || {
-		echo 0
-		return
-	}
-	for p in "$m" $(ps -o pid= --ppid "$m"); do
-		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		s=${s##*) }
-		read -r -a f <<<"$s"
-		t=$((t + f[11] + f[12] + f[13] + f[14]))
-	done
-	echo "$t"
-}
-
-count_msgs() { # DIR: message files in any new/ or cur/ below DIR
-	find "$1" -type f \( -path '*/new/*' -o -path '*/cur/*' \) \
-		2>/dev/null | wc -l
-}
-
 ROWS=$WORK/rows.tsv
 : >"$ROWS"
-CMDS=$WORK/commands.txt
-: >"$CMDS"
-
-# run1 NAME KIND CMD...: one timed run; sets R_RC R_WALL R_RSS R_CPU R_SRV
-run1() {
-	local name=$1 kind=$2 out s0 s1
-	shift 2
-	out=$WORK/$name-$kind.t
-	{
-		printf '[%s %s]' "$name" "$kind"
-		printf ' %q' "$@"
-		echo
-	} >>"$CMDS"
-	s0=$(server_ticks)
-	e2t_run timeout "$TOOL_TIMEOUT" "$BIN/timed" "$out" "$@" \
-		>"$WORK/$name-$kind.log" 2>&1
-	sleep 0.3 # Dovecot's processes finish and are reaped
-	s1=$(server_ticks)
-	read -r R_RC R_WALL R_RSS u s <"$out" 2>/dev/null || {
-		R_RC=timeout R_WALL=0 R_RSS=0 u=0 s=0
-	}
-	R_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
-	R_SRV=$(awk -v a="$s0" -v b="$s1" -v c="$CLK" \
-		'BEGIN { printf "%.2f", (b - a) / c }')
-}
-
 # run_case NAME PROTO COUNTDIR CMD...: the full download, the first
 # no-change resync, then NOOP_RUNS more (median wall time, largest RSS);
 # one row each
@@ -311,25 +234,8 @@ email2_case() { # NAME GUID TYPE PORT
 mbsync_case() { # NAME FSYNC(yes|no)
 	local d=$WORK/$1
 	mkdir -p "$d/mail"
-	cat >"$d/mbsyncrc" <<EOF
-FSync $2
-
-IMAPAccount bench
-Host $E2T_HOST
-Port $E2T_IMAPS_PORT
-User $E2T_USER
-PassCmd "cat $E2T_PASSFILE"
-SSLType IMAPS
-CertificateFile $E2T_CA
-
-IMAPStore remote
-Account bench
-
-MaildirStore local
-Path $d/mail/
-Inbox $d/mail/INBOX
-SubFolders Verbatim
-
+	bench_mbsyncrc "$d/mbsyncrc" "$2" "$E2T_USER" "$d/mail" verbatim
+	cat >>"$d/mbsyncrc" <<EOF
 Channel bench
 Far :remote:
 Near :local:

@@ -21,6 +21,8 @@
 # 5. The send queue (issue 8): email2-syncd killed at points spread over
 #    claims, sends and Sent moves of 60 queued messages: nothing lost,
 #    at most one extra copy per kill (same Message-ID), all staged once.
+# 6. POP3 (issue 8): local moves into .Work pending beside local deletes,
+#    killed at several points: a move never deletes on the server.
 # Deterministic: fixed seeds, cut points by byte count. Last: one sync of
 # an account at a time (the lock), checked with two concurrent runs.
 # Runs about 2 minutes (ASan build, 2 cores).
@@ -702,5 +704,88 @@ for k in 1 2 3 4 5 6 7 8 9 10; do
 	e2t_check "send kill -9 after ${d}ms: nothing lost, no copy outside the window" \
 		send_outcome 1
 done
+# ---- 6. POP3: a local move is never a delete, at any kill point (issue 8) ---
+# Per point: 2 messages moved from the root into .Work (one renamed, one
+# saved as mutt does, under a new name), 2 deleted locally, 4 new on the server, SERVERDELETEACTION 1;
+# the sync is killed at a delay spread over a measured run of that shape.
+# Afterwards (and after a clean sync) the server lost only what the user
+# deleted, every moved message is still on the server and in .Work, none
+# came back into the root, and the user's deletes reached the server.
+
+# pop3_move N: moves the N first root messages into .Work/cur, appending
+# their Message-IDs to $E2T_DIR/moved: the first by a rename (the name
+# and its L= tag kept), the next as mutt does (a new file under a new
+# name, the original removed), and so on
+pop3_move() {
+	local f n k=0
+	mkdir -p "$MD/.Work/cur" "$MD/.Work/new" "$MD/.Work/tmp"
+	for f in $(find "$MD/new" "$MD/cur" -type f | sort | head -n "$1"); do
+		grep -m1 -o -i '^Message-ID: *<[^>]*>' "$f" |
+			sed 's/^[^<]*//' >>"$E2T_DIR/moved"
+		n=$(basename "$f")
+		k=$((k + 1))
+		if [ $((k % 2)) = 1 ]; then
+			mv "$f" "$MD/.Work/cur/${n%%:2,*}:2,S"
+		else
+			cp "$f" "$MD/.Work/cur/$(date +%s).$$_$RANDOM.mutt:2,S" &&
+				rm -f "$f"
+		fi
+	done
+}
+
+# moved_kept: every moved message is on the server and in .Work, once
+moved_kept() {
+	local id missing
+	server_ids delbox | sort >"$E2T_DIR/now" || return 1
+	missing=$(grep -v -x -F -f "$E2T_DIR/now" "$E2T_DIR/moved")
+	if [ -n "$missing" ]; then
+		echo "moved locally, yet gone from the server: $missing"
+		return 1
+	fi
+	while read -r id; do
+		if grep -q -l -F "$id" "$MD"/new/* "$MD"/cur/* 2>/dev/null; then
+			echo "moved, yet downloaded into the root again: $id"
+			return 1
+		fi
+		[ "$(grep -l -F "$id" "$MD"/.Work/cur/* | wc -l)" = 1 ] || {
+			echo "not once in .Work: $id"
+			return 1
+		}
+	done <"$E2T_DIR/moved"
+}
+
+move_points() {
+	local port=$1 np=$2 start=$3 k d dur=0 t0
+	: >"$E2T_DIR/userdel"
+	: >"$E2T_DIR/moved"
+	fresh POP3 "$port" delbox SERVERDELETEACTION=1
+	e2t_check "POP3 move: first sync of delbox" tsync 120
+	for k in $(seq 0 "$np"); do
+		pop3_move 2
+		user_delete 2
+		fill delbox 4 $((SEED + 3)) --start "$start" --attach-ratio 0
+		start=$((start + 4))
+		server_ids delbox | sort >"$E2T_DIR/before"
+		if [ "$k" = 0 ]; then
+			t0=$(now_ms)
+			tsync 120
+			dur=$(($(now_ms) - t0))
+			e2t_log "POP3 move: a sync with moves and deletes takes $dur ms"
+		else
+			d=$((10 + (dur - 10) * (k - 1) / (np - 1)))
+			killed_sync "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
+			e2t_log "POP3 move kill after $d ms: exit $KILL_RC"
+		fi
+		e2t_check "POP3 move, kill at point $k: the server lost only user-deleted mail" \
+			only_user_deleted
+		e2t_check "POP3 move point $k: the moved messages stay" moved_kept
+		e2t_check "POP3 move point $k: clean sync" tsync 120
+		e2t_check "POP3 move point $k: after it, the moved messages stay" \
+			moved_kept
+		e2t_check "POP3 move point $k: the user's deletes reached the server" \
+			none_left
+	done
+}
+move_points "$E2T_POP3S_PORT" 4 3000
 
 e2t_finish

@@ -3,7 +3,8 @@
 # sync-pop3.sh -- email2-syncd --once against the harness Dovecot over POP3:
 # UIDL-keyed download (never twice), local deletes with SERVERDELETEACTION 1
 # (DELE) and 2 (left on the server), DWNDAY from the Date header (TOP n 0)
-# with local age-out, RETRIEVE truncation through TOP n L.
+# with local age-out, RETRIEVE truncation through TOP n L; the two-way
+# rules of POP3 (R17): local moves, copies and new files stay local.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
@@ -177,5 +178,152 @@ e2t_check "every local file adopted, nothing downloaded" \
 	json "d['messages'] == 0 and d['adopted'] == $n_local"
 e2t_check "no duplicate" \
 	test "$(find "$MD/new" "$MD/cur" -type f | wc -l)" -eq "$n_local"
+
+# ---- two-way rules (reconcile.h R17, R5): POP3 has one server folder, so
+# what the user does between local folders stays local. A neomutt save
+# (rename of cur/x into .Work/cur/x) is a move, not a delete: the message
+# stays on the server with SERVERDELETEACTION 1 and 2, is not downloaded
+# into INBOX again, and the moved file is never touched; once no folder
+# holds it, it is a local delete (R5). New files and copies stay local.
+rm -rf "$STORE"
+for s in mv1 mv2 mv3 cp1 del1; do
+	msg "$E2T_DIR/in/$s.eml" "$now" "$s"
+	e2t_deliver "$E2T_DIR/in/$s.eml" || e2t_fatal "cannot deliver $s.eml"
+done
+on_server() { # SUBJECT: how many INBOX messages have it
+	e2t_doveadm search -u "$E2T_USER" mailbox INBOX header Subject "$1" |
+		wc -l
+}
+in_folder() { # DIR SUBJECT: how many files of DIR have it
+	grep -l "^Subject: $2[[:space:]]*$" "$1"/new/* "$1"/cur/* 2>/dev/null | wc -l
+}
+save_to() { # SUBJECT FOLDER: neomutt's save, a rename into FOLDER/cur
+	local f n
+	f=$(file_of "$1")
+	[ -n "$f" ] || return 1
+	n=$(basename "$f")
+	mkdir -p "$MD/$2/cur" "$MD/$2/new" "$MD/$2/tmp"
+	mv "$f" "$MD/$2/cur/${n%%:2,*}:2,S"
+}
+W=$MD/.Work
+e2t_check "R17 provision with delete action 1" provision 1 -1 0
+e2t_check "R17 first sync" sync_once
+e2t_check "R17 neomutt save of mv1 into .Work" save_to mv1 .Work
+wfile=$(ls "$W"/cur/* 2>/dev/null)
+three_syncs() { # SUBJECT: sync thrice, the move stays a move
+	local i
+	for i in 1 2 3; do
+		sync_once && json 'd["deleted_server"] == 0' &&
+			json 'd["messages"] == 0' || return 1
+		[ "$(on_server "$1")" = 1 ] || return 1
+		[ "$(in_folder "$MD" "$1")" = 0 ] || return 1
+		[ "$(in_folder "$W" "$1")" = 1 ] || return 1
+	done
+}
+e2t_check "R17 sda 1: three syncs, no DELE, no download" three_syncs mv1
+e2t_check "R17 sda 1: mv1 still on the server (doveadm)" \
+	test "$(on_server mv1)" = 1
+e2t_check "R17 sda 1: the .Work file kept as it was" test -f "$wfile"
+e2t_check "R17 sda 1: not downloaded into INBOX again" \
+	test "$(in_folder "$MD" mv1)" = 0
+
+e2t_check "R17 re-provision with delete action 2" provision 2 -1 0
+e2t_check "R17 neomutt save of mv2 into .Work" save_to mv2 .Work
+e2t_check "R17 sda 2: three syncs, nothing on the server" three_syncs mv2
+e2t_check "R17 sda 2: mv2 still on the server (doveadm)" \
+	test "$(on_server mv2)" = 1
+
+# neomutt with maildir_trash: the copy in .Work, the original marked T
+e2t_check "R17 re-provision with delete action 1 again" provision 1 -1 0
+t_and_copy() {
+	local f n
+	f=$(file_of mv3)
+	n=$(basename "$f")
+	cp "$f" "$W/cur/${n%%:2,*}:2,S" &&
+		mv "$f" "$MD/cur/${n%%:2,*}:2,ST"
+}
+e2t_check "R17 copy of mv3 into .Work, the original flagged T" t_and_copy
+e2t_check "R17 T here, copy there: sync" sync_once
+e2t_check "R17 T here, copy there: no DELE" json 'd["deleted_server"] == 0'
+e2t_check "R17 T here, copy there: on the server" test "$(on_server mv3)" = 1
+
+e2t_check "R17 cp of cp1 into .Work" cp "$(file_of cp1)" "$W/cur/"
+for i in 1 2 3; do
+	e2t_check "R17 copy: sync $i" sync_once
+done
+e2t_check "R17 copy: both files stay, one message on the server" \
+	test "$(in_folder "$MD" cp1)$(in_folder "$W" cp1)$(on_server cp1)" = 111
+
+draft() { # DIR NAME SUBJECT: a file a mail client writes into DIR/new
+	printf 'From: pop@email2.test\nSubject: %s\n\ndraft\n' "$3" \
+		>"$1/new/$2"
+}
+n_srv=$(server_count)
+e2t_check "R17 a draft written into new/" draft "$MD" 1700000000.1.host d1
+e2t_check "R17 a draft written into .Work/new" draft "$W" 1700000000.2.host d2
+e2t_check "R17 drafts: sync" sync_once
+e2t_check "R17 drafts: sync again" sync_once
+e2t_check "R17 drafts stay where they were written" \
+	test -f "$MD/new/1700000000.1.host" -a -f "$W/new/1700000000.2.host"
+e2t_check "R17 drafts are not uploaded" test "$(server_count)" = "$n_srv"
+
+rm -f "$(file_of del1)"
+e2t_check "R5 a local delete with sda 1: sync" sync_once
+e2t_check "R5 ... one DELE" json 'd["deleted_server"] == 1'
+e2t_check "R5 ... del1 gone from the server (doveadm)" \
+	test "$(on_server del1)" = 0
+
+# the moved file deleted in .Work after a stamped (no-change) resync: the
+# other folders' stamps see it, and it is now a local delete (R5)
+settle_all() { touch -d '10 seconds ago' "$MD"/new "$MD"/cur "$W"/new "$W"/cur; }
+stamped_all() {
+	settle_all && sync_once && sync_once &&
+		json 'd["folders_skipped"] == 1'
+}
+e2t_check "R17 with .Work, a no-change resync skips the maildrop" stamped_all
+rm -f "$wfile"
+settle_all
+e2t_check "R5 the moved file deleted in .Work: sync" sync_once
+e2t_check "R5 ... seen through the stamps, one DELE" \
+	json 'd["folders_skipped"] == 0 and d["deleted_server"] == 1'
+e2t_check "R5 ... mv1 gone from the server (doveadm)" \
+	test "$(on_server mv1)" = 0
+e2t_check "R17 ... the other moved messages stay" \
+	test "$(on_server mv2)$(on_server mv3)$(on_server cp1)" = 111
+
+# neomutt's save as it really is (mutt's maildir_open_new_message()): a new
+# file under a new name in .Work, the original deleted; no L= tag. The
+# Message-ID finds the copy: no DELE, and the row stays "moved" for good
+# (deleting the copy later does not reach the server: keep beats delete)
+msg "$E2T_DIR/in/nm1.eml" "$now" nm1
+e2t_deliver "$E2T_DIR/in/nm1.eml" || e2t_fatal "cannot deliver nm1.eml"
+e2t_check "R17 new name: nm1 downloaded" sync_once
+neomutt_save() {
+	local f
+	f=$(file_of nm1)
+	[ -n "$f" ] && cp "$f" "$W/cur/1700000100.4242_1.host:2,S" &&
+		rm -f "$f"
+}
+e2t_check "R17 new name: neomutt's save of nm1 (copy, delete)" neomutt_save
+e2t_check "R17 new name, sda 1: three syncs, no DELE, no download" \
+	three_syncs nm1
+e2t_check "R17 new name: nm1 still on the server (doveadm)" \
+	test "$(on_server nm1)" = 1
+rm -f "$W/cur/1700000100.4242_1.host:2,S"
+e2t_check "R17 new name: the copy deleted in .Work: sync" sync_once
+e2t_check "R17 new name: ... stays on the server, not downloaded" \
+	test "$(on_server nm1)$(in_folder "$MD" nm1)" = 10
+
+# a move into the local Trash (neomutt's $trash, Thunderbird) is a delete:
+# with SERVERDELETEACTION 1 the message goes on the server (R5)
+msg "$E2T_DIR/in/tr1.eml" "$now" tr1
+e2t_deliver "$E2T_DIR/in/tr1.eml" || e2t_fatal "cannot deliver tr1.eml"
+e2t_check "R5 trash: tr1 downloaded" sync_once
+e2t_check "R5 trash: tr1 renamed into .Trash/cur" save_to tr1 .Trash
+e2t_check "R5 trash: sync" sync_once
+e2t_check "R5 trash: ... one DELE" json 'd["deleted_server"] == 1'
+e2t_check "R5 trash: ... tr1 gone from the server (doveadm)" \
+	test "$(on_server tr1)" = 0
+e2t_check "R5 trash: ... the Trash file stays" test "$(in_folder "$MD/.Trash" tr1)" = 1
 
 e2t_finish

@@ -16,8 +16,9 @@
 
 /*
  * A row of the table, in a small notation (space-separated items):
- *  rows   "uid:local_name:flags[:t|:a]"  (POP3: the uid is the UIDL;
- *                                         t tombstone, a aged out)
+ *  rows   "uid:local_name:flags[:t|:a|:m]" (POP3: the uid is the UIDL;
+ *                                         t tombstone, a aged out,
+ *                                         m moved under a new name)
  *  local  "uniq:flags[:tag]"             (flags from S F R T)
  *  server "uid:flags[:o]"                (o: outside the DWNDAY window)
  *  index  "folder:uidvalidity:uid:p|g|-" (p file present, g server gone)
@@ -145,6 +146,31 @@ static const struct rec_row rec_rows[] = {
 	 "u1:m1:", "m1:", "u1::o", "", "", "AGE_OUT r0 l0 s0"},
 	{"R17 pop3 back inside the window", RECONCILE_POP3, 1, 0, 0,
 	 "u1:m1::a", "", "u1:", "", "", "DOWNLOAD r0 s0"},
+	{"R17 pop3 moved to another folder, sda 1: kept", RECONCILE_POP3, 1,
+	 0, 0, "u1:m1:", "", "u1:", "", "w:L=u1", "KEEP r0 s0 !moved_away"},
+	{"R17 pop3 moved to another folder, sda 2: kept", RECONCILE_POP3, 2,
+	 0, 0, "u1:m1:", "", "u1:", "", "w:L=u1", "KEEP r0 s0 !moved_away"},
+	{"R17 pop3 T here, copy in another folder: kept", RECONCILE_POP3, 1,
+	 0, 0, "u1:m1:", "m1:T", "u1:", "", "w:L=u1",
+	 "KEEP r0 l0 s0 !moved_away"},
+	{"R17 pop3 moved, outside the window: no age out", RECONCILE_POP3, 1,
+	 0, 0, "u1:m1:", "", "u1::o", "", "w:L=u1", "KEEP r0 s0 !moved_away"},
+	{"R17 pop3 moved, server gone: row dropped", RECONCILE_POP3, 1, 0, 0,
+	 "u1:m1:", "", "", "", "w:L=u1", "DROP_ROW r0"},
+	{"R17 pop3 copied to another folder: nothing", RECONCILE_POP3, 1, 0,
+	 0, "u1:m1:", "m1:", "u1:", "", "w:L=u1", ""},
+	{"R5 pop3 another message elsewhere: still a delete", RECONCILE_POP3,
+	 1, 0, 0, "u1:m1:", "", "u1:", "", "w:L=u2", "SERVER_DELETE r0 s0"},
+	{"R5 pop3 a ref held by this folder: still a delete", RECONCILE_POP3,
+	 1, 0, 0, "u1:m1:", "", "u1:", "", "a:L=u1", "SERVER_DELETE r0 s0"},
+	{"R17 pop3 tombstone elsewhere too: stays", RECONCILE_POP3, 1, 0, 0,
+	 "u1:m1::t", "", "u1:", "", "w:L=u1", "SERVER_DELETE r0 s0"},
+	{"R17 pop3 moved under a new name, sda 1: kept", RECONCILE_POP3, 1,
+	 0, 0, "u1:m1::m", "", "u1:", "", "", "KEEP r0 s0 !moved_away"},
+	{"R17 pop3 moved under a new name, outside the window", RECONCILE_POP3,
+	 1, 0, 0, "u1:m1::m", "", "u1::o", "", "", "KEEP r0 s0 !moved_away"},
+	{"R17 pop3 moved under a new name, server gone", RECONCILE_POP3, 1, 0,
+	 0, "u1:m1::m", "", "", "", "", "DROP_ROW r0"},
 };
 /* clang-format on */
 
@@ -312,6 +338,7 @@ START_TEST(test_reconcile_rules_table)
 					  strlen(rec_field(&ir, i, 2)));
 		rows[i].tombstone = strcmp(x, "t") == 0;
 		rows[i].aged_out = strcmp(x, "a") == 0;
+		rows[i].moved = strcmp(x, "m") == 0;
 	}
 	for (size_t i = 0; i < il.n; i++) {
 		const char *tag = rec_field(&il, i, 2);
@@ -349,9 +376,13 @@ START_TEST(test_reconcile_rules_table)
 		index[i].server_gone = strcmp(st, "g") == 0;
 	}
 	for (size_t i = 0; i < iref.n; i++) {
+		const char *tag = rec_field(&iref, i, 1);
+
 		refs[i].holder_id = rec_field(&iref, i, 0);
-		ck_assert(reconcile_tag_parse(rec_field(&iref, i, 1),
-					      &refs[i].tag));
+		if (strncmp(tag, "L=", 2) == 0)
+			refs[i].pop3_uidl = tag + 2;
+		else
+			ck_assert(reconcile_tag_parse(tag, &refs[i].tag));
 	}
 	in.proto = t->proto;
 	in.serverdeleteaction = t->sda;
