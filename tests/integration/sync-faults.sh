@@ -704,9 +704,11 @@ for k in 1 2 3 4 5 6 7 8 9 10; do
 	e2t_check "send kill -9 after ${d}ms: nothing lost, no copy outside the window" \
 		send_outcome 1
 done
+
 # ---- 6. POP3: a local move is never a delete, at any kill point (issue 8) ---
 # Per point: 2 messages moved from the root into .Work (one renamed, one
-# saved as mutt does, under a new name), 2 deleted locally, 4 new on the server, SERVERDELETEACTION 1;
+# saved as mutt does, under a new name), 2 deleted locally, 4 new on the
+# server, SERVERDELETEACTION 1;
 # the sync is killed at a delay spread over a measured run of that shape.
 # Afterwards (and after a clean sync) the server lost only what the user
 # deleted, every moved message is still on the server and in .Work, none
