@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* sync.c -- per-account sync driver (send, then receive) and sync state */
+/* sync.c -- the per-account sync driver: lock, send, then receive */
 #include "config.h"
 
 #include "sync.h"
-
-#include "mime.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,65 +18,6 @@
 #define SYNC_DEFAULT_TIMEOUT_MS 30000u
 #define SYNC_DEFAULT_BATCH_MSGS 200u
 #define SYNC_DEFAULT_BATCH_BYTES (8u * 1024 * 1024)
-
-/* ---- helpers ----------------------------------------------------------------
- */
-
-void
-sync_flags_from_imap(bool seen, bool flagged, bool answered, bool draft,
-		     char out[MAILDIR_FLAGS_MAX])
-{
-	char raw[8];
-	size_t n = 0;
-
-	if (draft)
-		raw[n++] = 'D';
-	if (flagged)
-		raw[n++] = 'F';
-	if (answered)
-		raw[n++] = 'R';
-	if (seen)
-		raw[n++] = 'S';
-	raw[n] = '\0';
-	maildir_flags_normalize(raw, out);
-}
-
-bool
-sync_stopping(const struct sync_ctx *c)
-{
-	/*
-	 * Another thread sets the flag (email2-syncd's signal thread): an
-	 * atomic load, so that is not a data race (ThreadSanitizer agrees).
-	 */
-	return c->o.stop != NULL &&
-	       __atomic_load_n(c->o.stop, __ATOMIC_RELAXED) != 0;
-}
-
-void
-sync_skip(struct sync_ctx *c, const char *folder, uint32_t uid,
-	  struct e2_err *err)
-{
-	struct e2_sync_stats *s = c->stats;
-
-	if (s->skipped < E2_SYNC_SKIP_MAX) {
-		struct e2_sync_skip *k = &s->skip[s->skipped];
-
-		(void)e2_quote(k->folder, sizeof(k->folder), folder,
-			       strlen(folder));
-		k->uid = uid;
-		(void)snprintf(k->reason, sizeof(k->reason), "%s",
-			       err->msg[0] != '\0' ? err->msg : "unknown");
-	}
-	s->skipped++;
-	memset(err, 0, sizeof(*err));
-}
-
-void
-sync_progress(const struct sync_ctx *c)
-{
-	if (c->o.progress != NULL)
-		c->o.progress(c->o.progress_ctx, c->a->guid, c->stats);
-}
 
 static double
 sync_now_s(void)
@@ -209,36 +148,4 @@ out:
 	free(root);
 	e2_account_free(&a);
 	return rc;
-}
-
-void
-sync_adopt_marks(const char *folder_path, const struct maildir_file *lf,
-		 size_t max, bool *partial_out, bool *omitted_out)
-{
-	size_t plen =
-		strlen(folder_path) + strlen(lf->sub) + strlen(lf->name) + 3;
-	char *path = malloc(plen), *buf = malloc(max);
-	size_t len = 0;
-	int fd = -1;
-
-	*partial_out = *omitted_out = false;
-	if (path == NULL || buf == NULL)
-		goto out;
-	(void)snprintf(path, plen, "%s/%s/%s", folder_path, lf->sub, lf->name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto out;
-	while (len < max) {
-		ssize_t n = read(fd, buf + len, max - len);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	mime_marks(buf, len, partial_out, omitted_out);
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	free(buf);
-	free(path);
 }

@@ -25,13 +25,16 @@ struct sync_ctx {
 	time_t now;
 };
 
+/* ---- the run's toolkit for the protocol loops (sync_ctx.c) ------------- */
+
 /* True once the caller asked to stop (opts->stop). */
 bool sync_stopping(const struct sync_ctx *c);
 
 /*
- * Takes the account's exclusive sync lock (flock on root/email2-sync.lock)
- * without waiting: one sync or fetch-full of an account at a time. *fd_out
- * holds it until close(). Errors: E2_EBUSY (held elsewhere), E2_ESTORE.
+ * (sync.c) Takes the account's exclusive sync lock (flock on
+ * root/email2-sync.lock) without waiting: one sync or fetch-full of an account
+ * at a time. *fd_out holds it until close(). Errors: E2_EBUSY (held elsewhere),
+ * E2_ESTORE.
  */
 enum e2_status sync_lock(const char *root, const char *guid, int *fd_out,
 			 struct e2_err *err);
