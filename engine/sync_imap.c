@@ -20,6 +20,7 @@
 #include "imap_bodystructure.h"
 #include "imap_fetch_stream.h"
 #include "mime.h"
+#include "reconcile.h"
 #include "transports/chain.h"
 #include "transports/xport.h"
 
@@ -92,7 +93,7 @@
  */
 
 #define SYNC_IMAP_CHUNK 2000u
-#define SYNC_TAG_MAX 48
+#define SYNC_TAG_MAX (RECONCILE_TAG_MAX + 2) /* "U=" and the value */
 #define SYNC_MARKS_READ (256u * 1024) /* of an adopted file, for its marks */
 
 struct imap_caps {
@@ -189,22 +190,21 @@ imap_read_caps(struct imap_run *r, struct e2_err *err)
 /* ---- local files -----------------------------------------------------------
  */
 
-/* A "U=" tag value "<uid>-V<validity>" -> uid when validity matches, else 0 */
+/*
+ * A "U=" tag value -> its uid when it names this folder's current
+ * UIDVALIDITY: the new form "<uid>-V<validity>-F<id>" with this folder's
+ * id, or the old form "<uid>-V<validity>" (read, never written any more;
+ * reconcile.h "Tags"); else 0.
+ */
 static uint32_t
-local_tag_uid(const char *val, uint32_t validity)
+local_tag_uid(const char *val, uint32_t validity, const char *folder_id)
 {
-	char *end;
-	unsigned long uid, v;
+	struct reconcile_tag t;
 
-	if (val[0] == '\0')
+	if (!reconcile_tag_parse(val, &t) || t.uidvalidity != validity ||
+	    (t.folder_id[0] != '\0' && strcmp(t.folder_id, folder_id) != 0))
 		return 0;
-	uid = strtoul(val, &end, 10);
-	if (end == val || *end != '-' || end[1] != 'V')
-		return 0;
-	v = strtoul(end + 2, &end, 10);
-	if (*end != '\0' || v != validity || uid == 0 || uid > UINT32_MAX)
-		return 0;
-	return (uint32_t)uid;
+	return t.uid;
 }
 
 /* ---- flags -----------------------------------------------------------------
@@ -598,6 +598,7 @@ state_row_put(struct sync_ctx *c, const char *folder,
 struct folder_run {
 	struct imap_run *r;
 	const char *name;
+	char id[SYNCSTATE_FOLDER_ID_MAX + 1]; /* syncstate_folder_id() */
 	char *path;
 	struct sync_folder_state fs;  /* stored */
 	struct sync_folder_state cur; /* from SELECT */
@@ -608,6 +609,20 @@ struct folder_run {
 	struct uidv aged;              /* UIDs out of the DWNDAY window */
 	size_t ndropped;               /* rows removed during this run */
 };
+
+/* The file tag "U=<uid>-V<uidvalidity>-F<id>" of a download into f. */
+static enum e2_status
+folder_tag(const struct folder_run *f, uint32_t uid, char out[SYNC_TAG_MAX],
+	   struct e2_err *err)
+{
+	char val[RECONCILE_TAG_MAX];
+	enum e2_status rc;
+
+	rc = reconcile_tag_format(uid, f->cur.uidvalidity, f->id, val, err);
+	if (rc == E2_OK)
+		(void)snprintf(out, SYNC_TAG_MAX, "U=%s", val);
+	return rc;
+}
 
 /* The local file of a row, NULL when gone. */
 static struct maildir_file *
@@ -696,7 +711,8 @@ folder_local_changed(struct folder_run *f)
 	/* a file of ours without a row: an interrupted batch to adopt */
 	for (size_t i = 0; i < f->local.n; i++)
 		if (!f->local.v[i].matched &&
-		    local_tag_uid(f->local.v[i].tag, f->cur.uidvalidity) != 0)
+		    local_tag_uid(f->local.v[i].tag, f->cur.uidvalidity,
+				  f->id) != 0)
 			return true;
 	return false;
 }
@@ -1194,8 +1210,9 @@ folder_put(struct folder_run *f, struct maildir_batch *b,
 	enum e2_status rc;
 	struct mime_trunc_info ti = {0};
 
-	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)m->uid,
-		       (unsigned)f->cur.uidvalidity);
+	rc = folder_tag(f, m->uid, tag, err);
+	if (rc != E2_OK)
+		return rc;
 	rc = maildir_msg_begin(b, f->path,
 			       m->flags[0] != '\0' ? m->flags : NULL, tag, &msg,
 			       err);
@@ -1429,8 +1446,11 @@ streamed_fetched(void *ctx, const struct imap_fetch_msg *m, void **body,
 	if (m->has_flags)
 		sync_flags_from_imap(m->seen, m->flagged, m->answered, m->draft,
 				     flags);
-	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)m->uid,
-		       (unsigned)st->f->cur.uidvalidity);
+	rc = folder_tag(st->f, m->uid, tag, err);
+	if (rc != E2_OK) {
+		maildir_msg_discard(&msg);
+		return rc;
+	}
 	rc = maildir_msg_set_meta(msg, flags[0] != '\0' ? flags : NULL, tag,
 				  err);
 	if (rc == E2_OK)
@@ -1769,8 +1789,9 @@ folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
 	rc = imap_msg_meta(r, sz->uid, &m, err);
 	if (rc != E2_OK)
 		return rc;
-	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)sz->uid,
-		       (unsigned)f->cur.uidvalidity);
+	rc = folder_tag(f, sz->uid, tag, err);
+	if (rc != E2_OK)
+		return rc;
 	rc = maildir_msg_begin(b, f->path, m.flags[0] != '\0' ? m.flags : NULL,
 			       tag, &msg, err);
 	if (rc != E2_OK)
@@ -1834,7 +1855,7 @@ folder_adopt(struct folder_run *f, const struct uidv *uids, struct uidv *todo,
 
 		if (lf->matched)
 			continue;
-		uid = local_tag_uid(lf->tag, f->cur.uidvalidity);
+		uid = local_tag_uid(lf->tag, f->cur.uidvalidity, f->id);
 		if (uid == 0)
 			continue;
 		hit = bsearch(&uid, uids->v, uids->n, sizeof(*uids->v),
@@ -1910,10 +1931,13 @@ folder_older(struct folder_run *f, uint32_t hi, struct uidv *uids,
 static bool
 folder_has_stale(const struct folder_run *f)
 {
-	for (size_t i = 0; i < f->local.n; i++)
-		if (f->local.v[i].tag[0] != '\0' &&
-		    local_tag_uid(f->local.v[i].tag, f->cur.uidvalidity) == 0)
+	for (size_t i = 0; i < f->local.n; i++) {
+		struct reconcile_tag t;
+
+		if (reconcile_tag_parse(f->local.v[i].tag, &t) &&
+		    t.uidvalidity != f->cur.uidvalidity)
 			return true;
+	}
 	return false;
 }
 
@@ -2109,7 +2133,7 @@ folder_drop_copies(struct folder_run *f, struct e2_err *err)
 
 		if (lf->matched)
 			continue;
-		uid = local_tag_uid(lf->tag, f->cur.uidvalidity);
+		uid = local_tag_uid(lf->tag, f->cur.uidvalidity, f->id);
 		if (uid == 0)
 			continue;
 		while (lo < hi) {
@@ -2153,6 +2177,8 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	if (rc != E2_OK)
 		goto out;
 	rc = state_folder_get(c, name, &f.fs, err);
+	if (rc == E2_OK)
+		rc = syncstate_folder_id(c->ss, name, f.id, err);
 	if (rc != E2_OK)
 		goto out;
 	if (moved && f.fs.known) {
@@ -2438,8 +2464,17 @@ sync_imap_fetch_whole(struct sync_ctx *c, const char *folder, uint32_t uid,
 		rc = imap_fail(&r, code, "UID FETCH (BODY.PEEK[])", err);
 		goto out;
 	}
-	(void)snprintf(tag, sizeof(tag), "U=%u-V%u", (unsigned)uid,
-		       (unsigned)uidvalidity);
+	{
+		char id[SYNCSTATE_FOLDER_ID_MAX + 1], val[RECONCILE_TAG_MAX];
+
+		rc = syncstate_folder_id(c->ss, folder, id, err);
+		if (rc == E2_OK)
+			rc = reconcile_tag_format(uid, uidvalidity, id, val,
+						  err);
+		if (rc != E2_OK)
+			goto out;
+		(void)snprintf(tag, sizeof(tag), "U=%s", val);
+	}
 	for (clistiter *it = clist_begin(res); it != NULL && !found;
 	     it = clist_next(it)) {
 		struct imap_msg m;

@@ -199,7 +199,7 @@ START_TEST(test_store_open_pragmas)
 	} rows[] = {
 		{"PRAGMA journal_mode", "wal"},
 		{"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "4"},
+		{"PRAGMA user_version", "5"},
 		{"PRAGMA synchronous", "1"}, /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};
