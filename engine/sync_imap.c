@@ -12,7 +12,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libetpan/libetpan.h>
@@ -20,6 +22,7 @@
 #include "imap_bodystructure.h"
 #include "imap_fetch_stream.h"
 #include "mime.h"
+#include "msgfile.h"
 #include "reconcile.h"
 #include "transports/chain.h"
 #include "transports/xport.h"
@@ -100,6 +103,35 @@ struct imap_caps {
 	bool condstore;
 	bool uidplus;
 	bool move;
+	uint64_t appendlimit; /* APPENDLIMIT=n (RFC 7889), 0: none */
+};
+
+/*
+ * One LISTed folder as the account pass saw it (imap_account_pass()),
+ * before the per-folder loop: its directory, id and stored UIDVALIDITY,
+ * and -- only when its stamp changed since the last run -- its files.
+ */
+struct acct_folder {
+	char *name;
+	char sep;
+	char id[SYNCSTATE_FOLDER_ID_MAX + 1];
+	char *path;              /* NULL: cannot be mapped (claim_err) */
+	struct e2_err claim_err; /* reported by imap_folder() */
+	bool moved;              /* maildir_folder_claim()'s *moved_out */
+	bool known;              /* a state row that names this directory */
+	uint32_t uidvalidity;    /* stored */
+	bool listed;             /* snap taken: the folder changed */
+	struct maildir_snapshot snap;
+};
+
+/* The account index and tag refs every folder's reconcile_folder() reads */
+struct acct_index {
+	struct acct_folder *fv;
+	size_t nf;
+	struct reconcile_index_entry *index;
+	size_t nindex, capindex;
+	struct reconcile_tagref *refs;
+	size_t nrefs, caprefs;
 };
 
 struct imap_run {
@@ -108,6 +140,7 @@ struct imap_run {
 	mailimap *imap;
 	struct imap_caps caps;
 	char *trash; /* the Trash folder's name, NULL when none */
+	struct acct_index ax;
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -182,6 +215,9 @@ imap_read_caps(struct imap_run *r, struct e2_err *err)
 			r->caps.uidplus = true;
 		else if (strcasecmp(w, "MOVE") == 0)
 			r->caps.move = true;
+		else if (strncasecmp(w, "APPENDLIMIT=", 12) == 0 &&
+			 w[12] >= '0' && w[12] <= '9')
+			r->caps.appendlimit = strtoull(w + 12, NULL, 10);
 	}
 	mailimap_capability_data_free(cd);
 	return E2_OK;
@@ -608,6 +644,10 @@ struct folder_run {
 	struct uidv del;               /* UIDs deleted locally */
 	struct uidv aged;              /* UIDs out of the DWNDAY window */
 	size_t ndropped;               /* rows removed during this run */
+	bool *gone;                    /* [local.n] removed as a copy */
+	struct reconcile_server *srv;  /* the server listing, by uid */
+	size_t nsrv, capsrv;
+	struct uidv taken; /* UIDs of this run's uploads */
 };
 
 /* The file tag "U=<uid>-V<uidvalidity>-F<id>" of a download into f. */
@@ -692,228 +732,6 @@ folder_unchanged(struct folder_run *f, bool *same_out, struct e2_err *err)
 	    strcmp(f->cur.local_stamp, f->fs.local_stamp) != 0)
 		return E2_OK;
 	return folder_window_settled(f, same_out, err);
-}
-
-static bool
-folder_local_changed(struct folder_run *f)
-{
-	for (size_t i = 0; i < f->nrows; i++) {
-		struct maildir_file *lf = folder_local_of(f, &f->rows[i]);
-		char a[MAILDIR_FLAGS_MAX], b[MAILDIR_FLAGS_MAX];
-
-		if (lf == NULL || flag_has(lf->flags, 'T'))
-			return true;
-		flags_synced(lf->flags, a);
-		flags_synced(f->rows[i].flags, b);
-		if (strcmp(a, b) != 0)
-			return true;
-	}
-	/* a file of ours without a row: an interrupted batch to adopt */
-	for (size_t i = 0; i < f->local.n; i++)
-		if (!f->local.v[i].matched &&
-		    local_tag_uid(f->local.v[i].tag, f->cur.uidvalidity,
-				  f->id) != 0)
-			return true;
-	return false;
-}
-
-/* Applies one chunk of server flags to the rows [lo, hi). */
-static enum e2_status
-folder_reconcile_chunk(struct folder_run *f, size_t lo, size_t hi,
-		       clist *fetched, struct e2_err *err)
-{
-	struct imap_run *r = f->r;
-	struct sync_ctx *c = r->c;
-	struct uidv push[3][2] = {{{0}}}; /* [S F R][remove add] */
-	static struct mailimap_flag *(*const mk[3])(void) = {
-		mailimap_flag_new_seen, mailimap_flag_new_flagged,
-		mailimap_flag_new_answered};
-	static const char letters[3] = {'S', 'F', 'R'};
-	struct imap_msg *srv = NULL; /* per row of [lo, hi): its answer */
-	uint32_t *uids = NULL;
-	bool *answered = NULL;
-	struct imap_fetch_asked q = {.n = hi - lo};
-	enum e2_status rc = E2_OK;
-	bool in_txn = false;
-
-	/* the answers by row: only the rows' UIDs, each once (imap_fetch_asked)
-	 */
-	srv = calloc(hi - lo + 1, sizeof(*srv));
-	uids = calloc(hi - lo + 1, sizeof(*uids));
-	answered = calloc(hi - lo + 1, sizeof(*answered));
-	if (srv == NULL || uids == NULL || answered == NULL) {
-		rc = imap_oom(err);
-		goto out;
-	}
-	for (size_t i = lo; i < hi; i++)
-		uids[i - lo] = f->rows[i].uid;
-	q.uids = uids;
-	q.answered = answered;
-	for (clistiter *it = clist_begin(fetched); it != NULL;
-	     it = clist_next(it)) {
-		struct imap_msg m;
-		size_t slot;
-
-		imap_msg_parse(clist_content(it), &m);
-		if (!m.has_flags || !imap_fetch_asked_take(&q, m.uid, &slot))
-			continue;
-		srv[slot] = m;
-	}
-
-	rc = store_begin(c->st, err);
-	if (rc != E2_OK)
-		goto out;
-	in_txn = true;
-	for (size_t i = lo; i < hi; i++) {
-		struct sync_msg_row *row = &f->rows[i];
-		struct maildir_file *lf = folder_local_of(f, row);
-		char merged[MAILDIR_FLAGS_MAX], raw[MAILDIR_FLAGS_MAX];
-		const struct imap_msg *sm = &srv[i - lo];
-		size_t n = 0;
-
-		if (!answered[i - lo]) {
-			/* expunged on the server: local copy goes too */
-			if (lf != NULL) {
-				rc = maildir_remove(f->path, lf->sub, lf->name,
-						    err);
-				if (rc != E2_OK)
-					goto out;
-			}
-			rc = syncstate_msg_delete_uid(c->ss, f->name, row->uid,
-						      err);
-			if (rc != E2_OK)
-				goto out;
-			c->stats->removed_local++;
-			f->ndropped++;
-			continue;
-		}
-		if (lf == NULL || flag_has(lf->flags, 'T')) {
-			rc = uidv_add(&f->del, row->uid, err);
-			if (rc != E2_OK)
-				goto out;
-			continue;
-		}
-		for (int j = 0; j < 3; j++) {
-			bool l = flag_has(lf->flags, letters[j]);
-			bool b = flag_has(row->flags, letters[j]);
-			bool s = flag_has(sm->flags, letters[j]);
-			bool res = b;
-
-			if (l != b) {
-				res = l;
-				if (s != l) {
-					rc = uidv_add(&push[j][l], row->uid,
-						      err);
-					if (rc != E2_OK)
-						goto out;
-				}
-			} else if (s != b) {
-				res = s;
-			}
-			if (res)
-				raw[n++] = letters[j];
-		}
-		raw[n] = '\0';
-		maildir_flags_normalize(raw, merged);
-		{
-			char have[MAILDIR_FLAGS_MAX];
-
-			flags_synced(lf->flags, have);
-			if (strcmp(have, merged) != 0) {
-				/* keep D P T and keywords, replace S F R */
-				char full[MAILDIR_FLAGS_MAX * 2];
-				size_t m = 0;
-
-				for (const char *p = lf->flags; *p != '\0'; p++)
-					if (*p != 'S' && *p != 'F' && *p != 'R')
-						full[m++] = *p;
-				for (const char *p = merged; *p != '\0'; p++)
-					full[m++] = *p;
-				full[m] = '\0';
-				rc = maildir_set_flags(f->path, lf->sub,
-						       lf->name, full, NULL,
-						       err);
-				if (rc != E2_OK)
-					goto out;
-				c->stats->flags_pulled++;
-			}
-		}
-		if (strcmp(merged, row->flags) != 0) {
-			memcpy(row->flags, merged, sizeof(row->flags));
-			rc = state_row_put(c, f->name, row, err);
-			if (rc != E2_OK)
-				goto out;
-		}
-	}
-	/* server first: a crash before the rows commit repeats the push */
-	for (int j = 0; j < 3; j++) {
-		for (int add = 0; add < 2; add++) {
-			rc = imap_store_flag(r, push[j][add].v, push[j][add].n,
-					     mk[j], add == 1, err);
-			if (rc != E2_OK)
-				goto out;
-			c->stats->flags_pushed += push[j][add].n;
-		}
-	}
-	rc = store_commit(c->st, err);
-	in_txn = false;
-out:
-	if (in_txn)
-		store_rollback(c->st);
-	for (int j = 0; j < 3; j++)
-		for (int add = 0; add < 2; add++)
-			uidv_free(&push[j][add]);
-	free(answered);
-	free(uids);
-	free(srv);
-	return rc;
-}
-
-static enum e2_status
-folder_known(struct folder_run *f, struct e2_err *err)
-{
-	struct imap_run *r = f->r;
-	enum e2_status rc = E2_OK;
-
-	for (size_t lo = 0; lo < f->nrows; lo += SYNC_IMAP_CHUNK) {
-		size_t hi = lo + SYNC_IMAP_CHUNK;
-		struct mailimap_set *set = NULL;
-		struct mailimap_fetch_type *ft = NULL;
-		clist *res = NULL;
-		int code;
-
-		if (hi > f->nrows)
-			hi = f->nrows;
-		set = mailimap_set_new_interval(f->rows[lo].uid,
-						f->rows[hi - 1].uid);
-		ft = mailimap_fetch_type_new_fetch_att_list_empty();
-		if (set == NULL || ft == NULL ||
-		    mailimap_fetch_type_new_fetch_att_list_add(
-			    ft, mailimap_fetch_att_new_uid()) !=
-			    MAILIMAP_NO_ERROR ||
-		    mailimap_fetch_type_new_fetch_att_list_add(
-			    ft, mailimap_fetch_att_new_flags()) !=
-			    MAILIMAP_NO_ERROR) {
-			rc = imap_oom(err);
-		} else {
-			code = mailimap_uid_fetch(r->imap, set, ft, &res);
-			if (code != MAILIMAP_NO_ERROR)
-				rc = imap_fail(r, code, "UID FETCH (FLAGS)",
-					       err);
-			else
-				rc = folder_reconcile_chunk(f, lo, hi, res,
-							    err);
-		}
-		if (res != NULL)
-			mailimap_fetch_list_free(res);
-		if (ft != NULL)
-			mailimap_fetch_type_free(ft);
-		if (set != NULL)
-			mailimap_set_free(set);
-		if (rc != E2_OK)
-			return rc;
-	}
-	return E2_OK;
 }
 
 /* Removes the rows (and local files) of uids, in one transaction. */
@@ -1023,8 +841,10 @@ dwnday_date(const struct sync_ctx *c)
 	return mailimap_date_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
 }
 
-/* UID SEARCH UID lo:* [SINCE d | BEFORE d] -> sorted uids >= lo (and
- * <= hi when hi != 0) */
+/* UID SEARCH UID lo:* [SINCE d | BEFORE d] [UNDELETED] -> sorted uids >= lo
+ * (and <= hi when hi != 0); dateop 1 SINCE, -1 BEFORE, 0 none, plus
+ * SEARCH_UNDELETED for messages not flagged \Deleted */
+#define SEARCH_UNDELETED 4
 static enum e2_status
 imap_search(struct imap_run *r, uint32_t lo, uint32_t hi, int dateop,
 	    struct uidv *out, struct e2_err *err)
@@ -1033,8 +853,11 @@ imap_search(struct imap_run *r, uint32_t lo, uint32_t hi, int dateop,
 	struct mailimap_set *set;
 	clist *res = NULL;
 	enum e2_status rc = E2_OK;
+	bool undeleted = dateop >= SEARCH_UNDELETED;
 	int code;
 
+	if (undeleted)
+		dateop -= SEARCH_UNDELETED;
 	key = mailimap_search_key_new_multiple_empty();
 	set = hi != 0 ? mailimap_set_new_interval(lo, hi)
 		      : mailimap_set_new_interval(lo, 0);
@@ -1071,6 +894,20 @@ imap_search(struct imap_run *r, uint32_t lo, uint32_t hi, int dateop,
 		if (mailimap_search_key_multiple_add(key, k) !=
 		    MAILIMAP_NO_ERROR) {
 			mailimap_search_key_free(k);
+			rc = imap_oom(err);
+			goto out;
+		}
+	}
+	if (undeleted) {
+		k = mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED, NULL,
+					    NULL, NULL, NULL, NULL, NULL, NULL,
+					    NULL, NULL, NULL, NULL, NULL, NULL,
+					    NULL, 0, NULL, NULL, NULL, NULL,
+					    NULL, NULL, 0, NULL, NULL, NULL);
+		if (k == NULL || mailimap_search_key_multiple_add(key, k) !=
+					 MAILIMAP_NO_ERROR) {
+			if (k != NULL)
+				mailimap_search_key_free(k);
 			rc = imap_oom(err);
 			goto out;
 		}
@@ -1827,61 +1664,6 @@ folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
 	return E2_OK;
 }
 
-/*
- * Adopts the files of ours that an interrupted run left in new/ or cur/
- * (tagged with a UID of this UIDVALIDITY, no state row yet) for the UIDs in
- * uids (sorted) instead of fetching them again; the other UIDs go to todo.
- * One pass over the local files with a binary search each, so a resync
- * after a crash costs O(files log uids), not O(files * uids).
- */
-static enum e2_status
-folder_adopt(struct folder_run *f, const struct uidv *uids, struct uidv *todo,
-	     struct e2_err *err)
-{
-	struct sync_ctx *c = f->r->c;
-	bool *taken = NULL;
-	enum e2_status rc = E2_OK;
-
-	if (uids->n == 0)
-		return E2_OK;
-	taken = calloc(uids->n, sizeof(*taken));
-	if (taken == NULL)
-		return imap_oom(err);
-	for (size_t i = 0; i < f->local.n; i++) {
-		struct maildir_file *lf = &f->local.v[i];
-		struct sync_msg_row row = {0};
-		const uint32_t *hit;
-		uint32_t uid;
-
-		if (lf->matched)
-			continue;
-		uid = local_tag_uid(lf->tag, f->cur.uidvalidity, f->id);
-		if (uid == 0)
-			continue;
-		hit = bsearch(&uid, uids->v, uids->n, sizeof(*uids->v),
-			      uid_cmp);
-		if (hit == NULL || taken[hit - uids->v])
-			continue;
-		row.uid = uid;
-		row.uniq = lf->uniq;
-		flags_synced(lf->flags, row.flags);
-		sync_adopt_marks(f->path, lf, SYNC_MARKS_READ, &row.partial,
-				 &row.omitted);
-		rc = state_row_put(c, f->name, &row, err);
-		if (rc != E2_OK)
-			goto out;
-		lf->matched = true;
-		taken[hit - uids->v] = true;
-		c->stats->adopted++;
-	}
-	for (size_t i = 0; i < uids->n && rc == E2_OK; i++)
-		if (!taken[i])
-			rc = uidv_add(todo, uids->v[i], err);
-out:
-	free(taken);
-	return rc;
-}
-
 static bool
 row_has_uid(const struct folder_run *f, uint32_t uid)
 {
@@ -1909,8 +1691,10 @@ folder_older(struct folder_run *f, uint32_t hi, struct uidv *uids,
 	struct uidv older = {0};
 	enum e2_status rc;
 
-	rc = imap_search(f->r, 1, hi, f->r->c->a->dwnday >= 0 ? 1 : 0, &older,
-			 err);
+	/* a message flagged \Deleted (a move without UIDPLUS) is leaving */
+	rc = imap_search(f->r, 1, hi,
+			 (f->r->c->a->dwnday >= 0 ? 1 : 0) | SEARCH_UNDELETED,
+			 &older, err);
 	for (size_t i = 0; i < older.n && rc == E2_OK; i++) {
 		uint32_t uid = older.v[i];
 
@@ -1941,17 +1725,17 @@ folder_has_stale(const struct folder_run *f)
 	return false;
 }
 
+/*
+ * The UIDs without a row inside the DWNDAY window, sorted, into uids: the
+ * new ones (UID SEARCH UID <next>:* [SINCE]), and below them those a
+ * widened window brings back (present: rows the server still lists).
+ */
 static enum e2_status
-folder_new(struct folder_run *f, struct e2_err *err)
+folder_new_uids(struct folder_run *f, size_t present, struct uidv *uids,
+		struct e2_err *err)
 {
 	struct imap_run *r = f->r;
 	struct sync_ctx *c = r->c;
-	struct uidv uids = {0}, todo = {0};
-	struct sized *sz = NULL;
-	struct fetched_row *rows = NULL;
-	uint32_t *full = NULL, *part = NULL;
-	const struct sized **kept = NULL;
-	struct maildir_batch *b = NULL;
 	uint32_t start = 1;
 	enum e2_status rc = E2_OK;
 
@@ -1962,31 +1746,33 @@ folder_new(struct folder_run *f, struct e2_err *err)
 	if (start == 0)
 		start = 1;
 	if (f->cur.uidnext == 0 || start < f->cur.uidnext) {
-		rc = imap_search(r, start, 0, c->a->dwnday >= 0 ? 1 : 0, &uids,
+		rc = imap_search(r, start, 0, c->a->dwnday >= 0 ? 1 : 0, uids,
 				 err);
 		if (rc != E2_OK)
-			goto out;
+			return rc;
 	}
 	/* server messages below start without a row: a widened window */
-	if (start > 1 && f->cur.nmsgs > f->nrows - f->ndropped + uids.n) {
-		rc = folder_older(f, start - 1, &uids, err);
-		if (rc != E2_OK)
-			goto out;
-	}
-	if (uids.n == 0)
-		goto out;
-	/* adopt what an interrupted run left in new/ or cur/ */
-	rc = store_begin(c->st, err);
-	if (rc != E2_OK)
-		goto out;
-	rc = folder_adopt(f, &uids, &todo, err);
-	if (rc != E2_OK) {
-		store_rollback(c->st);
-		goto out;
-	}
-	rc = store_commit(c->st, err);
-	if (rc != E2_OK)
-		goto out;
+	if (start > 1 && f->cur.nmsgs > present + uids->n)
+		rc = folder_older(f, start - 1, uids, err);
+	return rc;
+}
+
+/* Downloads todo (sorted UIDs, no row), streamed or in sized batches. */
+static enum e2_status
+folder_download(struct folder_run *f, struct uidv *todo_in, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	struct uidv todo = *todo_in;
+	struct sized *sz = NULL;
+	struct fetched_row *rows = NULL;
+	uint32_t *full = NULL, *part = NULL;
+	const struct sized **kept = NULL;
+	struct maildir_batch *b = NULL;
+	enum e2_status rc = E2_OK;
+
+	if (todo.n == 0)
+		return E2_OK;
 	if (c->a->retrieve <= 0 && c->a->keepmax <= 0) {
 		rc = folder_stream(f, &todo, err);
 		goto out;
@@ -2068,24 +1854,7 @@ out:
 	free(full);
 	free(rows);
 	free(sz);
-	uidv_free(&todo);
-	uidv_free(&uids);
 	return rc;
-}
-
-/* DWNDAY: known messages older than the window leave the local store. */
-static enum e2_status
-folder_age_out(struct folder_run *f, struct e2_err *err)
-{
-	enum e2_status rc;
-
-	if (f->r->c->a->dwnday < 0 || f->nrows == 0)
-		return E2_OK;
-	rc = imap_search(f->r, f->rows[0].uid, f->rows[f->nrows - 1].uid, -1,
-			 &f->aged, err);
-	if (rc != E2_OK || f->aged.n == 0)
-		return rc;
-	return folder_drop_rows(f, &f->aged, false, err);
 }
 
 static enum e2_status
@@ -2151,23 +1920,1166 @@ folder_drop_copies(struct folder_run *f, struct e2_err *err)
 		if (rc != E2_OK)
 			return rc;
 		lf->matched = true;
+		f->gone[i] = true;
 	}
 	return E2_OK;
 }
+
+/* ---- the server listing and the plan (reconcile.h) ------------------------
+ *
+ * Two-way sync of one folder. The input of reconcile_folder() is built
+ * from the rows, the folder's files (maildir_snapshot()), the server
+ * listing -- UID FETCH (UID FLAGS) of the rows' UID range in chunks, and
+ * the new UIDs of UID SEARCH UID <next>:* [SINCE], the known ones the
+ * DWNDAY window left marked by UID SEARCH BEFORE -- and the account pass
+ * (imap_account_pass(): the rows of other folders that a file here names,
+ * and the files of other folders that name a row here). The plan is then
+ * carried out in this order, each step server first, then the disk, then
+ * the rows (a kill repeats the step or is adopted next run):
+ *  1. flags (PUSH_FLAGS by UID STORE, PULL_FLAGS by rename), rows that
+ *     go (LOCAL_DELETE: expunged on the server, DROP_ROW), ADOPT: one
+ *     transaction committed after the STOREs;
+ *  2. SERVER_DELETE (R5: the message left every folder) per
+ *     SERVERDELETEACTION, then AGE_OUT (local only);
+ *  3. DOWNLOAD (streamed or in batches, as before);
+ *  4. UPLOAD (APPEND), then SERVER_MOVE / SERVER_COPY, which SELECT the
+ *     source folder (see "uploads" below).
+ */
+
+static unsigned
+flags_mask(const char *flags)
+{
+	return (flag_has(flags, 'S') ? RECONCILE_FLAG_SEEN : 0u) |
+	       (flag_has(flags, 'F') ? RECONCILE_FLAG_FLAGGED : 0u) |
+	       (flag_has(flags, 'R') ? RECONCILE_FLAG_ANSWERED : 0u) |
+	       (flag_has(flags, 'T') ? RECONCILE_FLAG_TRASHED : 0u);
+}
+
+/* The synced letters of mask, normalized. */
+static void
+mask_letters(unsigned mask, char out[MAILDIR_FLAGS_MAX])
+{
+	sync_flags_from_imap((mask & RECONCILE_FLAG_SEEN) != 0,
+			     (mask & RECONCILE_FLAG_FLAGGED) != 0,
+			     (mask & RECONCILE_FLAG_ANSWERED) != 0, false, out);
+}
+
+static enum e2_status
+srv_add(struct folder_run *f, uint32_t uid, unsigned flags, struct e2_err *err)
+{
+	if (f->nsrv == f->capsrv) {
+		size_t cap = f->capsrv == 0 ? 256 : f->capsrv * 2;
+		struct reconcile_server *g = realloc(f->srv, cap * sizeof(*g));
+
+		if (g == NULL)
+			return imap_oom(err);
+		f->srv = g;
+		f->capsrv = cap;
+	}
+	memset(&f->srv[f->nsrv], 0, sizeof(f->srv[0]));
+	f->srv[f->nsrv].uid = uid;
+	f->srv[f->nsrv].flags = flags;
+	f->nsrv++;
+	return E2_OK;
+}
+
+static int
+srv_cmp(const void *a, const void *b)
+{
+	const struct reconcile_server *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static struct reconcile_server *
+srv_find(struct folder_run *f, uint32_t uid)
+{
+	struct reconcile_server key = {.uid = uid};
+
+	return f->nsrv == 0 ? NULL
+			    : bsearch(&key, f->srv, f->nsrv, sizeof(*f->srv),
+				      srv_cmp);
+}
+
+/* One chunk [lo, hi) of rows: UID FETCH lo:hi (UID FLAGS) into srv. */
+static enum e2_status
+folder_list_chunk(struct folder_run *f, size_t lo, size_t hi,
+		  struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct mailimap_set *set = NULL;
+	struct mailimap_fetch_type *ft = NULL;
+	struct imap_fetch_asked q = {.n = hi - lo};
+	uint32_t *uids = NULL;
+	bool *answered = NULL;
+	clist *res = NULL;
+	enum e2_status rc = E2_OK;
+	int code;
+
+	uids = calloc(hi - lo + 1, sizeof(*uids));
+	answered = calloc(hi - lo + 1, sizeof(*answered));
+	set = mailimap_set_new_interval(f->rows[lo].uid, f->rows[hi - 1].uid);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	if (uids == NULL || answered == NULL || set == NULL || ft == NULL ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_uid()) != MAILIMAP_NO_ERROR ||
+	    mailimap_fetch_type_new_fetch_att_list_add(
+		    ft, mailimap_fetch_att_new_flags()) != MAILIMAP_NO_ERROR) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t i = lo; i < hi; i++)
+		uids[i - lo] = f->rows[i].uid;
+	q.uids = uids;
+	q.answered = answered;
+	code = mailimap_uid_fetch(r->imap, set, ft, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, "UID FETCH (FLAGS)", err);
+		goto out;
+	}
+	/* only the rows' UIDs, each once (imap_fetch_asked): others in the
+	 * range are new mail for folder_new_uids() and DWNDAY to judge */
+	for (clistiter *it = clist_begin(res); it != NULL && rc == E2_OK;
+	     it = clist_next(it)) {
+		struct imap_msg m;
+		size_t slot;
+
+		imap_msg_parse(clist_content(it), &m);
+		if (!m.has_flags || !imap_fetch_asked_take(&q, m.uid, &slot))
+			continue;
+		rc = srv_add(f, m.uid, flags_mask(m.flags), err);
+	}
+out:
+	if (res != NULL)
+		mailimap_fetch_list_free(res);
+	if (ft != NULL)
+		mailimap_fetch_type_free(ft);
+	if (set != NULL)
+		mailimap_set_free(set);
+	free(answered);
+	free(uids);
+	return rc;
+}
+
+/* The server side of reconcile_folder()'s input into f->srv. */
+static enum e2_status
+folder_listing(struct folder_run *f, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	struct uidv fresh = {0}, old = {0};
+	enum e2_status rc = E2_OK;
+	size_t present;
+
+	for (size_t lo = 0; lo < f->nrows && rc == E2_OK;
+	     lo += SYNC_IMAP_CHUNK) {
+		size_t hi = lo + SYNC_IMAP_CHUNK;
+
+		rc = folder_list_chunk(f, lo, hi > f->nrows ? f->nrows : hi,
+				       err);
+	}
+	present = f->nsrv;
+	if (rc == E2_OK)
+		rc = folder_new_uids(f, present, &fresh, err);
+	for (size_t i = 0; i < fresh.n && rc == E2_OK; i++)
+		if (!row_has_uid(f, fresh.v[i]))
+			rc = srv_add(f, fresh.v[i], 0, err);
+	if (rc == E2_OK && f->nsrv > 1)
+		qsort(f->srv, f->nsrv, sizeof(*f->srv), srv_cmp);
+	/* R15: known messages the window left */
+	if (rc == E2_OK && c->a->dwnday >= 0 && f->nrows > 0 && present > 0)
+		rc = imap_search(f->r, f->rows[0].uid,
+				 f->rows[f->nrows - 1].uid, -1, &old, err);
+	for (size_t i = 0; i < old.n && rc == E2_OK; i++) {
+		struct reconcile_server *sv = srv_find(f, old.v[i]);
+
+		if (sv != NULL && row_has_uid(f, old.v[i]))
+			sv->outside_window = true;
+	}
+	uidv_free(&fresh);
+	uidv_free(&old);
+	return rc;
+}
+
+/*
+ * Whether the local side has anything for the plan: a row's file gone,
+ * trashed or with other synced flags, or a file no row names that is not
+ * a stale copy of this folder (R13): new mail, a file moved in, a file
+ * of ours to adopt.
+ */
+static bool
+folder_local_changed(struct folder_run *f)
+{
+	for (size_t i = 0; i < f->nrows; i++) {
+		struct maildir_file *lf = folder_local_of(f, &f->rows[i]);
+
+		if (lf == NULL || flag_has(lf->flags, 'T') ||
+		    (flags_mask(lf->flags) & RECONCILE_SYNCED) !=
+			    flags_mask(f->rows[i].flags))
+			return true;
+	}
+	for (size_t i = 0; i < f->local.n; i++) {
+		struct maildir_file *lf = &f->local.v[i];
+		struct reconcile_tag t;
+
+		if (lf->matched || (f->gone != NULL && f->gone[i]) ||
+		    flag_has(lf->flags, 'T'))
+			continue;
+		if (reconcile_tag_parse(lf->tag, &t) &&
+		    (t.folder_id[0] == '\0' ||
+		     strcmp(t.folder_id, f->id) == 0) &&
+		    t.uidvalidity != f->cur.uidvalidity)
+			continue; /* stale: R13 */
+		return true;
+	}
+	return false;
+}
+
+/* ---- uploads: APPEND, UID COPY, UID MOVE -----------------------------------
+ *
+ * A file the server does not have (R3, R9-R11) is APPENDed into its
+ * folder: the bytes exactly as in the file, only bare LF made CRLF (the
+ * wire needs it; msgfile_wire()), the synced flags (\Seen \Flagged
+ * \Answered, and \Draft from D) and INTERNALDATE from its Date header (else
+ * the file's mtime). The file is another program's: it is checked first
+ * (msgfile_check(): a header, no NUL, at most SYNC_UPLOAD_MAX bytes and
+ * the server's APPENDLIMIT); a bad one, or one the server refuses, is
+ * reported (sync_skip()) and kept as it is; the folder goes on.
+ *
+ * A file that names another folder's row (R7, R8) is never sent again:
+ * the message is copied on the server, from the source folder (SELECTed
+ * for it): UID MOVE when the server has MOVE (RFC 6851), else UID COPY,
+ * the rows, then \Deleted and UID EXPUNGE of that one UID (without
+ * UIDPLUS only \Deleted: a bare EXPUNGE could remove others' messages);
+ * UID COPY for a copy. A source UID the server no longer has falls back
+ * to APPEND.
+ *
+ * The new UID comes from APPENDUID / COPYUID (UIDPLUS). Without them it
+ * is found by UID SEARCH UID <uidnext before>:* [HEADER Message-ID <id>]
+ * LARGER <size - 1> SMALLER <size + 1> in the folder: the lowest UID with
+ * no row wins (a message with no usable Message-ID is found by its size
+ * alone: two uploads of the same size in one run without UIDPLUS could
+ * swap their UIDs; flags are then corrected by the next sync).
+ *
+ * Then the file is renamed to carry the new-form tag (U=<uid>-V<v>-F<id>
+ * replaces any U= field; nothing else of the name changes) and the row is
+ * written. Crash order: the upload is recorded (sync_uploads) and
+ * committed BEFORE the server step; a kill after the APPEND / COPY and
+ * before the rename leaves that record, and the next run looks for the
+ * message with the same search and adopts it instead of sending it again;
+ * a kill after the rename leaves a file with this folder's tag and no row:
+ * ADOPT (R12). One window is documented: a move by UID COPY killed between
+ * its rows and the EXPUNGE of the source leaves the source message and its
+ * row; the next run sees a local delete there (R5) and applies
+ * SERVERDELETEACTION to it (2: one copy lands in the Trash).
+ */
+
+#define SYNC_UPLOAD_MAX (64u * 1024 * 1024)
+
+struct upload_src {
+	char *buf; /* the file */
+	size_t len;
+	char *wire; /* CRLF */
+	struct msgfile_info info;
+	time_t mtime;
+};
+
+static void
+upload_src_free(struct upload_src *u)
+{
+	free(u->buf);
+	free(u->wire);
+	memset(u, 0, sizeof(*u));
+}
+
+/* Reports a file that is not uploaded (the file stays). */
+static void
+upload_skip(struct folder_run *f, const struct maildir_file *lf,
+	    const char *why)
+{
+	struct e2_err e = {0};
+	char q[160];
+
+	(void)e2_quote(q, sizeof(q), lf->name, strlen(lf->name));
+	(void)e2_fail(&e, E2_EINVAL, "file %s kept, not uploaded: %s", q, why);
+	sync_skip(f->r->c, f->name, 0, &e);
+}
+
+/*
+ * Reads and checks the file (see above). *ok_out false: reported, kept.
+ * Errors: E2_ENOMEM (a file that cannot be read is reported, not an error).
+ */
+static enum e2_status
+upload_read(struct folder_run *f, const struct maildir_file *lf,
+	    struct upload_src *u, bool *ok_out, struct e2_err *err)
+{
+	size_t max = SYNC_UPLOAD_MAX;
+	struct e2_err why = {0};
+	char path[4096];
+	struct stat sb;
+	int fd = -1;
+
+	*ok_out = false;
+	memset(u, 0, sizeof(*u));
+	if (f->r->caps.appendlimit > 0 && f->r->caps.appendlimit < max)
+		max = (size_t)f->r->caps.appendlimit;
+	if (snprintf(path, sizeof(path), "%s/%s/%s", f->path, lf->sub,
+		     lf->name) >= (int)sizeof(path)) {
+		upload_skip(f, lf, "path too long");
+		return E2_OK;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		upload_skip(f, lf, "not a readable regular file");
+		goto out;
+	}
+	if ((unsigned long long)sb.st_size > max) {
+		(void)e2_fail(&why, E2_EINVAL, "larger than %zu bytes", max);
+		upload_skip(f, lf, why.msg);
+		goto out;
+	}
+	u->mtime = sb.st_mtime;
+	u->buf = malloc((size_t)sb.st_size + 1);
+	if (u->buf == NULL) {
+		close(fd);
+		return imap_oom(err);
+	}
+	while (u->len < (size_t)sb.st_size) {
+		ssize_t n =
+			read(fd, u->buf + u->len, (size_t)sb.st_size - u->len);
+
+		if (n <= 0)
+			break;
+		u->len += (size_t)n;
+	}
+	if (msgfile_check(u->buf, u->len, max, &u->info, &why) != E2_OK) {
+		upload_skip(f, lf, why.msg);
+		goto out;
+	}
+	if (u->info.wire_size > max) {
+		upload_skip(f, lf, "larger than the server's APPENDLIMIT");
+		goto out;
+	}
+	u->wire = malloc(u->info.wire_size + 1);
+	if (u->wire == NULL) {
+		close(fd);
+		return imap_oom(err);
+	}
+	msgfile_wire(u->buf, u->len, u->wire);
+	*ok_out = true;
+out:
+	if (fd >= 0)
+		close(fd);
+	return E2_OK;
+}
+
+static bool
+uid_taken(const struct folder_run *f, uint32_t uid)
+{
+	if (row_has_uid(f, uid))
+		return true;
+	for (size_t i = 0; i < f->taken.n; i++)
+		if (f->taken.v[i] == uid)
+			return true;
+	return false;
+}
+
+static enum e2_status
+search_add(struct mailimap_search_key *key, struct mailimap_search_key *k,
+	   struct e2_err *err)
+{
+	if (k == NULL)
+		return imap_oom(err);
+	if (mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR) {
+		mailimap_search_key_free(k);
+		return imap_oom(err);
+	}
+	return E2_OK;
+}
+
+/*
+ * The fallback without APPENDUID / COPYUID (see above), in the selected
+ * folder f: *uid_out 0 when not found.
+ */
+static enum e2_status
+upload_find(struct folder_run *f, uint32_t uidnext, const char *msgid,
+	    size_t size, uint32_t *uid_out, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct mailimap_search_key *key = NULL;
+	struct mailimap_set *set = NULL;
+	clist *res = NULL;
+	enum e2_status rc;
+	int code;
+
+	*uid_out = 0;
+	key = mailimap_search_key_new_multiple_empty();
+	set = mailimap_set_new_interval(uidnext > 0 ? uidnext : 1, 0);
+	if (key == NULL || set == NULL) {
+		if (set != NULL)
+			mailimap_set_free(set);
+		rc = imap_oom(err);
+		goto out;
+	}
+	rc = search_add(key, mailimap_search_key_new_uid(set), err);
+	if (rc != E2_OK) {
+		mailimap_set_free(set);
+		goto out;
+	}
+	if (msgid[0] != '\0') {
+		char *h = strdup("Message-ID"), *v = strdup(msgid);
+		struct mailimap_search_key *k = NULL;
+
+		if (h != NULL && v != NULL)
+			k = mailimap_search_key_new_header(h, v);
+		if (k == NULL) {
+			free(h);
+			free(v);
+		}
+		rc = search_add(key, k, err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	if (size > 0 && size < UINT32_MAX) {
+		rc = search_add(
+			key, mailimap_search_key_new_larger((uint32_t)size - 1),
+			err);
+		if (rc == E2_OK)
+			rc = search_add(key,
+					mailimap_search_key_new_smaller(
+						(uint32_t)size + 1),
+					err);
+		if (rc != E2_OK)
+			goto out;
+	}
+	code = mailimap_uid_search(r->imap, NULL, key, &res);
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, "UID SEARCH", err);
+		goto out;
+	}
+	for (clistiter *it = clist_begin(res); it != NULL;
+	     it = clist_next(it)) {
+		uint32_t uid = *(uint32_t *)clist_content(it);
+
+		if (uid >= uidnext && !uid_taken(f, uid) &&
+		    (*uid_out == 0 || uid < *uid_out))
+			*uid_out = uid;
+	}
+out:
+	if (res != NULL)
+		mailimap_search_result_free(res);
+	if (key != NULL)
+		mailimap_search_key_free(key);
+	return rc;
+}
+
+/*
+ * Renames lf to carry the new-form tag of uid in f (any U= field
+ * replaced, the rest of the name kept) and gives its new unique name.
+ */
+static enum e2_status
+upload_retag(struct folder_run *f, const struct maildir_file *lf, uint32_t uid,
+	     char uniq_out[SYNCSTATE_NAME_MAX + 1], struct e2_err *err)
+{
+	char tag[SYNC_TAG_MAX], from[4096], to[4096];
+	const char *info = lf->name + strlen(lf->uniq);
+	const char *u = strstr(lf->uniq, ",U=");
+	size_t keep = u != NULL ? (size_t)(u - lf->uniq) : strlen(lf->uniq);
+	const char *rest = "";
+	enum e2_status rc;
+	int n;
+
+	rc = folder_tag(f, uid, tag, err);
+	if (rc != E2_OK)
+		return rc;
+	if (u != NULL) {
+		rest = strchr(u + 1, ',');
+		if (rest == NULL)
+			rest = "";
+	}
+	n = snprintf(uniq_out, SYNCSTATE_NAME_MAX + 1, "%.*s%s,%s", (int)keep,
+		     lf->uniq, rest, tag);
+	if (n < 0 || n > SYNCSTATE_NAME_MAX ||
+	    (size_t)n + strlen(info) > SYNCSTATE_NAME_MAX)
+		return e2_fail(err, E2_EINVAL,
+			       "file name too long to carry uid %u",
+			       (unsigned)uid);
+	(void)snprintf(from, sizeof(from), "%s/%s/%s", f->path, lf->sub,
+		       lf->name);
+	(void)snprintf(to, sizeof(to), "%s/%s/%s%s", f->path, lf->sub, uniq_out,
+		       info);
+	if (rename(from, to) != 0)
+		return e2_fail(err, E2_ESTORE, "rename %s: %s", from,
+			       strerror(errno));
+	return E2_OK;
+}
+
+/*
+ * After the server step: retag the file, write the row (and drop
+ * drop_row's, and the source row of a move), forget the record.
+ */
+static enum e2_status
+upload_finish(struct folder_run *f, const struct maildir_file *lf, uint32_t uid,
+	      unsigned flags, const struct sync_msg_row *drop_row,
+	      const char *src_folder, uint32_t src_uid, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	char uniq[SYNCSTATE_NAME_MAX + 1];
+	struct sync_msg_row row = {0};
+	enum e2_status rc;
+
+	rc = uidv_add(&f->taken, uid, err);
+	if (rc == E2_OK)
+		rc = upload_retag(f, lf, uid, uniq, err);
+	if (rc != E2_OK)
+		return rc;
+	row.uid = uid;
+	row.uniq = uniq;
+	mask_letters(flags, row.flags);
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = state_row_put(c, f->name, &row, err);
+	if (rc == E2_OK && drop_row != NULL && drop_row->uid != uid)
+		rc = syncstate_msg_delete_uid(c->ss, f->name, drop_row->uid,
+					      err);
+	if (rc == E2_OK && src_folder != NULL)
+		rc = syncstate_msg_delete_uid(c->ss, src_folder, src_uid, err);
+	if (rc == E2_OK)
+		rc = syncstate_upload_done(c->ss, f->name, lf->uniq, err);
+	if (rc != E2_OK) {
+		store_rollback(c->st);
+		return rc;
+	}
+	return store_commit(c->st, err);
+}
+
+/* Records the upload of lf into f before the server step (see above). */
+static enum e2_status
+upload_record(struct folder_run *f, const struct maildir_file *lf,
+	      const struct upload_src *u, const char *src_folder,
+	      uint32_t src_uid, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	struct syncstate_upload rec = {0};
+	enum e2_status rc;
+
+	(void)snprintf(rec.local_name, sizeof(rec.local_name), "%s", lf->uniq);
+	(void)snprintf(rec.message_id, sizeof(rec.message_id), "%s",
+		       u->info.message_id);
+	(void)snprintf(rec.src_folder, sizeof(rec.src_folder), "%s",
+		       src_folder != NULL ? src_folder : "");
+	rec.size = u->info.wire_size;
+	rec.uidnext = f->cur.uidnext;
+	rec.src_uid = src_uid;
+	rec.created = (int64_t)c->now;
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = syncstate_upload_put(c->ss, f->name, &rec, err);
+	if (rc != E2_OK) {
+		store_rollback(c->st);
+		return rc;
+	}
+	return store_commit(c->st, err);
+}
+
+/*
+ * A recorded upload of lf into f that a kill interrupted: the message the
+ * server got then, found by the search (f selected), else 0.
+ */
+static enum e2_status
+upload_recover(struct folder_run *f, const struct maildir_file *lf,
+	       const struct upload_src *u, uint32_t *uid_out,
+	       struct e2_err *err)
+{
+	struct syncstate_upload rec;
+	bool found = false;
+	enum e2_status rc;
+
+	*uid_out = 0;
+	rc = syncstate_upload_get(f->r->c->ss, f->name, lf->uniq, &found, &rec,
+				  err);
+	if (rc != E2_OK || !found)
+		return rc;
+	return upload_find(f, rec.uidnext, u->info.message_id,
+			   u->info.wire_size, uid_out, err);
+}
+
+static struct mailimap_flag_list *
+upload_flags(unsigned flags, bool draft)
+{
+	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+	static struct mailimap_flag *(*const mk[4])(void) = {
+		mailimap_flag_new_seen, mailimap_flag_new_flagged,
+		mailimap_flag_new_answered, mailimap_flag_new_draft};
+	const bool on[4] = {(flags & RECONCILE_FLAG_SEEN) != 0,
+			    (flags & RECONCILE_FLAG_FLAGGED) != 0,
+			    (flags & RECONCILE_FLAG_ANSWERED) != 0, draft};
+
+	for (int i = 0; i < 4 && fl != NULL; i++) {
+		struct mailimap_flag *f;
+
+		if (!on[i])
+			continue;
+		f = mk[i]();
+		if (f == NULL ||
+		    mailimap_flag_list_add(fl, f) != MAILIMAP_NO_ERROR) {
+			if (f != NULL)
+				mailimap_flag_free(f);
+			mailimap_flag_list_free(fl);
+			fl = NULL;
+		}
+	}
+	return fl;
+}
+
+static struct mailimap_date_time *
+upload_date(const struct upload_src *u)
+{
+	const struct msgfile_date *d = &u->info.date;
+	struct tm tm;
+
+	if (u->info.has_date)
+		return mailimap_date_time_new(d->day, d->month, d->year,
+					      d->hour, d->min, d->sec, d->zone);
+	if (gmtime_r(&u->mtime, &tm) == NULL)
+		return NULL;
+	return mailimap_date_time_new(tm.tm_mday, tm.tm_mon + 1,
+				      tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+				      tm.tm_sec, 0);
+}
+
+/* UPLOAD (R3, R9-R11): APPEND lf into f (selected) with flags. */
+static enum e2_status
+folder_upload(struct folder_run *f, const struct maildir_file *lf,
+	      unsigned flags, const struct sync_msg_row *drop_row,
+	      struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct upload_src u;
+	struct mailimap_flag_list *fl = NULL;
+	struct mailimap_date_time *dt = NULL;
+	uint32_t uid = 0, uv = 0;
+	char named[MAILDIR_FLAGS_MAX];
+	size_t ulen;
+	enum e2_status rc;
+	bool ok;
+	int code;
+
+	/* the name's flags, also in new/ (a draft written as new/x:2,D) */
+	maildir_name_parse(lf->name, &ulen, named);
+	flags |= flags_mask(named) & RECONCILE_SYNCED;
+	rc = upload_read(f, lf, &u, &ok, err);
+	if (rc != E2_OK || !ok)
+		goto out;
+	rc = upload_recover(f, lf, &u, &uid, err);
+	if (rc != E2_OK)
+		goto out;
+	if (uid == 0) {
+		rc = upload_record(f, lf, &u, NULL, 0, err);
+		if (rc != E2_OK)
+			goto out;
+		fl = upload_flags(flags, flag_has(named, 'D'));
+		dt = upload_date(&u);
+		if (fl == NULL || dt == NULL) {
+			rc = imap_oom(err);
+			goto out;
+		}
+		code = mailimap_uidplus_append(r->imap, f->name, fl, dt, u.wire,
+					       u.info.wire_size, &uv, &uid);
+		if (code == MAILIMAP_ERROR_APPEND) {
+			/* refused (too large, over quota, ...): reported */
+			struct e2_err why = {0};
+			char q[160] = "";
+
+			if (r->imap->imap_response != NULL)
+				(void)e2_quote(q, sizeof(q),
+					       r->imap->imap_response,
+					       strlen(r->imap->imap_response));
+			(void)e2_fail(&why, E2_EPROTO,
+				      "the server refused APPEND: %s", q);
+			upload_skip(f, lf, why.msg);
+			rc = syncstate_upload_done(r->c->ss, f->name, lf->uniq,
+						   err);
+			goto out;
+		}
+		if (code != MAILIMAP_NO_ERROR) {
+			rc = imap_fail(r, code, "APPEND", err);
+			goto out;
+		}
+		if (uv != f->cur.uidvalidity || uid_taken(f, uid))
+			uid = 0;
+		if (uid == 0)
+			rc = upload_find(f, f->cur.uidnext, u.info.message_id,
+					 u.info.wire_size, &uid, err);
+		if (rc != E2_OK)
+			goto out;
+		if (uid == 0) {
+			/* sent, but not found: the record makes the next
+			 * run look again rather than send it twice */
+			upload_skip(f, lf, "appended, its uid not found yet");
+			goto out;
+		}
+		r->c->stats->uploaded++;
+	}
+	rc = upload_finish(f, lf, uid, flags, drop_row, NULL, 0, err);
+out:
+	if (fl != NULL)
+		mailimap_flag_list_free(fl);
+	if (dt != NULL)
+		mailimap_date_time_free(dt);
+	upload_src_free(&u);
+	return rc;
+}
+
+static const struct acct_folder *
+acct_by_id(const struct imap_run *r, const char *id)
+{
+	for (size_t i = 0; i < r->ax.nf; i++)
+		if (strcmp(r->ax.fv[i].id, id) == 0)
+			return &r->ax.fv[i];
+	return NULL;
+}
+
+/* The only UID of a COPYUID set, 0 when it is not one UID. */
+static uint32_t
+set_single(struct mailimap_set *set)
+{
+	struct mailimap_set_item *it;
+
+	if (set == NULL || clist_count(set->set_list) != 1)
+		return 0;
+	it = clist_content(clist_begin(set->set_list));
+	return it->set_first == it->set_last ? it->set_first : 0;
+}
+
+static enum e2_status
+imap_reselect(struct imap_run *r, const char *name, struct e2_err *err)
+{
+	int code = mailimap_select(r->imap, name);
+
+	if (code != MAILIMAP_NO_ERROR)
+		return imap_fail(r, code, "SELECT", err);
+	return E2_OK;
+}
+
+/*
+ * SERVER_MOVE / SERVER_COPY (R7, R8) of from->uid into f, lf being the
+ * file that names it (see "uploads"). Leaves another folder selected.
+ */
+static enum e2_status
+folder_transfer(struct folder_run *f, const struct maildir_file *lf,
+		const struct reconcile_action *a, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	bool move = a->kind == RECONCILE_SERVER_MOVE;
+	const struct acct_folder *src = acct_by_id(r, a->from->folder_id);
+	struct mailimap_set *set = NULL, *sres = NULL, *dres = NULL;
+	uint32_t suid = a->from->uid, uid = 0, uv = 0;
+	struct upload_src u;
+	enum e2_status rc;
+	bool ok, moved = false;
+	int code;
+
+	if (src == NULL)
+		return folder_upload(f, lf, a->flags, NULL, err);
+	rc = upload_read(f, lf, &u, &ok, err);
+	if (rc != E2_OK || !ok)
+		goto out;
+	rc = imap_reselect(r, f->name, err);
+	if (rc == E2_OK)
+		rc = upload_recover(f, lf, &u, &uid, err);
+	if (rc != E2_OK)
+		goto out;
+	if (uid != 0) {
+		/* a kill after the copy: adopt it; the source row is left to
+		 * its own folder's next run (R4 or R5, see above) */
+		rc = upload_finish(f, lf, uid, a->flags, NULL, NULL, 0, err);
+		goto out;
+	}
+	rc = upload_record(f, lf, &u, src->name, suid, err);
+	if (rc == E2_OK)
+		rc = imap_reselect(r, src->name, err);
+	set = mailimap_set_new_single(suid);
+	if (rc == E2_OK && set == NULL)
+		rc = imap_oom(err);
+	if (rc != E2_OK)
+		goto out;
+	if (move && r->caps.move) {
+		code = mailimap_uidplus_uid_move(r->imap, set, f->name, &uv,
+						 &sres, &dres);
+		moved = true;
+	} else {
+		code = mailimap_uidplus_uid_copy(r->imap, set, f->name, &uv,
+						 &sres, &dres);
+	}
+	if (code != MAILIMAP_NO_ERROR) {
+		rc = imap_fail(r, code, moved ? "UID MOVE" : "UID COPY", err);
+		goto out;
+	}
+	if (set_single(sres) == suid && uv == f->cur.uidvalidity)
+		uid = set_single(dres);
+	if (uid == 0 && r->caps.uidplus) {
+		/* no COPYUID: the source UID is gone (R9 seen late) */
+		rc = syncstate_upload_done(c->ss, f->name, lf->uniq, err);
+		upload_src_free(&u);
+		if (rc == E2_OK)
+			rc = imap_reselect(r, f->name, err);
+		if (rc == E2_OK)
+			rc = folder_upload(f, lf, a->flags, NULL, err);
+		goto out;
+	}
+	if (uid == 0) {
+		/* without UIDPLUS: \Deleted on the source (the copy is
+		 * made; no UID EXPUNGE), then look for it in f */
+		if (move && !moved) {
+			rc = imap_store_flag(r, &suid, 1,
+					     mailimap_flag_new_deleted, true,
+					     err);
+			moved = true;
+		}
+		if (rc == E2_OK)
+			rc = imap_reselect(r, f->name, err);
+		if (rc == E2_OK)
+			rc = upload_find(f, f->cur.uidnext, u.info.message_id,
+					 u.info.wire_size, &uid, err);
+		if (rc != E2_OK)
+			goto out;
+		if (uid == 0) {
+			(void)syncstate_upload_done(c->ss, f->name, lf->uniq,
+						    err);
+			rc = folder_upload(f, lf, a->flags, NULL, err);
+			goto out;
+		}
+	}
+	c->stats->moved++;
+	/* the rows: the new one, and the source's once it is gone there */
+	rc = upload_finish(f, lf, uid, a->flags, NULL, moved ? src->name : NULL,
+			   suid, err);
+	if (rc != E2_OK || !move || moved)
+		goto out;
+	/* UID COPY made the move: now the source goes (UIDPLUS here) */
+	rc = imap_store_flag(r, &suid, 1, mailimap_flag_new_deleted, true, err);
+	if (rc == E2_OK) {
+		rc = folder_expunge(r, set, err);
+	}
+	if (rc == E2_OK) {
+		rc = store_begin(c->st, err);
+		if (rc == E2_OK) {
+			rc = syncstate_msg_delete_uid(c->ss, src->name, suid,
+						      err);
+			if (rc == E2_OK)
+				rc = store_commit(c->st, err);
+			else
+				store_rollback(c->st);
+		}
+	}
+out:
+	if (set != NULL)
+		mailimap_set_free(set);
+	if (sres != NULL)
+		mailimap_set_free(sres);
+	if (dres != NULL)
+		mailimap_set_free(dres);
+	upload_src_free(&u);
+	return rc;
+}
+
+/* Sets lf's synced flags to mask (D P and keywords kept; T cleared when
+ * clear_t). *renamed_out: the file changed. */
+static enum e2_status
+local_set_flags(struct folder_run *f, struct maildir_file *lf, unsigned mask,
+		bool clear_t, bool *renamed_out, struct e2_err *err)
+{
+	char want[MAILDIR_FLAGS_MAX], full[MAILDIR_FLAGS_MAX * 2],
+		norm[MAILDIR_FLAGS_MAX];
+	size_t m = 0;
+
+	*renamed_out = false;
+	mask_letters(mask, want);
+	for (const char *p = lf->flags; *p != '\0'; p++)
+		if (*p != 'S' && *p != 'F' && *p != 'R' &&
+		    !(clear_t && *p == 'T'))
+			full[m++] = *p;
+	for (const char *p = want; *p != '\0'; p++)
+		full[m++] = *p;
+	full[m] = '\0';
+	maildir_flags_normalize(full, norm);
+	if (strcmp(norm, lf->flags) == 0)
+		return E2_OK;
+	*renamed_out = true;
+	return maildir_set_flags(f->path, lf->sub, lf->name, norm, NULL, err);
+}
+
+static enum e2_status
+row_set_mask(struct folder_run *f, struct sync_msg_row *row, unsigned mask,
+	     struct e2_err *err)
+{
+	char letters[MAILDIR_FLAGS_MAX];
+
+	mask_letters(mask, letters);
+	if (strcmp(letters, row->flags) == 0)
+		return E2_OK;
+	memcpy(row->flags, letters, sizeof(row->flags));
+	return state_row_put(f->r->c, f->name, row, err);
+}
+
+/*
+ * Step 1 of the plan (see above): flags, rows that go, adoptions, in one
+ * transaction committed after the UID STOREs; the other kinds are
+ * gathered into del / aged / todo / ups for the later steps.
+ */
+static enum e2_status
+folder_apply_local(struct folder_run *f, const struct reconcile_plan *p,
+		   const size_t *lmap, struct uidv *todo,
+		   const struct reconcile_action **ups, size_t *nups,
+		   struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	struct uidv push[3][2] = {{{0}}}; /* [S F R][remove add] */
+	static struct mailimap_flag *(*const mk[3])(void) = {
+		mailimap_flag_new_seen, mailimap_flag_new_flagged,
+		mailimap_flag_new_answered};
+	static const unsigned bits[3] = {RECONCILE_FLAG_SEEN,
+					 RECONCILE_FLAG_FLAGGED,
+					 RECONCILE_FLAG_ANSWERED};
+	enum e2_status rc;
+	bool in_txn = false;
+
+	*nups = 0;
+	rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		return rc;
+	in_txn = true;
+	for (size_t i = 0; i < p->n && rc == E2_OK; i++) {
+		const struct reconcile_action *a = &p->v[i];
+		struct sync_msg_row *row =
+			a->row != RECONCILE_NONE ? &f->rows[a->row] : NULL;
+		struct maildir_file *lf = a->local != RECONCILE_NONE
+						  ? &f->local.v[lmap[a->local]]
+						  : NULL;
+		bool renamed = false;
+
+		switch (a->kind) {
+		case RECONCILE_PUSH_FLAGS:
+			for (int j = 0; j < 3 && rc == E2_OK; j++) {
+				if ((a->add & bits[j]) != 0)
+					rc = uidv_add(&push[j][1], row->uid,
+						      err);
+				else if ((a->remove & bits[j]) != 0)
+					rc = uidv_add(&push[j][0], row->uid,
+						      err);
+			}
+			if (rc == E2_OK)
+				rc = row_set_mask(f, row, a->flags, err);
+			break;
+		case RECONCILE_PULL_FLAGS:
+			rc = local_set_flags(f, lf, a->flags,
+					     a->reason ==
+						     RECONCILE_REASON_CHANGED,
+					     &renamed, err);
+			if (rc == E2_OK && renamed)
+				c->stats->flags_pulled++;
+			if (rc == E2_OK)
+				rc = row_set_mask(f, row, a->flags, err);
+			break;
+		case RECONCILE_LOCAL_DELETE: /* R2: expunged on the server */
+			if (lf != NULL)
+				rc = maildir_remove(f->path, lf->sub, lf->name,
+						    err);
+			if (rc == E2_OK)
+				rc = syncstate_msg_delete_uid(c->ss, f->name,
+							      row->uid, err);
+			c->stats->removed_local++;
+			f->ndropped++;
+			break;
+		case RECONCILE_DROP_ROW: /* R4, R16: the file (if any) stays */
+			rc = syncstate_msg_delete_uid(c->ss, f->name, row->uid,
+						      err);
+			f->ndropped++;
+			break;
+		case RECONCILE_SERVER_DELETE: /* R5 */
+			rc = uidv_add(&f->del, row->uid, err);
+			break;
+		case RECONCILE_AGE_OUT: /* R15 */
+			rc = uidv_add(&f->aged, row->uid, err);
+			break;
+		case RECONCILE_ADOPT: { /* R12 */
+			struct sync_msg_row nr = {0};
+
+			nr.uid = f->srv[a->server].uid;
+			nr.uniq = lf->uniq;
+			mask_letters(a->flags, nr.flags);
+			sync_adopt_marks(f->path, lf, SYNC_MARKS_READ,
+					 &nr.partial, &nr.omitted);
+			rc = state_row_put(c, f->name, &nr, err);
+			c->stats->adopted++;
+			break;
+		}
+		case RECONCILE_DOWNLOAD: /* R14, R6 (the row is replaced) */
+			rc = uidv_add(todo, f->srv[a->server].uid, err);
+			break;
+		case RECONCILE_UPLOAD:
+		case RECONCILE_SERVER_MOVE:
+		case RECONCILE_SERVER_COPY:
+			ups[(*nups)++] = a;
+			break;
+		case RECONCILE_TOMBSTONE: /* POP3 only */
+		case RECONCILE_KEEP:
+			break;
+		}
+	}
+	/* server first: a kill before the rows commit repeats the push */
+	for (int j = 0; j < 3 && rc == E2_OK; j++) {
+		for (int add = 0; add < 2 && rc == E2_OK; add++) {
+			rc = imap_store_flag(r, push[j][add].v, push[j][add].n,
+					     mk[j], add == 1, err);
+			if (rc == E2_OK)
+				c->stats->flags_pushed += push[j][add].n;
+		}
+	}
+	if (rc == E2_OK) {
+		rc = store_commit(c->st, err);
+		in_txn = false;
+	}
+	if (in_txn)
+		store_rollback(c->st);
+	for (int j = 0; j < 3; j++)
+		for (int add = 0; add < 2; add++)
+			uidv_free(&push[j][add]);
+	return rc;
+}
+
+/* reconcile_folder() over f, then the plan carried out (see above). */
+static enum e2_status
+folder_two_way(struct folder_run *f, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	struct reconcile_input in = {0};
+	struct reconcile_plan plan = {0};
+	struct reconcile_row *rows = NULL;
+	struct reconcile_local *loc = NULL;
+	const struct reconcile_action **ups = NULL;
+	size_t *lmap = NULL, nloc = 0, nups = 0;
+	struct uidv todo = {0};
+	enum e2_status rc;
+
+	rc = folder_listing(f, err);
+	if (rc != E2_OK)
+		return rc;
+	rows = calloc(f->nrows + 1, sizeof(*rows));
+	loc = calloc(f->local.n + 1, sizeof(*loc));
+	lmap = calloc(f->local.n + 1, sizeof(*lmap));
+	if (rows == NULL || loc == NULL || lmap == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < f->nrows; i++) {
+		rows[i].uid = f->rows[i].uid;
+		rows[i].local_name = f->rows[i].uniq;
+		rows[i].flags = flags_mask(f->rows[i].flags);
+	}
+	for (size_t i = 0; i < f->local.n; i++) {
+		const struct maildir_file *lf = &f->local.v[i];
+
+		if (f->gone != NULL && f->gone[i])
+			continue;
+		loc[nloc].uniq = lf->uniq;
+		loc[nloc].flags = flags_mask(lf->flags);
+		loc[nloc].has_tag =
+			reconcile_tag_parse(lf->tag, &loc[nloc].tag);
+		lmap[nloc++] = i;
+	}
+	in.proto = RECONCILE_IMAP;
+	in.serverdeleteaction = (int)c->a->serverdeleteaction;
+	in.folder_id = f->id;
+	in.uidvalidity = f->cur.uidvalidity;
+	in.stored_uidvalidity = f->fs.known ? f->fs.uidvalidity : 0;
+	in.rows = rows;
+	in.nrows = f->nrows;
+	in.local = loc;
+	in.nlocal = nloc;
+	in.server = f->srv;
+	in.nserver = f->nsrv;
+	in.index = r->ax.index;
+	in.nindex = r->ax.nindex;
+	in.refs = r->ax.refs;
+	in.nrefs = r->ax.nrefs;
+	rc = reconcile_folder(&in, &plan, err);
+	if (rc != E2_OK)
+		goto out;
+	ups = calloc(plan.n + 1, sizeof(*ups));
+	if (ups == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	rc = folder_apply_local(f, &plan, lmap, &todo, ups, &nups, err);
+	if (rc == E2_OK)
+		rc = folder_server_delete(f, err);
+	if (rc == E2_OK && f->aged.n > 0)
+		rc = folder_drop_rows(f, &f->aged, false, err);
+	if (rc == E2_OK)
+		rc = folder_download(f, &todo, err);
+	/* APPENDs first (this folder selected), then what SELECTs others */
+	for (int pass = 0; pass < 2 && rc == E2_OK; pass++) {
+		for (size_t i = 0; i < nups && rc == E2_OK && !sync_stopping(c);
+		     i++) {
+			const struct reconcile_action *a = ups[i];
+			const struct maildir_file *lf =
+				&f->local.v[lmap[a->local]];
+			const struct sync_msg_row *old =
+				a->row != RECONCILE_NONE ? &f->rows[a->row]
+							 : NULL;
+
+			if ((a->kind == RECONCILE_UPLOAD) != (pass == 0))
+				continue;
+			if (a->kind == RECONCILE_UPLOAD)
+				rc = folder_upload(f, lf, a->flags, old, err);
+			else
+				rc = folder_transfer(f, lf, a, err);
+		}
+	}
+out:
+	uidv_free(&todo);
+	reconcile_plan_free(&plan);
+	free(ups);
+	free(lmap);
+	free(loc);
+	free(rows);
+	return rc;
+}
+
+static struct acct_folder *acct_by_name(struct imap_run *r, const char *name);
 
 static enum e2_status
 imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 {
 	struct sync_ctx *c = r->c;
 	struct folder_run f = {0};
+	struct acct_folder *af;
 	bool same = false, moved = false;
 	enum e2_status rc;
 
 	f.r = r;
 	f.name = name;
 	c->stats->folders++;
-	/* the folder's own directory, never another's (maildir.h) */
-	rc = maildir_folder_claim(c->md, name, sep, &f.path, &moved, err);
+	/* the folder's own directory, never another's (maildir.h), as the
+	 * account pass claimed it */
+	af = acct_by_name(r, name);
+	if (af != NULL && af->path == NULL) {
+		*err = af->claim_err;
+		rc = E2_EINVAL;
+	} else if (af != NULL) {
+		f.path = strdup(af->path);
+		moved = af->moved;
+		rc = f.path != NULL ? E2_OK : imap_oom(err);
+	} else {
+		rc = maildir_folder_claim(c->md, name, sep, &f.path, &moved,
+					  err);
+	}
 	if (rc == E2_EINVAL) {
 		/* cannot be mapped: reported, and the account goes on */
 		sync_skip(c, name, 0, err);
@@ -2217,6 +3129,11 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	rc = maildir_snapshot(f.path, "U", &f.local, err);
 	if (rc != E2_OK)
 		goto out;
+	f.gone = calloc(f.local.n + 1, sizeof(*f.gone));
+	if (f.gone == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
 	for (size_t i = 0; i < f.nrows; i++) {
 		struct maildir_file *lf = folder_local_of(&f, &f.rows[i]);
 
@@ -2238,13 +3155,7 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 			rc = state_folder_put(c, name, &f.cur, err);
 		goto out;
 	}
-	rc = folder_known(&f, err);
-	if (rc == E2_OK)
-		rc = folder_server_delete(&f, err);
-	if (rc == E2_OK)
-		rc = folder_age_out(&f, err);
-	if (rc == E2_OK)
-		rc = folder_new(&f, err);
+	rc = folder_two_way(&f, err);
 	if (rc != E2_OK || sync_stopping(c))
 		goto out;
 	/* after a UIDVALIDITY change (this run's or an interrupted one's):
@@ -2262,6 +3173,9 @@ out:
 	state_rows_free(&f.rows, f.nrows);
 	uidv_free(&f.del);
 	uidv_free(&f.aged);
+	uidv_free(&f.taken);
+	free(f.srv);
+	free(f.gone);
 	free(f.path);
 	return rc;
 }
@@ -2288,6 +3202,232 @@ list_has_flag(struct mailimap_mbx_list_flags *fl, const char *ext)
 			return true;
 	}
 	return false;
+}
+
+/* A mailbox the sync walks: named, not \Noselect / \NonExistent. */
+static bool
+list_selectable(struct mailimap_mailbox_list *mb)
+{
+	return mb->mb_name != NULL && !list_has_flag(mb->mb_flag, NULL);
+}
+
+/* ---- the account pass -------------------------------------------------------
+ *
+ * Before the per-folder loop, one cheap pass over every LISTed folder finds
+ * the files that left one folder for another (a neomutt "save" is a
+ * rename from INBOX/cur to .Work/cur): reconcile_folder() needs, in each
+ * folder, the rows of other folders that its files name (the account
+ * index) and the files of other folders that name its rows (the tag
+ * refs). A folder whose stamp (maildir_stamp()) equals the one stored by
+ * the last complete run has no file in or out since, so its names are not
+ * read: a no-change resync reads one stamp and one row per folder. A move
+ * changes both folders' stamps, so both are listed. The listing is kept
+ * only until the index is built (file_present of a row: its folder is
+ * unchanged, or its file is in the listing).
+ */
+
+static void
+acct_index_free(struct acct_index *ax)
+{
+	for (size_t i = 0; i < ax->nf; i++) {
+		free(ax->fv[i].name);
+		free(ax->fv[i].path);
+		maildir_snapshot_free(&ax->fv[i].snap);
+	}
+	free(ax->fv);
+	free(ax->index);
+	free(ax->refs);
+	memset(ax, 0, sizeof(*ax));
+}
+
+static enum e2_status
+acct_ref_add(struct acct_index *ax, const char *holder,
+	     const struct reconcile_tag *t, struct e2_err *err)
+{
+	if (ax->nrefs == ax->caprefs) {
+		size_t cap = ax->caprefs == 0 ? 16 : ax->caprefs * 2;
+		struct reconcile_tagref *g =
+			realloc(ax->refs, cap * sizeof(*g));
+
+		if (g == NULL)
+			return imap_oom(err);
+		ax->refs = g;
+		ax->caprefs = cap;
+	}
+	ax->refs[ax->nrefs].holder_id = holder;
+	ax->refs[ax->nrefs].tag = *t;
+	ax->nrefs++;
+	return E2_OK;
+}
+
+static enum e2_status
+acct_entry_add(struct acct_index *ax, const struct reconcile_index_entry *e,
+	       struct e2_err *err)
+{
+	if (ax->nindex == ax->capindex) {
+		size_t cap = ax->capindex == 0 ? 16 : ax->capindex * 2;
+		struct reconcile_index_entry *g =
+			realloc(ax->index, cap * sizeof(*g));
+
+		if (g == NULL)
+			return imap_oom(err);
+		ax->index = g;
+		ax->capindex = cap;
+	}
+	ax->index[ax->nindex++] = *e;
+	return E2_OK;
+}
+
+/* One folder: its directory, id, state and, when it changed, its refs. */
+static enum e2_status
+acct_folder_scan(struct imap_run *r, struct acct_folder *af, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct syncstate_folder sf = {0};
+	char stamp[MAILDIR_STAMP_MAX];
+	enum e2_status rc;
+
+	rc = maildir_folder_claim(c->md, af->name, af->sep, &af->path,
+				  &af->moved, &af->claim_err);
+	if (rc == E2_EINVAL)
+		return E2_OK; /* imap_folder() reports it */
+	if (rc != E2_OK) {
+		*err = af->claim_err;
+		return rc;
+	}
+	rc = syncstate_folder_id(c->ss, af->name, af->id, err);
+	if (rc == E2_OK)
+		rc = syncstate_folder_get(c->ss, af->name, &af->known, &sf,
+					  err);
+	if (rc != E2_OK)
+		return rc;
+	af->known = af->known && !af->moved && sf.uidvalidity != 0;
+	af->uidvalidity = sf.uidvalidity;
+	rc = maildir_stamp(af->path, stamp, err);
+	if (rc != E2_OK)
+		return rc;
+	if (af->known && stamp[0] != '\0' && strcmp(stamp, sf.local_stamp) == 0)
+		return E2_OK; /* nothing in, nothing out */
+	rc = maildir_snapshot(af->path, "U", &af->snap, err);
+	if (rc != E2_OK)
+		return rc;
+	af->listed = true;
+	for (size_t i = 0; i < af->snap.n && rc == E2_OK; i++) {
+		const struct maildir_file *lf = &af->snap.v[i];
+		struct reconcile_tag t;
+		struct syncstate_msg m;
+		bool found = false;
+
+		if (!reconcile_tag_parse(lf->tag, &t) ||
+		    strcmp(t.folder_id, af->id) == 0)
+			continue;
+		if (t.folder_id[0] == '\0' && af->known &&
+		    t.uidvalidity == af->uidvalidity) {
+			/* an old-form tag: this folder's own row's file? */
+			rc = syncstate_msg_get_uid(c->ss, af->name, t.uid,
+						   &found, &m, err);
+			if (rc != E2_OK ||
+			    (found && strcmp(m.local_name, lf->uniq) == 0))
+				continue;
+		}
+		rc = acct_ref_add(&r->ax, af->id, &t, err);
+	}
+	return rc;
+}
+
+/* The index entries of every ref: rows of other folders it may name. */
+static enum e2_status
+acct_index_build(struct imap_run *r, struct e2_err *err)
+{
+	struct acct_index *ax = &r->ax;
+	enum e2_status rc = E2_OK;
+	size_t n = 0;
+
+	for (size_t k = 0; k < ax->nrefs && rc == E2_OK; k++) {
+		const struct reconcile_tagref *ref = &ax->refs[k];
+
+		for (size_t i = 0; i < ax->nf && rc == E2_OK; i++) {
+			struct acct_folder *af = &ax->fv[i];
+			struct reconcile_index_entry e = {0};
+			struct syncstate_msg m;
+			bool found = false;
+
+			if (!af->known || af->path == NULL ||
+			    strcmp(af->id, ref->holder_id) == 0 ||
+			    af->uidvalidity != ref->tag.uidvalidity ||
+			    (ref->tag.folder_id[0] != '\0' &&
+			     strcmp(ref->tag.folder_id, af->id) != 0))
+				continue;
+			rc = syncstate_msg_get_uid(r->c->ss, af->name,
+						   ref->tag.uid, &found, &m,
+						   err);
+			if (rc != E2_OK || !found)
+				continue;
+			e.folder_id = af->id;
+			e.uidvalidity = ref->tag.uidvalidity;
+			e.uid = ref->tag.uid;
+			e.file_present =
+				!af->listed ||
+				maildir_snapshot_find(&af->snap,
+						      m.local_name) != NULL;
+			rc = acct_entry_add(ax, &e, err);
+		}
+	}
+	if (rc != E2_OK)
+		return rc;
+	if (ax->nindex > 1)
+		qsort(ax->index, ax->nindex, sizeof(*ax->index),
+		      reconcile_index_cmp);
+	for (size_t i = 0; i < ax->nindex; i++)
+		if (n == 0 ||
+		    reconcile_index_cmp(&ax->index[n - 1], &ax->index[i]) != 0)
+			ax->index[n++] = ax->index[i];
+	ax->nindex = n;
+	if (ax->nrefs > 1)
+		qsort(ax->refs, ax->nrefs, sizeof(*ax->refs),
+		      reconcile_tagref_cmp);
+	return E2_OK;
+}
+
+/* Fills r->ax for the selectable folders of list (see above). */
+static enum e2_status
+imap_account_pass(struct imap_run *r, clist *list, struct e2_err *err)
+{
+	struct acct_index *ax = &r->ax;
+	enum e2_status rc = E2_OK;
+
+	ax->fv = calloc((size_t)clist_count(list) + 1, sizeof(*ax->fv));
+	if (ax->fv == NULL)
+		return imap_oom(err);
+	for (clistiter *it = clist_begin(list); it != NULL && rc == E2_OK;
+	     it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+		struct acct_folder *af = &ax->fv[ax->nf];
+
+		if (!list_selectable(mb))
+			continue;
+		af->name = strdup(mb->mb_name);
+		if (af->name == NULL)
+			return imap_oom(err);
+		af->sep = mb->mb_delimiter;
+		ax->nf++;
+		rc = acct_folder_scan(r, af, err);
+	}
+	if (rc == E2_OK)
+		rc = acct_index_build(r, err);
+	/* the listings served the index; each folder lists itself again */
+	for (size_t i = 0; i < ax->nf; i++)
+		maildir_snapshot_free(&ax->fv[i].snap);
+	return rc;
+}
+
+static struct acct_folder *
+acct_by_name(struct imap_run *r, const char *name)
+{
+	for (size_t i = 0; i < r->ax.nf; i++)
+		if (strcmp(r->ax.fv[i].name, name) == 0)
+			return &r->ax.fv[i];
+	return NULL;
 }
 
 static const char *const trash_names[] = {"Trash", "Deleted Items",
@@ -2370,6 +3510,9 @@ sync_imap_run(struct sync_ctx *c, struct e2_err *err)
 	rc = imap_find_trash(&r, list, err);
 	if (rc != E2_OK)
 		goto out;
+	rc = imap_account_pass(&r, list, err);
+	if (rc != E2_OK)
+		goto out;
 	/*
 	 * INBOX first (every spelling LIST gives), then the rest in LIST
 	 * order: whatever another folder does, INBOX is always attempted. A
@@ -2396,6 +3539,7 @@ out:
 	if (list != NULL)
 		mailimap_list_result_free(list);
 	free(r.trash);
+	acct_index_free(&r.ax);
 	chain_session_free(&r.sess);
 	return rc;
 }

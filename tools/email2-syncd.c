@@ -383,6 +383,8 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		syncd_json_str(stdout, rc == E2_OK ? "" : err->msg);
 		printf(",\"outbox_migrated\":%zu,\"outbox_legacy_kept\":%zu",
 		       s->outbox_migrated, s->outbox_legacy_kept);
+		printf(",\"uploaded\":%zu,\"moved\":%zu", s->uploaded,
+		       s->moved);
 		printf(",\"messages\":%zu,\"bytes\":%llu,\"partial\":%zu,"
 		       "\"omitted\":%zu,\"adopted\":%zu,\"folders\":%zu,"
 		       "\"folders_skipped\":%zu,\"flags_pushed\":%zu,"

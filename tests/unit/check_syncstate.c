@@ -402,9 +402,9 @@ START_TEST(test_syncstate_folder_ids_and_uploads)
 	u.src_uid = 5;
 	u.created = 1700000000;
 	ck_assert_int_eq(syncstate_upload_put(ss, "Work", &u, &err), E2_OK);
-	ck_assert_int_eq(
-		syncstate_upload_get(ss, "Work", u.local_name, &found, &g, &err),
-		E2_OK);
+	ck_assert_int_eq(syncstate_upload_get(ss, "Work", u.local_name, &found,
+					      &g, &err),
+			 E2_OK);
 	ck_assert(found);
 	ck_assert_str_eq(g.message_id, "<x@y>");
 	ck_assert_str_eq(g.src_folder, "INBOX");
@@ -413,9 +413,9 @@ START_TEST(test_syncstate_folder_ids_and_uploads)
 	ck_assert_uint_eq(g.src_uid, 5);
 	ck_assert_int_eq(syncstate_upload_done(ss, "Work", u.local_name, &err),
 			 E2_OK);
-	ck_assert_int_eq(
-		syncstate_upload_get(ss, "Work", u.local_name, &found, &g, &err),
-		E2_OK);
+	ck_assert_int_eq(syncstate_upload_get(ss, "Work", u.local_name, &found,
+					      &g, &err),
+			 E2_OK);
 	ck_assert(!found);
 }
 END_TEST
