@@ -2272,15 +2272,22 @@ out:
 	return E2_OK;
 }
 
+/* Whether uid has a row (asked of the store: the rows may not be loaded
+ * yet) or was taken by an upload of this run; an error counts as taken. */
 static bool
 uid_taken(const struct folder_run *f, uint32_t uid)
 {
-	if (row_has_uid(f, uid))
-		return true;
+	struct syncstate_msg m;
+	struct e2_err e = {0};
+	bool found = false;
+
 	for (size_t i = 0; i < f->taken.n; i++)
 		if (f->taken.v[i] == uid)
 			return true;
-	return false;
+	if (syncstate_msg_get_uid(f->r->c->ss, f->name, uid, &found, &m, &e) !=
+	    E2_OK)
+		return true;
+	return found;
 }
 
 static enum e2_status
@@ -2547,6 +2554,61 @@ upload_date(const struct upload_src *u)
 	return mailimap_date_time_new(tm.tm_mday, tm.tm_mon + 1,
 				      tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 				      tm.tm_sec, 0);
+}
+
+/*
+ * The uploads a kill interrupted (sync_uploads records of f), before the
+ * rows are loaded and the plan is made: each one whose message the server
+ * got is adopted (retag, row) now, so that message is not taken for new
+ * mail and downloaded beside the file. A record whose file is gone is
+ * dropped; one not found on the server stays for the plan's UPLOAD / MOVE.
+ */
+#define SYNC_RECOVER_MAX 64
+static enum e2_status
+folder_recover_uploads(struct folder_run *f, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	struct syncstate_upload *recs = NULL;
+	size_t n = 0;
+	enum e2_status rc;
+
+	recs = calloc(SYNC_RECOVER_MAX, sizeof(*recs));
+	if (recs == NULL)
+		return imap_oom(err);
+	rc = syncstate_upload_list(c->ss, f->name, recs, SYNC_RECOVER_MAX, &n,
+				   err);
+	for (size_t i = 0; i < n && rc == E2_OK; i++) {
+		struct maildir_file lf = {0};
+		const char *sub = NULL;
+		char *name = NULL;
+		bool found = false;
+		uint32_t uid = 0;
+
+		rc = maildir_locate(f->path, recs[i].local_name, NULL, &found,
+				    &sub, &name, err);
+		if (rc == E2_OK && !found)
+			rc = syncstate_upload_done(c->ss, f->name,
+						   recs[i].local_name, err);
+		if (rc == E2_OK && found)
+			rc = upload_find(f, recs[i].uidnext, recs[i].message_id,
+					 recs[i].size, &uid, err);
+		if (rc == E2_OK && uid != 0) {
+			size_t ulen;
+
+			lf.uniq = recs[i].local_name;
+			lf.name = name;
+			lf.sub = sub;
+			maildir_name_parse(name, &ulen, lf.flags);
+			rc = upload_finish(f, &lf, uid,
+					   flags_mask(lf.flags) &
+						   RECONCILE_SYNCED,
+					   NULL, NULL, 0, err);
+			c->stats->adopted++;
+		}
+		free(name);
+	}
+	free(recs);
+	return rc;
 }
 
 /* UPLOAD (R3, R9-R11): APPEND lf into f (selected) with flags. */
@@ -3123,6 +3185,10 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 		c->stats->folders_skipped++;
 		goto out;
 	}
+	/* a kill after an APPEND / COPY / MOVE: adopt it first */
+	rc = folder_recover_uploads(&f, err);
+	if (rc != E2_OK)
+		goto out;
 	rc = state_rows_load(c, name, &f.rows, &f.nrows, err);
 	if (rc != E2_OK)
 		goto out;

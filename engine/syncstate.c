@@ -38,6 +38,7 @@ enum syncstate_sql {
 	SQL_UPLOAD_PUT,
 	SQL_UPLOAD_GET,
 	SQL_UPLOAD_DONE,
+	SQL_UPLOAD_LIST,
 	SQL_COUNT
 };
 
@@ -118,6 +119,10 @@ static const char *const syncstate_sqls[] = {
 			   " AND local_name = ?3",
 	[SQL_UPLOAD_DONE] = "DELETE FROM sync_uploads WHERE guid = ?1"
 			    " AND folder = ?2 AND local_name = ?3",
+	[SQL_UPLOAD_LIST] = "SELECT message_id, size, uidnext, src_folder,"
+			    " src_uid, created, local_name FROM sync_uploads"
+			    " WHERE guid = ?1 AND folder = ?2"
+			    " ORDER BY local_name LIMIT ?3",
 };
 _Static_assert(sizeof(syncstate_sqls) / sizeof(syncstate_sqls[0]) == SQL_COUNT,
 	       "every statement needs its SQL");
@@ -702,6 +707,45 @@ syncstate_folder_id(struct syncstate *ss, const char *folder,
 	return E2_OK;
 }
 
+/* Columns message_id, size, uidnext, src_folder, src_uid, created[, name] */
+static void
+syncstate_upload_read(sqlite3_stmt *stmt, struct syncstate_upload *u)
+{
+	memset(u, 0, sizeof(*u));
+	syncstate_copy_text(u->message_id, sizeof(u->message_id), stmt, 0);
+	u->size = (uint64_t)sqlite3_column_int64(stmt, 1);
+	u->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+	syncstate_copy_text(u->src_folder, sizeof(u->src_folder), stmt, 3);
+	u->src_uid = (uint32_t)sqlite3_column_int64(stmt, 4);
+	u->created = sqlite3_column_int64(stmt, 5);
+	if (sqlite3_column_count(stmt) > 6)
+		syncstate_copy_text(u->local_name, sizeof(u->local_name), stmt,
+				    6);
+}
+
+enum e2_status
+syncstate_upload_list(struct syncstate *ss, const char *folder,
+		      struct syncstate_upload *buf, size_t max, size_t *n_out,
+		      struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+	size_t n = 0;
+	int r;
+
+	rc = syncstate_stmt(ss, SQL_UPLOAD_LIST, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+	while (n < max && (r = sqlite3_step(stmt)) == SQLITE_ROW)
+		syncstate_upload_read(stmt, &buf[n++]);
+	if (n < max && r != SQLITE_DONE)
+		rc = syncstate_fail(ss->db, "upload list", err);
+	sqlite3_reset(stmt);
+	*n_out = n;
+	return rc;
+}
+
 enum e2_status
 syncstate_upload_put(struct syncstate *ss, const char *folder,
 		     const struct syncstate_upload *u, struct e2_err *err)
@@ -737,17 +781,9 @@ syncstate_upload_get(struct syncstate *ss, const char *folder,
 	sqlite3_bind_text(stmt, 3, local_name, -1, SQLITE_TRANSIENT);
 	r = sqlite3_step(stmt);
 	if (r == SQLITE_ROW) {
-		memset(u_out, 0, sizeof(*u_out));
+		syncstate_upload_read(stmt, u_out);
 		(void)snprintf(u_out->local_name, sizeof(u_out->local_name),
 			       "%s", local_name);
-		syncstate_copy_text(u_out->message_id,
-				    sizeof(u_out->message_id), stmt, 0);
-		u_out->size = (uint64_t)sqlite3_column_int64(stmt, 1);
-		u_out->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
-		syncstate_copy_text(u_out->src_folder,
-				    sizeof(u_out->src_folder), stmt, 3);
-		u_out->src_uid = (uint32_t)sqlite3_column_int64(stmt, 4);
-		u_out->created = sqlite3_column_int64(stmt, 5);
 		*found_out = true;
 	} else if (r == SQLITE_DONE) {
 		*found_out = false;

@@ -244,6 +244,10 @@ enum e2_status syncstate_upload_get(struct syncstate *ss, const char *folder,
 				    const char *local_name, bool *found_out,
 				    struct syncstate_upload *u_out,
 				    struct e2_err *err);
+/* Up to max records of folder, by local_name. */
+enum e2_status syncstate_upload_list(struct syncstate *ss, const char *folder,
+				     struct syncstate_upload *buf, size_t max,
+				     size_t *n_out, struct e2_err *err);
 /* Forgetting a record that does not exist is not an error. */
 enum e2_status syncstate_upload_done(struct syncstate *ss, const char *folder,
 				     const char *local_name,
