@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sync_imap.c -- IMAP4 into the account's Maildir++, both ways for flags */
+/* sync_imap.c -- IMAP4 and the account's Maildir++, both ways */
 #include "config.h"
 
 #include "sync.h"
@@ -52,12 +52,14 @@
  * server-side flag change cannot be seen from SELECT, so such a folder is
  * never skipped.
  *
- * Known messages are walked in UID chunks of SYNC_IMAP_CHUNK: UID FETCH
- * lo:hi (UID FLAGS). A row whose UID the server no longer has was expunged
- * there: the local file and row go. Flags S F R are merged three ways
- * against the last synced value: a local change wins over a server change
- * of the same flag. A local file that is gone, or carries T, is a local
- * delete (see below).
+ * Otherwise the folder is reconciled both ways by reconcile_folder()
+ * (reconcile.h, rules R1-R16; "the server listing and the plan" below):
+ * known messages are listed in UID chunks of SYNC_IMAP_CHUNK (UID FETCH
+ * lo:hi (UID FLAGS)), new ones by UID SEARCH; a row whose UID the server
+ * no longer has was expunged there; flags S F R are merged per flag
+ * against the last synced value (a local change wins); a local file that
+ * is gone, or carries T, is a local delete unless another folder's file
+ * names it (a move: "the account pass", "uploads").
  *
  * New messages: UID SEARCH UID <next>:* [SINCE <DWNDAY>] gives the UIDs.
  * Without RETRIEVE and KEEPMAX they are streamed (folder_stream(): one
@@ -70,7 +72,8 @@
  * holds one FETCH response in memory, so memory is bounded by the batch
  * (plus one message larger than the batch), not the mailbox. Each batch
  * is made durable (maildir_batch_commit()) before its rows commit in one
- * store transaction. Files carry the tag "U=<uid>-V<uidvalidity>": a crash
+ * store transaction. Files carry the tag "U=<uid>-V<uidvalidity>-F<id>"
+ * (the old form without -F is still read, reconcile.h "Tags"): a crash
  * between the rename and the row commit leaves a file the next run adopts
  * instead of downloading again (no duplicate).
  *
@@ -2809,9 +2812,10 @@ folder_transfer(struct folder_run *f, const struct maildir_file *lf,
 		if (rc != E2_OK)
 			goto out;
 		if (uid == 0) {
-			(void)syncstate_upload_done(c->ss, f->name, lf->uniq,
-						    err);
-			rc = folder_upload(f, lf, a->flags, NULL, err);
+			rc = syncstate_upload_done(c->ss, f->name, lf->uniq,
+						   err);
+			if (rc == E2_OK)
+				rc = folder_upload(f, lf, a->flags, NULL, err);
 			goto out;
 		}
 	}
