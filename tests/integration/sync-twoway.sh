@@ -69,16 +69,24 @@ D=$MD/.Drafts
 for b in Work Drafts; do
 	e2t_doveadm mailbox create -u "$E2T_USER" "$b" || e2t_fatal "create $b"
 done
-for n in m1 m2 m3 m4 m5 m6 m7 m8 m9; do
+for n in m1 m2 m3 m4 m5 m6 m7 m8 m9 m10; do
 	deliver "$n" || e2t_fatal "cannot deliver $n"
 done
 e2t_check "provision with SERVERDELETEACTION 1" provision 1
 e2t_check "first sync exits 0" sync_once
-e2t_check "9 downloaded" json 'd["messages"] == 9'
+e2t_check "10 downloaded" json 'd["messages"] == 10'
 e2t_check "downloads carry the new tag form U=<uid>-V<v>-F<id>" \
 	bash -c "ls '$MD'/cur/* '$MD'/new/* | grep -Eq ',U=[0-9]+-V[0-9]+-F[0-9a-z]+(:2,.*)?\$'"
 
+# guid MAILBOX NAME: Dovecot's GUID of the message (kept by a MOVE/COPY,
+# new for an APPEND)
+guid() {
+	e2t_doveadm -f flow fetch -u "$E2T_USER" guid mailbox "$1" \
+		header Message-ID "<$2@t>" | sed 's/^guid=//'
+}
+
 # ---- R7: neomutt save-to-folder with SERVERDELETEACTION 1
+g1=$(guid INBOX m1)
 f=$(file_in "$MD" m1)
 mkdir -p "$W/cur"
 mv "$f" "$W/cur/$(basename "$f")"
@@ -88,6 +96,8 @@ e2t_check "moved on the server, nothing uploaded" \
 e2t_check "m1 is in Work on the server" on Work m1
 e2t_check "m1 is gone from INBOX on the server" on INBOX m1 0
 e2t_check "Work's bytes are the file's" same m1 Work "$W"
+e2t_check "Dovecot's GUID is the INBOX message's (moved, not re-sent)" \
+	test -n "$g1" -a "$(guid Work m1)" = "$g1"
 e2t_check "nothing went to Trash" trash_empty
 e2t_check "the file now carries Work's tag" name_has "$W" m1 ',U=[0-9]+-V[0-9]+-F'
 e2t_check "resync after the move exits 0" sync_once
@@ -139,6 +149,17 @@ e2t_check "sync after S cleared locally, \\Flagged set on the server" sync_once
 e2t_check "server: \\Seen cleared (local won its flag)" flag_lacks INBOX m5 Seen
 e2t_check "server: \\Flagged kept" flag_has INBOX m5 Flagged
 e2t_check "local: F arrived, S stays cleared" name_has "$MD" m5 ':2,F$'
+
+# m10, the reverse: F set locally while \Seen is cleared on the server
+e2t_doveadm flags add -u "$E2T_USER" '\Seen' mailbox INBOX header Message-ID '<m10@t>'
+e2t_check "sync takes \\Seen for m10" sync_once
+f=$(file_in "$MD" m10)
+mv "$f" "$MD/cur/$(basename "${f%%:2,*}"):2,FS"
+e2t_doveadm flags remove -u "$E2T_USER" '\Seen' mailbox INBOX header Message-ID '<m10@t>'
+e2t_check "sync after F set locally, \\Seen cleared on the server" sync_once
+e2t_check "server: \\Flagged arrived" flag_has INBOX m10 Flagged
+e2t_check "server: \\Seen stays cleared" flag_lacks INBOX m10 Seen
+e2t_check "local: S cleared, F kept" name_has "$MD" m10 ':2,F$'
 
 # ---- R6: flagged on the server, deleted locally: kept (downloaded again)
 e2t_doveadm flags add -u "$E2T_USER" '\Flagged' mailbox INBOX header Message-ID '<m6@t>'
