@@ -120,7 +120,11 @@ upload_read(struct folder_run *f, const struct maildir_file *lf,
 		goto out;
 	}
 	if ((unsigned long long)sb.st_size > max) {
-		(void)e2_fail(&why, E2_EINVAL, "larger than %zu bytes", max);
+		(void)e2_fail(&why, E2_EINVAL, "larger than %s%zu bytes",
+			      max < SYNC_UPLOAD_MAX
+				      ? "the server's APPENDLIMIT, "
+				      : "",
+			      max);
 		upload_skip(f, lf, why.msg);
 		goto out;
 	}

@@ -200,7 +200,7 @@ rm -f "$W/new/1700000001.nohdr.host" "$W/new/1700000002.nul.host"
 # ---- a server without UIDPLUS and MOVE: UID COPY + \Deleted
 conf=$E2T_DOVECOT_CONF
 cp "$conf" "$E2T_DIR/dovecot.conf.orig"
-sed -i 's/^protocol imap {$/protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE CHILDREN SPECIAL-USE CONDSTORE/' "$conf"
+sed -i 's/^protocol imap {$/protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE CHILDREN SPECIAL-USE CONDSTORE APPENDLIMIT=2000/' "$conf"
 e2t_doveadm reload || e2t_fatal "doveadm reload"
 sleep 1
 f=$(file_in "$MD" m9)
@@ -211,6 +211,18 @@ e2t_check "m9 in Work; INBOX's copy flagged \\Deleted" on_and Work m9 1 INBOX m9
 e2t_check "resync without UIDPLUS exits 0" sync_once
 e2t_check "no m9 downloaded back into INBOX" \
 	test "$(count_in "$MD" m9)$(count_in "$W" m9)" = 01
+# APPENDLIMIT=2000 (advertised above): a larger new file is kept, reported
+mk small1
+cp "$E2T_DIR/small1.eml" "$W/new/1700000003.small1.host"
+mk big1 "X-Pad: $(head -c 3000 /dev/zero | tr '\0' x)"
+cp "$E2T_DIR/big1.eml" "$W/new/1700000004.big1.host"
+sync_once
+e2t_check "over APPENDLIMIT: reported, the small one uploaded" \
+	json '(d["uploaded"] == 1 and d["skipped_count"] == 1 and
+	"APPENDLIMIT" in d["skipped"][0]["reason"])'
+e2t_check "small1 on the server, big1 not" on_and Work small1 1 Work big1 0
+e2t_check "big1 kept locally as it was" test -f "$W/new/1700000004.big1.host"
+rm -f "$W/new/1700000004.big1.host"
 cp "$E2T_DIR/dovecot.conf.orig" "$conf"
 e2t_doveadm reload || true
 
