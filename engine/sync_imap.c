@@ -1431,19 +1431,25 @@ imap_account_pass(struct imap_run *r, clist *list, struct e2_err *err)
 	ax->fv = calloc((size_t)clist_count(list) + 1, sizeof(*ax->fv));
 	if (ax->fv == NULL)
 		return imap_oom(err);
-	for (clistiter *it = clist_begin(list); it != NULL && rc == E2_OK;
-	     it = clist_next(it)) {
-		struct mailimap_mailbox_list *mb = clist_content(it);
-		struct acct_folder *af = &ax->fv[ax->nf];
+	/* INBOX first, as the per-folder loop: the first name to claim a
+	 * directory keeps it (maildir.h "Injectivity") */
+	for (int pass = 0; pass < 2; pass++) {
+		for (clistiter *it = clist_begin(list);
+		     it != NULL && rc == E2_OK; it = clist_next(it)) {
+			struct mailimap_mailbox_list *mb = clist_content(it);
+			struct acct_folder *af = &ax->fv[ax->nf];
 
-		if (!list_selectable(mb))
-			continue;
-		af->name = strdup(mb->mb_name);
-		if (af->name == NULL)
-			return imap_oom(err);
-		af->sep = mb->mb_delimiter;
-		ax->nf++;
-		rc = acct_folder_scan(r, af, err);
+			if (!list_selectable(mb) ||
+			    (strcasecmp(mb->mb_name, "INBOX") == 0) !=
+				    (pass == 0))
+				continue;
+			af->name = strdup(mb->mb_name);
+			if (af->name == NULL)
+				return imap_oom(err);
+			af->sep = mb->mb_delimiter;
+			ax->nf++;
+			rc = acct_folder_scan(r, af, err);
+		}
 	}
 	if (rc == E2_OK)
 		rc = acct_index_build(r, err);
