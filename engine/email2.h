@@ -404,6 +404,9 @@ struct e2_sync_stats {
 	/* folders and messages skipped: > 0 makes a sync "partial" */
 	size_t skipped;
 	struct e2_sync_skip skip[E2_SYNC_SKIP_MAX]; /* the first ones */
+	/* IMAP two-way (issue 8): local messages sent to the server */
+	size_t uploaded; /* APPENDed (new local mail, R3 R9-R11) */
+	size_t moved;    /* UID MOVE or UID COPY of a known message (R7 R8) */
 };
 
 /*

@@ -122,6 +122,33 @@ static const struct store_migration store_migrations[] = {
 	{4, "CREATE INDEX IF NOT EXISTS accounts_guid_nocase"
 	    " ON accounts (guid COLLATE NOCASE);"},
 	/*
+	 * Issue 8, two-way IMAP (engine/syncstate.h): a short folder id that
+	 * is never reused (AUTOINCREMENT never hands out a deleted row's id),
+	 * for the "-F<id>" part of file tags; and the uploads (APPEND, COPY,
+	 * MOVE) started but not known to be finished, so a kill between the
+	 * server step and the rename is found again, never sent twice.
+	 */
+	{5, "CREATE TABLE IF NOT EXISTS sync_folder_ids ("
+	    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " guid TEXT NOT NULL"
+	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	    " folder TEXT NOT NULL,"
+	    " UNIQUE (guid, folder)"
+	    ");"
+	    "CREATE TABLE IF NOT EXISTS sync_uploads ("
+	    " guid TEXT NOT NULL"
+	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	    " folder TEXT NOT NULL,"
+	    " local_name TEXT NOT NULL,"
+	    " message_id TEXT NOT NULL DEFAULT '',"
+	    " size INTEGER NOT NULL DEFAULT 0,"
+	    " uidnext INTEGER NOT NULL DEFAULT 0,"
+	    " src_folder TEXT NOT NULL DEFAULT '',"
+	    " src_uid INTEGER NOT NULL DEFAULT 0,"
+	    " created INTEGER NOT NULL,"
+	    " PRIMARY KEY (guid, folder, local_name)"
+	    ") WITHOUT ROWID;"},
+	/*
 	 * The send queue's claims (engine/outbox.h): one row per queued
 	 * message, keyed by its unique id, never by a file name. state: 0
 	 * queued, 1 sent (only the move to Sent is left), 2 failed. The rows

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "reconcile.h"
 
 /* A tagged file of the folder, with the fields this pass compares. */
 struct dedupe_file {
@@ -20,21 +21,16 @@ struct dedupe_file {
 	bool current; /* tagged with the folder's current UIDVALIDITY */
 };
 
-/* "U=<uid>-V<validity>" value -> validity; false when it does not parse */
+/* A "U=" tag value (either form, reconcile.h) -> its validity; false when
+ * it does not parse */
 static bool
 dedupe_tag_validity(const char *tag, unsigned long *validity_out)
 {
-	const char *v = strstr(tag, "-V");
-	char *end;
-	unsigned long n;
+	struct reconcile_tag t;
 
-	if (tag[0] == '\0' || v == NULL)
+	if (!reconcile_tag_parse(tag, &t))
 		return false;
-	errno = 0;
-	n = strtoul(v + 2, &end, 10);
-	if (errno != 0 || end == v + 2 || *end != '\0')
-		return false;
-	*validity_out = n;
+	*validity_out = t.uidvalidity;
 	return true;
 }
 

@@ -33,6 +33,12 @@ enum syncstate_sql {
 	SQL_OUTBOX_GET,
 	SQL_OUTBOX_FAILED,
 	SQL_OUTBOX_DONE,
+	SQL_FOLDER_ID_ENSURE,
+	SQL_FOLDER_ID_GET,
+	SQL_UPLOAD_PUT,
+	SQL_UPLOAD_GET,
+	SQL_UPLOAD_DONE,
+	SQL_UPLOAD_LIST,
 	SQL_COUNT
 };
 
@@ -99,6 +105,24 @@ static const char *const syncstate_sqls[] = {
 		" last_attempt = excluded.last_attempt",
 	[SQL_OUTBOX_DONE] = "DELETE FROM sync_outbox"
 			    " WHERE guid = ?1 AND file = ?2",
+	[SQL_FOLDER_ID_ENSURE] = "INSERT OR IGNORE INTO sync_folder_ids"
+				 " (guid, folder) VALUES (?1, ?2)",
+	[SQL_FOLDER_ID_GET] = "SELECT id FROM sync_folder_ids"
+			      " WHERE guid = ?1 AND folder = ?2",
+	[SQL_UPLOAD_PUT] =
+		"INSERT OR REPLACE INTO sync_uploads (guid, folder,"
+		" local_name, message_id, size, uidnext, src_folder, src_uid,"
+		" created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQL_UPLOAD_GET] = "SELECT message_id, size, uidnext, src_folder,"
+			   " src_uid, created FROM sync_uploads"
+			   " WHERE guid = ?1 AND folder = ?2"
+			   " AND local_name = ?3",
+	[SQL_UPLOAD_DONE] = "DELETE FROM sync_uploads WHERE guid = ?1"
+			    " AND folder = ?2 AND local_name = ?3",
+	[SQL_UPLOAD_LIST] = "SELECT message_id, size, uidnext, src_folder,"
+			    " src_uid, created, local_name FROM sync_uploads"
+			    " WHERE guid = ?1 AND folder = ?2"
+			    " ORDER BY local_name LIMIT ?3",
 };
 _Static_assert(sizeof(syncstate_sqls) / sizeof(syncstate_sqls[0]) == SQL_COUNT,
 	       "every statement needs its SQL");
@@ -643,4 +667,143 @@ syncstate_outbox_done(struct syncstate *ss, const char *file,
 	if (rc == E2_OK)
 		rc = syncstate_done(ss, stmt, "outbox done", err);
 	return rc;
+}
+
+/* ---- folder ids and uploads (migration 5) ---------------------------------
+ */
+
+enum e2_status
+syncstate_folder_id(struct syncstate *ss, const char *folder,
+		    char out[SYNCSTATE_FOLDER_ID_MAX + 1], struct e2_err *err)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+	uint64_t id;
+	char rev[SYNCSTATE_FOLDER_ID_MAX + 1];
+	size_t n = 0;
+	int r;
+
+	rc = syncstate_stmt(ss, SQL_FOLDER_ID_ENSURE, folder, &stmt, err);
+	if (rc == E2_OK)
+		rc = syncstate_done(ss, stmt, "folder id", err);
+	if (rc == E2_OK)
+		rc = syncstate_stmt(ss, SQL_FOLDER_ID_GET, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	r = sqlite3_step(stmt);
+	id = r == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	if (r != SQLITE_ROW || id == 0)
+		return syncstate_fail(ss->db, "folder id", err);
+	/* base 36, lower case: 2^63 needs 13 digits, within the 16 allowed */
+	do {
+		rev[n++] = digits[id % 36];
+		id /= 36;
+	} while (id != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = rev[n - 1 - i];
+	out[n] = '\0';
+	return E2_OK;
+}
+
+/* Columns message_id, size, uidnext, src_folder, src_uid, created[, name] */
+static void
+syncstate_upload_read(sqlite3_stmt *stmt, struct syncstate_upload *u)
+{
+	memset(u, 0, sizeof(*u));
+	syncstate_copy_text(u->message_id, sizeof(u->message_id), stmt, 0);
+	u->size = (uint64_t)sqlite3_column_int64(stmt, 1);
+	u->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+	syncstate_copy_text(u->src_folder, sizeof(u->src_folder), stmt, 3);
+	u->src_uid = (uint32_t)sqlite3_column_int64(stmt, 4);
+	u->created = sqlite3_column_int64(stmt, 5);
+	if (sqlite3_column_count(stmt) > 6)
+		syncstate_copy_text(u->local_name, sizeof(u->local_name), stmt,
+				    6);
+}
+
+enum e2_status
+syncstate_upload_list(struct syncstate *ss, const char *folder,
+		      struct syncstate_upload *buf, size_t max, size_t *n_out,
+		      struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+	size_t n = 0;
+	int r;
+
+	rc = syncstate_stmt(ss, SQL_UPLOAD_LIST, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+	while (n < max && (r = sqlite3_step(stmt)) == SQLITE_ROW)
+		syncstate_upload_read(stmt, &buf[n++]);
+	if (n < max && r != SQLITE_DONE)
+		rc = syncstate_fail(ss->db, "upload list", err);
+	sqlite3_reset(stmt);
+	*n_out = n;
+	return rc;
+}
+
+enum e2_status
+syncstate_upload_put(struct syncstate *ss, const char *folder,
+		     const struct syncstate_upload *u, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_UPLOAD_PUT, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 3, u->local_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 4, u->message_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)u->size);
+	sqlite3_bind_int64(stmt, 6, u->uidnext);
+	sqlite3_bind_text(stmt, 7, u->src_folder, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(stmt, 8, u->src_uid);
+	sqlite3_bind_int64(stmt, 9, u->created);
+	return syncstate_done(ss, stmt, "upload put", err);
+}
+
+enum e2_status
+syncstate_upload_get(struct syncstate *ss, const char *folder,
+		     const char *local_name, bool *found_out,
+		     struct syncstate_upload *u_out, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+	int r;
+
+	rc = syncstate_stmt(ss, SQL_UPLOAD_GET, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 3, local_name, -1, SQLITE_TRANSIENT);
+	r = sqlite3_step(stmt);
+	if (r == SQLITE_ROW) {
+		syncstate_upload_read(stmt, u_out);
+		(void)snprintf(u_out->local_name, sizeof(u_out->local_name),
+			       "%s", local_name);
+		*found_out = true;
+	} else if (r == SQLITE_DONE) {
+		*found_out = false;
+	} else {
+		rc = syncstate_fail(ss->db, "upload get", err);
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+enum e2_status
+syncstate_upload_done(struct syncstate *ss, const char *folder,
+		      const char *local_name, struct e2_err *err)
+{
+	sqlite3_stmt *stmt;
+	enum e2_status rc;
+
+	rc = syncstate_stmt(ss, SQL_UPLOAD_DONE, folder, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	sqlite3_bind_text(stmt, 3, local_name, -1, SQLITE_TRANSIENT);
+	return syncstate_done(ss, stmt, "upload done", err);
 }

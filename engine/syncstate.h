@@ -207,4 +207,50 @@ enum e2_status syncstate_outbox_failed(struct syncstate *ss, const char *file,
 enum e2_status syncstate_outbox_done(struct syncstate *ss, const char *file,
 				     struct e2_err *err);
 
+/* ---- folder ids and uploads (store migration 5) ---------------------------
+ *
+ * Tables: sync_folder_ids (id, guid, folder): a folder's short id, never
+ * reused (the "-F<id>" of a file tag, reconcile.h); it stays when the
+ * folder's rows go (a UIDVALIDITY change). sync_uploads (guid, folder,
+ * local_name, message_id, size, uidnext, src_folder, src_uid, created):
+ * an APPEND / COPY / MOVE into folder of the file local_name that was
+ * started and is not yet known to be done; the next run searches the
+ * server for it before sending it again (sync_imap.c, "uploads").
+ */
+#define SYNCSTATE_FOLDER_ID_MAX 16
+#define SYNCSTATE_MSGID_MAX 255
+#define SYNCSTATE_FOLDER_MAX 512
+
+/* The folder's id in base 36 ([0-9a-z]), made on first use. */
+enum e2_status syncstate_folder_id(struct syncstate *ss, const char *folder,
+				   char out[SYNCSTATE_FOLDER_ID_MAX + 1],
+				   struct e2_err *err);
+
+struct syncstate_upload {
+	char local_name[SYNCSTATE_NAME_MAX + 1];
+	char message_id[SYNCSTATE_MSGID_MAX + 1]; /* "" when none */
+	uint64_t size;                            /* bytes on the wire */
+	uint32_t uidnext;                         /* before the step */
+	char src_folder[SYNCSTATE_FOLDER_MAX];    /* COPY, MOVE; else "" */
+	uint32_t src_uid;                         /* COPY, MOVE; else 0 */
+	int64_t created;
+};
+
+/* Inserts or replaces the record of (folder, u->local_name). */
+enum e2_status syncstate_upload_put(struct syncstate *ss, const char *folder,
+				    const struct syncstate_upload *u,
+				    struct e2_err *err);
+enum e2_status syncstate_upload_get(struct syncstate *ss, const char *folder,
+				    const char *local_name, bool *found_out,
+				    struct syncstate_upload *u_out,
+				    struct e2_err *err);
+/* Up to max records of folder, by local_name. */
+enum e2_status syncstate_upload_list(struct syncstate *ss, const char *folder,
+				     struct syncstate_upload *buf, size_t max,
+				     size_t *n_out, struct e2_err *err);
+/* Forgetting a record that does not exist is not an error. */
+enum e2_status syncstate_upload_done(struct syncstate *ss, const char *folder,
+				     const char *local_name,
+				     struct e2_err *err);
+
 #endif /* E2_SYNCSTATE_H */

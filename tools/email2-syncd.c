@@ -387,6 +387,8 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		       "\"sent_filed\":%zu,\"sent_dropped\":%zu",
 		       s->folders_created, s->folders_removed, s->sent_filed,
 		       s->sent_dropped);
+		printf(",\"uploaded\":%zu,\"moved\":%zu", s->uploaded,
+		       s->moved);
 		printf(",\"messages\":%zu,\"bytes\":%llu,\"partial\":%zu,"
 		       "\"omitted\":%zu,\"adopted\":%zu,\"folders\":%zu,"
 		       "\"folders_skipped\":%zu,\"flags_pushed\":%zu,"

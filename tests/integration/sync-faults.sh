@@ -23,6 +23,8 @@
 #    at most one extra copy per kill (same Message-ID), all staged once.
 # 6. POP3 (issue 8): local moves into .Work pending beside local deletes,
 #    killed at several points: a move never deletes on the server.
+# 7. IMAP uploads and moves (issue 8) cut right after the server's step
+#    and killed: nothing sent twice, nothing lost.
 # Deterministic: fixed seeds, cut points by byte count. Last: one sync of
 # an account at a time (the lock), checked with two concurrent runs.
 # Runs about 2 minutes (ASan build, 2 cores).
@@ -789,5 +791,134 @@ move_points() {
 	done
 }
 move_points "$E2T_POP3S_PORT" 4 3000
+
+# ---- 7. uploads and moves (issue 8): cut and killed ---------------------------
+#
+# A user's operations between two syncs: two neomutt saves INBOX -> .Work
+# (UID MOVE), one cp into .Work (UID COPY), one new file in .Work/new and
+# one in INBOX/new (APPEND). The sync that carries them out is cut exactly
+# where the server has done a step and the client has not heard of it yet
+# (before the nth APPENDUID / COPYUID reply; plaintext IMAP through the
+# proxy), or killed with SIGKILL at delays spread over it. Then a clean
+# sync: each message is exactly once where it belongs on the server (none
+# sent twice, none lost, nothing in the Trash with SERVERDELETEACTION 2)
+# and once locally, every file tagged.
+
+# up_user NAME: a user with a1..a5 in INBOX and an empty Work
+up_user() {
+	local n
+	e2t_add_user "$1" "$E2T_PASS" || return 1
+	for n in a1 a2 a3 a4 a5; do
+		printf 'From: a@example.org\nTo: u@email2.test\nSubject: %s\nMessage-ID: <%s@up>\nDate: Tue, 2 Jan 2024 10:00:00 +0000\n\nbody %s\n' \
+			"$n" "$n" "$n" >"$E2T_DIR/up-$n.eml"
+	done
+}
+up_fill() {
+	local n
+	e2t_doveadm mailbox create -u "$1" Work || return 1
+	for n in a1 a2 a3 a4 a5; do
+		e2t_doveadm save -u "$1" -m INBOX <"$E2T_DIR/up-$n.eml" || return 1
+	done
+}
+
+# up_ops: the user's file operations on the synced Maildir
+up_ops() {
+	local f n
+	mkdir -p "$MD/.Work/cur" "$MD/.Work/new"
+	for n in a1 a2; do
+		f=$(grep -l "^Message-ID: <$n@up>" "$MD"/cur/* "$MD"/new/* | head -n1)
+		mv "$f" "$MD/.Work/cur/$(basename "$f")"
+	done
+	f=$(grep -l "^Message-ID: <a3@up>" "$MD"/cur/* "$MD"/new/* | head -n1)
+	cp "$f" "$MD/.Work/cur/$(basename "$f")"
+	printf 'From: me@example.org\nSubject: n1\nMessage-ID: <n1@up>\n\nnew n1\n' \
+		>"$MD/.Work/new/1700000001.n1.host"
+	printf 'From: me@example.org\nSubject: n2\nMessage-ID: <n2@up>\n\nnew n2\n' \
+		>"$MD/new/1700000002.n2.host"
+}
+
+# up_same USER: the server and the Maildir hold exactly the expected layout
+up_same() {
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" "$1" "$E2T_PASSFILE" \
+		"$E2T_CA" "$MD" <<'PY'
+import imaplib, os, re, ssl, sys
+host, port, user, pw, ca, md = sys.argv[1:7]
+want = {"INBOX": ["a3", "a4", "a5", "n2"], "Work": ["a1", "a2", "a3", "n1"],
+        "Trash": []}
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(pw).read().strip())
+bad = 0
+for box, names in want.items():
+    m.select(box, readonly=True)
+    typ, data = m.uid("SEARCH", None, "UNDELETED")
+    got = []
+    for uid in (data[0].split() if data[0] else []):
+        typ, d = m.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        got.append(re.search(rb"<(\w+)@up>", d[0][1]).group(1).decode())
+    if sorted(got) != names:
+        print("server", box, sorted(got), "want", names); bad += 1
+for box, d in (("INBOX", md), ("Work", os.path.join(md, ".Work"))):
+    got = []
+    for sub in ("new", "cur"):
+        for f in os.listdir(os.path.join(d, sub)):
+            if ",U=" not in f:
+                print("untagged", box, f); bad += 1
+            t = open(os.path.join(d, sub, f), "rb").read()
+            got.append(re.search(rb"<(\w+)@up>", t).group(1).decode())
+    if sorted(got) != want[box]:
+        print("local", box, sorted(got), "want", want[box]); bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+
+# up_point USER NAME how...: first sync, the operations, the faulty sync
+# ("cut PROXYARGS" or "kill MS"), a clean sync, the checks
+up_point() {
+	local user=$1 name=$2 how=$3 pa
+	shift 3
+	fresh IMAP4 "$PROXY_PORT" "$user" SERVERDELETEACTION=2
+	proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	e2t_check "upload $name: first sync" tsync 60
+	up_ops
+	if [ "$how" = cut ]; then
+		proxy_stop
+		read -r -a pa <<<"$1"
+		proxy_start "$E2T_IMAP_NOTLS_PORT" "${pa[@]}" --cut-conns 99 \
+			--log "$PLOG"
+		e2t_check "upload $name: the cut sync fails cleanly" cut_sync
+		proxy_stop
+		proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	else
+		killed_sync "$1"
+	fi
+	e2t_check "upload $name: clean sync" tsync 60
+	e2t_check "upload $name: once on the server, once locally" \
+		up_same "$user"
+	proxy_stop
+}
+
+UP_CUTS="APPENDUID:1 APPENDUID:2 COPYUID:1 COPYUID:2 COPYUID:3"
+UP_KILLS="0.05 0.15 0.3 0.6"
+k=0
+for p in $UP_CUTS $UP_KILLS; do
+	k=$((k + 1))
+	up_user "up$k" || e2t_fatal "cannot add up$k"
+done
+sleep 1.1
+touch "$E2T_DIR/etc/users"
+k=0
+for p in $UP_CUTS; do
+	k=$((k + 1))
+	up_fill "up$k" || e2t_fatal "cannot fill up$k"
+	up_point "up$k" "cut before ${p%%:*} #${p#*:}" cut \
+		"--at \[${p%%:*} --nth ${p#*:}"
+done
+for p in $UP_KILLS; do
+	k=$((k + 1))
+	up_fill "up$k" || e2t_fatal "cannot fill up$k"
+	up_point "up$k" "kill -9 after ${p}s" kill "$p"
+done
 
 e2t_finish

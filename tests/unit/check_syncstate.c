@@ -368,6 +368,58 @@ START_TEST(test_syncstate_account_delete)
 END_TEST
 
 /* A broken database reports E2_ESTORE with SQLite's words. */
+/* Migration 5: folder ids are stable per name, never reused; uploads. */
+START_TEST(test_syncstate_folder_ids_and_uploads)
+{
+	char a[SYNCSTATE_FOLDER_ID_MAX + 1], b[SYNCSTATE_FOLDER_ID_MAX + 1],
+		a2[SYNCSTATE_FOLDER_ID_MAX + 1], c[SYNCSTATE_FOLDER_ID_MAX + 1];
+	struct syncstate_upload u = {0}, g = {0};
+	struct e2_err err = {0};
+	bool found = true;
+
+	ck_assert_int_eq(syncstate_folder_id(ss, "INBOX", a, &err), E2_OK);
+	ck_assert_int_eq(syncstate_folder_id(ss, "Work", b, &err), E2_OK);
+	ck_assert_int_eq(syncstate_folder_id(ss, "INBOX", a2, &err), E2_OK);
+	ck_assert_str_eq(a, a2);
+	ck_assert_str_ne(a, b);
+	ck_assert_uint_eq(strspn(a, "0123456789abcdefghijklmnopqrstuvwxyz"),
+			  strlen(a));
+	/* a deleted id is never handed out again */
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "DELETE FROM sync_folder_ids"
+				      " WHERE folder = 'Work'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(syncstate_folder_id(ss, "Other", c, &err), E2_OK);
+	ck_assert_str_ne(c, b);
+	ck_assert_str_ne(c, a);
+
+	(void)snprintf(u.local_name, sizeof(u.local_name), "%s", "1.M1P1.h");
+	(void)snprintf(u.message_id, sizeof(u.message_id), "%s", "<x@y>");
+	(void)snprintf(u.src_folder, sizeof(u.src_folder), "%s", "INBOX");
+	u.size = 1234;
+	u.uidnext = 77;
+	u.src_uid = 5;
+	u.created = 1700000000;
+	ck_assert_int_eq(syncstate_upload_put(ss, "Work", &u, &err), E2_OK);
+	ck_assert_int_eq(syncstate_upload_get(ss, "Work", u.local_name, &found,
+					      &g, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert_str_eq(g.message_id, "<x@y>");
+	ck_assert_str_eq(g.src_folder, "INBOX");
+	ck_assert_uint_eq(g.size, 1234);
+	ck_assert_uint_eq(g.uidnext, 77);
+	ck_assert_uint_eq(g.src_uid, 5);
+	ck_assert_int_eq(syncstate_upload_done(ss, "Work", u.local_name, &err),
+			 E2_OK);
+	ck_assert_int_eq(syncstate_upload_get(ss, "Work", u.local_name, &found,
+					      &g, &err),
+			 E2_OK);
+	ck_assert(!found);
+}
+END_TEST
+
 START_TEST(test_syncstate_errors_are_estore)
 {
 	struct syncstate_folder f = {.uidvalidity = 1, .uidnext = 2};
@@ -398,6 +450,7 @@ syncstate_suite(void)
 	tcase_add_test(tc, test_syncstate_pending_and_outbox);
 	tcase_add_test(tc, test_syncstate_account_delete);
 	tcase_add_test(tc, test_syncstate_errors_are_estore);
+	tcase_add_test(tc, test_syncstate_folder_ids_and_uploads);
 	suite_add_tcase(s, tc);
 	return s;
 }
