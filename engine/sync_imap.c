@@ -1287,8 +1287,8 @@ acct_ref_add(struct acct_index *ax, const char *holder,
 		ax->refs = g;
 		ax->caprefs = cap;
 	}
-	ax->refs[ax->nrefs].holder_id = holder;
-	ax->refs[ax->nrefs].tag = *t;
+	ax->refs[ax->nrefs] = (struct reconcile_tagref){
+		.holder_id = holder, .tag = *t, .pop3_uidl = NULL};
 	ax->nrefs++;
 	return E2_OK;
 }

@@ -82,6 +82,8 @@ e2t_check "3 sent, 1 kept (json)" json \
 e2t_check "the error names the reason" json \
 	"'no recipient' in d['error'] and '1 message kept' in d['error']"
 e2t_check "3 filed into the local Sent with S" test "$(sent_n)" = 3
+e2t_check "the same run uploaded them to the server's Sent, \\Seen" test \
+	"$(e2t_doveadm search -u "$E2T_USER" mailbox Sent SEEN | wc -l) $(e2t_doveadm search -u "$E2T_USER" mailbox Sent ALL | wc -l)" = "3 3"
 e2t_check "1 left in the queue" test "$(outbox_n)" = 1
 e2t_check "the one left is 'nobody'" grep -rq '^Subject: nobody' "$OUT/cur"
 
