@@ -599,10 +599,14 @@ static uint32_t
 set_single(struct mailimap_set *set)
 {
 	struct mailimap_set_item *it;
+	clistiter *first;
 
 	if (set == NULL || clist_count(set->set_list) != 1)
 		return 0;
-	it = clist_content(clist_begin(set->set_list));
+	first = clist_begin(set->set_list);
+	it = first != NULL ? clist_content(first) : NULL;
+	if (it == NULL)
+		return 0;
 	return it->set_first == it->set_last ? it->set_first : 0;
 }
 

@@ -527,7 +527,7 @@ PY
 # staged copies
 fold_setup() {
 	local f
-	e2t_doveadm mailbox delete -u foldbox Proj "Entwürfe" >/dev/null 2>&1
+	e2t_doveadm mailbox delete -u foldbox Proj "Entwürfe" Sent >/dev/null 2>&1
 	fresh IMAP4 "$1" foldbox || return 1
 	tsync 60 || return 1
 	mkdir -p "$MD"/.Proj/{cur,new,tmp} "$MD/.Entwürfe"/{cur,new,tmp}
@@ -561,6 +561,11 @@ fold_ok() {
 		n=$(grep -rl "^Subject: $s" "$MD" "$FSTAGE" | wc -l)
 		[ "$n" = 1 ] || {
 			echo "$s is in $n places"
+			return 1
+		}
+		n=$(e2t_doveadm search -u foldbox mailbox Sent HEADER Subject "$s" | wc -l)
+		[ "$n" = 1 ] || {
+			echo "$s is $n times in the server's Sent"
 			return 1
 		}
 	done
@@ -633,8 +638,9 @@ done
 
 # 60 messages queued under names the user chose; email2-syncd --once killed
 # at points spread over a measured run (claims, SMTP, the Sent moves), a
-# clean run after each. Nothing lost: every message arrived and is staged
-# exactly once in the queue's .Sent/cur, nothing is left queued. Nothing
+# clean run after each. Nothing lost: every message arrived, its Sent copy
+# is exactly once in the queue's .Sent/cur or the local Sent folder and
+# once in the server's Sent, nothing is left queued. Nothing
 # sent twice outside the documented window (a kill after the server's 250
 # and before the move): at most one extra copy per kill, with the same
 # Message-ID as the first.
@@ -653,15 +659,18 @@ send_queue() { # N: messages kill-1..N into the queue's new/
 }
 send_fresh() {
 	rm -rf "$E2T_SINK_DIR"/new/* "$E2T_SINK_DIR"/cur/*
+	e2t_doveadm mailbox delete -u sendbox Sent >/dev/null 2>&1
 	fresh IMAP4 "$E2T_IMAPS_PORT" sendbox AUTHREQUIRED=1
 	SENDQ=$STORE/outbox/$GUID
 	send_queue 60
 }
 # send_outcome KILLS: the checks above over the sink and the staging
 send_outcome() {
-	"$E2T_PY" - "$E2T_SINK_DIR" "$SENDQ" "$1" <<'PY'
+	"$E2T_PY" - "$E2T_SINK_DIR" "$SENDQ" "$1" "$STORE/mail/$GUID/.Sent/cur" \
+		"$(e2t_doveadm search -u sendbox mailbox Sent ALL 2>/dev/null | wc -l)" <<'PY'
 import email, os, sys
 sink, q, kills = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mirror, on_server = sys.argv[4], int(sys.argv[5])
 got = {}
 for sub in ("new", "cur"):
     d = os.path.join(sink, sub)
@@ -671,10 +680,11 @@ for sub in ("new", "cur"):
 want = {"kill-%d" % i for i in range(1, 61)}
 lost = want - set(got)
 extra = sum(len(v) - 1 for v in got.values())
-staged = {}
-for f in os.listdir(os.path.join(q, ".Sent", "cur")):
-    m = email.message_from_bytes(open(os.path.join(q, ".Sent", "cur", f), "rb").read())
-    staged.setdefault(m["Subject"], []).append(f)
+staged = {}  # the staging and the local mirror of the server's Sent
+for d in (os.path.join(q, ".Sent", "cur"), mirror):
+    for f in os.listdir(d) if os.path.isdir(d) else []:
+        m = email.message_from_bytes(open(os.path.join(d, f), "rb").read())
+        staged.setdefault(m["Subject"], []).append(f)
 left = [f for s in ("new", "cur") for f in os.listdir(os.path.join(q, s))]
 errs = []
 if lost: errs.append("lost: %s" % sorted(lost))
@@ -683,6 +693,7 @@ if any(len(set(v)) != 1 for v in got.values()): errs.append("a copy with another
 if set(staged) != want or any(len(v) != 1 for v in staged.values()):
     errs.append("staged: %s" % {k: len(v) for k, v in staged.items() if len(v) != 1} or sorted(want - set(staged)))
 if left: errs.append("left queued: %s" % left)
+if on_server != len(want): errs.append("%d copies in the server's Sent" % on_server)
 print("%d extra copies for %d kills" % (extra, kills))
 if errs:
     print("; ".join(errs))
