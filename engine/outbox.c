@@ -20,7 +20,6 @@
 
 #include "maildir.h"
 
-#define OUTBOX_SENT_DIR ".Sent"
 
 enum e2_status
 outbox_open(struct e2_store *st, const char *guid, char **path_out,

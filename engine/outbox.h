@@ -110,6 +110,9 @@ bool outbox_id_ok(const char *s, size_t len);
 enum e2_status outbox_open(struct e2_store *st, const char *guid,
 			   char **path_out, struct e2_err *err);
 
+/* The Sent staging Maildir, a subfolder of the queue Maildir. */
+#define OUTBOX_SENT_DIR ".Sent"
+
 /*
  * The Sent staging Maildir of an IMAP account, <queue>/.Sent (its tmp/
  * new/ cur/ made 0700 on first use), into *path_out (caller frees). After
@@ -123,6 +126,14 @@ enum e2_status outbox_open(struct e2_store *st, const char *guid,
  */
 enum e2_status outbox_sent_open(struct e2_store *st, const char *guid,
 				char **path_out, struct e2_err *err);
+
+/*
+ * Writes alen bytes of a, then blen bytes of b, into a new file path
+ * (O_EXCL, 0600) and fsyncs it; on failure the file is gone. Errors:
+ * E2_ESTORE naming the path and the step.
+ */
+enum e2_status outbox_write_new(const char *path, const char *a, size_t alen,
+				const char *b, size_t blen, struct e2_err *err);
 
 /*
  * The claim pass over the queue at path queue (see above): recovery of

@@ -906,8 +906,7 @@ e2_outbox_account_for(struct e2_store *st, const char *addr, char **guid_out,
 	return rc;
 }
 
-/* Writes len bytes of a then b into a new file path (O_EXCL), fsynced. */
-static enum e2_status
+enum e2_status
 outbox_write_new(const char *path, const char *a, size_t alen, const char *b,
 		 size_t blen, struct e2_err *err)
 {

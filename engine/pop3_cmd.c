@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "pop3_cmd.h"
+#include "sync.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,18 +18,9 @@ static enum e2_status
 pop3_cmd_fail(struct pop3_cmd *pc, int code, const char *what,
 	      struct e2_err *err)
 {
-	struct e2_err *te = chain_session_err(pc->sess);
-	char quoted[160] = "";
-
-	if (te != NULL && te->code != E2_OK)
-		return e2_fail(err, te->code, "pop3 %s: %s", what, te->msg);
-	if (code == MAILPOP3_ERROR_STREAM)
-		return e2_fail(err, E2_EIO, "pop3 %s: connection lost", what);
-	if (pc->pop->pop3_response != NULL)
-		(void)e2_quote(quoted, sizeof(quoted), pc->pop->pop3_response,
-			       strlen(pc->pop->pop3_response));
-	return e2_fail(err, E2_EPROTO, "pop3 %s failed (%d): %s", what, code,
-		       quoted);
+	return sync_cmd_fail(pc->sess, "pop3", what, code,
+			     code == MAILPOP3_ERROR_STREAM,
+			     pc->pop->pop3_response, err);
 }
 
 enum e2_status

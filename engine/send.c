@@ -299,45 +299,6 @@ out:
 	return rc;
 }
 
-static enum e2_status
-send_write_file(const char *path, const char *a, size_t alen, const char *b,
-		size_t blen, struct e2_err *err)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	const char *parts[2] = {a, b};
-	size_t lens[2] = {alen, blen};
-	enum e2_status rc = E2_OK;
-
-	if (fd < 0)
-		return e2_fail(err, E2_ESTORE, "create %s: %s", path,
-			       strerror(errno));
-	for (size_t k = 0; k < 2 && rc == E2_OK; k++) {
-		size_t off = 0;
-
-		while (off < lens[k]) {
-			ssize_t n = write(fd, parts[k] + off, lens[k] - off);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				rc = e2_fail(err, E2_ESTORE, "write %s: %s",
-					     path, strerror(errno));
-				break;
-			}
-			off += (size_t)n;
-		}
-	}
-	if (rc == E2_OK && fsync(fd) != 0)
-		rc = e2_fail(err, E2_ESTORE, "fsync %s: %s", path,
-			     strerror(errno));
-	if (close(fd) != 0 && rc == E2_OK)
-		rc = e2_fail(err, E2_ESTORE, "close %s: %s", path,
-			     strerror(errno));
-	if (rc != E2_OK)
-		(void)unlink(path);
-	return rc;
-}
-
 /*
  * Puts the added fields on top of the claimed file, durably, under its own
  * name: write tmp/, fsync, rename over it, fsync the directory -- the
@@ -362,7 +323,7 @@ send_rewrite(struct send_run *r, const char *path, struct send_msg *m,
 		rc = send_oom(err);
 		goto out;
 	}
-	rc = send_write_file(tmp, add->p, add->len, m->buf, m->len, err);
+	rc = outbox_write_new(tmp, add->p, add->len, m->buf, m->len, err);
 	if (rc != E2_OK)
 		goto out;
 	if (rename(tmp, path) != 0) {

@@ -45,6 +45,18 @@ enum e2_status sync_lock(const char *root, const char *guid, int *fd_out,
  */
 void sync_skip(struct sync_ctx *c, const char *folder, uint32_t uid,
 	       struct e2_err *err);
+/*
+ * The error of a failed protocol command into err, for every driver: the
+ * session's own error when the transport or the server-byte guard failed
+ * the read (chain_session_err()), E2_EIO "connection lost" when lost,
+ * else E2_EPROTO with the server's response quoted (e2_quote()). proto
+ * ("imap", "pop3") and what (the command) name it; code is libetpan's.
+ * Returns err->code.
+ */
+struct chain_session;
+enum e2_status sync_cmd_fail(struct chain_session *sess, const char *proto,
+			     const char *what, int code, bool lost,
+			     const char *response, struct e2_err *err);
 /* Calls the progress callback, if any. */
 void sync_progress(const struct sync_ctx *c);
 /*

@@ -6,6 +6,7 @@
 #include "sync.h"
 
 #include "mime.h"
+#include "transports/chain.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -60,6 +61,26 @@ sync_skip(struct sync_ctx *c, const char *folder, uint32_t uid,
 	}
 	s->skipped++;
 	memset(err, 0, sizeof(*err));
+}
+
+enum e2_status
+sync_cmd_fail(struct chain_session *sess, const char *proto, const char *what,
+	      int code, bool lost, const char *response, struct e2_err *err)
+{
+	struct e2_err *te = chain_session_err(sess);
+	char quoted[160] = "";
+
+	if (te != NULL && te->code != E2_OK)
+		return e2_fail(err, te->code, "%s %s: %s", proto, what,
+			       te->msg);
+	if (lost)
+		return e2_fail(err, E2_EIO, "%s %s: connection lost", proto,
+			       what);
+	if (response != NULL)
+		(void)e2_quote(quoted, sizeof(quoted), response,
+			       strlen(response));
+	return e2_fail(err, E2_EPROTO, "%s %s failed (%d): %s", proto, what,
+		       code, quoted);
 }
 
 void

@@ -104,9 +104,6 @@
 enum e2_status
 imap_fail(struct imap_run *r, int code, const char *what, struct e2_err *err)
 {
-	struct e2_err *te = chain_session_err(r->sess);
-	char quoted[160] = "";
-
 	/*
 	 * After a parse error libetpan's framing is lost: nothing more is
 	 * read (LOGOUT included). The chain's error holds the cause when the
@@ -115,15 +112,9 @@ imap_fail(struct imap_run *r, int code, const char *what, struct e2_err *err)
 	 */
 	if (code == MAILIMAP_ERROR_PARSE)
 		xport_etpan_refuse_reads(r->imap->imap_stream);
-	if (te != NULL && te->code != E2_OK)
-		return e2_fail(err, te->code, "imap %s: %s", what, te->msg);
-	if (code == MAILIMAP_ERROR_STREAM)
-		return e2_fail(err, E2_EIO, "imap %s: connection lost", what);
-	if (r->imap->imap_response != NULL)
-		(void)e2_quote(quoted, sizeof(quoted), r->imap->imap_response,
-			       strlen(r->imap->imap_response));
-	return e2_fail(err, E2_EPROTO, "imap %s failed (%d): %s", what, code,
-		       quoted);
+	return sync_cmd_fail(r->sess, "imap", what, code,
+			     code == MAILIMAP_ERROR_STREAM,
+			     r->imap->imap_response, err);
 }
 
 enum e2_status

@@ -26,22 +26,12 @@ enum e2_status
 folders_fail(struct folders_run *fr, int code, const char *what,
 	     struct e2_err *err)
 {
-	struct e2_err *te = chain_session_err(fr->sess);
-	char quoted[160] = "";
-
-	/* as imap_fail() in sync_imap.c: after a parse error the framing
-	 * is lost, nothing more is read */
+	/* as imap_fail(): after a parse error nothing more is read */
 	if (code == MAILIMAP_ERROR_PARSE)
 		xport_etpan_refuse_reads(fr->imap->imap_stream);
-	if (te != NULL && te->code != E2_OK)
-		return e2_fail(err, te->code, "imap %s: %s", what, te->msg);
-	if (code == MAILIMAP_ERROR_STREAM)
-		return e2_fail(err, E2_EIO, "imap %s: connection lost", what);
-	if (fr->imap->imap_response != NULL)
-		(void)e2_quote(quoted, sizeof(quoted), fr->imap->imap_response,
-			       strlen(fr->imap->imap_response));
-	return e2_fail(err, E2_EPROTO, "imap %s failed (%d): %s", what, code,
-		       quoted);
+	return sync_cmd_fail(fr->sess, "imap", what, code,
+			     code == MAILIMAP_ERROR_STREAM,
+			     fr->imap->imap_response, err);
 }
 
 enum e2_status

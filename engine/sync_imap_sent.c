@@ -20,7 +20,6 @@
 
 /* The rules are in sync_imap_folders.h ("The Sent folder"). */
 
-#define SENT_STAGE_DIR ".Sent" /* in the queue Maildir (outbox.h) */
 #define SENT_UNIQ_MAX 200
 
 /* conventional names, in the documented order (case-insensitive) */
@@ -90,7 +89,7 @@ sent_stage_path(struct folders_run *fr, char **path_out, struct e2_err *err)
 	rc = outbox_open(c->st, c->a->guid, &queue, err);
 	if (rc != E2_OK)
 		return rc;
-	if (asprintf(&path, "%s/%s", queue, SENT_STAGE_DIR) < 0) {
+	if (asprintf(&path, "%s/%s", queue, OUTBOX_SENT_DIR) < 0) {
 		free(queue);
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	}
@@ -102,7 +101,7 @@ sent_stage_path(struct folders_run *fr, char **path_out, struct e2_err *err)
 		if (e == ENOENT)
 			return E2_OK;
 		return e2_fail(err, E2_ESTORE, "stat %s/%s: %s", "outbox",
-			       SENT_STAGE_DIR, strerror(e));
+			       OUTBOX_SENT_DIR, strerror(e));
 	}
 	if (!S_ISDIR(sb.st_mode)) { /* a symlink included: never followed */
 		rc = e2_fail(err, E2_ESTORE,
