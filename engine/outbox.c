@@ -20,7 +20,6 @@
 
 #include "maildir.h"
 
-
 enum e2_status
 outbox_open(struct e2_store *st, const char *guid, char **path_out,
 	    struct e2_err *err)
