@@ -24,7 +24,8 @@
 # 6. POP3 (issue 8): local moves into .Work pending beside local deletes,
 #    killed at several points: a move never deletes on the server.
 # 7. IMAP uploads and moves (issue 8) cut right after the server's step
-#    and killed: nothing sent twice, nothing lost.
+#    and killed: nothing sent twice, nothing lost; a batched move of 40
+#    (one UID MOVE) cut before its tagged OK and its COPYUID, and killed.
 # Deterministic: fixed seeds, cut points by byte count. Last: one sync of
 # an account at a time (the lock), checked with two concurrent runs.
 # Runs about 2 minutes (ASan build, 2 cores).
