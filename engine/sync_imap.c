@@ -1043,25 +1043,19 @@ folder_two_way(struct folder_run *f, struct e2_err *err)
 		rc = folder_drop_rows(f, &f->aged, false, err);
 	if (rc == E2_OK)
 		rc = folder_download(f, &todo, err);
-	/* APPENDs first (this folder selected), then what SELECTs others */
-	for (int pass = 0; pass < 2 && rc == E2_OK; pass++) {
-		for (size_t i = 0; i < nups && rc == E2_OK && !sync_stopping(c);
-		     i++) {
-			const struct reconcile_action *a = ups[i];
-			const struct maildir_file *lf =
-				&f->local.v[lmap[a->local]];
-			const struct sync_msg_row *old =
-				a->row != RECONCILE_NONE ? &f->rows[a->row]
-							 : NULL;
+	/* APPENDs first (this folder selected), then the moves and copies,
+	 * batched by source folder (they SELECT others) */
+	for (size_t i = 0; i < nups && rc == E2_OK && !sync_stopping(c); i++) {
+		const struct reconcile_action *a = ups[i];
+		const struct sync_msg_row *old =
+			a->row != RECONCILE_NONE ? &f->rows[a->row] : NULL;
 
-			if ((a->kind == RECONCILE_UPLOAD) != (pass == 0))
-				continue;
-			if (a->kind == RECONCILE_UPLOAD)
-				rc = folder_upload(f, lf, a->flags, old, err);
-			else
-				rc = folder_transfer(f, lf, a, err);
-		}
+		if (a->kind == RECONCILE_UPLOAD)
+			rc = folder_upload(f, &f->local.v[lmap[a->local]],
+					   a->flags, old, err);
 	}
+	if (rc == E2_OK && !sync_stopping(c))
+		rc = folder_transfers(f, ups, nups, lmap, err);
 out:
 	uidv_free(&todo);
 	reconcile_plan_free(&plan);

@@ -193,9 +193,15 @@ enum e2_status folder_upload(struct folder_run *f,
 			     const struct maildir_file *lf, unsigned flags,
 			     const struct sync_msg_row *drop_row,
 			     struct e2_err *err);
-enum e2_status folder_transfer(struct folder_run *f,
-			       const struct maildir_file *lf,
-			       const struct reconcile_action *a,
-			       struct e2_err *err);
+/*
+ * The SERVER_MOVE / SERVER_COPY actions (R7, R8) among ups[nups] (others
+ * are skipped), the files being f->local.v[lmap[a->local]], in batches by
+ * source folder (sync_imap_upload.c). Leaves another folder selected.
+ * Errors: those of the server and the store (a bad file is reported).
+ */
+enum e2_status folder_transfers(struct folder_run *f,
+				const struct reconcile_action *const *ups,
+				size_t nups, const size_t *lmap,
+				struct e2_err *err);
 
 #endif /* E2_SYNC_IMAP_INT_H */

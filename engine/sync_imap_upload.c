@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "imap_bodystructure.h"
+#include "imap_copyuid.h"
 #include "imap_fetch_stream.h"
 #include "mime.h"
 #include "msgfile.h"
@@ -454,7 +455,8 @@ upload_date(const struct upload_src *u)
  * mail and downloaded beside the file. A record whose file is gone is
  * dropped; one not found on the server stays for the plan's UPLOAD / MOVE.
  */
-#define SYNC_RECOVER_MAX 64
+/* a killed run leaves at most a chunk or two of transfers (XFER_CHUNK) */
+#define SYNC_RECOVER_MAX 1024
 enum e2_status
 folder_recover_uploads(struct folder_run *f, struct e2_err *err)
 {
@@ -594,22 +596,6 @@ acct_by_id(const struct imap_run *r, const char *id)
 	return NULL;
 }
 
-/* The only UID of a COPYUID set, 0 when it is not one UID. */
-static uint32_t
-set_single(struct mailimap_set *set)
-{
-	struct mailimap_set_item *it;
-	clistiter *first;
-
-	if (set == NULL || clist_count(set->set_list) != 1)
-		return 0;
-	first = clist_begin(set->set_list);
-	it = first != NULL ? clist_content(first) : NULL;
-	if (it == NULL)
-		return 0;
-	return it->set_first == it->set_last ? it->set_first : 0;
-}
-
 static enum e2_status
 imap_reselect(struct imap_run *r, const char *name, struct e2_err *err)
 {
@@ -620,119 +606,397 @@ imap_reselect(struct imap_run *r, const char *name, struct e2_err *err)
 	return E2_OK;
 }
 
-/*
- * SERVER_MOVE / SERVER_COPY (R7, R8) of from->uid into f, lf being the
- * file that names it (see "uploads"). Leaves another folder selected.
+/* ---- SERVER_MOVE / SERVER_COPY in batches ----------------------------------
+ *
+ * The transfers of one folder run (R7, R8) are grouped by source folder
+ * and kind (move or copy), in the plan's order, in chunks of at most
+ * XFER_CHUNK UIDs (a UID set of 500 scattered UIDs is a few KB: well
+ * inside any server's command length). A chunk costs a few round trips
+ * and one durable commit, whatever its size:
+ * 1. f SELECTed: each file is read and checked (upload_read) and any
+ *    record a killed run left is looked up (upload_recover: adopted as
+ *    before, one by one); then one store transaction records every other
+ *    one as pending (sync_uploads, with the source folder and UID)
+ *    BEFORE the server step;
+ * 2. the source SELECTed, one UID MOVE <set> (MOVE), else UID COPY <set>;
+ * 3. the new UIDs from COPYUID (imap_copyuid_map(): the destination
+ *    UIDVALIDITY must be f's, the sets must fit what was asked). A
+ *    COPYUID that names only some UIDs means the server no longer had
+ *    the others (R9 seen late); no COPYUID at all with UIDPLUS: it had
+ *    none of them. A COPYUID that does not fit, or a server without
+ *    UIDPLUS: each message is looked for in f by the search of "uploads"
+ *    (a move by UID COPY without UIDPLUS first flags the chunk \Deleted
+ *    in the source, as before: no UID EXPUNGE there);
+ * 4. the files found are renamed to carry their new tags, each touched
+ *    directory of f fsynced once, then one transaction writes the new
+ *    rows, drops the source rows the server no longer has (MOVE, or the
+ *    \Deleted of 3) and forgets the chunk's records;
+ * 5. a move by UID COPY (not flagged in 3): UID STORE +FLAGS.SILENT
+ *    (\Deleted) and, with UIDPLUS, UID EXPUNGE of the copied source
+ *    UIDs, then their rows go;
+ * 6. each message the server no longer had is APPENDed from its file
+ *    (folder_upload(), R9), one by one as before.
+ * Crash order, as for one message: a kill before the commit of 1 leaves
+ * nothing; between 1 and 4 (the server moved them, the client may never
+ * have heard: a cut before the tagged OK) the records make the next run
+ * find each message by its Message-ID and size from the recorded UIDNEXT
+ * and adopt it (folder_recover_uploads(), before the plan), never send it
+ * again; between the renames and the commit of 4 the files carry f's tags
+ * and the records are still there: the same search adopts them (or R12).
+ * The window of a move by UID COPY (killed between 4 and 5) is the one
+ * documented above, now for a whole chunk.
  */
-enum e2_status
-folder_transfer(struct folder_run *f, const struct maildir_file *lf,
-		const struct reconcile_action *a, struct e2_err *err)
+#define XFER_CHUNK 500
+
+struct xfer {
+	const struct reconcile_action *a;
+	const struct maildir_file *lf;
+	struct syncstate_upload rec; /* the pending record */
+	uint32_t uid;                /* in f, 0 not (yet) known */
+	bool live;                   /* recorded, in the server step */
+	bool gone;                   /* the server lacked it: APPEND */
+};
+
+static int
+xfer_cmp(const void *a, const void *b)
+{
+	const struct xfer *x = a, *y = b;
+
+	return x->rec.src_uid < y->rec.src_uid   ? -1
+	       : x->rec.src_uid > y->rec.src_uid ? 1
+						 : 0;
+}
+
+static enum e2_status
+fsync_dir(const char *dir, const char *sub, struct e2_err *err)
+{
+	char path[4096];
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return e2_fail(err, E2_ESTORE, "fsync %s: %s", path,
+			       strerror(e));
+	}
+	close(fd);
+	return E2_OK;
+}
+
+/* A libetpan set as ranges (owned by the caller), NULL when none. */
+static struct imap_uid_range *
+set_ranges(struct mailimap_set *set, size_t *n_out)
+{
+	struct imap_uid_range *v;
+	size_t n = 0;
+
+	*n_out = 0;
+	if (set == NULL || set->set_list == NULL)
+		return NULL;
+	v = calloc((size_t)clist_count(set->set_list) + 1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (clistiter *it = clist_begin(set->set_list); it != NULL;
+	     it = clist_next(it)) {
+		struct mailimap_set_item *si = clist_content(it);
+
+		v[n].first = si != NULL ? si->set_first : 0;
+		v[n].last = si != NULL ? si->set_last : 0;
+		n++;
+	}
+	*n_out = n;
+	return v;
+}
+
+/*
+ * Step 3 with COPYUID: the UIDs of the live xfers (ascending by source
+ * UID, uids[] their source UIDs) from sres / dres. *fits false when the
+ * response does not fit (then nothing is set).
+ */
+static enum e2_status
+xfer_map(struct xfer *x, size_t n, const uint32_t *uids, size_t nu,
+	 struct mailimap_set *sres, struct mailimap_set *dres, bool *fits,
+	 struct e2_err *err)
+{
+	struct imap_uid_range *sv = NULL, *dv = NULL;
+	uint32_t *out = NULL;
+	size_t ns = 0, nd = 0;
+	enum e2_status rc = E2_OK;
+
+	*fits = false;
+	sv = set_ranges(sres, &ns);
+	dv = set_ranges(dres, &nd);
+	out = calloc(nu + 1, sizeof(*out));
+	if (sv == NULL || dv == NULL || out == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	*fits = imap_copyuid_map(uids, nu, sv, ns, dv, nd, out);
+	for (size_t i = 0, k = 0; *fits && i < n; i++) {
+		if (!x[i].live)
+			continue;
+		x[i].uid = out[k++];
+		x[i].gone = x[i].uid == 0;
+	}
+out:
+	free(out);
+	free(dv);
+	free(sv);
+	return rc;
+}
+
+/* Step 1: read, recover, record. */
+static enum e2_status
+xfer_record(struct folder_run *f, const struct acct_folder *src, struct xfer *x,
+	    size_t n, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	enum e2_status rc;
+
+	rc = imap_reselect(f->r, f->name, err);
+	for (size_t i = 0; i < n && rc == E2_OK; i++) {
+		struct syncstate_upload *rec = &x[i].rec;
+		struct upload_src u;
+		uint32_t uid = 0;
+		bool ok;
+
+		rc = upload_read(f, x[i].lf, &u, &ok, err);
+		if (rc != E2_OK || !ok)
+			continue;
+		rc = upload_recover(f, x[i].lf, &u, &uid, err);
+		if (rc == E2_OK && uid != 0) {
+			/* a kill after the copy: adopt it; the source row is
+			 * left to its own folder's next run (R4 or R5) */
+			rc = upload_finish(f, x[i].lf, uid, x[i].a->flags, NULL,
+					   NULL, 0, err);
+		} else if (rc == E2_OK) {
+			(void)snprintf(rec->local_name, sizeof(rec->local_name),
+				       "%s", x[i].lf->uniq);
+			(void)snprintf(rec->message_id, sizeof(rec->message_id),
+				       "%s", u.info.message_id);
+			(void)snprintf(rec->src_folder, sizeof(rec->src_folder),
+				       "%s", src->name);
+			rec->size = u.info.wire_size;
+			rec->uidnext = f->cur.uidnext;
+			rec->src_uid = x[i].a->from->uid;
+			rec->created = (int64_t)c->now;
+			x[i].live = true;
+		}
+		upload_src_free(&u);
+	}
+	if (rc != E2_OK)
+		return rc;
+	rc = store_begin(c->st, err);
+	for (size_t i = 0; i < n && rc == E2_OK; i++)
+		if (x[i].live)
+			rc = syncstate_upload_put(c->ss, f->name, &x[i].rec,
+						  err);
+	if (rc != E2_OK) {
+		store_rollback(c->st);
+		return rc;
+	}
+	return store_commit(c->st, err);
+}
+
+/*
+ * Step 4: retag the files found, fsync, one transaction for the rows
+ * (drop_src: the source rows go too) and the records (also of the gone).
+ */
+static enum e2_status
+xfer_commit(struct folder_run *f, const struct acct_folder *src, struct xfer *x,
+	    size_t n, bool drop_src, struct e2_err *err)
+{
+	struct sync_ctx *c = f->r->c;
+	char(*uniq)[SYNCSTATE_NAME_MAX + 1] = NULL;
+	bool touched[2] = {false, false}, *named = NULL;
+	enum e2_status rc = E2_OK, rc2 = E2_OK;
+
+	uniq = calloc(n + 1, sizeof(*uniq));
+	named = calloc(n + 1, sizeof(*named));
+	if (uniq == NULL || named == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	/* a rename that fails stops here: the rest keep their records */
+	for (size_t i = 0; i < n && rc2 == E2_OK; i++) {
+		if (!x[i].live || x[i].uid == 0)
+			continue;
+		rc2 = uidv_add(&f->taken, x[i].uid, err);
+		if (rc2 == E2_OK)
+			rc2 = upload_retag(f, x[i].lf, x[i].uid, uniq[i], err);
+		if (rc2 == E2_OK) {
+			named[i] = true;
+			touched[strcmp(x[i].lf->sub, "new") == 0] = true;
+		}
+	}
+	for (int s = 0; s < 2 && rc == E2_OK; s++)
+		if (touched[s])
+			rc = fsync_dir(f->path, s ? "new" : "cur", err);
+	if (rc == E2_OK)
+		rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		goto out;
+	for (size_t i = 0; i < n && rc == E2_OK; i++) {
+		struct sync_msg_row row = {0};
+
+		if (!x[i].live || (!named[i] && !x[i].gone))
+			continue;
+		if (named[i]) {
+			row.uid = x[i].uid;
+			row.uniq = uniq[i];
+			mask_letters(x[i].a->flags, row.flags);
+			rc = state_row_put(c, f->name, &row, err);
+			if (rc == E2_OK && drop_src)
+				rc = syncstate_msg_delete_uid(c->ss, src->name,
+							      x[i].rec.src_uid,
+							      err);
+			c->stats->moved++;
+		}
+		if (rc == E2_OK)
+			rc = syncstate_upload_done(c->ss, f->name,
+						   x[i].rec.local_name, err);
+	}
+	if (rc != E2_OK) {
+		store_rollback(c->st);
+		goto out;
+	}
+	rc = store_commit(c->st, err);
+out:
+	free(named);
+	free(uniq);
+	return rc != E2_OK ? rc : rc2;
+}
+
+/* Step 5: \Deleted (and UID EXPUNGE) of the copied source UIDs. */
+static enum e2_status
+xfer_expunge(struct folder_run *f, const struct acct_folder *src,
+	     const struct xfer *x, size_t n, struct e2_err *err)
 {
 	struct imap_run *r = f->r;
 	struct sync_ctx *c = r->c;
-	bool move = a->kind == RECONCILE_SERVER_MOVE;
-	const struct acct_folder *src = acct_by_id(r, a->from->folder_id);
+	struct mailimap_set *set = NULL;
+	struct uidv done = {0};
+	enum e2_status rc = E2_OK;
+
+	for (size_t i = 0; i < n && rc == E2_OK; i++)
+		if (x[i].live && x[i].uid != 0)
+			rc = uidv_add(&done, x[i].rec.src_uid, err);
+	if (rc != E2_OK || done.n == 0)
+		goto out;
+	set = imap_set_of(done.v, done.n);
+	if (set == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	rc = imap_reselect(r, src->name, err);
+	if (rc == E2_OK)
+		rc = imap_store_flag(r, done.v, done.n,
+				     mailimap_flag_new_deleted, true, err);
+	if (rc == E2_OK)
+		rc = folder_expunge(r, set, err);
+	if (rc == E2_OK)
+		rc = store_begin(c->st, err);
+	if (rc != E2_OK)
+		goto out;
+	for (size_t i = 0; i < done.n && rc == E2_OK; i++)
+		rc = syncstate_msg_delete_uid(c->ss, src->name, done.v[i], err);
+	if (rc != E2_OK)
+		store_rollback(c->st);
+	else
+		rc = store_commit(c->st, err);
+out:
+	if (set != NULL)
+		mailimap_set_free(set);
+	uidv_free(&done);
+	return rc;
+}
+
+/* One chunk of transfers from src into f (see above). */
+static enum e2_status
+xfer_chunk(struct folder_run *f, const struct acct_folder *src, bool move,
+	   struct xfer *x, size_t n, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
 	struct mailimap_set *set = NULL, *sres = NULL, *dres = NULL;
-	uint32_t suid = a->from->uid, uid = 0, uv = 0;
-	struct upload_src u;
+	uint32_t *uids = NULL, uv = 0;
+	size_t nu = 0;
+	bool fits = false, by_move = move && r->caps.move, src_gone = by_move;
 	enum e2_status rc;
-	bool ok, moved = false;
 	int code;
 
-	if (src == NULL)
-		return folder_upload(f, lf, a->flags, NULL, err);
-	rc = upload_read(f, lf, &u, &ok, err);
-	if (rc != E2_OK || !ok)
+	rc = xfer_record(f, src, x, n, err);
+	if (rc != E2_OK)
+		return rc;
+	qsort(x, n, sizeof(*x), xfer_cmp);
+	uids = calloc(n + 1, sizeof(*uids));
+	if (uids == NULL)
+		return imap_oom(err);
+	for (size_t i = 0; i < n; i++)
+		if (x[i].live)
+			uids[nu++] = x[i].rec.src_uid;
+	if (nu == 0)
 		goto out;
-	rc = imap_reselect(r, f->name, err);
-	if (rc == E2_OK)
-		rc = upload_recover(f, lf, &u, &uid, err);
+	set = imap_set_of(uids, nu);
+	rc = set != NULL ? imap_reselect(r, src->name, err) : imap_oom(err);
 	if (rc != E2_OK)
 		goto out;
-	if (uid != 0) {
-		/* a kill after the copy: adopt it; the source row is left to
-		 * its own folder's next run (R4 or R5, see above) */
-		rc = upload_finish(f, lf, uid, a->flags, NULL, NULL, 0, err);
-		goto out;
-	}
-	rc = upload_record(f, lf, &u, src->name, suid, err);
-	if (rc == E2_OK)
-		rc = imap_reselect(r, src->name, err);
-	set = mailimap_set_new_single(suid);
-	if (rc == E2_OK && set == NULL)
-		rc = imap_oom(err);
-	if (rc != E2_OK)
-		goto out;
-	if (move && r->caps.move) {
+	if (by_move)
 		code = mailimap_uidplus_uid_move(r->imap, set, f->name, &uv,
 						 &sres, &dres);
-		moved = true;
-	} else {
+	else
 		code = mailimap_uidplus_uid_copy(r->imap, set, f->name, &uv,
 						 &sres, &dres);
-	}
 	if (code != MAILIMAP_NO_ERROR) {
-		rc = imap_fail(r, code, moved ? "UID MOVE" : "UID COPY", err);
+		rc = imap_fail(r, code, by_move ? "UID MOVE" : "UID COPY", err);
 		goto out;
 	}
-	if (set_single(sres) == suid && uv == f->cur.uidvalidity)
-		uid = set_single(dres);
-	if (uid == 0 && r->caps.uidplus) {
-		/* no COPYUID: the source UID is gone (R9 seen late) */
-		rc = syncstate_upload_done(c->ss, f->name, lf->uniq, err);
-		upload_src_free(&u);
-		if (rc == E2_OK)
-			rc = imap_reselect(r, f->name, err);
-		if (rc == E2_OK)
-			rc = folder_upload(f, lf, a->flags, NULL, err);
+	if (sres != NULL && dres != NULL && uv == f->cur.uidvalidity)
+		rc = xfer_map(x, n, uids, nu, sres, dres, &fits, err);
+	if (rc != E2_OK)
 		goto out;
+	if (!fits && sres == NULL && r->caps.uidplus) {
+		/* no COPYUID at all: the server had none of them (R9) */
+		for (size_t i = 0; i < n; i++)
+			x[i].gone = x[i].live;
+		fits = true;
 	}
-	if (uid == 0) {
-		/* without UIDPLUS: \Deleted on the source (the copy is
-		 * made; no UID EXPUNGE), then look for it in f */
-		if (move && !moved) {
-			rc = imap_store_flag(r, &suid, 1,
+	if (!fits) {
+		/* look for each one in f (see above) */
+		if (move && !by_move && !r->caps.uidplus) {
+			rc = imap_store_flag(r, uids, nu,
 					     mailimap_flag_new_deleted, true,
 					     err);
-			moved = true;
+			src_gone = true;
 		}
 		if (rc == E2_OK)
 			rc = imap_reselect(r, f->name, err);
-		if (rc == E2_OK)
-			rc = upload_find(f, f->cur.uidnext, u.info.message_id,
-					 u.info.wire_size, &uid, err);
+		for (size_t i = 0; i < n && rc == E2_OK; i++) {
+			if (!x[i].live)
+				continue;
+			rc = upload_find(f, x[i].rec.uidnext,
+					 x[i].rec.message_id,
+					 (size_t)x[i].rec.size, &x[i].uid, err);
+			if (rc == E2_OK && x[i].uid != 0)
+				rc = uidv_add(&f->taken, x[i].uid, err);
+			x[i].gone = x[i].uid == 0;
+		}
 		if (rc != E2_OK)
 			goto out;
-		if (uid == 0) {
-			rc = syncstate_upload_done(c->ss, f->name, lf->uniq,
-						   err);
-			if (rc == E2_OK)
-				rc = folder_upload(f, lf, a->flags, NULL, err);
-			goto out;
-		}
 	}
-	c->stats->moved++;
-	/* the rows: the new one, and the source's once it is gone there */
-	rc = upload_finish(f, lf, uid, a->flags, NULL, moved ? src->name : NULL,
-			   suid, err);
-	if (rc != E2_OK || !move || moved)
-		goto out;
-	/* UID COPY made the move: now the source goes (UIDPLUS here) */
-	rc = imap_store_flag(r, &suid, 1, mailimap_flag_new_deleted, true, err);
-	if (rc == E2_OK) {
-		rc = folder_expunge(r, set, err);
-	}
-	if (rc == E2_OK) {
-		rc = store_begin(c->st, err);
-		if (rc == E2_OK) {
-			rc = syncstate_msg_delete_uid(c->ss, src->name, suid,
-						      err);
-			if (rc == E2_OK)
-				rc = store_commit(c->st, err);
-			else
-				store_rollback(c->st);
-		}
-	}
+	rc = xfer_commit(f, src, x, n, src_gone, err);
+	if (rc == E2_OK && move && !src_gone)
+		rc = xfer_expunge(f, src, x, n, err);
+	/* what the server no longer had is sent from its file (R9) */
+	if (rc == E2_OK)
+		rc = imap_reselect(r, f->name, err);
+	for (size_t i = 0; i < n && rc == E2_OK && !sync_stopping(r->c); i++)
+		if (x[i].live && x[i].gone)
+			rc = folder_upload(f, x[i].lf, x[i].a->flags, NULL,
+					   err);
 out:
 	if (set != NULL)
 		mailimap_set_free(set);
@@ -740,6 +1004,64 @@ out:
 		mailimap_set_free(sres);
 	if (dres != NULL)
 		mailimap_set_free(dres);
-	upload_src_free(&u);
+	free(uids);
+	return rc;
+}
+
+enum e2_status
+folder_transfers(struct folder_run *f,
+		 const struct reconcile_action *const *ups, size_t nups,
+		 const size_t *lmap, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct xfer *x = NULL;
+	bool *taken = NULL;
+	enum e2_status rc = E2_OK;
+
+	x = calloc(XFER_CHUNK, sizeof(*x));
+	taken = calloc(nups + 1, sizeof(*taken));
+	if (x == NULL || taken == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < nups && rc == E2_OK && !sync_stopping(r->c);
+	     i++) {
+		const struct reconcile_action *a = ups[i];
+		const struct acct_folder *src;
+		bool move = a->kind == RECONCILE_SERVER_MOVE;
+		size_t n = 0;
+
+		if (taken[i] || (a->kind != RECONCILE_SERVER_MOVE &&
+				 a->kind != RECONCILE_SERVER_COPY))
+			continue;
+		src = acct_by_id(r, a->from->folder_id);
+		if (src == NULL) {
+			/* the source folder is not this account's: send */
+			taken[i] = true;
+			rc = imap_reselect(r, f->name, err);
+			if (rc == E2_OK)
+				rc = folder_upload(f,
+						   &f->local.v[lmap[a->local]],
+						   a->flags, NULL, err);
+			continue;
+		}
+		/* this one and the later ones of the same source and kind */
+		memset(x, 0, XFER_CHUNK * sizeof(*x));
+		for (size_t j = i; j < nups && n < XFER_CHUNK; j++) {
+			const struct reconcile_action *b = ups[j];
+
+			if (taken[j] || b->kind != a->kind ||
+			    strcmp(b->from->folder_id, a->from->folder_id) != 0)
+				continue;
+			taken[j] = true;
+			x[n].a = b;
+			x[n].lf = &f->local.v[lmap[b->local]];
+			n++;
+		}
+		rc = xfer_chunk(f, src, move, x, n, err);
+	}
+out:
+	free(taken);
+	free(x);
 	return rc;
 }

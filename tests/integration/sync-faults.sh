@@ -24,7 +24,8 @@
 # 6. POP3 (issue 8): local moves into .Work pending beside local deletes,
 #    killed at several points: a move never deletes on the server.
 # 7. IMAP uploads and moves (issue 8) cut right after the server's step
-#    and killed: nothing sent twice, nothing lost.
+#    and killed: nothing sent twice, nothing lost; a batched move of 40
+#    (one UID MOVE) cut before its tagged OK and its COPYUID, and killed.
 # Deterministic: fixed seeds, cut points by byte count. Last: one sync of
 # an account at a time (the lock), checked with two concurrent runs.
 # Runs about 2 minutes (ASan build, 2 cores).
@@ -931,5 +932,97 @@ for p in $UP_KILLS; do
 	up_fill "up$k" || e2t_fatal "cannot fill up$k"
 	up_point "up$k" "kill -9 after ${p}s" kill "$p"
 done
+
+
+# A batched move (issue 8, batch): 40 messages saved INBOX -> .Work in one
+# go make one UID MOVE of 40 UIDs. The sync is cut right before the
+# tagged OK of that UID MOVE (the server moved them all and sent COPYUID,
+# the client never heard the end), and before its COPYUID, and killed;
+# then a clean sync: each of the 40 exactly once in Work on the server and
+# locally (every file tagged), none left in INBOX, none in the Trash.
+bm_fill() {
+	local n
+	e2t_doveadm mailbox create -u "$1" Work || return 1
+	for n in $(seq 1 40); do
+		printf 'From: a@example.org\nTo: u@email2.test\nSubject: b%s\nMessage-ID: <b%s@bm>\nDate: Tue, 2 Jan 2024 10:00:00 +0000\n\nbody %s\n' \
+			"$n" "$n" "$n" | e2t_doveadm save -u "$1" -m INBOX ||
+			return 1
+	done
+}
+bm_ops() {
+	local f
+	mkdir -p "$MD/.Work/cur" "$MD/.Work/new"
+	for f in "$MD"/cur/* "$MD"/new/*; do
+		[ -f "$f" ] && mv "$f" "$MD/.Work/cur/$(basename "$f")"
+	done
+	return 0
+}
+bm_same() {
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" "$1" "$E2T_PASSFILE" \
+		"$E2T_CA" "$MD" <<'PY'
+import imaplib, os, re, ssl, sys
+host, port, user, pw, ca, md = sys.argv[1:7]
+all40 = sorted("b%d" % i for i in range(1, 41))
+want = {"INBOX": [], "Work": all40, "Trash": []}
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(pw).read().strip())
+bad = 0
+for box, names in want.items():
+    m.select(box, readonly=True)
+    typ, data = m.uid("SEARCH", None, "UNDELETED")
+    got = []
+    for uid in (data[0].split() if data[0] else []):
+        typ, d = m.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        got.append(re.search(rb"<(\w+)@bm>", d[0][1]).group(1).decode())
+    if sorted(got) != names:
+        print("server", box, sorted(got), "want", names); bad += 1
+for box, d in (("INBOX", md), ("Work", os.path.join(md, ".Work"))):
+    got = []
+    for sub in ("new", "cur"):
+        for f in os.listdir(os.path.join(d, sub)):
+            if ",U=" not in f:
+                print("untagged", box, f); bad += 1
+            t = open(os.path.join(d, sub, f), "rb").read()
+            got.append(re.search(rb"<(\w+)@bm>", t).group(1).decode())
+    if sorted(got) != want[box]:
+        print("local", box, sorted(got), "want", want[box]); bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+bm_point() {
+	local user=$1 name=$2 how=$3 pa
+	fresh IMAP4 "$PROXY_PORT" "$user" SERVERDELETEACTION=2
+	proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	e2t_check "batch $name: first sync" tsync 60
+	bm_ops
+	if [ "$how" = cut ]; then
+		proxy_stop
+		read -r -a pa <<<"$4"
+		proxy_start "$E2T_IMAP_NOTLS_PORT" "${pa[@]}" --cut-conns 99 \
+			--log "$PLOG"
+		e2t_check "batch $name: the cut sync fails cleanly" cut_sync
+		proxy_stop
+		proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	else
+		killed_sync "$4"
+	fi
+	e2t_check "batch $name: clean sync" tsync 60
+	e2t_check "batch $name: all 40 once in Work, none lost" bm_same "$user"
+	proxy_stop
+}
+for k in 1 2 3 4; do
+	e2t_add_user "bm$k" "$E2T_PASS" || e2t_fatal "cannot add bm$k"
+done
+sleep 1.1
+touch "$E2T_DIR/etc/users"
+for k in 1 2 3 4; do
+	bm_fill "bm$k" || e2t_fatal "cannot fill bm$k"
+done
+bm_point bm1 "cut before the tagged OK of UID MOVE" cut "--at OK.Move --nth 1"
+bm_point bm2 "cut before COPYUID" cut "--at \[COPYUID --nth 1"
+bm_point bm3 "kill -9 after 0.2s" kill 0.2
+bm_point bm4 "kill -9 after 0.4s" kill 0.4
 
 e2t_finish

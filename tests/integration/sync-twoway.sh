@@ -197,6 +197,48 @@ e2t_check "both kept as they were" \
 	test -f "$W/new/1700000001.nohdr.host" -a -f "$W/new/1700000002.nul.host"
 rm -f "$W/new/1700000001.nohdr.host" "$W/new/1700000002.nul.host"
 
+# ---- a save of many at once (issue 8, batch): one UID MOVE of a set
+# One message moved, then twenty: the twenty cost the client a few bytes
+# more (one UID set), not twenty SELECT / UID MOVE / SELECT rounds (about
+# 60 bytes each), and end up once each in Work on the server and locally.
+# in_bytes FROM: Dovecot's "in=" of the logouts logged after offset FROM
+in_bytes() {
+	sleep 0.5
+	tail -c +"$(($1 + 1))" "$E2T_DOVECOT_LOG" |
+		grep -o -E 'Logged out in=[0-9]+' | sed -E 's/.*in=//' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+for n in $(seq 1 20); do deliver "bm$n"; done
+deliver bs1
+sync_once
+f=$(file_in "$MD" bs1)
+mv "$f" "$W/cur/$(basename "$f")"
+mark=$(wc -c <"$E2T_DOVECOT_LOG")
+e2t_check "sync after a save of one" sync_once
+one=$(in_bytes "$mark")
+for n in $(seq 1 20); do
+	f=$(file_in "$MD" "bm$n")
+	mv "$f" "$W/cur/$(basename "$f")"
+done
+mark=$(wc -c <"$E2T_DOVECOT_LOG")
+e2t_check "sync after a save of twenty" sync_once
+twenty=$(in_bytes "$mark")
+e2t_log "client bytes: a save of one $one, of twenty $twenty"
+e2t_check "twenty moved in one command (< 400 bytes more than one)" \
+	test "$((twenty - one))" -lt 400
+e2t_check "twenty moved, not uploaded" json 'd["uploaded"] == 0'
+bm_all() {
+	local n
+	for n in $(seq 1 20); do
+		on Work "bm$n" 1 && on INBOX "bm$n" 0 &&
+			test "$(count_in "$W" "bm$n")$(count_in "$MD" "bm$n")" = 10 ||
+			return 1
+	done
+	ls "$W"/cur | grep -v -q ',U=' && return 1
+	return 0
+}
+e2t_check "each of the twenty once in Work, server and local, tagged" bm_all
+
 # ---- a server without UIDPLUS and MOVE: UID COPY + \Deleted
 conf=$E2T_DOVECOT_CONF
 cp "$conf" "$E2T_DIR/dovecot.conf.orig"
