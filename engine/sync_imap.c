@@ -1287,6 +1287,8 @@ acct_ref_add(struct acct_index *ax, const char *holder,
 		ax->refs = g;
 		ax->caprefs = cap;
 	}
+	/* every field: reconcile_tagref_cmp() reads pop3_uidl too */
+	memset(&ax->refs[ax->nrefs], 0, sizeof(ax->refs[ax->nrefs]));
 	ax->refs[ax->nrefs].holder_id = holder;
 	ax->refs[ax->nrefs].tag = *t;
 	ax->nrefs++;
