@@ -123,6 +123,67 @@ e2t_check "copied on the server, nothing uploaded" \
 	json 'd["moved"] == 1 and d["uploaded"] == 0'
 e2t_check "m3 in Work and still in INBOX" on_and Work m3 1 INBOX m3 1
 
+# ---- R18: the REAL neomutt's save writes a new file under a new name
+# (no tag, Content-Length added) and removes the original: still a move
+. "$E2T_SRCDIR/harness/neomutt.sh"
+# mutt_check NAME CMD...: a check that needs neomutt (SKIP with the reason)
+mutt_check() {
+	if [ -n "$MUTT_WHY" ]; then
+		e2t_check_skip "$1" "$MUTT_WHY"
+	else
+		e2t_check "$@"
+	fi
+}
+# saved_untagged NAME: in .Work only, under a name with no tag
+saved_untagged() {
+	local f
+	f=$(file_in "$W" "$1") && [ -n "$f" ] && [ -z "$(file_in "$MD" "$1")" ] &&
+		! basename "$f" | grep -q ',U='
+}
+# copied_kept NAME GUID: in Work, and in INBOX with the same GUID
+copied_kept() { on_and Work "$1" 1 INBOX "$1" 1 && test -n "$2" -a "$(guid INBOX "$1")" = "$2"; }
+mutt_usable || true
+for n in mutta muttb muttc; do
+	deliver "$n" || e2t_fatal "cannot deliver $n"
+done
+e2t_check "sync takes mutta muttb muttc" sync_once
+for a in 1 2; do
+	case $a in 1) n=mutta ;; 2) n=muttb ;; esac
+	e2t_check "provision with SERVERDELETEACTION $a (neomutt)" provision $a
+	g=$(guid INBOX $n)
+	[ -z "$MUTT_WHY" ] && mutt_save "$MD" "$n@t" .Work
+	mutt_check "neomutt saved $n into .Work under a new name (action $a)" \
+		saved_untagged $n
+	mutt_check "sync after neomutt's save (action $a)" sync_once
+	mutt_check "neomutt's save is a move: moved 1, uploaded 0 (action $a)" \
+		json 'd["moved"] == 1 and d["uploaded"] == 0 and d["deleted_server"] == 0'
+	mutt_check "$n in Work, gone from INBOX (action $a)" on_and Work $n 1 INBOX $n 0
+	mutt_check "$n keeps its Dovecot GUID: moved, not re-sent (action $a)" \
+		test -n "$g" -a "$(guid Work $n)" = "$g"
+	mutt_check "nothing went to Trash (neomutt, action $a)" trash_empty
+	mutt_check "the new file now carries Work's tag (action $a)" \
+		name_has "$W" $n ',U=[0-9]+-V[0-9]+-F'
+	mutt_check "resync after neomutt's save exits 0 (action $a)" sync_once
+	mutt_check "resync: nothing moved, uploaded, deleted or downloaded ($a)" \
+		json 'd["moved"] == 0 and d["uploaded"] == 0 and d["messages"] == 0 and d["deleted_server"] == 0'
+	mutt_check "one $n on the server, one locally (action $a)" \
+		test "$(imap count Work "<$n@t>")$(imap count INBOX "<$n@t>")$(count_in "$W" $n)$(count_in "$MD" $n)" = 1010
+done
+# copy-message: the source file stays; rows keep no Message-ID, so the
+# new file is uploaded (R11, documented in email2-syncd(1))
+g=$(guid INBOX muttc)
+[ -z "$MUTT_WHY" ] && mutt_copy "$MD" muttc@t .Work
+mutt_check "neomutt copied muttc into .Work" \
+	test "$(count_in "$W" muttc)$(count_in "$MD" muttc)" = 11
+mutt_check "sync after neomutt's copy" sync_once
+mutt_check "neomutt's copy is an upload (documented): uploaded 1, moved 0" \
+	json 'd["uploaded"] == 1 and d["moved"] == 0 and d["deleted_server"] == 0'
+mutt_check "muttc in Work and still in INBOX with its GUID" \
+	copied_kept muttc "$g"
+mutt_check "resync after the copy uploads nothing" sync_once
+mutt_check "resync after the copy: nothing moved or uploaded" \
+	json 'd["moved"] == 0 and d["uploaded"] == 0'
+
 # ---- R11: a draft written into .Drafts/new/ with :2,D
 mk draft1
 e2t_check "Drafts mapped locally" test -d "$D/new"
