@@ -142,6 +142,17 @@ saved_untagged() {
 }
 # copied_kept NAME GUID: in Work, and in INBOX with the same GUID
 copied_kept() { on_and Work "$1" 1 INBOX "$1" 1 && test -n "$2" -a "$(guid INBOX "$1")" = "$2"; }
+# trashed_and_saved NAME: INBOX's file flagged T, one untagged in .Work
+trashed_and_saved() {
+	local f
+	f=$(file_in "$MD" "$1") && [ -n "$f" ] && basename "$f" | grep -q ':2,.*T' &&
+		[ "$(count_in "$W" "$1")" = 1 ]
+}
+# moved_with_guid NAME GUID: in Work with GUID, not in INBOX, Trash empty
+moved_with_guid() {
+	on_and Work "$1" 1 INBOX "$1" 0 && trash_empty &&
+		test -n "$2" -a "$(guid Work "$1")" = "$2"
+}
 mutt_usable || true
 for n in mutta muttb muttc; do
 	deliver "$n" || e2t_fatal "cannot deliver $n"
@@ -169,6 +180,31 @@ for a in 1 2; do
 	mutt_check "one $n on the server, one locally (action $a)" \
 		test "$(imap count Work "<$n@t>")$(imap count INBOX "<$n@t>")$(count_in "$W" $n)$(count_in "$MD" $n)" = 1010
 done
+# $maildir_trash: the original stays, flagged T; still a move (the T file
+# is then a trashed file with no row: kept locally, never sent). Only for
+# a file in cur/: neomutt flags a new/ file T in new/, which email2 does
+# not read (no flags in new/), so there it stays a delete and an upload
+e2t_check "provision with SERVERDELETEACTION 2 (maildir_trash)" provision 2
+deliver muttd || e2t_fatal "cannot deliver muttd"
+e2t_check "sync takes muttd" sync_once
+# read first (cur/, S): neomutt marks a new/ file T in new/, where the
+# Maildir spec has no flags and email2 reads none (see the report)
+f=$(file_in "$MD" muttd)
+mv "$f" "$MD/cur/$(basename "$f"):2,S"
+e2t_check "sync after muttd was read" sync_once
+g=$(guid INBOX muttd)
+[ -z "$MUTT_WHY" ] && MUTT_EXTRA="set maildir_trash=yes" mutt_save "$MD" muttd@t .Work
+mutt_check "maildir_trash: the original is flagged T, the new file in .Work" \
+	trashed_and_saved muttd
+mutt_check "sync after neomutt's save with maildir_trash" sync_once
+mutt_check "maildir_trash: moved 1, uploaded 0, nothing deleted" \
+	json 'd["moved"] == 1 and d["uploaded"] == 0 and d["deleted_server"] == 0'
+mutt_check "maildir_trash: muttd in Work with its GUID, not in INBOX or Trash" \
+	moved_with_guid muttd "$g"
+mutt_check "maildir_trash: resync exits 0" sync_once
+mutt_check "maildir_trash: resync moves, uploads, deletes nothing" \
+	json 'd["moved"] == 0 and d["uploaded"] == 0 and d["deleted_server"] == 0 and d["messages"] == 0'
+
 # copy-message: the source file stays; rows keep no Message-ID, so the
 # new file is uploaded (R11, documented in email2-syncd(1))
 g=$(guid INBOX muttc)
