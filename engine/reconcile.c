@@ -621,3 +621,142 @@ reconcile_folder_decide(const struct reconcile_folder_state *fs)
 		return RECONCILE_FOLDER_DOWNLOAD;
 	return RECONCILE_FOLDER_FORGET;
 }
+
+/* ---- saves by a new name (R18) */
+
+bool
+reconcile_msgid_normalize(const char *in, char out[RECONCILE_MSGID_MAX + 1])
+{
+	size_t n = 0, at = RECONCILE_NONE, start = 0;
+
+	out[0] = '\0';
+	if (in == NULL)
+		return false;
+	for (const char *p = in; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+			continue; /* CFWS and folding */
+		if (ch < 0x21 || ch > 0x7e || n == RECONCILE_MSGID_MAX) {
+			out[0] = '\0';
+			return false;
+		}
+		out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+	if (n >= 2 && out[0] == '<' && out[n - 1] == '>') {
+		start = 1;
+		n--;
+	}
+	memmove(out, out + start, n - start);
+	n -= start;
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (out[i] == '<' || out[i] == '>') {
+			out[0] = '\0';
+			return false;
+		}
+		if (out[i] == '@')
+			at = i;
+	}
+	/* id-left is case-sensitive, the domain (id-right) is not */
+	for (size_t i = at == RECONCILE_NONE ? n : at + 1; i < n; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+	return n > 0;
+}
+
+struct save_key {
+	char key[RECONCILE_MSGID_MAX + 1];
+	size_t i;
+};
+
+static int
+save_key_cmp(const void *a, const void *b)
+{
+	const struct save_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Normalised keys of v, sorted; entries with no usable id are left out. */
+static struct save_key *
+save_keys(const struct reconcile_save_side *v, size_t n, size_t *n_out)
+{
+	struct save_key *k = calloc(n == 0 ? 1 : n, sizeof(*k));
+	size_t m = 0;
+
+	if (k == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!reconcile_msgid_normalize(v[i].message_id, k[m].key))
+			continue;
+		k[m++].i = i;
+	}
+	if (m > 1)
+		qsort(k, m, sizeof(*k), save_key_cmp);
+	*n_out = m;
+	return k;
+}
+
+/* [*lo, *hi) of the entries of k whose key is key. */
+static void
+save_range(const struct save_key *k, size_t n, const char *key, size_t *lo,
+	   size_t *hi)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (strcmp(k[mid].key, key) < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = a;
+	while (a < n && strcmp(k[a].key, key) == 0)
+		a++;
+	*hi = a;
+}
+
+enum e2_status
+reconcile_pair_saves(const struct reconcile_save_side *orphans, size_t norphans,
+		     const struct reconcile_save_side *files, size_t nfiles,
+		     size_t *pair_out, struct e2_err *err)
+{
+	struct save_key *ko = NULL, *kf = NULL;
+	size_t no = 0, nf = 0;
+	enum e2_status rc = E2_OK;
+
+	for (size_t i = 0; i < norphans; i++)
+		pair_out[i] = RECONCILE_NONE;
+	ko = save_keys(orphans, norphans, &no);
+	kf = save_keys(files, nfiles, &nf);
+	if (ko == NULL || kf == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t a = 0; a < no;) {
+		size_t olo, ohi, flo, fhi;
+
+		save_range(ko, no, ko[a].key, &olo, &ohi);
+		a = ohi;
+		if (ohi - olo != 1)
+			continue; /* two orphans, one id: ambiguous */
+		save_range(kf, nf, ko[olo].key, &flo, &fhi);
+		if (fhi - flo != 1)
+			continue; /* no file, or two: ambiguous */
+		if (strcmp(orphans[ko[olo].i].folder_id,
+			   files[kf[flo].i].folder_id) == 0)
+			continue; /* rewritten in its own folder: not a move */
+		pair_out[ko[olo].i] = kf[flo].i;
+	}
+out:
+	free(ko);
+	free(kf);
+	return rc;
+}

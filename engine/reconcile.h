@@ -73,6 +73,18 @@
  *      driver marked moved (its file went away under a new name, found by
  *      the driver) is KEEP (MOVED_AWAY) for good, DROP_ROW once the
  *      server lets the message go.
+ *  R18 IMAP save by a new name (neomutt's save-message: a NEW file under a
+ *      new name, no tag, in B; the original removed or T in A): the
+ *      account pass pairs each orphan (a row of A whose file is gone or
+ *      T) with the one untagged file of another changed folder whose
+ *      Message-ID is the same (reconcile_pair_saves(); normalised: CFWS,
+ *      angle brackets, the domain's case). The driver then renames the
+ *      file to carry A's new-form tag, which makes it R7 (a SERVER_MOVE,
+ *      never an upload; A's row KEEP MOVED_AWAY). No pair -- no or an
+ *      empty Message-ID, two files or two orphans with one id, or the
+ *      file in A itself (an edit, not a move) -- leaves R5 + R11 (delete
+ *      and upload). A copy (copy-message: A's file still there) is not
+ *      paired (rows keep no Message-ID): the new file is uploaded (R11).
  *  F1  local folder, no server folder, never synced: CREATE_SERVER_FOLDER.
  *  F2  server folder gone, local folder holds only messages the server
  *      had (no untagged or changed file): REMOVE_LOCAL_FOLDER.
@@ -265,6 +277,38 @@ enum e2_status reconcile_folder(const struct reconcile_input *in,
 				struct e2_err *err);
 /* NULL-safe; empties plan. */
 void reconcile_plan_free(struct reconcile_plan *plan);
+
+/* ---- saves by a new name (R18) */
+#define RECONCILE_MSGID_MAX 255
+
+/* One side of R18: the folder (its stable id) and the Message-ID. */
+struct reconcile_save_side {
+	const char *folder_id;
+	const char *message_id; /* as read; NULL or "" : none */
+};
+
+/*
+ * Normalises a Message-ID into out: whitespace (CFWS, folding) removed,
+ * one pair of enclosing angle brackets removed, the part after the last
+ * '@' (the domain, RFC 5322 id-right) lower-cased; id-left keeps its
+ * case. false (out "") for NULL, empty, longer than RECONCILE_MSGID_MAX,
+ * a byte outside printable ASCII, or '<' '>' inside.
+ */
+bool reconcile_msgid_normalize(const char *in,
+			       char out[RECONCILE_MSGID_MAX + 1]);
+/*
+ * R18: pair_out[i] (norphans entries) gets the index of the one file of
+ * files whose normalised Message-ID equals orphans[i]'s, or
+ * RECONCILE_NONE: no usable id, no file or two files with it, another
+ * orphan with it, or the file in the orphan's own folder. A file pairs
+ * with at most one orphan. Borrows both arrays; any order. O((n + m)
+ * log). Errors: E2_ENOMEM.
+ */
+enum e2_status reconcile_pair_saves(const struct reconcile_save_side *orphans,
+				    size_t norphans,
+				    const struct reconcile_save_side *files,
+				    size_t nfiles, size_t *pair_out,
+				    struct e2_err *err);
 
 /* ---- folder level (F1-F6) */
 struct reconcile_folder_state {

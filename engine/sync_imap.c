@@ -1258,7 +1258,7 @@ acct_index_free(struct acct_index *ax)
 	memset(ax, 0, sizeof(*ax));
 }
 
-static enum e2_status
+enum e2_status
 acct_ref_add(struct acct_index *ax, const char *holder,
 	     const struct reconcile_tag *t, struct e2_err *err)
 {
@@ -1272,6 +1272,7 @@ acct_ref_add(struct acct_index *ax, const char *holder,
 		ax->refs = g;
 		ax->caprefs = cap;
 	}
+	/* every field: reconcile_tagref_cmp() reads pop3_uidl too */
 	ax->refs[ax->nrefs] = (struct reconcile_tagref){
 		.holder_id = holder, .tag = *t, .pop3_uidl = NULL};
 	ax->nrefs++;
@@ -1367,6 +1368,7 @@ acct_index_build(struct imap_run *r, struct e2_err *err)
 		for (size_t i = 0; i < ax->nf && rc == E2_OK; i++) {
 			struct acct_folder *af = &ax->fv[i];
 			struct reconcile_index_entry e = {0};
+			const struct maildir_file *lf;
 			struct syncstate_msg m;
 			bool found = false;
 
@@ -1384,10 +1386,14 @@ acct_index_build(struct imap_run *r, struct e2_err *err)
 			e.folder_id = af->id;
 			e.uidvalidity = ref->tag.uidvalidity;
 			e.uid = ref->tag.uid;
+			/* a T file is gone too (R5): its copy elsewhere is
+			 * a move (neomutt with maildir_trash, R18) */
+			lf = af->listed ? maildir_snapshot_find(&af->snap,
+								m.local_name)
+					: NULL;
 			e.file_present =
 				!af->listed ||
-				maildir_snapshot_find(&af->snap,
-						      m.local_name) != NULL;
+				(lf != NULL && !flag_has(lf->flags, 'T'));
 			rc = acct_entry_add(ax, &e, err);
 		}
 	}
@@ -1437,6 +1443,9 @@ imap_account_pass(struct imap_run *r, clist *list, struct e2_err *err)
 			rc = acct_folder_scan(r, af, err);
 		}
 	}
+	/* saves by a new name are moves (R18, sync_imap_saves.c) */
+	if (rc == E2_OK)
+		rc = saves_pair(r, err);
 	if (rc == E2_OK)
 		rc = acct_index_build(r, err);
 	/* the listings served the index; each folder lists itself again */

@@ -204,4 +204,13 @@ enum e2_status folder_transfers(struct folder_run *f,
 				size_t nups, const size_t *lmap,
 				struct e2_err *err);
 
+/* ---- sync_imap.c: the account pass */
+enum e2_status acct_ref_add(struct acct_index *ax, const char *holder,
+			    const struct reconcile_tag *t, struct e2_err *err);
+
+/* ---- sync_imap_saves.c: saves by a new name are moves (R18). After every
+ * folder's scan, before the index: renames each paired file to carry its
+ * source row's tag and adds its ref. */
+enum e2_status saves_pair(struct imap_run *r, struct e2_err *err);
+
 #endif /* E2_SYNC_IMAP_INT_H */

@@ -55,7 +55,9 @@
  * before the rename leaves that record, and the next run looks for the
  * message with the same search and adopts it instead of sending it again;
  * a kill after the rename leaves a file with this folder's tag and no row:
- * ADOPT (R12). One window is documented: a move by UID COPY killed between
+ * ADOPT (R12). A move or copy with a Message-ID is searched for by it
+ * alone (the moved message has the source's bytes, which may differ from
+ * the file's: R18). One window is documented: a move by UID COPY killed between
  * its rows and the EXPUNGE of the source leaves the source message and its
  * row; the next run sees a local delete there (R5) and applies
  * SERVERDELETEACTION to it (2: one copy lands in the Trash).
@@ -767,6 +769,13 @@ xfer_record(struct folder_run *f, const struct acct_folder *src, struct xfer *x,
 		rc = upload_read(f, x[i].lf, &u, &ok, err);
 		if (rc != E2_OK || !ok)
 			continue;
+		/* the server moves the source's bytes, not the file's: a save
+		 * by a new name (R18, sync_imap_saves.c) added a field, so a
+		 * message with a Message-ID is found again by it alone
+		 * (record, recovery and the search without COPYUID); one
+		 * without keeps the size */
+		if (u.info.message_id[0] != '\0')
+			u.info.wire_size = 0;
 		rc = upload_recover(f, x[i].lf, &u, &uid, err);
 		if (rc == E2_OK && uid != 0) {
 			/* a kill after the copy: adopt it; the source row is

@@ -1025,4 +1025,100 @@ bm_point bm2 "cut before COPYUID" cut "--at \[COPYUID --nth 1"
 bm_point bm3 "kill -9 after 0.2s" kill 0.2
 bm_point bm4 "kill -9 after 0.4s" kill 0.4
 
+# ---- 7b. saves by a new name (R18, issue 8 neomutt): cut and killed ---------
+#
+# neomutt's real save: a NEW untagged file in .Work (Content-Length added)
+# and the original removed, for a1 and a2. The sync pairs them by
+# Message-ID (UID FETCH BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] in INBOX),
+# renames each to carry its INBOX row's tag, then moves them (UID MOVE).
+# Cut before the Message-ID reply (nothing renamed yet), before the 1st
+# and 2nd COPYUID (moved, not heard), or killed: a clean sync then leaves
+# a1 a2 once in Work (never uploaded twice), none in Trash (SDA 2).
+sv_ops() {
+	local f n
+	mkdir -p "$MD/.Work/cur" "$MD/.Work/new" "$MD/.Work/tmp"
+	for n in a1 a2; do
+		f=$(grep -l "^Message-ID: <$n@up>" "$MD"/cur/* "$MD"/new/* | head -n1)
+		{ printf 'Content-Length: 8\n'; cat "$f"; } \
+			>"$MD/.Work/cur/1700000100.sv$n.host:2,S" && rm -f "$f"
+	done
+}
+sv_same() {
+	"$E2T_PY" - "$E2T_ADDR" "$E2T_IMAPS_PORT" "$1" "$E2T_PASSFILE" \
+		"$E2T_CA" "$MD" <<'PY'
+import imaplib, os, re, ssl, sys
+host, port, user, pw, ca, md = sys.argv[1:7]
+want = {"INBOX": ["a3", "a4", "a5"], "Work": ["a1", "a2"], "Trash": []}
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+m = imaplib.IMAP4_SSL(host, int(port), ssl_context=ctx)
+m.login(user, open(pw).read().strip())
+bad = 0
+for box, names in want.items():
+    m.select(box, readonly=True)
+    typ, data = m.uid("SEARCH", None, "UNDELETED")
+    got = []
+    for uid in (data[0].split() if data[0] else []):
+        typ, d = m.uid("FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        got.append(re.search(rb"<(\w+)@up>", d[0][1]).group(1).decode())
+    if sorted(got) != names:
+        print("server", box, sorted(got), "want", names); bad += 1
+for box, d in (("INBOX", md), ("Work", os.path.join(md, ".Work"))):
+    got = []
+    for sub in ("new", "cur"):
+        for f in os.listdir(os.path.join(d, sub)):
+            if ",U=" not in f:
+                print("untagged", box, f); bad += 1
+            t = open(os.path.join(d, sub, f), "rb").read()
+            got.append(re.search(rb"<(\w+)@up>", t).group(1).decode())
+    if sorted(got) != want[box]:
+        print("local", box, sorted(got), "want", want[box]); bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+sv_point() {
+	local user=$1 name=$2 how=$3 pa
+	shift 3
+	fresh IMAP4 "$PROXY_PORT" "$user" SERVERDELETEACTION=2
+	proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	e2t_check "save $name: first sync" tsync 60
+	sv_ops
+	if [ "$how" = cut ]; then
+		proxy_stop
+		read -r -a pa <<<"$1"
+		proxy_start "$E2T_IMAP_NOTLS_PORT" "${pa[@]}" --cut-conns 99 \
+			--log "$PLOG"
+		e2t_check "save $name: the cut sync fails cleanly" cut_sync
+		proxy_stop
+		proxy_start "$E2T_IMAP_NOTLS_PORT" --cut-conns 0 --log "$PLOG"
+	else
+		killed_sync "$1"
+	fi
+	e2t_check "save $name: clean sync" tsync 60
+	e2t_check "save $name: moved once, nothing uploaded twice or in Trash" \
+		sv_same "$user"
+	proxy_stop
+}
+SV_CUTS="BODY\[HEADER\.FIELDS:1 \[COPYUID:1 \[COPYUID:2"
+SV_KILLS="0.05 0.15 0.3 0.6"
+k=0
+for p in $SV_CUTS $SV_KILLS; do
+	k=$((k + 1))
+	up_user "sv$k" || e2t_fatal "cannot add sv$k"
+done
+sleep 1.1
+touch "$E2T_DIR/etc/users"
+k=0
+for p in $SV_CUTS; do
+	k=$((k + 1))
+	up_fill "sv$k" || e2t_fatal "cannot fill sv$k"
+	sv_point "sv$k" "cut before ${p%%:*} #${p#*:}" cut \
+		"--at ${p%%:*} --nth ${p#*:}"
+done
+for p in $SV_KILLS; do
+	k=$((k + 1))
+	up_fill "sv$k" || e2t_fatal "cannot fill sv$k"
+	sv_point "sv$k" "kill -9 after ${p}s" kill "$p"
+done
+
 e2t_finish

@@ -326,4 +326,30 @@ e2t_check "R5 trash: ... tr1 gone from the server (doveadm)" \
 	test "$(on_server tr1)" = 0
 e2t_check "R5 trash: ... the Trash file stays" test "$(in_folder "$MD/.Trash" tr1)" = 1
 
+# the REAL neomutt's save (harness/neomutt.sh): the message stays on the
+# server and in .Work over two syncs (SKIP with the reason without neomutt)
+. "$E2T_SRCDIR/harness/neomutt.sh"
+mutt_usable || true
+msg "$E2T_DIR/in/nm2.eml" "$now" nm2
+e2t_deliver "$E2T_DIR/in/nm2.eml" || e2t_fatal "cannot deliver nm2.eml"
+e2t_check "R17 real neomutt: nm2 downloaded" sync_once
+two_syncs_kept() { # SUBJECT: on the server and in .Work only, twice
+	local i
+	for i in 1 2; do
+		sync_once && json 'd["deleted_server"] == 0' || return 1
+		[ "$(on_server "$1")$(in_folder "$MD" "$1")$(in_folder "$W" "$1")" = 101 ] ||
+			return 1
+	done
+}
+if [ -n "$MUTT_WHY" ]; then
+	e2t_check_skip "R17 real neomutt: save of nm2 into .Work" "$MUTT_WHY"
+	e2t_check_skip "R17 real neomutt: two syncs, no DELE" "$MUTT_WHY"
+else
+	mutt_save "$MD" nm2@example.org .Work
+	e2t_check "R17 real neomutt: save of nm2 into .Work (new name)" \
+		test "$(in_folder "$MD" nm2)$(in_folder "$W" nm2)" = 01
+	e2t_check "R17 real neomutt: two syncs, on the server and in .Work" \
+		two_syncs_kept nm2
+fi
+
 e2t_finish

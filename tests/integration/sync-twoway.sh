@@ -123,6 +123,103 @@ e2t_check "copied on the server, nothing uploaded" \
 	json 'd["moved"] == 1 and d["uploaded"] == 0'
 e2t_check "m3 in Work and still in INBOX" on_and Work m3 1 INBOX m3 1
 
+# ---- R18: the REAL neomutt's save writes a new file under a new name
+# (no tag, Content-Length added) and removes the original: still a move
+. "$E2T_SRCDIR/harness/neomutt.sh"
+# mutt_check NAME CMD...: a check that needs neomutt (SKIP with the reason)
+mutt_check() {
+	if [ -n "$MUTT_WHY" ]; then
+		e2t_check_skip "$1" "$MUTT_WHY"
+	else
+		e2t_check "$@"
+	fi
+}
+# saved_untagged NAME: in .Work only, under a name with no tag
+saved_untagged() {
+	local f
+	f=$(file_in "$W" "$1") && [ -n "$f" ] && [ -z "$(file_in "$MD" "$1")" ] &&
+		! basename "$f" | grep -q ',U='
+}
+# copied_kept NAME GUID: in Work, and in INBOX with the same GUID
+copied_kept() { on_and Work "$1" 1 INBOX "$1" 1 && test -n "$2" -a "$(guid INBOX "$1")" = "$2"; }
+# trashed_and_saved NAME: INBOX's file flagged T, one untagged in .Work
+trashed_and_saved() {
+	local f
+	f=$(file_in "$MD" "$1") && [ -n "$f" ] && basename "$f" | grep -q ':2,.*T' &&
+		[ "$(count_in "$W" "$1")" = 1 ]
+}
+# moved_with_guid NAME GUID: in Work with GUID, not in INBOX, Trash empty
+moved_with_guid() {
+	on_and Work "$1" 1 INBOX "$1" 0 && trash_empty &&
+		test -n "$2" -a "$(guid Work "$1")" = "$2"
+}
+mutt_usable || true
+for n in mutta muttb muttc; do
+	deliver "$n" || e2t_fatal "cannot deliver $n"
+done
+e2t_check "sync takes mutta muttb muttc" sync_once
+for a in 1 2; do
+	case $a in 1) n=mutta ;; 2) n=muttb ;; esac
+	e2t_check "provision with SERVERDELETEACTION $a (neomutt)" provision $a
+	g=$(guid INBOX $n)
+	[ -z "$MUTT_WHY" ] && mutt_save "$MD" "$n@t" .Work
+	mutt_check "neomutt saved $n into .Work under a new name (action $a)" \
+		saved_untagged $n
+	mutt_check "sync after neomutt's save (action $a)" sync_once
+	mutt_check "neomutt's save is a move: moved 1, uploaded 0 (action $a)" \
+		json 'd["moved"] == 1 and d["uploaded"] == 0 and d["deleted_server"] == 0'
+	mutt_check "$n in Work, gone from INBOX (action $a)" on_and Work $n 1 INBOX $n 0
+	mutt_check "$n keeps its Dovecot GUID: moved, not re-sent (action $a)" \
+		test -n "$g" -a "$(guid Work $n)" = "$g"
+	mutt_check "nothing went to Trash (neomutt, action $a)" trash_empty
+	mutt_check "the new file now carries Work's tag (action $a)" \
+		name_has "$W" $n ',U=[0-9]+-V[0-9]+-F'
+	mutt_check "resync after neomutt's save exits 0 (action $a)" sync_once
+	mutt_check "resync: nothing moved, uploaded, deleted or downloaded ($a)" \
+		json 'd["moved"] == 0 and d["uploaded"] == 0 and d["messages"] == 0 and d["deleted_server"] == 0'
+	mutt_check "one $n on the server, one locally (action $a)" \
+		test "$(imap count Work "<$n@t>")$(imap count INBOX "<$n@t>")$(count_in "$W" $n)$(count_in "$MD" $n)" = 1010
+done
+# $maildir_trash: the original stays, flagged T; still a move (the T file
+# is then a trashed file with no row: kept locally, never sent). Only for
+# a file in cur/: neomutt flags a new/ file T in new/, which email2 does
+# not read (no flags in new/), so there it stays a delete and an upload
+e2t_check "provision with SERVERDELETEACTION 2 (maildir_trash)" provision 2
+deliver muttd || e2t_fatal "cannot deliver muttd"
+e2t_check "sync takes muttd" sync_once
+# read first (cur/, S): neomutt marks a new/ file T in new/, where the
+# Maildir spec has no flags and email2 reads none (see the report)
+f=$(file_in "$MD" muttd)
+mv "$f" "$MD/cur/$(basename "$f"):2,S"
+e2t_check "sync after muttd was read" sync_once
+g=$(guid INBOX muttd)
+[ -z "$MUTT_WHY" ] && MUTT_EXTRA="set maildir_trash=yes" mutt_save "$MD" muttd@t .Work
+mutt_check "maildir_trash: the original is flagged T, the new file in .Work" \
+	trashed_and_saved muttd
+mutt_check "sync after neomutt's save with maildir_trash" sync_once
+mutt_check "maildir_trash: moved 1, uploaded 0, nothing deleted" \
+	json 'd["moved"] == 1 and d["uploaded"] == 0 and d["deleted_server"] == 0'
+mutt_check "maildir_trash: muttd in Work with its GUID, not in INBOX or Trash" \
+	moved_with_guid muttd "$g"
+mutt_check "maildir_trash: resync exits 0" sync_once
+mutt_check "maildir_trash: resync moves, uploads, deletes nothing" \
+	json 'd["moved"] == 0 and d["uploaded"] == 0 and d["deleted_server"] == 0 and d["messages"] == 0'
+
+# copy-message: the source file stays; rows keep no Message-ID, so the
+# new file is uploaded (R11, documented in email2-syncd(1))
+g=$(guid INBOX muttc)
+[ -z "$MUTT_WHY" ] && mutt_copy "$MD" muttc@t .Work
+mutt_check "neomutt copied muttc into .Work" \
+	test "$(count_in "$W" muttc)$(count_in "$MD" muttc)" = 11
+mutt_check "sync after neomutt's copy" sync_once
+mutt_check "neomutt's copy is an upload (documented): uploaded 1, moved 0" \
+	json 'd["uploaded"] == 1 and d["moved"] == 0 and d["deleted_server"] == 0'
+mutt_check "muttc in Work and still in INBOX with its GUID" \
+	copied_kept muttc "$g"
+mutt_check "resync after the copy uploads nothing" sync_once
+mutt_check "resync after the copy: nothing moved or uploaded" \
+	json 'd["moved"] == 0 and d["uploaded"] == 0'
+
 # ---- R11: a draft written into .Drafts/new/ with :2,D
 mk draft1
 e2t_check "Drafts mapped locally" test -d "$D/new"

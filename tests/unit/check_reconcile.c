@@ -508,6 +508,119 @@ START_TEST(test_reconcile_folder_decide_table)
 }
 END_TEST
 
+/*
+ * R18: orphans and files as "folder=message-id" items separated by '|'
+ * (an item "b=" has an empty id, "b" none at all); want is, per orphan,
+ * the index of its file or '-', space-separated.
+ */
+struct pair_row {
+	const char *name;
+	const char *orphans, *files;
+	const char *want;
+};
+
+/* clang-format off */
+static const struct pair_row pair_rows[] = {
+	{"R18 one save", "a=<m1@x.org>", "b=<m1@x.org>", "0"},
+	{"R18 brackets and whitespace", "a=<m1@x.org>", "b=  m1@x.org \t",
+	 "0"},
+	{"R18 folded id", "a=<m1@\r\n x.org>", "b=<m1@x.org>", "0"},
+	{"R18 domain case ignored", "a=<m1@X.Org>", "b=<m1@x.ORG>", "0"},
+	{"R18 local part case kept", "a=<M1@x.org>", "b=<m1@x.org>", "-"},
+	{"R18 no file with the id", "a=<m1@x.org>", "b=<m2@x.org>", "-"},
+	{"R18 two files, one id", "a=<m1@x.org>", "b=<m1@x.org>|c=<m1@x.org>",
+	 "-"},
+	{"R18 two orphans, one id", "a=<m1@x.org>|c=<m1@x.org>",
+	 "b=<m1@x.org>", "- -"},
+	{"R18 empty id", "a=", "b=", "-"},
+	{"R18 no id", "a", "b", "-"},
+	{"R18 empty brackets", "a=<>", "b=<>", "-"},
+	{"R18 bracket inside", "a=<m<1@x.org>", "b=<m<1@x.org>", "-"},
+	{"R18 control byte", "a=<m\0011@x.org>", "b=<m\0011@x.org>", "-"},
+	{"R18 same folder is an edit", "a=<m1@x.org>", "a=<m1@x.org>", "-"},
+	{"R18 several saves", "a=<m1@x.org>|a=<m2@x.org>|c=<m3@x.org>",
+	 "b=<m3@x.org>|b=<m9@x.org>|d=<m1@x.org>|b=<m2@x.org>", "2 3 0"},
+	{"R18 no orphans", "", "b=<m1@x.org>", ""},
+	{"R18 no files", "a=<m1@x.org>", "", "-"},
+};
+/* clang-format on */
+
+/* Splits spec into sides; strings point into buf. */
+static size_t
+pair_parse(const char *spec, char *buf, size_t bufsz,
+	   struct reconcile_save_side *v)
+{
+	size_t n = 0;
+	char *p;
+
+	if (spec[0] == '\0')
+		return 0;
+	snprintf(buf, bufsz, "%s", spec);
+	p = buf;
+	while (p != NULL && n < MAXN) {
+		char *next = strchr(p, '|');
+		char *eq;
+
+		if (next != NULL)
+			*next++ = '\0';
+		eq = strchr(p, '=');
+		v[n].folder_id = p;
+		v[n].message_id = NULL;
+		if (eq != NULL) {
+			*eq = '\0';
+			v[n].message_id = eq + 1;
+		}
+		n++;
+		p = next;
+	}
+	return n;
+}
+
+START_TEST(test_reconcile_pair_saves_table)
+{
+	const struct pair_row *t = &pair_rows[_i];
+	struct reconcile_save_side o[MAXN], f[MAXN];
+	char ob[512], fb[512], got[64] = "";
+	size_t pair[MAXN], no, nf;
+	struct e2_err err = {0};
+
+	no = pair_parse(t->orphans, ob, sizeof(ob), o);
+	nf = pair_parse(t->files, fb, sizeof(fb), f);
+	ck_assert_int_eq(reconcile_pair_saves(o, no, f, nf, pair, &err), E2_OK);
+	for (size_t i = 0; i < no; i++) {
+		size_t len = strlen(got);
+
+		if (pair[i] == RECONCILE_NONE)
+			snprintf(got + len, sizeof(got) - len, "%s-",
+				 i ? " " : "");
+		else
+			snprintf(got + len, sizeof(got) - len, "%s%zu",
+				 i ? " " : "", pair[i]);
+	}
+	ck_assert_msg(strcmp(got, t->want) == 0, "%s: got \"%s\" want \"%s\"",
+		      t->name, got, t->want);
+}
+END_TEST
+
+START_TEST(test_reconcile_msgid_normalize)
+{
+	char out[RECONCILE_MSGID_MAX + 1];
+	char big[RECONCILE_MSGID_MAX + 8];
+
+	ck_assert(reconcile_msgid_normalize("<Ab.C@Mail.Example.COM>", out));
+	ck_assert_str_eq(out, "Ab.C@mail.example.com");
+	ck_assert(reconcile_msgid_normalize("no-at-sign", out));
+	ck_assert_str_eq(out, "no-at-sign");
+	ck_assert(!reconcile_msgid_normalize(NULL, out));
+	ck_assert(!reconcile_msgid_normalize(" \t", out));
+	ck_assert(!reconcile_msgid_normalize("<a@b\xc3\xa9>", out));
+	ck_assert_str_eq(out, "");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert(!reconcile_msgid_normalize(big, out));
+}
+END_TEST
+
 START_TEST(test_reconcile_unsorted_is_einval)
 {
 	struct reconcile_server s[2] = {{.uid = 5}, {.uid = 3}};
@@ -588,6 +701,9 @@ reconcile_suite(void)
 	tcase_add_loop_test(tc, test_reconcile_folder_decide_table, 0,
 			    (int)E2_ARRAY_LEN(folder_rows));
 	tcase_add_test(tc, test_reconcile_tag_format_round_trip);
+	tcase_add_loop_test(tc, test_reconcile_pair_saves_table, 0,
+			    E2_ARRAY_LEN(pair_rows));
+	tcase_add_test(tc, test_reconcile_msgid_normalize);
 	tcase_add_test(tc, test_reconcile_unsorted_is_einval);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scale");
