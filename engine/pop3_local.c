@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "grow.h"
 #include "maildir.h"
 #include "mime.h"
 
@@ -204,15 +205,9 @@ pop3_local_refs_add(void *ctx, const struct maildir_entry *e,
 	uidl = rc->lookup(rc->ctx, tag);
 	if (uidl == NULL)
 		return E2_OK;
-	if (refs->n == refs->cap) {
-		size_t cap = refs->cap == 0 ? 64 : refs->cap * 2;
-		struct reconcile_tagref *v = realloc(refs->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return e2_fail(err, E2_ENOMEM, "out of memory");
-		refs->v = v;
-		refs->cap = cap;
-	}
+	if (grow_array(&refs->v, &refs->cap, refs->n, sizeof(*refs->v), 64,
+		       err) != E2_OK)
+		return err->code;
 	memset(&refs->v[refs->n], 0, sizeof(refs->v[0]));
 	refs->v[refs->n].holder_id = rc->holder;
 	refs->v[refs->n].pop3_uidl = uidl;

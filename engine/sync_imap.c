@@ -20,6 +20,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "grow.h"
 #include "imap_bodystructure.h"
 #include "imap_fetch_stream.h"
 #include "mime.h"
@@ -639,15 +640,11 @@ mask_letters(unsigned mask, char out[MAILDIR_FLAGS_MAX])
 static enum e2_status
 srv_add(struct folder_run *f, uint32_t uid, unsigned flags, struct e2_err *err)
 {
-	if (f->nsrv == f->capsrv) {
-		size_t cap = f->capsrv == 0 ? 256 : f->capsrv * 2;
-		struct reconcile_server *g = realloc(f->srv, cap * sizeof(*g));
+	enum e2_status rc = grow_array(&f->srv, &f->capsrv, f->nsrv,
+				       sizeof(*f->srv), 256, err);
 
-		if (g == NULL)
-			return imap_oom(err);
-		f->srv = g;
-		f->capsrv = cap;
-	}
+	if (rc != E2_OK)
+		return rc;
 	memset(&f->srv[f->nsrv], 0, sizeof(f->srv[0]));
 	f->srv[f->nsrv].uid = uid;
 	f->srv[f->nsrv].flags = flags;
@@ -1262,16 +1259,11 @@ enum e2_status
 acct_ref_add(struct acct_index *ax, const char *holder,
 	     const struct reconcile_tag *t, struct e2_err *err)
 {
-	if (ax->nrefs == ax->caprefs) {
-		size_t cap = ax->caprefs == 0 ? 16 : ax->caprefs * 2;
-		struct reconcile_tagref *g =
-			realloc(ax->refs, cap * sizeof(*g));
+	enum e2_status rc = grow_array(&ax->refs, &ax->caprefs, ax->nrefs,
+				       sizeof(*ax->refs), 16, err);
 
-		if (g == NULL)
-			return imap_oom(err);
-		ax->refs = g;
-		ax->caprefs = cap;
-	}
+	if (rc != E2_OK)
+		return rc;
 	/* every field: reconcile_tagref_cmp() reads pop3_uidl too */
 	ax->refs[ax->nrefs] = (struct reconcile_tagref){
 		.holder_id = holder, .tag = *t, .pop3_uidl = NULL};
@@ -1283,16 +1275,11 @@ static enum e2_status
 acct_entry_add(struct acct_index *ax, const struct reconcile_index_entry *e,
 	       struct e2_err *err)
 {
-	if (ax->nindex == ax->capindex) {
-		size_t cap = ax->capindex == 0 ? 16 : ax->capindex * 2;
-		struct reconcile_index_entry *g =
-			realloc(ax->index, cap * sizeof(*g));
+	enum e2_status rc = grow_array(&ax->index, &ax->capindex, ax->nindex,
+				       sizeof(*ax->index), 16, err);
 
-		if (g == NULL)
-			return imap_oom(err);
-		ax->index = g;
-		ax->capindex = cap;
-	}
+	if (rc != E2_OK)
+		return rc;
 	ax->index[ax->nindex++] = *e;
 	return E2_OK;
 }

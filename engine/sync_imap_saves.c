@@ -13,6 +13,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "grow.h"
 #include "msgfile.h"
 
 /*
@@ -119,16 +120,9 @@ saves_files(struct imap_run *r, struct saves *s, struct e2_err *err)
 		for (size_t j = 0; j < af->snap.n; j++) {
 			if (!saves_untagged(&af->snap.v[j]))
 				continue;
-			if (s->nf == s->capf) {
-				size_t cap = s->capf == 0 ? 8 : s->capf * 2;
-				struct saves_file *g =
-					realloc(s->f, cap * sizeof(*g));
-
-				if (g == NULL)
-					return imap_oom(err);
-				s->f = g;
-				s->capf = cap;
-			}
+			if (grow_array(&s->f, &s->capf, s->nf, sizeof(*s->f), 8,
+				       err) != E2_OK)
+				return err->code;
 			s->f[s->nf].folder = i;
 			s->f[s->nf].file = j;
 			s->f[s->nf].msgid[0] = '\0';
@@ -158,18 +152,10 @@ saves_orphans(struct imap_run *r, struct saves *s, struct e2_err *err)
 			if ((lf != NULL && !flag_has(lf->flags, 'T')) ||
 			    saves_named(&r->ax, af, rows[j].uid))
 				continue;
-			if (s->no == s->capo) {
-				size_t cap = s->capo == 0 ? 8 : s->capo * 2;
-				struct saves_orphan *g =
-					realloc(s->o, cap * sizeof(*g));
-
-				if (g == NULL) {
-					rc = imap_oom(err);
-					break;
-				}
-				s->o = g;
-				s->capo = cap;
-			}
+			rc = grow_array(&s->o, &s->capo, s->no, sizeof(*s->o),
+					8, err);
+			if (rc != E2_OK)
+				break;
 			s->o[s->no].folder = i;
 			s->o[s->no].uid = rows[j].uid;
 			s->o[s->no].msgid[0] = '\0';

@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "grow.h"
 #include "mime.h"
 #include "pop3_cmd.h"
 #include "pop3_local.h"
@@ -313,16 +314,9 @@ pop3_change_put(struct pop3_changes *ch, const struct syncstate_msg *m,
 static enum e2_status
 pop3_change_drop(struct pop3_changes *ch, const char *uidl, struct e2_err *err)
 {
-	if (ch->ndrop == ch->capdrop) {
-		size_t cap = ch->capdrop == 0 ? 64 : ch->capdrop * 2;
-		char(*p)[SYNCSTATE_UIDL_MAX + 1] =
-			realloc(ch->drop, cap * sizeof(*p));
-
-		if (p == NULL)
-			return pop3_oom(err);
-		ch->drop = p;
-		ch->capdrop = cap;
-	}
+	if (grow_array(&ch->drop, &ch->capdrop, ch->ndrop, sizeof(*ch->drop),
+		       64, err) != E2_OK)
+		return err->code;
 	(void)snprintf(ch->drop[ch->ndrop], sizeof(ch->drop[0]), "%s", uidl);
 	ch->ndrop++;
 	return E2_OK;
@@ -331,15 +325,9 @@ pop3_change_drop(struct pop3_changes *ch, const char *uidl, struct e2_err *err)
 static enum e2_status
 pop3_change_dele(struct pop3_changes *ch, unsigned index, struct e2_err *err)
 {
-	if (ch->ndele == ch->capdele) {
-		size_t cap = ch->capdele == 0 ? 64 : ch->capdele * 2;
-		unsigned *p = realloc(ch->dele, cap * sizeof(*p));
-
-		if (p == NULL)
-			return pop3_oom(err);
-		ch->dele = p;
-		ch->capdele = cap;
-	}
+	if (grow_array(&ch->dele, &ch->capdele, ch->ndele, sizeof(*ch->dele),
+		       64, err) != E2_OK)
+		return err->code;
 	ch->dele[ch->ndele++] = index;
 	return E2_OK;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_pop3_msgid.c -- libFuzzer harness for pop3_local_msgid() */
 /* fuzz-sources: engine/pop3_local.c engine/reconcile.c engine/mime.c */
-/* fuzz-sources: engine/maildir.c engine/err.c */
+/* fuzz-sources: engine/maildir.c engine/err.c engine/grow.c */
 /* fuzz-pkgs: libcrypto */
 /*
  * Input: a header block and whatever follows, as a POP3 server's TOP n 0

@@ -14,6 +14,7 @@
 
 #include "engine/account.h"
 #include "engine/email2.h"
+#include "engine/grow.h"
 #include "engine/store.h"
 #include "tests/unit/testutil.h"
 
@@ -2022,6 +2023,55 @@ engine_report_suite(void)
 	return s;
 }
 
+/* grow_array(): (cap, n, first) before -> cap after, or E2_ENOMEM */
+static const struct {
+	size_t cap, n, size, first, want_cap;
+	enum e2_status want;
+} grow_rows[] = {
+	{0, 0, 4, 16, 16, E2_OK},   /* first element */
+	{16, 3, 4, 16, 16, E2_OK},  /* room left: nothing */
+	{16, 16, 4, 16, 32, E2_OK}, /* full: doubled */
+	{0, 0, 4, 0, 1, E2_OK},     /* first 0: one */
+	{SIZE_MAX / 2 + 1, SIZE_MAX / 2 + 1, 2, 8, 0, E2_ENOMEM}, /* overflow */
+};
+
+START_TEST(test_grow_array)
+{
+	char *v = NULL;
+	size_t cap = grow_rows[_i].cap;
+	struct e2_err err = {0};
+	enum e2_status rc;
+
+	if (cap < 64) { /* a real array behind the small rows */
+		v = calloc(cap == 0 ? 1 : cap, grow_rows[_i].size);
+		ck_assert_ptr_nonnull(v);
+	}
+	rc = grow_array(&v, &cap, grow_rows[_i].n, grow_rows[_i].size,
+			grow_rows[_i].first, &err);
+	ck_assert_int_eq(rc, grow_rows[_i].want);
+	if (rc == E2_OK) {
+		ck_assert_uint_eq(cap, grow_rows[_i].want_cap);
+		memset(v, 0xA5, cap * grow_rows[_i].size); /* ASan: all ours */
+	} else {
+		ck_assert_uint_eq(cap, grow_rows[_i].cap); /* unchanged */
+		ck_assert_str_eq(err.msg, "out of memory");
+	}
+	free(v);
+}
+END_TEST
+
+static Suite *
+engine_grow_suite(void)
+{
+	Suite *s = suite_create("grow");
+	TCase *tc = tcase_create("array");
+
+	tcase_add_loop_test(tc, test_grow_array, 0,
+			    (int)(sizeof(grow_rows) / sizeof(grow_rows[0])));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {
@@ -2030,6 +2080,7 @@ main(void)
 
 	srunner_add_suite(sr, engine_account_suite());
 	srunner_add_suite(sr, engine_report_suite());
+	srunner_add_suite(sr, engine_grow_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
