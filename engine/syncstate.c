@@ -30,9 +30,6 @@ enum syncstate_sql {
 	SQL_PENDING_ADD,
 	SQL_PENDING_LIST,
 	SQL_PENDING_DONE,
-	SQL_OUTBOX_GET,
-	SQL_OUTBOX_FAILED,
-	SQL_OUTBOX_DONE,
 	SQL_FOLDER_ID_ENSURE,
 	SQL_FOLDER_ID_GET,
 	SQL_UPLOAD_PUT,
@@ -95,16 +92,6 @@ static const char *const syncstate_sqls[] = {
 			     " LIMIT ?3",
 	[SQL_PENDING_DONE] = "DELETE FROM sync_pending WHERE guid = ?1"
 			     " AND folder = ?2 AND uid = ?3 AND uidl = ?4",
-	[SQL_OUTBOX_GET] = "SELECT attempts, last_error, last_attempt"
-			   " FROM sync_outbox WHERE guid = ?1 AND file = ?2",
-	[SQL_OUTBOX_FAILED] =
-		"INSERT INTO sync_outbox (guid, file, attempts, last_error,"
-		" last_attempt) VALUES (?1, ?2, 1, ?3, ?4)"
-		" ON CONFLICT (guid, file) DO UPDATE SET"
-		" attempts = attempts + 1, last_error = excluded.last_error,"
-		" last_attempt = excluded.last_attempt",
-	[SQL_OUTBOX_DONE] = "DELETE FROM sync_outbox"
-			    " WHERE guid = ?1 AND file = ?2",
 	[SQL_FOLDER_ID_ENSURE] = "INSERT OR IGNORE INTO sync_folder_ids"
 				 " (guid, folder) VALUES (?1, ?2)",
 	[SQL_FOLDER_ID_GET] = "SELECT id FROM sync_folder_ids"
@@ -608,65 +595,6 @@ syncstate_pending_done(struct syncstate *ss, const char *folder,
 	sqlite3_bind_int64(stmt, 3, p->uid);
 	sqlite3_bind_text(stmt, 4, p->uidl, -1, SQLITE_TRANSIENT);
 	return syncstate_done(ss, stmt, "pending done", err);
-}
-
-/* ---- outbox ----------------------------------------------------------------
- */
-
-enum e2_status
-syncstate_outbox_get(struct syncstate *ss, const char *file, bool *found_out,
-		     struct syncstate_outbox *o_out, struct e2_err *err)
-{
-	sqlite3_stmt *stmt;
-	enum e2_status rc;
-	int r;
-
-	rc = syncstate_stmt(ss, SQL_OUTBOX_GET, file, &stmt, err);
-	if (rc != E2_OK)
-		return rc;
-	r = sqlite3_step(stmt);
-	if (r == SQLITE_ROW) {
-		o_out->attempts = (unsigned)sqlite3_column_int(stmt, 0);
-		syncstate_copy_text(o_out->last_error,
-				    sizeof(o_out->last_error), stmt, 1);
-		o_out->last_attempt = sqlite3_column_int64(stmt, 2);
-		*found_out = true;
-	} else if (r == SQLITE_DONE) {
-		*found_out = false;
-	} else {
-		rc = syncstate_fail(ss->db, "outbox get", err);
-	}
-	sqlite3_reset(stmt);
-	return rc;
-}
-
-enum e2_status
-syncstate_outbox_failed(struct syncstate *ss, const char *file,
-			const char *error, int64_t when, struct e2_err *err)
-{
-	sqlite3_stmt *stmt;
-	enum e2_status rc;
-
-	rc = syncstate_stmt(ss, SQL_OUTBOX_FAILED, file, &stmt, err);
-	if (rc != E2_OK)
-		return rc;
-	sqlite3_bind_text(stmt, 3, error != NULL ? error : "", -1,
-			  SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 4, when);
-	return syncstate_done(ss, stmt, "outbox failed", err);
-}
-
-enum e2_status
-syncstate_outbox_done(struct syncstate *ss, const char *file,
-		      struct e2_err *err)
-{
-	sqlite3_stmt *stmt;
-	enum e2_status rc;
-
-	rc = syncstate_stmt(ss, SQL_OUTBOX_DONE, file, &stmt, err);
-	if (rc == E2_OK)
-		rc = syncstate_done(ss, stmt, "outbox done", err);
-	return rc;
 }
 
 /* ---- folder ids and uploads (migration 5) ---------------------------------

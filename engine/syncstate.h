@@ -17,7 +17,9 @@
  *   sync_messages (guid, folder, uid | uidl, local_name, flags, size,
  *                  partial, omitted, internal_date)
  *   sync_pending  (guid, folder, uid | uidl, action, created)
- *   sync_outbox   (guid, file, attempts, last_error, last_attempt)
+ *   sync_outbox   (guid, file, attempts, last_error, last_attempt): the
+ *                  old send queue's rows, read once and emptied by
+ *                  outbox_claim() (outbox.h); nothing here writes them
  * A message row has exactly one of uid (IMAP) and uidl (POP3); both are
  * unique per (guid, folder). local_name is the Maildir unique name (no
  * ":2," info), so the row survives flag renames. POP3 rows use the folder
@@ -184,28 +186,6 @@ enum e2_status syncstate_pending_list(struct syncstate *ss, const char *folder,
 enum e2_status syncstate_pending_done(struct syncstate *ss, const char *folder,
 				      const struct syncstate_pending *p,
 				      struct e2_err *err);
-
-/* ---- outbox ----------------------------------------------------------------
- */
-
-struct syncstate_outbox {
-	unsigned attempts;
-	char last_error[256];
-	int64_t last_attempt;
-};
-
-/* *found_out: the file (its Maildir unique name) has failed before. */
-enum e2_status syncstate_outbox_get(struct syncstate *ss, const char *file,
-				    bool *found_out,
-				    struct syncstate_outbox *o_out,
-				    struct e2_err *err);
-/* One more failed attempt at when, with its reason (no credentials!). */
-enum e2_status syncstate_outbox_failed(struct syncstate *ss, const char *file,
-				       const char *error, int64_t when,
-				       struct e2_err *err);
-/* Sent (or removed by the user): forget it. */
-enum e2_status syncstate_outbox_done(struct syncstate *ss, const char *file,
-				     struct e2_err *err);
 
 /* ---- folder ids and uploads (store migration 5) ---------------------------
  *

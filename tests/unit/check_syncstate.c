@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* check_syncstate.c -- sync state rows: folders, messages, pending, outbox */
+/* check_syncstate.c -- sync state rows: folders, messages, pending, uploads */
 #include "config.h"
 
 #include <ftw.h>
@@ -291,13 +291,11 @@ START_TEST(test_syncstate_msg_put_rejects)
 }
 END_TEST
 
-START_TEST(test_syncstate_pending_and_outbox)
+START_TEST(test_syncstate_pending)
 {
 	struct syncstate_pending p = {0}, buf[4];
-	struct syncstate_outbox o;
 	struct e2_err err = {0};
 	size_t n = 0;
-	bool found;
 
 	p.uid = 10;
 	p.action = SYNCSTATE_ACTION_TRASH;
@@ -322,25 +320,6 @@ START_TEST(test_syncstate_pending_and_outbox)
 	ck_assert_int_eq(syncstate_pending_list(ss, "INBOX", buf, 4, &n, &err),
 			 E2_OK);
 	ck_assert_uint_eq(n, 0);
-
-	ck_assert_int_eq(syncstate_outbox_get(ss, "f1", &found, &o, &err),
-			 E2_OK);
-	ck_assert(!found);
-	ck_assert_int_eq(syncstate_outbox_failed(ss, "f1", "550 no such user",
-						 100, &err),
-			 E2_OK);
-	ck_assert_int_eq(
-		syncstate_outbox_failed(ss, "f1", "timeout", 200, &err), E2_OK);
-	ck_assert_int_eq(syncstate_outbox_get(ss, "f1", &found, &o, &err),
-			 E2_OK);
-	ck_assert(found);
-	ck_assert_uint_eq(o.attempts, 2);
-	ck_assert_str_eq(o.last_error, "timeout");
-	ck_assert_int_eq(o.last_attempt, 200);
-	ck_assert_int_eq(syncstate_outbox_done(ss, "f1", &err), E2_OK);
-	ck_assert_int_eq(syncstate_outbox_get(ss, "f1", &found, &o, &err),
-			 E2_OK);
-	ck_assert(!found);
 }
 END_TEST
 
@@ -447,7 +426,7 @@ syncstate_suite(void)
 	tcase_add_test(tc, test_syncstate_msg_by_uid_and_pages);
 	tcase_add_test(tc, test_syncstate_msg_by_uidl);
 	tcase_add_test(tc, test_syncstate_msg_put_rejects);
-	tcase_add_test(tc, test_syncstate_pending_and_outbox);
+	tcase_add_test(tc, test_syncstate_pending);
 	tcase_add_test(tc, test_syncstate_account_delete);
 	tcase_add_test(tc, test_syncstate_errors_are_estore);
 	tcase_add_test(tc, test_syncstate_folder_ids_and_uploads);
