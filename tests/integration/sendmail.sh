@@ -67,9 +67,9 @@ set copy=no
 set folder="$E2T_DIR"
 set spool_file="$E2T_DIR/spool"
 EOF
-	echo "written by neomutt" | HOME=$E2T_DIR timeout 30 neomutt -n \
-		-F "$E2T_DIR/muttrc" -s neomutt-real -b nm-blind@example.net \
-		jane@example.org
+	echo "written by neomutt" | (cd "$E2T_DIR" && HOME=$E2T_DIR \
+		timeout 30 neomutt -n -F "$E2T_DIR/muttrc" -s neomutt-real \
+		-b nm-blind@example.net jane@example.org)
 	e2t_check "real neomutt: exit 0, its argv -oem -oi -- rcpts" \
 		grep -qx -- "-oem -oi -- jane@example.org nm-blind@example.net" \
 		"$E2T_DIR/argv.log"

@@ -21,12 +21,15 @@ mutt_keys() {
 	cat >"$home/muttrc" <<RC
 set folder="$dir" spoolfile="$dir" mbox_type=Maildir
 set confirmappend=no confirmcreate=no delete=yes move=no
-set header_cache= record= mark_old=no
+set header_cache=""
+set record=""
+set mark_old=no
 ${MUTT_EXTRA:-}
 RC
-	HOME=$home TERM=xterm timeout 60 script -qc \
+	# from its own directory: nothing it writes lands in the build tree
+	(cd "$home" && HOME=$home TERM=xterm timeout 60 script -qc \
 		"neomutt -n -F '$home/muttrc' -f '$dir' -e 'push \"$keys\"'" \
-		/dev/null </dev/null >"$E2T_DIR/mutt.out" 2>&1
+		/dev/null </dev/null >"$E2T_DIR/mutt.out" 2>&1)
 }
 
 mutt_save() {
