@@ -8,15 +8,15 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "guid.h"
+
 /*
  * The grammar accepted (OMA DM TND URIs are case-sensitive, so every
  * literal below is too, except the hex digits of the brace encodings):
  *
  *   locuri   = [ "./" ] [ "User/" ] "Vendor/MSFT/EMAIL2"
  *              [ "/" guid [ "/" segment [ "/" segment ] ] ]
- *   guid     = "{" body "}" | "%7B" body "%7D" | "0x7B" body "0x7D"
- *              (one form for both braces; "%7b", "0X7b" ... are accepted)
- *   body     = 8HEX "-" 4HEX "-" 4HEX "-" 4HEX "-" ( 12HEX | 11HEX )
+ *   guid     = see engine/guid.c (three brace forms, 8-4-4-4-12 hex)
  *   segment  = 1*( ALPHA / DIGIT / "-" / "_" )
  *
  * Decisions:
@@ -24,13 +24,8 @@
  *    the root, so "Vendor/MSFT/EMAIL2" names the same node. A leading "/"
  *    is refused.
  *  - A trailing "/" is an empty segment and refused, as is "//".
- *  - The last GUID group may have 11 digits: the spec's own OMA DM example
- *    "0x7BC556E16F-56C4-4edb-9C64-D9469EE1FBE0x7D" ends its GUID in "FBE"
- *    (the "0x7D" follows the last digit), and devices provisioned from it
- *    carry such GUIDs. The GUID is returned as "{" body "}" with its hex
- *    digits upper-case, whatever the brace form and case written: a GUID
- *    names one account however it is spelt (the store matches stored
- *    GUIDs case-insensitively too, for rows written before this rule).
+ *  - The GUID is returned in its canonical form, "{" upper-case body "}",
+ *    whatever the brace form and case written (engine/guid.c says why).
  *  - A body in parentheses, such as "%7B(email account GUID)%7D" from a
  *    published sample, is refused as a template placeholder.
  *  - Segments below the GUID are returned as written; the node table
@@ -47,76 +42,11 @@ static const char *const csp_locuri_roots[] = {
 	"User/Vendor/MSFT/EMAIL2",
 };
 
-struct csp_locuri_brace {
-	const char *open;
-	const char *close;
-};
-
-/* The three brace forms; compared case-insensitively. */
-static const struct csp_locuri_brace csp_locuri_braces[] = {
-	{"{", "}"},
-	{"%7B", "%7D"},
-	{"0x7B", "0x7D"},
-};
-
-static bool
-csp_locuri_is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
-}
-
 static bool
 csp_locuri_is_segment_char(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 	       (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
-}
-
-static bool
-csp_locuri_prefix_ci(const char *s, size_t len, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	if (len < n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char a = s[i];
-		char b = prefix[i];
-
-		if (a >= 'a' && a <= 'z')
-			a = (char)(a - 'a' + 'A');
-		if (b >= 'a' && b <= 'z')
-			b = (char)(b - 'a' + 'A');
-		if (a != b)
-			return false;
-	}
-	return true;
-}
-
-/* 8-4-4-4-12 hex groups, or 8-4-4-4-11 (see above). */
-static bool
-csp_locuri_body_ok(const char *body, size_t len)
-{
-	static const size_t groups[] = {8, 4, 4, 4, 12};
-	size_t pos = 0;
-
-	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-		size_t n = 0;
-
-		while (pos < len && csp_locuri_is_hex(body[pos])) {
-			pos++;
-			n++;
-		}
-		if (g + 1 < sizeof(groups) / sizeof(groups[0])) {
-			if (n != groups[g] || pos >= len || body[pos] != '-')
-				return false;
-			pos++;
-		} else if (n != groups[g] && n != groups[g] - 1) {
-			return false;
-		}
-	}
-	return pos == len;
 }
 
 /*
@@ -128,54 +58,37 @@ csp_locuri_parse_guid(const char *uri, const char *seg, size_t len,
 		      char *guid_out, size_t guid_size, struct e2_err *err)
 {
 	char q[160];
-	const struct csp_locuri_brace *form = NULL;
-	const char *body;
-	size_t body_len;
+	const char *open = "", *close = "";
 
 	(void)e2_quote(q, sizeof(q), uri, strlen(uri));
-	for (size_t i = 0; i < CSP_LOCURI_LEN(csp_locuri_braces); i++) {
-		if (csp_locuri_prefix_ci(seg, len, csp_locuri_braces[i].open)) {
-			form = &csp_locuri_braces[i];
-			break;
-		}
-	}
-	if (form == NULL)
+	switch (guid_canon(seg, len, false, guid_out, guid_size, &open,
+			   &close)) {
+	case GUID_OK:
+		return E2_OK;
+	case GUID_NO_BRACES:
 		return e2_fail(err, E2_EINVAL,
 			       "LocURI \"%s\": GUID must be in braces "
 			       "({...}, %%7B...%%7D or 0x7B...0x7D)",
 			       q);
-	body = seg + strlen(form->open);
-	body_len = len - strlen(form->open);
-	if (body_len < strlen(form->close) ||
-	    !csp_locuri_prefix_ci(seg + len - strlen(form->close),
-				  strlen(form->close), form->close))
+	case GUID_UNCLOSED:
 		return e2_fail(err, E2_EINVAL,
 			       "LocURI \"%s\": GUID opened with \"%s\" is not "
 			       "closed with \"%s\"",
-			       q, form->open, form->close);
-	body_len -= strlen(form->close);
-	if (body_len >= 2 && body[0] == '(' && body[body_len - 1] == ')')
+			       q, open, close);
+	case GUID_PLACEHOLDER:
 		return e2_fail(err, E2_EINVAL,
 			       "LocURI \"%s\": GUID is a template placeholder, "
 			       "not a GUID",
 			       q);
-	if (!csp_locuri_body_ok(body, body_len))
+	case GUID_BAD_BODY:
 		return e2_fail(err, E2_EINVAL,
 			       "LocURI \"%s\": GUID must be hex groups "
 			       "8-4-4-4-12 (or 11 in the last group)",
 			       q);
-	if (body_len + 3 > guid_size)
-		return e2_fail(err, E2_EINVAL, "LocURI \"%s\": GUID too long",
-			       q);
-	/* the canonical form: "{" upper-case body "}" (store.c, "GUIDs") */
-	guid_out[0] = '{';
-	for (size_t i = 0; i < body_len; i++)
-		guid_out[i + 1] = body[i] >= 'a' && body[i] <= 'f'
-					  ? (char)(body[i] - 'a' + 'A')
-					  : body[i];
-	guid_out[body_len + 1] = '}';
-	guid_out[body_len + 2] = '\0';
-	return E2_OK;
+	case GUID_TOO_LONG:
+		break;
+	}
+	return e2_fail(err, E2_EINVAL, "LocURI \"%s\": GUID too long", q);
 }
 
 enum e2_status

@@ -184,6 +184,17 @@ enum e2_status e2_account_list(struct e2_store *st, char ***guids_out,
 			       size_t *n_out, struct e2_err *err);
 void e2_strv_free(char ***v, size_t n);
 
+/*
+ * The GUID (stored spelling, caller frees) of the account a user named:
+ * its GUID in any spelling the CSP accepts or bare, any letter case, or
+ * its NAME or REPLYADDR (ASCII case ignored) when exactly one account has
+ * it (engine/account_name.c). Errors: E2_EINVAL (none, or more than one:
+ * the message names the store searched, or the candidates), E2_ESTORE,
+ * E2_ENOMEM.
+ */
+enum e2_status e2_account_resolve(struct e2_store *st, const char *name,
+				  char **guid_out, struct e2_err *err);
+
 /* A zeroed account with every default applied. NULL on OOM. */
 struct e2_account *e2_account_new(void);
 /* Frees the account, wiping both secrets first. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_locuri.c -- libFuzzer harness for csp_locuri_parse() (see run.sh) */
-/* fuzz-sources: csp/csp_locuri.c engine/err.c */
+/* fuzz-sources: csp/csp_locuri.c engine/guid.c engine/err.c */
 /* fuzz-pkgs: libcrypto */
 #include "config.h"
 

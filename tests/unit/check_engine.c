@@ -15,6 +15,7 @@
 #include "engine/account.h"
 #include "engine/email2.h"
 #include "engine/grow.h"
+#include "engine/guid.h"
 #include "engine/store.h"
 #include "tests/unit/testutil.h"
 
@@ -1798,6 +1799,102 @@ START_TEST(test_store_guid_legacy_lower_case)
 }
 END_TEST
 
+/* Every spelling of a GUID, with and without the command line's bare form. */
+static const struct {
+	const char *in;
+	bool bare_ok;
+	enum guid_verdict want;
+	const char *canon;
+} guid_rows[] = {
+	{"{C556E16F-56C4-4EDB-9C64-D9469EE1FBE0}", false, GUID_OK, G1},
+	{"{c556e16f-56c4-4edb-9c64-d9469ee1fbe0}", false, GUID_OK, G1},
+	{"%7BC556E16F-56C4-4edb-9C64-D9469EE1FBE0%7D", false, GUID_OK, G1},
+	{"%7bc556e16f-56c4-4edb-9c64-d9469ee1fbe0%7d", false, GUID_OK, G1},
+	{"0x7BC556E16F-56C4-4edb-9C64-D9469EE1FBE0x7D", false, GUID_OK,
+	 "{C556E16F-56C4-4EDB-9C64-D9469EE1FBE}"},
+	{"C556E16F-56C4-4EDB-9C64-D9469EE1FBE0", false, GUID_NO_BRACES, NULL},
+	{"C556E16F-56C4-4EDB-9C64-D9469EE1FBE0", true, GUID_OK, G1},
+	{"c556e16f-56c4-4edb-9c64-d9469ee1fbe0", true, GUID_OK, G1},
+	{"{C556E16F-56C4-4EDB-9C64-D9469EE1FBE0", false, GUID_UNCLOSED, NULL},
+	{"%7BC556E16F-56C4-4EDB-9C64-D9469EE1FBE0}", false, GUID_UNCLOSED,
+	 NULL},
+	{"%7B(email account GUID)%7D", false, GUID_PLACEHOLDER, NULL},
+	{"{C556E16F-56C4-4EDB-9C64-D9469EE1FBE01}", false, GUID_BAD_BODY, NULL},
+	{"{C556E16F56C4-4EDB-9C64-D9469EE1FBE0}", false, GUID_BAD_BODY, NULL},
+	{"{}", false, GUID_BAD_BODY, NULL},
+	{"{", false, GUID_UNCLOSED, NULL},
+	{"", true, GUID_BAD_BODY, NULL},
+	{"Work", true, GUID_BAD_BODY, NULL},
+	{"{G556E16F-56C4-4EDB-9C64-D9469EE1FBE0}", false, GUID_BAD_BODY, NULL},
+};
+
+START_TEST(test_guid_canon_table)
+{
+	char out[GUID_CANON_SIZE] = "untouched";
+	enum guid_verdict v;
+
+	v = guid_canon(guid_rows[_i].in, strlen(guid_rows[_i].in),
+		       guid_rows[_i].bare_ok, out, sizeof(out), NULL, NULL);
+	ck_assert_msg(v == guid_rows[_i].want, "row %d: \"%s\" gave %d", _i,
+		      guid_rows[_i].in, (int)v);
+	if (guid_rows[_i].canon != NULL)
+		ck_assert_str_eq(out, guid_rows[_i].canon);
+	else
+		ck_assert_str_eq(out, "untouched");
+}
+END_TEST
+
+/* A user names an account by any GUID spelling, NAME or REPLYADDR. */
+START_TEST(test_account_resolve)
+{
+	static const struct {
+		const char *name;
+		const char *want; /* NULL: E2_EINVAL */
+		const char *msg;  /* part of the message when refused */
+	} rows[] = {
+		{G1, G1, NULL},
+		{"c556e16f-56c4-4edb-9c64-d9469ee1fbe0", G1, NULL},
+		{"%7Bc556e16f-56c4-4edb-9c64-d9469ee1fbe0%7D", G1, NULL},
+		{"Work", G1, NULL},
+		{"work", G1, NULL},
+		{"ME@Example.org", G1, NULL},
+		{"Home", NULL, "2 accounts have this NAME or REPLYADDR"},
+		{"nobody", NULL, "no account has this GUID, NAME or REPLYADDR"},
+		{"{00000000-0000-4000-8000-000000000009}", NULL,
+		 "in the store /"},
+		{"", NULL, "empty name"},
+	};
+	struct e2_store *st = engine_open();
+
+	engine_create(st, G1);
+	engine_set(st, G1, "NAME", "Work");
+	engine_set(st, G1, "REPLYADDR", "me@example.org");
+	engine_create(st, G2);
+	engine_set(st, G2, "NAME", "Home");
+	engine_create(st, G3);
+	engine_set(st, G3, "REPLYADDR", "home");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct e2_err err = {0};
+		char *guid = NULL;
+		enum e2_status rc;
+
+		rc = e2_account_resolve(st, rows[i].name, &guid, &err);
+		if (rows[i].want != NULL) {
+			ck_assert_msg(rc == E2_OK, "%s: %s", rows[i].name,
+				      err.msg);
+			ck_assert_str_eq(guid, rows[i].want);
+		} else {
+			ck_assert_int_eq(rc, E2_EINVAL);
+			ck_assert_ptr_null(guid);
+			ck_assert_msg(strstr(err.msg, rows[i].msg) != NULL,
+				      "%s: %s", rows[i].name, err.msg);
+		}
+		free(guid);
+	}
+	e2_store_close(&st);
+}
+END_TEST
+
 static Suite *
 engine_store_suite(void)
 {
@@ -1855,6 +1952,9 @@ engine_store_suite(void)
 	tcase_add_test(tc, test_store_node_list_sorted);
 	tcase_add_test(tc, test_store_guid_any_case);
 	tcase_add_test(tc, test_store_guid_legacy_lower_case);
+	tcase_add_loop_test(tc, test_guid_canon_table, 0,
+			    (int)(sizeof(guid_rows) / sizeof(guid_rows[0])));
+	tcase_add_test(tc, test_account_resolve);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("own");
