@@ -250,6 +250,19 @@ csp_apply_remove_deleted(struct csp_apply *ap, struct e2_err *err)
 		 * account starts empty, the old mail is lost all the same */
 		(void)store_account_exists(ap->st, g, &exists, &rerr);
 		e2_err_clear(&rerr);
+		if (store_is_snapshot(ap->st)) {
+			/* a dry run: what a real apply would remove */
+			(void)store_account_files_preview(ap->st, g, &queued,
+							  &rerr);
+			rc = csp_apply_note(
+				ap->out, err,
+				"account %s: deleted%s; dry run: its mail "
+				"directory and queue would be removed, %zu "
+				"queued message%s dropped",
+				g, exists ? " and created again" : "", queued,
+				queued == 1 ? "" : "s");
+			continue;
+		}
 		if (store_account_remove_files(ap->st, g, &queued, &rerr) !=
 		    E2_OK)
 			rc = csp_apply_note(ap->out, err,
@@ -1032,6 +1045,29 @@ out:
 	e2_provision_result_free(&res);
 	csp_outcome_free(&out);
 	csp_doc_free(&d);
+	return rc;
+}
+
+/*
+ * The dry run (email2-provision --dry-run): the same e2_provision() on an
+ * in-memory copy of the store (store_open_snapshot()), so the response is
+ * the one a real apply would give at this moment, byte for byte; the only
+ * difference is in the notes: a Delete's files are counted, not removed.
+ */
+enum e2_status
+e2_provision_check(const char *store_dir, const char *doc, size_t len,
+		   struct e2_provision_result *res_out, struct e2_err *err)
+{
+	struct e2_store *st = NULL;
+	enum e2_status rc;
+
+	if (doc == NULL || res_out == NULL)
+		return e2_fail(err, E2_EINVAL,
+			       "e2_provision_check: NULL argument");
+	rc = store_open_snapshot(store_dir, &st, err);
+	if (rc == E2_OK)
+		rc = e2_provision(st, doc, len, res_out, err);
+	e2_store_close(&st);
 	return rc;
 }
 

@@ -257,6 +257,20 @@ enum e2_status e2_provision(struct e2_store *st, const char *doc, size_t len,
 			    struct e2_provision_result *res_out,
 			    struct e2_err *err);
 void e2_provision_result_free(struct e2_provision_result *res);
+/*
+ * A dry run of e2_provision() on the store in store_dir (NULL: the default
+ * of e2_store_open()): the same validation and the same result (response
+ * byte for byte, statuses, failures) as e2_provision() would give now, but
+ * applied to an in-memory copy of accounts.db; nothing under the store is
+ * created, changed or removed (a missing store stays missing), and a note
+ * says what a Delete would have removed. The store's checks (ownership,
+ * mode, a damaged database) fail as a real open would.
+ * Errors: E2_EINVAL, E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_provision_check(const char *store_dir, const char *doc,
+				  size_t len,
+				  struct e2_provision_result *res_out,
+				  struct e2_err *err);
 
 /* ---- connection test (transports/) ------------------------------------------
  */

@@ -22,7 +22,7 @@ static void
 provision_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [--store DIR] [FILE|-]\n"
+		"Usage: " PROG " [--store DIR] [--dry-run] [FILE|-]\n"
 		"       " PROG " [--store DIR] --set-option GUID NAME=VALUE\n"
 		"Apply an EMAIL2 provisioning document (OMA DM SyncML or OMA\n"
 		"Client Provisioning wap-provisioningdoc) to the account "
@@ -31,6 +31,8 @@ provision_usage(FILE *f)
 		"\n"
 		"  -s, --store DIR  account store (default $EMAIL2_HOME, else\n"
 		"                   $XDG_DATA_HOME/email2)\n"
+		"  -n, --dry-run    check the document and print the response\n"
+		"                   a real run would; change nothing\n"
 		"      --set-option GUID NAME=VALUE\n"
 		"                   set an account option the document does\n"
 		"                   not carry: sent-copy=upload|server\n"
@@ -90,6 +92,8 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"set-option", required_argument, NULL, 'O'},
 		{"version", no_argument, NULL, 'V'},
+		/* issue 9 (csp): dry run */
+		{"dry-run", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	struct e2_provision_result res = {0};
@@ -98,18 +102,23 @@ main(int argc, char **argv)
 	const char *store_dir = NULL;
 	const char *path = "-";
 	const char *opt_guid = NULL;
+	bool dry_run = false;
 	char *doc = NULL;
 	size_t len = 0;
 	int status = PROVISION_EXIT_USAGE;
+	enum e2_status rc;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:hVn", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			store_dir = optarg;
 			break;
 		case 'O':
 			opt_guid = optarg;
+			break;
+		case 'n':
+			dry_run = true;
 			break;
 		case 'h':
 			provision_usage(stdout);
@@ -121,6 +130,11 @@ main(int argc, char **argv)
 			provision_usage(stderr);
 			return PROVISION_EXIT_USAGE;
 		}
+	}
+	if (opt_guid != NULL && dry_run) {
+		fprintf(stderr, PROG ": --dry-run checks a document, not "
+				     "--set-option\n");
+		return PROVISION_EXIT_USAGE;
 	}
 	if (opt_guid != NULL)
 		return provision_set_option(store_dir, opt_guid, argc - optind,
@@ -136,12 +150,17 @@ main(int argc, char **argv)
 		tool_print_error(PROG, &err);
 		goto out;
 	}
-	if (e2_store_open(store_dir, &st, &err) != E2_OK) {
+	if (dry_run) {
+		/* e2_provision_check() opens an in-memory copy itself */
+		rc = e2_provision_check(store_dir, doc, len, &res, &err);
+	} else if (e2_store_open(store_dir, &st, &err) != E2_OK) {
 		tool_print_error(PROG, &err);
 		status = PROVISION_EXIT_FAILED;
 		goto out;
+	} else {
+		rc = e2_provision(st, doc, len, &res, &err);
 	}
-	switch (e2_provision(st, doc, len, &res, &err)) {
+	switch (rc) {
 	case E2_OK:
 		break;
 	case E2_EINVAL:
