@@ -1567,6 +1567,123 @@ START_TEST(test_csp_provision_null_args)
 }
 END_TEST
 
+/* ---- messages a user can act on -------------------------------------------
+ */
+
+#define SYNCML_HEAD                                                            \
+	"<SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody>\n"
+#define SYNCML_TAIL "</SyncBody></SyncML>\n"
+#define CP_HEAD                                                                \
+	"<wap-provisioningdoc>\n"                                              \
+	"<characteristic type=\"EMAIL2\">\n"
+#define CP_TAIL "</characteristic></wap-provisioningdoc>\n"
+#define CP_G "characteristic[@type=EMAIL2]/characteristic[@type=" GUID "]"
+
+static const struct {
+	const char *doc;
+	enum e2_status rc;
+	const char *why;    /* of the first cause; for E2_EINVAL: in err.msg */
+	const char *where;  /* of the first cause */
+	size_t causes;      /* failures that are not only consequences */
+	const char *atomic; /* in the Atomic's reason, or NULL */
+} message_rows[] = {
+	/* one bad value in an Atomic: the value first, by CmdID and line */
+	{SYNCML_HEAD "<Atomic><CmdID>1</CmdID>\n"
+		     "<Replace><CmdID>2</CmdID>\n"
+		     "<Item><Target><LocURI>" G_DM "/DWNDAY</LocURI></Target>"
+		     "<Data>5</Data></Item>\n"
+		     "</Replace></Atomic>" SYNCML_TAIL,
+	 E2_OK, "DWNDAY \"5\": not one of -1, 7, 14, 30, 90", "CmdID 2, line 4",
+	 1, "Atomic CmdID 1: Replace CmdID 2 failed, nothing applied"},
+	/* the same in Client Provisioning: the element path, no CmdID */
+	{CP_HEAD "<characteristic type=\"" GUID "\">\n"
+		 "<parm name=\"DWNDAY\" value=\"5\"/>\n"
+		 "</characteristic>" CP_TAIL,
+	 E2_OK, "DWNDAY \"5\": not one of -1, 7, 14, 30, 90",
+	 "line 4, " CP_G "/parm[@name=DWNDAY]", 1,
+	 "the document (all or nothing): " CP_G "/parm[@name=DWNDAY] (line 4) "
+	 "failed, nothing applied"},
+	/* a bad TAGPROPS value: the nested characteristic is in the path */
+	{CP_HEAD "<characteristic type=\"" GUID "\">\n"
+		 "<characteristic type=\"TAGPROPS\">\n"
+		 "<parm name=\"8128000B\" value=\"2\"/>\n"
+		 "</characteristic></characteristic>" CP_TAIL,
+	 E2_OK, NULL,
+	 "line 5, " CP_G "/characteristic[@type=TAGPROPS]/parm[@name=8128000B]",
+	 1, NULL},
+	/* Delete of a missing account in CP */
+	{CP_HEAD "<nocharacteristic type=\"" GUID "\"/>\n" CP_TAIL, E2_OK,
+	 "no account {C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}",
+	 "line 3, characteristic[@type=EMAIL2]/nocharacteristic[@type=" GUID
+	 "]",
+	 1, NULL},
+	/* the commit check is itself the cause */
+	{SYNCML_HEAD "<Atomic><CmdID>1</CmdID>\n"
+		     "<Add><CmdID>2</CmdID><Item><Target><LocURI>" G_DM
+		     "</LocURI></Target></Item></Add>\n"
+		     "</Atomic>" SYNCML_TAIL,
+	 E2_OK,
+	 "Atomic CmdID 1: account {C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}: "
+	 "required node ACCOUNTTYPE missing",
+	 "CmdID 1, line 2", 1, NULL},
+	/* a lone Get of what is not there */
+	{SYNCML_HEAD "<Get><CmdID>7</CmdID>\n"
+		     "<Item><Target><LocURI>" G_DM "/NAME</LocURI></Target>"
+		     "</Item></Get>\n" SYNCML_TAIL,
+	 E2_OK, "no account {C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}",
+	 "CmdID 7, line 3", 1, NULL},
+	/* an unknown root lists the accepted ones */
+	{"<Atomic><CmdID>1</CmdID></Atomic>", E2_EINVAL,
+	 "unknown root element \"Atomic\": a provisioning document is "
+	 "<SyncML> (OMA DM) or <wap-provisioningdoc> (OMA Client "
+	 "Provisioning)",
+	 NULL, 0, NULL},
+};
+
+START_TEST(test_csp_messages)
+{
+	struct e2_provision_result res = {0};
+	const struct e2_provision_failure *first;
+	struct e2_err err = {0};
+	const char *doc = message_rows[_i].doc;
+	size_t causes = 0;
+	enum e2_status rc;
+
+	rc = e2_provision(store, doc, strlen(doc), &res, &err);
+	ck_assert_msg(rc == message_rows[_i].rc, "%s (%s)", e2_status_name(rc),
+		      err.msg);
+	if (rc != E2_OK) {
+		ck_assert_str_eq(err.msg, message_rows[_i].why);
+		return;
+	}
+	first = e2_provision_first_cause(&res);
+	ck_assert_ptr_nonnull(first);
+	if (message_rows[_i].why != NULL)
+		ck_assert_str_eq(first->why, message_rows[_i].why);
+	ck_assert_str_eq(first->where, message_rows[_i].where);
+	for (size_t i = 0; i < res.n_failures; i++) {
+		const struct e2_provision_failure *f = &res.failures[i];
+
+		if (!f->consequence)
+			causes++;
+		if (f->code == 216)
+			ck_assert(f->consequence);
+		/* Client Provisioning: never an invented CmdID */
+		if (res.kind == E2_DOC_PROVISIONING) {
+			ck_assert_msg(
+				strstr(f->reason, "CmdID") == NULL &&
+					strstr(f->where, "CmdID") == NULL &&
+					strstr(f->reason, "command ") == NULL,
+				"%s: %s", f->where, f->reason);
+		}
+		if (f->code == 507 && message_rows[_i].atomic != NULL)
+			ck_assert_str_eq(f->why, message_rows[_i].atomic);
+	}
+	ck_assert_uint_eq(causes, message_rows[_i].causes);
+	e2_provision_result_free(&res);
+}
+END_TEST
+
 /* ---- the dry run: the same answer, nothing changed ----------------------
  */
 
@@ -1822,6 +1939,11 @@ csp_suite(void)
 	tcase_add_loop_test(tc, test_csp_provision_fixtures, 0,
 			    ROWS(provision_rows));
 	tcase_add_test(tc, test_csp_provision_null_args);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("messages");
+	tcase_add_checked_fixture(tc, csp_setup, csp_teardown);
+	tcase_add_loop_test(tc, test_csp_messages, 0, ROWS(message_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dryrun");
