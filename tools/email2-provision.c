@@ -232,7 +232,8 @@ main(int argc, char **argv)
 	}
 	if (opt_guid != NULL && dry_run) {
 		fprintf(stderr, PROG ": --dry-run checks a document, not "
-				     "--set-option\n");
+				     "--set-option\n"
+				     "Try '" PROG " --help'.\n");
 		return PROVISION_EXIT_USAGE;
 	}
 	if (opt_guid != NULL)

@@ -484,6 +484,15 @@ dry Get "$DATA/get-account.xml" 0
 dry "failing Atomic" "$DATA/edit-bad.xml" 3
 dry "malformed document" "$DATA/truncated.xml" 1
 dry "Client Provisioning" "$TMP/cp-account.xml" 0
+dry "CP query" "$DATA/cp-query.xml" 3
+sed "s/0A1B2C3D-4E5F-4071-8293-A4B5C6D7E8F9/C556E16F-56C4-4edb-9C64-D9469EE1FBE1/" \
+	"$DATA/cp-query.xml" >"$TMP/cp-query-sample.xml"
+dry "CP query answered, secrets masked" "$TMP/cp-query-sample.xml" 0
+if grep -q 'name="AUTHSECRET" value="\*\*\*\*\*\*\*\*"' "$TMP/dry.out"; then
+	ok "dry run CP query: the answer, AUTHSECRET masked"
+else
+	not_ok "dry run CP query: the answer, AUTHSECRET masked"
+fi
 
 # ---- secrets ----------------------------------------------------------------
 if cat "$TMP"/all.* | grep -q -e "$PASS"; then
