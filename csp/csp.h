@@ -33,6 +33,7 @@ struct csp_item {
 	char *format; /* Meta/Format ("chr", "int", "bool", "node"), or NULL */
 	char *type;   /* Meta/Type, or NULL */
 	char *data;   /* Data text, or NULL when the element is absent */
+	long line;    /* the Item element's line (SyncML), else 0 */
 };
 
 struct csp_cmd {
@@ -44,6 +45,15 @@ struct csp_cmd {
 	size_t n_items;
 	struct csp_cmd *children; /* Atomic and Sequence only */
 	size_t n_children;
+	long line; /* the element's line in the document (libxml2), or 0 */
+	/*
+	 * Client Provisioning: the element the command came from, as a path
+	 * the user can find in the document, e.g.
+	 * "characteristic[@type=EMAIL2]/characteristic[@type={...}]/
+	 * parm[@name=DWNDAY]" ("wap-provisioningdoc" for the Atomic of all
+	 * the changes); NULL for SyncML, whose CmdIDs are the user's own.
+	 */
+	char *path;
 };
 
 /*
@@ -56,7 +66,8 @@ struct csp_cmd {
  *    (Replace creates the account and missing segments implicitly);
  *  - nocharacteristic becomes a Delete, characteristic-query and parm-query
  *    become a Get (placed after the Atomic, in document order).
- * CP commands get synthetic CmdIDs "1", "2", ... in document order.
+ * CP commands get synthetic CmdIDs "1", "2", ... in document order (for
+ * the response's CmdRefs only: messages cite path and line instead).
  */
 struct csp_doc {
 	enum e2_doc_kind kind;

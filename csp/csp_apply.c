@@ -250,6 +250,19 @@ csp_apply_remove_deleted(struct csp_apply *ap, struct e2_err *err)
 		 * account starts empty, the old mail is lost all the same */
 		(void)store_account_exists(ap->st, g, &exists, &rerr);
 		e2_err_clear(&rerr);
+		if (store_is_snapshot(ap->st)) {
+			/* a dry run: what a real apply would remove */
+			(void)store_account_files_preview(ap->st, g, &queued,
+							  &rerr);
+			rc = csp_apply_note(
+				ap->out, err,
+				"account %s: deleted%s; dry run: its mail "
+				"directory and queue would be removed, %zu "
+				"queued message%s dropped",
+				g, exists ? " and created again" : "", queued,
+				queued == 1 ? "" : "s");
+			continue;
+		}
 		if (store_account_remove_files(ap->st, g, &queued, &rerr) !=
 		    E2_OK)
 			rc = csp_apply_note(ap->out, err,
@@ -795,13 +808,36 @@ csp_apply_any_failed(const struct csp_apply *ap, size_t from)
 	return false;
 }
 
+/*
+ * How a message names a command: "Replace CmdID 14" for SyncML (the
+ * user's own CmdIDs); for Client Provisioning, whose CmdIDs are invented,
+ * the element in the user's document and its line (the Atomic that holds
+ * all its changes is "the document").
+ */
+static const char *
+csp_apply_ref(const struct csp_cmd *cmd, char *buf, size_t len)
+{
+	if (cmd->path != NULL && cmd->kind == CSP_CMD_ATOMIC)
+		(void)snprintf(buf, len, "the document (all or nothing)");
+	else if (cmd->path != NULL)
+		(void)snprintf(buf, len, "%s (line %ld)", cmd->path, cmd->line);
+	else if (cmd->cmdid != NULL)
+		(void)snprintf(buf, len, "%s CmdID %s", cmd->name, cmd->cmdid);
+	else if (cmd->line > 0)
+		(void)snprintf(buf, len, "%s (line %ld)", cmd->name, cmd->line);
+	else
+		(void)snprintf(buf, len, "%s", cmd->name);
+	return buf;
+}
+
 static enum e2_status
 csp_apply_atomic(struct csp_apply *ap, const struct csp_cmd *cmd,
 		 struct e2_err *err)
 {
 	struct e2_err serr = {0};
 	char why[256] = "";
-	const char *cmdid = cmd->cmdid != NULL ? cmd->cmdid : "?";
+	char ref[160], bref[160];
+	const char *cmdid = csp_apply_ref(cmd, ref, sizeof(ref));
 	size_t idx, first, deleted_mark;
 	bool failed = false, outermost = ap->txn_depth == 0;
 	enum e2_status rc;
@@ -815,8 +851,8 @@ csp_apply_atomic(struct csp_apply *ap, const struct csp_cmd *cmd,
 	/* a rolled-back Atomic deleted nothing */
 	deleted_mark = ap->n_deleted;
 	if (store_begin(ap->st, &serr) != E2_OK) {
-		csp_apply_set(ap, idx, CSP_CODE_FAILED, "Atomic %s: store: %s",
-			      cmdid, serr.msg);
+		csp_apply_set(ap, idx, CSP_CODE_FAILED, "%s: store: %s", cmdid,
+			      serr.msg);
 		for (size_t i = 0; rc == E2_OK && i < cmd->n_children; i++)
 			rc = csp_apply_skip(ap, &cmd->children[i], err);
 		goto mark;
@@ -835,8 +871,8 @@ csp_apply_atomic(struct csp_apply *ap, const struct csp_cmd *cmd,
 	if (rc == E2_OK && !failed && outermost) {
 		rc = csp_apply_check_touched(ap, why, sizeof(why), &serr);
 		if (rc == E2_OK && why[0] != '\0') {
-			csp_apply_set(ap, idx, CSP_CODE_ATOMIC_FAILED,
-				      "Atomic %s: %s", cmdid, why);
+			csp_apply_set(ap, idx, CSP_CODE_ATOMIC_FAILED, "%s: %s",
+				      cmdid, why);
 			failed = true;
 		}
 		if (rc != E2_OK) {
@@ -847,8 +883,8 @@ csp_apply_atomic(struct csp_apply *ap, const struct csp_cmd *cmd,
 	}
 	if (rc == E2_OK && !failed && store_commit(ap->st, &serr) != E2_OK) {
 		/* a failed store_commit() has rolled back already */
-		csp_apply_set(ap, idx, CSP_CODE_FAILED,
-			      "Atomic %s: store commit: %s", cmdid, serr.msg);
+		csp_apply_set(ap, idx, CSP_CODE_FAILED, "%s: store commit: %s",
+			      cmdid, serr.msg);
 		ap->n_deleted = deleted_mark;
 	} else if (failed || rc != E2_OK) {
 		store_rollback(ap->st);
@@ -873,7 +909,8 @@ mark:
 			continue;
 		csp_apply_free_results(s);
 		csp_apply_set(ap, i, CSP_CODE_ROLLED_BACK,
-			      "rolled back: Atomic %s failed", cmdid);
+			      "rolled back: %s failed", cmdid);
+		s->consequence = true;
 	}
 	if (ap->out->st[idx].code == CSP_CODE_OK) {
 		const struct csp_status *bad = NULL;
@@ -882,13 +919,11 @@ mark:
 			if (ap->out->st[i].code != CSP_CODE_ROLLED_BACK)
 				bad = &ap->out->st[i];
 		csp_apply_set(ap, idx, CSP_CODE_ATOMIC_FAILED,
-			      "Atomic %s: command %s (%s) failed, nothing "
-			      "applied",
-			      cmdid,
-			      bad != NULL && bad->cmd->cmdid != NULL
-				      ? bad->cmd->cmdid
-				      : "?",
-			      bad != NULL ? bad->cmd->name : "?");
+			      "%s: %s failed, nothing applied", cmdid,
+			      bad != NULL ? csp_apply_ref(bad->cmd, bref,
+							  sizeof(bref))
+					  : "a command");
+		ap->out->st[idx].consequence = true;
 	}
 	return E2_OK;
 }
@@ -962,6 +997,48 @@ csp_apply_doc(struct e2_store *st, const struct csp_doc *doc,
 /* ---- e2_provision() --------------------------------------------------------
  */
 
+/*
+ * Where a failed status's command is in the user's document: "CmdID 14,
+ * line 117" (SyncML; the Item's line), "line 9, characteristic[...]/
+ * parm[@name=DWNDAY]" (Client Provisioning). Caller frees.
+ */
+static char *
+csp_apply_where(const struct csp_status *s)
+{
+	const struct csp_cmd *c = s->cmd;
+	long line =
+		s->item != NULL && s->item->line > 0 ? s->item->line : c->line;
+	char buf[512];
+
+	if (c->path != NULL)
+		(void)snprintf(buf, sizeof(buf), "line %ld, %s", line, c->path);
+	else if (c->cmdid != NULL && line > 0)
+		(void)snprintf(buf, sizeof(buf), "CmdID %s, line %ld", c->cmdid,
+			       line);
+	else if (c->cmdid != NULL)
+		(void)snprintf(buf, sizeof(buf), "CmdID %s", c->cmdid);
+	else if (line > 0)
+		(void)snprintf(buf, sizeof(buf), "line %ld", line);
+	else
+		buf[0] = '\0';
+	return strdup(buf);
+}
+
+/* The reason without the "LOCURI: " it starts with when it names one. */
+static const char *
+csp_apply_why(const struct csp_status *s, const char *reason)
+{
+	size_t n;
+
+	if (s->item == NULL || s->item->target == NULL)
+		return reason;
+	n = strlen(s->item->target);
+	if (strncmp(reason, s->item->target, n) == 0 && reason[n] == ':' &&
+	    reason[n + 1] == ' ' && reason[n + 2] != '\0')
+		return reason + n + 2;
+	return reason;
+}
+
 static enum e2_status
 csp_apply_failures(const struct csp_outcome *out,
 		   struct e2_provision_result *res, struct e2_err *err)
@@ -988,6 +1065,12 @@ csp_apply_failures(const struct csp_outcome *out,
 				    : NULL;
 		f->reason = strdup(s->msg[0] != '\0' ? s->msg
 						     : csp_code_name(s->code));
+		f->where = csp_apply_where(s);
+		f->why = f->reason != NULL ? strdup(csp_apply_why(s, f->reason))
+					   : NULL;
+		f->consequence = s->consequence;
+		if (f->where == NULL || f->why == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
 		if (f->cmdid == NULL || f->cmd == NULL || f->reason == NULL ||
 		    (f->locuri == NULL && s->item != NULL &&
 		     s->item->target != NULL))
@@ -1035,6 +1118,38 @@ out:
 	return rc;
 }
 
+/*
+ * The dry run (email2-provision --dry-run): the same e2_provision() on an
+ * in-memory copy of the store (store_open_snapshot()), so the response is
+ * the one a real apply would give at this moment, byte for byte; the only
+ * difference is in the notes: a Delete's files are counted, not removed.
+ */
+enum e2_status
+e2_provision_check(const char *store_dir, const char *doc, size_t len,
+		   struct e2_provision_result *res_out, struct e2_err *err)
+{
+	struct e2_store *st = NULL;
+	enum e2_status rc;
+
+	if (doc == NULL || res_out == NULL)
+		return e2_fail(err, E2_EINVAL,
+			       "e2_provision_check: NULL argument");
+	rc = store_open_snapshot(store_dir, &st, err);
+	if (rc == E2_OK)
+		rc = e2_provision(st, doc, len, res_out, err);
+	e2_store_close(&st);
+	return rc;
+}
+
+const struct e2_provision_failure *
+e2_provision_first_cause(const struct e2_provision_result *res)
+{
+	for (size_t i = 0; i < res->n_failures; i++)
+		if (!res->failures[i].consequence)
+			return &res->failures[i];
+	return res->n_failures > 0 ? &res->failures[0] : NULL;
+}
+
 void
 e2_provision_result_free(struct e2_provision_result *res)
 {
@@ -1045,6 +1160,8 @@ e2_provision_result_free(struct e2_provision_result *res)
 		free(res->failures[i].cmd);
 		free(res->failures[i].locuri);
 		free(res->failures[i].reason);
+		free(res->failures[i].where);
+		free(res->failures[i].why);
 	}
 	free(res->failures);
 	for (size_t i = 0; i < res->n_notes; i++)

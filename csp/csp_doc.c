@@ -68,6 +68,7 @@
 #define CSP_DOC_MAX_DEPTH 32      /* element nesting, the root is 1 */
 #define CSP_DOC_MAX_NODES 100000u /* commands plus items */
 #define CSP_DOC_EMAIL2_ROOT "./Vendor/MSFT/EMAIL2"
+#define CSP_DOC_CP_EMAIL2 "characteristic[@type=EMAIL2]"
 
 struct csp_doc_ctx {
 	struct e2_err *err;
@@ -526,6 +527,7 @@ csp_doc_cmd_clear(struct csp_cmd *cmd)
 	free(cmd->name);
 	free(cmd->cmdid);
 	free(cmd->format);
+	free(cmd->path);
 	memset(cmd, 0, sizeof(*cmd));
 }
 
@@ -539,6 +541,7 @@ csp_doc_parse_item(struct csp_doc_ctx *ctx, const xmlNode *el,
 	enum e2_status rc;
 
 	rc = csp_doc_count(ctx, el);
+	item.line = xmlGetLineNo(el);
 	for (const xmlNode *c = el->children; c != NULL && rc == E2_OK;
 	     c = c->next) {
 		if (csp_doc_is(c, "Target")) {
@@ -664,6 +667,7 @@ csp_doc_parse_cmd(struct csp_doc_ctx *ctx, xmlNode *el, struct csp_cmd *cmd_out)
 	enum e2_status rc;
 
 	cmd.kind = csp_doc_cmd_kind(el);
+	cmd.line = xmlGetLineNo(el);
 	container = cmd.kind == CSP_CMD_ATOMIC || cmd.kind == CSP_CMD_SEQUENCE;
 	rc = csp_doc_count(ctx, el);
 	if (rc != E2_OK)
@@ -793,7 +797,7 @@ csp_doc_parse_syncml(struct csp_doc_ctx *ctx, const xmlNode *root,
 static enum e2_status
 csp_doc_cp_add(struct csp_doc_ctx *ctx, const xmlNode *el,
 	       struct csp_doc_cp *cp, enum csp_cmd_kind kind, const char *uri,
-	       const char *data)
+	       const char *xpath, const char *data)
 {
 	static const char *const names[] = {
 		[CSP_CMD_REPLACE] = "Replace",
@@ -808,10 +812,12 @@ csp_doc_cp_add(struct csp_doc_ctx *ctx, const xmlNode *el,
 	if (rc != E2_OK)
 		return rc;
 	cmd.kind = kind;
+	cmd.line = xmlGetLineNo(el);
 	cmd.name = csp_doc_strdup(names[kind]);
+	cmd.path = csp_doc_strdup(xpath);
 	item.target = csp_doc_strdup(uri);
 	item.data = data != NULL ? csp_doc_strdup(data) : NULL;
-	if (cmd.name == NULL || item.target == NULL ||
+	if (cmd.name == NULL || cmd.path == NULL || item.target == NULL ||
 	    (data != NULL && item.data == NULL)) {
 		rc = csp_doc_nomem(ctx);
 		goto out;
@@ -849,12 +855,38 @@ csp_doc_cp_attr(struct csp_doc_ctx *ctx, const xmlNode *el, const char *attr,
 }
 
 /*
- * The children of a characteristic whose LocURI is path: parms become
- * commands on path/NAME, characteristics recurse into path/TYPE.
+ * "XPATH/ELEMENT[@ATTR=KEY]" (no "XPATH/" when xpath is NULL): where in the
+ * user's document a command came from, for messages. KEY is the user's
+ * text, quoted (cut at 120 bytes, controls escaped). Caller frees.
+ */
+static char *
+csp_doc_cp_step(const char *xpath, const xmlNode *el, const char *attr,
+		const char *key)
+{
+	char q[160];
+	const char *name = (const char *)el->name;
+	size_t len;
+	char *out;
+
+	(void)e2_quote(q, sizeof(q), key, strlen(key));
+	len = (xpath != NULL ? strlen(xpath) + 1 : 0) + strlen(name) +
+	      strlen(attr) + strlen(q) + 6;
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	(void)snprintf(out, len, "%s%s%s[@%s=%s]", xpath != NULL ? xpath : "",
+		       xpath != NULL ? "/" : "", name, attr, q);
+	return out;
+}
+
+/*
+ * The children of a characteristic whose LocURI is path (and whose place
+ * in the document is xpath): parms become commands on path/NAME,
+ * characteristics recurse into path/TYPE.
  */
 static enum e2_status
 csp_doc_cp_walk(struct csp_doc_ctx *ctx, const xmlNode *el, const char *path,
-		struct csp_doc_cp *cp)
+		const char *xpath, struct csp_doc_cp *cp)
 {
 	enum e2_status rc = E2_OK;
 
@@ -869,6 +901,7 @@ csp_doc_cp_walk(struct csp_doc_ctx *ctx, const xmlNode *el, const char *path,
 		xmlChar *key = NULL;
 		xmlChar *value = NULL;
 		char *uri = NULL;
+		char *where = NULL;
 
 		if (!is_parm && !is_noparm && !is_pquery && !is_char &&
 		    !is_nochar && !is_cquery)
@@ -880,26 +913,34 @@ csp_doc_cp_walk(struct csp_doc_ctx *ctx, const xmlNode *el, const char *path,
 		if (rc == E2_OK && is_parm)
 			rc = csp_doc_cp_attr(ctx, c, "value", false, &value);
 		if (rc == E2_OK) {
+			const char *attr = is_parm || is_noparm || is_pquery
+						   ? "name"
+						   : "type";
+
 			uri = csp_doc_join(path, (const char *)key);
-			if (uri == NULL)
+			where = csp_doc_cp_step(xpath, c, attr,
+						(const char *)key);
+			if (uri == NULL || where == NULL)
 				rc = csp_doc_nomem(ctx);
 		}
 		if (rc != E2_OK)
 			goto next;
 		if (is_parm) {
 			/* parm without value: Replace with "" */
-			rc = csp_doc_cp_add(ctx, c, cp, CSP_CMD_REPLACE, uri,
-					    value != NULL ? (const char *)value
-							  : "");
+			rc = csp_doc_cp_add(
+				ctx, c, cp, CSP_CMD_REPLACE, uri, where,
+				value != NULL ? (const char *)value : "");
 		} else if (is_noparm || is_nochar) {
 			rc = csp_doc_cp_add(ctx, c, cp, CSP_CMD_DELETE, uri,
-					    NULL);
+					    where, NULL);
 		} else if (is_pquery || is_cquery) {
-			rc = csp_doc_cp_add(ctx, c, cp, CSP_CMD_GET, uri, NULL);
+			rc = csp_doc_cp_add(ctx, c, cp, CSP_CMD_GET, uri, where,
+					    NULL);
 		} else {
-			rc = csp_doc_cp_walk(ctx, c, uri, cp);
+			rc = csp_doc_cp_walk(ctx, c, uri, where, cp);
 		}
 	next:
+		free(where);
 		free(uri);
 		xmlFree(value);
 		xmlFree(key);
@@ -949,7 +990,7 @@ csp_doc_parse_cp(struct csp_doc_ctx *ctx, const xmlNode *root,
 	if (csp_doc_is(root, "characteristic")) {
 		if (csp_doc_cp_is_email2(ctx, root, &rc)) {
 			rc = csp_doc_cp_walk(ctx, root, CSP_DOC_EMAIL2_ROOT,
-					     &cp);
+					     CSP_DOC_CP_EMAIL2, &cp);
 		} else if (rc == E2_OK) {
 			rc = csp_doc_fail_at(ctx, root,
 					     "root characteristic is not "
@@ -968,20 +1009,29 @@ csp_doc_parse_cp(struct csp_doc_ctx *ctx, const xmlNode *root,
 				continue;
 			if (is_char)
 				rc = csp_doc_cp_walk(ctx, c,
-						     CSP_DOC_EMAIL2_ROOT, &cp);
+						     CSP_DOC_EMAIL2_ROOT,
+						     CSP_DOC_CP_EMAIL2, &cp);
 			else
-				rc = csp_doc_cp_add(ctx, c, &cp,
-						    is_nochar ? CSP_CMD_DELETE
-							      : CSP_CMD_GET,
-						    CSP_DOC_EMAIL2_ROOT, NULL);
+				rc = csp_doc_cp_add(
+					ctx, c, &cp,
+					is_nochar ? CSP_CMD_DELETE
+						  : CSP_CMD_GET,
+					CSP_DOC_EMAIL2_ROOT,
+					is_nochar ? "nocharacteristic"
+						    "[@type=EMAIL2]"
+						  : "characteristic-query"
+						    "[@type=EMAIL2]",
+					NULL);
 		}
 	}
 	if (rc != E2_OK)
 		goto out;
 	if (cp.atomic.n_children > 0) {
 		cp.atomic.kind = CSP_CMD_ATOMIC;
+		cp.atomic.line = xmlGetLineNo(root);
 		cp.atomic.name = csp_doc_strdup("Atomic");
-		if (cp.atomic.name == NULL) {
+		cp.atomic.path = csp_doc_strdup((const char *)root->name);
+		if (cp.atomic.name == NULL || cp.atomic.path == NULL) {
 			rc = csp_doc_nomem(ctx);
 			goto out;
 		}
@@ -1101,7 +1151,10 @@ csp_doc_parse(const char *buf, size_t len, struct csp_doc **doc_out,
 		 csp_doc_is(root, "characteristic"))
 		rc = csp_doc_parse_cp(&ctx, root, doc);
 	else
-		rc = e2_fail(err, E2_EINVAL, "unknown root element \"%s\"",
+		rc = e2_fail(err, E2_EINVAL,
+			     "unknown root element \"%s\": a provisioning "
+			     "document is <SyncML> (OMA DM) or "
+			     "<wap-provisioningdoc> (OMA Client Provisioning)",
 			     csp_doc_qname(root, q, sizeof(q)));
 out:
 	xmlFreeDoc(xml);

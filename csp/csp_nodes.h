@@ -119,6 +119,7 @@ struct csp_status {
 	const struct csp_item *item; /* borrowed; NULL: the command itself */
 	int code;                    /* enum csp_code */
 	char msg[256];               /* why, when code is not 200 */
+	bool consequence; /* 216, or a 507 because a command inside failed */
 	/* Get that succeeded: the target and what lies at or below it. */
 	bool has_results;
 	char guid[64];

@@ -237,6 +237,17 @@ struct e2_provision_failure {
 	char *locuri; /* the Item's Target LocURI, NULL for Atomic etc. */
 	int code; /* OMA DM status: 216, 400, 404, 405, 406, 418, 500, 507 */
 	char *reason; /* e.g. "./Vendor/...: DWNDAY \"5\": not one of ..." */
+	/*
+	 * Where the command is in the user's document: "CmdID 14, line 117"
+	 * (SyncML), "line 9, characteristic[@type=EMAIL2]/characteristic[
+	 * @type={...}]/parm[@name=DWNDAY]" (Client Provisioning, whose
+	 * CmdIDs are invented); "" when unknown.
+	 */
+	char *where;
+	char *why; /* reason without the LocURI it starts with */
+	/* only a consequence: 216 (rolled back), or the 507 of an Atomic
+	 * because a command inside failed */
+	bool consequence;
 };
 
 struct e2_provision_result {
@@ -268,6 +279,26 @@ enum e2_status e2_provision(struct e2_store *st, const char *doc, size_t len,
 			    struct e2_provision_result *res_out,
 			    struct e2_err *err);
 void e2_provision_result_free(struct e2_provision_result *res);
+/*
+ * The failure to show first: the first (in document order) that is not
+ * only a consequence of another; NULL when none failed. Borrowed from res.
+ */
+const struct e2_provision_failure *
+e2_provision_first_cause(const struct e2_provision_result *res);
+/*
+ * A dry run of e2_provision() on the store in store_dir (NULL: the default
+ * of e2_store_open()): the same validation and the same result (response
+ * byte for byte, statuses, failures) as e2_provision() would give now, but
+ * applied to an in-memory copy of accounts.db; nothing under the store is
+ * created, changed or removed (a missing store stays missing), and a note
+ * says what a Delete would have removed. The store's checks (ownership,
+ * mode, a damaged database) fail as a real open would.
+ * Errors: E2_EINVAL, E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_provision_check(const char *store_dir, const char *doc,
+				  size_t len,
+				  struct e2_provision_result *res_out,
+				  struct e2_err *err);
 
 /* ---- connection test (transports/) ------------------------------------------
  */

@@ -238,6 +238,7 @@ struct e2_store {
 	size_t depth;
 	size_t cap;
 	unsigned long next_savepoint;
+	bool snapshot; /* store_open_snapshot(): in memory, files read-only */
 };
 
 static enum e2_status
@@ -421,6 +422,10 @@ store_account_dir(struct e2_store *st, const char *area, const char *guid,
 	int fd0 = -1, fd1 = -1, fd2 = -1;
 	enum e2_status rc;
 
+	if (st->snapshot)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": a dry run makes no directories",
+			       st->dir);
 	rc = store_check_component(guid, err);
 	if (rc != E2_OK)
 		return rc;
@@ -620,6 +625,10 @@ store_account_remove_files(struct e2_store *st, const char *guid,
 	enum e2_status rc;
 
 	*queued_out = 0;
+	if (st->snapshot)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": a dry run removes nothing",
+			       st->dir);
 	rc = store_check_component(guid, err);
 	if (rc != E2_OK)
 		return rc;
@@ -918,6 +927,253 @@ sqlite3 *
 store_db(struct e2_store *st)
 {
 	return st->db;
+}
+
+/* ---- snapshots: a dry run's in-memory copy --------------------------------
+ */
+
+/*
+ * Why a copy and not a rolled-back transaction: a dry run must leave every
+ * byte of the store as it was, and must not create a missing store. A
+ * read-write open creates the directory and accounts.db, migrates an older
+ * schema, and SQLite's WAL mode creates accounts.db-wal and -shm even for a
+ * read-only open ("mode=ro"). So the file is opened with "immutable=1"
+ * (SQLite neither locks nor writes anything, nor creates -wal or -shm) and
+ * copied whole into ":memory:" with the backup API; the apply then runs on
+ * the copy, migrated there. When accounts.db-wal exists and is not empty
+ * (another process has the store open, or one crashed), the main file alone
+ * may miss committed pages: then it is opened "mode=ro", which reads the
+ * WAL (and may update the -shm index the writer already keeps); the store's
+ * data is still not changed. File-system side effects are refused on a
+ * snapshot (store_account_dir(), store_account_remove_files()); the applier
+ * asks store_account_files_preview() what a Delete would remove.
+ */
+
+/* "file:PATH?QUERY" with PATH %-escaped (SQLite URI filenames). */
+static char *
+store_file_uri(const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path), q = strlen(query);
+	char *u = malloc(5 + 3 * n + q + 1);
+	char *o = u;
+
+	if (u == NULL)
+		return NULL;
+	memcpy(o, "file:", 5);
+	o += 5;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '/' || c == '.' ||
+		    c == '_' || c == '-' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	memcpy(o, query, q + 1);
+	return u;
+}
+
+/*
+ * The checks a real open makes of the store directory and accounts.db,
+ * without repairing anything (a real open would chmod 0700). *fresh_out:
+ * no store or no accounts.db yet (a real open would create them).
+ */
+static enum e2_status
+store_snapshot_check(const char *dir, const char *path, bool *fresh_out,
+		     struct e2_err *err)
+{
+	struct stat sb;
+	uid_t me = geteuid();
+
+	*fresh_out = false;
+	if (lstat(dir, &sb) != 0) {
+		if (errno != ENOENT)
+			return store_fail_errno("cannot stat", dir, err);
+		*fresh_out = true;
+		return E2_OK;
+	}
+	if (S_ISLNK(sb.st_mode))
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": a symbolic link where a "
+			       "directory belongs (remove it, or use the "
+			       "directory it points to)",
+			       dir);
+	if (!S_ISDIR(sb.st_mode))
+		return e2_fail(err, E2_ESTORE, "store \"%s\": not a directory",
+			       dir);
+	if (sb.st_uid != me)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": owned by uid %lu, not by you "
+			       "(uid %lu) (chown %lu %s, or use a store of "
+			       "your own)",
+			       dir, (unsigned long)sb.st_uid, (unsigned long)me,
+			       (unsigned long)me, dir);
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": writable by group or others "
+			       "(chmod 700 %s)",
+			       dir, dir);
+	if (lstat(path, &sb) != 0) {
+		if (errno != ENOENT)
+			return store_fail_errno("cannot stat", path, err);
+		*fresh_out = true;
+		return E2_OK;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": not a regular file", path);
+	if (sb.st_uid != me)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": not owned by you (uid %lu) "
+			       "(chown %lu %s)",
+			       path, (unsigned long)me, (unsigned long)me,
+			       path);
+	return E2_OK;
+}
+
+/* Copies the database file path into st->db (in memory). */
+static enum e2_status
+store_snapshot_copy(struct e2_store *st, const char *path, struct e2_err *err)
+{
+	sqlite3 *src = NULL;
+	sqlite3_backup *bk = NULL;
+	struct stat sb;
+	char *wal = NULL, *uri = NULL;
+	bool use_wal;
+	enum e2_status rc = E2_OK;
+	int step;
+
+	wal = malloc(strlen(path) + 5);
+	if (wal == NULL)
+		return e2_fail(err, E2_ENOMEM, "store: out of memory");
+	memcpy(wal, path, strlen(path));
+	memcpy(wal + strlen(path), "-wal", 5);
+	use_wal = lstat(wal, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
+	uri = store_file_uri(path, use_wal ? "?mode=ro" : "?immutable=1");
+	if (uri == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	if (sqlite3_open_v2(uri, &src,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+				    SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		rc = src == NULL
+			     ? e2_fail(err, E2_ENOMEM, "store: out of memory")
+			     : store_fail_db(src, "open", err);
+		goto out;
+	}
+	bk = sqlite3_backup_init(st->db, "main", src, "main");
+	if (bk == NULL) {
+		rc = store_fail_db(st->db, "copy", err);
+		goto out;
+	}
+	step = sqlite3_backup_step(bk, -1);
+	if (sqlite3_backup_finish(bk) != SQLITE_OK || step != SQLITE_DONE)
+		rc = store_fail_db(st->db, "copy", err);
+out:
+	if (src != NULL)
+		(void)sqlite3_close(src);
+	free(uri);
+	free(wal);
+	return rc;
+}
+
+enum e2_status
+store_open_snapshot(const char *dir, struct e2_store **st_out,
+		    struct e2_err *err)
+{
+	struct e2_store *st = NULL;
+	char *path = NULL;
+	bool fresh = false;
+	enum e2_status rc;
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return e2_fail(err, E2_ENOMEM, "store: out of memory");
+	st->snapshot = true;
+	rc = store_resolve_dir(dir, &st->dir, err);
+	if (rc != E2_OK)
+		goto out;
+	path = store_path_join(st->dir, STORE_DB_NAME);
+	if (path == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	rc = store_snapshot_check(st->dir, path, &fresh, err);
+	if (rc != E2_OK)
+		goto out;
+	if (sqlite3_open_v2(":memory:", &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		rc = st->db == NULL
+			     ? e2_fail(err, E2_ENOMEM, "store: out of memory")
+			     : store_fail_db(st->db, "open", err);
+		goto out;
+	}
+	(void)sqlite3_extended_result_codes(st->db, 1);
+	if (!fresh)
+		rc = store_snapshot_copy(st, path, err);
+	if (rc == E2_OK)
+		rc = store_exec(st->db, "PRAGMA foreign_keys = ON;", "pragmas",
+				err);
+	if (rc == E2_OK)
+		rc = store_migrate(st->db, err);
+	if (rc != E2_OK)
+		goto out;
+	*st_out = st;
+	st = NULL;
+out:
+	free(path);
+	e2_store_close(&st);
+	return rc;
+}
+
+bool
+store_is_snapshot(const struct e2_store *st)
+{
+	return st->snapshot;
+}
+
+enum e2_status
+store_account_files_preview(struct e2_store *st, const char *guid,
+			    size_t *queued_out, struct e2_err *err)
+{
+	/* <area>/<guid>/<queue>: the queues store_remove_area() counts */
+	static const struct {
+		const char *area, *queue;
+	} queues[] = {
+		{STORE_AREA_OUTBOX, "new"},
+		{STORE_AREA_OUTBOX, "cur"},
+		{STORE_AREA_MAIL, ".Outbox/new"},
+		{STORE_AREA_MAIL, ".Outbox/cur"},
+	};
+	char sub[STORE_GUID_MAX + 32];
+	size_t n = 0;
+	enum e2_status rc;
+	int fd;
+
+	*queued_out = 0;
+	rc = store_check_component(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return E2_OK; /* no store yet: nothing to remove */
+	for (size_t i = 0; i < sizeof(queues) / sizeof(queues[0]); i++) {
+		(void)snprintf(sub, sizeof(sub), "%s/%s/%s", queues[i].area,
+			       guid, queues[i].queue);
+		n += store_count_files(fd, sub);
+	}
+	(void)close(fd);
+	*queued_out = n;
+	return E2_OK;
 }
 
 /* ---- transactions -------------------------------------------------------- */

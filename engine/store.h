@@ -139,6 +139,31 @@ enum e2_status store_account_remove_files(struct e2_store *st, const char *guid,
 					  size_t *queued_out,
 					  struct e2_err *err);
 
+/* ---- snapshots (email2-provision --dry-run) ------------------------------ */
+
+/*
+ * Opens the store in dir (NULL: the default, as e2_store_open()) as an
+ * in-memory copy: the same checks of the directory and accounts.db as a
+ * real open (without repairing a mode), the database copied into memory
+ * and migrated there; a missing store or accounts.db gives an empty one.
+ * Nothing under dir is created or changed (see store.c for the WAL case).
+ * Writes go to the copy and vanish with e2_store_close(); making or
+ * removing an account's directories fails with E2_ESTORE.
+ * Errors: E2_ESTORE (naming the path), E2_EINVAL, E2_ENOMEM.
+ */
+enum e2_status store_open_snapshot(const char *dir, struct e2_store **st_out,
+				   struct e2_err *err);
+/* True for a store from store_open_snapshot(). */
+bool store_is_snapshot(const struct e2_store *st);
+/*
+ * What store_account_remove_files() would drop, read only: *queued_out
+ * messages in the account's queues (0 when there is none).
+ * Errors: E2_EINVAL (guid not one path component).
+ */
+enum e2_status store_account_files_preview(struct e2_store *st,
+					   const char *guid, size_t *queued_out,
+					   struct e2_err *err);
+
 /* ---- account options (issue 8) ----------------------------------------- */
 
 /*

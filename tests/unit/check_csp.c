@@ -2,6 +2,7 @@
 /* check_csp.c -- unit tests for the EMAIL2 node table, Atomic and statuses */
 #include "config.h"
 
+#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1253,6 +1254,17 @@ area_exists(const char *area)
 	return access(p, F_OK) == 0;
 }
 
+/* mail and queue files of G, whether or not the account exists */
+static void
+delete_fixture_files(void)
+{
+	mail_file(STORE_AREA_MAIL, "cur", "1.m:2,S");
+	mail_file(STORE_AREA_MAIL, ".Outbox/new", "2.q");
+	mail_file(STORE_AREA_OUTBOX, "new", "3.q");
+	mail_file(STORE_AREA_OUTBOX, "cur", "4.q:2,");
+	mail_file(STORE_AREA_OUTBOX, "tmp", "5.q");
+}
+
 static void
 delete_fixture(void)
 {
@@ -1555,6 +1567,300 @@ START_TEST(test_csp_provision_null_args)
 }
 END_TEST
 
+/* ---- messages a user can act on -------------------------------------------
+ */
+
+#define SYNCML_HEAD                                                            \
+	"<SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody>\n"
+#define SYNCML_TAIL "</SyncBody></SyncML>\n"
+#define CP_HEAD                                                                \
+	"<wap-provisioningdoc>\n"                                              \
+	"<characteristic type=\"EMAIL2\">\n"
+#define CP_TAIL "</characteristic></wap-provisioningdoc>\n"
+#define CP_G "characteristic[@type=EMAIL2]/characteristic[@type=" GUID "]"
+
+static const struct {
+	const char *doc;
+	enum e2_status rc;
+	const char *why;    /* of the first cause; for E2_EINVAL: in err.msg */
+	const char *where;  /* of the first cause */
+	size_t causes;      /* failures that are not only consequences */
+	const char *atomic; /* in the Atomic's reason, or NULL */
+} message_rows[] = {
+	/* one bad value in an Atomic: the value first, by CmdID and line */
+	{SYNCML_HEAD "<Atomic><CmdID>1</CmdID>\n"
+		     "<Replace><CmdID>2</CmdID>\n"
+		     "<Item><Target><LocURI>" G_DM "/DWNDAY</LocURI></Target>"
+		     "<Data>5</Data></Item>\n"
+		     "</Replace></Atomic>" SYNCML_TAIL,
+	 E2_OK, "DWNDAY \"5\": not one of -1, 7, 14, 30, 90", "CmdID 2, line 4",
+	 1, "Atomic CmdID 1: Replace CmdID 2 failed, nothing applied"},
+	/* the same in Client Provisioning: the element path, no CmdID */
+	{CP_HEAD "<characteristic type=\"" GUID "\">\n"
+		 "<parm name=\"DWNDAY\" value=\"5\"/>\n"
+		 "</characteristic>" CP_TAIL,
+	 E2_OK, "DWNDAY \"5\": not one of -1, 7, 14, 30, 90",
+	 "line 4, " CP_G "/parm[@name=DWNDAY]", 1,
+	 "the document (all or nothing): " CP_G "/parm[@name=DWNDAY] (line 4) "
+	 "failed, nothing applied"},
+	/* a bad TAGPROPS value: the nested characteristic is in the path */
+	{CP_HEAD "<characteristic type=\"" GUID "\">\n"
+		 "<characteristic type=\"TAGPROPS\">\n"
+		 "<parm name=\"8128000B\" value=\"2\"/>\n"
+		 "</characteristic></characteristic>" CP_TAIL,
+	 E2_OK, NULL,
+	 "line 5, " CP_G "/characteristic[@type=TAGPROPS]/parm[@name=8128000B]",
+	 1, NULL},
+	/* Delete of a missing account in CP */
+	{CP_HEAD "<nocharacteristic type=\"" GUID "\"/>\n" CP_TAIL, E2_OK,
+	 "no account {C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}",
+	 "line 3, characteristic[@type=EMAIL2]/nocharacteristic[@type=" GUID
+	 "]",
+	 1, NULL},
+	/* the commit check is itself the cause */
+	{SYNCML_HEAD "<Atomic><CmdID>1</CmdID>\n"
+		     "<Add><CmdID>2</CmdID><Item><Target><LocURI>" G_DM
+		     "</LocURI></Target></Item></Add>\n"
+		     "</Atomic>" SYNCML_TAIL,
+	 E2_OK,
+	 "Atomic CmdID 1: account {C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}: "
+	 "required node ACCOUNTTYPE missing",
+	 "CmdID 1, line 2", 1, NULL},
+	/* a lone Get of what is not there */
+	{SYNCML_HEAD "<Get><CmdID>7</CmdID>\n"
+		     "<Item><Target><LocURI>" G_DM "/NAME</LocURI></Target>"
+		     "</Item></Get>\n" SYNCML_TAIL,
+	 E2_OK, "no account {C556E16F-56C4-4EDB-9C64-D9469EE1FBE1}",
+	 "CmdID 7, line 3", 1, NULL},
+	/* an unknown root lists the accepted ones */
+	{"<Atomic><CmdID>1</CmdID></Atomic>", E2_EINVAL,
+	 "unknown root element \"Atomic\": a provisioning document is "
+	 "<SyncML> (OMA DM) or <wap-provisioningdoc> (OMA Client "
+	 "Provisioning)",
+	 NULL, 0, NULL},
+};
+
+START_TEST(test_csp_messages)
+{
+	struct e2_provision_result res = {0};
+	const struct e2_provision_failure *first;
+	struct e2_err err = {0};
+	const char *doc = message_rows[_i].doc;
+	size_t causes = 0;
+	enum e2_status rc;
+
+	rc = e2_provision(store, doc, strlen(doc), &res, &err);
+	ck_assert_msg(rc == message_rows[_i].rc, "%s (%s)", e2_status_name(rc),
+		      err.msg);
+	if (rc != E2_OK) {
+		ck_assert_str_eq(err.msg, message_rows[_i].why);
+		return;
+	}
+	first = e2_provision_first_cause(&res);
+	ck_assert_ptr_nonnull(first);
+	if (message_rows[_i].why != NULL)
+		ck_assert_str_eq(first->why, message_rows[_i].why);
+	ck_assert_str_eq(first->where, message_rows[_i].where);
+	for (size_t i = 0; i < res.n_failures; i++) {
+		const struct e2_provision_failure *f = &res.failures[i];
+
+		if (!f->consequence)
+			causes++;
+		if (f->code == 216)
+			ck_assert(f->consequence);
+		/* Client Provisioning: never an invented CmdID */
+		if (res.kind == E2_DOC_PROVISIONING) {
+			ck_assert_msg(
+				strstr(f->reason, "CmdID") == NULL &&
+					strstr(f->where, "CmdID") == NULL &&
+					strstr(f->reason, "command ") == NULL,
+				"%s: %s", f->where, f->reason);
+		}
+		if (f->code == 507 && message_rows[_i].atomic != NULL)
+			ck_assert_str_eq(f->why, message_rows[_i].atomic);
+	}
+	ck_assert_uint_eq(causes, message_rows[_i].causes);
+	e2_provision_result_free(&res);
+}
+END_TEST
+
+/* ---- the dry run: the same answer, nothing changed ----------------------
+ */
+
+/* FNV-1a over every file's path and bytes below a directory */
+static uint64_t tree_hash_acc;
+static size_t tree_hash_files;
+
+static int
+tree_hash_file(const char *path, const struct stat *sb, int flag,
+	       struct FTW *ftw)
+{
+	unsigned char buf[4096];
+	size_t n;
+	FILE *f;
+
+	(void)sb;
+	/* SQLite's shared-memory index of a store held open (here by the
+	 * fixture, as by a running daemon) is not store data: a reader may
+	 * update it (see store.c, snapshots) */
+	if (flag == FTW_F && strcmp(path + ftw->base, "accounts.db-shm") == 0)
+		return 0;
+	for (const char *p = path; *p != '\0'; p++)
+		tree_hash_acc =
+			(tree_hash_acc ^ (unsigned char)*p) * 1099511628211ULL;
+	if (flag != FTW_F)
+		return 0;
+	tree_hash_files++;
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "%s", path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			tree_hash_acc =
+				(tree_hash_acc ^ buf[i]) * 1099511628211ULL;
+	fclose(f);
+	return 0;
+}
+
+/* A hash of every name and byte under dir (order: nftw's, stable here). */
+static uint64_t
+tree_hash(const char *dir, size_t *files_out)
+{
+	tree_hash_acc = 14695981039346656037ULL;
+	tree_hash_files = 0;
+	ck_assert_int_eq(nftw(dir, tree_hash_file, 16, FTW_PHYS), 0);
+	if (files_out != NULL)
+		*files_out = tree_hash_files;
+	return tree_hash_acc;
+}
+
+/*
+ * Every whole-document row again: the dry run on the store (open, as a
+ * running daemon would have it) changes no byte under it and answers
+ * exactly what the real apply then answers.
+ */
+START_TEST(test_csp_dry_run_matches_real)
+{
+	struct e2_provision_result dry = {0}, real = {0};
+	struct e2_err err = {0};
+	uint64_t before, after;
+	size_t len, files;
+	char *doc;
+	enum e2_status rc;
+
+	if (provision_rows[_i].setup != NULL) {
+		provision_file(provision_rows[_i].setup, E2_OK, &real);
+		e2_provision_result_free(&real);
+	}
+	delete_fixture_files();
+	before = tree_hash(e2_store_dir(store), &files);
+	ck_assert_uint_gt(files, 3);
+	doc = fixture(provision_rows[_i].file, &len);
+	rc = e2_provision_check(e2_store_dir(store), doc, len, &dry, &err);
+	ck_assert_msg(rc == provision_rows[_i].rc, "%s: %s (%s)",
+		      provision_rows[_i].file, e2_status_name(rc), err.msg);
+	after = tree_hash(e2_store_dir(store), NULL);
+	ck_assert_msg(before == after, "%s: the dry run changed the store",
+		      provision_rows[_i].file);
+	free(doc);
+	provision_file(provision_rows[_i].file, provision_rows[_i].rc, &real);
+	if (rc == E2_OK) {
+		ck_assert_str_eq(dry.response, real.response);
+		ck_assert_uint_eq(dry.response_len, real.response_len);
+		ck_assert_uint_eq(dry.commands, real.commands);
+		ck_assert_uint_eq(dry.failed, real.failed);
+		ck_assert_uint_eq(dry.n_notes, real.n_notes);
+		for (size_t i = 0; i < dry.n_failures; i++)
+			ck_assert_str_eq(dry.failures[i].reason,
+					 real.failures[i].reason);
+	}
+	e2_provision_result_free(&dry);
+	e2_provision_result_free(&real);
+}
+END_TEST
+
+/* A Delete's mail and queue stay; the note says what would go. */
+START_TEST(test_csp_dry_run_delete_keeps_mail)
+{
+	static const char doc[] =
+		"<SyncML><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody>"
+		"<Delete><CmdID>1</CmdID><Item><Target><LocURI>" G_DM
+		"</LocURI></Target></Item></Delete></SyncBody></SyncML>";
+	struct e2_provision_result res = {0};
+	struct e2_err err = {0};
+	uint64_t before;
+
+	delete_fixture();
+	before = tree_hash(e2_store_dir(store), NULL);
+	ck_assert_int_eq(e2_provision_check(e2_store_dir(store), doc,
+					    strlen(doc), &res, &err),
+			 E2_OK);
+	ck_assert_uint_eq(res.failed, 0);
+	ck_assert_uint_eq(res.n_notes, 1);
+	ck_assert_msg(strstr(res.notes[0], "dry run") != NULL &&
+			      strstr(res.notes[0], "would be removed, 3 "
+						   "queued messages") != NULL,
+		      "%s", res.notes[0]);
+	e2_provision_result_free(&res);
+	ck_assert(tree_hash(e2_store_dir(store), NULL) == before);
+	ck_assert(account_exists());
+	ck_assert(area_exists(STORE_AREA_MAIL));
+	ck_assert(area_exists(STORE_AREA_OUTBOX));
+}
+END_TEST
+
+/* A store that does not exist is not created, not even its directory. */
+START_TEST(test_csp_dry_run_missing_store_stays_missing)
+{
+	struct e2_provision_result res = {0};
+	struct e2_err err = {0};
+	struct stat sb;
+	char dir[PATH_MAX + 32];
+	size_t len;
+	char *doc = fixture("create.xml", &len);
+
+	(void)snprintf(dir, sizeof(dir), "%s/none/store", tmpdir);
+	ck_assert_int_eq(e2_provision_check(dir, doc, len, &res, &err), E2_OK);
+	ck_assert_uint_eq(res.failed, 0);
+	e2_provision_result_free(&res);
+	(void)snprintf(dir, sizeof(dir), "%s/none", tmpdir);
+	ck_assert_int_ne(lstat(dir, &sb), 0);
+	/* an existing directory without accounts.db: no accounts.db */
+	(void)snprintf(dir, sizeof(dir), "%s/empty", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(e2_provision_check(dir, doc, len, &res, &err), E2_OK);
+	e2_provision_result_free(&res);
+	(void)snprintf(dir, sizeof(dir), "%s/empty/accounts.db", tmpdir);
+	ck_assert_int_ne(lstat(dir, &sb), 0);
+	free(doc);
+}
+END_TEST
+
+/* What a real open refuses, the dry run refuses: a damaged database. */
+START_TEST(test_csp_dry_run_damaged_store_fails)
+{
+	struct e2_provision_result res = {0};
+	struct e2_err err = {0};
+	char dir[PATH_MAX + 32], path[PATH_MAX + 64];
+	size_t len;
+	char *doc = fixture("create.xml", &len);
+	FILE *f;
+
+	(void)snprintf(dir, sizeof(dir), "%s/damaged", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	(void)snprintf(path, sizeof(path), "%s/accounts.db", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 256; i++)
+		fputs("this is not an SQLite database\n", f);
+	fclose(f);
+	ck_assert_int_eq(e2_provision_check(dir, doc, len, &res, &err),
+			 E2_ESTORE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "accounts.db"));
+	e2_provision_result_free(&res);
+	free(doc);
+}
+END_TEST
+
 static Suite *
 csp_suite(void)
 {
@@ -1633,6 +1939,20 @@ csp_suite(void)
 	tcase_add_loop_test(tc, test_csp_provision_fixtures, 0,
 			    ROWS(provision_rows));
 	tcase_add_test(tc, test_csp_provision_null_args);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("messages");
+	tcase_add_checked_fixture(tc, csp_setup, csp_teardown);
+	tcase_add_loop_test(tc, test_csp_messages, 0, ROWS(message_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dryrun");
+	tcase_add_checked_fixture(tc, csp_setup, csp_teardown);
+	tcase_add_loop_test(tc, test_csp_dry_run_matches_real, 0,
+			    ROWS(provision_rows));
+	tcase_add_test(tc, test_csp_dry_run_delete_keeps_mail);
+	tcase_add_test(tc, test_csp_dry_run_missing_store_stays_missing);
+	tcase_add_test(tc, test_csp_dry_run_damaged_store_fails);
 	suite_add_tcase(s, tc);
 #undef ROWS
 	return s;
