@@ -15,7 +15,8 @@
  * (e2_account_in_creds()/e2_account_out_creds(); the outgoing side logs in
  * only with AUTHREQUIRED), and the TLS policy o (copied) with the account's
  * pin for that host from st (NULL: no pins). Every engine caller of
- * chain_open() and e2_conntest_run() builds its request here.
+ * chain_open() (sync, send, fetch-full, e2_conntest_run()) builds its
+ * request here.
  * *req_out borrows strings from a: valid while a is.
  * Errors: E2_ESTORE (the pin could not be read; never ignored, a pin that
  * cannot be read must not become "no pin").

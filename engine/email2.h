@@ -199,7 +199,8 @@ struct e2_creds e2_account_out_creds(const struct e2_account *a);
  * the incoming credentials (SMTPALT not enabled): a credential keeps the
  * strictest requirement of every side it is used on. *node_out (may be
  * NULL) gets the node that requires it, a static string, or "" when TLS is
- * not required. The one rule conntest and sync both apply (chain_open()).
+ * not required. The one rule conntest and sync both apply
+ * (account_chain_request()).
  */
 bool e2_account_out_tls_required(const struct e2_account *a,
 				 const char **node_out);

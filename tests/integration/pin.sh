@@ -37,6 +37,7 @@ provision() {
       <parm name="SERVICENAME" value="pin test"/>
       <parm name="SERVICETYPE" value="IMAP4"/>
       <parm name="SYNCINGCONTENTTYPES" value="0x2"/>
+      <parm name="RETRIEVE" value="2048"/>
     </characteristic>
   </characteristic>
 </wap-provisioningdoc>
@@ -89,6 +90,24 @@ deliver() {
 	printf 'From: a@example.org\nTo: %s\nSubject: pin-recv-%s\nMessage-ID: <pin-recv-%s@example.org>\n\nbody\n' \
 		"$E2T_USER@email2.test" "$1" "$1" >"$E2T_DIR/recv$1.eml"
 	e2t_deliver "$E2T_DIR/recv$1.eml"
+}
+# deliver_big N: a 20 KB message, stored truncated (RETRIEVE 2048)
+deliver_big() {
+	{
+		printf 'From: a@example.org\nTo: %s\nSubject: pin-big-%s\nMessage-ID: <pin-big-%s@example.org>\n\n' \
+			"$E2T_USER@email2.test" "$1" "$1"
+		for i in $(seq 1 250); do
+			printf 'line %04d of a long message, long enough to truncate\n' "$i"
+		done
+	} >"$E2T_DIR/big$1.eml"
+	e2t_deliver "$E2T_DIR/big$1.eml"
+}
+big_file() { grep -rl "Subject: pin-big-$1" "$MD/new" "$MD/cur" 2>/dev/null | head -n 1; }
+# fetch_full N: email2-syncd --fetch-full of big message N
+fetch_full() {
+	e2t_run "$SYNCD" --store "$STORE" --cafile "$E2T_CA" \
+		--fetch-full "$(big_file "$1")" >"$E2T_DIR/fetch.out" \
+		2>"$E2T_DIR/fetch.err"
 }
 on_disk() { grep -rl "Subject: pin-recv-$1" "$MD/new" "$MD/cur" 2>/dev/null | grep -q .; }
 at_sink() { grep -rl "Subject: pin-send-$1" "$E2T_SINK_DIR" 2>/dev/null | grep -q .; }
@@ -155,6 +174,8 @@ e2t_check "pinned: conntest ok, both sides, certificate pinned" ct_json \
 	 and d['out']['attempts'][-1]['login'] == 'ok'
 	 and not d['in']['attempts'][-1]['cert_verified']"
 deliver 1
+deliver_big 1
+deliver_big 2
 queue 1
 e2t_log_mark
 sync_once --account "$GUID"
@@ -162,6 +183,12 @@ SYNC_RC=$?
 e2t_check "pinned: email2-syncd --once succeeds" test "$SYNC_RC" = 0
 e2t_check "pinned: the server's message is on disk" on_disk 1
 e2t_check "pinned: the queued message reached the server (sink)" at_sink 1
+e2t_check "pinned: the big messages are stored truncated" eval \
+	'test "$(stat -c %s "$(big_file 1)")" -lt 8000 &&
+	 test "$(stat -c %s "$(big_file 2)")" -lt 8000'
+e2t_check "pinned: --fetch-full works" fetch_full 1
+e2t_check "pinned: --fetch-full wrote the whole message" \
+	test "$(stat -c %s "$(big_file 1)")" -gt 13000
 e2t_check "pinned: no login outside TLS" e2t_no_cleartext_login "$E2T_USER"
 # login_lines: the server's login lines for the user on the self-signed host
 login_lines() {
@@ -206,6 +233,12 @@ e2t_check "changed: email2-syncd --once fails" test "$SYNC_RC" != 0
 e2t_check "changed: the sync error names both fingerprints" \
 	grep -qE "$FP1.*$FP2|$FP2.*$FP1" "$E2T_DIR/sync.json" "$E2T_DIR/sync.err"
 e2t_check "changed: nothing downloaded" eval '! on_disk 2'
+FETCH_RC=0
+fetch_full 2 || FETCH_RC=$?
+e2t_check "changed: --fetch-full fails naming both fingerprints" eval \
+	'test "$FETCH_RC" != 0 && grep -q "$FP2 is not the pinned $FP1" "$E2T_DIR/fetch.err"'
+e2t_check "changed: --fetch-full left the partial file" \
+	test "$(stat -c %s "$(big_file 2)")" -lt 8000
 e2t_check "changed: nothing sent" eval '! at_sink 2'
 e2t_check "changed: the message stays queued" \
 	grep -rlq "Subject: pin-send-2" "$OUT/new" "$OUT/cur"
