@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "email2.h"
 #include "tool.h"
@@ -485,6 +486,45 @@ conntest_pin(const struct conntest_args *args, struct e2_store *st,
 	return e2_conntest_run(a, opts, rep, err);
 }
 
+/*
+ * After a run: for each host whose pin the server's certificate no longer
+ * matches, the command that pins the new one, on stderr (never done for
+ * the user: a changed certificate is checked first, then pinned).
+ */
+static void
+conntest_hint_repin(struct e2_store *st, const struct e2_account *a,
+		    const struct e2_conntest_report *rep)
+{
+	const struct e2_side_report *sides[2] = {&rep->in, &rep->out};
+	const char *said = NULL;
+
+	for (size_t i = 0; i < 2 && st != NULL; i++) {
+		const struct e2_side_report *s = sides[i];
+		const struct e2_attempt *at = NULL;
+		char pin[72];
+		bool found = false;
+
+		if (!s->tested || s->ok || s->status != E2_ECERT)
+			continue;
+		for (size_t k = 0; k < s->n_attempts && k < E2_MODE_COUNT; k++)
+			if (s->attempts[k].cert_sha256[0] != '\0')
+				at = &s->attempts[k];
+		if (at == NULL ||
+		    (said != NULL && strcasecmp(said, s->host) == 0))
+			continue;
+		if (e2_pin_get(st, a->guid, s->host, pin, NULL, &found, NULL) !=
+			    E2_OK ||
+		    !found || strcmp(pin, at->cert_sha256) == 0)
+			continue;
+		fprintf(stderr,
+			"%s: %s presented %s, not the pinned %s; once you "
+			"have checked it: %s --pin %s '%s'\n",
+			CONNTEST_NAME, s->host, at->cert_sha256, pin,
+			CONNTEST_NAME, at->cert_sha256, a->guid);
+		said = s->host;
+	}
+}
+
 /* --unpin[=HOST]: 0 when a pin was removed, 1 when there was none. */
 static int
 conntest_unpin(const struct conntest_args *args, struct e2_store *st,
@@ -569,6 +609,8 @@ main(int argc, char **argv)
 		e2_conntest_print_json(rep, stdout);
 	else
 		e2_conntest_print_text(rep, stdout);
+	(void)fflush(stdout);
+	conntest_hint_repin(st, a, rep);
 	/* the incoming side is tested and reported first, so it decides */
 	status = conntest_exit_for(&rep->in);
 	if (status == CONNTEST_EXIT_OK)
