@@ -210,7 +210,8 @@ struct e2_creds e2_account_out_creds(const struct e2_account *a);
  * the incoming credentials (SMTPALT not enabled): a credential keeps the
  * strictest requirement of every side it is used on. *node_out (may be
  * NULL) gets the node that requires it, a static string, or "" when TLS is
- * not required. The one rule conntest and sync both apply (chain_open()).
+ * not required. The one rule conntest and sync both apply
+ * (account_chain_request()).
  */
 bool e2_account_out_tls_required(const struct e2_account *a,
 				 const char **node_out);
@@ -338,6 +339,11 @@ struct e2_attempt {
 	char login_mech[32];
 	bool cleartext_login; /* credentials went over an unencrypted link */
 	double elapsed_ms;
+	/* the server's leaf certificate (issue 9), "" when none was seen */
+	char cert_sha256[72];     /* "SHA256:" and 64 upper-case hex digits */
+	char cert_not_before[24]; /* ISO 8601 UTC: "2026-12-03T16:30:10Z" */
+	char cert_not_after[24];
+	bool cert_pinned; /* accepted as the account's pin for this host */
 };
 
 enum e2_side {
@@ -371,6 +377,8 @@ struct e2_conntest_opts {
 	unsigned timeout_ms; /* per attempt; 0 means 10000 */
 	bool test_in;
 	bool test_out;
+	/* the store the account came from, for its pins; NULL: no pins */
+	struct e2_store *store;
 };
 
 /*
@@ -382,6 +390,54 @@ enum e2_status e2_conntest_run(const struct e2_account *a,
 			       const struct e2_conntest_opts *opts,
 			       struct e2_conntest_report *rep_out,
 			       struct e2_err *err);
+
+/*
+ * Certificate pins (issue 9): per account and host, the SHA-256 of the one
+ * leaf certificate sync, send and conntest accept there (chain and name
+ * checks replaced, as msmtp's tls_fingerprint). Deleted with the account.
+ *
+ * Parses a fingerprint as the user typed it: 64 hex digits, any case, with
+ * or without ':' between pairs and a leading "SHA256:", into
+ * "SHA256:" and 64 upper-case hex digits. Errors: E2_EINVAL.
+ */
+enum e2_status e2_pin_parse(const char *text, char out[72], struct e2_err *err);
+/*
+ * Pins fp (e2_pin_parse() form) for guid's host, replacing an older pin.
+ * The caller decides that the certificate was seen (email2-conntest --pin
+ * pins only what a server presented in the same run).
+ * Errors: E2_EINVAL (bad fingerprint, no such account), E2_ESTORE.
+ */
+enum e2_status e2_pin_set(struct e2_store *st, const char *guid,
+			  const char *host, const char *fp, struct e2_err *err);
+/*
+ * The pin of guid for host (host names compare ASCII case-insensitively)
+ * into fp_out, and when it was pinned (may be NULL); *found_out false when
+ * none. Errors: E2_ESTORE.
+ */
+enum e2_status e2_pin_get(struct e2_store *st, const char *guid,
+			  const char *host, char fp_out[72], int64_t *when_out,
+			  bool *found_out, struct e2_err *err);
+/* Removes guid's pin for host, or every pin of guid when host is NULL;
+ * *n_out (may be NULL) counts them. Errors: E2_ESTORE. */
+enum e2_status e2_pin_delete(struct e2_store *st, const char *guid,
+			     const char *host, size_t *n_out,
+			     struct e2_err *err);
+
+/* The hosts e2_pin_seen() pinned: at most one per side. */
+struct e2_pin_result {
+	size_t n;
+	char host[2][256];
+};
+/*
+ * Pins fp for each host of rep (a run of e2_conntest_run() for guid) whose
+ * server presented exactly that leaf certificate in that run, on any
+ * attempt; a fingerprint no server presented is never pinned (no typo, no
+ * certificate never seen). Errors: E2_ECERT (no server presented it:
+ * nothing pinned), E2_EINVAL (bad fingerprint), E2_ESTORE.
+ */
+enum e2_status e2_pin_seen(struct e2_store *st, const char *guid,
+			   const struct e2_conntest_report *rep, const char *fp,
+			   struct e2_pin_result *res_out, struct e2_err *err);
 
 /* Human-readable, attempt by attempt. Never prints a credential. */
 void e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f);

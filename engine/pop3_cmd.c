@@ -5,6 +5,8 @@
 #include "pop3_cmd.h"
 #include "sync.h"
 
+#include "engine/account_conn.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -24,13 +26,17 @@ pop3_cmd_fail(struct pop3_cmd *pc, int code, const char *what,
 }
 
 enum e2_status
-pop3_cmd_open(struct pop3_cmd *pc, const struct e2_account *a,
-	      const struct chain_opts *co, struct e2_err *err)
+pop3_cmd_open(struct pop3_cmd *pc, struct e2_store *st,
+	      const struct e2_account *a, const struct chain_opts *co,
+	      struct e2_err *err)
 {
 	struct e2_side_report rep;
+	struct chain_request req;
 	enum e2_status rc;
 
-	rc = chain_open(a, E2_SIDE_IN, co, &pc->sess, &rep, err);
+	rc = account_chain_request(st, a, E2_SIDE_IN, co, &req, err);
+	if (rc == E2_OK)
+		rc = chain_open(&req, &pc->sess, &rep, err);
 	if (rc != E2_OK)
 		return rc;
 	pc->pop = chain_session_pop3(pc->sess);

@@ -31,11 +31,13 @@ struct pop3_cmd {
 };
 
 /*
- * The account's POP3 session, logged in (chain_open()), into *pc (zeroed
+ * The account's POP3 session, logged in (chain_open(), its pin from st),
+ * into *pc (zeroed
  * by the caller). Close it with pop3_cmd_close() even on error.
  * Errors: chain_open()'s, E2_EINVAL (the account is not POP3).
  */
-enum e2_status pop3_cmd_open(struct pop3_cmd *pc, const struct e2_account *a,
+enum e2_status pop3_cmd_open(struct pop3_cmd *pc, struct e2_store *st,
+			     const struct e2_account *a,
 			     const struct chain_opts *co, struct e2_err *err);
 /* QUIT (the server applies the DELEs now) and frees; NULL-safe. */
 void pop3_cmd_close(struct pop3_cmd *pc);

@@ -119,6 +119,18 @@ report_text_attempt(const struct e2_attempt *at, size_t n, FILE *f)
 		}
 		fputc('\n', f);
 	}
+	/* issue 9: what to compare and pin (email2-conntest --pin) */
+	if (at->cert_sha256[0] != '\0') {
+		fputs("         fingerprint: ", f);
+		REPORT_TEXT(f, at->cert_sha256);
+		if (at->cert_pinned)
+			fputs(" (pinned for this account and host)", f);
+		fputs("\n         valid: ", f);
+		REPORT_TEXT(f, at->cert_not_before);
+		fputs(" to ", f);
+		REPORT_TEXT(f, at->cert_not_after);
+		fputc('\n', f);
+	}
 	if (at->capabilities[0] != '\0') {
 		fputs("       capabilities: ", f);
 		REPORT_TEXT(f, at->capabilities);
@@ -333,6 +345,10 @@ report_json_attempt(const struct e2_attempt *at, FILE *f)
 	fprintf(f, "\"cert_verified\": %s, ",
 		at->cert_verified ? "true" : "false");
 	REPORT_JSON(f, "verify_result", at->verify_result);
+	REPORT_JSON(f, "cert_sha256", at->cert_sha256);
+	REPORT_JSON(f, "cert_not_before", at->cert_not_before);
+	REPORT_JSON(f, "cert_not_after", at->cert_not_after);
+	fprintf(f, "\"cert_pinned\": %s, ", at->cert_pinned ? "true" : "false");
 	report_json_words(f, "capabilities", at->capabilities,
 			  REPORT_LEN(at->capabilities));
 	report_json_words(f, "auth_mechs", at->auth_mechs,

@@ -21,6 +21,7 @@
 #include "mime.h"
 #include "outbox.h"
 #include "outbox_scan.h"
+#include "engine/account_conn.h"
 #include "transports/chain.h"
 
 /*
@@ -843,13 +844,17 @@ static enum e2_status
 send_connect(struct send_run *r, struct e2_err *err)
 {
 	struct chain_opts co = {0};
+	struct chain_request req;
 	struct e2_side_report rep = {0};
 	enum e2_status rc;
 
 	co.cafile = r->c->o.cafile;
 	co.timeout_ms = r->c->o.timeout_ms;
 	co.login = true;
-	rc = chain_open(r->c->a, E2_SIDE_OUT, &co, &r->sess, &rep, err);
+	rc = account_chain_request(r->c->st, r->c->a, E2_SIDE_OUT, &co, &req,
+				   err);
+	if (rc == E2_OK)
+		rc = chain_open(&req, &r->sess, &rep, err);
 	if (rc != E2_OK)
 		return rc;
 	r->smtp = chain_session_smtp(r->sess);

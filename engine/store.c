@@ -182,6 +182,21 @@ static const struct store_migration store_migrations[] = {
 	    " value TEXT NOT NULL,"
 	    " PRIMARY KEY (guid, name)"
 	    ") WITHOUT ROWID;"},
+	/*
+	 * Issue 9, certificate pins (engine/pin.c): per account and host the
+	 * SHA-256 of the one leaf certificate accepted there ("SHA256:" and
+	 * 64 upper-case hex digits) and when it was pinned (Unix time).
+	 * Host names compare case-insensitively; the cascade removes an
+	 * account's pins with it.
+	 */
+	{8, "CREATE TABLE IF NOT EXISTS tls_pins ("
+	    " guid TEXT NOT NULL"
+	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	    " host TEXT NOT NULL COLLATE NOCASE,"
+	    " sha256 TEXT NOT NULL,"
+	    " pinned INTEGER NOT NULL,"
+	    " PRIMARY KEY (guid, host)"
+	    ") WITHOUT ROWID;"},
 };
 
 /* Statements prepared once per store, on first use. */

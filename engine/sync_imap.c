@@ -26,6 +26,7 @@
 #include "mime.h"
 #include "msgfile.h"
 #include "reconcile.h"
+#include "engine/account_conn.h"
 #include "transports/chain.h"
 #include "transports/xport.h"
 
@@ -1496,10 +1497,13 @@ imap_open(struct imap_run *r, struct sync_ctx *c, struct e2_err *err)
 				.timeout_ms = c->o.timeout_ms,
 				.login = true};
 	struct e2_side_report rep;
+	struct chain_request req;
 	enum e2_status rc;
 
 	r->c = c;
-	rc = chain_open(c->a, E2_SIDE_IN, &co, &r->sess, &rep, err);
+	rc = account_chain_request(c->st, c->a, E2_SIDE_IN, &co, &req, err);
+	if (rc == E2_OK)
+		rc = chain_open(&req, &r->sess, &rep, err);
 	if (rc != E2_OK)
 		return rc;
 	r->imap = chain_session_imap(r->sess);

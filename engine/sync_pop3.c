@@ -1226,7 +1226,7 @@ pop3_open(struct pop3_run *r, struct sync_ctx *c, struct e2_err *err)
 
 	r->c = c;
 	r->root = maildir_root(c->md);
-	return pop3_cmd_open(&r->pc, c->a, &co, err);
+	return pop3_cmd_open(&r->pc, c->st, c->a, &co, err);
 }
 
 enum e2_status

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "email2.h"
 #include "tool.h"
@@ -67,6 +68,10 @@ struct conntest_args {
 	bool auth_required;
 	bool json;
 	unsigned timeout_ms;
+	/* issue 9, certificate pins: --pin FP, --unpin[=HOST] */
+	const char *pin;        /* the fingerprint to pin, as typed */
+	bool unpin;             /* remove pins instead of testing */
+	const char *unpin_host; /* NULL: every pin of the account */
 };
 
 static void
@@ -86,6 +91,11 @@ conntest_usage(FILE *f)
 	      "                        $EMAIL2_CAFILE, else the system store)\n"
 	      "  --timeout SECONDS     deadline of each attempt (default 10)\n"
 	      "  --json                print one JSON document\n"
+	      "  --pin FINGERPRINT     trust exactly this certificate "
+	      "(SHA-256)\n"
+	      "                        for the host of GUID that presented it\n"
+	      "                        in this run, then test again\n"
+	      "  --unpin[=HOST]        remove GUID's pin for HOST (all: none)\n"
 	      "  --help, --version\n"
 	      "Settings (instead of GUID; either side may be given alone):\n"
 	      "  --in HOST[:PORT]      incoming server\n"
@@ -254,9 +264,11 @@ out:
 	return rc;
 }
 
+/* Opens the store (kept open for the account's pins) and loads GUID. */
 static enum e2_status
 conntest_load_account(const struct conntest_args *args,
-		      struct e2_account **acct_out, struct e2_err *err)
+		      struct e2_store **st_out, struct e2_account **acct_out,
+		      struct e2_err *err)
 {
 	struct e2_store *st = NULL;
 	enum e2_status rc;
@@ -265,6 +277,10 @@ conntest_load_account(const struct conntest_args *args,
 	if (rc != E2_OK)
 		goto out;
 	rc = e2_account_load(st, args->guid, acct_out, err);
+	if (rc != E2_OK)
+		goto out;
+	*st_out = st;
+	st = NULL;
 out:
 	e2_store_close(&st);
 	return rc;
@@ -286,6 +302,8 @@ enum conntest_opt {
 	CONNTEST_OPT_JSON,
 	CONNTEST_OPT_HELP,
 	CONNTEST_OPT_VERSION,
+	CONNTEST_OPT_PIN,
+	CONNTEST_OPT_UNPIN,
 };
 
 static const struct option conntest_options[] = {
@@ -304,6 +322,8 @@ static const struct option conntest_options[] = {
 	{"json", no_argument, NULL, CONNTEST_OPT_JSON},
 	{"help", no_argument, NULL, CONNTEST_OPT_HELP},
 	{"version", no_argument, NULL, CONNTEST_OPT_VERSION},
+	{"pin", required_argument, NULL, CONNTEST_OPT_PIN},
+	{"unpin", optional_argument, NULL, CONNTEST_OPT_UNPIN},
 	{NULL, 0, NULL, 0},
 };
 
@@ -368,6 +388,13 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 		case CONNTEST_OPT_JSON:
 			args->json = true;
 			break;
+		case CONNTEST_OPT_PIN:
+			args->pin = optarg;
+			break;
+		case CONNTEST_OPT_UNPIN:
+			args->unpin = true;
+			args->unpin_host = optarg;
+			break;
 		case CONNTEST_OPT_HELP:
 			conntest_usage(stdout);
 			return CONNTEST_EXIT_OK;
@@ -395,6 +422,20 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 		e2_fail(err, E2_EINVAL, "no GUID, --in or --out given");
 		return CONNTEST_EXIT_USAGE;
 	}
+	if ((args->pin != NULL || args->unpin) && args->guid == NULL) {
+		e2_fail(err, E2_EINVAL, "--pin and --unpin need a GUID");
+		return CONNTEST_EXIT_USAGE;
+	}
+	if (args->pin != NULL && args->unpin) {
+		e2_fail(err, E2_EINVAL, "--pin and --unpin exclude each other");
+		return CONNTEST_EXIT_USAGE;
+	}
+	if (args->pin != NULL) {
+		char canon[72];
+
+		if (e2_pin_parse(args->pin, canon, err) != E2_OK)
+			return CONNTEST_EXIT_USAGE;
+	}
 	if (args->guid == NULL && args->store != NULL) {
 		e2_fail(err, E2_EINVAL, "--store needs a GUID");
 		return CONNTEST_EXIT_USAGE;
@@ -408,6 +449,109 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 	return -1;
 }
 
+/*
+ * --pin (issue 9): pins FP for the hosts of the account that presented
+ * exactly that certificate in the run rep describes (e2_pin_seen()), says
+ * what it pinned, and runs the test again into rep with the pin in force.
+ * Nothing seen: the first run's report, so that the user sees what the
+ * servers presented, then the error; returns E2_ECERT.
+ * Errors: E2_ECERT, E2_ESTORE, E2_EINVAL, E2_ENOMEM.
+ */
+static enum e2_status
+conntest_pin(const struct conntest_args *args, struct e2_store *st,
+	     const struct e2_account *a, const struct e2_conntest_opts *opts,
+	     struct e2_conntest_report *rep, struct e2_err *err)
+{
+	struct e2_pin_result res;
+	FILE *say = args->json ? stderr : stdout;
+	char canon[72];
+	enum e2_status rc;
+
+	rc = e2_pin_seen(st, a->guid, rep, args->pin, &res, err);
+	if (rc == E2_ECERT) {
+		if (args->json)
+			e2_conntest_print_json(rep, stdout);
+		else
+			e2_conntest_print_text(rep, stdout);
+		(void)fflush(stdout);
+		tool_print_error(CONNTEST_NAME, err);
+		return rc;
+	}
+	if (rc != E2_OK)
+		return rc;
+	(void)e2_pin_parse(args->pin, canon, NULL);
+	for (size_t i = 0; i < res.n; i++)
+		fprintf(say, "pinned %s for %s (account %s)\n", canon,
+			res.host[i], a->guid);
+	return e2_conntest_run(a, opts, rep, err);
+}
+
+/*
+ * After a run: for each host whose pin the server's certificate no longer
+ * matches, the command that pins the new one, on stderr (never done for
+ * the user: a changed certificate is checked first, then pinned).
+ */
+static void
+conntest_hint_repin(struct e2_store *st, const struct e2_account *a,
+		    const struct e2_conntest_report *rep)
+{
+	const struct e2_side_report *sides[2] = {&rep->in, &rep->out};
+	const char *said = NULL;
+
+	for (size_t i = 0; i < 2 && st != NULL; i++) {
+		const struct e2_side_report *s = sides[i];
+		const struct e2_attempt *at = NULL;
+		char pin[72];
+		bool found = false;
+
+		if (!s->tested || s->ok || s->status != E2_ECERT)
+			continue;
+		for (size_t k = 0; k < s->n_attempts && k < E2_MODE_COUNT; k++)
+			if (s->attempts[k].cert_sha256[0] != '\0')
+				at = &s->attempts[k];
+		if (at == NULL ||
+		    (said != NULL && strcasecmp(said, s->host) == 0))
+			continue;
+		if (e2_pin_get(st, a->guid, s->host, pin, NULL, &found, NULL) !=
+			    E2_OK ||
+		    !found || strcmp(pin, at->cert_sha256) == 0)
+			continue;
+		fprintf(stderr,
+			"%s: %s presented %s, not the pinned %s; once you "
+			"have checked it: %s --pin %s '%s'\n",
+			CONNTEST_NAME, s->host, at->cert_sha256, pin,
+			CONNTEST_NAME, at->cert_sha256, a->guid);
+		said = s->host;
+	}
+}
+
+/* --unpin[=HOST]: 0 when a pin was removed, 1 when there was none. */
+static int
+conntest_unpin(const struct conntest_args *args, struct e2_store *st,
+	       const struct e2_account *a)
+{
+	struct e2_err err = {0};
+	size_t n = 0;
+
+	if (e2_pin_delete(st, a->guid, args->unpin_host, &n, &err) != E2_OK) {
+		tool_print_error(CONNTEST_NAME, &err);
+		return CONNTEST_EXIT_USAGE;
+	}
+	if (n == 0) {
+		e2_fail(&err, E2_EINVAL, "no pin for %s of account %s",
+			args->unpin_host != NULL ? args->unpin_host
+						 : "any host",
+			a->guid);
+		tool_print_error(CONNTEST_NAME, &err);
+		return CONNTEST_EXIT_USAGE;
+	}
+	printf("unpinned %zu certificate%s of account %s%s%s\n", n,
+	       n == 1 ? "" : "s", a->guid,
+	       args->unpin_host != NULL ? " for " : "",
+	       args->unpin_host != NULL ? args->unpin_host : "");
+	return CONNTEST_EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -415,6 +559,7 @@ main(int argc, char **argv)
 	struct e2_conntest_opts opts = {0};
 	struct e2_conntest_report *rep = NULL;
 	struct e2_account *a = NULL;
+	struct e2_store *st = NULL;
 	struct e2_err err = {0};
 	enum e2_status rc;
 	int status;
@@ -427,7 +572,7 @@ main(int argc, char **argv)
 	}
 	status = CONNTEST_EXIT_USAGE;
 	if (args.guid != NULL)
-		rc = conntest_load_account(&args, &a, &err);
+		rc = conntest_load_account(&args, &st, &a, &err);
 	else
 		rc = conntest_build_account(&args, &a, &err);
 	if (rc != E2_OK) {
@@ -444,7 +589,18 @@ main(int argc, char **argv)
 	opts.timeout_ms = args.timeout_ms;
 	opts.test_in = a->in.host != NULL;
 	opts.test_out = a->out.host != NULL;
+	opts.store = st;
+	if (args.unpin) {
+		status = conntest_unpin(&args, st, a);
+		goto out;
+	}
 	rc = e2_conntest_run(a, &opts, rep, &err);
+	if (rc == E2_OK && args.pin != NULL)
+		rc = conntest_pin(&args, st, a, &opts, rep, &err);
+	if (rc == E2_ECERT) {
+		status = CONNTEST_EXIT_TLS; /* nothing pinned, report shown */
+		goto out;
+	}
 	if (rc != E2_OK) {
 		tool_print_error(CONNTEST_NAME, &err);
 		goto out;
@@ -453,6 +609,8 @@ main(int argc, char **argv)
 		e2_conntest_print_json(rep, stdout);
 	else
 		e2_conntest_print_text(rep, stdout);
+	(void)fflush(stdout);
+	conntest_hint_repin(st, a, rep);
 	/* the incoming side is tested and reported first, so it decides */
 	status = conntest_exit_for(&rep->in);
 	if (status == CONNTEST_EXIT_OK)
@@ -464,5 +622,6 @@ out:
 		status = CONNTEST_EXIT_USAGE;
 	free(rep);
 	e2_account_free(&a);
+	e2_store_close(&st);
 	return status;
 }

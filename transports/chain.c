@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* chain.c -- the connection fallback chain and e2_conntest_run() */
+/* chain.c -- the connection fallback chain: plain requests, no accounts */
 #include "config.h"
 
 #include "transports/chain.h"
@@ -19,7 +19,9 @@
  * The rules (DESIGN.md "Connection fallback", spec EMAIL2-CSP TAGPROPS):
  *
  * Ports: IMAP4 993 (TLS) / 143, POP3 995 / 110, SMTP 465 / 587; a port given
- * in INSERVER/OUTSERVER is used for every rung.
+ * in the request (INSERVER/OUTSERVER) is used for every rung. The engine
+ * builds the request from the account (engine/account_conn.h); this file
+ * knows hosts, ports, credentials and a TLS policy, never an account.
  *
  * Rungs, in order of preference: implicit TLS, STARTTLS, plain. PLAIN runs
  * only when both TLS rungs failed with a cause that may fall back (ECONNECT,
@@ -85,7 +87,7 @@ struct chain_rung {
 struct chain_run {
 	const struct proto_ops *proto;
 	const char *host;
-	const char *cafile;
+	const struct chain_request *req;
 	bool tls_required;
 	unsigned timeout_ms;
 	pthread_mutex_t mu;
@@ -101,20 +103,26 @@ struct chain_session {
 
 /* ---- pure decision logic ----------------------------------------------- */
 
-uint16_t
-chain_port(enum e2_service service, enum e2_side side, enum e2_mode mode,
-	   uint16_t explicit_port)
+static const struct proto_ops *
+chain_proto_ops(enum chain_proto proto)
 {
-	const struct proto_ops *p;
+	switch (proto) {
+	case CHAIN_PROTO_SMTP:
+		return &proto_smtp;
+	case CHAIN_PROTO_POP3:
+		return &proto_pop3;
+	default:
+		return &proto_imap;
+	}
+}
+
+uint16_t
+chain_port(enum chain_proto proto, enum e2_mode mode, uint16_t explicit_port)
+{
+	const struct proto_ops *p = chain_proto_ops(proto);
 
 	if (explicit_port != 0)
 		return explicit_port;
-	if (side == E2_SIDE_OUT)
-		p = &proto_smtp;
-	else if (service == E2_SERVICE_POP3)
-		p = &proto_pop3;
-	else
-		p = &proto_imap;
 	return mode == E2_MODE_TLS ? p->port_tls : p->port_plain;
 }
 
@@ -244,13 +252,16 @@ static enum e2_status
 chain_rung_handshake(struct chain_rung *r)
 {
 	struct chain_run *run = r->run;
-	struct xport_tls_opts to = {.host = run->host, .cafile = run->cafile};
+	struct xport_tls_opts to = {.host = run->host,
+				    .cafile = run->req->o.cafile,
+				    .pinned = run->req->o.pinned};
 	struct proto_conn *c = &r->conn;
 	const struct proto_ops *p = run->proto;
 	mailstream *stream = NULL;
 	enum e2_status rc;
 	size_t stale;
 
+	memcpy(to.pin, run->req->o.pin, sizeof(to.pin));
 	rc = xport_tcp_open(run->host, r->port, &r->ctl, &c->xp, &r->err);
 	if (rc != E2_OK)
 		return rc;
@@ -331,6 +342,13 @@ chain_rung_record(struct chain_rung *r, enum e2_status rc)
 		at->cert_verified = info.cert_verified;
 		(void)snprintf(at->verify_result, sizeof(at->verify_result),
 			       "%s", info.verify_result);
+		(void)snprintf(at->cert_sha256, sizeof(at->cert_sha256), "%s",
+			       info.cert_sha256);
+		(void)snprintf(at->cert_not_before, sizeof(at->cert_not_before),
+			       "%s", info.cert_not_before);
+		(void)snprintf(at->cert_not_after, sizeof(at->cert_not_after),
+			       "%s", info.cert_not_after);
+		at->cert_pinned = info.cert_pinned;
 	}
 	(void)snprintf(at->capabilities, sizeof(at->capabilities), "%s",
 		       r->conn.caps);
@@ -489,18 +507,16 @@ chain_secret_free(char **p)
 }
 
 static enum e2_status
-chain_login(const struct e2_account *a, enum e2_side side,
-	    struct chain_run *run, struct chain_rung *r)
+chain_login(struct chain_run *run, struct chain_rung *r)
 {
-	struct e2_creds cr = side == E2_SIDE_IN ? e2_account_in_creds(a)
-						: e2_account_out_creds(a);
+	const struct chain_request *cr = run->req;
 	struct e2_attempt *at = &r->at;
 	struct proto_login l = {.cleartext_ok = !run->tls_required};
 	char *user = NULL, *secret = NULL;
 	enum e2_status rc = E2_OK;
 
 	r->ctl.deadline_ms = xport_now_ms() + run->timeout_ms;
-	if (side == E2_SIDE_OUT && !a->authrequired) {
+	if (!cr->auth) {
 		at->login = E2_LOGIN_SKIPPED; /* spec: AUTHREQUIRED absent/0 */
 		goto out;
 	}
@@ -510,7 +526,7 @@ chain_login(const struct e2_account *a, enum e2_side side,
 			       "PREAUTH");
 		goto out;
 	}
-	if (cr.user == NULL || cr.user[0] == '\0' || cr.secret == NULL) {
+	if (cr->user == NULL || cr->user[0] == '\0' || cr->secret == NULL) {
 		at->login = E2_LOGIN_SKIPPED;
 		goto out;
 	}
@@ -521,10 +537,10 @@ chain_login(const struct e2_account *a, enum e2_side side,
 		at->login = E2_LOGIN_FAILED;
 		goto out;
 	}
-	rc = chain_login_name(cr.user, cr.domain, &user, &r->err);
+	rc = chain_login_name(cr->user, cr->domain, &user, &r->err);
 	if (rc != E2_OK)
 		goto out;
-	secret = strdup(cr.secret);
+	secret = strdup(cr->secret);
 	if (secret == NULL) {
 		rc = e2_fail(&r->err, E2_ENOMEM, "out of memory");
 		goto out;
@@ -558,8 +574,7 @@ chain_run_free(struct chain_run *run)
 }
 
 static enum e2_status
-chain_run_init(struct chain_run *run, const struct e2_server *srv,
-	       enum e2_service service, enum e2_side side, struct e2_err *err)
+chain_run_init(struct chain_run *run, struct e2_err *err)
 {
 	pthread_condattr_t ca;
 
@@ -576,7 +591,7 @@ chain_run_init(struct chain_run *run, const struct e2_server *srv,
 			return e2_fail(err, E2_ENOMEM, "out of memory");
 		run->rungs[i] = r;
 		r->mode = (enum e2_mode)i;
-		r->port = chain_port(service, side, r->mode, srv->port);
+		r->port = chain_port(run->req->proto, r->mode, run->req->port);
 		r->run = run;
 		r->ctl.idle_ms = run->timeout_ms;
 		atomic_init(&r->ctl.cancel, false);
@@ -602,47 +617,39 @@ chain_report_side(struct chain_run *run, struct e2_side_report *rep)
 }
 
 enum e2_status
-chain_open(const struct e2_account *a, enum e2_side side,
-	   const struct chain_opts *o, struct chain_session **sess_out,
+chain_open(const struct chain_request *req, struct chain_session **sess_out,
 	   struct e2_side_report *rep, struct e2_err *err)
 {
-	const struct e2_server *srv = side == E2_SIDE_IN ? &a->in : &a->out;
+	const struct chain_opts *o = &req->o;
 	struct chain_run run = {0};
 	struct chain_decision d = {0};
 	struct chain_session *sess = NULL;
-	const char *tls_node = "";
+	const char *tls_node = req->tls_node != NULL ? req->tls_node : "";
 	int64_t t0 = xport_now_ms();
 	enum e2_status rc;
 	bool inited = false;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->tested = true;
-	run.proto = side == E2_SIDE_OUT             ? &proto_smtp
-		    : a->service == E2_SERVICE_POP3 ? &proto_pop3
-						    : &proto_imap;
-	run.host = srv->host;
-	run.cafile = o->cafile;
-	/* e2_account_out_tls_required(): the shared password keeps 8128000B */
-	if (side == E2_SIDE_IN) {
-		run.tls_required = a->in_ssl_required;
-		tls_node = "TAGPROPS/8128000B";
-	} else {
-		run.tls_required = e2_account_out_tls_required(a, &tls_node);
-	}
+	run.proto = chain_proto_ops(req->proto);
+	run.host = req->host;
+	run.req = req;
+	run.tls_required = req->tls_required;
 	run.timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : 10000;
 	rep->protocol = run.proto->name;
-	rep->port = srv->port;
+	rep->port = req->port;
 	rep->tls_required = run.tls_required;
-	if (srv->host == NULL || srv->host[0] == '\0') {
+	if (req->host == NULL || req->host[0] == '\0') {
 		rc = e2_fail(err, E2_EINVAL, "no %s host to connect to",
-			     side == E2_SIDE_IN ? "INSERVER" : "OUTSERVER");
+			     req->host_node != NULL ? req->host_node
+						    : "server");
 		(void)snprintf(rep->error, sizeof(rep->error), "%s",
 			       err != NULL ? err->msg : "no host");
 		rep->status = rc;
 		return rc;
 	}
-	(void)snprintf(rep->host, sizeof(rep->host), "%s", srv->host);
-	rc = chain_run_init(&run, srv, a->service, side, err);
+	(void)snprintf(rep->host, sizeof(rep->host), "%s", req->host);
+	rc = chain_run_init(&run, err);
 	inited = true;
 	if (rc != E2_OK)
 		goto out;
@@ -667,7 +674,7 @@ chain_open(const struct e2_account *a, enum e2_side side,
 		goto out;
 	}
 	if (o->login) {
-		rc = chain_login(a, side, &run, run.rungs[d.mode]);
+		rc = chain_login(&run, run.rungs[d.mode]);
 		if (rc != E2_OK) {
 			(void)e2_fail(err, rc, "%s",
 				      run.rungs[d.mode]->err.msg);
@@ -753,39 +760,4 @@ struct e2_err *
 chain_session_err(struct chain_session *s)
 {
 	return &s->rung->err;
-}
-
-/* ---- the public connection test ------------------------------------------ */
-
-enum e2_status
-e2_conntest_run(const struct e2_account *a, const struct e2_conntest_opts *opts,
-		struct e2_conntest_report *rep_out, struct e2_err *err)
-{
-	struct chain_opts o = {0};
-	struct e2_conntest_report rep;
-	struct chain_session *s = NULL;
-	struct e2_err side_err;
-
-	if (a == NULL || opts == NULL || rep_out == NULL)
-		return e2_fail(err, E2_EINVAL, "conntest: missing argument");
-	if (!opts->test_in && !opts->test_out)
-		return e2_fail(err, E2_EINVAL, "conntest: no side to test");
-	memset(&rep, 0, sizeof(rep));
-	o.cafile = opts->cafile;
-	o.timeout_ms = opts->timeout_ms;
-	o.login = true;
-	if (opts->test_in) {
-		e2_err_clear(&side_err);
-		(void)chain_open(a, E2_SIDE_IN, &o, &s, &rep.in, &side_err);
-		chain_session_free(&s);
-	}
-	if (opts->test_out) {
-		e2_err_clear(&side_err);
-		(void)chain_open(a, E2_SIDE_OUT, &o, &s, &rep.out, &side_err);
-		chain_session_free(&s);
-	}
-	rep.ok = (!opts->test_in || rep.in.ok) &&
-		 (!opts->test_out || rep.out.ok);
-	*rep_out = rep;
-	return E2_OK;
 }

@@ -9,7 +9,9 @@
 #include <libetpan/libetpan.h>
 
 #include "email2.h"
+#include "transports/xport.h"
 
+/* The TLS policy and timing of one side's chain: data, walked by chain.c. */
 struct chain_opts {
 	const char *cafile;  /* NULL: the system trust store */
 	unsigned timeout_ms; /* per attempt and, later, per I/O step;
@@ -19,25 +21,55 @@ struct chain_opts {
 	unsigned grace_ms;   /* a waiting TLS rung is abandoned this long
 				after STARTTLS is ready; 0: CHAIN_GRACE_MS */
 	bool login;          /* false: stop after capabilities */
+	/*
+	 * A pinned leaf certificate (SHA-256 of its DER): when set, exactly
+	 * that certificate is accepted, chain and name checks replaced
+	 * (xport_tls_opts); anything else is E2_ECERT.
+	 */
+	bool pinned;
+	unsigned char pin[XPORT_SHA256_LEN];
 };
 
 #define CHAIN_STAGGER_MS 250u
 #define CHAIN_GRACE_MS 1000u
 
+enum chain_proto {
+	CHAIN_PROTO_IMAP4 = 0,
+	CHAIN_PROTO_POP3,
+	CHAIN_PROTO_SMTP,
+};
+
+/*
+ * What to connect to and how: plain data, no account (the engine builds it,
+ * engine/account_conn.h). Strings are borrowed for the chain_open() call.
+ */
+struct chain_request {
+	enum chain_proto proto;
+	const char *host;      /* NULL or "": E2_EINVAL naming host_node */
+	uint16_t port;         /* 0: each rung's default */
+	const char *host_node; /* "INSERVER", for messages */
+	bool tls_required;     /* never the plain rung, never creds in clear */
+	const char *tls_node;  /* the node that requires TLS, for messages */
+	bool auth; /* false: the server wants no login (reported skipped) */
+	const char *user;   /* NULL or "": nothing to log in with */
+	const char *domain; /* NULL or "" */
+	const char *secret; /* NULL: nothing to log in with */
+	struct chain_opts o;
+};
+
 /* A logged-in (or preauthenticated) connection for the sync engine. */
 struct chain_session;
 
 /*
- * Runs side's fallback chain for a (see chain.c for the rules), logs in on
- * the chosen rung, and fills rep (always, also on failure: it is the
- * conntest report for that side). On success *sess_out is the session, its
- * I/O steps time out after o->timeout_ms of silence.
- * Errors: the verdict's cause: E2_EINVAL (no host), E2_ERESOLVE,
- * E2_ECONNECT, E2_ETIMEOUT, E2_ETLS, E2_ECERT, E2_ENOSTARTTLS, E2_EPROTO,
- * E2_EAUTH, E2_EINSECURE, E2_EIO, E2_ENOMEM.
+ * Runs the fallback chain for req (see chain.c for the rules), logs in on
+ * the chosen rung when req->o.login, and fills rep (always, also on failure: it
+ * is the conntest report for that side). On success *sess_out is the session,
+ * its I/O steps time out after req->o.timeout_ms of silence. Errors: the
+ * verdict's cause: E2_EINVAL (no host), E2_ERESOLVE, E2_ECONNECT, E2_ETIMEOUT,
+ * E2_ETLS, E2_ECERT, E2_ENOSTARTTLS, E2_EPROTO, E2_EAUTH, E2_EINSECURE, E2_EIO,
+ * E2_ENOMEM.
  */
-enum e2_status chain_open(const struct e2_account *a, enum e2_side side,
-			  const struct chain_opts *o,
+enum e2_status chain_open(const struct chain_request *req,
 			  struct chain_session **sess_out,
 			  struct e2_side_report *rep, struct e2_err *err);
 
@@ -59,8 +91,8 @@ struct e2_err *chain_session_err(struct chain_session *s);
 /* ---- pure decision logic (unit-tested; the threaded runner uses it) ---- */
 
 /* The port for a rung: explicit if given, else the protocol default. */
-uint16_t chain_port(enum e2_service service, enum e2_side side,
-		    enum e2_mode mode, uint16_t explicit_port);
+uint16_t chain_port(enum chain_proto proto, enum e2_mode mode,
+		    uint16_t explicit_port);
 
 /* True for causes that may be a dead or broken port (ECONNECT, ETIMEOUT,
  * ETLS, ENOSTARTTLS): anything else may be an attacker or is final. */

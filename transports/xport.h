@@ -35,6 +35,11 @@ struct xport_ctl {
 	atomic_bool cancel;
 };
 
+/* SHA-256 digest length: a certificate fingerprint or pin. */
+#define XPORT_SHA256_LEN 32
+/* "SHA256:" and 64 upper-case hex digits, NUL-terminated. */
+#define XPORT_FP_STRLEN (7 + 2 * XPORT_SHA256_LEN + 1)
+
 /* What the chain knows about itself, for email2-conntest. */
 struct xport_info {
 	char address[64]; /* numeric peer address */
@@ -45,12 +50,39 @@ struct xport_info {
 	char cert_issuer[256];
 	bool cert_verified;
 	char verify_result[128];
+	char cert_sha256[XPORT_FP_STRLEN]; /* the leaf's, "" if none seen */
+	char cert_not_before[24];          /* "2026-12-03T16:30:10Z" */
+	char cert_not_after[24];
+	bool cert_pinned; /* accepted because it is the pinned one */
 };
 
 struct xport_tls_opts {
 	const char *host;   /* name to verify and send as SNI; borrowed */
 	const char *cafile; /* NULL: the system trust store */
+	/*
+	 * With pinned, the leaf certificate whose SHA-256 is pin is accepted
+	 * and nothing else: chain and name verification are replaced by the
+	 * comparison, as msmtp's tls_fingerprint does.
+	 */
+	bool pinned;
+	unsigned char pin[XPORT_SHA256_LEN];
 };
+
+/*
+ * The trust decision after a handshake, pure (unit-tested): with o->pinned
+ * the leaf's digest fp (NULL: none presented) must equal o->pin, whatever
+ * OpenSSL's verify_result (X509_V_OK is 0) says; without a pin verify_result
+ * must be X509_V_OK. On refusal err names the host and, for a pin, both
+ * fingerprints ("SHA256:" + hex) and how to re-pin.
+ * Errors: E2_ECERT.
+ */
+enum e2_status xport_tls_trust(const struct xport_tls_opts *o,
+			       const unsigned char *fp, long verify_result,
+			       struct e2_err *err);
+
+/* Formats a digest as "SHA256:" and 64 upper-case hex digits into dst. */
+void xport_fp_format(const unsigned char fp[XPORT_SHA256_LEN],
+		     char dst[XPORT_FP_STRLEN]);
 
 /* Milliseconds on a monotonic clock. */
 int64_t xport_now_ms(void);
@@ -68,7 +100,8 @@ enum e2_status xport_tcp_open(const char *host, uint16_t port,
 /*
  * Pushes a TLS layer onto *top and runs the handshake under the chain's
  * deadline: SNI (not for IP literals), SSL_VERIFY_PEER, the host-name (or
- * IP) check, TLS 1.2 minimum, system trust store or o->cafile. *top is
+ * IP) check, TLS 1.2 minimum, system trust store or o->cafile; or, with a
+ * pin, exactly the pinned leaf (xport_tls_trust()). *top is
  * replaced by the TLS layer even when the handshake fails, so that
  * xport_describe() can report the verify result; the caller frees the
  * chain. Errors: E2_ECERT (verify failed or no certificate), E2_ETLS,

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -26,8 +28,11 @@
 struct xport_tls {
 	SSL_CTX *ctx;
 	SSL *ssl;
-	X509 *leaf; /* the server's certificate as verification saw it */
-	bool up;    /* handshake completed and verified */
+	X509 *leaf;  /* the server's certificate as verification saw it */
+	bool up;     /* handshake completed and verified */
+	bool pinned; /* accept exactly pin, whatever verification says */
+	bool pin_ok; /* up because the leaf is the pinned one */
+	unsigned char pin[XPORT_SHA256_LEN];
 };
 
 static BIO_METHOD *xport_tls_bio_method;
@@ -206,6 +211,59 @@ out:
 	BIO_free(b);
 }
 
+void
+xport_fp_format(const unsigned char fp[XPORT_SHA256_LEN],
+		char dst[XPORT_FP_STRLEN])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	memcpy(dst, "SHA256:", 7);
+	o = 7;
+	for (size_t i = 0; i < XPORT_SHA256_LEN; i++) {
+		dst[o++] = hex[fp[i] >> 4];
+		dst[o++] = hex[fp[i] & 0x0f];
+	}
+	dst[o] = '\0';
+}
+
+/* The SHA-256 of the certificate's DER encoding. */
+static bool
+xport_tls_cert_digest(const X509 *cert, unsigned char fp[XPORT_SHA256_LEN])
+{
+	unsigned int len = 0;
+
+	return X509_digest(cert, EVP_sha256(), fp, &len) == 1 &&
+	       len == XPORT_SHA256_LEN;
+}
+
+/* ISO 8601 in UTC, "" when the time cannot be read. */
+static void
+xport_tls_time(const ASN1_TIME *t, char *dst, size_t dstlen)
+{
+	struct tm tm;
+
+	dst[0] = '\0';
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return;
+	if (strftime(dst, dstlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		dst[0] = '\0';
+}
+
+/* Fingerprint and validity dates of the leaf, for the report. */
+static void
+xport_tls_describe_cert(const X509 *peer, struct xport_info *info)
+{
+	unsigned char fp[XPORT_SHA256_LEN];
+
+	if (xport_tls_cert_digest(peer, fp))
+		xport_fp_format(fp, info->cert_sha256);
+	xport_tls_time(X509_get0_notBefore(peer), info->cert_not_before,
+		       sizeof(info->cert_not_before));
+	xport_tls_time(X509_get0_notAfter(peer), info->cert_not_after,
+		       sizeof(info->cert_not_after));
+}
+
 static void
 xport_tls_describe(const struct xport *xp, struct xport_info *info)
 {
@@ -231,6 +289,9 @@ xport_tls_describe(const struct xport *xp, struct xport_info *info)
 		xport_tls_name(X509_get_issuer_name(peer), info->cert_issuer,
 			       sizeof(info->cert_issuer));
 	}
+	if (peer != NULL)
+		xport_tls_describe_cert(peer, info);
+	info->cert_pinned = t->up && t->pin_ok;
 	vr = SSL_get_verify_result(t->ssl);
 	info->cert_verified = t->up && peer != NULL && vr == X509_V_OK;
 	if (peer == NULL && vr == X509_V_OK)
@@ -280,7 +341,10 @@ xport_tls_is_ip(const char *host)
  * Keeps a reference to the certificate being verified, so that a report can
  * name the subject and issuer of a certificate that failed verification
  * (SSL_get0_peer_certificate() has nothing after a failed handshake). The
- * verdict itself is OpenSSL's: ok is returned unchanged.
+ * verdict itself is OpenSSL's: ok is returned unchanged, except under a pin,
+ * where the handshake goes on whatever the chain and name say and
+ * xport_tls_trust() compares the leaf right after it (the verify result
+ * still says what OpenSSL found, for the report).
  */
 static int
 xport_tls_verify_cb(int ok, X509_STORE_CTX *sctx)
@@ -293,6 +357,8 @@ xport_tls_verify_cb(int ok, X509_STORE_CTX *sctx)
 	if (t != NULL && t->leaf == NULL && leaf != NULL &&
 	    X509_up_ref(leaf) == 1)
 		t->leaf = leaf;
+	if (t != NULL && t->pinned)
+		return 1;
 	return ok;
 }
 
@@ -364,7 +430,10 @@ xport_push_tls(struct xport **top, const struct xport_tls_opts *o,
 	struct xport *below = *top;
 	struct xport_tls *t = NULL;
 	struct xport *xp = NULL;
+	unsigned char fp[XPORT_SHA256_LEN];
+	const X509 *peer;
 	enum e2_status rc;
+	bool have_fp;
 	char why[200];
 	BIO *bio;
 	long vr;
@@ -399,6 +468,8 @@ xport_push_tls(struct xport **top, const struct xport_tls_opts *o,
 	}
 	BIO_set_data(bio, below);
 	SSL_set_bio(t->ssl, bio, bio);
+	t->pinned = o->pinned;
+	memcpy(t->pin, o->pin, sizeof(t->pin));
 	SSL_set_app_data(t->ssl, t);
 	/*
 	 * Read whole bursts of records per recv() instead of a 5-byte header
@@ -418,7 +489,7 @@ xport_push_tls(struct xport **top, const struct xport_tls_opts *o,
 	r = SSL_do_handshake(t->ssl);
 	vr = SSL_get_verify_result(t->ssl);
 	if (r != 1) {
-		if (vr != X509_V_OK)
+		if (vr != X509_V_OK && !o->pinned)
 			return e2_fail(err, E2_ECERT, "certificate of %s: %s",
 				       o->host,
 				       X509_verify_cert_error_string(vr));
@@ -429,12 +500,48 @@ xport_push_tls(struct xport **top, const struct xport_tls_opts *o,
 			       xport_tcp_peer(below), why);
 	}
 	/* With anonymous suites gone this "cannot" happen; check anyway. */
-	if (SSL_get0_peer_certificate(t->ssl) == NULL)
+	peer = SSL_get0_peer_certificate(t->ssl);
+	if (peer == NULL)
 		return e2_fail(err, E2_ECERT,
 			       "certificate of %s: none presented", o->host);
-	if (vr != X509_V_OK)
-		return e2_fail(err, E2_ECERT, "certificate of %s: %s", o->host,
-			       X509_verify_cert_error_string(vr));
+	/* the pin is compared right after the handshake, before any byte */
+	have_fp = xport_tls_cert_digest(peer, fp);
+	rc = xport_tls_trust(o, have_fp ? fp : NULL, vr, err);
+	if (rc != E2_OK)
+		return rc;
+	t->pin_ok = o->pinned;
 	t->up = true;
 	return E2_OK;
+}
+
+enum e2_status
+xport_tls_trust(const struct xport_tls_opts *o, const unsigned char *fp,
+		long verify_result, struct e2_err *err)
+{
+	char got[XPORT_FP_STRLEN], want[XPORT_FP_STRLEN];
+
+	if (!o->pinned) {
+		if (verify_result != X509_V_OK)
+			return e2_fail(
+				err, E2_ECERT, "certificate of %s: %s", o->host,
+				X509_verify_cert_error_string(verify_result));
+		return E2_OK;
+	}
+	xport_fp_format(o->pin, want);
+	if (fp == NULL)
+		return e2_fail(err, E2_ECERT,
+			       "certificate of %s: no fingerprint, pinned %s",
+			       o->host, want);
+	if (CRYPTO_memcmp(fp, o->pin, XPORT_SHA256_LEN) == 0)
+		return E2_OK;
+	/*
+	 * Never re-trusted silently: the user checks the new certificate and
+	 * pins it again (email2-conntest(1)). Both digests fit the 256-byte
+	 * message with a host name of up to about 50 bytes.
+	 */
+	xport_fp_format(fp, got);
+	return e2_fail(err, E2_ECERT,
+		       "certificate of %s changed: %s is not the pinned %s; "
+		       "re-pin: email2-conntest --pin",
+		       o->host, got, want);
 }

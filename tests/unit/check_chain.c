@@ -13,11 +13,15 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <sqlite3.h>
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "email2.h"
+#include "engine/account_conn.h"
 #include "transports/chain.h"
 #include "transports/xport.h"
+#include "tests/unit/testutil.h"
 
 #define E2_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -336,8 +340,12 @@ START_TEST(test_chain_port_table)
 {
 	const struct port_row *row = &port_rows[_i];
 
-	ck_assert_uint_eq(chain_port(row->service, row->side, row->mode,
-				     row->explicit_port),
+	enum chain_proto proto = row->side == E2_SIDE_OUT ? CHAIN_PROTO_SMTP
+				 : row->service == E2_SERVICE_POP3
+					 ? CHAIN_PROTO_POP3
+					 : CHAIN_PROTO_IMAP4;
+
+	ck_assert_uint_eq(chain_port(proto, row->mode, row->explicit_port),
 			  row->want);
 }
 END_TEST
@@ -413,6 +421,21 @@ refused_port(void)
 	return port;
 }
 
+/* The engine's request for a's side (no store: no pins), then the chain. */
+static enum e2_status
+account_open(const struct e2_account *a, enum e2_side side,
+	     const struct chain_opts *o, struct chain_session **s,
+	     struct e2_side_report *rep, struct e2_err *err)
+{
+	struct chain_request req;
+	enum e2_status rc;
+
+	rc = account_chain_request(NULL, a, side, o, &req, err);
+	if (rc != E2_OK)
+		return rc;
+	return chain_open(&req, s, rep, err);
+}
+
 static struct e2_account *
 loopback_account(uint16_t port, bool tls_required)
 {
@@ -441,7 +464,7 @@ START_TEST(test_chain_silent_server_times_out)
 	enum e2_status rc;
 
 	a = loopback_account(port, _i == 1);
-	rc = chain_open(a, E2_SIDE_IN, &o, &s, &rep, &err);
+	rc = account_open(a, E2_SIDE_IN, &o, &s, &rep, &err);
 	ck_assert_int_eq(rc, E2_ETIMEOUT);
 	ck_assert_ptr_null(s);
 	ck_assert(!rep.ok);
@@ -471,8 +494,8 @@ START_TEST(test_chain_refused_port_is_econnect)
 	enum e2_status rc;
 
 	a->service = E2_SERVICE_POP3;
-	rc = chain_open(a, _i == 0 ? E2_SIDE_IN : E2_SIDE_OUT, &o, &s, &rep,
-			&err);
+	rc = account_open(a, _i == 0 ? E2_SIDE_IN : E2_SIDE_OUT, &o, &s, &rep,
+			  &err);
 	ck_assert_int_eq(rc, E2_ECONNECT);
 	ck_assert_uint_eq(rep.n_attempts, 3);
 	ck_assert_int_eq(rep.attempts[2].mode, E2_MODE_PLAIN);
@@ -496,7 +519,7 @@ START_TEST(test_chain_unresolvable_host_stops)
 
 	free(a->in.host);
 	a->in.host = strdup("no-such-host.invalid");
-	rc = chain_open(a, E2_SIDE_IN, &o, &s, &rep, &err);
+	rc = account_open(a, E2_SIDE_IN, &o, &s, &rep, &err);
 	ck_assert_int_eq(rc, E2_ERESOLVE);
 	ck_assert_uint_eq(rep.n_attempts, 1);
 	ck_assert_ptr_nonnull(strstr(rep.error, "no-such-host.invalid"));
@@ -666,7 +689,7 @@ START_TEST(test_chain_starttls_rules)
 	a->authname = strdup("testuser");
 	a->authsecret = strdup("testpass");
 	ck_assert_int_eq(pthread_create(&th, NULL, script_main, &sc), 0);
-	rc = chain_open(a, E2_SIDE_IN, &o, &s, &rep, &err);
+	rc = account_open(a, E2_SIDE_IN, &o, &s, &rep, &err);
 	shutdown(sc.lfd, SHUT_RDWR);
 	pthread_join(th, NULL);
 	close(sc.lfd);
@@ -688,6 +711,228 @@ START_TEST(test_chain_starttls_rules)
 }
 END_TEST
 
+/* ---- certificate pins (issue 9) --------------------------------------------
+ */
+
+/* xport_tls_trust(): the decision right after the handshake. */
+#define FP_AB16 "ABABABABABABABAB"
+#define FP_AB FP_AB16 FP_AB16 FP_AB16 FP_AB16
+#define FP_CD16 "CDCDCDCDCDCDCDCD"
+#define FP_CD FP_CD16 FP_CD16 FP_CD16 FP_CD16
+struct trust_row {
+	const char *name;
+	bool pinned;
+	int pin_byte; /* the pin is 32 bytes of this */
+	int fp_byte;  /* the leaf's digest, -1: none presented */
+	long verify;  /* OpenSSL's verify result */
+	enum e2_status want;
+	const char *want_text; /* in the message, NULL: no message */
+};
+
+static const struct trust_row trust_rows[] = {
+	{"pin matches, chain would fail", true, 0xAB, 0xAB,
+	 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, E2_OK, NULL},
+	{"pin matches, name would fail", true, 0xAB, 0xAB,
+	 X509_V_ERR_HOSTNAME_MISMATCH, E2_OK, NULL},
+	{"pin matches, verify ok", true, 0x01, 0x01, X509_V_OK, E2_OK, NULL},
+	{"pin differs, verify ok: still refused", true, 0xAB, 0xCD, X509_V_OK,
+	 E2_ECERT,
+	 "certificate of mail.example.test changed: SHA256:" FP_CD
+	 " is not the pinned SHA256:" FP_AB "; re-pin: email2-conntest --pin"},
+	{"pin differs, self-signed", true, 0xAB, 0xCD,
+	 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, E2_ECERT, "is not the pinned"},
+	{"pin, no certificate", true, 0xAB, -1, X509_V_OK, E2_ECERT,
+	 "no fingerprint, pinned SHA256:ABAB"},
+	{"no pin, verify ok", false, 0, 0x01, X509_V_OK, E2_OK, NULL},
+	{"no pin, self-signed", false, 0, 0x01,
+	 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, E2_ECERT,
+	 "certificate of mail.example.test: self-signed certificate"},
+	{"no pin, wrong name", false, 0, 0x01, X509_V_ERR_HOSTNAME_MISMATCH,
+	 E2_ECERT, "certificate of mail.example.test: hostname mismatch"},
+};
+
+START_TEST(test_chain_pin_trust_table)
+{
+	const struct trust_row *row = &trust_rows[_i];
+	struct xport_tls_opts o = {.host = "mail.example.test",
+				   .pinned = row->pinned};
+	unsigned char fp[XPORT_SHA256_LEN];
+	struct e2_err err = {0};
+	enum e2_status rc;
+
+	memset(o.pin, row->pin_byte, sizeof(o.pin));
+	memset(fp, row->fp_byte, sizeof(fp));
+	rc = xport_tls_trust(&o, row->fp_byte < 0 ? NULL : fp, row->verify,
+			     &err);
+	ck_assert_msg(rc == row->want, "%s: %s", row->name, e2_status_name(rc));
+	if (row->want_text == NULL)
+		ck_assert_str_eq(err.msg, "");
+	else
+		ck_assert_msg(strstr(err.msg, row->want_text) != NULL, "%s: %s",
+			      row->name, err.msg);
+}
+END_TEST
+
+#define FP64 "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
+#define FP64C                                                                  \
+	"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:"   \
+	"cd:ef:01:23:45:67:89:ab:cd:ef"
+
+struct pin_parse_row {
+	const char *in;
+	bool ok;
+};
+
+static const struct pin_parse_row pin_parse_rows[] = {
+	{"SHA256:" FP64, true},
+	{FP64, true},
+	{"sha256:" FP64C, true}, /* openssl x509 -fingerprint's digits */
+	{FP64C, true},
+	{"SHA256:" FP64 "0", false}, /* 65 digits */
+	{"SHA256:" FP64 ":", false}, /* trailing colon */
+	{FP64 + 1, false},           /* 63 digits */
+	{":" FP64, false},           /* leading colon */
+	{"01::23", false},           /* empty pair */
+	{"SHA1:" FP64, false},       /* another digest */
+	{"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEG",
+	 false},
+	{"", false},
+	{NULL, false},
+};
+
+START_TEST(test_chain_pin_parse_table)
+{
+	const struct pin_parse_row *row = &pin_parse_rows[_i];
+	struct e2_err err = {0};
+	char out[72];
+	enum e2_status rc;
+
+	rc = e2_pin_parse(row->in, out, &err);
+	ck_assert_msg((rc == E2_OK) == row->ok, "%s: %s",
+		      row->in != NULL ? row->in : "(null)", err.msg);
+	if (row->ok)
+		ck_assert_str_eq(out, "SHA256:" FP64);
+}
+END_TEST
+
+/*
+ * account_chain_request(): the pin of the account for the side's host goes
+ * into the request as data, the other host and another account get none,
+ * and unpin removes it; a deleted account takes its pins along.
+ */
+START_TEST(test_chain_request_carries_pin)
+{
+	static const char doc[] =
+		"<wap-provisioningdoc><characteristic type=\"EMAIL2\">"
+		"<characteristic "
+		"type=\"{A1A1A1A1-0000-4000-8000-000000000001}\">"
+		"<parm name=\"ACCOUNTTYPE\" value=\"Email\"/>"
+		"<parm name=\"AUTHNAME\" value=\"u\"/>"
+		"<parm name=\"INSERVER\" value=\"Mail.Example.test:993\"/>"
+		"<parm name=\"OUTSERVER\" value=\"smtp.example.test\"/>"
+		"<parm name=\"REPLYADDR\" value=\"u@example.test\"/>"
+		"<parm name=\"SERVICENAME\" value=\"t\"/>"
+		"<parm name=\"SERVICETYPE\" value=\"IMAP4\"/>"
+		"<parm name=\"SYNCINGCONTENTTYPES\" value=\"0x2\"/>"
+		"</characteristic></characteristic></wap-provisioningdoc>";
+	static const char del[] =
+		"<wap-provisioningdoc><characteristic type=\"EMAIL2\">"
+		"<nocharacteristic "
+		"type=\"{A1A1A1A1-0000-4000-8000-000000000001}\"/>"
+		"</characteristic></wap-provisioningdoc>";
+	const char *guid = "{A1A1A1A1-0000-4000-8000-000000000001}";
+	struct e2_provision_result res = {0};
+	struct chain_opts o = {.timeout_ms = 5, .login = true};
+	struct chain_request req;
+	struct e2_account *a = NULL;
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+	bool found = true;
+	char dir[256], fp[72];
+	size_t n = 0;
+
+	tu_mkdtemp(dir, sizeof(dir), "check_chain_pin");
+	ck_assert_int_eq(e2_store_open(dir, &st, &err), E2_OK);
+	ck_assert_int_eq(e2_provision(st, doc, sizeof(doc) - 1, &res, &err),
+			 E2_OK);
+	ck_assert_uint_eq(res.failed, 0);
+	e2_provision_result_free(&res);
+	ck_assert_int_eq(e2_account_load(st, guid, &a, &err), E2_OK);
+	/* no pin yet */
+	ck_assert_int_eq(
+		account_chain_request(st, a, E2_SIDE_IN, &o, &req, &err),
+		E2_OK);
+	ck_assert(!req.o.pinned);
+	ck_assert_int_eq(req.proto, CHAIN_PROTO_IMAP4);
+	ck_assert_uint_eq(req.port, 993);
+	/* a pin for the incoming host, host name in another case */
+	ck_assert_int_eq(e2_pin_set(st, guid, "mail.example.TEST", FP64C, &err),
+			 E2_OK);
+	ck_assert_int_eq(
+		account_chain_request(st, a, E2_SIDE_IN, &o, &req, &err),
+		E2_OK);
+	ck_assert(req.o.pinned);
+	ck_assert_uint_eq(req.o.pin[0], 0x01);
+	ck_assert_uint_eq(req.o.pin[31], 0xEF);
+	ck_assert_uint_eq(req.o.timeout_ms, 5);
+	/* the outgoing host has none; no store means no pins */
+	ck_assert_int_eq(
+		account_chain_request(st, a, E2_SIDE_OUT, &o, &req, &err),
+		E2_OK);
+	ck_assert(!req.o.pinned);
+	ck_assert_int_eq(req.proto, CHAIN_PROTO_SMTP);
+	ck_assert(!req.auth); /* AUTHREQUIRED absent */
+	ck_assert_int_eq(
+		account_chain_request(NULL, a, E2_SIDE_IN, &o, &req, &err),
+		E2_OK);
+	ck_assert(!req.o.pinned);
+	/* unpin one host, then the account's delete takes the rest along */
+	ck_assert_int_eq(e2_pin_delete(st, guid, "mail.example.test", &n, &err),
+			 E2_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(e2_pin_set(st, guid, "mail.example.test", FP64, &err),
+			 E2_OK);
+	ck_assert_int_eq(e2_pin_get(st, guid, "MAIL.example.test", fp, NULL,
+				    &found, &err),
+			 E2_OK);
+	ck_assert(found);
+	ck_assert_str_eq(fp, "SHA256:" FP64);
+	ck_assert_int_eq(e2_pin_set(st, guid, "h", "SHA256:00", &err),
+			 E2_EINVAL);
+	e2_err_clear(&err);
+	ck_assert_int_eq(e2_pin_set(st,
+				    "{A1A1A1A1-0000-4000-8000-0000000000FF}",
+				    "h", FP64, &err),
+			 E2_EINVAL);
+	e2_err_clear(&err);
+	ck_assert_int_eq(e2_provision(st, del, sizeof(del) - 1, &res, &err),
+			 E2_OK);
+	ck_assert_uint_eq(res.failed, 0);
+	e2_provision_result_free(&res);
+	{
+		sqlite3_int64 rows = -1;
+		sqlite3 *db = NULL;
+		sqlite3_stmt *stmt = NULL;
+		char path[300];
+
+		(void)snprintf(path, sizeof(path), "%s/accounts.db", dir);
+		ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+		ck_assert_int_eq(
+			sqlite3_prepare_v2(db, "SELECT count(*) FROM tls_pins",
+					   -1, &stmt, NULL),
+			SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+		rows = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+		sqlite3_close(db);
+		ck_assert_int_eq(rows, 0);
+	}
+	e2_account_free(&a);
+	e2_store_close(&st);
+	tu_rmtree(dir);
+}
+END_TEST
+
 static Suite *
 chain_suite(void)
 {
@@ -702,6 +947,14 @@ chain_suite(void)
 			    (int)E2_ARRAY_LEN(port_rows));
 	tcase_add_loop_test(tc, test_chain_login_name_table, 0,
 			    (int)E2_ARRAY_LEN(login_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pin");
+	tcase_add_loop_test(tc, test_chain_pin_trust_table, 0,
+			    (int)E2_ARRAY_LEN(trust_rows));
+	tcase_add_loop_test(tc, test_chain_pin_parse_table, 0,
+			    (int)E2_ARRAY_LEN(pin_parse_rows));
+	tcase_add_test(tc, test_chain_request_carries_pin);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("loopback");

@@ -200,7 +200,7 @@ START_TEST(test_store_open_pragmas)
 		const char *expect;
 	} rows[] = {
 		{"PRAGMA journal_mode", "wal"},  {"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "7"}, /* the last migration */
+		{"PRAGMA user_version", "8"}, /* the last migration */
 		{"PRAGMA synchronous", "1"},  /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};
@@ -2111,6 +2111,60 @@ START_TEST(test_report_json_fields)
 }
 END_TEST
 
+/* issue 9: the leaf's fingerprint, dates and pin, in JSON and in text */
+START_TEST(test_report_cert_fingerprint)
+{
+	static const char fp[] = "SHA256:2AA88D0F175E52E695DD4BA5B99BB916835F"
+				 "201131A078D0CD9135E42E42F56D";
+	struct e2_conntest_report rep = {0};
+	struct e2_attempt *at = &rep.in.attempts[0];
+	char *js, *txt = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	rep.in.tested = true;
+	rep.in.protocol = "imap4";
+	rep.in.n_attempts = 1;
+	at->mode = E2_MODE_TLS;
+	at->result = E2_OK;
+	at->tls = true;
+	(void)snprintf(at->cert_subject, sizeof(at->cert_subject), "%s",
+		       "CN = mail.test");
+	(void)snprintf(at->verify_result, sizeof(at->verify_result), "%s",
+		       "self-signed certificate");
+	(void)snprintf(at->cert_sha256, sizeof(at->cert_sha256), "%s", fp);
+	(void)snprintf(at->cert_not_before, sizeof(at->cert_not_before), "%s",
+		       "2026-12-03T16:30:10Z");
+	(void)snprintf(at->cert_not_after, sizeof(at->cert_not_after), "%s",
+		       "2027-01-02T16:30:10Z");
+	at->cert_pinned = _i == 1;
+	js = json_of(&rep);
+	ck_assert_ptr_nonnull(strstr(js, "\"cert_sha256\": \"SHA256:2AA88D0F"));
+	ck_assert_ptr_nonnull(
+		strstr(js, "\"cert_not_before\": \"2026-12-03T16:30:10Z\", "
+			   "\"cert_not_after\": \"2027-01-02T16:30:10Z\", "));
+	ck_assert_ptr_nonnull(strstr(js, _i == 1 ? "\"cert_pinned\": true, "
+						 : "\"cert_pinned\": false, "));
+	free(js);
+	f = open_memstream(&txt, &len);
+	ck_assert_ptr_nonnull(f);
+	e2_conntest_print_text(&rep, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_ptr_nonnull(strstr(txt, "fingerprint: SHA256:2AA88D0F"));
+	ck_assert_ptr_nonnull(strstr(txt, "valid: 2026-12-03T16:30:10Z to "
+					  "2027-01-02T16:30:10Z\n"));
+	ck_assert((strstr(txt, "(pinned for this account and host)") != NULL) ==
+		  (_i == 1));
+	free(txt);
+	/* no certificate seen: no lines, JSON nulls */
+	at->cert_sha256[0] = '\0';
+	at->cert_not_before[0] = at->cert_not_after[0] = '\0';
+	js = json_of(&rep);
+	ck_assert_ptr_nonnull(strstr(js, "\"cert_sha256\": null, "));
+	free(js);
+}
+END_TEST
+
 static Suite *
 engine_report_suite(void)
 {
@@ -2119,6 +2173,7 @@ engine_report_suite(void)
 
 	tcase_add_test(tc, test_report_json_escapes);
 	tcase_add_test(tc, test_report_json_fields);
+	tcase_add_loop_test(tc, test_report_cert_fingerprint, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

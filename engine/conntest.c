@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* conntest.c -- e2_conntest_run(): an account's two chains, for the report */
+#include "config.h"
+
+#include "email2.h"
+
+#include <string.h>
+
+#include "engine/account_conn.h"
+#include "transports/chain.h"
+
+/*
+ * One side: the request from the account (its pin for the host included,
+ * when opts->store is given), the chain with a login, the session closed
+ * at once. The side's report is filled even when the request could not be
+ * built (a pin that cannot be read fails the side, never becomes "no pin").
+ */
+static void
+conntest_side(const struct e2_account *a, enum e2_side side,
+	      const struct e2_conntest_opts *opts, struct e2_side_report *rep)
+{
+	struct chain_opts o = {0};
+	struct chain_request req;
+	struct chain_session *s = NULL;
+	struct e2_err side_err;
+	enum e2_status rc;
+
+	e2_err_clear(&side_err);
+	o.cafile = opts->cafile;
+	o.timeout_ms = opts->timeout_ms;
+	o.login = true;
+	rc = account_chain_request(opts->store, a, side, &o, &req, &side_err);
+	if (rc != E2_OK) {
+		memset(rep, 0, sizeof(*rep));
+		rep->tested = true;
+		rep->status = rc;
+		(void)snprintf(rep->error, sizeof(rep->error), "%s",
+			       side_err.msg);
+		return;
+	}
+	(void)chain_open(&req, &s, rep, &side_err);
+	chain_session_free(&s);
+}
+
+enum e2_status
+e2_conntest_run(const struct e2_account *a, const struct e2_conntest_opts *opts,
+		struct e2_conntest_report *rep_out, struct e2_err *err)
+{
+	struct e2_conntest_report rep;
+
+	if (a == NULL || opts == NULL || rep_out == NULL)
+		return e2_fail(err, E2_EINVAL, "conntest: missing argument");
+	if (!opts->test_in && !opts->test_out)
+		return e2_fail(err, E2_EINVAL, "conntest: no side to test");
+	memset(&rep, 0, sizeof(rep));
+	if (opts->test_in)
+		conntest_side(a, E2_SIDE_IN, opts, &rep.in);
+	if (opts->test_out)
+		conntest_side(a, E2_SIDE_OUT, opts, &rep.out);
+	rep.ok = (!opts->test_in || rep.in.ok) &&
+		 (!opts->test_out || rep.out.ok);
+	*rep_out = rep;
+	return E2_OK;
+}
