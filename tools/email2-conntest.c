@@ -67,6 +67,7 @@ struct conntest_args {
 	bool auth_required;
 	bool json;
 	unsigned timeout_ms;
+	bool verbose; /* -v */
 };
 
 static void
@@ -86,6 +87,7 @@ conntest_usage(FILE *f)
 	      "                        $EMAIL2_CAFILE, else the system store)\n"
 	      "  --timeout SECONDS     deadline of each attempt (default 10)\n"
 	      "  --json                print one JSON document\n"
+	      "  -v, --verbose         protocol trace on stderr (no secrets)\n"
 	      "  --help, --version\n"
 	      "Settings (instead of GUID; either side may be given alone):\n"
 	      "  --in HOST[:PORT]      incoming server\n"
@@ -304,6 +306,7 @@ static const struct option conntest_options[] = {
 	{"json", no_argument, NULL, CONNTEST_OPT_JSON},
 	{"help", no_argument, NULL, CONNTEST_OPT_HELP},
 	{"version", no_argument, NULL, CONNTEST_OPT_VERSION},
+	{"verbose", no_argument, NULL, 'v'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -315,9 +318,12 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 	bool settings = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", conntest_options, NULL)) !=
+	while ((c = getopt_long(argc, argv, "v", conntest_options, NULL)) !=
 	       -1) {
 		switch (c) {
+		case 'v': /* the protocol trace on stderr, secrets redacted */
+			args->verbose = true;
+			break;
 		case CONNTEST_OPT_STORE:
 			args->store = optarg;
 			break;
@@ -444,6 +450,7 @@ main(int argc, char **argv)
 	opts.timeout_ms = args.timeout_ms;
 	opts.test_in = a->in.host != NULL;
 	opts.test_out = a->out.host != NULL;
+	opts.trace = args.verbose ? stderr : NULL;
 	rc = e2_conntest_run(a, &opts, rep, &err);
 	if (rc != E2_OK) {
 		tool_print_error(CONNTEST_NAME, &err);

@@ -88,6 +88,8 @@ struct chain_run {
 	const char *cafile;
 	bool tls_required;
 	unsigned timeout_ms;
+	bool probe;  /* chain_opts.probe */
+	FILE *trace; /* chain_opts.trace */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct chain_rung *rungs[E2_MODE_COUNT];
@@ -502,6 +504,9 @@ chain_login(const struct e2_account *a, enum e2_side side,
 	r->ctl.deadline_ms = xport_now_ms() + run->timeout_ms;
 	if (side == E2_SIDE_OUT && !a->authrequired) {
 		at->login = E2_LOGIN_SKIPPED; /* spec: AUTHREQUIRED absent/0 */
+		if (run->probe) /* would the server take mail so? */
+			rc = proto_smtp_probe(&r->conn, a->replyaddr, false,
+					      &r->err);
 		goto out;
 	}
 	if (r->conn.preauth) {
@@ -512,6 +517,9 @@ chain_login(const struct e2_account *a, enum e2_side side,
 	}
 	if (cr.user == NULL || cr.user[0] == '\0' || cr.secret == NULL) {
 		at->login = E2_LOGIN_SKIPPED;
+		if (run->probe && side == E2_SIDE_OUT)
+			rc = proto_smtp_probe(&r->conn, a->replyaddr, true,
+					      &r->err);
 		goto out;
 	}
 	if (!r->conn.tls && run->tls_required) {
@@ -579,6 +587,7 @@ chain_run_init(struct chain_run *run, const struct e2_server *srv,
 		r->port = chain_port(service, side, r->mode, srv->port);
 		r->run = run;
 		r->ctl.idle_ms = run->timeout_ms;
+		r->ctl.trace = run->trace;
 		atomic_init(&r->ctl.cancel, false);
 		r->conn.ops = run->proto;
 		r->conn.host = run->host;
@@ -630,6 +639,8 @@ chain_open(const struct e2_account *a, enum e2_side side,
 		run.tls_required = e2_account_out_tls_required(a, &tls_node);
 	}
 	run.timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : 10000;
+	run.probe = o->probe;
+	run.trace = o->trace;
 	rep->protocol = run.proto->name;
 	rep->port = srv->port;
 	rep->tls_required = run.tls_required;
@@ -749,6 +760,12 @@ chain_session_tls(const struct chain_session *s)
 	return s->rung->conn.tls;
 }
 
+bool
+chain_session_cleartext_login(const struct chain_session *s)
+{
+	return s->rung->at.cleartext_login;
+}
+
 struct e2_err *
 chain_session_err(struct chain_session *s)
 {
@@ -774,6 +791,8 @@ e2_conntest_run(const struct e2_account *a, const struct e2_conntest_opts *opts,
 	o.cafile = opts->cafile;
 	o.timeout_ms = opts->timeout_ms;
 	o.login = true;
+	o.probe = true;
+	o.trace = opts->trace;
 	if (opts->test_in) {
 		e2_err_clear(&side_err);
 		(void)chain_open(a, E2_SIDE_IN, &o, &s, &rep.in, &side_err);
