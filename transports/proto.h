@@ -99,7 +99,8 @@ bool proto_words_has(const char *list, const char *word);
 
 /*
  * SMTP refusals that are about authentication (RFC 4954 6, RFC 3463 3.8):
- * AUTH_REQUIRED is 530, or a 5xx whose enhanced code is 5.7.0 or 5.7.1
+ * AUTH_REQUIRED is 530 (but for "STARTTLS first", which is about the
+ * link), or a 5xx whose enhanced code is 5.7.0 or 5.7.1
  * and whose text says "auth" (Dovecot and Postfix say "Authentication
  * required"); AUTH_REJECTED is 535, or 5.7.8. Everything else is NONE.
  */

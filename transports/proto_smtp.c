@@ -23,10 +23,12 @@ smtp_enhanced_is(const char *text, const char *want)
 }
 
 static bool
-smtp_says_auth(const char *text)
+smtp_says(const char *text, const char *word)
 {
+	size_t n = strlen(word);
+
 	for (const char *p = text; p != NULL && *p != '\0'; p++)
-		if (strncasecmp(p, "auth", 4) == 0)
+		if (strncasecmp(p, word, n) == 0)
 			return true;
 	return false;
 }
@@ -34,6 +36,9 @@ smtp_says_auth(const char *text)
 enum proto_smtp_auth
 proto_smtp_auth_class(int code, const char *text)
 {
+	/* Postfix: "530 5.7.0 Must issue a STARTTLS command first" */
+	if (code == 530 && smtp_says(text, "STARTTLS"))
+		return PROTO_SMTP_AUTH_NONE;
 	if (code == 530)
 		return PROTO_SMTP_AUTH_REQUIRED;
 	if (code == 535)
@@ -44,7 +49,7 @@ proto_smtp_auth_class(int code, const char *text)
 		return PROTO_SMTP_AUTH_REJECTED;
 	if ((smtp_enhanced_is(text, "5.7.0") ||
 	     smtp_enhanced_is(text, "5.7.1")) &&
-	    smtp_says_auth(text))
+	    smtp_says(text, "auth"))
 		return PROTO_SMTP_AUTH_REQUIRED;
 	return PROTO_SMTP_AUTH_NONE;
 }

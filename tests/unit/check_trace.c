@@ -252,7 +252,8 @@ static const struct {
 	enum proto_smtp_auth want;
 } auth_rows[] = {
 	{530, "5.7.0 Authentication required.\r\n", PROTO_SMTP_AUTH_REQUIRED},
-	{530, "Must issue a STARTTLS command first", PROTO_SMTP_AUTH_REQUIRED},
+	{530, "5.7.0 Must issue a STARTTLS command first",
+	 PROTO_SMTP_AUTH_NONE},
 	{530, NULL, PROTO_SMTP_AUTH_REQUIRED},
 	{550, "5.7.1 Authentication required", PROTO_SMTP_AUTH_REQUIRED},
 	{554, "5.7.0 authentication needed to relay", PROTO_SMTP_AUTH_REQUIRED},
