@@ -45,6 +45,7 @@ account_chain_request(struct e2_store *st, const struct e2_account *a,
 	req.user = cr.user;
 	req.domain = cr.domain;
 	req.secret = cr.secret;
+	req.probe_from = a->replyaddr;
 	req.o = *o;
 	req.o.pinned = false;
 	if (st != NULL && a->guid != NULL && srv->host != NULL) {

@@ -29,6 +29,8 @@ conntest_side(const struct e2_account *a, enum e2_side side,
 	o.cafile = opts->cafile;
 	o.timeout_ms = opts->timeout_ms;
 	o.login = true;
+	o.probe = true; /* an SMTP side without a login tries MAIL FROM */
+	o.trace = opts->trace;
 	rc = account_chain_request(opts->store, a, side, &o, &req, &side_err);
 	if (rc != E2_OK) {
 		memset(rep, 0, sizeof(*rep));

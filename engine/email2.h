@@ -76,6 +76,13 @@ enum e2_status e2_fail(struct e2_err *err, enum e2_status code, const char *fmt,
  * source bytes with "..." appended, always NUL-terminated. Returns dst.
  */
 char *e2_quote(char *dst, size_t dstlen, const char *src, size_t srclen);
+/*
+ * e2_quote() for a server reply: its trailing CR and LF bytes are dropped
+ * first, so human text never ends in "\x0d\x0a" (the reply's line end is
+ * framing, not content). Bytes inside the reply are still escaped. Returns
+ * dst.
+ */
+char *e2_quote_reply(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 /*
  * Overwrites len bytes at p with zeros in a way the compiler keeps (for
@@ -379,6 +386,12 @@ struct e2_conntest_opts {
 	bool test_out;
 	/* the store the account came from, for its pins; NULL: no pins */
 	struct e2_store *store;
+	/*
+	 * -v: a protocol trace, line by line ("imap> ", "imap< ", ...), with
+	 * every credential redacted and message bodies as byte counts
+	 * (email2-conntest(1)); NULL: none. Borrowed.
+	 */
+	FILE *trace;
 };
 
 /*
@@ -463,6 +476,8 @@ struct e2_sync_opts {
 	const volatile int *stop;
 	e2_sync_progress_fn progress; /* NULL: none */
 	void *progress_ctx;
+	/* -v: the protocol trace, as e2_conntest_opts.trace; NULL: none */
+	FILE *trace;
 };
 
 /*
@@ -505,6 +520,15 @@ struct e2_sync_stats {
 	/* IMAP two-way (issue 8): local messages sent to the server */
 	size_t uploaded; /* APPENDed (new local mail, R3 R9-R11) */
 	size_t moved;    /* UID MOVE or UID COPY of a known message (R7 R8) */
+	/*
+	 * Issue 9: a login of this run (IMAP, POP3, or SMTP AUTH for the
+	 * outbox) went over a plaintext link, which TAGPROPS 8128000B
+	 * (incoming) or 812C000B (outgoing) not set allows. cleartext_why
+	 * says which, for "login in cleartext: ..." ("TAGPROPS 8128000B is
+	 * not set"); static, NULL when cleartext_login is false.
+	 */
+	bool cleartext_login;
+	const char *cleartext_why;
 };
 
 /*
@@ -534,8 +558,8 @@ enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
  * FETCH BODY.PEEK[] (no \Seen set); POP3: RETR by UIDL. The whole message
  * gets a new file (same tag, the file's current flags), made durable
  * before the state row points at it; only then the old file goes (see
- * engine/sync_full.c for the crash rules). opts may be NULL; only cafile
- * and timeout_ms are used. It takes the account's sync lock: while a sync
+ * engine/sync_full.c for the crash rules). opts may be NULL; only cafile,
+ * timeout_ms and trace are used. It takes the account's sync lock: while a sync
  * of the account runs it fails at once with E2_EBUSY. Errors: E2_EINVAL (no
  * such account, file or state row; "message is complete already"; UIDVALIDITY
  * changed; gone from the server), the transport's (E2_ECONNECT, E2_ETLS,

@@ -108,3 +108,12 @@ e2_quote(char *dst, size_t dstlen, const char *src, size_t srclen)
 	dst[o] = '\0';
 	return dst;
 }
+
+char *
+e2_quote_reply(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	while (src != NULL && srclen > 0 &&
+	       (src[srclen - 1] == '\r' || src[srclen - 1] == '\n'))
+		srclen--;
+	return e2_quote(dst, dstlen, src, srclen);
+}

@@ -102,7 +102,7 @@ imap_fetch_stream_proto(struct imap_fetch_stream *fs, const char *why,
 {
 	char quoted[120] = "";
 
-	(void)e2_quote(quoted, sizeof(quoted), fs->line->str, fs->len);
+	(void)e2_quote_reply(quoted, sizeof(quoted), fs->line->str, fs->len);
 	return e2_fail(err, E2_EPROTO, "imap " STREAM_WHAT ": %s: %s", why,
 		       quoted);
 }

@@ -91,7 +91,8 @@ pop3_cmd_refused(struct pop3_cmd *pc, const char *what, struct e2_err *err)
 {
 	char quoted[160];
 
-	(void)e2_quote(quoted, sizeof(quoted), pc->line->str, pc->line->len);
+	(void)e2_quote_reply(quoted, sizeof(quoted), pc->line->str,
+			     pc->line->len);
 	return e2_fail(err, E2_EPROTO, "pop3 %s refused: %s", what, quoted);
 }
 

@@ -184,12 +184,30 @@ report_text_side(const struct e2_side_report *s, const char *label, FILE *f)
 	}
 }
 
+/* True when a login of side s sent credentials without TLS. */
+static bool
+report_cleartext(const struct e2_side_report *s)
+{
+	for (size_t i = 0; i < s->n_attempts && i < E2_MODE_COUNT; i++)
+		if (s->attempts[i].cleartext_login)
+			return true;
+	return false;
+}
+
 void
 e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f)
 {
+	bool in = report_cleartext(&rep->in), out = report_cleartext(&rep->out);
+
 	report_text_side(&rep->in, "incoming", f);
 	report_text_side(&rep->out, "outgoing", f);
-	fprintf(f, "verdict: %s\n", rep->ok ? "ok" : "failed");
+	fprintf(f, "verdict: %s", rep->ok ? "ok" : "failed");
+	/* issue 9: as the sync summary says it (TAGPROPS 0 allowed it) */
+	if (in || out)
+		fprintf(f, " (login in cleartext: TAGPROPS %s%s%s %s not set)",
+			in ? "8128000B" : "", in && out ? " and " : "",
+			out ? "812C000B" : "", in && out ? "are" : "is");
+	fputc('\n', f);
 }
 
 /* ---- JSON ------------------------------------------------------------------

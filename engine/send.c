@@ -23,6 +23,7 @@
 #include "outbox_scan.h"
 #include "engine/account_conn.h"
 #include "transports/chain.h"
+#include "transports/proto.h"
 
 /*
  * Invariant: server data never acts with the user's authority. The send
@@ -436,6 +437,7 @@ send_smtp_fail(struct send_run *r, int res, const char *what,
 {
 	const char *text = r->smtp->response;
 	struct e2_err *serr = chain_session_err(r->sess);
+	const char *hint;
 	char q[160];
 
 	if (res == MAILSMTP_ERROR_MEMORY)
@@ -449,9 +451,22 @@ send_smtp_fail(struct send_run *r, int res, const char *what,
 		return e2_fail(err, E2_EIO, "%s: connection lost (%s)", what,
 			       mailsmtp_strerror(res));
 	}
+	/*
+	 * issue 9: 530 (AUTHREQUIRED absent: no login was tried) and 535 are
+	 * the account's settings, not the server breaking the protocol; the
+	 * hint says which node to provision (email2-outbox show, the summary)
+	 */
+	hint = proto_smtp_auth_hint(
+		proto_smtp_auth_class(r->smtp->response_code, text),
+		r->c->a->authrequired);
+	if (hint != NULL)
+		return e2_fail(err, E2_EAUTH, "%s: %d %s (%s)", what,
+			       r->smtp->response_code,
+			       e2_quote_reply(q, sizeof(q), text, strlen(text)),
+			       hint);
 	return e2_fail(err, E2_EPROTO, "%s: %d %s", what,
 		       r->smtp->response_code,
-		       e2_quote(q, sizeof(q), text, strlen(text)));
+		       e2_quote_reply(q, sizeof(q), text, strlen(text)));
 }
 
 /*
@@ -851,12 +866,14 @@ send_connect(struct send_run *r, struct e2_err *err)
 	co.cafile = r->c->o.cafile;
 	co.timeout_ms = r->c->o.timeout_ms;
 	co.login = true;
+	co.trace = r->c->o.trace;
 	rc = account_chain_request(r->c->st, r->c->a, E2_SIDE_OUT, &co, &req,
 				   err);
 	if (rc == E2_OK)
 		rc = chain_open(&req, &r->sess, &rep, err);
 	if (rc != E2_OK)
 		return rc;
+	sync_note_cleartext(r->c, r->sess, E2_SIDE_OUT);
 	r->smtp = chain_session_smtp(r->sess);
 	if (r->smtp == NULL)
 		return e2_fail(err, E2_EINVAL, "OUTSERVER is not SMTP");

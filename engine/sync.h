@@ -27,6 +27,14 @@ struct sync_ctx {
 
 /* ---- the run's toolkit for the protocol loops (sync_ctx.c) ------------- */
 
+struct chain_session;
+/*
+ * Records in c->stats that sess (side's, just opened) logged in over a
+ * plaintext link: cleartext_login and the node that allowed it.
+ */
+void sync_note_cleartext(struct sync_ctx *c, struct chain_session *sess,
+			 enum e2_side side);
+
 /* True once the caller asked to stop (opts->stop). */
 bool sync_stopping(const struct sync_ctx *c);
 

@@ -33,6 +33,26 @@ sync_flags_from_imap(bool seen, bool flagged, bool answered, bool draft,
 	maildir_flags_normalize(raw, out);
 }
 
+void
+sync_note_cleartext(struct sync_ctx *c, struct chain_session *sess,
+		    enum e2_side side)
+{
+	struct e2_sync_stats *s = c->stats;
+	bool in = side == E2_SIDE_IN;
+
+	if (sess == NULL || !chain_session_cleartext_login(sess))
+		return;
+	/* the node whose 0 allowed it (chain.c: TAGPROPS, per side) */
+	if (s->cleartext_login &&
+	    strcmp(s->cleartext_why, in ? "TAGPROPS 8128000B is not set"
+					: "TAGPROPS 812C000B is not set") != 0)
+		s->cleartext_why = "TAGPROPS 8128000B and 812C000B are not set";
+	else if (!s->cleartext_login)
+		s->cleartext_why = in ? "TAGPROPS 8128000B is not set"
+				      : "TAGPROPS 812C000B is not set";
+	s->cleartext_login = true;
+}
+
 bool
 sync_stopping(const struct sync_ctx *c)
 {
@@ -77,8 +97,8 @@ sync_cmd_fail(struct chain_session *sess, const char *proto, const char *what,
 		return e2_fail(err, E2_EIO, "%s %s: connection lost", proto,
 			       what);
 	if (response != NULL)
-		(void)e2_quote(quoted, sizeof(quoted), response,
-			       strlen(response));
+		(void)e2_quote_reply(quoted, sizeof(quoted), response,
+				     strlen(response));
 	return e2_fail(err, E2_EPROTO, "%s %s failed (%d): %s", proto, what,
 		       code, quoted);
 }

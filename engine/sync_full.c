@@ -432,6 +432,7 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 	if (opts != NULL) {
 		c.o.cafile = opts->cafile;
 		c.o.timeout_ms = opts->timeout_ms;
+		c.o.trace = opts->trace;
 	}
 	if (c.o.timeout_ms == 0)
 		c.o.timeout_ms = FULL_DEFAULT_TIMEOUT_MS;

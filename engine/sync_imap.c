@@ -1495,7 +1495,8 @@ imap_open(struct imap_run *r, struct sync_ctx *c, struct e2_err *err)
 {
 	struct chain_opts co = {.cafile = c->o.cafile,
 				.timeout_ms = c->o.timeout_ms,
-				.login = true};
+				.login = true,
+				.trace = c->o.trace};
 	struct e2_side_report rep;
 	struct chain_request req;
 	enum e2_status rc;
@@ -1506,6 +1507,7 @@ imap_open(struct imap_run *r, struct sync_ctx *c, struct e2_err *err)
 		rc = chain_open(&req, &r->sess, &rep, err);
 	if (rc != E2_OK)
 		return rc;
+	sync_note_cleartext(c, r->sess, E2_SIDE_IN);
 	r->imap = chain_session_imap(r->sess);
 	if (r->imap == NULL)
 		return e2_fail(err, E2_EINVAL, "account is not IMAP4");

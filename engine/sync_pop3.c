@@ -1222,11 +1222,16 @@ pop3_open(struct pop3_run *r, struct sync_ctx *c, struct e2_err *err)
 {
 	struct chain_opts co = {.cafile = c->o.cafile,
 				.timeout_ms = c->o.timeout_ms,
-				.login = true};
+				.login = true,
+				.trace = c->o.trace};
+	enum e2_status rc;
 
 	r->c = c;
 	r->root = maildir_root(c->md);
-	return pop3_cmd_open(&r->pc, c->st, c->a, &co, err);
+	rc = pop3_cmd_open(&r->pc, c->st, c->a, &co, err);
+	if (rc == E2_OK)
+		sync_note_cleartext(c, r->pc.sess, E2_SIDE_IN);
+	return rc;
 }
 
 enum e2_status

@@ -72,6 +72,7 @@ struct conntest_args {
 	const char *pin;        /* the fingerprint to pin, as typed */
 	bool unpin;             /* remove pins instead of testing */
 	const char *unpin_host; /* NULL: every pin of the account */
+	bool verbose; /* -v */
 };
 
 static void
@@ -96,6 +97,7 @@ conntest_usage(FILE *f)
 	      "                        for the host of GUID that presented it\n"
 	      "                        in this run, then test again\n"
 	      "  --unpin[=HOST]        remove GUID's pin for HOST (all: none)\n"
+	      "  -v, --verbose         protocol trace on stderr (no secrets)\n"
 	      "  --help, --version\n"
 	      "Settings (instead of GUID; either side may be given alone):\n"
 	      "  --in HOST[:PORT]      incoming server\n"
@@ -324,6 +326,7 @@ static const struct option conntest_options[] = {
 	{"version", no_argument, NULL, CONNTEST_OPT_VERSION},
 	{"pin", required_argument, NULL, CONNTEST_OPT_PIN},
 	{"unpin", optional_argument, NULL, CONNTEST_OPT_UNPIN},
+	{"verbose", no_argument, NULL, 'v'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -335,9 +338,12 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 	bool settings = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", conntest_options, NULL)) !=
+	while ((c = getopt_long(argc, argv, "v", conntest_options, NULL)) !=
 	       -1) {
 		switch (c) {
+		case 'v': /* the protocol trace on stderr, secrets redacted */
+			args->verbose = true;
+			break;
 		case CONNTEST_OPT_STORE:
 			args->store = optarg;
 			break;
@@ -589,6 +595,7 @@ main(int argc, char **argv)
 	opts.timeout_ms = args.timeout_ms;
 	opts.test_in = a->in.host != NULL;
 	opts.test_out = a->out.host != NULL;
+	opts.trace = args.verbose ? stderr : NULL;
 	opts.store = st;
 	if (args.unpin) {
 		status = conntest_unpin(&args, st, a);

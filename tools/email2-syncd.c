@@ -37,6 +37,7 @@ struct syncd_args {
 	bool once;
 	bool json;
 	bool quiet;
+	bool verbose; /* -v: the protocol trace on stderr */
 	unsigned timeout_ms;
 	size_t batch_msgs;
 	size_t jobs; /* 0: the default */
@@ -132,6 +133,7 @@ syncd_usage(FILE *f)
 	      "                   FILE is not under <store>/mail/{GUID}/)\n"
 	      "  --json           one JSON object per account sync\n"
 	      "  --quiet          no progress and no summary lines\n"
+	      "  -v, --verbose    protocol trace on stderr (no secrets)\n"
 	      "  --help, --version\n"
 	      "\n"
 	      "Signals: SIGTERM/SIGINT stop after the current message and "
@@ -158,6 +160,7 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		{"jobs", required_argument, NULL, 'J'},
 		{"json", no_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -166,7 +169,7 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->cafile = getenv("EMAIL2_CAFILE");
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		const char *name = NULL;
 		unsigned long max = 100000;
 		char *end;
@@ -218,6 +221,9 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 			break;
 		case 'q':
 			a->quiet = true;
+			break;
+		case 'v':
+			a->verbose = true;
 			break;
 		case 'h':
 			syncd_usage(stdout);
@@ -290,6 +296,7 @@ syncd_fetch_full(const struct syncd_args *a)
 	}
 	o.cafile = a->cafile;
 	o.timeout_ms = a->timeout_ms;
+	o.trace = a->verbose ? stderr : NULL;
 	if (e2_sync_fetch_full(st, a->account != NULL ? a->account : guid,
 			       a->fetch_full, &o, &err) != E2_OK) {
 		tool_print_error(SYNCD_NAME, &err);
@@ -389,6 +396,8 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		       s->sent_dropped);
 		printf(",\"uploaded\":%zu,\"moved\":%zu", s->uploaded,
 		       s->moved);
+		printf(",\"cleartext_login\":%s",
+		       s->cleartext_login ? "true" : "false");
 		printf(",\"messages\":%zu,\"bytes\":%llu,\"partial\":%zu,"
 		       "\"omitted\":%zu,\"adopted\":%zu,\"folders\":%zu,"
 		       "\"folders_skipped\":%zu,\"flags_pushed\":%zu,"
@@ -412,7 +421,7 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 			(void)snprintf(queued, sizeof(queued),
 				       ", %zu kept queued", s->send_failed);
 		printf("%s: %s, %zu messages, %.1f MB, %zu sent%s, %.2f "
-		       "s%s%s%s\n",
+		       "s%s%s%s",
 		       guid,
 		       rc != E2_OK      ? e2_status_name(rc)
 		       : s->skipped > 0 ? "partial"
@@ -420,6 +429,10 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		       s->messages, (double)s->bytes / 1e6, s->sent, queued,
 		       s->seconds, stopped ? ", stopped" : "",
 		       rc == E2_OK ? "" : ": ", rc == E2_OK ? "" : err->msg);
+		/* issue 9: a plaintext login is said, never only "ok" */
+		if (s->cleartext_login)
+			printf(" (login in cleartext: %s)", s->cleartext_why);
+		putchar('\n');
 		syncd_text_skipped(stdout, guid, s);
 	}
 	fflush(stdout);
@@ -620,6 +633,7 @@ syncd_sync(struct syncd_worker *w, const char *guid)
 	o.stop = &d->stop;
 	o.progress = syncd_progress;
 	o.progress_ctx = w;
+	o.trace = d->a->verbose ? stderr : NULL;
 	rc = e2_sync_account(w->st, guid, &o, &s, &err);
 	/* a stop seen now may have cut this sync short (stats say how far) */
 	syncd_report(d, guid, rc, &err, &s,

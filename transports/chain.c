@@ -90,6 +90,8 @@ struct chain_run {
 	const struct chain_request *req;
 	bool tls_required;
 	unsigned timeout_ms;
+	bool probe;  /* chain_opts.probe */
+	FILE *trace; /* chain_opts.trace */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct chain_rung *rungs[E2_MODE_COUNT];
@@ -518,6 +520,9 @@ chain_login(struct chain_run *run, struct chain_rung *r)
 	r->ctl.deadline_ms = xport_now_ms() + run->timeout_ms;
 	if (!cr->auth) {
 		at->login = E2_LOGIN_SKIPPED; /* spec: AUTHREQUIRED absent/0 */
+		if (run->probe) /* would the server take mail so? */
+			rc = proto_smtp_probe(&r->conn, cr->probe_from, false,
+					      &r->err);
 		goto out;
 	}
 	if (r->conn.preauth) {
@@ -528,6 +533,9 @@ chain_login(struct chain_run *run, struct chain_rung *r)
 	}
 	if (cr->user == NULL || cr->user[0] == '\0' || cr->secret == NULL) {
 		at->login = E2_LOGIN_SKIPPED;
+		if (run->probe && cr->proto == CHAIN_PROTO_SMTP)
+			rc = proto_smtp_probe(&r->conn, cr->probe_from, true,
+					      &r->err);
 		goto out;
 	}
 	if (!r->conn.tls && run->tls_required) {
@@ -594,6 +602,7 @@ chain_run_init(struct chain_run *run, struct e2_err *err)
 		r->port = chain_port(run->req->proto, r->mode, run->req->port);
 		r->run = run;
 		r->ctl.idle_ms = run->timeout_ms;
+		r->ctl.trace = run->trace;
 		atomic_init(&r->ctl.cancel, false);
 		r->conn.ops = run->proto;
 		r->conn.host = run->host;
@@ -636,6 +645,8 @@ chain_open(const struct chain_request *req, struct chain_session **sess_out,
 	run.req = req;
 	run.tls_required = req->tls_required;
 	run.timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : 10000;
+	run.probe = o->probe;
+	run.trace = o->trace;
 	rep->protocol = run.proto->name;
 	rep->port = req->port;
 	rep->tls_required = run.tls_required;
@@ -754,6 +765,12 @@ bool
 chain_session_tls(const struct chain_session *s)
 {
 	return s->rung->conn.tls;
+}
+
+bool
+chain_session_cleartext_login(const struct chain_session *s)
+{
+	return s->rung->at.cleartext_login;
 }
 
 struct e2_err *

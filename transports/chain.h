@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libetpan/libetpan.h>
 
@@ -28,6 +29,9 @@ struct chain_opts {
 	 */
 	bool pinned;
 	unsigned char pin[XPORT_SHA256_LEN];
+	/* conntest: an SMTP side that skips the login probes MAIL FROM */
+	bool probe;
+	FILE *trace; /* -v: protocol trace (xport.h), NULL: none */
 };
 
 #define CHAIN_STAGGER_MS 250u
@@ -54,6 +58,8 @@ struct chain_request {
 	const char *user;   /* NULL or "": nothing to log in with */
 	const char *domain; /* NULL or "" */
 	const char *secret; /* NULL: nothing to log in with */
+	/* SMTP without a login, when o.probe: MAIL FROM:<probe_from> (NULL <>) */
+	const char *probe_from;
 	struct chain_opts o;
 };
 
@@ -84,6 +90,8 @@ mailsmtp *chain_session_smtp(struct chain_session *s);
 /* The rung that won; whether the link is encrypted. */
 enum e2_mode chain_session_mode(const struct chain_session *s);
 bool chain_session_tls(const struct chain_session *s);
+/* The login sent credentials over a plaintext link (reported so). */
+bool chain_session_cleartext_login(const struct chain_session *s);
 /* The shared error of the session's chain: read it after a libetpan call
  * failed to learn the transport's cause (timeout, I/O). */
 struct e2_err *chain_session_err(struct chain_session *s);

@@ -82,7 +82,7 @@ guard_refuse(struct guard *g, struct e2_err *err, const char *fmt, ...)
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	return e2_fail(err, E2_EPROTO, "%s \"%s\": %s", guard_names[g->proto],
-		       e2_quote(q, sizeof(q), g->head, g->head_len), why);
+		       e2_quote_reply(q, sizeof(q), g->head, g->head_len), why);
 }
 
 static void

@@ -42,7 +42,7 @@ pop3_list_bad(enum pop3_list_kind kind, const struct pop3_list_line *ln,
 {
 	char quoted[160];
 
-	(void)e2_quote(quoted, sizeof(quoted), ln->p, ln->len);
+	(void)e2_quote_reply(quoted, sizeof(quoted), ln->p, ln->len);
 	return e2_fail(err, E2_EPROTO, "pop3 %s answer, line %zu \"%s\": %s",
 		       pop3_list_names[kind], ln->no, quoted, why);
 }

@@ -21,6 +21,12 @@ proto_stream(const struct proto_conn *c)
 	return NULL;
 }
 
+void
+proto_trace_secret(struct proto_conn *c, const char *label)
+{
+	xport_etpan_trace_secret(proto_stream(c), label);
+}
+
 enum e2_status
 proto_fail(struct proto_conn *c, enum e2_status code, const char *fmt, ...)
 {

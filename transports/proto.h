@@ -85,9 +85,50 @@ mailstream *proto_stream(const struct proto_conn *c);
 enum e2_status proto_fail(struct proto_conn *c, enum e2_status code,
 			  const char *fmt, ...) E2_PRINTF(3, 4);
 
+/*
+ * -v: the step that follows sends a credential, traced as label only
+ * (xport_etpan_trace_secret()); NULL ends it. Reads the session's stream
+ * each time, so a stream libetpan closed meanwhile is not touched.
+ */
+void proto_trace_secret(struct proto_conn *c, const char *label);
+
 /* Appends word to a space-separated list in dst (cut silently). */
 void proto_words_add(char *dst, size_t dstlen, const char *word);
 /* True when the space-separated list has word (ASCII case-insensitive). */
 bool proto_words_has(const char *list, const char *word);
+
+/*
+ * SMTP refusals that are about authentication (RFC 4954 6, RFC 3463 3.8):
+ * AUTH_REQUIRED is 530 (but for "STARTTLS first", which is about the
+ * link), or a 5xx whose enhanced code is 5.7.0 or 5.7.1
+ * and whose text says "auth" (Dovecot and Postfix say "Authentication
+ * required"); AUTH_REJECTED is 535, or 5.7.8. Everything else is NONE.
+ */
+enum proto_smtp_auth {
+	PROTO_SMTP_AUTH_NONE = 0,
+	PROTO_SMTP_AUTH_REQUIRED,
+	PROTO_SMTP_AUTH_REJECTED,
+};
+
+/* The class of reply code with text (may be NULL; libetpan's response). */
+enum proto_smtp_auth proto_smtp_auth_class(int code, const char *text);
+
+/*
+ * What to do about k, for the end of an error message; static. required:
+ * the account has AUTHREQUIRED=1 (so a 530 means no credentials reached
+ * the server). NULL for PROTO_SMTP_AUTH_NONE.
+ */
+const char *proto_smtp_auth_hint(enum proto_smtp_auth k, bool required);
+
+/*
+ * email2-conntest's probe of an outgoing server it did not log in to
+ * (AUTHREQUIRED absent or 0): MAIL FROM:<from> (NULL: <>) then RSET, so a
+ * server that would refuse mail without a login fails the test now, not every
+ * send later. required is the account's AUTHREQUIRED (for the hint). Errors:
+ * E2_EAUTH (530 and its forms, with the hint), E2_EPROTO (another refusal),
+ * E2_ETIMEOUT, E2_EIO, E2_ENOMEM.
+ */
+enum e2_status proto_smtp_probe(struct proto_conn *c, const char *from,
+				bool required, struct e2_err *err);
 
 #endif /* E2_PROTO_H */

@@ -22,8 +22,9 @@ imap_cause(struct proto_conn *c, int r, enum e2_status code, const char *what)
 	if (c->imap->imap_response != NULL)
 		text = c->imap->imap_response;
 	if (text != NULL && text[0] != '\0')
-		return proto_fail(c, code, "%s %s: %s", what, c->host,
-				  e2_quote(q, sizeof(q), text, strlen(text)));
+		return proto_fail(
+			c, code, "%s %s: %s", what, c->host,
+			e2_quote_reply(q, sizeof(q), text, strlen(text)));
 	return proto_fail(c, code, "%s %s: error %d", what, c->host, r);
 }
 
@@ -131,14 +132,18 @@ imap_login(struct proto_conn *c, const struct proto_login *l, char *mech_out,
 				  "imap %s: LOGIN disabled and no AUTH=PLAIN "
 				  "offered%s",
 				  c->host, c->tls ? "" : " before TLS");
+	/* -v: the command and its continuations carry the password */
 	if (c->login_disabled) {
 		(void)snprintf(mech_out, mech_len, "AUTHENTICATE PLAIN");
+		proto_trace_secret(c, "AUTHENTICATE PLAIN");
 		r = mailimap_authenticate(c->imap, "PLAIN", c->host, NULL, NULL,
 					  l->user, l->user, l->secret, NULL);
 	} else {
 		(void)snprintf(mech_out, mech_len, "LOGIN");
+		proto_trace_secret(c, "LOGIN");
 		r = mailimap_login(c->imap, l->user, l->secret);
 	}
+	proto_trace_secret(c, NULL);
 	if (r == MAILIMAP_NO_ERROR)
 		return E2_OK;
 	if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_SASL)

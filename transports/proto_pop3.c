@@ -17,8 +17,9 @@ pop3_cause(struct proto_conn *c, int r, enum e2_status code, const char *what)
 	if (r == MAILPOP3_ERROR_MEMORY)
 		return proto_fail(c, E2_ENOMEM, "out of memory");
 	if (text != NULL && text[0] != '\0')
-		return proto_fail(c, code, "%s %s: %s", what, c->host,
-				  e2_quote(q, sizeof(q), text, strlen(text)));
+		return proto_fail(
+			c, code, "%s %s: %s", what, c->host,
+			e2_quote_reply(q, sizeof(q), text, strlen(text)));
 	return proto_fail(c, code, "%s %s: error %d", what, c->host, r);
 }
 
@@ -102,15 +103,21 @@ pop3_login(struct proto_conn *c, const struct proto_login *l, char *mech_out,
 	 */
 	if (!c->tls && c->pop3->pop3_timestamp != NULL) {
 		(void)snprintf(mech_out, mech_len, "APOP");
+		/* -v: the digest stands for the password */
+		proto_trace_secret(c, "APOP");
 		r = mailpop3_apop(c->pop3, l->user, l->secret);
+		proto_trace_secret(c, NULL);
 		if (r == MAILPOP3_NO_ERROR)
 			return E2_OK;
 		return pop3_cause(c, r, E2_EAUTH, "pop3 APOP rejected by");
 	}
 	(void)snprintf(mech_out, mech_len, "USER");
 	r = mailpop3_user(c->pop3, l->user);
-	if (r == MAILPOP3_NO_ERROR)
+	if (r == MAILPOP3_NO_ERROR) {
+		proto_trace_secret(c, "PASS");
 		r = mailpop3_pass(c->pop3, l->secret);
+		proto_trace_secret(c, NULL);
+	}
 	if (r == MAILPOP3_NO_ERROR)
 		return E2_OK;
 	if (r == MAILPOP3_ERROR_BAD_USER || r == MAILPOP3_ERROR_BAD_PASSWORD ||

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <libetpan/libetpan.h>
@@ -33,6 +34,11 @@ struct xport_ctl {
 	int64_t deadline_ms; /* absolute, xport_now_ms() clock; 0: none */
 	unsigned idle_ms;    /* per step when deadline_ms is 0 */
 	atomic_bool cancel;
+	/*
+	 * -v: the protocol trace of every stream made on the chain
+	 * (xport_etpan_stream_new()), NULL: none. Borrowed.
+	 */
+	FILE *trace;
 };
 
 /* SHA-256 digest length: a certificate fingerprint or pin. */
@@ -146,6 +152,15 @@ enum e2_status xport_etpan_stream_new(struct xport **top,
 				      enum guard_proto proto,
 				      mailstream **stream_out,
 				      struct e2_err *err);
+
+/*
+ * Marks the protocol step that sends a credential (login, AUTH, PASS,
+ * APOP): from now until it is called with NULL, every write on s appears
+ * in the -v trace (trace.h) as label only ("LOGIN", "AUTH PLAIN"), never
+ * its bytes. label is static. A stream not made by xport_etpan_stream_new()
+ * is left alone; s may be NULL.
+ */
+void xport_etpan_trace_secret(mailstream *s, const char *label);
 
 /*
  * Makes every later read on s fail and drops what libetpan buffered: a

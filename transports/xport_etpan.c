@@ -4,7 +4,10 @@
 
 #include "transports/xport_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "transports/trace.h"
 
 /*
  * The adapter's state: the chain's top slot (borrowed: a TLS layer pushed
@@ -18,7 +21,41 @@ struct xport_etpan {
 	struct xport **top;
 	struct guard guard;
 	bool dead; /* refused, or xport_etpan_refuse_reads(): reads fail */
+	/*
+	 * -v (trace.h): what was sent and received. While secret is set a
+	 * protocol step is sending a credential: each write is traced as
+	 * the label only, its bytes never reach the trace.
+	 */
+	struct trace trace;
+	const char *secret; /* static label, NULL: not in a secret step */
+	const struct xport *tls_seen; /* the top when TLS was last noted */
 };
+
+/* Notes a TLS layer pushed since the last read or write (STARTTLS). */
+static void
+xport_etpan_trace_tls(struct xport_etpan *x, const struct xport *xp)
+{
+	struct xport_info info;
+	char note[128];
+
+	if (x->trace.f == NULL || xp == x->tls_seen)
+		return;
+	x->tls_seen = xp;
+	xport_describe(xp, &info);
+	if (!info.tls)
+		return;
+	(void)snprintf(note, sizeof(note), "TLS %s, %s", info.tls_version,
+		       info.cipher);
+	trace_note(&x->trace, note);
+}
+
+static const struct xport *
+xport_etpan_bottom(const struct xport *xp)
+{
+	while (xp->below != NULL)
+		xp = xp->below;
+	return xp;
+}
 
 static struct xport *
 xport_etpan_top(mailstream_low *s)
@@ -37,7 +74,10 @@ xport_etpan_read(mailstream_low *s, void *buf, size_t count)
 
 	if (xp == NULL || x->dead)
 		return -1;
+	xport_etpan_trace_tls(x, xp);
 	n = xport_read(xp, buf, count);
+	if (n > 0)
+		trace_feed(&x->trace, false, buf, (size_t)n);
 	if (n == 0) {
 		/*
 		 * libetpan 1.9.4 treats 0 as "try again" inside a FETCH
@@ -62,6 +102,11 @@ xport_etpan_write(mailstream_low *s, const void *buf, size_t count)
 	if (xp == NULL)
 		return -1;
 	guard_sent(&x->guard, buf, count);
+	xport_etpan_trace_tls(x, xp);
+	if (x->secret != NULL)
+		trace_redacted(&x->trace, x->secret);
+	else
+		trace_feed(&x->trace, true, buf, count);
 	return xport_write(xp, buf, count);
 }
 
@@ -82,6 +127,10 @@ xport_etpan_get_fd(mailstream_low *s)
 static void
 xport_etpan_free(mailstream_low *s)
 {
+	struct xport_etpan *x = s->data;
+
+	if (x != NULL)
+		trace_finish(&x->trace);
 	free(s->data);
 	free(s);
 }
@@ -136,6 +185,18 @@ xport_etpan_stream_new(struct xport **top, enum guard_proto proto,
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	x->top = top;
 	guard_init(&x->guard, proto);
+	trace_init(&x->trace, *top != NULL ? (*top)->ctl->trace : NULL, proto);
+	if (x->trace.f != NULL) {
+		struct xport_info info;
+		char note[160];
+
+		xport_describe(*top, &info);
+		(void)snprintf(note, sizeof(note), "connected to %s%s",
+			       xport_tcp_peer(xport_etpan_bottom(*top)),
+			       info.tls ? "" : ", no TLS yet");
+		trace_note(&x->trace, note);
+		xport_etpan_trace_tls(x, *top);
+	}
 	low = mailstream_low_new(x, &xport_etpan_driver);
 	if (low == NULL) {
 		free(x);
@@ -151,6 +212,23 @@ xport_etpan_stream_new(struct xport **top, enum guard_proto proto,
 	}
 	*stream_out = s;
 	return E2_OK;
+}
+
+void
+xport_etpan_trace_secret(mailstream *s, const char *label)
+{
+	mailstream_low *low = s != NULL ? mailstream_get_low(s) : NULL;
+	struct xport_etpan *x;
+
+	if (low == NULL || low->driver != &xport_etpan_driver)
+		return;
+	x = low->data;
+	if (label != NULL) {
+		/* what was buffered before is no secret: out with it first */
+		(void)mailstream_flush(s);
+		trace_secret_begin(&x->trace);
+	}
+	x->secret = label;
 }
 
 void
