@@ -72,7 +72,7 @@ struct conntest_args {
 	const char *pin;        /* the fingerprint to pin, as typed */
 	bool unpin;             /* remove pins instead of testing */
 	const char *unpin_host; /* NULL: every pin of the account */
-	bool verbose; /* -v */
+	bool verbose;           /* -v */
 };
 
 static void

@@ -58,7 +58,8 @@ struct chain_request {
 	const char *user;   /* NULL or "": nothing to log in with */
 	const char *domain; /* NULL or "" */
 	const char *secret; /* NULL: nothing to log in with */
-	/* SMTP without a login, when o.probe: MAIL FROM:<probe_from> (NULL <>) */
+	/* SMTP without a login, when o.probe: MAIL FROM:<probe_from> (NULL <>)
+	 */
 	const char *probe_from;
 	struct chain_opts o;
 };
