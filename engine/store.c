@@ -671,6 +671,53 @@ out:
 }
 
 /*
+ * The database path SQLite opens. SQLITE_OPEN_NOFOLLOW refuses a symbolic
+ * link anywhere in the path, but only <store> itself must not be one
+ * (store_dir_open() checks it, O_NOFOLLOW); its ancestors may be ("the
+ * ancestors of <store> are not checked": a symlinked ~/.local is common,
+ * and a store named through a symlinked path is the same store, which
+ * issue 9 found refused with "unable to open database file"). So the
+ * parent is resolved with realpath() and the last component kept as it
+ * is. Caller frees; NULL when it cannot be resolved (then the path as
+ * given is opened, and refused as before).
+ */
+static char *
+store_db_path(const char *dir)
+{
+	char *d = strdup(dir), *slash, *parent = NULL, *p = NULL;
+	const char *base;
+	size_t n;
+
+	if (d == NULL)
+		return NULL;
+	n = strlen(d);
+	while (n > 1 && d[n - 1] == '/')
+		d[--n] = '\0';
+	slash = strrchr(d, '/');
+	if (slash == NULL) {
+		parent = realpath(".", NULL);
+		base = d;
+	} else if (slash == d) {
+		parent = strdup("");
+		base = d + 1;
+	} else {
+		*slash = '\0';
+		parent = realpath(d, NULL);
+		base = slash + 1;
+	}
+	if (parent != NULL) {
+		n = strlen(parent) + strlen(base) + sizeof(STORE_DB_NAME) + 3;
+		p = malloc(n);
+		if (p != NULL)
+			(void)snprintf(p, n, "%s/%s/%s", parent, base,
+				       STORE_DB_NAME);
+	}
+	free(parent);
+	free(d);
+	return p;
+}
+
+/*
  * Creates the database file 0600 before SQLite sees it (no umask games:
  * umask is process-wide). SQLite gives -wal and -shm the database file's
  * mode, so they are 0600 too; store_tighten() checks anyway.
@@ -819,7 +866,7 @@ enum e2_status
 e2_store_open(const char *dir, struct e2_store **st_out, struct e2_err *err)
 {
 	struct e2_store *st = NULL;
-	char *path = NULL;
+	char *path = NULL, *dbpath = NULL;
 	enum e2_status rc;
 
 	st = calloc(1, sizeof(*st));
@@ -841,7 +888,8 @@ e2_store_open(const char *dir, struct e2_store **st_out, struct e2_err *err)
 	rc = store_create_file(path, err);
 	if (rc != E2_OK)
 		goto out;
-	if (sqlite3_open_v2(path, &st->db,
+	dbpath = store_db_path(st->dir); /* ancestors' symlinks resolved */
+	if (sqlite3_open_v2(dbpath != NULL ? dbpath : path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK) {
@@ -880,6 +928,7 @@ e2_store_open(const char *dir, struct e2_store **st_out, struct e2_err *err)
 	*st_out = st;
 	st = NULL;
 out:
+	free(dbpath);
 	free(path);
 	e2_store_close(&st);
 	return rc;

@@ -1735,6 +1735,32 @@ START_TEST(test_store_remove_files_symlinked_account_dir)
 }
 END_TEST
 
+/* a symlinked directory above the store is the same store (issue 9) */
+START_TEST(test_store_open_through_symlinked_parent)
+{
+	struct e2_store *st = engine_open(), *st2 = NULL;
+	struct e2_err err = {0};
+	char alias[PATH_MAX];
+
+	e2_store_close(&st);
+	(void)snprintf(alias, sizeof(alias), "%s/alias", tmpdir);
+	ck_assert_int_eq(symlink(tmpdir, alias), 0);
+	ck_assert_msg(e2_store_open(engine_path("alias/store"), &st2, &err) ==
+			      E2_OK,
+		      "%s", err.msg);
+	e2_store_close(&st2);
+	ck_assert_msg(e2_store_open(engine_path("alias//./store/"), &st2,
+				    &err) == E2_OK,
+		      "%s", err.msg);
+	e2_store_close(&st2);
+	/* the store itself as a symlink stays refused */
+	ck_assert_int_eq(symlink("store", engine_path("storelink")), 0);
+	ck_assert_int_eq(e2_store_open(engine_path("storelink"), &st2, &err),
+			 E2_ESTORE);
+	ck_assert_ptr_null(st2);
+}
+END_TEST
+
 /* ---- GUIDs whatever their case ------------------------------------------- */
 
 #define G1_LOWER "{c556e16f-56c4-4edb-9c64-d9469ee1fbe0}"
@@ -1863,6 +1889,7 @@ engine_store_suite(void)
 			    (int)(sizeof(own_rows) / sizeof(own_rows[0])));
 	tcase_add_test(tc, test_store_remove_files_counts_and_stays_inside);
 	tcase_add_test(tc, test_store_remove_files_symlinked_account_dir);
+	tcase_add_test(tc, test_store_open_through_symlinked_parent);
 	suite_add_tcase(s, tc);
 	return s;
 }
