@@ -686,6 +686,16 @@ enum e2_status e2_syncd_pidfile(struct e2_store *st, int *fd_out,
 
 #define E2_SYNCD_PID_FILE "email2-syncd.pid"
 
+/*
+ * The pid of the email2-syncd daemon that holds the store's lock (the
+ * exclusive flock on <store>/email2-syncd.pid, the one daemon per store);
+ * *pid_out is 0 when none runs. For a second daemon's message and for
+ * email2-sendmail's wake-up. Errors: E2_ESTORE (locked, but no pid
+ * written within a second), E2_ENOMEM.
+ */
+enum e2_status e2_syncd_running(struct e2_store *st, long *pid_out,
+				struct e2_err *err);
+
 #ifdef __cplusplus
 }
 #endif

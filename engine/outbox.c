@@ -292,27 +292,36 @@ out:
 	return rc;
 }
 
-enum e2_status
-e2_syncd_wake(struct e2_store *st, bool *woken_out, struct e2_err *err)
+/*
+ * The pid written in a pid file another process holds locked; 0 when the
+ * lock is free (no syncd runs, whatever pid the file names). The holder
+ * locks first and writes next, so an empty file under a held lock is read
+ * again for up to a second before it is an error.
+ */
+static enum e2_status
+outbox_pid_holder(const char *path, long *pid_out, struct e2_err *err)
 {
-	char *path = outbox_pid_path(st);
-	char line[32] = "";
-	ssize_t n;
+	char line[32];
+	ssize_t n = 0;
 	long pid = 0;
 	char *end = NULL;
 	int fd;
 	enum e2_status rc = E2_OK;
 
-	*woken_out = false;
-	if (path == NULL)
-		return e2_fail(err, E2_ENOMEM, "out of memory");
+	*pid_out = 0;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		goto out; /* no syncd ever ran here */
-	/* the lock is free: no syncd runs, whatever pid the file names */
+		return E2_OK; /* no syncd ever ran here */
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
 		goto out;
-	n = pread(fd, line, sizeof(line) - 1, 0);
+	for (int i = 0; i < 20; i++) {
+		const struct timespec pause = {0, 50 * 1000 * 1000};
+
+		n = pread(fd, line, sizeof(line) - 1, 0);
+		if (n > 0)
+			break;
+		(void)nanosleep(&pause, NULL);
+	}
 	if (n > 0)
 		line[n] = '\0';
 	errno = 0;
@@ -324,15 +333,40 @@ e2_syncd_wake(struct e2_store *st, bool *woken_out, struct e2_err *err)
 			     path);
 		goto out;
 	}
-	if (kill((pid_t)pid, SIGUSR1) != 0) {
-		rc = e2_fail(err, E2_ESTORE, "wake email2-syncd (pid %ld): %s",
-			     pid, strerror(errno));
-		goto out;
-	}
-	*woken_out = true;
+	*pid_out = pid;
 out:
-	if (fd >= 0)
-		(void)close(fd);
+	(void)close(fd);
+	return rc;
+}
+
+enum e2_status
+e2_syncd_running(struct e2_store *st, long *pid_out, struct e2_err *err)
+{
+	char *path = outbox_pid_path(st);
+	enum e2_status rc;
+
+	*pid_out = 0;
+	if (path == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	rc = outbox_pid_holder(path, pid_out, err);
 	free(path);
 	return rc;
+}
+
+enum e2_status
+e2_syncd_wake(struct e2_store *st, bool *woken_out, struct e2_err *err)
+{
+	long pid = 0;
+	enum e2_status rc;
+
+	*woken_out = false;
+	rc = e2_syncd_running(st, &pid, err);
+	if (rc != E2_OK || pid == 0)
+		return rc;
+	if (kill((pid_t)pid, SIGUSR1) != 0)
+		return e2_fail(err, E2_ESTORE,
+			       "wake email2-syncd (pid %ld): %s", pid,
+			       strerror(errno));
+	*woken_out = true;
+	return E2_OK;
 }

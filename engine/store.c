@@ -498,6 +498,188 @@ store_count_files(int at, const char *sub)
 	return n;
 }
 
+/* ---- the per-account lock (issue 9) -------------------------------------- */
+
+/*
+ * One sync, fetch-full or removal of an account at a time, across
+ * processes and threads: an exclusive flock() on <store>/locks/<guid>.lock,
+ * taken without waiting. It lived in the account's Maildir root as
+ * email2-sync.lock until issue 9, where notmuch (and any Maildir reader)
+ * reports it as a file that is not mail; <store>/locks is a checked
+ * directory of the store (0700, the user's own), outside mail/.
+ */
+#define STORE_LOCK_DIR "locks"
+#define STORE_LOCK_LEGACY "email2-sync.lock"
+#define STORE_LOCK_TRIES 8
+
+/*
+ * Locks dfd/name (shown: its full path) without waiting and checks that the
+ * name still is the file locked: store_account_remove_files() unlinks the
+ * lock file while it holds it, so a process that opened it before the
+ * unlink and locks it after would hold a lock nobody else can see; it
+ * tries again on the new file instead. create unset: a missing file is no
+ * lock to take (*fd_out = -1). Errors: E2_EBUSY, E2_ESTORE.
+ */
+static enum e2_status
+store_lock_at(int dfd, const char *name, const char *shown, const char *guid,
+	      bool create, int *fd_out, struct e2_err *err)
+{
+	int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+
+	*fd_out = -1;
+	for (unsigned i = 0; i < STORE_LOCK_TRIES; i++) {
+		struct stat held, named;
+		int fd =
+			openat(dfd, name, flags | (create ? O_CREAT : 0), 0600);
+
+		if (fd < 0 && !create && errno == ENOENT)
+			return E2_OK;
+		if (fd < 0)
+			return store_fail_errno("cannot open", shown, err);
+		if (fstat(fd, &held) != 0 || !S_ISREG(held.st_mode)) {
+			(void)close(fd);
+			return e2_fail(err, E2_ESTORE,
+				       "%s: not a regular file (remove it)",
+				       shown);
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+
+			(void)close(fd);
+			if (e == EWOULDBLOCK)
+				return e2_fail(err, E2_EBUSY,
+					       "account %s: another sync is "
+					       "running (%s is locked)",
+					       guid, shown);
+			errno = e;
+			return store_fail_errno("cannot lock", shown, err);
+		}
+		if (fstatat(dfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    named.st_dev == held.st_dev &&
+		    named.st_ino == held.st_ino) {
+			*fd_out = fd;
+			return E2_OK;
+		}
+		/* unlinked by a removal between our open and our flock */
+		(void)close(fd);
+		if (!create)
+			return E2_OK;
+	}
+	return e2_fail(err, E2_EBUSY,
+		       "account %s: %s keeps being removed while locked", guid,
+		       shown);
+}
+
+enum e2_status
+store_account_lock(struct e2_store *st, const char *guid, int *fd_out,
+		   struct e2_err *err)
+{
+	char *locks = NULL, *lock = NULL, *mail = NULL, *md = NULL;
+	char *legacy = NULL, *name = NULL;
+	int fd0 = -1, fd1 = -1, mfd = -1, lfd = -1, fd = -1;
+	struct e2_err merr = {0};
+	struct stat sb;
+	enum e2_status rc;
+
+	if (st->snapshot)
+		return e2_fail(err, E2_ESTORE,
+			       "store \"%s\": a dry run takes no locks",
+			       st->dir);
+	rc = store_check_component(guid, err);
+	if (rc != E2_OK)
+		return rc;
+	locks = store_path_join(st->dir, STORE_LOCK_DIR);
+	name = malloc(strlen(guid) + sizeof(".lock"));
+	if (name != NULL)
+		(void)snprintf(name, strlen(guid) + sizeof(".lock"), "%s.lock",
+			       guid);
+	lock = locks != NULL && name != NULL ? store_path_join(locks, name)
+					     : NULL;
+	mail = store_path_join(st->dir, STORE_AREA_MAIL);
+	md = mail != NULL ? store_path_join(mail, guid) : NULL;
+	legacy = md != NULL ? store_path_join(md, STORE_LOCK_LEGACY) : NULL;
+	if (lock == NULL || legacy == NULL) {
+		rc = e2_fail(err, E2_ENOMEM, "store: out of memory");
+		goto out;
+	}
+	rc = store_dir_open(AT_FDCWD, st->dir, st->dir, false, &fd0, err);
+	if (rc == E2_OK)
+		rc = store_dir_open(fd0, STORE_LOCK_DIR, locks, true, &fd1,
+				    err);
+	if (rc == E2_OK)
+		rc = store_lock_at(fd1, name, lock, guid, true, &fd, err);
+	if (rc != E2_OK)
+		goto out;
+	/*
+	 * The lock file of a store an older email2 synced: an old binary
+	 * still running holds it (E2_EBUSY, as before); else it goes, so
+	 * notmuch stops listing it. Only a real directory of our own is
+	 * looked into (the sync refuses any other, with its own message).
+	 */
+	if (fstatat(fd0, STORE_AREA_MAIL, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(sb.st_mode) &&
+	    store_dir_open(fd0, STORE_AREA_MAIL, mail, false, &mfd, &merr) ==
+		    E2_OK &&
+	    fstatat(mfd, guid, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(sb.st_mode)) {
+		int gfd =
+			openat(mfd, guid,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (gfd >= 0) {
+			rc = store_lock_at(gfd, STORE_LOCK_LEGACY, legacy, guid,
+					   false, &lfd, err);
+			if (rc == E2_OK && lfd >= 0)
+				(void)unlinkat(gfd, STORE_LOCK_LEGACY, 0);
+			(void)close(gfd);
+		}
+	}
+	if (rc != E2_OK)
+		goto out;
+	*fd_out = fd;
+	fd = -1;
+out:
+	if (lfd >= 0)
+		(void)close(lfd);
+	if (fd >= 0)
+		(void)close(fd);
+	if (mfd >= 0)
+		(void)close(mfd);
+	if (fd1 >= 0)
+		(void)close(fd1);
+	if (fd0 >= 0)
+		(void)close(fd0);
+	free(legacy);
+	free(md);
+	free(mail);
+	free(lock);
+	free(name);
+	free(locks);
+	return rc;
+}
+
+/* Unlinks <store>/locks/<guid>.lock (held by the caller); fd0: <store>. */
+static enum e2_status
+store_account_unlock_remove(struct e2_store *st, int fd0, const char *guid,
+			    struct e2_err *err)
+{
+	char *locks = store_path_join(st->dir, STORE_LOCK_DIR);
+	char name[STORE_GUID_MAX + sizeof(".lock")];
+	int fd = -1;
+	enum e2_status rc;
+
+	if (locks == NULL)
+		return e2_fail(err, E2_ENOMEM, "store: out of memory");
+	(void)snprintf(name, sizeof(name), "%s.lock", guid);
+	rc = store_dir_open(fd0, STORE_LOCK_DIR, locks, false, &fd, err);
+	if (rc == E2_OK && unlinkat(fd, name, 0) != 0 && errno != ENOENT)
+		rc = store_fail_errno("cannot remove in", locks, err);
+	if (fd >= 0)
+		(void)close(fd);
+	free(locks);
+	return rc;
+}
+
 /*
  * Removes everything in the directory fd (which it closes), never
  * following a symlink: a symlink is unlinked itself, a directory is opened
@@ -567,7 +749,7 @@ store_remove_area(int fd0, const char *dir, const char *area, const char *guid,
 {
 	char *sub = store_path_join(dir, area);
 	char *path = sub != NULL ? store_path_join(sub, guid) : NULL;
-	int fd1 = -1, fd2 = -1, qfd = -1, lock = -1;
+	int fd1 = -1, fd2 = -1, qfd = -1;
 	struct stat sb;
 	enum e2_status rc = E2_OK;
 
@@ -596,16 +778,6 @@ store_remove_area(int fd0, const char *dir, const char *area, const char *guid,
 	rc = store_dir_open(fd1, guid, path, false, &fd2, err);
 	if (rc != E2_OK)
 		goto out;
-	/* a running sync holds this lock (engine/sync.c); it would recreate
-	 * what we remove */
-	lock = openat(fd2, "email2-sync.lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0) {
-		rc = e2_fail(err, E2_EBUSY,
-			     "%s: a sync of the account is running; remove "
-			     "the directory when it ends",
-			     path);
-		goto out;
-	}
 	qfd = qdir[0] == '\0'
 		      ? dup(fd2)
 		      : openat(fd2, qdir,
@@ -618,8 +790,6 @@ store_remove_area(int fd0, const char *dir, const char *area, const char *guid,
 	if (rc == E2_OK && unlinkat(fd1, guid, AT_REMOVEDIR) != 0)
 		rc = store_fail_errno("cannot remove", path, err);
 out:
-	if (lock >= 0)
-		(void)close(lock);
 	if (qfd >= 0)
 		(void)close(qfd);
 	if (fd2 >= 0)
@@ -636,7 +806,7 @@ store_account_remove_files(struct e2_store *st, const char *guid,
 			   size_t *queued_out, struct e2_err *err)
 {
 	size_t q_mail = 0, q_outbox = 0;
-	int fd0 = -1;
+	int fd0 = -1, lock = -1;
 	enum e2_status rc;
 
 	*queued_out = 0;
@@ -647,9 +817,14 @@ store_account_remove_files(struct e2_store *st, const char *guid,
 	rc = store_check_component(guid, err);
 	if (rc != E2_OK)
 		return rc;
-	rc = store_dir_open(AT_FDCWD, st->dir, st->dir, false, &fd0, err);
+	/* a running sync or fetch-full holds the account's lock: it would
+	 * recreate what we remove (E2_EBUSY, the files stay) */
+	rc = store_account_lock(st, guid, &lock, err);
 	if (rc != E2_OK)
 		return rc;
+	rc = store_dir_open(AT_FDCWD, st->dir, st->dir, false, &fd0, err);
+	if (rc != E2_OK)
+		goto out;
 	rc = store_remove_area(fd0, st->dir, STORE_AREA_OUTBOX, guid, "",
 			       &q_outbox, err);
 	/* the legacy queue, <mail>/.Outbox, goes with the mail directory */
@@ -657,7 +832,14 @@ store_account_remove_files(struct e2_store *st, const char *guid,
 		rc = store_remove_area(fd0, st->dir, STORE_AREA_MAIL, guid,
 				       ".Outbox", &q_mail, err);
 	*queued_out = q_mail + q_outbox;
-	(void)close(fd0);
+	/* the lock file goes too, unlinked while held: store_lock_at() makes
+	 * a process that opened it before this retry on a new file */
+	if (rc == E2_OK)
+		rc = store_account_unlock_remove(st, fd0, guid, err);
+out:
+	if (fd0 >= 0)
+		(void)close(fd0);
+	(void)close(lock);
 	return rc;
 }
 
@@ -692,6 +874,53 @@ out:
 		(void)close(fd);
 	free(p);
 	return rc;
+}
+
+/*
+ * The database path SQLite opens. SQLITE_OPEN_NOFOLLOW refuses a symbolic
+ * link anywhere in the path, but only <store> itself must not be one
+ * (store_dir_open() checks it, O_NOFOLLOW); its ancestors may be ("the
+ * ancestors of <store> are not checked": a symlinked ~/.local is common,
+ * and a store named through a symlinked path is the same store, which
+ * issue 9 found refused with "unable to open database file"). So the
+ * parent is resolved with realpath() and the last component kept as it
+ * is. Caller frees; NULL when it cannot be resolved (then the path as
+ * given is opened, and refused as before).
+ */
+static char *
+store_db_path(const char *dir)
+{
+	char *d = strdup(dir), *slash, *parent = NULL, *p = NULL;
+	const char *base;
+	size_t n;
+
+	if (d == NULL)
+		return NULL;
+	n = strlen(d);
+	while (n > 1 && d[n - 1] == '/')
+		d[--n] = '\0';
+	slash = strrchr(d, '/');
+	if (slash == NULL) {
+		parent = realpath(".", NULL);
+		base = d;
+	} else if (slash == d) {
+		parent = strdup("");
+		base = d + 1;
+	} else {
+		*slash = '\0';
+		parent = realpath(d, NULL);
+		base = slash + 1;
+	}
+	if (parent != NULL) {
+		n = strlen(parent) + strlen(base) + sizeof(STORE_DB_NAME) + 3;
+		p = malloc(n);
+		if (p != NULL)
+			(void)snprintf(p, n, "%s/%s/%s", parent, base,
+				       STORE_DB_NAME);
+	}
+	free(parent);
+	free(d);
+	return p;
 }
 
 /*
@@ -843,7 +1072,7 @@ enum e2_status
 e2_store_open(const char *dir, struct e2_store **st_out, struct e2_err *err)
 {
 	struct e2_store *st = NULL;
-	char *path = NULL;
+	char *path = NULL, *dbpath = NULL;
 	enum e2_status rc;
 
 	st = calloc(1, sizeof(*st));
@@ -865,7 +1094,8 @@ e2_store_open(const char *dir, struct e2_store **st_out, struct e2_err *err)
 	rc = store_create_file(path, err);
 	if (rc != E2_OK)
 		goto out;
-	if (sqlite3_open_v2(path, &st->db,
+	dbpath = store_db_path(st->dir); /* ancestors' symlinks resolved */
+	if (sqlite3_open_v2(dbpath != NULL ? dbpath : path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK) {
@@ -904,6 +1134,7 @@ e2_store_open(const char *dir, struct e2_store **st_out, struct e2_err *err)
 	*st_out = st;
 	st = NULL;
 out:
+	free(dbpath);
 	free(path);
 	e2_store_close(&st);
 	return rc;

@@ -134,6 +134,7 @@ enum e2_status store_account_dir(struct e2_store *st, const char *area,
  * touched, and a missing directory is not an error.
  * Errors: E2_ESTORE (a directory not the user's own, a removal failed),
  * E2_EBUSY (a sync of the account holds its lock), E2_EINVAL, E2_ENOMEM.
+ * The account's lock file (store_account_lock()) is removed with them.
  */
 enum e2_status store_account_remove_files(struct e2_store *st, const char *guid,
 					  size_t *queued_out,
@@ -163,6 +164,19 @@ bool store_is_snapshot(const struct e2_store *st);
 enum e2_status store_account_files_preview(struct e2_store *st,
 					   const char *guid, size_t *queued_out,
 					   struct e2_err *err);
+
+/*
+ * Takes the account's exclusive lock, <store>/locks/<guid>.lock (0600; the
+ * directory 0700 and checked like the others), without waiting: one sync,
+ * fetch-full or removal of an account at a time, across processes and
+ * threads. *fd_out holds it until close(); the kernel drops it when a
+ * killed process's descriptor closes. The legacy <maildir>/email2-sync.lock
+ * of an older email2 is locked too (busy while an old binary syncs) and
+ * removed. Errors: E2_EBUSY (held elsewhere, naming the file), E2_ESTORE,
+ * E2_EINVAL (guid not one path component), E2_ENOMEM.
+ */
+enum e2_status store_account_lock(struct e2_store *st, const char *guid,
+				  int *fd_out, struct e2_err *err);
 
 /* ---- account options (issue 8) ----------------------------------------- */
 

@@ -34,32 +34,31 @@ sync_now_s(void)
 /*
  * One sync of an account at a time, across processes and threads: two runs
  * (the daemon's and a user's --once) would both download the same UIDs.
- * An exclusive flock() on <maildir>/email2-sync.lock, held until the run
- * ends (the kernel drops it when a killed run's descriptor closes); a held
- * lock is E2_EBUSY at once, not a wait.
+ * The store's per-account lock (store_account_lock(): an exclusive flock()
+ * on <store>/locks/<guid>.lock, outside the Maildir, where notmuch reported
+ * the old <maildir>/email2-sync.lock as a file that is not mail), held
+ * until the run ends (the kernel drops it when a killed run's descriptor
+ * closes); a held lock is E2_EBUSY at once, not a wait.
  */
 enum e2_status
-sync_lock(const char *root, const char *guid, int *fd_out, struct e2_err *err)
+sync_lock(struct e2_store *st, const char *guid, int *fd_out,
+	  struct e2_err *err)
 {
-	char path[PATH_MAX];
-	int fd;
+	bool exists = false;
+	enum e2_status rc;
+	int fd = -1;
 
-	if (snprintf(path, sizeof(path), "%s/email2-sync.lock", root) >=
-	    (int)sizeof(path))
-		return e2_fail(err, E2_ESTORE, "%s: path too long", root);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return e2_fail(err, E2_ESTORE, "%s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
-
-		(void)close(fd);
-		if (e == EWOULDBLOCK)
-			return e2_fail(err, E2_EBUSY,
-				       "account %s: another sync is running "
-				       "(%s is locked)",
-				       guid, path);
-		return e2_fail(err, E2_ESTORE, "%s: %s", path, strerror(e));
+	rc = store_account_lock(st, guid, &fd, err);
+	/* a CSP Delete that committed while we loaded the account and then
+	 * removed its files under this lock: do not create them again */
+	if (rc == E2_OK)
+		rc = store_account_exists(st, guid, &exists, err);
+	if (rc == E2_OK && !exists)
+		rc = e2_fail(err, E2_EINVAL, "account \"%s\": deleted", guid);
+	if (rc != E2_OK) {
+		if (fd >= 0)
+			(void)close(fd);
+		return rc;
 	}
 	*fd_out = fd;
 	return E2_OK;
@@ -103,13 +102,13 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	c.now = time(NULL);
 	/* the store, <store>/mail and the account's Maildir are the user's
 	 * own, or nothing is read, sent or written (store.h) */
+	rc = sync_lock(st, a->guid, &lock_fd, err);
+	if (rc != E2_OK)
+		goto out;
 	rc = store_account_dir(st, STORE_AREA_MAIL, a->guid, &root, err);
 	if (rc != E2_OK)
 		goto out;
 	rc = maildir_open(root, &c.md, err);
-	if (rc != E2_OK)
-		goto out;
-	rc = sync_lock(root, a->guid, &lock_fd, err);
 	if (rc != E2_OK)
 		goto out;
 	/* what an interrupted run of ours left in tmp/ */

@@ -39,12 +39,12 @@ void sync_note_cleartext(struct sync_ctx *c, struct chain_session *sess,
 bool sync_stopping(const struct sync_ctx *c);
 
 /*
- * (sync.c) Takes the account's exclusive sync lock (flock on
- * root/email2-sync.lock) without waiting: one sync or fetch-full of an account
- * at a time. *fd_out holds it until close(). Errors: E2_EBUSY (held elsewhere),
- * E2_ESTORE.
+ * (sync.c) Takes the account's exclusive sync lock (store_account_lock():
+ * <store>/locks/<guid>.lock, outside the Maildir) without waiting: one sync
+ * or fetch-full of an account at a time. *fd_out holds it until close().
+ * Errors: E2_EBUSY (held elsewhere), E2_ESTORE.
  */
-enum e2_status sync_lock(const char *root, const char *guid, int *fd_out,
+enum e2_status sync_lock(struct e2_store *st, const char *guid, int *fd_out,
 			 struct e2_err *err);
 /*
  * Records that the folder (uid 0) or one message of it was skipped, with

@@ -441,13 +441,13 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 	c.stats = &stats;
 	c.now = time(NULL);
 	/* the store and the account's Maildir are the user's own (store.h) */
+	rc = sync_lock(st, a->guid, &lock_fd, err);
+	if (rc != E2_OK)
+		goto out;
 	rc = store_account_dir(st, STORE_AREA_MAIL, a->guid, &root, err);
 	if (rc != E2_OK)
 		goto out;
 	rc = maildir_open(root, &c.md, err);
-	if (rc != E2_OK)
-		goto out;
-	rc = sync_lock(root, a->guid, &lock_fd, err);
 	if (rc != E2_OK)
 		goto out;
 	j.c = &c;

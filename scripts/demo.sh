@@ -17,11 +17,25 @@ step() { printf '\n==> %s\n' "$*"; }
 step "installing missing packages"
 "$TOP/scripts/install-deps.sh"
 
-step "building email2 in $BUILD"
-(cd "$TOP" && ./autogen.sh >/dev/null 2>&1)
-mkdir -p "$BUILD"
-(cd "$BUILD" && "$TOP/configure" -q && make -j"$JOBS" >make.log 2>&1) ||
-	{ tail -n 30 "$BUILD/make.log"; exit 1; }
+# A tree configured in place (the README's "Building by hand": ./configure
+# in the source directory) cannot also be configured out of tree ("source
+# directory already configured"), and make distclean would throw the
+# user's build away: reuse that build instead, as it is configured.
+if [ -f "$TOP/config.status" ] && [ -f "$TOP/Makefile" ]; then
+	[ -z "${E2_BUILD_DIR:-}" ] || [ "$E2_BUILD_DIR" -ef "$TOP" ] ||
+		echo "demo: $TOP is configured in place; E2_BUILD_DIR=$E2_BUILD_DIR is not used"
+	BUILD=$TOP
+	step "building email2 in place in $BUILD (configured by hand)"
+	(cd "$BUILD" && make -j"$JOBS" >"$TOP/_demo-make.log" 2>&1) ||
+		{ tail -n 30 "$TOP/_demo-make.log"; exit 1; }
+	rm -f "$TOP/_demo-make.log"
+else
+	step "building email2 in $BUILD"
+	(cd "$TOP" && ./autogen.sh >/dev/null 2>&1)
+	mkdir -p "$BUILD"
+	(cd "$BUILD" && "$TOP/configure" -q && make -j"$JOBS" >make.log 2>&1) ||
+		{ tail -n 30 "$BUILD/make.log"; exit 1; }
+fi
 PROVISION=$BUILD/tools/email2-provision
 CONNTEST=$BUILD/tools/email2-conntest
 SYNCD=$BUILD/tools/email2-syncd
@@ -78,7 +92,10 @@ n=$(find "$MAILDIR" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l)
 [ "$n" -eq 3 ] || { echo "expected 3 messages in the Maildir, found $n"; exit 1; }
 
 if [ -n "${E2_DEMO_KEEP:-}" ]; then
-	cp -a "$STORE" "$BUILD/demo-store"
-	echo "store kept in $BUILD/demo-store"
+	keep=$BUILD/demo-store
+	[ "$BUILD" != "$TOP" ] || keep=$TOP/_build/demo-store # git ignores it
+	mkdir -p "$(dirname "$keep")"
+	cp -a "$STORE" "$keep"
+	echo "store kept in $keep"
 fi
 step "done: stopping the Dovecot"

@@ -11,7 +11,7 @@ PKGS="build-essential autoconf automake libtool pkg-config make
  clang libclang-rt-14-dev clang-format cppcheck git
  openssl ca-certificates iproute2 util-linux procps psmisc
  dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
- python3 python3-aiosmtpd neomutt git-email"
+ python3 python3-aiosmtpd neomutt git-email notmuch systemd"
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS isync fetchmail getmail6 offlineimap3 time hyperfine"
 fi

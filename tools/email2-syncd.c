@@ -925,21 +925,31 @@ main(int argc, char **argv)
 		rc = SYNCD_EXIT_USAGE;
 	} else {
 		/*
-		 * Daemon mode holds <store>/email2-syncd.pid locked while it
-		 * runs: email2-sendmail reads the pid only while the lock is
-		 * held and sends SIGUSR1 (e2_syncd_wake()).
+		 * One daemon per store (issue 9): daemon mode holds
+		 * <store>/email2-syncd.pid locked while it runs, and a second
+		 * daemon on the same store -- however the path is spelt, the
+		 * lock is on the file -- exits 1 naming the holder's pid.
+		 * email2-sendmail reads the pid only while the lock is held
+		 * and sends SIGUSR1 (e2_syncd_wake()). --once takes no store
+		 * lock, as mbsync beside a running mbsync: the per-account
+		 * locks serialise it with the daemon (an account the daemon
+		 * is syncing is ebusy in that run).
 		 */
-		if (!a.once && e2_syncd_pidfile(st, &pidfd, &err) != E2_OK) {
+		long holder = 0;
+
+		if (!a.once && e2_syncd_pidfile(st, &pidfd, &err) == E2_OK &&
+		    pidfd < 0 && e2_syncd_running(st, &holder, &err) == E2_OK)
+			(void)e2_fail(&err, E2_EBUSY,
+				      "store %s: another email2-syncd is "
+				      "running (pid %ld holds %s/%s)",
+				      e2_store_dir(st), holder,
+				      e2_store_dir(st), E2_SYNCD_PID_FILE);
+		if (!a.once && pidfd < 0) {
 			tool_print_error(SYNCD_NAME, &err);
-			e2_err_clear(&err);
-		} else if (!a.once && pidfd < 0 && !a.quiet) {
-			fprintf(stderr,
-				"%s: another email2-syncd holds %s/%s: it is"
-				" the one email2-sendmail wakes\n",
-				SYNCD_NAME, e2_store_dir(st),
-				E2_SYNCD_PID_FILE);
+			rc = 1; /* failure, not usage (issue 9 exit statuses) */
+		} else {
+			rc = syncd_run(&d, st);
 		}
-		rc = syncd_run(&d, st);
 		if (pidfd >= 0)
 			(void)close(pidfd);
 	}

@@ -462,7 +462,7 @@ delete_points POP3 "$E2T_POP3S_PORT" 4 2000 INBOX
 # Two email2-syncd --once on one store at the same time (a user's run beside
 # the daemon's) once downloaded the same UIDs twice (537 files for 300
 # messages). e2_sync_account() now holds an exclusive lock on
-# <maildir>/email2-sync.lock: the second run fails at once with ebusy.
+# <store>/locks/{GUID}.lock: the second run fails at once with ebusy.
 concurrent() {
 	fresh IMAP4 "$E2T_IMAPS_PORT" bigbox SERVERDELETEACTION=1
 	tsync 120 >/dev/null 2>&1 &
@@ -479,7 +479,7 @@ e2t_check "two concurrent syncs leave no duplicate" concurrent
 busy() {
 	local before
 	before=$(find "$MD" -type f -path '*/new/*' -o -type f -path '*/cur/*' | wc -l)
-	flock -x "$MD/email2-sync.lock" bash -c "$(declare -f e2t_run sync_once); \
+	flock -x "$STORE/locks/$GUID.lock" bash -c "$(declare -f e2t_run sync_once); \
 		$(declare -p SYNCD STORE E2T_CA E2T_DIR E2T_HOSTS E2T_RUN_HOW \
 		SYNC_BATCH); ! sync_once" || return 1
 	json '(d["status"] == "ebusy" and d["messages"] == 0 and

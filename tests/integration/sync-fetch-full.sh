@@ -139,7 +139,7 @@ old_big_name=$(basename "${f%%:2,*}")
 mv "$f" "$MD/cur/$old_big_name:2,FS"
 # while a sync holds the account's lock: ebusy at once, the file untouched
 locked_fetch() {
-	flock -x "$MD/email2-sync.lock" bash -c "$(declare -f e2t_run fetch_full \
+	flock -x "$STORE/locks/$GUID.lock" bash -c "$(declare -f e2t_run fetch_full \
 		fails_with); $(declare -p SYNCD STORE E2T_CA E2T_DIR E2T_HOSTS \
 		E2T_RUN_HOW); fails_with 2 'another sync is running' '$1'" &&
 		test -e "$1"

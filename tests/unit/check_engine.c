@@ -2,11 +2,13 @@
 /* check_engine.c -- unit tests for the store and the account model */
 #include "config.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1736,6 +1738,130 @@ START_TEST(test_store_remove_files_symlinked_account_dir)
 }
 END_TEST
 
+/* a symlinked directory above the store is the same store (issue 9) */
+START_TEST(test_store_open_through_symlinked_parent)
+{
+	struct e2_store *st = engine_open(), *st2 = NULL;
+	struct e2_err err = {0};
+
+	e2_store_close(&st);
+	ck_assert_int_eq(symlink(tmpdir, engine_path("alias")), 0);
+	ck_assert_msg(e2_store_open(engine_path("alias/store"), &st2, &err) ==
+			      E2_OK,
+		      "%s", err.msg);
+	e2_store_close(&st2);
+	ck_assert_msg(e2_store_open(engine_path("alias//./store/"), &st2,
+				    &err) == E2_OK,
+		      "%s", err.msg);
+	e2_store_close(&st2);
+	/* the store itself as a symlink stays refused */
+	ck_assert_int_eq(symlink("store", engine_path("storelink")), 0);
+	ck_assert_int_eq(e2_store_open(engine_path("storelink"), &st2, &err),
+			 E2_ESTORE);
+	ck_assert_ptr_null(st2);
+}
+END_TEST
+
+/* ---- the per-account lock lives in <store>/locks (issue 9) -------------- */
+
+START_TEST(test_store_lock_outside_maildir)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	int fd = -1, fd2 = -1;
+
+	ck_assert_msg(store_account_lock(st, G1, &fd, &err) == E2_OK, "%s",
+		      err.msg);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(engine_mode(engine_path("store/locks")), 0700);
+	ck_assert_int_eq(engine_mode(engine_path("store/locks/" G1 ".lock")),
+			 0600);
+	/* nothing under mail/: no Maildir was made for the lock */
+	ck_assert_int_ne(access(engine_path("store/mail/" G1), F_OK), 0);
+	/* held: a second taker is busy at once and the message names it */
+	ck_assert_int_eq(store_account_lock(st, G1, &fd2, &err), E2_EBUSY);
+	ck_assert_ptr_nonnull(strstr(err.msg, "another sync is running"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "locks/" G1 ".lock"));
+	ck_assert_int_eq(fd2, -1);
+	/* and so is the removal of the account's files */
+	e2_err_clear(&err);
+	{
+		size_t queued = 0;
+
+		ck_assert_int_eq(
+			store_account_remove_files(st, G1, &queued, &err),
+			E2_EBUSY);
+	}
+	ck_assert_int_eq(access(engine_path("store/locks/" G1 ".lock"), F_OK),
+			 0);
+	(void)close(fd);
+	e2_err_clear(&err);
+	ck_assert_int_eq(store_account_lock(st, G1, &fd, &err), E2_OK);
+	(void)close(fd);
+	/* a GUID that is not one path component never reaches the disk */
+	ck_assert_int_eq(store_account_lock(st, "../x", &fd, &err), E2_EINVAL);
+	e2_store_close(&st);
+}
+END_TEST
+
+START_TEST(test_store_lock_legacy_file_goes)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	char *mail = NULL;
+	char legacy[PATH_MAX];
+	int fd = -1, old = -1;
+
+	ck_assert_int_eq(
+		store_account_dir(st, STORE_AREA_MAIL, G1, &mail, &err), E2_OK);
+	(void)snprintf(legacy, sizeof(legacy), "%s/email2-sync.lock", mail);
+	/* an older email2 still syncing holds the old file: busy */
+	old = open(legacy, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(old, 0);
+	ck_assert_int_eq(flock(old, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(store_account_lock(st, G1, &fd, &err), E2_EBUSY);
+	ck_assert_ptr_nonnull(strstr(err.msg, "email2-sync.lock"));
+	(void)close(old);
+	/* released: taken, and the stale file is gone from the Maildir */
+	e2_err_clear(&err);
+	ck_assert_msg(store_account_lock(st, G1, &fd, &err) == E2_OK, "%s",
+		      err.msg);
+	ck_assert_int_ne(access(legacy, F_OK), 0);
+	(void)close(fd);
+	free(mail);
+	e2_store_close(&st);
+}
+END_TEST
+
+START_TEST(test_store_lock_removed_with_the_account)
+{
+	struct e2_store *st = engine_open();
+	struct e2_err err = {0};
+	size_t queued = 0;
+	int fd = -1, stale = -1;
+
+	ck_assert_int_eq(store_account_lock(st, G1, &fd, &err), E2_OK);
+	(void)close(fd);
+	/* opened (not locked) before the removal, as a racing sync would */
+	stale = open(engine_path("store/locks/" G1 ".lock"), O_RDWR);
+	ck_assert_int_ge(stale, 0);
+	ck_assert_msg(store_account_remove_files(st, G1, &queued, &err) ==
+			      E2_OK,
+		      "%s", err.msg);
+	ck_assert_int_ne(access(engine_path("store/locks/" G1 ".lock"), F_OK),
+			 0);
+	/* the stale descriptor's lock is not the account's lock any more:
+	 * a new taker gets a new file */
+	ck_assert_int_eq(flock(stale, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(store_account_lock(st, G1, &fd, &err), E2_OK);
+	ck_assert_int_eq(access(engine_path("store/locks/" G1 ".lock"), F_OK),
+			 0);
+	(void)close(fd);
+	(void)close(stale);
+	e2_store_close(&st);
+}
+END_TEST
+
 /* ---- GUIDs whatever their case ------------------------------------------- */
 
 #define G1_LOWER "{c556e16f-56c4-4edb-9c64-d9469ee1fbe0}"
@@ -1963,6 +2089,10 @@ engine_store_suite(void)
 			    (int)(sizeof(own_rows) / sizeof(own_rows[0])));
 	tcase_add_test(tc, test_store_remove_files_counts_and_stays_inside);
 	tcase_add_test(tc, test_store_remove_files_symlinked_account_dir);
+	tcase_add_test(tc, test_store_open_through_symlinked_parent);
+	tcase_add_test(tc, test_store_lock_outside_maildir);
+	tcase_add_test(tc, test_store_lock_legacy_file_goes);
+	tcase_add_test(tc, test_store_lock_removed_with_the_account);
 	suite_add_tcase(s, tc);
 	return s;
 }
