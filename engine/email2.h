@@ -269,6 +269,132 @@ enum e2_status e2_provision(struct e2_store *st, const char *doc, size_t len,
 			    struct e2_err *err);
 void e2_provision_result_free(struct e2_provision_result *res);
 
+/* ---- accounts: list, status, nodes without XML (issue 9) ----------------
+ */
+
+/* How an account's last sync run ended. */
+enum e2_sync_result {
+	E2_SYNC_NEVER = 0,   /* no run recorded yet */
+	E2_SYNC_OK,          /* everything asked was done */
+	E2_SYNC_PARTIAL,     /* some folders or messages skipped (stats) */
+	E2_SYNC_FAILED,      /* stopped by an error (the message says why) */
+	E2_SYNC_INTERRUPTED, /* stopped when asked (opts->stop, a signal) */
+};
+
+/* "never", "ok", "partial", "failed", "interrupted". */
+const char *e2_sync_result_name(enum e2_sync_result r);
+
+/*
+ * The last run of e2_sync_account() for an account, recorded by that call
+ * (so every caller agrees: the daemon, --once, a SIGUSR1 run, the send run
+ * of email2-sendmail), also when it failed before any connection. A run
+ * refused because another one held the account (E2_EBUSY) records nothing:
+ * the other run records its own. Counts are those of struct e2_sync_stats.
+ */
+struct e2_account_status {
+	enum e2_sync_result result;
+	char kind[16];          /* "sync", "send" (no_receive), "receive" */
+	int64_t started, ended; /* Unix seconds; 0 when never */
+	int64_t last_ok;        /* end of the last "ok" run; 0: none */
+	enum e2_status status;  /* the cause when result is FAILED */
+	char error[256];        /* its message, "" when none; never a secret */
+	uint64_t downloaded;    /* messages */
+	uint64_t uploaded;
+	uint64_t moved;
+	uint64_t flags;       /* flag changes pushed plus pulled */
+	uint64_t deleted;     /* deleted or moved to Trash on the server */
+	uint64_t removed;     /* removed locally (gone from the server) */
+	uint64_t sent;        /* outbox messages sent */
+	uint64_t send_failed; /* outbox messages kept queued */
+	uint64_t skipped;     /* folders and messages skipped */
+};
+
+/*
+ * The recorded status of account guid ("{...}", any letter case; names
+ * go through e2_account_resolve() first) into *status_out; result
+ * E2_SYNC_NEVER when no run was recorded.
+ * Errors: E2_EINVAL (no such account), E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_account_status_get(struct e2_store *st, const char *guid,
+				     struct e2_account_status *status_out,
+				     struct e2_err *err);
+
+/* One account as a list shows it; strings owned by the item. */
+struct e2_account_info {
+	char *guid;      /* stored spelling, with braces */
+	char *name;      /* NAME, "" when absent */
+	char *replyaddr; /* REPLYADDR, "" when absent */
+	enum e2_service service;
+	char *inserver;  /* INSERVER as provisioned, "" when absent */
+	char *outserver; /* OUTSERVER as provisioned, "" when absent */
+	struct e2_account_status status;
+	size_t queued; /* outbox messages waiting (new or queued) */
+	size_t failed; /* outbox messages given up (e2_outbox_retry()) */
+};
+
+/*
+ * Every account, sorted by GUID, with its status and outbox counts. Reads
+ * only (the queue directories are listed as e2_outbox_list() does). Free
+ * with e2_account_infos_free(). Errors: E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_account_list_info(struct e2_store *st,
+				    struct e2_account_info **v_out,
+				    size_t *n_out, struct e2_err *err);
+void e2_account_infos_free(struct e2_account_info **v, size_t n);
+
+/*
+ * Setting nodes without building a document. Each call runs the same code
+ * a provisioning document does (the node table's operations and value
+ * rules, the Get mask that keeps a stored secret, the commit-time checks:
+ * required nodes, the SMTPALT pair), with the same OMA DM codes: setting
+ * nodes is a Replace of each inside one Atomic (all or nothing; Replace
+ * creates a missing account), deleting is a Delete standing alone.
+ * guid is a GUID in any form a LocURI takes ("{...}", "%7B...%7D",
+ * "0x7B...0x7D"); node is the path below it ("INSERVER",
+ * "TAGPROPS/8128000B").
+ */
+struct e2_node_result {
+	int code;         /* OMA DM status: 200 when applied; else the first
+			     cause: 400, 404, 405, 418, 500, or 507 when the
+			     commit-time checks refused the Atomic */
+	char reason[256]; /* why, "" on success; never a secret */
+	char note[512];   /* e2_account_delete(): what was removed; else "" */
+};
+
+/* A node and its value for e2_nodes_set(). */
+struct e2_node_value {
+	const char *node;
+	const char *value;
+};
+
+/*
+ * Replaces n nodes of guid in one Atomic; *res_out (required) says how it
+ * went. Returns E2_OK when the command ran, applied or refused (see
+ * res_out->code). Errors: E2_EINVAL (NULL argument, n 0), E2_ENOMEM.
+ */
+enum e2_status e2_nodes_set(struct e2_store *st, const char *guid,
+			    const struct e2_node_value *nodes, size_t n,
+			    struct e2_node_result *res_out, struct e2_err *err);
+/* e2_nodes_set() of one node. */
+enum e2_status e2_node_set(struct e2_store *st, const char *guid,
+			   const char *node, const char *value,
+			   struct e2_node_result *res_out, struct e2_err *err);
+/* Deletes node (and what lies below it) of guid: a lone Delete. */
+enum e2_status e2_node_delete(struct e2_store *st, const char *guid,
+			      const char *node, struct e2_node_result *res_out,
+			      struct e2_err *err);
+/*
+ * Deletes the account exactly as a provisioning Delete of its GUID does:
+ * its nodes, sync state and status in one transaction, then its mail
+ * directory and send queue (res_out->note says how many queued messages
+ * were dropped). A sync of the account that is running holds its lock: the
+ * call then changes nothing and fails with E2_EBUSY.
+ * Errors: E2_EBUSY, E2_EINVAL, E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_account_delete(struct e2_store *st, const char *guid,
+				 struct e2_node_result *res_out,
+				 struct e2_err *err);
+
 /* ---- connection test (transports/) ------------------------------------------
  */
 
