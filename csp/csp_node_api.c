@@ -244,3 +244,82 @@ e2_account_delete(struct e2_store *st, const char *guid,
 	}
 	return csp_node_api_delete(st, guid, NULL, res_out, err);
 }
+
+void
+e2_account_nodes_free(struct e2_node_item **nodes, size_t n)
+{
+	if (nodes == NULL || *nodes == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free((*nodes)[i].node);
+		free((*nodes)[i].value);
+	}
+	free(*nodes);
+	*nodes = NULL;
+}
+
+enum e2_status
+e2_account_nodes(struct e2_store *st, const char *guid,
+		 struct e2_node_item **nodes_out, size_t *n_out,
+		 struct e2_node_result *res_out, struct e2_err *err)
+{
+	char get_name[] = "Get", get_id[] = "1";
+	struct csp_cmd get = {0};
+	struct csp_item item = {0};
+	struct csp_doc doc = {0};
+	struct csp_outcome out = {0};
+	struct e2_node_item *v = NULL;
+	size_t n = 0;
+	enum e2_status rc;
+
+	if (st == NULL || guid == NULL || nodes_out == NULL || n_out == NULL ||
+	    res_out == NULL)
+		return e2_fail(err, E2_EINVAL,
+			       "account nodes: missing argument");
+	item.target = csp_node_api_uri(guid, NULL);
+	if (item.target == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	get.kind = CSP_CMD_GET;
+	get.name = get_name;
+	get.cmdid = get_id;
+	get.items = &item;
+	get.n_items = 1;
+	doc.kind = E2_DOC_SYNCML;
+	doc.cmds = &get;
+	doc.n_cmds = 1;
+	doc.final = true;
+	/* the Get of the account: the path that masks secrets for documents */
+	rc = csp_apply_doc(st, &doc, &out, err);
+	if (rc != E2_OK)
+		goto out;
+	csp_node_api_result(&out, res_out);
+	if (out.n == 1 && out.st[0].has_results && out.st[0].n_nodes > 0) {
+		const struct csp_status *s = &out.st[0];
+
+		v = calloc(s->n_nodes, sizeof(*v));
+		if (v == NULL) {
+			rc = e2_fail(err, E2_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (n = 0; n < s->n_nodes; n++) {
+			v[n].node = strdup(s->nodes[n].name);
+			v[n].value = s->nodes[n].value != NULL
+					     ? strdup(s->nodes[n].value)
+					     : NULL;
+			if (v[n].node == NULL ||
+			    (s->nodes[n].value != NULL && v[n].value == NULL)) {
+				n++;
+				rc = e2_fail(err, E2_ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	*nodes_out = v;
+	*n_out = n;
+	v = NULL;
+out:
+	e2_account_nodes_free(&v, n);
+	csp_outcome_free(&out);
+	free(item.target);
+	return rc;
+}

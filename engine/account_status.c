@@ -13,8 +13,11 @@
 
 #include "account_status.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -244,6 +247,78 @@ account_status_node(struct e2_store *st, const char *guid, const char *node,
 	return v;
 }
 
+/* Entries of <at>/<sub> not starting with "." (Maildir file names). */
+static size_t
+account_status_count_dir(int at, const char *sub)
+{
+	int fd = openat(at, sub,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		(void)close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	(void)closedir(d);
+	return n;
+}
+
+/*
+ * The mail files of <store>/mail/<guid>: new/ and cur/ of INBOX (the root)
+ * and of each Maildir++ folder (".Name"), the legacy ".Outbox" queue
+ * excluded. For the user's confirmation, so a best effort: what cannot be
+ * read counts 0. Symlinks are not followed.
+ */
+static size_t
+account_status_count_mail(struct e2_store *st, const char *guid)
+{
+	char path[4096];
+	int fd, sub;
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (snprintf(path, sizeof(path), "%s/mail/%s", e2_store_dir(st),
+		     guid) >= (int)sizeof(path))
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = account_status_count_dir(fd, "new") +
+	    account_status_count_dir(fd, "cur");
+	sub = dup(fd);
+	d = sub >= 0 ? fdopendir(sub) : NULL;
+	if (d == NULL && sub >= 0)
+		(void)close(sub);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		int ffd;
+
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, ".Outbox") == 0)
+			continue;
+		ffd = openat(fd, de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (ffd < 0)
+			continue;
+		n += account_status_count_dir(ffd, "new") +
+		     account_status_count_dir(ffd, "cur");
+		(void)close(ffd);
+	}
+	if (d != NULL)
+		(void)closedir(d);
+	(void)close(fd);
+	return n;
+}
+
 void
 e2_account_infos_free(struct e2_account_info **v, size_t n)
 {
@@ -302,6 +377,7 @@ e2_account_list_info(struct e2_store *st, struct e2_account_info **v_out,
 		if (rc == E2_OK)
 			rc = e2_account_status_get(st, x->guid, &x->status,
 						   err);
+		x->messages = account_status_count_mail(st, x->guid);
 	}
 	if (rc != E2_OK)
 		goto out;

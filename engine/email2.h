@@ -328,8 +328,9 @@ struct e2_account_info {
 	char *inserver;  /* INSERVER as provisioned, "" when absent */
 	char *outserver; /* OUTSERVER as provisioned, "" when absent */
 	struct e2_account_status status;
-	size_t queued; /* outbox messages waiting (new or queued) */
-	size_t failed; /* outbox messages given up (e2_outbox_retry()) */
+	size_t messages; /* mail files in its Maildir (every folder) */
+	size_t queued;   /* outbox messages waiting (new or queued) */
+	size_t failed;   /* outbox messages given up (e2_outbox_retry()) */
 };
 
 /*
@@ -375,6 +376,24 @@ struct e2_node_value {
 enum e2_status e2_nodes_set(struct e2_store *st, const char *guid,
 			    const struct e2_node_value *nodes, size_t n,
 			    struct e2_node_result *res_out, struct e2_err *err);
+/*
+ * Every node of guid as a provisioning Get of the account returns it (the
+ * same code): sorted by name, a secret's value CSP's mask "********"
+ * (never the secret, nor its length), an interior node (TAGPROPS) with a
+ * NULL value. *nodes_out: free with e2_account_nodes_free(). *res_out
+ * says whether the Get succeeded (404: no such account).
+ * Errors: E2_EINVAL (NULL argument), E2_ENOMEM.
+ */
+struct e2_node_item {
+	char *node;  /* path below the GUID */
+	char *value; /* NULL for an interior node; masked for a secret */
+};
+enum e2_status e2_account_nodes(struct e2_store *st, const char *guid,
+				struct e2_node_item **nodes_out, size_t *n_out,
+				struct e2_node_result *res_out,
+				struct e2_err *err);
+void e2_account_nodes_free(struct e2_node_item **nodes, size_t n);
+
 /* e2_nodes_set() of one node. */
 enum e2_status e2_node_set(struct e2_store *st, const char *guid,
 			   const char *node, const char *value,

@@ -508,6 +508,38 @@ START_TEST(test_account_delete_busy)
 }
 END_TEST
 
+/* Every node as a Get returns it: the secret masked, never its length. */
+START_TEST(test_account_nodes_masks_secret)
+{
+	struct e2_node_item *v = NULL;
+	struct e2_node_result res;
+	struct e2_err err = {0};
+	size_t n = 0;
+	bool secret = false, inserver = false;
+
+	make_account(G1, "Work", "IMAP4");
+	ck_assert_int_eq(e2_account_nodes(st, G1, &v, &n, &res, &err), E2_OK);
+	ck_assert_int_eq(res.code, 200);
+	ck_assert_uint_eq(n, sizeof(base_nodes) / sizeof(base_nodes[0]));
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_ptr_null(strstr(v[i].value, "sekr1t"));
+		if (strcmp(v[i].node, "AUTHSECRET") == 0) {
+			ck_assert_str_eq(v[i].value, "********");
+			secret = true;
+		}
+		if (strcmp(v[i].node, "INSERVER") == 0) {
+			ck_assert_str_eq(v[i].value, "127.0.0.1:1");
+			inserver = true;
+		}
+	}
+	ck_assert(secret && inserver);
+	e2_account_nodes_free(&v, n);
+	ck_assert_int_eq(e2_account_nodes(st, G2, &v, &n, &res, &err), E2_OK);
+	ck_assert_int_eq(res.code, 404);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 static Suite *
 account_suite(void)
 {
@@ -542,6 +574,7 @@ account_suite(void)
 			    sizeof(delete_rows) / sizeof(delete_rows[0]));
 	tcase_add_test(tc, test_account_delete_removes_all);
 	tcase_add_test(tc, test_account_delete_busy);
+	tcase_add_test(tc, test_account_nodes_masks_secret);
 	suite_add_tcase(s, tc);
 	return s;
 }
