@@ -8,12 +8,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "email2-version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /*
- * Conventions (see STYLE.md): a fallible function returns enum e2_status and
+ * Conventions: a fallible function returns enum e2_status and
  * takes struct e2_err *err last; out-parameters end in _out and are written
  * only on success; destructors take a pointer to the pointer, accept NULL and
  * set it to NULL. Strings passed in are borrowed. No function aborts on OOM.
@@ -53,7 +55,10 @@ struct e2_err {
 #define E2_PRINTF(f, a)
 #endif
 
-/* The library's version string, e.g. "0.1.0". */
+/*
+ * The library's version string, e.g. "0.1.0", at run time; the headers'
+ * own are E2_VERSION_STRING and E2_VERSION_MAJOR/MINOR/PATCH.
+ */
 const char *e2_version(void);
 
 /* A short lower-case token for code ("ok", "enomem", ...): for --json. */
@@ -98,9 +103,11 @@ void e2_store_close(struct e2_store **st);
 
 /*
  * Sets an account option the CSP does not carry, "name=value" as the user
- * typed it (email2-provision --set-option; see store.h for the options:
- * sent-copy=upload|server). Errors: E2_EINVAL (no "=", unknown name or
- * value, no such account), E2_ESTORE.
+ * typed it (email2-provision --set-option). Options: sent-copy=upload
+ * (the default: a sent message's copy goes into the local mirror of the
+ * server's Sent folder and is uploaded) or sent-copy=server (the server
+ * files sent mail itself; the copy is dropped). Errors: E2_EINVAL (no "=",
+ * unknown name or value, no such account), E2_ESTORE.
  */
 enum e2_status e2_account_set_option(struct e2_store *st, const char *guid,
 				     const char *name_value,
@@ -134,8 +141,8 @@ struct e2_creds {
 };
 
 /*
- * The typed form of every EMAIL2 node, defaults applied (see account.c for
- * each default). Strings are NULL when the node is absent.
+ * The typed form of every EMAIL2 node, defaults applied (each field's
+ * comment gives its default). Strings are NULL when the node is absent.
  */
 struct e2_account {
 	char *guid; /* with braces: "{C556E16F-...}" */
@@ -188,7 +195,7 @@ void e2_strv_free(char ***v, size_t n);
  * The GUID (stored spelling, caller frees) of the account a user named:
  * its GUID in any spelling the CSP accepts or bare, any letter case, or
  * its NAME or REPLYADDR (ASCII case ignored) when exactly one account has
- * it (engine/account_name.c). Errors: E2_EINVAL (none, or more than one:
+ * it. Errors: E2_EINVAL (none, or more than one:
  * the message names the store searched, or the candidates), E2_ESTORE,
  * E2_ENOMEM.
  */
@@ -210,7 +217,7 @@ struct e2_creds e2_account_out_creds(const struct e2_account *a);
  * the incoming credentials (SMTPALT not enabled): a credential keeps the
  * strictest requirement of every side it is used on. *node_out (may be
  * NULL) gets the node that requires it, a static string, or "" when TLS is
- * not required. The one rule conntest and sync both apply (chain_open()).
+ * not required. The one rule conntest and sync both apply.
  */
 bool e2_account_out_tls_required(const struct e2_account *a,
 				 const char **node_out);
@@ -222,8 +229,7 @@ bool e2_account_out_tls_required(const struct e2_account *a,
 enum e2_status e2_server_parse(const char *value, struct e2_server *srv_out,
 			       struct e2_err *err);
 
-/* ---- provisioning (csp/) ---------------------------------------------------
- */
+/* ---- provisioning ----------------------------------------------------- */
 
 enum e2_doc_kind {
 	E2_DOC_SYNCML = 0,   /* OMA DM SyncML */
@@ -269,8 +275,7 @@ enum e2_status e2_provision(struct e2_store *st, const char *doc, size_t len,
 			    struct e2_err *err);
 void e2_provision_result_free(struct e2_provision_result *res);
 
-/* ---- accounts: list, status, nodes without XML (issue 9) ----------------
- */
+/* ---- accounts: list, status, nodes without XML ------------------------ */
 
 /* How an account's last sync run ended. */
 enum e2_sync_result {
@@ -414,8 +419,7 @@ enum e2_status e2_account_delete(struct e2_store *st, const char *guid,
 				 struct e2_node_result *res_out,
 				 struct e2_err *err);
 
-/* ---- connection test (transports/) ------------------------------------------
- */
+/* ---- connection test -------------------------------------------------- */
 
 enum e2_mode {
 	E2_MODE_TLS = 0,  /* implicit TLS: 993, 995, 465 */
@@ -502,7 +506,7 @@ void e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f);
 /* One JSON document (see email2-conntest(1)). */
 void e2_conntest_print_json(const struct e2_conntest_report *rep, FILE *f);
 
-/* ---- sync (engine/) ---------------------------------------------------- */
+/* ---- sync ------------------------------------------------------------ */
 
 struct e2_sync_stats;
 
@@ -591,8 +595,9 @@ enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
  * IMAP: EXAMINE of its folder (UIDVALIDITY must be the stored one), UID
  * FETCH BODY.PEEK[] (no \Seen set); POP3: RETR by UIDL. The whole message
  * gets a new file (same tag, the file's current flags), made durable
- * before the state row points at it; only then the old file goes (see
- * engine/sync_full.c for the crash rules). opts may be NULL; only cafile
+ * before the state row points at it; only then the old file goes (a
+ * crash at any point leaves the old file or the new one, never neither).
+ * opts may be NULL; only cafile
  * and timeout_ms are used. It takes the account's sync lock: while a sync
  * of the account runs it fails at once with E2_EBUSY. Errors: E2_EINVAL (no
  * such account, file or state row; "message is complete already"; UIDVALIDITY
@@ -605,13 +610,14 @@ enum e2_status e2_sync_fetch_full(struct e2_store *st, const char *guid,
 				  const struct e2_sync_opts *opts,
 				  struct e2_err *err);
 
-/* ---- the send queue (engine/outbox.h; email2-outbox, email2-sendmail) -- */
+/* ---- the send queue (email2-outbox(1), email2-sendmail(1)) ------------- */
 
 /*
  * A message in an account's send queue <store>/outbox/{GUID}/. NEW: a file
  * no sync has claimed yet (its id is its file name); QUEUED: claimed, sent
  * at next_attempt; SENT: the server took it, only the move into the Sent
- * folder is left; FAILED: given up (outbox.h says when), never sent again
+ * folder is left; FAILED: given up (after 10 attempts, 5 days queued, or a
+ * permanent refusal: email2-outbox(1)), never sent again
  * unless retried. Strings are owned by the item.
  */
 enum e2_outbox_state {
@@ -663,15 +669,14 @@ enum e2_status e2_outbox_drop(struct e2_store *st, const char *guid,
 			      struct e2_err *err);
 
 /*
- * Queues msg (len bytes, LF or CRLF) for account guid, claimed at once
- * (outbox.h): written to tmp/ and fsynced, its row committed, renamed into
- * cur/. The message passes the checks the send applies (outbox_scan():
- * NUL, header, addresses) and SEND's 50 MiB cap before anything is
- * written. rcpt (nrcpt addresses, may be 0) is the envelope: with
- * from_headers the header recipients (To, Cc, Bcc) are added to it; without,
- * it is the whole envelope and must not be empty. from_name (may be NULL):
- * a From field "from_name <REPLYADDR>" is added when the message has none.
- * *id_out (may be NULL; caller frees) gets the id.
+ * Queues msg (len bytes, LF or CRLF) for account guid, claimed at once:
+ * written to tmp/ and fsynced, its row committed, renamed into cur/. The
+ * message passes the checks the send applies (NUL, header, addresses) and
+ * SEND's 50 MiB cap before anything is written. rcpt (nrcpt addresses, may be
+ * 0) is the envelope: with from_headers the header recipients (To, Cc, Bcc) are
+ * added to it; without, it is the whole envelope and must not be empty.
+ * from_name (may be NULL): a From field "from_name <REPLYADDR>" is added when
+ * the message has none. *id_out (may be NULL; caller frees) gets the id.
  * Errors: E2_EINVAL (no such account, a bad message or address, no
  * recipient; the message says which), E2_ESTORE, E2_ENOMEM.
  */
@@ -689,17 +694,18 @@ enum e2_status e2_outbox_account_for(struct e2_store *st, const char *addr,
 				     char **guid_out, struct e2_err *err);
 
 /*
- * sendmail's standard input rules over buf (len bytes, read whole): a NUL
+ * For email2-sendmail (a mail client has no use for it): sendmail's
+ * standard input rules over buf (len bytes, read whole): a NUL
  * byte is E2_EINVAL naming its offset; unless dot_ends is false (-i, -oi)
  * a line that is only "." (LF or CRLF ended, or at the end) ends the
- * message: *len_out is the length before it. Pure (the fuzz harness
- * fuzz_sendmail drives it). Errors: E2_EINVAL.
+ * message: *len_out is the length before it. Pure. Errors: E2_EINVAL.
  */
 enum e2_status e2_sendmail_input(const char *buf, size_t len, bool dot_ends,
 				 size_t *len_out, struct e2_err *err);
 
 /*
- * Wakes a running email2-syncd of the store: it holds an exclusive flock on
+ * For email2's tools (email2-outbox, email2-sendmail): wakes a running
+ * email2-syncd of the store: it holds an exclusive flock on
  * <store>/email2-syncd.pid while it runs (daemon mode); when the lock is
  * held by another process, the pid written there gets SIGUSR1. *woken_out
  * says whether a signal was sent. Errors: E2_ESTORE (a pid file that is
@@ -709,11 +715,11 @@ enum e2_status e2_syncd_wake(struct e2_store *st, bool *woken_out,
 			     struct e2_err *err);
 
 /*
- * For email2-syncd in daemon mode: opens <store>/email2-syncd.pid (0600),
- * takes its exclusive flock without waiting and writes the process id;
- * *fd_out keeps the lock until close() (the file stays: a file nobody
- * locks is stale and harmless). *fd_out is -1 when another process holds
- * the lock (a second syncd on the same store). Errors: E2_ESTORE.
+ * For email2-syncd in daemon mode only (no other program calls it): opens
+ * <store>/email2-syncd.pid (0600), takes its exclusive flock without waiting
+ * and writes the process id; *fd_out keeps the lock until close() (the file
+ * stays: a file nobody locks is stale and harmless). *fd_out is -1 when another
+ * process holds the lock (a second syncd on the same store). Errors: E2_ESTORE.
  */
 enum e2_status e2_syncd_pidfile(struct e2_store *st, int *fd_out,
 				struct e2_err *err);
