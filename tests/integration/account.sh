@@ -119,6 +119,56 @@ e2t_check "show --json by REPLYADDR: nodes, mask, status" e2t_json \
 e2t_check "the secret appears in no output" bash -c \
 	"! grep -qF -- '$E2T_PASS' '$E2T_DIR/show.txt' '$E2T_DIR/show.json' '$E2T_DIR/list.txt' '$E2T_DIR/list.json' '$E2T_DIR/list.err'"
 
+# the daemon: its first runs, then a SIGUSR1 run, record what list shows
+deliver() { # N..M
+	local i
+	for i in "$@"; do
+		printf 'From: x@example.org\nTo: %s@email2.test\nSubject: m%s\n\nbody %s\n' \
+			"$E2T_USER" "$i" "$i" >"$E2T_DIR/m$i.eml"
+		e2t_deliver "$E2T_DIR/m$i.eml"
+	done
+}
+lines() { # N: waits (bounded) until the daemon printed N JSON lines
+	timeout 30 bash -c "until [ \"\$(wc -l <'$E2T_DIR/daemon.json')\" -ge $1 ]; do sleep 0.1; done"
+}
+deliver 3
+: >"$E2T_DIR/daemon.json"
+e2t_run sh -c 'echo $$ >"$0"; exec "$@"' "$E2T_DIR/syncd.pid" "$SYNCD" \
+	--store "$STORE" --cafile "$E2T_CA" --json >"$E2T_DIR/daemon.json" \
+	2>"$E2T_DIR/daemon.err" &
+BG_PID=$!
+timeout 10 bash -c "until [ -s '$E2T_DIR/syncd.pid' ]; do sleep 0.05; done" ||
+	e2t_fatal "email2-syncd did not start"
+SYNCD_PID=$(cat "$E2T_DIR/syncd.pid")
+E2T_PIDS+=("$SYNCD_PID")
+e2t_check "the daemon syncs both accounts at its start (LINGER 15)" lines 2
+deliver 4 5
+kill -USR1 "$SYNCD_PID"
+e2t_check "SIGUSR1: both synced again" lines 4
+kill -TERM "$SYNCD_PID"
+wait "$BG_PID"
+acct --json list >"$E2T_DIR/list2.json"
+e2t_check "list agrees with the daemon's SIGUSR1 run (counts, errors)" \
+	"$E2T_PY" -c '
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+lst = {x["guid"]: x for x in json.load(open(sys.argv[2]))}
+last = {}
+for r in runs:
+    last[r["account"]] = r
+a, b = lst[sys.argv[3]], lst[sys.argv[4]]
+ra, rb = last[sys.argv[3]], last[sys.argv[4]]
+ok = (a["status"]["result"] == "ok" and ra["status"] == "ok"
+      and a["status"]["downloaded"] == ra["messages"] == 2
+      and a["messages"] == 5
+      and b["status"]["result"] == "failed"
+      and b["status"]["status"] == rb["status"]
+      and b["status"]["error"] == rb["error"] != "")
+if not ok:
+    print(json.dumps(runs, indent=1)[:2000]); print(json.dumps(lst, indent=1)[:2000])
+sys.exit(0 if ok else 1)
+' "$E2T_DIR/daemon.json" "$E2T_DIR/list2.json" "$GA" "$GB"
+
 # remove without a terminal and without --yes: refused, nothing changes
 acct list >/dev/null # the WAL checkpointed first
 state >"$E2T_DIR/before"
@@ -151,7 +201,7 @@ e2t_check "... no row of A is left (sqlite3)" test "$(rows "$GA")" = 0
 e2t_check "... its Maildir and queue are gone" test \
 	! -e "$STORE/mail/$GA" -a ! -e "$STORE/outbox/$GA"
 e2t_check "... the server keeps its mail" test \
-	"$(e2t_doveadm search -u "$E2T_USER" mailbox INBOX ALL | wc -l)" = 2
+	"$(e2t_doveadm search -u "$E2T_USER" mailbox INBOX ALL | wc -l)" = 5
 # by lower-case bare GUID
 bare=$(echo "$GB" | tr -d '{}' | tr 'A-F' 'a-f')
 acct -q remove --yes "$bare" >"$E2T_DIR/rm.out" 2>"$E2T_DIR/rm.err"
