@@ -192,6 +192,33 @@ START_TEST(test_account_status_failed_before_connect)
 }
 END_TEST
 
+/* A run refused by the lock records nothing: the holder records its own. */
+START_TEST(test_account_status_busy_not_recorded)
+{
+	struct e2_sync_opts o = {0};
+	struct e2_account_status s;
+	struct e2_err err = {0};
+	char p[512];
+	int fd;
+
+	make_account(G1, "Work", "IMAP4");
+	o.no_send = o.no_receive = true;
+	ck_assert_int_eq(e2_sync_account(st, G1, &o, NULL, &err), E2_OK);
+	ck_assert_int_eq(e2_account_status_get(st, G1, &s, &err), E2_OK);
+	ck_assert_int_eq(s.result, E2_SYNC_OK);
+	(void)snprintf(p, sizeof(p), "%s/mail/%s/email2-sync.lock", tmp, G1);
+	fd = open(p, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	o.no_receive = false;
+	ck_assert_int_eq(e2_sync_account(st, G1, &o, NULL, &err), E2_EBUSY);
+	ck_assert_int_eq(e2_account_status_get(st, G1, &s, &err), E2_OK);
+	ck_assert_int_eq(s.result, E2_SYNC_OK);
+	ck_assert_str_eq(s.kind, "send");
+	(void)close(fd);
+}
+END_TEST
+
 /* Partial: the counts and the first reason, through record and get. */
 START_TEST(test_account_status_partial_counts)
 {
@@ -556,6 +583,7 @@ account_suite(void)
 	tcase_add_test(tc, test_account_status_interrupted);
 	tcase_add_test(tc, test_account_status_failed_before_connect);
 	tcase_add_test(tc, test_account_status_partial_counts);
+	tcase_add_test(tc, test_account_status_busy_not_recorded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("list");
