@@ -60,7 +60,7 @@ account_usage(FILE *f)
 	      "                  $XDG_DATA_HOME/email2)\n"
 	      "  --json          list and show as JSON\n"
 	      "  -y, --yes       remove without asking\n"
-	      "  -q, --quiet     print nothing but errors\n"
+	      "  -q, --quiet     remove: print nothing but errors\n"
 	      "  -h, --help      this text\n"
 	      "  -V, --version   the version\n"
 	      "\n"

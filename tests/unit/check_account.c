@@ -561,6 +561,29 @@ START_TEST(test_account_nodes_masks_secret)
 	}
 	ck_assert(secret && inserver);
 	e2_account_nodes_free(&v, n);
+	/* SMTPALTPASSWORD too */
+	{
+		const struct e2_node_value alt[] = {
+			{"SMTPALTENABLED", "1"},
+			{"SMTPALTAUTHNAME", "alt"},
+			{"SMTPALTPASSWORD", "alt-sekr1t"},
+		};
+		bool alt_masked = false;
+
+		ck_assert_int_eq(e2_nodes_set(st, G1, alt, 3, &res, &err),
+				 E2_OK);
+		ck_assert_msg(res.code == 200, "%d %s", res.code, res.reason);
+		ck_assert_int_eq(e2_account_nodes(st, G1, &v, &n, &res, &err),
+				 E2_OK);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_ptr_null(strstr(v[i].value, "sekr1t"));
+			if (strcmp(v[i].node, "SMTPALTPASSWORD") == 0)
+				alt_masked =
+					strcmp(v[i].value, "********") == 0;
+		}
+		ck_assert(alt_masked);
+		e2_account_nodes_free(&v, n);
+	}
 	ck_assert_int_eq(e2_account_nodes(st, G2, &v, &n, &res, &err), E2_OK);
 	ck_assert_int_eq(res.code, 404);
 	ck_assert_uint_eq(n, 0);
