@@ -339,9 +339,11 @@ struct e2_account_info {
 };
 
 /*
- * Every account, sorted by GUID, with its status and outbox counts. Reads
- * only (the queue directories are listed as e2_outbox_list() does). Free
- * with e2_account_infos_free(). Errors: E2_ESTORE, E2_ENOMEM.
+ * Every account, sorted by GUID, with its status and outbox counts.
+ * Changes nothing but making a missing queue directory, as
+ * e2_outbox_list() does. Free with e2_account_infos_free().
+ * Errors: E2_ESTORE (also a queue directory that is not the user's own),
+ * E2_ENOMEM.
  */
 enum e2_status e2_account_list_info(struct e2_store *st,
 				    struct e2_account_info **v_out,
