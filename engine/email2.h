@@ -8,12 +8,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "email2-version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /*
- * Conventions (see STYLE.md): a fallible function returns enum e2_status and
+ * Conventions: a fallible function returns enum e2_status and
  * takes struct e2_err *err last; out-parameters end in _out and are written
  * only on success; destructors take a pointer to the pointer, accept NULL and
  * set it to NULL. Strings passed in are borrowed. No function aborts on OOM.
@@ -53,7 +55,10 @@ struct e2_err {
 #define E2_PRINTF(f, a)
 #endif
 
-/* The library's version string, e.g. "0.1.0". */
+/*
+ * The library's version string, e.g. "0.1.0", at run time; the headers'
+ * own are E2_VERSION_STRING and E2_VERSION_MAJOR/MINOR/PATCH.
+ */
 const char *e2_version(void);
 
 /* A short lower-case token for code ("ok", "enomem", ...): for --json. */
@@ -105,9 +110,11 @@ void e2_store_close(struct e2_store **st);
 
 /*
  * Sets an account option the CSP does not carry, "name=value" as the user
- * typed it (email2-provision --set-option; see store.h for the options:
- * sent-copy=upload|server). Errors: E2_EINVAL (no "=", unknown name or
- * value, no such account), E2_ESTORE.
+ * typed it (email2-provision --set-option). Options: sent-copy=upload
+ * (the default: a sent message's copy goes into the local mirror of the
+ * server's Sent folder and is uploaded) or sent-copy=server (the server
+ * files sent mail itself; the copy is dropped). Errors: E2_EINVAL (no "=",
+ * unknown name or value, no such account), E2_ESTORE.
  */
 enum e2_status e2_account_set_option(struct e2_store *st, const char *guid,
 				     const char *name_value,
@@ -141,8 +148,8 @@ struct e2_creds {
 };
 
 /*
- * The typed form of every EMAIL2 node, defaults applied (see account.c for
- * each default). Strings are NULL when the node is absent.
+ * The typed form of every EMAIL2 node, defaults applied (each field's
+ * comment gives its default). Strings are NULL when the node is absent.
  */
 struct e2_account {
 	char *guid; /* with braces: "{C556E16F-...}" */
@@ -195,7 +202,7 @@ void e2_strv_free(char ***v, size_t n);
  * The GUID (stored spelling, caller frees) of the account a user named:
  * its GUID in any spelling the CSP accepts or bare, any letter case, or
  * its NAME or REPLYADDR (ASCII case ignored) when exactly one account has
- * it (engine/account_name.c). Errors: E2_EINVAL (none, or more than one:
+ * it. Errors: E2_EINVAL (none, or more than one:
  * the message names the store searched, or the candidates), E2_ESTORE,
  * E2_ENOMEM.
  */
@@ -230,8 +237,7 @@ bool e2_account_out_tls_required(const struct e2_account *a,
 enum e2_status e2_server_parse(const char *value, struct e2_server *srv_out,
 			       struct e2_err *err);
 
-/* ---- provisioning (csp/) ---------------------------------------------------
- */
+/* ---- provisioning ----------------------------------------------------- */
 
 enum e2_doc_kind {
 	E2_DOC_SYNCML = 0,   /* OMA DM SyncML */
@@ -308,8 +314,153 @@ enum e2_status e2_provision_check(const char *store_dir, const char *doc,
 				  struct e2_provision_result *res_out,
 				  struct e2_err *err);
 
-/* ---- connection test (transports/) ------------------------------------------
+/* ---- accounts: list, status, nodes without XML ------------------------ */
+
+/* How an account's last sync run ended. */
+enum e2_sync_result {
+	E2_SYNC_NEVER = 0,   /* no run recorded yet */
+	E2_SYNC_OK,          /* everything asked was done */
+	E2_SYNC_PARTIAL,     /* some folders or messages skipped (stats) */
+	E2_SYNC_FAILED,      /* stopped by an error (the message says why) */
+	E2_SYNC_INTERRUPTED, /* stopped when asked (opts->stop, a signal) */
+};
+
+/* "never", "ok", "partial", "failed", "interrupted". */
+const char *e2_sync_result_name(enum e2_sync_result r);
+
+/*
+ * The last run of e2_sync_account() for an account, recorded by that call
+ * (so every caller agrees: the daemon, --once, a SIGUSR1 run, the send run
+ * of email2-sendmail), also when it failed before any connection. A run
+ * refused because another one held the account (E2_EBUSY) records nothing:
+ * the other run records its own. Counts are those of struct e2_sync_stats.
  */
+struct e2_account_status {
+	enum e2_sync_result result;
+	char kind[16];          /* "sync", "send" (no_receive), "receive" */
+	int64_t started, ended; /* Unix seconds; 0 when never */
+	int64_t last_ok;        /* end of the last "ok" run; 0: none */
+	enum e2_status status;  /* the cause when result is FAILED */
+	char error[256];        /* its message, "" when none; never a secret */
+	uint64_t downloaded;    /* messages */
+	uint64_t uploaded;
+	uint64_t moved;
+	uint64_t flags;       /* flag changes pushed plus pulled */
+	uint64_t deleted;     /* deleted or moved to Trash on the server */
+	uint64_t removed;     /* removed locally (gone from the server) */
+	uint64_t sent;        /* outbox messages sent */
+	uint64_t send_failed; /* outbox messages kept queued */
+	uint64_t skipped;     /* folders and messages skipped */
+};
+
+/*
+ * The recorded status of account guid ("{...}", any letter case; names
+ * go through e2_account_resolve() first) into *status_out; result
+ * E2_SYNC_NEVER when no run was recorded.
+ * Errors: E2_EINVAL (no such account), E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_account_status_get(struct e2_store *st, const char *guid,
+				     struct e2_account_status *status_out,
+				     struct e2_err *err);
+
+/* One account as a list shows it; strings owned by the item. */
+struct e2_account_info {
+	char *guid;      /* stored spelling, with braces */
+	char *name;      /* NAME, "" when absent */
+	char *replyaddr; /* REPLYADDR, "" when absent */
+	enum e2_service service;
+	char *inserver;  /* INSERVER as provisioned, "" when absent */
+	char *outserver; /* OUTSERVER as provisioned, "" when absent */
+	struct e2_account_status status;
+	size_t messages; /* mail files in its Maildir (every folder) */
+	size_t queued;   /* outbox messages waiting (new or queued) */
+	size_t failed;   /* outbox messages given up (e2_outbox_retry()) */
+};
+
+/*
+ * Every account, sorted by GUID, with its status and outbox counts.
+ * Changes nothing but making a missing queue directory, as
+ * e2_outbox_list() does. Free with e2_account_infos_free().
+ * Errors: E2_ESTORE (also a queue directory that is not the user's own),
+ * E2_ENOMEM.
+ */
+enum e2_status e2_account_list_info(struct e2_store *st,
+				    struct e2_account_info **v_out,
+				    size_t *n_out, struct e2_err *err);
+void e2_account_infos_free(struct e2_account_info **v, size_t n);
+
+/*
+ * Setting nodes without building a document. Each call runs the same code
+ * a provisioning document does (the node table's operations and value
+ * rules, the Get mask that keeps a stored secret, the commit-time checks:
+ * required nodes, the SMTPALT pair), with the same OMA DM codes: setting
+ * nodes is a Replace of each inside one Atomic (all or nothing; Replace
+ * creates a missing account), deleting is a Delete standing alone.
+ * guid is a GUID in any form a LocURI takes ("{...}", "%7B...%7D",
+ * "0x7B...0x7D"); node is the path below it ("INSERVER",
+ * "TAGPROPS/8128000B").
+ */
+struct e2_node_result {
+	int code;         /* OMA DM status: 200 when applied; else the first
+			     cause: 400, 404, 405, 418, 500, or 507 when the
+			     commit-time checks refused the Atomic */
+	char reason[256]; /* why, "" on success; never a secret */
+	char note[512];   /* e2_account_delete(): what was removed; else "" */
+};
+
+/* A node and its value for e2_nodes_set(). */
+struct e2_node_value {
+	const char *node;
+	const char *value;
+};
+
+/*
+ * Replaces n nodes of guid in one Atomic; *res_out (required) says how it
+ * went. Returns E2_OK when the command ran, applied or refused (see
+ * res_out->code). Errors: E2_EINVAL (NULL argument, n 0), E2_ENOMEM.
+ */
+enum e2_status e2_nodes_set(struct e2_store *st, const char *guid,
+			    const struct e2_node_value *nodes, size_t n,
+			    struct e2_node_result *res_out, struct e2_err *err);
+/*
+ * Every node of guid as a provisioning Get of the account returns it (the
+ * same code): sorted by name, a secret's value CSP's mask "********"
+ * (never the secret, nor its length), an interior node (TAGPROPS) with a
+ * NULL value. *nodes_out: free with e2_account_nodes_free(). *res_out
+ * says whether the Get succeeded (404: no such account).
+ * Errors: E2_EINVAL (NULL argument), E2_ENOMEM.
+ */
+struct e2_node_item {
+	char *node;  /* path below the GUID */
+	char *value; /* NULL for an interior node; masked for a secret */
+};
+enum e2_status e2_account_nodes(struct e2_store *st, const char *guid,
+				struct e2_node_item **nodes_out, size_t *n_out,
+				struct e2_node_result *res_out,
+				struct e2_err *err);
+void e2_account_nodes_free(struct e2_node_item **nodes, size_t n);
+
+/* e2_nodes_set() of one node. */
+enum e2_status e2_node_set(struct e2_store *st, const char *guid,
+			   const char *node, const char *value,
+			   struct e2_node_result *res_out, struct e2_err *err);
+/* Deletes node (and what lies below it) of guid: a lone Delete. */
+enum e2_status e2_node_delete(struct e2_store *st, const char *guid,
+			      const char *node, struct e2_node_result *res_out,
+			      struct e2_err *err);
+/*
+ * Deletes the account exactly as a provisioning Delete of its GUID does:
+ * its nodes, sync state and status in one transaction, then its mail
+ * directory and send queue (res_out->note says how many queued messages
+ * were dropped). A sync of the account that is running holds its lock: the
+ * call then changes nothing and fails with E2_EBUSY.
+ * Errors: E2_EBUSY, E2_EINVAL, E2_ESTORE, E2_ENOMEM.
+ */
+enum e2_status e2_account_delete(struct e2_store *st, const char *guid,
+				 struct e2_node_result *res_out,
+				 struct e2_err *err);
+
+/* ---- connection test -------------------------------------------------- */
 
 enum e2_mode {
 	E2_MODE_TLS = 0,  /* implicit TLS: 993, 995, 465 */
@@ -457,7 +608,7 @@ void e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f);
 /* One JSON document (see email2-conntest(1)). */
 void e2_conntest_print_json(const struct e2_conntest_report *rep, FILE *f);
 
-/* ---- sync (engine/) ---------------------------------------------------- */
+/* ---- sync ------------------------------------------------------------ */
 
 struct e2_sync_stats;
 
@@ -557,9 +708,10 @@ enum e2_status e2_sync_account(struct e2_store *st, const char *guid,
  * IMAP: EXAMINE of its folder (UIDVALIDITY must be the stored one), UID
  * FETCH BODY.PEEK[] (no \Seen set); POP3: RETR by UIDL. The whole message
  * gets a new file (same tag, the file's current flags), made durable
- * before the state row points at it; only then the old file goes (see
- * engine/sync_full.c for the crash rules). opts may be NULL; only cafile,
- * timeout_ms and trace are used. It takes the account's sync lock: while a sync
+ * before the state row points at it; only then the old file goes (a
+ * crash at any point leaves the old file or the new one, never neither).
+ * opts may be NULL; only cafile, timeout_ms and trace are used. It takes
+ * the account's sync lock: while a sync
  * of the account runs it fails at once with E2_EBUSY. Errors: E2_EINVAL (no
  * such account, file or state row; "message is complete already"; UIDVALIDITY
  * changed; gone from the server), the transport's (E2_ECONNECT, E2_ETLS,
@@ -571,13 +723,14 @@ enum e2_status e2_sync_fetch_full(struct e2_store *st, const char *guid,
 				  const struct e2_sync_opts *opts,
 				  struct e2_err *err);
 
-/* ---- the send queue (engine/outbox.h; email2-outbox, email2-sendmail) -- */
+/* ---- the send queue (email2-outbox(1), email2-sendmail(1)) ------------- */
 
 /*
  * A message in an account's send queue <store>/outbox/{GUID}/. NEW: a file
  * no sync has claimed yet (its id is its file name); QUEUED: claimed, sent
  * at next_attempt; SENT: the server took it, only the move into the Sent
- * folder is left; FAILED: given up (outbox.h says when), never sent again
+ * folder is left; FAILED: given up (after 10 attempts, 5 days queued, or a
+ * permanent refusal: email2-outbox(1)), never sent again
  * unless retried. Strings are owned by the item.
  */
 enum e2_outbox_state {
@@ -629,15 +782,14 @@ enum e2_status e2_outbox_drop(struct e2_store *st, const char *guid,
 			      struct e2_err *err);
 
 /*
- * Queues msg (len bytes, LF or CRLF) for account guid, claimed at once
- * (outbox.h): written to tmp/ and fsynced, its row committed, renamed into
- * cur/. The message passes the checks the send applies (outbox_scan():
- * NUL, header, addresses) and SEND's 50 MiB cap before anything is
- * written. rcpt (nrcpt addresses, may be 0) is the envelope: with
- * from_headers the header recipients (To, Cc, Bcc) are added to it; without,
- * it is the whole envelope and must not be empty. from_name (may be NULL):
- * a From field "from_name <REPLYADDR>" is added when the message has none.
- * *id_out (may be NULL; caller frees) gets the id.
+ * Queues msg (len bytes, LF or CRLF) for account guid, claimed at once:
+ * written to tmp/ and fsynced, its row committed, renamed into cur/. The
+ * message passes the checks the send applies (NUL, header, addresses) and
+ * SEND's 50 MiB cap before anything is written. rcpt (nrcpt addresses, may be
+ * 0) is the envelope: with from_headers the header recipients (To, Cc, Bcc) are
+ * added to it; without, it is the whole envelope and must not be empty.
+ * from_name (may be NULL): a From field "from_name <REPLYADDR>" is added when
+ * the message has none. *id_out (may be NULL; caller frees) gets the id.
  * Errors: E2_EINVAL (no such account, a bad message or address, no
  * recipient; the message says which), E2_ESTORE, E2_ENOMEM.
  */
@@ -655,17 +807,18 @@ enum e2_status e2_outbox_account_for(struct e2_store *st, const char *addr,
 				     char **guid_out, struct e2_err *err);
 
 /*
- * sendmail's standard input rules over buf (len bytes, read whole): a NUL
+ * For email2-sendmail (a mail client has no use for it): sendmail's
+ * standard input rules over buf (len bytes, read whole): a NUL
  * byte is E2_EINVAL naming its offset; unless dot_ends is false (-i, -oi)
  * a line that is only "." (LF or CRLF ended, or at the end) ends the
- * message: *len_out is the length before it. Pure (the fuzz harness
- * fuzz_sendmail drives it). Errors: E2_EINVAL.
+ * message: *len_out is the length before it. Pure. Errors: E2_EINVAL.
  */
 enum e2_status e2_sendmail_input(const char *buf, size_t len, bool dot_ends,
 				 size_t *len_out, struct e2_err *err);
 
 /*
- * Wakes a running email2-syncd of the store: it holds an exclusive flock on
+ * For email2's tools (email2-outbox, email2-sendmail): wakes a running
+ * email2-syncd of the store: it holds an exclusive flock on
  * <store>/email2-syncd.pid while it runs (daemon mode); when the lock is
  * held by another process, the pid written there gets SIGUSR1. *woken_out
  * says whether a signal was sent. Errors: E2_ESTORE (a pid file that is
@@ -675,11 +828,11 @@ enum e2_status e2_syncd_wake(struct e2_store *st, bool *woken_out,
 			     struct e2_err *err);
 
 /*
- * For email2-syncd in daemon mode: opens <store>/email2-syncd.pid (0600),
- * takes its exclusive flock without waiting and writes the process id;
- * *fd_out keeps the lock until close() (the file stays: a file nobody
- * locks is stale and harmless). *fd_out is -1 when another process holds
- * the lock (a second syncd on the same store). Errors: E2_ESTORE.
+ * For email2-syncd in daemon mode only (no other program calls it): opens
+ * <store>/email2-syncd.pid (0600), takes its exclusive flock without waiting
+ * and writes the process id; *fd_out keeps the lock until close() (the file
+ * stays: a file nobody locks is stale and harmless). *fd_out is -1 when another
+ * process holds the lock (a second syncd on the same store). Errors: E2_ESTORE.
  */
 enum e2_status e2_syncd_pidfile(struct e2_store *st, int *fd_out,
 				struct e2_err *err);

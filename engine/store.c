@@ -197,6 +197,31 @@ static const struct store_migration store_migrations[] = {
 	    " pinned INTEGER NOT NULL,"
 	    " PRIMARY KEY (guid, host)"
 	    ") WITHOUT ROWID;"},
+	/*
+	 * Issue 9: the last sync run of each account (engine/account_status.c,
+	 * e2_account_status_get()): when, how it ended, what it did, and the
+	 * error (never a secret). last_ok: when a run last ended "ok".
+	 */
+	{9, "CREATE TABLE IF NOT EXISTS account_status ("
+	    " guid TEXT PRIMARY KEY NOT NULL"
+	    "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	    " kind TEXT NOT NULL DEFAULT 'sync',"
+	    " started INTEGER NOT NULL DEFAULT 0,"
+	    " ended INTEGER NOT NULL DEFAULT 0,"
+	    " result TEXT NOT NULL DEFAULT '',"
+	    " status TEXT NOT NULL DEFAULT 'ok',"
+	    " error TEXT NOT NULL DEFAULT '',"
+	    " downloaded INTEGER NOT NULL DEFAULT 0,"
+	    " uploaded INTEGER NOT NULL DEFAULT 0,"
+	    " moved INTEGER NOT NULL DEFAULT 0,"
+	    " flags INTEGER NOT NULL DEFAULT 0,"
+	    " deleted INTEGER NOT NULL DEFAULT 0,"
+	    " removed INTEGER NOT NULL DEFAULT 0,"
+	    " sent INTEGER NOT NULL DEFAULT 0,"
+	    " send_failed INTEGER NOT NULL DEFAULT 0,"
+	    " skipped INTEGER NOT NULL DEFAULT 0,"
+	    " last_ok INTEGER NOT NULL DEFAULT 0"
+	    ") WITHOUT ROWID;"},
 };
 
 /* Statements prepared once per store, on first use. */
@@ -508,7 +533,6 @@ store_count_files(int at, const char *sub)
  * reports it as a file that is not mail; <store>/locks is a checked
  * directory of the store (0700, the user's own), outside mail/.
  */
-#define STORE_LOCK_DIR "locks"
 #define STORE_LOCK_LEGACY "email2-sync.lock"
 #define STORE_LOCK_TRIES 8
 

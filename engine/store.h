@@ -165,6 +165,8 @@ enum e2_status store_account_files_preview(struct e2_store *st,
 					   const char *guid, size_t *queued_out,
 					   struct e2_err *err);
 
+/* <store>/locks: the per-account lock files (store_account_lock()) */
+#define STORE_LOCK_DIR "locks"
 /*
  * Takes the account's exclusive lock, <store>/locks/<guid>.lock (0600; the
  * directory 0700 and checked like the others), without waiting: one sync,

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account_status.h"
+
 #define SYNC_DEFAULT_TIMEOUT_MS 30000u
 #define SYNC_DEFAULT_BATCH_MSGS 200u
 #define SYNC_DEFAULT_BATCH_BYTES (8u * 1024 * 1024)
@@ -64,6 +66,75 @@ sync_lock(struct e2_store *st, const char *guid, int *fd_out,
 	return E2_OK;
 }
 
+/*
+ * Whether a sync of guid (stored spelling) holds its lock now: the lock
+ * file (store_account_lock()) is opened, never created, and released at
+ * once. A missing lock file: not busy.
+ */
+enum e2_status
+sync_busy(struct e2_store *st, const char *guid, bool *busy_out,
+	  struct e2_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	*busy_out = false;
+	if (snprintf(path, sizeof(path), "%s/%s/%s.lock", e2_store_dir(st),
+		     STORE_LOCK_DIR, guid) >= (int)sizeof(path))
+		return e2_fail(err, E2_ESTORE, "%s: path too long",
+			       e2_store_dir(st));
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return E2_OK;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+		*busy_out = true;
+	(void)close(fd);
+	return E2_OK;
+}
+
+/*
+ * Issue 9: records how the run ended (account_status.c), for every run of
+ * an account that exists, failures before any connection included. A run
+ * refused by the lock records nothing: the run holding it records its own.
+ * A failed write fails an otherwise good run (the store is broken).
+ */
+static enum e2_status
+sync_record_status(struct e2_store *st, const struct e2_account *a,
+		   const struct e2_sync_opts *o, time_t started,
+		   const struct e2_sync_stats *stats, enum e2_status rc,
+		   struct e2_err *err)
+{
+	struct e2_account_status s = {0};
+	struct e2_err werr = {0};
+	bool stopped = o->stop != NULL &&
+		       __atomic_load_n(o->stop, __ATOMIC_RELAXED) != 0;
+
+	if (rc == E2_EBUSY)
+		return rc;
+	(void)snprintf(s.kind, sizeof(s.kind), "%s",
+		       o->no_receive ? "send"
+		       : o->no_send  ? "receive"
+				     : "sync");
+	s.started = (int64_t)started;
+	s.ended = (int64_t)time(NULL);
+	s.result = account_status_classify(rc, stats, stopped);
+	s.status = rc;
+	if (rc != E2_OK)
+		(void)snprintf(s.error, sizeof(s.error), "%s",
+			       err != NULL && err->msg[0] != '\0'
+				       ? err->msg
+				       : e2_status_name(rc));
+	else if (stats->skipped > 0)
+		(void)snprintf(s.error, sizeof(s.error),
+			       "%zu skipped, the first: %.200s", stats->skipped,
+			       stats->skip[0].reason);
+	account_status_from_stats(stats, &s);
+	if (account_status_record(st, a->guid, &s, &werr) != E2_OK &&
+	    rc == E2_OK)
+		return e2_fail(err, werr.code, "%s", werr.msg);
+	return rc;
+}
+
 enum e2_status
 e2_sync_account(struct e2_store *st, const char *guid,
 		const struct e2_sync_opts *opts,
@@ -74,6 +145,7 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	struct sync_ctx c = {0};
 	char *root = NULL;
 	double t0 = sync_now_s();
+	time_t started = time(NULL);
 	enum e2_status rc, send_rc = E2_OK;
 	struct e2_err send_err = {0};
 	int lock_fd = -1;
@@ -138,6 +210,9 @@ out:
 	if (lock_fd >= 0)
 		(void)close(lock_fd); /* releases the lock */
 	stats.seconds = sync_now_s() - t0;
+	if (a != NULL)
+		rc = sync_record_status(st, a, opts != NULL ? opts : &c.o,
+					started, &stats, rc, err);
 	if (stats_out != NULL)
 		*stats_out = stats;
 	if (c.a != NULL)

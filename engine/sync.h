@@ -47,6 +47,12 @@ bool sync_stopping(const struct sync_ctx *c);
 enum e2_status sync_lock(struct e2_store *st, const char *guid, int *fd_out,
 			 struct e2_err *err);
 /*
+ * (sync.c) *busy_out: whether a sync of guid (stored spelling) holds its
+ * lock now (e2_account_delete() refuses then). Errors: E2_ESTORE.
+ */
+enum e2_status sync_busy(struct e2_store *st, const char *guid, bool *busy_out,
+			 struct e2_err *err);
+/*
  * Records that the folder (uid 0) or one message of it was skipped, with
  * err's message as the reason, in c->stats (e2_sync_stats.skip), and
  * clears err so the sync goes on: the run is then "partial".
