@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,11 +343,53 @@ out:
  * ("pins": [...]), as email2-account(1) will say.
  */
 static void
-account_show_pins(struct e2_store *st, const char *guid, bool json)
+account_show_pins(struct e2_store *st, const struct e2_account_info *info,
+		  bool json)
 {
-	(void)st;
-	(void)guid;
-	(void)json;
+	const char *servers[2] = {info->inserver, info->outserver};
+	bool any = false;
+
+	if (json)
+		printf(",\"pins\":[");
+	for (size_t k = 0; k < 2; k++) {
+		struct e2_server srv = {0};
+		struct e2_err err = {0};
+		char fp[72];
+		int64_t when = 0;
+		bool found = false;
+
+		if (servers[k][0] == '\0' ||
+		    e2_server_parse(servers[k], &srv, &err) != E2_OK)
+			continue;
+		/* INSERVER and OUTSERVER on one host share its pin */
+		if (k == 1 && any && servers[0][0] != '\0') {
+			struct e2_server in = {0};
+
+			if (e2_server_parse(servers[0], &in, &err) == E2_OK &&
+			    strcasecmp(in.host, srv.host) == 0) {
+				free(in.host);
+				free(srv.host);
+				continue;
+			}
+			free(in.host);
+		}
+		if (e2_pin_get(st, info->guid, srv.host, fp, &when, &found,
+			       &err) == E2_OK &&
+		    found) {
+			if (json) {
+				printf("%s{\"host\":", any ? "," : "");
+				account_json_str(srv.host);
+				printf(",\"sha256\":\"%s\",\"pinned\":%lld}",
+				       fp, (long long)when);
+			} else {
+				printf("  pin %s %s\n", srv.host, fp);
+			}
+			any = true;
+		}
+		free(srv.host);
+	}
+	if (json)
+		putchar(']');
 }
 
 static int
@@ -384,7 +427,7 @@ account_show(struct e2_store *st, const struct account_args *a)
 			account_json_str(nodes[k].value);
 		}
 		putchar('}');
-		account_show_pins(st, v[i].guid, true);
+		account_show_pins(st, &v[i], true);
 		puts("}");
 		goto out;
 	}
@@ -396,7 +439,7 @@ account_show(struct e2_store *st, const struct account_args *a)
 		       e2_quote(q, sizeof(q), nodes[k].value,
 				strlen(nodes[k].value)));
 	}
-	account_show_pins(st, v[i].guid, false);
+	account_show_pins(st, &v[i], false);
 	printf("mail: %zu message%s; outbox: %zu queued, %zu failed\n",
 	       v[i].messages, v[i].messages == 1 ? "" : "s", v[i].queued,
 	       v[i].failed);

@@ -167,6 +167,17 @@ e2t_check "--pin re-runs the test with the pin" grep -qF \
 	"$E2T_DIR/p-ok.txt"
 e2t_check "one pin row, for the account and host" \
 	test "$(pins | cut -d' ' -f1-3)" = "$GUID $HOST $FP1"
+ACCOUNT=$(e2t_find_tool email2-account) || e2t_skip "email2-account not built"
+e2t_run "$ACCOUNT" --store "$STORE" show "$GUID" >"$E2T_DIR/show.txt" 2>&1 || :
+e2t_check "email2-account show lists the pin" grep -qF "pin $HOST $FP1" \
+	"$E2T_DIR/show.txt"
+e2t_run "$ACCOUNT" --store "$STORE" show --json "$GUID" >"$E2T_DIR/show.json" \
+	2>&1 || :
+e2t_check "email2-account show --json lists the pin" "$E2T_PY" -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if [p['sha256'] for p in d['pins']] == [sys.argv[2]] else 1)
+" "$E2T_DIR/show.json" "$FP1"
 ROW=$(pins)
 conntest c3.json --json "$GUID"
 e2t_check "pinned: conntest ok, both sides, certificate pinned" ct_json \
