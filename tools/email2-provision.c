@@ -7,41 +7,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "tool.h"
 
 #define PROG "email2-provision"
 
-/* Exit statuses (email2-provision(1)). */
-enum provision_exit {
-	PROVISION_EXIT_OK = 0,     /* every command succeeded */
-	PROVISION_EXIT_FAILED = 1, /* a command failed (see stderr) */
-	PROVISION_EXIT_USAGE = 2,  /* unusable input or usage error */
-};
+/* Exit statuses (email2-provision(1)): enum cli_exit. */
+#define PROVISION_EXIT_OK CLI_EXIT_OK
+#define PROVISION_EXIT_FAILED CLI_EXIT_FAILURE
+#define PROVISION_EXIT_USAGE CLI_EXIT_USAGE
 
-static void
-provision_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: " PROG " [--store DIR] [FILE|-]\n"
-		"       " PROG " [--store DIR] --set-option GUID NAME=VALUE\n"
-		"Apply an EMAIL2 provisioning document (OMA DM SyncML or OMA\n"
+static struct cli provision_cli = {
+	.prog = PROG,
+	.synopsis = "[OPTION]... [FILE|-]\n"
+		    "[OPTION]... --set-option ACCOUNT NAME=VALUE",
+	.help = "Apply an EMAIL2 provisioning document (OMA DM SyncML or OMA\n"
 		"Client Provisioning wap-provisioningdoc) to the account "
 		"store\n"
-		"and print the response on standard output.\n"
+		"and print the response on standard output. FILE defaults "
+		"to\n"
+		"standard input. Failed commands are listed on standard "
+		"error.\n"
+		"This is the only tool that creates a store.\n"
 		"\n"
-		"  -s, --store DIR  account store (default $EMAIL2_HOME, else\n"
+		"Options:\n"
+		"  -s, --store DIR  account store (default $EMAIL2_HOME, "
+		"else\n"
 		"                   $XDG_DATA_HOME/email2)\n"
-		"      --set-option GUID NAME=VALUE\n"
+		"      --set-option ACCOUNT NAME=VALUE\n"
 		"                   set an account option the document does\n"
-		"                   not carry: sent-copy=upload|server\n"
-		"  -h, --help       show this help and exit\n"
-		"  -V, --version    show the version and exit\n"
-		"\n"
-		"FILE defaults to standard input. Failed commands are listed "
-		"on\n"
-		"standard error. Exit status: 0 every command succeeded, 1 a\n"
-		"command failed, 2 unusable input or usage error.\n");
-}
+		"                   not carry: sent-copy=upload|server;\n"
+		"                   ACCOUNT is its GUID (any form), NAME or\n"
+		"                   REPLYADDR\n",
+	.exits = "  0  every command succeeded\n"
+		 "  1  a command failed, or the store failed\n"
+		 "  2  usage error, or a document that cannot be used\n",
+};
 
 static void
 provision_print_failures(const struct e2_provision_result *res)
@@ -56,28 +57,34 @@ provision_print_failures(const struct e2_provision_result *res)
 	}
 }
 
-/* --set-option GUID NAME=VALUE: one option of one account */
+/* --set-option ACCOUNT NAME=VALUE: one option of one account */
 static int
-provision_set_option(const char *store_dir, const char *guid, int nargs,
+provision_set_option(const char *store_dir, const char *account, int nargs,
 		     char **args)
 {
 	struct e2_err err = {0};
 	struct e2_store *st = NULL;
+	char *guid = NULL;
 	int status = PROVISION_EXIT_FAILED;
 
-	if (nargs != 1) {
-		fprintf(stderr, PROG ": --set-option GUID takes one "
-				     "NAME=VALUE\n");
-		provision_usage(stderr);
-		return PROVISION_EXIT_USAGE;
+	if (nargs != 1)
+		return cli_usage(&provision_cli,
+				 "--set-option ACCOUNT takes one NAME=VALUE");
+	if (e2_store_open_existing(store_dir, &st, &err) != E2_OK ||
+	    e2_account_resolve(st, account, &guid, &err) != E2_OK) {
+		/* a missing store or account is not a usage error */
+		cli_error(&provision_cli, &err);
+		goto out;
 	}
-	if (e2_store_open(store_dir, &st, &err) == E2_OK &&
-	    e2_account_set_option(st, guid, args[0], &err) == E2_OK)
+	if (e2_account_set_option(st, guid, args[0], &err) == E2_OK) {
 		status = PROVISION_EXIT_OK;
-	else
-		tool_print_error(PROG, &err);
-	if (status != PROVISION_EXIT_OK && err.code == E2_EINVAL)
-		status = PROVISION_EXIT_USAGE;
+	} else {
+		cli_error(&provision_cli, &err);
+		if (err.code == E2_EINVAL)
+			status = PROVISION_EXIT_USAGE;
+	}
+out:
+	free(guid);
 	e2_store_close(&st);
 	return status;
 }
@@ -87,10 +94,8 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"store", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
 		{"set-option", required_argument, NULL, 'O'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		CLI_COMMON_OPTIONS,
 	};
 	struct e2_provision_result res = {0};
 	struct e2_err err = {0};
@@ -103,41 +108,34 @@ main(int argc, char **argv)
 	int status = PROVISION_EXIT_USAGE;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:hV", longopts, NULL)) != -1) {
+	while ((c = cli_next(&provision_cli, argc, argv, "s:", longopts)) !=
+	       -1) {
 		switch (c) {
+		case CLI_DONE:
+			return provision_cli.status;
 		case 's':
 			store_dir = optarg;
 			break;
 		case 'O':
 			opt_guid = optarg;
 			break;
-		case 'h':
-			provision_usage(stdout);
-			return PROVISION_EXIT_OK;
-		case 'V':
-			tool_print_version(PROG);
-			return PROVISION_EXIT_OK;
 		default:
-			provision_usage(stderr);
-			return PROVISION_EXIT_USAGE;
+			return cli_usage(&provision_cli, "unexpected option");
 		}
 	}
 	if (opt_guid != NULL)
 		return provision_set_option(store_dir, opt_guid, argc - optind,
 					    argv + optind);
-	if (argc - optind > 1) {
-		fprintf(stderr, PROG ": one document at a time\n");
-		provision_usage(stderr);
-		return PROVISION_EXIT_USAGE;
-	}
+	if (argc - optind > 1)
+		return cli_usage(&provision_cli, "one document at a time");
 	if (optind < argc)
 		path = argv[optind];
 	if (tool_read_file(path, TOOL_MAX_INPUT, &doc, &len, &err) != E2_OK) {
-		tool_print_error(PROG, &err);
+		cli_error(&provision_cli, &err);
 		goto out;
 	}
 	if (e2_store_open(store_dir, &st, &err) != E2_OK) {
-		tool_print_error(PROG, &err);
+		cli_error(&provision_cli, &err);
 		status = PROVISION_EXIT_FAILED;
 		goto out;
 	}
@@ -145,10 +143,10 @@ main(int argc, char **argv)
 	case E2_OK:
 		break;
 	case E2_EINVAL:
-		tool_print_error(PROG, &err);
+		cli_error(&provision_cli, &err);
 		goto out;
 	default:
-		tool_print_error(PROG, &err);
+		cli_error(&provision_cli, &err);
 		status = PROVISION_EXIT_FAILED;
 		goto out;
 	}
@@ -161,7 +159,7 @@ main(int argc, char **argv)
 	}
 	provision_print_failures(&res);
 	/* what happened besides the statuses: mail removed, queue dropped */
-	for (size_t i = 0; i < res.n_notes; i++)
+	for (size_t i = 0; i < res.n_notes && !provision_cli.quiet; i++)
 		fprintf(stderr, PROG ": %s\n", res.notes[i]);
 	status = res.failed == 0 ? PROVISION_EXIT_OK : PROVISION_EXIT_FAILED;
 out:
