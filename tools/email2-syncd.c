@@ -1012,10 +1012,6 @@ syncd_run(struct syncd *d, struct e2_store *st)
 			d->interrupted = true;
 	(void)pthread_mutex_unlock(&d->mu);
 	rc = SYNCD_EXIT_OK;
-	if (d->a->once && d->failed)
-		rc = SYNCD_EXIT_FAILED;
-	else if (d->a->once && (d->partial || d->interrupted))
-		rc = SYNCD_EXIT_PARTIAL;
 out:
 	for (size_t i = 0; d->workers != NULL && i < d->jobs; i++) {
 		if (d->workers[i].started)
@@ -1024,6 +1020,12 @@ out:
 	}
 	free(d->workers);
 	d->workers = NULL;
+	/* the workers are done: what they did decides (a stop cuts theirs) */
+	if (rc == SYNCD_EXIT_OK && d->a->once && d->failed)
+		rc = SYNCD_EXIT_FAILED;
+	else if (rc == SYNCD_EXIT_OK && d->a->once &&
+		 (d->partial || d->interrupted))
+		rc = SYNCD_EXIT_PARTIAL;
 	if (d->a->once && d->interrupted)
 		syncd_log(d->a, "interrupted by %s: the sync is partial",
 			  d->termsig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -1056,6 +1058,15 @@ main(int argc, char **argv)
 		return syncd_fetch_full(&a);
 	/* the daemon's lines are stamped unless journald stamps them */
 	a.stamp = !a.once && !syncd_stderr_is_journal();
+	/*
+	 * An ignored signal is discarded, never seen by sigwait(): a shell
+	 * starts background jobs with SIGINT ignored, so "kill -INT" (or a
+	 * stop) would be lost. Every signal we take gets its default back.
+	 */
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGUSR1, SIG_DFL);
 	/* blocked in every thread, the engine's included: see sigwait */
 	syncd_sigset(&set);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
