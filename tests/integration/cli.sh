@@ -72,6 +72,18 @@ run email2-syncd --once extra
 e2t_check "email2-syncd unexpected argument: exit 2, one line and the hint" \
 	test "$RC $(wc -l <"$T/err")" = "2 2"
 
+# ---- man pages: one header form, the same sections --------------------------
+for m in "$E2T_SRCDIR"/../../man/*.1; do
+	n=$(basename "$m" .1)
+	N=$(echo "$n" | tr 'a-z' 'A-Z')
+	e2t_check "$n.1: .TH $N 1 DATE \"email2 $VERSION\" \"email2 Manual\"" \
+		grep -Eq "^\\.TH $N 1 [0-9]{4}-[0-9]{2}-[0-9]{2} \"email2 $VERSION\" \"email2 Manual\"\$" "$m"
+	for sec in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" ENVIRONMENT \
+		FILES EXAMPLES "SEE ALSO"; do
+		e2t_check "$n.1: has $sec" grep -q "^\\.SH $sec\$" "$m"
+	done
+done
+
 # ---- a missing store: refused, named, nothing created ----------------------
 # CMD per tool: what would use the store (provisioning a document is the one
 # thing that creates one)
