@@ -55,7 +55,7 @@ static struct cli outbox_cli = {
 		 "  2  usage error\n",
 };
 
-/* 0: go on; else the exit status (help, version, usage error) */
+/* 0: go on; -1: help or version printed (exit 0); else a usage error's exit */
 static int
 outbox_parse(int argc, char **argv, struct outbox_args *a)
 {

@@ -169,7 +169,7 @@ static struct cli syncd_cli = {
 		"     account was synced, or a folder or message was skipped\n",
 };
 
-/* 0: go on; else the exit status (help, version, usage error) as -1 for 0 */
+/* 0: go on; -1: help or version printed (exit 0); else a usage error's exit */
 static int
 syncd_parse(int argc, char **argv, struct syncd_args *a)
 {

@@ -141,7 +141,7 @@ mv "$f" "$MD/cur/$old_big_name:2,FS"
 locked_fetch() {
 	flock -x "$MD/email2-sync.lock" bash -c "$(declare -f e2t_run fetch_full \
 		fails_with); $(declare -p SYNCD STORE E2T_CA E2T_DIR E2T_HOSTS \
-		E2T_RUN_HOW); fails_with 2 'another sync is running' '$1'" &&
+		E2T_RUN_HOW); fails_with 1 'another sync is running' '$1'" &&
 		test -e "$1"
 }
 e2t_check "IMAP: --fetch-full while a sync runs: ebusy, nothing changed" \
