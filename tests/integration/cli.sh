@@ -174,6 +174,19 @@ for t in "email2-provision --set-option nobody sent-copy=upload" \
 		"[ $RC = 1 ] && grep -q 'account \"nobody\": .* in the store $STORE' '$T/err'"
 done
 
+# conntest -q: nothing when the test passes, one line per failed side
+ct_in() { # HOST:PORT
+	run email2-conntest -q --cafile "$E2T_CA" --timeout 5 --in "$1" \
+		--user "$E2T_USER" --password-file "$E2T_PASSFILE"
+}
+ct_in "$E2T_HOST:$E2T_IMAPS_PORT"
+e2t_check "conntest -q, the side passes: exit 0, nothing printed" \
+	test "$RC $(cat "$T/out" "$T/err" | wc -c)" = "0 0"
+ct_in "$E2T_HOST:$E2T_SPARE_PORT"
+e2t_check "conntest -q, the side fails: exit 1, one line naming it" \
+	bash -c "[ $RC = 1 ] && [ ! -s '$T/out' ] && [ \$(wc -l <'$T/err') = 1 ] &&
+		grep -q '^email2-conntest: incoming $E2T_HOST: econnect: ' '$T/err'"
+
 # ---- a sync: plurals, the NAME, -q ---------------------------------------------
 msg() { # SUBJECT
 	printf 'From: a@example.org\nTo: %s@email2.test\nSubject: %s\nMessage-ID: <%s@example.org>\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nbody\n' \
@@ -231,7 +244,7 @@ rm -f "$T/big.pid" "$T/big.rc"
 	echo $? >"$T/big.rc"
 ) &
 BGP=$!
-timeout 120 bash -c "until [ \$(find '$MD/new' '$MD/cur' -type f | wc -l) -ge $((before + 400)) ]; do sleep 0.05; done"
+timeout 120 bash -c "until [ \$(find '$MD/new' '$MD/cur' -type f | wc -l) -ge $((before + 100)) ]; do sleep 0.02; done"
 kill -INT "$(cat "$T/big.pid")"
 wait "$BGP"
 echo "exit $(cat "$T/big.rc" 2>/dev/null); $(local_n) local files"
