@@ -42,8 +42,7 @@ struct conntest_args {
 static struct cli conntest_cli = {
 	.prog = CONNTEST_NAME,
 	.synopsis = "[OPTION]... ACCOUNT\n"
-		    "[OPTION]... [--in HOST[:PORT]] [--out HOST[:PORT]] "
-		    "[SETTING]...",
+		    "[OPTION]... [SETTING]... --in|--out HOST[:PORT]",
 	.help = "Connects to an account's incoming and outgoing servers "
 		"along\n"
 		"the fallback chain (implicit TLS, STARTTLS, plain when TLS "
