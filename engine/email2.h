@@ -107,6 +107,19 @@ struct e2_store;
 enum e2_status e2_store_open(const char *dir, struct e2_store **st_out,
 			     struct e2_err *err);
 void e2_store_close(struct e2_store **st);
+/*
+ * Opens the store in dir (NULL: as e2_store_open()) only if it exists:
+ * everything but provisioning uses it, so a mistyped $EMAIL2_HOME is an
+ * error naming the path and where it came from ("no store at DIR
+ * (EMAIL2_HOME): provision an account first with email2-provision"), and
+ * nothing is created. Both opens refuse a damaged accounts.db naming the
+ * file and what to do ("PATH: not a database (...): restore it from a
+ * backup, or move it away and provision again"); this one also refuses
+ * an empty database (no email2 tables). Errors: E2_ESTORE, E2_ENOMEM,
+ * E2_EINVAL.
+ */
+enum e2_status e2_store_open_existing(const char *dir, struct e2_store **st_out,
+				      struct e2_err *err);
 
 /*
  * Sets an account option the CSP does not carry, "name=value" as the user
@@ -680,6 +693,15 @@ struct e2_sync_stats {
 	 */
 	bool cleartext_login;
 	const char *cleartext_why;
+	/*
+	 * Progress (issue 9), for the progress callback: the folder being
+	 * downloaded (the server's name, e2_quote()d; "" before the first),
+	 * its messages stored so far in this run, and how many it has to
+	 * download (a POP3 maildrop counts the ones DWNDAY may still leave).
+	 */
+	char progress_folder[256];
+	size_t progress_done;
+	size_t progress_total;
 };
 
 /*

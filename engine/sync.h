@@ -73,6 +73,8 @@ enum e2_status sync_cmd_fail(struct chain_session *sess, const char *proto,
 			     const char *response, struct e2_err *err);
 /* Calls the progress callback, if any. */
 void sync_progress(const struct sync_ctx *c);
+/* A folder's download starts: total messages to get; calls the callback. */
+void sync_progress_folder(struct sync_ctx *c, const char *folder, size_t total);
 /*
  * The partial/omitted marks (mime_marks()) of a file adopted after a crash,
  * from its first max bytes: the header, and the placeholders that follow

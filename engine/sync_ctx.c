@@ -111,6 +111,18 @@ sync_progress(const struct sync_ctx *c)
 }
 
 void
+sync_progress_folder(struct sync_ctx *c, const char *folder, size_t total)
+{
+	struct e2_sync_stats *s = c->stats;
+
+	(void)e2_quote(s->progress_folder, sizeof(s->progress_folder), folder,
+		       strlen(folder));
+	s->progress_done = 0;
+	s->progress_total = total;
+	sync_progress(c);
+}
+
+void
 sync_adopt_marks(const char *folder_path, const struct maildir_file *lf,
 		 size_t max, bool *partial_out, bool *omitted_out)
 {

@@ -395,6 +395,7 @@ folder_commit(struct folder_run *f, struct maildir_batch **b,
 			c->stats->omitted++;
 	}
 	maildir_batch_free(b);
+	c->stats->progress_done += nrows;
 	sync_progress(c);
 	return E2_OK;
 }
@@ -967,6 +968,7 @@ folder_download(struct folder_run *f, struct uidv *todo_in, struct e2_err *err)
 
 	if (todo.n == 0)
 		return E2_OK;
+	sync_progress_folder(c, f->name, todo.n);
 	if (c->a->retrieve <= 0 && c->a->keepmax <= 0) {
 		rc = folder_stream(f, &todo, err);
 		goto out;

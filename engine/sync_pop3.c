@@ -949,6 +949,7 @@ pop3_flush(struct pop3_run *r, struct maildir_batch **b, struct pop3_done *done,
 		if (done[i].m.partial)
 			c->stats->partial++;
 	}
+	c->stats->progress_done += *ndone;
 	sync_progress(c);
 out:
 	maildir_batch_free(b);
@@ -1070,6 +1071,8 @@ pop3_new(struct pop3_run *r, struct e2_err *err)
 			todo[ntodo++] = &r->srv[i];
 	if (ntodo > 1)
 		qsort(todo, ntodo, sizeof(*todo), srv_index_cmp);
+	if (ntodo > 0)
+		sync_progress_folder(c, "INBOX", ntodo);
 	for (size_t i = 0; i < ntodo; i++) {
 		bool inside = true;
 

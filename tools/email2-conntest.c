@@ -11,48 +11,18 @@
 #include <strings.h>
 
 #include "email2.h"
+#include "cli.h"
 #include "tool.h"
 
 #define CONNTEST_NAME "email2-conntest"
 #define CONNTEST_MAX_PASSWORD 4096
 
-/* Exit statuses (documented in email2-conntest(1) and --help). */
-enum conntest_exit {
-	CONNTEST_EXIT_OK = 0,
-	CONNTEST_EXIT_USAGE = 1,
-	CONNTEST_EXIT_CONNECT = 2,
-	CONNTEST_EXIT_TLS = 3,
-	CONNTEST_EXIT_AUTH = 4,
-	CONNTEST_EXIT_POLICY = 5,
-	CONNTEST_EXIT_PROTO = 6,
-};
-
 /*
- * One table maps a failing side's status to the exit status (msmtp style).
- * E2_ENOSTARTTLS is policy only where the side requires TLS (see
- * conntest_exit_for); elsewhere the server merely lacks STARTTLS.
+ * Exit statuses (email2-conntest(1)): enum cli_exit, as in every tool. A
+ * failed side is 1 whatever the cause (issue 9: one convention); the
+ * cause is the side's "status" in the report and in --json (eresolve,
+ * econnect, ecert, eauth, enostarttls, eproto, ...), which scripts read.
  */
-static const enum conntest_exit conntest_exit_table[] = {
-	[E2_OK] = CONNTEST_EXIT_OK,
-	[E2_ENOMEM] = CONNTEST_EXIT_USAGE,
-	[E2_EINVAL] = CONNTEST_EXIT_USAGE,
-	[E2_ERESOLVE] = CONNTEST_EXIT_CONNECT,
-	[E2_ECONNECT] = CONNTEST_EXIT_CONNECT,
-	[E2_ETIMEOUT] = CONNTEST_EXIT_CONNECT,
-	[E2_ETLS] = CONNTEST_EXIT_TLS,
-	[E2_ECERT] = CONNTEST_EXIT_TLS,
-	[E2_ENOSTARTTLS] = CONNTEST_EXIT_POLICY,
-	[E2_EPROTO] = CONNTEST_EXIT_PROTO,
-	[E2_EAUTH] = CONNTEST_EXIT_AUTH,
-	[E2_EINSECURE] = CONNTEST_EXIT_POLICY,
-	[E2_EIO] = CONNTEST_EXIT_CONNECT,
-	[E2_ESTORE] = CONNTEST_EXIT_USAGE,
-	[E2_EBUSY] = CONNTEST_EXIT_USAGE, /* never from a connection test */
-};
-_Static_assert(sizeof(conntest_exit_table) / sizeof(conntest_exit_table[0]) ==
-		       E2_STATUS_COUNT,
-	       "every e2_status needs an exit status");
-
 struct conntest_args {
 	const char *store;
 	const char *guid;
@@ -72,65 +42,64 @@ struct conntest_args {
 	const char *pin;        /* the fingerprint to pin, as typed */
 	bool unpin;             /* remove pins instead of testing */
 	const char *unpin_host; /* NULL: every pin of the account */
-	bool verbose;           /* -v */
 };
 
-static void
-conntest_usage(FILE *f)
-{
-	fputs("usage: " CONNTEST_NAME " [OPTIONS] [--store DIR] GUID\n"
-	      "       " CONNTEST_NAME " [OPTIONS] [--in HOST[:PORT]]"
-	      " [--out HOST[:PORT]] [SETTINGS]\n"
-	      "Connects to an account's incoming and outgoing servers along\n"
-	      "the fallback chain (implicit TLS, STARTTLS, plain when TLS is\n"
-	      "not required), logs in, and reports every attempt.\n"
-	      "\n"
-	      "Options:\n"
-	      "  --store DIR           account store (default $EMAIL2_HOME,\n"
-	      "                        $XDG_DATA_HOME/email2)\n"
-	      "  --cafile FILE         trusted CA certificates (default\n"
-	      "                        $EMAIL2_CAFILE, else the system store)\n"
-	      "  --timeout SECONDS     deadline of each attempt (default 10)\n"
-	      "  --json                print one JSON document\n"
-	      "  --pin FINGERPRINT     trust exactly this certificate "
-	      "(SHA-256)\n"
-	      "                        for the host of GUID that presented it\n"
-	      "                        in this run, then test again\n"
-	      "  --unpin[=HOST]        remove GUID's pin for HOST (all: none)\n"
-	      "  -v, --verbose         protocol trace on stderr (no secrets)\n"
-	      "  --help, --version\n"
-	      "Settings (instead of GUID; either side may be given alone):\n"
-	      "  --in HOST[:PORT]      incoming server\n"
-	      "  --service imap4|pop3  incoming protocol (default imap4)\n"
-	      "  --out HOST[:PORT]     outgoing (SMTP submission) server\n"
-	      "  --user NAME           login name\n"
-	      "  --password-file FILE  password, first line (- is stdin)\n"
-	      "  --domain DOMAIN       login domain\n"
-	      "  --in-require-ssl      incoming side: never without TLS\n"
-	      "  --out-require-ssl     outgoing side: never without TLS\n"
-	      "  --auth-required       outgoing side logs in\n"
-	      "\n"
-	      "Exit status (the incoming side's failure decides first):\n"
-	      "  0 every tested side connected and logged in\n"
-	      "  1 usage error or bad settings\n"
-	      "  2 connection failure (resolve, connect, timeout, I/O)\n"
-	      "  3 TLS or certificate failure\n"
-	      "  4 authentication failure\n"
-	      "  5 policy: TLS required but not available\n"
-	      "  6 protocol error\n",
-	      f);
-}
+static struct cli conntest_cli = {
+	.prog = CONNTEST_NAME,
+	.synopsis = "[OPTION]... ACCOUNT\n"
+		    "[OPTION]... [SETTING]... --in|--out HOST[:PORT]",
+	.help = "Connects to an account's incoming and outgoing servers "
+		"along\n"
+		"the fallback chain (implicit TLS, STARTTLS, plain when TLS "
+		"is\n"
+		"not required), logs in, and reports every attempt. ACCOUNT "
+		"is\n"
+		"its GUID (any form, any case), NAME or REPLYADDR.\n"
+		"\n"
+		"Options:\n"
+		"      --store DIR          account store (default "
+		"$EMAIL2_HOME,\n"
+		"                           $XDG_DATA_HOME/email2)\n"
+		"      --cafile FILE        trusted CA certificates (default\n"
+		"                           $EMAIL2_CAFILE, else the system "
+		"store)\n"
+		"      --timeout SECONDS    deadline of each attempt (default "
+		"10)\n"
+		"      --json               print one JSON document\n"
+		"      --pin FINGERPRINT    trust exactly this certificate "
+		"(SHA-256)\n"
+		"                           for the host of ACCOUNT that "
+		"presented\n"
+		"                           it in this run, then test again\n"
+		"      --unpin[=HOST]       remove ACCOUNT's pin for HOST "
+		"(all: "
+		"none)\n"
+		"  -v, --verbose            protocol trace on stderr (no "
+		"secrets)\n"
+		"Settings (instead of ACCOUNT; either side may be given "
+		"alone):\n"
+		"      --in HOST[:PORT]     incoming server\n"
+		"      --service imap4|pop3 incoming protocol (default imap4)\n"
+		"      --out HOST[:PORT]    outgoing (SMTP submission) server\n"
+		"      --user NAME          login name\n"
+		"      --password-file FILE password, first line (- is stdin)\n"
+		"      --domain DOMAIN      login domain\n"
+		"      --in-require-ssl     incoming side: never without TLS\n"
+		"      --out-require-ssl    outgoing side: never without TLS\n"
+		"      --auth-required      outgoing side logs in\n"
+		"With -q nothing is printed but a failed side's error.\n",
+	.exits = "  0  every tested side connected and logged in\n"
+		 "  1  a side failed (its status says why: eresolve, "
+		 "econnect,\n"
+		 "     etimeout, etls, ecert, eauth, enostarttls, einsecure,\n"
+		 "     eproto), or the store or account could not be read\n"
+		 "  2  usage error: a bad option, setting or file argument\n",
+};
 
-static enum conntest_exit
+static enum cli_exit
 conntest_exit_for(const struct e2_side_report *s)
 {
-	if (!s->tested || s->ok)
-		return CONNTEST_EXIT_OK;
-	if ((unsigned)s->status >= E2_STATUS_COUNT || s->status == E2_OK)
-		return CONNTEST_EXIT_PROTO;
-	if (s->status == E2_ENOSTARTTLS && !s->tls_required)
-		return CONNTEST_EXIT_PROTO;
-	return conntest_exit_table[s->status];
+	return !s->tested || s->ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
 /* --timeout: seconds, fractions allowed, 0 < S <= 3600 */
@@ -275,15 +244,21 @@ conntest_load_account(const struct conntest_args *args,
 	struct e2_store *st = NULL;
 	enum e2_status rc;
 
-	rc = e2_store_open(args->store, &st, err);
+	char *guid = NULL;
+
+	rc = e2_store_open_existing(args->store, &st, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = e2_account_load(st, args->guid, acct_out, err);
+	rc = e2_account_resolve(st, args->guid, &guid, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = e2_account_load(st, guid, acct_out, err);
 	if (rc != E2_OK)
 		goto out;
 	*st_out = st;
 	st = NULL;
 out:
+	free(guid);
 	e2_store_close(&st);
 	return rc;
 }
@@ -302,8 +277,6 @@ enum conntest_opt {
 	CONNTEST_OPT_CAFILE,
 	CONNTEST_OPT_TIMEOUT,
 	CONNTEST_OPT_JSON,
-	CONNTEST_OPT_HELP,
-	CONNTEST_OPT_VERSION,
 	CONNTEST_OPT_PIN,
 	CONNTEST_OPT_UNPIN,
 };
@@ -322,12 +295,9 @@ static const struct option conntest_options[] = {
 	{"cafile", required_argument, NULL, CONNTEST_OPT_CAFILE},
 	{"timeout", required_argument, NULL, CONNTEST_OPT_TIMEOUT},
 	{"json", no_argument, NULL, CONNTEST_OPT_JSON},
-	{"help", no_argument, NULL, CONNTEST_OPT_HELP},
-	{"version", no_argument, NULL, CONNTEST_OPT_VERSION},
 	{"pin", required_argument, NULL, CONNTEST_OPT_PIN},
 	{"unpin", optional_argument, NULL, CONNTEST_OPT_UNPIN},
-	{"verbose", no_argument, NULL, 'v'},
-	{NULL, 0, NULL, 0},
+	CLI_COMMON_OPTIONS,
 };
 
 /* Returns -1 to go on, else the exit status (help, version, usage error). */
@@ -338,12 +308,11 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 	bool settings = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "v", conntest_options, NULL)) !=
-	       -1) {
+	while ((c = cli_next(&conntest_cli, argc, argv, "",
+			     conntest_options)) != -1) {
 		switch (c) {
-		case 'v': /* the protocol trace on stderr, secrets redacted */
-			args->verbose = true;
-			break;
+		case CLI_DONE:
+			return conntest_cli.status;
 		case CONNTEST_OPT_STORE:
 			args->store = optarg;
 			break;
@@ -389,7 +358,7 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 		case CONNTEST_OPT_TIMEOUT:
 			if (conntest_parse_timeout(optarg, &args->timeout_ms,
 						   err) != E2_OK)
-				return CONNTEST_EXIT_USAGE;
+				return cli_usage(&conntest_cli, "%s", err->msg);
 			break;
 		case CONNTEST_OPT_JSON:
 			args->json = true;
@@ -401,51 +370,37 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 			args->unpin = true;
 			args->unpin_host = optarg;
 			break;
-		case CONNTEST_OPT_HELP:
-			conntest_usage(stdout);
-			return CONNTEST_EXIT_OK;
-		case CONNTEST_OPT_VERSION:
-			tool_print_version(CONNTEST_NAME);
-			return CONNTEST_EXIT_OK;
 		default:
-			conntest_usage(stderr);
-			return CONNTEST_EXIT_USAGE;
+			return cli_usage(&conntest_cli, "unexpected option");
 		}
 	}
 	if (optind < argc)
 		args->guid = argv[optind++];
-	if (optind < argc) {
-		e2_fail(err, E2_EINVAL, "unexpected argument \"%s\"",
-			argv[optind]);
-		return CONNTEST_EXIT_USAGE;
-	}
-	if (args->guid != NULL && settings) {
-		e2_fail(err, E2_EINVAL,
-			"a GUID and server settings exclude each other");
-		return CONNTEST_EXIT_USAGE;
-	}
-	if (args->guid == NULL && args->in == NULL && args->out == NULL) {
-		e2_fail(err, E2_EINVAL, "no GUID, --in or --out given");
-		return CONNTEST_EXIT_USAGE;
-	}
-	if ((args->pin != NULL || args->unpin) && args->guid == NULL) {
-		e2_fail(err, E2_EINVAL, "--pin and --unpin need a GUID");
-		return CONNTEST_EXIT_USAGE;
-	}
-	if (args->pin != NULL && args->unpin) {
-		e2_fail(err, E2_EINVAL, "--pin and --unpin exclude each other");
-		return CONNTEST_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return cli_usage(&conntest_cli, "unexpected argument \"%s\"",
+				 argv[optind]);
+	if (args->guid != NULL && settings)
+		return cli_usage(&conntest_cli,
+				 "an account and server settings exclude each "
+				 "other");
+	if (args->guid == NULL && args->in == NULL && args->out == NULL)
+		return cli_usage(&conntest_cli,
+				 "no account, --in or --out given");
+	if ((args->pin != NULL || args->unpin) && args->guid == NULL)
+		return cli_usage(&conntest_cli,
+				 "--pin and --unpin need an account");
+	if (args->pin != NULL && args->unpin)
+		return cli_usage(&conntest_cli,
+				 "--pin and --unpin exclude each other");
 	if (args->pin != NULL) {
 		char canon[72];
+		struct e2_err perr = {0};
 
-		if (e2_pin_parse(args->pin, canon, err) != E2_OK)
-			return CONNTEST_EXIT_USAGE;
+		if (e2_pin_parse(args->pin, canon, &perr) != E2_OK)
+			return cli_usage(&conntest_cli, "%s", perr.msg);
 	}
-	if (args->guid == NULL && args->store != NULL) {
-		e2_fail(err, E2_EINVAL, "--store needs a GUID");
-		return CONNTEST_EXIT_USAGE;
-	}
+	if (args->guid == NULL && args->store != NULL)
+		return cli_usage(&conntest_cli, "--store needs an account");
 	if (args->cafile == NULL) {
 		const char *env = getenv("EMAIL2_CAFILE");
 
@@ -480,7 +435,7 @@ conntest_pin(const struct conntest_args *args, struct e2_store *st,
 		else
 			e2_conntest_print_text(rep, stdout);
 		(void)fflush(stdout);
-		tool_print_error(CONNTEST_NAME, err);
+		cli_error(&conntest_cli, err);
 		return rc;
 	}
 	if (rc != E2_OK)
@@ -540,22 +495,37 @@ conntest_unpin(const struct conntest_args *args, struct e2_store *st,
 	size_t n = 0;
 
 	if (e2_pin_delete(st, a->guid, args->unpin_host, &n, &err) != E2_OK) {
-		tool_print_error(CONNTEST_NAME, &err);
-		return CONNTEST_EXIT_USAGE;
+		cli_error(&conntest_cli, &err);
+		return CLI_EXIT_FAILURE;
 	}
 	if (n == 0) {
 		e2_fail(&err, E2_EINVAL, "no pin for %s of account %s",
 			args->unpin_host != NULL ? args->unpin_host
 						 : "any host",
 			a->guid);
-		tool_print_error(CONNTEST_NAME, &err);
-		return CONNTEST_EXIT_USAGE;
+		cli_error(&conntest_cli, &err);
+		return CLI_EXIT_FAILURE;
 	}
 	printf("unpinned %zu certificate%s of account %s%s%s\n", n,
 	       n == 1 ? "" : "s", a->guid,
 	       args->unpin_host != NULL ? " for " : "",
 	       args->unpin_host != NULL ? args->unpin_host : "");
-	return CONNTEST_EXIT_OK;
+	return CLI_EXIT_OK;
+}
+
+/* -q: one line per failed side on stderr, nothing else */
+static void
+conntest_print_failed(const struct e2_conntest_report *rep)
+{
+	const struct e2_side_report *side[] = {&rep->in, &rep->out};
+	static const char *const name[] = {"incoming", "outgoing"};
+
+	for (size_t i = 0; i < 2; i++)
+		if (side[i]->tested && !side[i]->ok)
+			fprintf(stderr, "%s: %s %s: %s: %s\n", CONNTEST_NAME,
+				name[i], side[i]->host,
+				e2_status_name(side[i]->status),
+				side[i]->error);
 }
 
 int
@@ -571,31 +541,32 @@ main(int argc, char **argv)
 	int status;
 
 	status = conntest_parse_args(argc, argv, &args, &err);
-	if (status >= 0) {
-		if (err.code != E2_OK)
-			tool_print_error(CONNTEST_NAME, &err);
+	if (status >= 0)
 		return status;
-	}
-	status = CONNTEST_EXIT_USAGE;
+	status = CLI_EXIT_FAILURE;
 	if (args.guid != NULL)
 		rc = conntest_load_account(&args, &st, &a, &err);
 	else
 		rc = conntest_build_account(&args, &a, &err);
 	if (rc != E2_OK) {
-		tool_print_error(CONNTEST_NAME, &err);
+		/* a bad setting or file argument is a usage error */
+		if (args.guid == NULL && rc == E2_EINVAL)
+			status = cli_usage(&conntest_cli, "%s", err.msg);
+		else
+			cli_error(&conntest_cli, &err);
 		goto out;
 	}
 	rep = calloc(1, sizeof(*rep));
 	if (rep == NULL) {
 		e2_fail(&err, E2_ENOMEM, "out of memory");
-		tool_print_error(CONNTEST_NAME, &err);
+		cli_error(&conntest_cli, &err);
 		goto out;
 	}
 	opts.cafile = args.cafile;
 	opts.timeout_ms = args.timeout_ms;
 	opts.test_in = a->in.host != NULL;
 	opts.test_out = a->out.host != NULL;
-	opts.trace = args.verbose ? stderr : NULL;
+	opts.trace = conntest_cli.verbose > 0 ? stderr : NULL;
 	opts.store = st;
 	if (args.unpin) {
 		status = conntest_unpin(&args, st, a);
@@ -605,14 +576,16 @@ main(int argc, char **argv)
 	if (rc == E2_OK && args.pin != NULL)
 		rc = conntest_pin(&args, st, a, &opts, rep, &err);
 	if (rc == E2_ECERT) {
-		status = CONNTEST_EXIT_TLS; /* nothing pinned, report shown */
+		status = CLI_EXIT_FAILURE; /* nothing pinned, report shown */
 		goto out;
 	}
 	if (rc != E2_OK) {
-		tool_print_error(CONNTEST_NAME, &err);
+		cli_error(&conntest_cli, &err);
 		goto out;
 	}
-	if (args.json)
+	if (conntest_cli.quiet)
+		conntest_print_failed(rep);
+	else if (args.json)
 		e2_conntest_print_json(rep, stdout);
 	else
 		e2_conntest_print_text(rep, stdout);
@@ -620,13 +593,13 @@ main(int argc, char **argv)
 	conntest_hint_repin(st, a, rep);
 	/* the incoming side is tested and reported first, so it decides */
 	status = conntest_exit_for(&rep->in);
-	if (status == CONNTEST_EXIT_OK)
+	if (status == CLI_EXIT_OK)
 		status = conntest_exit_for(&rep->out);
-	if (status == CONNTEST_EXIT_OK && !rep->ok)
-		status = CONNTEST_EXIT_PROTO;
+	if (status == CLI_EXIT_OK && !rep->ok)
+		status = CLI_EXIT_FAILURE;
 out:
-	if (fflush(stdout) != 0 && status == CONNTEST_EXIT_OK)
-		status = CONNTEST_EXIT_USAGE;
+	if (fflush(stdout) != 0 && status == CLI_EXIT_OK)
+		status = CLI_EXIT_FAILURE;
 	free(rep);
 	e2_account_free(&a);
 	e2_store_close(&st);

@@ -9,16 +9,12 @@
 #include <time.h>
 
 #include "email2.h"
+#include "cli.h"
 #include "tool.h"
 
 #define OUTBOX_NAME "email2-outbox"
 
-/* Exit statuses (documented in email2-outbox(1) and --help). */
-enum outbox_exit {
-	OUTBOX_EXIT_OK = 0,
-	OUTBOX_EXIT_USAGE = 1,    /* bad arguments, store error */
-	OUTBOX_EXIT_NOTFOUND = 2, /* no message has that id */
-};
+/* Exit statuses (email2-outbox(1)): enum cli_exit. */
 
 struct outbox_args {
 	const char *store;
@@ -28,34 +24,38 @@ struct outbox_args {
 	const char *id;
 };
 
-static void
-outbox_usage(FILE *f)
-{
-	fputs("usage: " OUTBOX_NAME " [--store DIR] [--account GUID] list"
-	      " [--json]\n"
-	      "       " OUTBOX_NAME " [--store DIR] [--account GUID]"
-	      " retry|drop|show ID\n"
-	      "The send queue of each account: what waits, what failed, why.\n"
-	      "\n"
-	      "  list        every queued message: id, account, state (new,\n"
-	      "              queued, sent, failed), attempts, next attempt,\n"
-	      "              last error, subject and recipients\n"
-	      "  retry ID    make it due now; a failed message is queued "
-	      "again\n"
-	      "              with its attempts reset (the next sync sends it)\n"
-	      "  drop ID     remove the message from the queue (its file too)\n"
-	      "  show ID     the message's file as it is queued\n"
-	      "  --store DIR      the store (default $EMAIL2_HOME, else\n"
-	      "                   $XDG_DATA_HOME/email2)\n"
-	      "  --account GUID   only this account's queue\n"
-	      "  --json           list as one JSON array\n"
-	      "  --help, --version\n"
-	      "\n"
-	      "Exit status: 0 ok, 1 usage or store error, 2 no message has\n"
-	      "that id.\n",
-	      f);
-}
+static struct cli outbox_cli = {
+	.prog = OUTBOX_NAME,
+	.synopsis = "[OPTION]... list\n"
+		    "[OPTION]... retry|drop|show ID",
+	.help = "The send queue of each account: what waits, what failed, "
+		"why.\n"
+		"\n"
+		"Commands:\n"
+		"  list        every queued message: id, account, state (new,\n"
+		"              queued, sent, failed), attempts, next attempt,\n"
+		"              last error, subject and recipients\n"
+		"  retry ID    make it due now; a failed message is queued "
+		"again\n"
+		"              with its attempts reset (the next sync sends "
+		"it)\n"
+		"  drop ID     remove the message from the queue (its file "
+		"too)\n"
+		"  show ID     the message's file as it is queued\n"
+		"\n"
+		"Options:\n"
+		"      --store DIR      the store (default $EMAIL2_HOME, else\n"
+		"                       $XDG_DATA_HOME/email2)\n"
+		"      --account ACCOUNT  only this account's queue (its GUID\n"
+		"                       in any form, NAME or REPLYADDR)\n"
+		"      --json           list as one JSON array\n",
+	.exits = "  0  done\n"
+		 "  1  no message has that ID, no such account, or a store "
+		 "error\n"
+		 "  2  usage error\n",
+};
 
+/* 0: go on; -1: help or version printed (exit 0); else a usage error's exit */
 static int
 outbox_parse(int argc, char **argv, struct outbox_args *a)
 {
@@ -63,15 +63,15 @@ outbox_parse(int argc, char **argv, struct outbox_args *a)
 		{"store", required_argument, NULL, 's'},
 		{"account", required_argument, NULL, 'a'},
 		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		CLI_COMMON_OPTIONS,
 	};
 	int ch;
 
 	memset(a, 0, sizeof(*a));
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((ch = cli_next(&outbox_cli, argc, argv, "", opts)) != -1) {
 		switch (ch) {
+		case CLI_DONE:
+			return outbox_cli.status == 0 ? -1 : outbox_cli.status;
 		case 's':
 			a->store = optarg;
 			break;
@@ -81,48 +81,28 @@ outbox_parse(int argc, char **argv, struct outbox_args *a)
 		case 'j':
 			a->json = true;
 			break;
-		case 'h':
-			outbox_usage(stdout);
-			return 1;
-		case 'V':
-			tool_print_version(OUTBOX_NAME);
-			return 1;
 		default:
-			outbox_usage(stderr);
-			return -1;
+			return cli_usage(&outbox_cli, "unexpected option");
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr,
-			"%s: name a command: list, retry, drop or show\n",
-			OUTBOX_NAME);
-		return -1;
-	}
+	if (optind >= argc)
+		return cli_usage(&outbox_cli,
+				 "name a command: list, retry, drop or show");
 	a->cmd = argv[optind++];
 	if (strcmp(a->cmd, "list") == 0) {
-		if (optind != argc) {
-			fprintf(stderr, "%s: list takes no argument\n",
-				OUTBOX_NAME);
-			return -1;
-		}
+		if (optind != argc)
+			return cli_usage(&outbox_cli, "list takes no argument");
 		return 0;
 	}
 	if (strcmp(a->cmd, "retry") != 0 && strcmp(a->cmd, "drop") != 0 &&
-	    strcmp(a->cmd, "show") != 0) {
-		fprintf(stderr, "%s: unknown command \"%s\"\n", OUTBOX_NAME,
-			a->cmd);
-		return -1;
-	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "%s: %s takes one message id (see list)\n",
-			OUTBOX_NAME, a->cmd);
-		return -1;
-	}
+	    strcmp(a->cmd, "show") != 0)
+		return cli_usage(&outbox_cli, "unknown command \"%s\"", a->cmd);
+	if (optind + 1 != argc)
+		return cli_usage(&outbox_cli,
+				 "%s takes one message id (see list)", a->cmd);
 	a->id = argv[optind];
-	if (a->json) {
-		fprintf(stderr, "%s: --json goes with list\n", OUTBOX_NAME);
-		return -1;
-	}
+	if (a->json)
+		return cli_usage(&outbox_cli, "--json goes with list");
 	return 0;
 }
 
@@ -212,29 +192,31 @@ outbox_show(struct e2_store *st, const struct outbox_args *a)
 	struct e2_err err = {0};
 	size_t n = 0, len = 0;
 	char *buf = NULL;
-	int rc = OUTBOX_EXIT_NOTFOUND;
+	bool found = false;
+	int rc = CLI_EXIT_FAILURE;
 
 	if (e2_outbox_list(st, a->account, &v, &n, &err) != E2_OK) {
-		tool_print_error(OUTBOX_NAME, &err);
-		return OUTBOX_EXIT_USAGE;
+		cli_error(&outbox_cli, &err);
+		return CLI_EXIT_FAILURE;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].id, a->id) != 0)
 			continue;
+		found = true;
 		if (v[i].path[0] == '\0' ||
 		    tool_read_file(v[i].path, 64u * 1024 * 1024, &buf, &len,
 				   &err) != E2_OK) {
-			tool_print_error(OUTBOX_NAME, &err);
-			rc = OUTBOX_EXIT_USAGE;
+			cli_error(&outbox_cli, &err);
+			rc = CLI_EXIT_FAILURE;
 			break;
 		}
 		printf("id: %s\naccount: %s\nstate: %s\nfile: %s\n\n", v[i].id,
 		       v[i].guid, e2_outbox_state_name(v[i].state), v[i].path);
 		(void)fwrite(buf, 1, len, stdout);
-		rc = OUTBOX_EXIT_OK;
+		rc = CLI_EXIT_OK;
 		break;
 	}
-	if (rc == OUTBOX_EXIT_NOTFOUND)
+	if (!found)
 		fprintf(stderr, "%s: no queued message \"%s\"\n", OUTBOX_NAME,
 			a->id);
 	free(buf);
@@ -251,20 +233,30 @@ main(int argc, char **argv)
 	struct e2_outbox_item *v = NULL;
 	size_t n = 0;
 	bool found = false;
+	char *guid = NULL;
 	int rc;
 
 	rc = outbox_parse(argc, argv, &a);
 	if (rc != 0)
-		return rc > 0 ? OUTBOX_EXIT_OK : OUTBOX_EXIT_USAGE;
-	if (e2_store_open(a.store, &st, &err) != E2_OK) {
-		tool_print_error(OUTBOX_NAME, &err);
-		return OUTBOX_EXIT_USAGE;
+		return rc < 0 ? CLI_EXIT_OK : rc;
+	if (e2_store_open_existing(a.store, &st, &err) != E2_OK) {
+		cli_error(&outbox_cli, &err);
+		return CLI_EXIT_FAILURE;
 	}
-	rc = OUTBOX_EXIT_OK;
+	/* --account: any spelling of its GUID, its NAME or REPLYADDR */
+	if (a.account != NULL) {
+		if (e2_account_resolve(st, a.account, &guid, &err) != E2_OK) {
+			cli_error(&outbox_cli, &err);
+			e2_store_close(&st);
+			return CLI_EXIT_FAILURE;
+		}
+		a.account = guid;
+	}
+	rc = CLI_EXIT_OK;
 	if (strcmp(a.cmd, "list") == 0) {
 		if (e2_outbox_list(st, a.account, &v, &n, &err) != E2_OK) {
-			tool_print_error(OUTBOX_NAME, &err);
-			rc = OUTBOX_EXIT_USAGE;
+			cli_error(&outbox_cli, &err);
+			rc = CLI_EXIT_FAILURE;
 		} else {
 			outbox_print(v, n, a.json);
 		}
@@ -279,23 +271,24 @@ main(int argc, char **argv)
 							    &found, &err);
 
 		if (s != E2_OK) {
-			tool_print_error(OUTBOX_NAME, &err);
-			rc = OUTBOX_EXIT_USAGE;
+			cli_error(&outbox_cli, &err);
+			rc = CLI_EXIT_FAILURE;
 		} else if (!found) {
 			fprintf(stderr, "%s: no queued message \"%s\"\n",
 				OUTBOX_NAME, a.id);
-			rc = OUTBOX_EXIT_NOTFOUND;
+			rc = CLI_EXIT_FAILURE;
 		} else if (strcmp(a.cmd, "retry") == 0) {
 			bool woken = false;
 
 			/* a running email2-syncd sends it now */
 			e2_err_clear(&err);
 			(void)e2_syncd_wake(st, &woken, &err);
-			if (woken)
+			if (woken && !outbox_cli.quiet)
 				fprintf(stderr, "%s: email2-syncd woken\n",
 					OUTBOX_NAME);
 		}
 	}
 	e2_store_close(&st);
+	free(guid);
 	return rc;
 }

@@ -9,30 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "tool.h"
 
 #define PROG "email2-provision"
 
-/* Exit statuses (email2-provision(1), the issue 9 convention). */
-enum provision_exit {
-	PROVISION_EXIT_OK = 0,      /* every command succeeded */
-	PROVISION_EXIT_FAILED = 1,  /* document unusable, or the store failed */
-	PROVISION_EXIT_USAGE = 2,   /* the command line was wrong */
-	PROVISION_EXIT_PARTIAL = 3, /* applied, but some commands failed */
-};
+/* Exit statuses (email2-provision(1)): enum cli_exit. */
+#define PROVISION_EXIT_OK CLI_EXIT_OK
+#define PROVISION_EXIT_FAILED CLI_EXIT_FAILURE
+#define PROVISION_EXIT_USAGE CLI_EXIT_USAGE
+#define PROVISION_EXIT_PARTIAL CLI_EXIT_PARTIAL
 
-static void
-provision_usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: " PROG " [--store DIR] [--dry-run] [FILE|-]\n"
-		"       " PROG " [--store DIR] --set-option GUID NAME=VALUE\n"
-		"Apply an EMAIL2 provisioning document (OMA DM SyncML or OMA\n"
+static struct cli provision_cli = {
+	.prog = PROG,
+	.synopsis = "[OPTION]... [FILE|-]\n"
+		    "[OPTION]... --set-option ACCOUNT NAME=VALUE",
+	.help = "Apply an EMAIL2 provisioning document (OMA DM SyncML or OMA\n"
 		"Client Provisioning wap-provisioningdoc) to the account "
 		"store\n"
-		"and print the response on standard output.\n"
+		"and print the response on standard output. FILE defaults "
+		"to\n"
+		"standard input. Failed commands are listed on standard "
+		"error.\n"
+		"This is the only tool that creates a store.\n"
 		"\n"
-		"  -s, --store DIR  account store (default $EMAIL2_HOME, else\n"
+		"Options:\n"
+		"  -s, --store DIR  account store (default $EMAIL2_HOME, "
+		"else\n"
 		"                   $XDG_DATA_HOME/email2)\n"
 		"  -n, --dry-run    check the document and print the response\n"
 		"                   a real run would; change nothing\n"
@@ -40,22 +43,19 @@ provision_usage(FILE *f)
 		"                   write the response to FILE, not to "
 		"standard\n"
 		"                   output\n"
-		"  -v, --verbose    list every failed command, rolled back "
-		"ones\n"
-		"                   (216) too\n"
-		"      --set-option GUID NAME=VALUE\n"
+		"      --set-option ACCOUNT NAME=VALUE\n"
 		"                   set an account option the document does\n"
-		"                   not carry: sent-copy=upload|server\n"
-		"  -h, --help       show this help and exit\n"
-		"  -V, --version    show the version and exit\n"
-		"\n"
-		"FILE defaults to standard input. Failed commands are listed "
-		"on\n"
-		"standard error, the first cause first. Exit status: 0 every\n"
-		"command succeeded, 3 some failed, 1 unusable document or "
-		"store\n"
-		"failure, 2 usage error.\n");
-}
+		"                   not carry: sent-copy=upload|server;\n"
+		"                   ACCOUNT is its GUID (any form), NAME or\n"
+		"                   REPLYADDR\n"
+		"With -v every failed command is listed, rolled back ones "
+		"(216) too.\n",
+	.exits = "  0  every command succeeded\n"
+		 "  1  the document was unusable, or the store failed\n"
+		 "  2  usage error\n"
+		 "  3  partial: the document was applied, some commands "
+		 "failed\n",
+};
 
 /*
  * One failed command: "Replace LOCURI (CmdID 14, line 117): 400: WHY" for
@@ -85,7 +85,8 @@ provision_print_failure(const struct e2_provision_result *res,
  * last. Nothing when every command succeeded but the notes.
  */
 static void
-provision_print_failures(const struct e2_provision_result *res, bool verbose)
+provision_print_failures(const struct e2_provision_result *res, bool verbose,
+			 bool quiet)
 {
 	const struct e2_provision_failure *first =
 		e2_provision_first_cause(res);
@@ -106,7 +107,7 @@ provision_print_failures(const struct e2_provision_result *res, bool verbose)
 		provision_print_failure(res, f);
 	}
 	/* what happened besides the statuses: mail removed, queue dropped */
-	for (size_t i = 0; i < res->n_notes; i++)
+	for (size_t i = 0; i < res->n_notes && !quiet; i++)
 		fprintf(stderr, PROG ": %s\n", res->notes[i]);
 	if (first == NULL)
 		return;
@@ -147,28 +148,34 @@ provision_write_response(const char *path,
 	return PROVISION_EXIT_OK;
 }
 
-/* --set-option GUID NAME=VALUE: one option of one account */
+/* --set-option ACCOUNT NAME=VALUE: one option of one account */
 static int
-provision_set_option(const char *store_dir, const char *guid, int nargs,
+provision_set_option(const char *store_dir, const char *account, int nargs,
 		     char **args)
 {
 	struct e2_err err = {0};
 	struct e2_store *st = NULL;
+	char *guid = NULL;
 	int status = PROVISION_EXIT_FAILED;
 
-	if (nargs != 1) {
-		fprintf(stderr, PROG ": --set-option GUID takes one "
-				     "NAME=VALUE\n");
-		provision_usage(stderr);
-		return PROVISION_EXIT_USAGE;
+	if (nargs != 1)
+		return cli_usage(&provision_cli,
+				 "--set-option ACCOUNT takes one NAME=VALUE");
+	if (e2_store_open_existing(store_dir, &st, &err) != E2_OK ||
+	    e2_account_resolve(st, account, &guid, &err) != E2_OK) {
+		/* a missing store or account is not a usage error */
+		cli_error(&provision_cli, &err);
+		goto out;
 	}
-	if (e2_store_open(store_dir, &st, &err) == E2_OK &&
-	    e2_account_set_option(st, guid, args[0], &err) == E2_OK)
+	if (e2_account_set_option(st, guid, args[0], &err) == E2_OK) {
 		status = PROVISION_EXIT_OK;
-	else
-		tool_print_error(PROG, &err);
-	if (status != PROVISION_EXIT_OK && err.code == E2_EINVAL)
-		status = PROVISION_EXIT_USAGE;
+	} else {
+		cli_error(&provision_cli, &err);
+		if (err.code == E2_EINVAL)
+			status = PROVISION_EXIT_USAGE;
+	}
+out:
+	free(guid);
 	e2_store_close(&st);
 	return status;
 }
@@ -178,14 +185,11 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"store", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
 		{"set-option", required_argument, NULL, 'O'},
-		{"version", no_argument, NULL, 'V'},
-		/* issue 9 (csp): dry run, where the response goes, detail */
+		/* issue 9 (csp): dry run, where the response goes */
 		{"dry-run", no_argument, NULL, 'n'},
 		{"response", required_argument, NULL, 'R'},
-		{"verbose", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
+		CLI_COMMON_OPTIONS,
 	};
 	struct e2_provision_result res = {0};
 	struct e2_err err = {0};
@@ -194,7 +198,6 @@ main(int argc, char **argv)
 	const char *path = "-";
 	const char *opt_guid = NULL;
 	bool dry_run = false;
-	bool verbose = false;
 	const char *response_path = "-";
 	char *doc = NULL;
 	size_t len = 0;
@@ -202,8 +205,11 @@ main(int argc, char **argv)
 	enum e2_status rc;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:hVnv", longopts, NULL)) != -1) {
+	while ((c = cli_next(&provision_cli, argc, argv, "s:n", longopts)) !=
+	       -1) {
 		switch (c) {
+		case CLI_DONE:
+			return provision_cli.status;
 		case 's':
 			store_dir = optarg;
 			break;
@@ -216,47 +222,32 @@ main(int argc, char **argv)
 		case 'R':
 			response_path = optarg;
 			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			provision_usage(stdout);
-			return PROVISION_EXIT_OK;
-		case 'V':
-			tool_print_version(PROG);
-			return PROVISION_EXIT_OK;
 		default:
-			provision_usage(stderr);
-			return PROVISION_EXIT_USAGE;
+			return cli_usage(&provision_cli, "unexpected option");
 		}
 	}
-	if (opt_guid != NULL && dry_run) {
-		fprintf(stderr, PROG ": --dry-run checks a document, not "
-				     "--set-option\n"
-				     "Try '" PROG " --help'.\n");
-		return PROVISION_EXIT_USAGE;
-	}
+	if (opt_guid != NULL && dry_run)
+		return cli_usage(&provision_cli,
+				 "--dry-run checks a document, not "
+				 "--set-option");
 	if (opt_guid != NULL)
 		return provision_set_option(store_dir, opt_guid, argc - optind,
 					    argv + optind);
-	if (argc - optind > 1) {
-		fprintf(stderr, PROG ": one document at a time\n");
-		provision_usage(stderr);
-		return PROVISION_EXIT_USAGE;
-	}
+	if (argc - optind > 1)
+		return cli_usage(&provision_cli, "one document at a time");
 	if (optind < argc)
 		path = argv[optind];
 	/* from here on the command line was right: failures exit 1 or 3 */
 	status = PROVISION_EXIT_FAILED;
 	if (tool_read_file(path, TOOL_MAX_INPUT, &doc, &len, &err) != E2_OK) {
-		tool_print_error(PROG, &err);
+		cli_error(&provision_cli, &err);
 		goto out;
 	}
 	if (dry_run) {
 		/* e2_provision_check() opens an in-memory copy itself */
 		rc = e2_provision_check(store_dir, doc, len, &res, &err);
 	} else if (e2_store_open(store_dir, &st, &err) != E2_OK) {
-		tool_print_error(PROG, &err);
+		cli_error(&provision_cli, &err);
 		goto out;
 	} else {
 		rc = e2_provision(st, doc, len, &res, &err);
@@ -269,13 +260,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (rc != E2_OK) {
-		tool_print_error(PROG, &err);
+		cli_error(&provision_cli, &err);
 		goto out;
 	}
 	status = provision_write_response(response_path, &res);
 	if (status != PROVISION_EXIT_OK)
 		goto out;
-	provision_print_failures(&res, verbose);
+	provision_print_failures(&res, provision_cli.verbose > 0,
+				 provision_cli.quiet);
 	status = res.failed == 0 ? PROVISION_EXIT_OK : PROVISION_EXIT_PARTIAL;
 out:
 	e2_provision_result_free(&res);

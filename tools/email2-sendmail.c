@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <sysexits.h>
 
 #include "email2.h"
+#include "cli.h"
 #include "tool.h"
 
 #define SM_NAME "email2-sendmail"
@@ -40,14 +42,17 @@ struct sm_args {
 	size_t nrcpt;
 };
 
+/*
+ * The exception to the common command line (tools/cli.h, issue 9): the
+ * options are sendmail's, so -h, -V, -q keep sendmail's meanings (or
+ * none) and only --help and --version are ours; a usage error is one line
+ * and the --help hint, exit EX_USAGE.
+ */
 static void
 sm_usage(FILE *f)
 {
-	fputs("usage: " SM_NAME " [-t] [-i] [-f ADDR] [-F NAME] [-oi] [-oem]"
-	      " [-odb|-odi] [-v]\n"
-	      "                       [--account GUID] [--store DIR] [--now]"
-	      " [--cafile FILE]\n"
-	      "                       [--] [RECIPIENT...]  < message\n"
+	fputs("Usage: " SM_NAME " [OPTION]... [--] [RECIPIENT]...  < message"
+	      "\n"
 	      "Queues the message on standard input in the send queue of the\n"
 	      "account whose REPLYADDR is the sender, and wakes a running\n"
 	      "email2-syncd to send it.\n"
@@ -65,7 +70,8 @@ sm_usage(FILE *f)
 	      "  -oem, -odb, -odi, -oXXX, -bm, -B TYPE, -N DSN  accepted,\n"
 	      "                 ignored\n"
 	      "  -v             say on stderr what happened\n"
-	      "  --account GUID the account when no address picks one\n"
+	      "  --account ACCOUNT  the account when no address picks one\n"
+	      "                 (its GUID in any form, NAME or REPLYADDR)\n"
 	      "  --store DIR    the store (default $EMAIL2_HOME, else\n"
 	      "                 $XDG_DATA_HOME/email2)\n"
 	      "  --now          send the account's queue at once and print\n"
@@ -73,10 +79,31 @@ sm_usage(FILE *f)
 	      "  --cafile FILE  with --now: trust these CA certificates\n"
 	      "  --help, --version\n"
 	      "\n"
-	      "Exit status (sysexits.h): 0 queued (sent with --now), 64\n"
-	      "usage, 65 message refused, 67 no account for the sender, 73\n"
-	      "store error, 75 --now: queued but not sent yet.\n",
+	      "\n"
+	      "Exit status (sysexits.h, as sendmail's, unlike the other\n"
+	      "email2 tools): 0 queued (sent with --now), 64 usage, 65\n"
+	      "message refused, 67 no account for the sender, 73 store\n"
+	      "error (none, or damaged), 75 --now: queued but not sent "
+	      "yet.\n"
+	      "\n"
+	      "Full documentation: man " SM_NAME "\n",
 	      f);
+}
+
+/* A usage error: one line, the hint; -1 (EX_USAGE) for sm_parse(). */
+static int sm_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static int
+sm_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", SM_NAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", SM_NAME);
+	return -1;
 }
 
 static int
@@ -96,8 +123,9 @@ sm_parse(int argc, char **argv, struct sm_args *a)
 	memset(a, 0, sizeof(*a));
 	a->dot_ends = true;
 	a->cafile = getenv("EMAIL2_CAFILE");
+	opterr = 0; /* one line of ours, then the --help hint */
 	/* "+": options end at the first recipient, as sendmail's do */
-	while ((ch = getopt_long(argc, argv, "+tif:r:F:o:vb:B:N:", opts,
+	while ((ch = getopt_long(argc, argv, "+:tif:r:F:o:vb:B:N:", opts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -119,13 +147,10 @@ sm_parse(int argc, char **argv, struct sm_args *a)
 				a->dot_ends = false;
 			break;
 		case 'b':
-			if (strcmp(optarg, "m") != 0) {
-				fprintf(stderr,
-					"%s: only -bm (deliver) is "
-					"supported, not -b%s\n",
-					SM_NAME, optarg);
-				return -1;
-			}
+			if (strcmp(optarg, "m") != 0)
+				return sm_usage_error("only -bm (deliver) is "
+						      "supported, not -b%s",
+						      optarg);
 			break;
 		case 'B':
 		case 'N':
@@ -151,18 +176,21 @@ sm_parse(int argc, char **argv, struct sm_args *a)
 		case 'V':
 			tool_print_version(SM_NAME);
 			return 1;
+		case ':':
+			return sm_usage_error("option '%s' needs an argument",
+					      argv[optind - 1]);
 		default:
-			sm_usage(stderr);
-			return -1;
+			if (optopt != 0)
+				return sm_usage_error("option '-%c' is unknown",
+						      optopt);
+			return sm_usage_error("option '%s' is unknown",
+					      argv[optind - 1]);
 		}
 	}
 	a->rcpt = argv + optind;
 	a->nrcpt = (size_t)(argc - optind);
-	if (!a->from_headers && a->nrcpt == 0) {
-		fprintf(stderr, "%s: no recipient: name them, or use -t\n",
-			SM_NAME);
-		return -1;
-	}
+	if (!a->from_headers && a->nrcpt == 0)
+		return sm_usage_error("no recipient: name them, or use -t");
 	return 0;
 }
 
@@ -244,8 +272,11 @@ sm_account(struct e2_store *st, const struct sm_args *a, const char *msg,
 	if (*guid_out != NULL)
 		return EX_OK;
 	if (a->account != NULL) {
-		*guid_out = strdup(a->account);
-		return *guid_out != NULL ? EX_OK : EX_OSERR;
+		/* any spelling of its GUID, its NAME or REPLYADDR */
+		if (e2_account_resolve(st, a->account, guid_out, &err) == E2_OK)
+			return EX_OK;
+		tool_print_error(SM_NAME, &err);
+		return err.code == E2_EINVAL ? EX_NOUSER : EX_CANTCREAT;
 	}
 	if (tried[0] != NULL || tried[1] != NULL)
 		fprintf(stderr,
@@ -327,7 +358,7 @@ main(int argc, char **argv)
 		rc = EX_DATAERR;
 		goto out;
 	}
-	if (e2_store_open(a.store, &st, &err) != E2_OK) {
+	if (e2_store_open_existing(a.store, &st, &err) != E2_OK) {
 		tool_print_error(SM_NAME, &err);
 		rc = EX_CANTCREAT;
 		goto out;

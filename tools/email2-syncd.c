@@ -5,39 +5,47 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "email2.h"
+#include "cli.h"
 #include "tool.h"
 
 #define SYNCD_NAME "email2-syncd"
 #define SYNCD_DEFAULT_JOBS 4
 #define SYNCD_MAX_JOBS 64
 
-/* Exit statuses (documented in email2-syncd(1) and --help). */
-enum syncd_exit {
-	SYNCD_EXIT_OK = 0,      /* every account synced, or stopped */
-	SYNCD_EXIT_USAGE = 1,   /* bad arguments, store unusable */
-	SYNCD_EXIT_ACCOUNT = 2, /* --once: at least one account failed */
-	/* --once: every account synced, but at least one skipped a folder
-	 * or a message it could not store (e2_sync_stats.skipped) */
-	SYNCD_EXIT_PARTIAL = 3,
-};
+/*
+ * Exit statuses (email2-syncd(1)): enum cli_exit. --once: 0 every account
+ * synced; 1 an account failed (or the store); 3 partial: interrupted by
+ * SIGINT/SIGTERM before every account was synced whole, or some folder or
+ * message was skipped (e2_sync_stats.skipped); failure wins over partial.
+ * The daemon exits 0 when stopped by a signal (what systemd expects of a
+ * clean stop), 1 when it cannot start.
+ */
+#define SYNCD_EXIT_OK CLI_EXIT_OK
+#define SYNCD_EXIT_USAGE CLI_EXIT_USAGE
+#define SYNCD_EXIT_FAILED CLI_EXIT_FAILURE
+#define SYNCD_EXIT_PARTIAL CLI_EXIT_PARTIAL
 
 struct syncd_args {
 	const char *store;
-	const char *account;
+	const char *account; /* as typed; account_guid once resolved */
+	char *account_guid;
 	const char *cafile;
 	const char *fetch_full; /* --fetch-full FILE */
 	bool once;
 	bool json;
 	bool quiet;
-	bool verbose; /* -v: the protocol trace on stderr */
+	int verbose; /* -v: the protocol trace on stderr */
+	bool stamp;  /* log lines get a timestamp (stderr is not the journal) */
 	unsigned timeout_ms;
 	size_t batch_msgs;
 	size_t jobs; /* 0: the default */
@@ -54,6 +62,7 @@ struct syncd_args {
  */
 struct syncd_acct {
 	char *guid;
+	char *name;   /* NAME, e2_quote()d; NULL when the account has none */
 	int linger;   /* minutes; 0: only when asked */
 	double last;  /* monotonic end of the last sync; 0: never */
 	bool asked;   /* SIGUSR1, or --once */
@@ -71,6 +80,7 @@ struct syncd_worker {
 	/* the running sync's progress, for the terminal line */
 	size_t messages;
 	unsigned long long bytes;
+	const char *label; /* the running account's label (syncd_label) */
 };
 
 struct syncd {
@@ -88,6 +98,8 @@ struct syncd {
 	bool quit;         /* the signal thread returns */
 	bool failed;       /* an account sync failed */
 	bool partial;      /* an account sync skipped something */
+	bool interrupted;  /* a sync was cut short by SIGTERM/SIGINT */
+	int termsig;       /* the signal that set term */
 	volatile int stop; /* what the engine polls; set with term */
 };
 
@@ -100,52 +112,66 @@ syncd_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-syncd_usage(FILE *f)
-{
-	fputs("usage: " SYNCD_NAME " [--once] [--store DIR] [--account GUID]"
-	      " [--cafile FILE]\n"
-	      "                    [--jobs N] [--json] [--quiet]\n"
-	      "       " SYNCD_NAME " --fetch-full FILE [--store DIR]"
-	      " [--account GUID]\n"
-	      "                    [--cafile FILE]\n"
-	      "Sends queued mail and downloads new mail for every account\n"
-	      "whose SYNCINGCONTENTTYPES includes Mail (0x2).\n"
-	      "\n"
-	      "  --once           sync each account once and exit\n"
-	      "                   (default: stay in the foreground and sync\n"
-	      "                   each account every LINGER minutes; LINGER 0\n"
-	      "                   syncs only on SIGUSR1)\n"
-	      "  --store DIR      the store (default $EMAIL2_HOME, else\n"
-	      "                   $XDG_DATA_HOME/email2)\n"
-	      "  --account GUID   only this account\n"
-	      "  --cafile FILE    trust these CA certificates (default\n"
-	      "                   $EMAIL2_CAFILE, else the system store)\n"
-	      "  --timeout SEC    connection and I/O timeout (default 30)\n"
-	      "  --batch N        messages per durable batch (default 200)\n"
-	      "  --jobs N         accounts synced at the same time (default "
-	      "4,\n"
-	      "                   1 with --once)\n"
-	      "  --fetch-full FILE  replace the message FILE, stored partial\n"
-	      "                   (RETRIEVE) or without its large parts\n"
-	      "                   (KEEPMAX), by the whole message from the\n"
-	      "                   server, and exit (--account is needed when\n"
-	      "                   FILE is not under <store>/mail/{GUID}/)\n"
-	      "  --json           one JSON object per account sync\n"
-	      "  --quiet          no progress and no summary lines\n"
-	      "  -v, --verbose    protocol trace on stderr (no secrets)\n"
-	      "  --help, --version\n"
-	      "\n"
-	      "Signals: SIGTERM/SIGINT stop after the current message and "
-	      "exit 0,\n"
-	      "SIGHUP re-reads the accounts, SIGUSR1 syncs every account now.\n"
-	      "Exit status: 0 every account synced (--once) or stopped by a\n"
-	      "signal, 1 usage or store error, 2 at least one account failed\n"
-	      "(--once), 3 every account synced but some folder or message\n"
-	      "was skipped (--once; the summary says which).\n",
-	      f);
-}
+static struct cli syncd_cli = {
+	.prog = SYNCD_NAME,
+	.synopsis = "[OPTION]... [--once] [--account ACCOUNT]\n"
+		    "[OPTION]... --fetch-full FILE [--account ACCOUNT]",
+	.help = "Sends queued mail and downloads new mail for every account\n"
+		"whose SYNCINGCONTENTTYPES includes Mail (0x2). ACCOUNT is "
+		"its\n"
+		"GUID (any form, any case), NAME or REPLYADDR.\n"
+		"\n"
+		"Options:\n"
+		"      --once           sync each account once and exit\n"
+		"                       (default: stay in the foreground and "
+		"sync\n"
+		"                       each account every LINGER minutes; "
+		"LINGER 0\n"
+		"                       syncs only on SIGUSR1)\n"
+		"      --store DIR      the store (default $EMAIL2_HOME, else\n"
+		"                       $XDG_DATA_HOME/email2)\n"
+		"      --account ACCOUNT  only this account\n"
+		"      --cafile FILE    trust these CA certificates (default\n"
+		"                       $EMAIL2_CAFILE, else the system "
+		"store)\n"
+		"      --timeout SEC    connection and I/O timeout (default "
+		"30)\n"
+		"      --batch N        messages per durable batch (default "
+		"200)\n"
+		"      --jobs N         accounts synced at the same time "
+		"(default 4,\n"
+		"                       1 with --once)\n"
+		"      --fetch-full FILE  replace the message FILE, stored "
+		"partial\n"
+		"                       (RETRIEVE) or without its large parts\n"
+		"                       (KEEPMAX), by the whole message from "
+		"the\n"
+		"                       server, and exit (--account is needed "
+		"when\n"
+		"                       FILE is not under "
+		"<store>/mail/{GUID}/)\n"
+		"      --json           one JSON object per account sync\n"
+		"  -v, --verbose        protocol trace on stderr (no "
+		"secrets)\n"
+		"With -q only failed accounts are named (on standard error).\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT stop after the current message, "
+		"SIGHUP\n"
+		"re-reads the accounts, SIGUSR1 syncs every account now.\n",
+	.exits =
+		"  0  every account synced (--once), or the daemon was "
+		"stopped\n"
+		"     by a signal\n"
+		"  1  an account failed (--once; the summary names it), or "
+		"the\n"
+		"     store could not be used\n"
+		"  2  usage error\n"
+		"  3  partial (--once): stopped by SIGINT/SIGTERM before "
+		"every\n"
+		"     account was synced, or a folder or message was skipped\n",
+};
 
+/* 0: go on; -1: help or version printed (exit 0); else a usage error's exit */
 static int
 syncd_parse(int argc, char **argv, struct syncd_args *a)
 {
@@ -159,23 +185,21 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		{"batch", required_argument, NULL, 'b'},
 		{"jobs", required_argument, NULL, 'J'},
 		{"json", no_argument, NULL, 'j'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		CLI_COMMON_OPTIONS,
 	};
 	int ch;
 
 	memset(a, 0, sizeof(*a));
 	a->cafile = getenv("EMAIL2_CAFILE");
-	while ((ch = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+	while ((ch = cli_next(&syncd_cli, argc, argv, "", opts)) != -1) {
 		const char *name = NULL;
 		unsigned long max = 100000;
 		char *end;
 		unsigned long v;
 
 		switch (ch) {
+		case CLI_DONE:
+			return syncd_cli.status == 0 ? -1 : syncd_cli.status;
 		case 'o':
 			a->once = true;
 			break;
@@ -202,13 +226,11 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || end == optarg ||
-			    v == 0 || v > max) {
-				fprintf(stderr,
-					"%s: --%s \"%s\": not a number"
-					" in 1..%lu\n",
-					SYNCD_NAME, name, optarg, max);
-				return -1;
-			}
+			    v == 0 || v > max)
+				return cli_usage(&syncd_cli,
+						 "--%s \"%s\": not a number"
+						 " in 1..%lu",
+						 name, optarg, max);
 			if (ch == 't')
 				a->timeout_ms = (unsigned)v * 1000u;
 			else if (ch == 'b')
@@ -219,30 +241,78 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		case 'j':
 			a->json = true;
 			break;
-		case 'q':
-			a->quiet = true;
-			break;
-		case 'v':
-			a->verbose = true;
-			break;
-		case 'h':
-			syncd_usage(stdout);
-			return 1;
-		case 'V':
-			tool_print_version(SYNCD_NAME);
-			return 1;
 		default:
-			syncd_usage(stderr);
-			return -1;
+			return cli_usage(&syncd_cli, "unexpected option");
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "%s: unexpected argument \"%s\"\n", SYNCD_NAME,
-			argv[optind]);
-		syncd_usage(stderr);
-		return -1;
-	}
+	a->quiet = syncd_cli.quiet;
+	a->verbose = syncd_cli.verbose;
+	if (optind != argc)
+		return cli_usage(&syncd_cli, "unexpected argument \"%s\"",
+				 argv[optind]);
 	return 0;
+}
+
+/*
+ * Whether stderr is the journal (systemd sets JOURNAL_STREAM to the
+ * "device:inode" of the stream it connected): journald stamps each line
+ * itself, so the daemon's lines carry a timestamp only elsewhere (a
+ * terminal, a file, another supervisor).
+ */
+static bool
+syncd_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev = 0, ino = 0;
+	struct stat sb;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &sb) != 0)
+		return false;
+	return (unsigned long long)sb.st_dev == dev &&
+	       (unsigned long long)sb.st_ino == ino;
+}
+
+/* "2026-12-03T16:35:09Z " before a daemon log line, or nothing. */
+static void
+syncd_stamp(const struct syncd_args *a, FILE *f)
+{
+	char t[32];
+
+	if (!a->stamp)
+		return;
+	cli_timestamp(t, sizeof(t));
+	fprintf(f, "%s ", t);
+}
+
+/* One line on stderr, timestamped in the daemon; not with -q. */
+static void syncd_log(const struct syncd_args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void
+syncd_log(const struct syncd_args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->quiet)
+		return;
+	flockfile(stderr);
+	syncd_stamp(a, stderr);
+	fprintf(stderr, "%s: ", SYNCD_NAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+/* An error on stderr (even with -q), timestamped in the daemon. */
+static void
+syncd_error(const struct syncd_args *a, const struct e2_err *err)
+{
+	flockfile(stderr);
+	syncd_stamp(a, stderr);
+	cli_error(&syncd_cli, err);
+	funlockfile(stderr);
 }
 
 /* ---- --fetch-full ---------------------------------------------------------
@@ -269,7 +339,7 @@ syncd_guid_of(const char *file)
 	return guid;
 }
 
-/* email2-syncd --fetch-full FILE: 0 done, 1 usage or store, 2 failed */
+/* email2-syncd --fetch-full FILE: 0 done, 1 failed, 2 usage */
 static int
 syncd_fetch_full(const struct syncd_args *a)
 {
@@ -277,34 +347,35 @@ syncd_fetch_full(const struct syncd_args *a)
 	struct e2_store *st = NULL;
 	struct e2_err err = {0};
 	char *guid = NULL;
-	int rc = SYNCD_EXIT_OK;
+	int rc = SYNCD_EXIT_FAILED;
 
 	if (a->account == NULL) {
 		guid = syncd_guid_of(a->fetch_full);
-		if (guid == NULL) {
-			fprintf(stderr,
-				"%s: --fetch-full %s: not under "
-				"<store>/mail/{GUID}/; give --account\n",
-				SYNCD_NAME, a->fetch_full);
-			return SYNCD_EXIT_USAGE;
-		}
+		if (guid == NULL)
+			return cli_usage(&syncd_cli,
+					 "--fetch-full %s: not under "
+					 "<store>/mail/{GUID}/; give --account",
+					 a->fetch_full);
 	}
-	if (e2_store_open(a->store, &st, &err) != E2_OK) {
-		tool_print_error(SYNCD_NAME, &err);
-		rc = SYNCD_EXIT_USAGE;
+	if (e2_store_open_existing(a->store, &st, &err) != E2_OK) {
+		cli_error(&syncd_cli, &err);
+		goto out;
+	}
+	if (a->account != NULL &&
+	    e2_account_resolve(st, a->account, &guid, &err) != E2_OK) {
+		cli_error(&syncd_cli, &err);
 		goto out;
 	}
 	o.cafile = a->cafile;
 	o.timeout_ms = a->timeout_ms;
-	o.trace = a->verbose ? stderr : NULL;
-	if (e2_sync_fetch_full(st, a->account != NULL ? a->account : guid,
-			       a->fetch_full, &o, &err) != E2_OK) {
-		tool_print_error(SYNCD_NAME, &err);
-		rc = SYNCD_EXIT_ACCOUNT;
+	o.trace = a->verbose > 0 ? stderr : NULL;
+	if (e2_sync_fetch_full(st, guid, a->fetch_full, &o, &err) != E2_OK) {
+		cli_error(&syncd_cli, &err);
 		goto out;
 	}
 	if (!a->quiet)
 		printf("%s: the whole message is stored\n", a->fetch_full);
+	rc = SYNCD_EXIT_OK;
 out:
 	e2_store_close(&st);
 	free(guid);
@@ -352,40 +423,64 @@ syncd_json_skipped(FILE *f, const struct e2_sync_stats *s)
 	fputc(']', f);
 }
 
-/* One line per skipped item after the summary line, "GUID: skipped ...". */
+/* One line per skipped item after the summary line, "LABEL: skipped ...". */
 static void
-syncd_text_skipped(FILE *f, const char *guid, const struct e2_sync_stats *s)
+syncd_text_skipped(FILE *f, const char *label, const struct e2_sync_stats *s)
 {
 	size_t n =
 		s->skipped < E2_SYNC_SKIP_MAX ? s->skipped : E2_SYNC_SKIP_MAX;
 
 	for (size_t i = 0; i < n; i++) {
 		if (s->skip[i].uid == 0)
-			fprintf(f, "%s: skipped folder \"%s\": %s\n", guid,
+			fprintf(f, "%s: skipped folder \"%s\": %s\n", label,
 				s->skip[i].folder, s->skip[i].reason);
 		else
 			fprintf(f, "%s: skipped message UID %u in \"%s\": %s\n",
-				guid, (unsigned)s->skip[i].uid,
+				label, (unsigned)s->skip[i].uid,
 				s->skip[i].folder, s->skip[i].reason);
 	}
 	if (s->skipped > n)
-		fprintf(f, "%s: skipped %zu more\n", guid, s->skipped - n);
+		fprintf(f, "%s: skipped %zu more\n", label, s->skipped - n);
 }
 
-/* One line per account sync; flockfile() keeps workers' lines whole. */
+/*
+ * One line per account sync; flockfile() keeps workers' lines whole. label
+ * is "{GUID} \"NAME\"" (syncd_label()), name the account's NAME or NULL.
+ * With -q only a failed sync is printed, on stderr.
+ */
 static void
-syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
-	     const struct e2_err *err, const struct e2_sync_stats *s,
-	     bool stopped)
+syncd_report(const struct syncd *d, const char *guid, const char *label,
+	     const char *name, enum e2_status rc, const struct e2_err *err,
+	     const struct e2_sync_stats *s, bool stopped)
 {
 	const struct syncd_args *a = d->a;
 
-	if (!a->json && a->quiet)
+	if (d->tty) {
+		/* the progress line goes before anything else is printed */
+		flockfile(stderr);
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		funlockfile(stderr);
+	}
+	if (!a->json && a->quiet) {
+		if (rc != E2_OK) {
+			flockfile(stderr);
+			syncd_stamp(a, stderr);
+			fprintf(stderr, "%s: %s: %s: %s\n", SYNCD_NAME, label,
+				e2_status_name(rc), err->msg);
+			funlockfile(stderr);
+		}
 		return;
+	}
 	flockfile(stdout);
 	if (a->json) {
 		printf("{\"account\":");
 		syncd_json_str(stdout, guid);
+		printf(",\"name\":");
+		if (name != NULL)
+			syncd_json_str(stdout, name);
+		else
+			printf("null");
 		printf(",\"status\":\"%s\",\"error\":", e2_status_name(rc));
 		syncd_json_str(stdout, rc == E2_OK ? "" : err->msg);
 		printf(",\"outbox_migrated\":%zu,\"outbox_legacy_kept\":%zu",
@@ -413,33 +508,38 @@ syncd_report(const struct syncd *d, const char *guid, enum e2_status rc,
 		syncd_json_skipped(stdout, s);
 		printf("}\n");
 	} else {
-		if (d->tty)
-			fputs("\r\033[K", stdout);
 		char queued[48] = "";
 
 		if (s->send_failed > 0)
 			(void)snprintf(queued, sizeof(queued),
 				       ", %zu kept queued", s->send_failed);
-		printf("%s: %s, %zu messages, %.1f MB, %zu sent%s, %.2f "
+		syncd_stamp(a, stdout);
+		printf("%s: %s, %zu %s, %.1f MB, %zu sent%s, %.2f "
 		       "s%s%s%s",
-		       guid,
+		       label,
 		       rc != E2_OK      ? e2_status_name(rc)
 		       : s->skipped > 0 ? "partial"
 					: "ok",
-		       s->messages, (double)s->bytes / 1e6, s->sent, queued,
-		       s->seconds, stopped ? ", stopped" : "",
-		       rc == E2_OK ? "" : ": ", rc == E2_OK ? "" : err->msg);
+		       s->messages,
+		       cli_plural(s->messages, "message", "messages"),
+		       (double)s->bytes / 1e6, s->sent, queued, s->seconds,
+		       stopped ? ", stopped" : "", rc == E2_OK ? "" : ": ",
+		       rc == E2_OK ? "" : err->msg);
 		/* issue 9: a plaintext login is said, never only "ok" */
 		if (s->cleartext_login)
 			printf(" (login in cleartext: %s)", s->cleartext_why);
 		putchar('\n');
-		syncd_text_skipped(stdout, guid, s);
+		syncd_text_skipped(stdout, label, s);
 	}
 	fflush(stdout);
 	funlockfile(stdout);
 }
 
-/* The terminal line: what every running sync downloaded so far. */
+/*
+ * The terminal line on stderr (a terminal, not -q): the folder being
+ * downloaded with its totals ("{GUID} \"NAME\": INBOX 1300/3000, 12.3
+ * MB"), or with several accounts at once what they all downloaded.
+ */
 static void
 syncd_progress(void *ctx, const char *guid, const struct e2_sync_stats *s)
 {
@@ -448,7 +548,8 @@ syncd_progress(void *ctx, const char *guid, const struct e2_sync_stats *s)
 	size_t running = 0, messages = 0;
 	unsigned long long bytes = 0;
 
-	if (d->a->quiet || d->a->json || !d->tty)
+	(void)guid; /* w->label names it */
+	if (d->a->quiet || !d->tty)
 		return;
 	(void)pthread_mutex_lock(&d->mu);
 	w->messages = s->messages;
@@ -461,15 +562,22 @@ syncd_progress(void *ctx, const char *guid, const struct e2_sync_stats *s)
 		bytes += d->workers[i].bytes;
 	}
 	(void)pthread_mutex_unlock(&d->mu);
-	flockfile(stdout);
+	flockfile(stderr);
 	if (running > 1)
-		printf("\r\033[K%zu accounts: %zu messages, %.1f MB", running,
-		       messages, (double)bytes / 1e6);
+		fprintf(stderr, "\r\033[K%zu accounts: %zu %s, %.1f MB",
+			running, messages,
+			cli_plural(messages, "message", "messages"),
+			(double)bytes / 1e6);
+	else if (s->progress_total > 0)
+		fprintf(stderr, "\r\033[K%s: %s %zu/%zu, %.1f MB", w->label,
+			s->progress_folder, s->progress_done, s->progress_total,
+			(double)bytes / 1e6);
 	else
-		printf("\r\033[K%s: %zu messages, %.1f MB", guid, messages,
-		       (double)bytes / 1e6);
-	fflush(stdout);
-	funlockfile(stdout);
+		fprintf(stderr, "\r\033[K%s: %zu %s, %.1f MB", w->label,
+			messages, cli_plural(messages, "message", "messages"),
+			(double)bytes / 1e6);
+	fflush(stderr);
+	funlockfile(stderr);
 }
 
 /* ---- the account table --------------------------------------------------- */
@@ -481,9 +589,9 @@ syncd_progress(void *ctx, const char *guid, const struct e2_sync_stats *s)
 static enum e2_status
 syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	       char ***guids_out, size_t *n_out, int **linger_out,
-	       struct e2_err *err)
+	       char ***names_out, struct e2_err *err)
 {
-	char **all = NULL;
+	char **all = NULL, **names = NULL;
 	size_t n = 0, kept = 0;
 	int *linger = NULL;
 	enum e2_status rc;
@@ -492,8 +600,11 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	if (rc != E2_OK)
 		return rc;
 	linger = calloc(n + 1, sizeof(*linger));
-	if (linger == NULL) {
+	names = calloc(n + 1, sizeof(*names));
+	if (linger == NULL || names == NULL) {
 		e2_strv_free(&all, n);
+		free(linger);
+		free(names);
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -501,11 +612,15 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 		struct e2_err e = {0};
 		bool keep = false;
 
-		if (a->account == NULL || strcmp(all[i], a->account) == 0) {
+		if (a->account_guid == NULL ||
+		    strcmp(all[i], a->account_guid) == 0) {
 			if (e2_account_load(st, all[i], &acct, &e) == E2_OK &&
 			    (acct->syncingcontenttypes & E2_SYNC_MAIL) != 0) {
 				keep = true;
 				linger[kept] = acct->linger;
+				/* its NAME beside its GUID in every line */
+				if (acct->name != NULL && acct->name[0] != '\0')
+					names[kept] = strdup(acct->name);
 			}
 		}
 		e2_account_free(&acct);
@@ -516,12 +631,14 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 			all[kept++] = g;
 		}
 	}
-	if (a->account != NULL && kept == 0 && !missing_ok) {
+	if (a->account_guid != NULL && kept == 0 && !missing_ok) {
 		e2_strv_free(&all, n);
+		e2_strv_free(&names, n);
 		free(linger);
 		return e2_fail(err, E2_EINVAL,
-			       "account %s: not found or not syncing Mail",
-			       a->account);
+			       "account %s: does not sync Mail (its "
+			       "SYNCINGCONTENTTYPES lacks 0x2)",
+			       a->account_guid);
 	}
 	/* free the tail we do not keep */
 	for (size_t i = kept; i < n; i++) {
@@ -531,7 +648,22 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	*guids_out = all;
 	*n_out = kept;
 	*linger_out = linger;
+	*names_out = names;
 	return E2_OK;
+}
+
+/* "{GUID}" or "{GUID} \"NAME\"" (NAME quoted) into buf, for every line. */
+static const char *
+syncd_label(const char *guid, const char *name, char *buf, size_t len)
+{
+	char q[160];
+
+	if (name == NULL)
+		(void)snprintf(buf, len, "%s", guid);
+	else
+		(void)snprintf(buf, len, "%s \"%s\"", guid,
+			       e2_quote(q, sizeof(q), name, strlen(name)));
+	return buf;
 }
 
 static struct syncd_acct *
@@ -547,6 +679,7 @@ static void
 syncd_drop(struct syncd *d, size_t i)
 {
 	free(d->accts[i].guid);
+	free(d->accts[i].name);
 	d->accts[i] = d->accts[--d->n];
 }
 
@@ -558,7 +691,7 @@ syncd_drop(struct syncd *d, size_t i)
  */
 static enum e2_status
 syncd_merge(struct syncd *d, char **guids, size_t n, const int *linger,
-	    struct e2_err *err)
+	    char **names, struct e2_err *err)
 {
 	struct syncd_acct *v;
 
@@ -580,6 +713,10 @@ syncd_merge(struct syncd *d, char **guids, size_t n, const int *linger,
 		}
 		x->linger = linger[i] > 0 ? linger[i] : 0;
 		x->gone = false;
+		/* a reload brings the NAME as it is now */
+		free(x->name);
+		x->name = names[i];
+		names[i] = NULL;
 	}
 	for (size_t i = d->n; i-- > 0;)
 		if (d->accts[i].gone && !d->accts[i].running)
@@ -619,13 +756,15 @@ syncd_pick(struct syncd *d, double now, double *wake_out)
 /* ---- workers ------------------------------------------------------------- */
 
 static void
-syncd_sync(struct syncd_worker *w, const char *guid)
+syncd_sync(struct syncd_worker *w, const char *guid, const char *name)
 {
 	struct syncd *d = w->d;
 	struct e2_sync_opts o = {0};
 	struct e2_sync_stats s = {0};
 	struct e2_err err = {0};
+	char label[512];
 	enum e2_status rc;
+	bool stopped;
 
 	o.cafile = d->a->cafile;
 	o.timeout_ms = d->a->timeout_ms;
@@ -633,19 +772,22 @@ syncd_sync(struct syncd_worker *w, const char *guid)
 	o.stop = &d->stop;
 	o.progress = syncd_progress;
 	o.progress_ctx = w;
-	o.trace = d->a->verbose ? stderr : NULL;
+	o.trace = d->a->verbose > 0 ? stderr : NULL;
+	w->label = syncd_label(guid, name, label, sizeof(label));
 	rc = e2_sync_account(w->st, guid, &o, &s, &err);
 	/* a stop seen now may have cut this sync short (stats say how far) */
-	syncd_report(d, guid, rc, &err, &s,
-		     __atomic_load_n(&d->stop, __ATOMIC_RELAXED) != 0);
-	if (rc != E2_OK || s.skipped > 0) {
-		(void)pthread_mutex_lock(&d->mu);
-		if (rc != E2_OK)
-			d->failed = true;
-		else
-			d->partial = true;
-		(void)pthread_mutex_unlock(&d->mu);
-	}
+	stopped = __atomic_load_n(&d->stop, __ATOMIC_RELAXED) != 0;
+	syncd_report(d, guid, label, name, rc, &err, &s, stopped);
+	w->label = NULL;
+	(void)pthread_mutex_lock(&d->mu);
+	/* an error while stopping is the stop's: the run was interrupted */
+	if (stopped)
+		d->interrupted = true;
+	else if (rc != E2_OK)
+		d->failed = true;
+	if (s.skipped > 0)
+		d->partial = true;
+	(void)pthread_mutex_unlock(&d->mu);
 }
 
 static void *
@@ -659,7 +801,7 @@ syncd_worker_main(void *arg)
 		double wake = 0;
 		long i = syncd_pick(d, syncd_now(), &wake);
 		struct syncd_acct *x;
-		char *guid;
+		char *guid, *name = NULL;
 
 		if (i < 0) {
 			struct timespec ts;
@@ -678,7 +820,11 @@ syncd_worker_main(void *arg)
 		}
 		x = &d->accts[i];
 		guid = strdup(x->guid);
-		if (guid == NULL) {
+		if (x->name != NULL)
+			name = strdup(x->name);
+		if (guid == NULL || (x->name != NULL && name == NULL)) {
+			free(guid);
+			free(name);
 			d->failed = true;
 			break;
 		}
@@ -688,7 +834,7 @@ syncd_worker_main(void *arg)
 		w->bytes = 0;
 		(void)pthread_mutex_unlock(&d->mu);
 
-		syncd_sync(w, guid);
+		syncd_sync(w, guid, name);
 
 		(void)pthread_mutex_lock(&d->mu);
 		w->messages = 0;
@@ -702,6 +848,7 @@ syncd_worker_main(void *arg)
 				syncd_drop(d, (size_t)(x - d->accts));
 		}
 		free(guid);
+		free(name);
 	}
 	d->live--;
 	(void)pthread_cond_broadcast(&d->cv);
@@ -765,6 +912,7 @@ syncd_signal_main(void *arg)
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
 			d->term = true;
+			d->termsig = sig;
 			__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
 		} else if (sig == SIGHUP && !d->a->once) {
 			d->hup = true;
@@ -784,42 +932,42 @@ syncd_signal_main(void *arg)
 static void
 syncd_reload(struct syncd *d, struct e2_store *st)
 {
-	char **guids = NULL;
+	char **guids = NULL, **names = NULL;
 	int *linger = NULL;
 	size_t n = 0;
 	struct e2_err err = {0};
 	enum e2_status rc;
 
-	rc = syncd_accounts(st, d->a, true, &guids, &n, &linger, &err);
+	rc = syncd_accounts(st, d->a, true, &guids, &n, &linger, &names, &err);
 	if (rc == E2_OK) {
 		(void)pthread_mutex_lock(&d->mu);
-		rc = syncd_merge(d, guids, n, linger, &err);
+		rc = syncd_merge(d, guids, n, linger, names, &err);
 		if (rc == E2_OK)
 			syncd_grow(d);
 		(void)pthread_cond_broadcast(&d->cv);
 		(void)pthread_mutex_unlock(&d->mu);
 	}
 	if (rc != E2_OK)
-		tool_print_error(SYNCD_NAME, &err);
-	else if (!d->a->quiet)
-		fprintf(stderr, "%s: accounts re-read, %zu to sync\n",
-			SYNCD_NAME, n);
+		syncd_error(d->a, &err);
+	else
+		syncd_log(d->a, "accounts re-read, %zu to sync", n);
 	e2_strv_free(&guids, n);
+	e2_strv_free(&names, n);
 	free(linger);
 }
 
 static int
 syncd_run(struct syncd *d, struct e2_store *st)
 {
-	char **guids = NULL;
+	char **guids = NULL, **names = NULL;
 	int *linger = NULL;
 	size_t n = 0;
 	struct e2_err err = {0};
-	int rc = SYNCD_EXIT_USAGE;
+	int rc = SYNCD_EXIT_FAILED;
 
-	if (syncd_accounts(st, d->a, false, &guids, &n, &linger, &err) !=
-	    E2_OK) {
-		tool_print_error(SYNCD_NAME, &err);
+	if (syncd_accounts(st, d->a, false, &guids, &n, &linger, &names,
+			   &err) != E2_OK) {
+		syncd_error(d->a, &err);
 		goto out;
 	}
 	/* --once keeps syncing one account after another unless asked */
@@ -836,16 +984,20 @@ syncd_run(struct syncd *d, struct e2_store *st)
 		d->workers[i].d = d;
 		if (i >= n && d->a->once)
 			continue;
-		if (e2_store_open(d->a->store, &d->workers[i].st, &err) !=
-		    E2_OK) {
-			tool_print_error(SYNCD_NAME, &err);
+		if (e2_store_open_existing(d->a->store, &d->workers[i].st,
+					   &err) != E2_OK) {
+			syncd_error(d->a, &err);
 			goto out;
 		}
 	}
+	if (!d->a->once)
+		syncd_log(d->a, "started (pid %ld), store %s, %zu %s to sync",
+			  (long)getpid(), e2_store_dir(st), n,
+			  cli_plural(n, "account", "accounts"));
 	(void)pthread_mutex_lock(&d->mu);
-	if (syncd_merge(d, guids, n, linger, &err) != E2_OK) {
+	if (syncd_merge(d, guids, n, linger, names, &err) != E2_OK) {
 		(void)pthread_mutex_unlock(&d->mu);
-		tool_print_error(SYNCD_NAME, &err);
+		syncd_error(d->a, &err);
 		goto out;
 	}
 	syncd_grow(d);
@@ -864,12 +1016,12 @@ syncd_run(struct syncd *d, struct e2_store *st)
 		(void)pthread_cond_wait(&d->cv, &d->mu);
 	}
 	(void)pthread_cond_broadcast(&d->cv);
+	/* --once: an account never started because of the stop is not done */
+	for (size_t i = 0; d->a->once && d->term && i < d->n; i++)
+		if (d->accts[i].asked)
+			d->interrupted = true;
 	(void)pthread_mutex_unlock(&d->mu);
 	rc = SYNCD_EXIT_OK;
-	if (d->a->once && d->failed)
-		rc = SYNCD_EXIT_ACCOUNT;
-	else if (d->a->once && d->partial)
-		rc = SYNCD_EXIT_PARTIAL;
 out:
 	for (size_t i = 0; d->workers != NULL && i < d->jobs; i++) {
 		if (d->workers[i].started)
@@ -878,7 +1030,20 @@ out:
 	}
 	free(d->workers);
 	d->workers = NULL;
+	/* the workers are done: what they did decides (a stop cuts theirs) */
+	if (rc == SYNCD_EXIT_OK && d->a->once && d->failed)
+		rc = SYNCD_EXIT_FAILED;
+	else if (rc == SYNCD_EXIT_OK && d->a->once &&
+		 (d->partial || d->interrupted))
+		rc = SYNCD_EXIT_PARTIAL;
+	if (d->a->once && d->interrupted)
+		syncd_log(d->a, "interrupted by %s: the sync is partial",
+			  d->termsig == SIGINT ? "SIGINT" : "SIGTERM");
+	else if (!d->a->once && d->term)
+		syncd_log(d->a, "stopped by %s",
+			  d->termsig == SIGINT ? "SIGINT" : "SIGTERM");
 	e2_strv_free(&guids, n);
+	e2_strv_free(&names, n);
 	free(linger);
 	return rc;
 }
@@ -898,9 +1063,20 @@ main(int argc, char **argv)
 
 	rc = syncd_parse(argc, argv, &a);
 	if (rc != 0)
-		return rc > 0 ? SYNCD_EXIT_OK : SYNCD_EXIT_USAGE;
+		return rc < 0 ? SYNCD_EXIT_OK : rc;
 	if (a.fetch_full != NULL)
 		return syncd_fetch_full(&a);
+	/* the daemon's lines are stamped unless journald stamps them */
+	a.stamp = !a.once && !syncd_stderr_is_journal();
+	/*
+	 * An ignored signal is discarded, never seen by sigwait(): a shell
+	 * starts background jobs with SIGINT ignored, so "kill -INT" (or a
+	 * stop) would be lost. Every signal we take gets its default back.
+	 */
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGUSR1, SIG_DFL);
 	/* blocked in every thread, the engine's included: see sigwait */
 	syncd_sigset(&set);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -908,7 +1084,8 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.a = &a;
-	d.tty = isatty(STDOUT_FILENO) != 0;
+	/* progress goes to stderr, on a terminal only */
+	d.tty = isatty(STDERR_FILENO) != 0 && !a.quiet;
 	(void)pthread_mutex_init(&d.mu, NULL);
 	(void)pthread_condattr_init(&ca);
 	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -917,12 +1094,16 @@ main(int argc, char **argv)
 	if (pthread_create(&sigthread, NULL, syncd_signal_main, &d) != 0) {
 		fprintf(stderr, "%s: cannot start the signal thread\n",
 			SYNCD_NAME);
-		rc = SYNCD_EXIT_USAGE;
+		rc = SYNCD_EXIT_FAILED;
 		goto out;
 	}
-	if (e2_store_open(a.store, &st, &err) != E2_OK) {
-		tool_print_error(SYNCD_NAME, &err);
-		rc = SYNCD_EXIT_USAGE;
+	/* only email2-provision creates a store; a damaged one stops us */
+	if (e2_store_open_existing(a.store, &st, &err) != E2_OK ||
+	    (a.account != NULL &&
+	     e2_account_resolve(st, a.account, &a.account_guid, &err) !=
+		     E2_OK)) {
+		syncd_error(&a, &err);
+		rc = SYNCD_EXIT_FAILED;
 	} else {
 		/*
 		 * One daemon per store (issue 9): daemon mode holds
@@ -945,8 +1126,8 @@ main(int argc, char **argv)
 				      e2_store_dir(st), holder,
 				      e2_store_dir(st), E2_SYNCD_PID_FILE);
 		if (!a.once && pidfd < 0) {
-			tool_print_error(SYNCD_NAME, &err);
-			rc = 1; /* failure, not usage (issue 9 exit statuses) */
+			syncd_error(&a, &err);
+			rc = SYNCD_EXIT_FAILED;
 		} else {
 			rc = syncd_run(&d, st);
 		}
@@ -960,12 +1141,13 @@ main(int argc, char **argv)
 	(void)pthread_join(sigthread, NULL);
 out:
 	e2_store_close(&st);
-	for (size_t i = 0; i < d.n; i++)
+	for (size_t i = 0; i < d.n; i++) {
 		free(d.accts[i].guid);
+		free(d.accts[i].name);
+	}
 	free(d.accts);
+	free(a.account_guid);
 	(void)pthread_cond_destroy(&d.cv);
 	(void)pthread_mutex_destroy(&d.mu);
-	if (d.tty && !a.json && !a.quiet)
-		fflush(stdout);
 	return rc;
 }

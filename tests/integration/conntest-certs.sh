@@ -21,7 +21,7 @@ for p in imap pop3 smtp; do
 		"$E2T_HOST_EXPIRED:$why_expired" \
 		"$E2T_HOST_SELFSIGNED:$why_self"; do
 		host=${bad%%:*} why=${bad#*:}
-		ct "$p: $host on implicit TLS: ecert ($why), nothing after" 3 \
+		ct "$p: $host on implicit TLS: ecert ($why), nothing after" 1 \
 			"M == ['tls'] and s['status'] == 'ecert'
 			 and last['status'] == 'ecert' and not last['cert_verified']
 			 and last['login'] == 'not_tried'
@@ -30,7 +30,7 @@ for p in imap pop3 smtp; do
 			 and re.search('$why', (last['error'] or '') + ' ' +
 				       (last['verify_result'] or ''), re.I)" \
 			$(ct_side "$host:$CT_TLS_PORT")
-		ct "$p: $host on STARTTLS: ecert ($why), no plain rung" 3 \
+		ct "$p: $host on STARTTLS: ecert ($why), no plain rung" 1 \
 			"M == ['tls', 'starttls'] and s['status'] == 'ecert'
 			 and last['status'] == 'ecert'
 			 and last['login'] == 'not_tried'
@@ -38,7 +38,7 @@ for p in imap pop3 smtp; do
 				       (last['verify_result'] or ''), re.I)" \
 			$(ct_side "$host:$CT_STARTTLS_PORT")
 	done
-	CT_NO_CAFILE=1 ct "$p: unknown CA (no --cafile): ecert" 3 \
+	CT_NO_CAFILE=1 ct "$p: unknown CA (no --cafile): ecert" 1 \
 		"M == ['tls'] and s['status'] == 'ecert'
 		 and re.search('$why_unknown', (last['error'] or '') + ' ' +
 			       (last['verify_result'] or ''), re.I)" \
@@ -56,7 +56,7 @@ EMAIL2_CAFILE=$E2T_CA CT_NO_CAFILE=1 ct "EMAIL2_CAFILE is the default --cafile" 
 	0 'M == ["tls"] and last["cert_verified"]' \
 	$(ct_side "$E2T_HOST:$E2T_IMAPS_PORT")
 if [ "$E2T_DEFAULT_PORTS" = 1 ]; then
-	ct "imap: default ports, expired certificate: no fallback at all" 3 \
+	ct "imap: default ports, expired certificate: no fallback at all" 1 \
 		'M == ["tls"] and s["status"] == "ecert"' \
 		$(ct_side "$E2T_HOST_EXPIRED") --in-require-ssl
 fi

@@ -83,7 +83,7 @@ expect "--help exits 0" 0 "Usage: email2-provision"
 run --version
 expect "--version exits 0" 0 "email2-provision (email2) "
 run --bogus
-expect "unknown option exits 2" 2 "" "Usage"
+expect "unknown option exits 2, one line and the hint" 2 "" "Try .email2-provision --help."
 run --store "$STORE" a.xml b.xml
 expect "two documents exit 2" 2 "" "one document"
 # issue 9: a document that cannot be read or used exits 1 (it was 2);

@@ -179,7 +179,7 @@ head -c $((50 * 1024 * 1024 + 10)) /dev/zero | tr '\0' 'a' |
 	"$SM" -i -f "$FROM_ADDR" jane@example.org 2>"$E2T_DIR/sm.err"
 e2t_check "over 50 MiB: exit 65" test $? = 65
 e2t_check "refusals queued nothing" test "$(queued)" = 0
-"$SM" --help | grep -q usage
+"$SM" --help | grep -q Usage:
 e2t_check "--help: exit 0" test $? = 0
 
 # ---- --now: sent at once, the outcome printed ----

@@ -6,7 +6,7 @@
 #    (server to client, and a few client to server) at points spread over
 #    the whole sync (the TLS handshake, the greeting, inside FETCH literals,
 #    at the batch boundaries a traced run found). The cut sync must fail
-#    cleanly (exit 2, no hang); the clean sync after it must leave the
+#    cleanly (exit 1, no hang); the clean sync after it must leave the
 #    Maildir equal to the server byte for byte, with no duplicate (no two
 #    files with one U=/L= tag) and nothing left in tmp/.
 # 2. email2-syncd --once killed with SIGKILL after delays spread over a
@@ -115,7 +115,7 @@ tsync() {
 		SYNC_BATCH); sync_once \"\$@\"" tsync "$@"
 }
 
-# cut_sync: a sync through the cutting proxy; it must fail (exit 2)
+# cut_sync: a sync through the cutting proxy; it must fail (exit 1)
 # within the time limit: no crash, no hang. A sync whose connections all
 # ended before the cut point (a repeated cut, with less left to fetch)
 # must succeed instead.
@@ -128,8 +128,8 @@ cut_sync() {
 		echo "no connection was cut: exit 0 is right"
 		return 0
 	fi
-	if [ "$rc" != 2 ]; then
-		echo "cut sync exited $rc, expected 2"
+	if [ "$rc" != 1 ]; then
+		echo "cut sync exited $rc, expected 1"
 		tail -n +"$((mark + 1))" "$PLOG"
 		tail -n 5 "$E2T_DIR/sync.err"
 		cat "$E2T_DIR/sync.json"

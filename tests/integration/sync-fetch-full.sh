@@ -141,7 +141,7 @@ mv "$f" "$MD/cur/$old_big_name:2,FS"
 locked_fetch() {
 	flock -x "$STORE/locks/$GUID.lock" bash -c "$(declare -f e2t_run fetch_full \
 		fails_with); $(declare -p SYNCD STORE E2T_CA E2T_DIR E2T_HOSTS \
-		E2T_RUN_HOW); fails_with 2 'another sync is running' '$1'" &&
+		E2T_RUN_HOW); fails_with 1 'another sync is running' '$1'" &&
 		test -e "$1"
 }
 e2t_check "IMAP: --fetch-full while a sync runs: ebusy, nothing changed" \
@@ -181,14 +181,14 @@ e2t_check "IMAP: still equal to the server" compare
 f=$(file_of big)
 e2t_check "IMAP: flags F S kept after the sync" test "${f##*:2,}" = FS
 
-e2t_check "IMAP: a complete message: exit 2, complete already" \
-	fails_with 2 "complete already" "$(file_of small)"
+e2t_check "IMAP: a complete message: exit 1, complete already" \
+	fails_with 1 "complete already" "$(file_of small)"
 e2t_check "IMAP: fetched once, complete already" \
-	fails_with 2 "complete already" "$(file_of big)"
-e2t_check "IMAP: no such file: exit 2" \
-	fails_with 2 "no message file" nosuchfile --account "$GUID"
-e2t_check "IMAP: a path outside the store without --account: exit 1" \
-	fails_with 1 "give --account" "$E2T_DIR/big.eml"
+	fails_with 1 "complete already" "$(file_of big)"
+e2t_check "IMAP: no such file: exit 1" \
+	fails_with 1 "no message file" nosuchfile --account "$GUID"
+e2t_check "IMAP: a path outside the store without --account: exit 2" \
+	fails_with 2 "give --account" "$E2T_DIR/big.eml"
 
 # an interrupted fetch-full: the old partial copy left beside the new file
 # (crash after the row update) ...
@@ -227,8 +227,8 @@ e2t_check "POP3: the INBOX equals the server, byte for byte" compare INBOX
 e2t_check "POP3: sync after fetch-full" sync_once
 e2t_check "POP3: big kept, one copy" one big
 e2t_check "POP3: no message fetched" json 'd["messages"] == 0'
-e2t_check "POP3: a complete message: exit 2, complete already" \
-	fails_with 2 "complete already" "$(file_of small)"
+e2t_check "POP3: a complete message: exit 1, complete already" \
+	fails_with 1 "complete already" "$(file_of small)"
 cp -p "$old_big" "$MD/new/$old_big_name"
 e2t_check "POP3: sync after a left-over partial copy" sync_once
 e2t_check "POP3: the partial copy removed" one big

@@ -257,7 +257,7 @@ e2t_check "POP3: a small adopted message is not" \
 STORE=$E2T_DIR/store-hostile
 MD=$STORE/mail/$GUID
 hport=31000
-hostile_sync() { # SCENARIO [PROTO]: email2-syncd against it; exit status 2 wanted
+hostile_sync() { # SCENARIO [PROTO]: email2-syncd against it; exit status 1 wanted
 	local proto=${2:-imap}
 	hport=$((hport + 1))
 	e2t_hostile "$E2T_ADDR_HOSTILE" "$hport" --proto "$proto" \
@@ -279,23 +279,23 @@ hostile_sync() { # SCENARIO [PROTO]: email2-syncd against it; exit status 2 want
 }
 # the line stalls after "(": the I/O timeout ends it
 hostile_sync permflags
-e2t_check "unfinished PERMANENTFLAGS, stalled: exit 2 within the timeout" \
-	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "unfinished PERMANENTFLAGS, stalled: exit 1 within the timeout" \
+	test "$HOSTILE_RC" = 1 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "unfinished PERMANENTFLAGS, stalled: a clear error" \
 	json 'd["status"] == "etimeout" and "SELECT" in d["error"]'
 # the line ends after "(" (what crashes libetpan 1.9.4's parser)
 hostile_sync permflags-crlf
-e2t_check "PERMANENTFLAGS ( then CRLF: exit 2, no crash" \
-	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "PERMANENTFLAGS ( then CRLF: exit 1, no crash" \
+	test "$HOSTILE_RC" = 1 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "PERMANENTFLAGS ( then CRLF: a clear error" \
 	json 'd["status"] == "eproto" and "PERMANENTFLAGS" in d["error"]'
 # the connection closes after "("
 hostile_sync permflags-eof
-e2t_check "PERMANENTFLAGS ( then EOF: exit 2, no crash" \
-	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "PERMANENTFLAGS ( then EOF: exit 1, no crash" \
+	test "$HOSTILE_RC" = 1 -a "$HOSTILE_SECONDS" -lt 20
 hostile_sync fetch-close
-e2t_check "connection closed inside a FETCH literal: exit 2, no spin" \
-	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "connection closed inside a FETCH literal: exit 1, no spin" \
+	test "$HOSTILE_RC" = 1 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "closed inside a literal: a clear error" \
 	json 'd["status"] == "eio" and "FETCH" in d["error"] and "closed by server" in d["error"]'
 
@@ -303,11 +303,11 @@ e2t_check "closed inside a literal: a clear error" \
 # a protocol error naming the response, nothing stored
 STORE=$E2T_DIR/store-guard
 MD=$STORE/mail/$GUID
-guard_sync() { # SCENARIO WORDS: exit 2, eproto, the error names WORDS
+guard_sync() { # SCENARIO WORDS: exit 1, eproto, the error names WORDS
 	local sc=$1 why=$2
 	hostile_sync "$sc"
-	e2t_check "$sc: exit 2 (no crash) within the timeout" \
-		test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+	e2t_check "$sc: exit 1 (no crash) within the timeout" \
+		test "$HOSTILE_RC" = 1 -a "$HOSTILE_SECONDS" -lt 20
 	e2t_check "$sc: eproto naming the response" \
 		json "d['status'] == 'eproto' and 'imap response' in d['error'] and '$why' in d['error']"
 	e2t_check "$sc: nothing stored" \
@@ -327,16 +327,16 @@ unset HOSTILE_TLS
 # ---- POP3 servers whose UIDL listing is unusable: refused, nothing stored
 STORE=$E2T_DIR/store-hostile-pop3
 MD=$STORE/mail/$GUID
-exit2_json() { [ "$HOSTILE_RC" = 2 ] && json "$1"; }
+exit2_json() { [ "$HOSTILE_RC" = 1 ] && json "$1"; }
 hostile_sync no-uidl pop3
-e2t_check "POP3 without UIDL: exit 2, a clear error" \
+e2t_check "POP3 without UIDL: exit 1, a clear error" \
 	exit2_json 'd["status"] == "eproto" and "does not support UIDL" in d["error"]'
 hostile_sync uidl-long pop3
-e2t_check "POP3 UIDL of 80 characters: exit 2, a clear error" \
+e2t_check "POP3 UIDL of 80 characters: exit 1, a clear error" \
 	exit2_json 'd["status"] == "eproto" and "longer than 70" in d["error"]'
 hostile_sync uidl-close pop3
-e2t_check "POP3 closed inside the UIDL listing: exit 2 within the timeout" \
-	test "$HOSTILE_RC" = 2 -a "$HOSTILE_SECONDS" -lt 20
+e2t_check "POP3 closed inside the UIDL listing: exit 1 within the timeout" \
+	test "$HOSTILE_RC" = 1 -a "$HOSTILE_SECONDS" -lt 20
 e2t_check "closed inside UIDL: a clear error" \
 	json 'd["status"] == "eio" and "UIDL" in d["error"]'
 # numbers libetpan 1.9.4 indexes blindly (issue 7 item 2): a gap, a
@@ -344,8 +344,8 @@ e2t_check "closed inside UIDL: a clear error" \
 # itself (transports/pop3_list.c) and refuses them, naming the line
 pop3_list_check() { # SCENARIO WHAT PIECE
 	hostile_sync "$1" pop3
-	e2t_check "POP3 $2: exit 2 (a failed account), no crash" \
-		test "$HOSTILE_RC" = 2
+	e2t_check "POP3 $2: exit 1 (a failed account), no crash" \
+		test "$HOSTILE_RC" = 1
 	e2t_check "POP3 $2: a protocol error naming the line" \
 		json "d['status'] == 'eproto' and $3 in d['error']"
 }

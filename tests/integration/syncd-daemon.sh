@@ -150,8 +150,9 @@ wait "$BG_PID"
 rc=$?
 e2t_check "SIGTERM: exit status 0 (was $rc)" test "$rc" = 0
 e2t_check "no tmp/ leftovers" no_tmp "$G1" "$G2" "$G3"
-e2t_check "nothing on stderr but the reload note" \
-	bash -c "! grep -v 're-read' '$ERR'"
+e2t_check "nothing on stderr but the start, reload and stop lines" \
+	bash -c "! grep -v -e 're-read' -e 'email2-syncd: started ' \
+		-e 'email2-syncd: stopped by SIGTERM' '$ERR'"
 e2t_check "JSON lines stay whole" "$E2T_PY" -c '
 import json, sys
 for l in open(sys.argv[1]):

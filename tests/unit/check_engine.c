@@ -314,6 +314,137 @@ START_TEST(test_store_open_newer_schema_fails)
 }
 END_TEST
 
+/* ---- store: open an existing store, refuse a damaged one (issue 9) ------ */
+
+/*
+ * How the store is spoilt before e2_store_open_existing(), and what the
+ * error says (the file or directory named, the hint); create: whether
+ * e2_store_open() (provisioning) then succeeds.
+ */
+enum damage {
+	DAMAGE_NONE,     /* a good store: both opens work */
+	DAMAGE_NODIR,    /* the directory does not exist */
+	DAMAGE_NODB,     /* the directory exists, accounts.db does not */
+	DAMAGE_EMPTY,    /* accounts.db has 0 bytes */
+	DAMAGE_RANDOM,   /* 4 KiB of pseudo-random bytes */
+	DAMAGE_TRUNCATE, /* cut to its first page */
+	DAMAGE_SCRIBBLE, /* pages after the header overwritten */
+};
+
+static const struct {
+	enum damage how;
+	enum e2_status want;
+	const char *msg; /* in err.msg; NULL: success */
+	bool create_ok;  /* e2_store_open() works on it */
+} damage_rows[] = {
+	{DAMAGE_NONE, E2_OK, NULL, true},
+	{DAMAGE_NODIR, E2_ESTORE, "no store at ", true},
+	{DAMAGE_NODB, E2_ESTORE, "no store at ", true},
+	{DAMAGE_EMPTY, E2_ESTORE, "accounts.db: empty", true},
+	{DAMAGE_RANDOM, E2_ESTORE, "accounts.db: not a database", false},
+	{DAMAGE_TRUNCATE, E2_ESTORE, "accounts.db: damaged", false},
+	{DAMAGE_SCRIBBLE, E2_ESTORE, "accounts.db: damaged", false},
+};
+
+static void
+damage_write(const char *path, long off, size_t len, bool trunc)
+{
+	FILE *f = fopen(path, trunc ? "wb" : "r+b");
+	uint32_t x = 2463534242u; /* xorshift32: the same bytes every run */
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, off, SEEK_SET), 0);
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		ck_assert_int_ne(fputc((int)(x & 0xff), f), EOF);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_store_open_existing_damage)
+{
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+	char db[PATH_MAX];
+	struct stat sb;
+
+	st = engine_open();
+	ck_assert_int_eq(store_account_create(st, G1, &err), E2_OK);
+	e2_store_close(&st);
+	(void)snprintf(db, sizeof(db), "%s/accounts.db", engine_path("store"));
+	switch (damage_rows[_i].how) {
+	case DAMAGE_NONE:
+		break;
+	case DAMAGE_NODIR:
+		tu_rmtree(engine_path("store"));
+		break;
+	case DAMAGE_NODB:
+		ck_assert_int_eq(unlink(db), 0);
+		break;
+	case DAMAGE_EMPTY:
+		ck_assert_int_eq(truncate(db, 0), 0);
+		break;
+	case DAMAGE_RANDOM:
+		damage_write(db, 0, 4096, true);
+		break;
+	case DAMAGE_TRUNCATE:
+		ck_assert_int_eq(truncate(db, 4096), 0);
+		break;
+	case DAMAGE_SCRIBBLE:
+		ck_assert_int_eq(stat(db, &sb), 0);
+		damage_write(db, 4096, (size_t)sb.st_size - 4096, false);
+		break;
+	}
+	ck_assert_int_eq(
+		e2_store_open_existing(engine_path("store"), &st, &err),
+		damage_rows[_i].want);
+	if (damage_rows[_i].msg == NULL) {
+		ck_assert_ptr_nonnull(st);
+		e2_store_close(&st);
+		return;
+	}
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, damage_rows[_i].msg) != NULL, "%s",
+		      err.msg);
+	ck_assert_msg(strstr(err.msg, engine_path("store")) != NULL, "%s",
+		      err.msg);
+	ck_assert_msg(strstr(err.msg, damage_rows[_i].how <= DAMAGE_NODB
+					      ? "provision an account first"
+					      : "restore it from a backup") !=
+			      NULL,
+		      "%s", err.msg);
+	/* nothing was created: not the directory, not accounts.db */
+	if (damage_rows[_i].how == DAMAGE_NODIR)
+		ck_assert_int_ne(stat(engine_path("store"), &sb), 0);
+	if (damage_rows[_i].how == DAMAGE_NODB)
+		ck_assert_int_ne(stat(db, &sb), 0);
+	/* provisioning creates a store, but never over a damaged file */
+	e2_err_clear(&err);
+	ck_assert_int_eq(e2_store_open(engine_path("store"), &st, &err),
+			 damage_rows[_i].create_ok ? E2_OK : E2_ESTORE);
+	if (!damage_rows[_i].create_ok)
+		ck_assert_msg(strstr(err.msg, db) != NULL, "%s", err.msg);
+	e2_store_close(&st);
+}
+END_TEST
+
+/* $EMAIL2_HOME names a store that is not there: the message says so. */
+START_TEST(test_store_open_existing_names_source)
+{
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(setenv("EMAIL2_HOME", engine_path("nostore"), 1), 0);
+	ck_assert_int_eq(e2_store_open_existing(NULL, &st, &err), E2_ESTORE);
+	ck_assert_msg(strstr(err.msg, "(EMAIL2_HOME)") != NULL, "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, engine_path("nostore")) != NULL, "%s",
+		      err.msg);
+	(void)unsetenv("EMAIL2_HOME");
+}
+END_TEST
+
 /* ---- store: account options (migration 7) -------------------------------- */
 
 /* e2_account_set_option() input -> status; "" value: not read back */
@@ -2039,6 +2170,10 @@ engine_store_suite(void)
 	tcase_add_test(tc, test_store_open_rejects_bad_dir);
 	tcase_add_test(tc, test_store_open_tightens_existing_dir);
 	tcase_add_test(tc, test_store_open_newer_schema_fails);
+	tcase_add_loop_test(
+		tc, test_store_open_existing_damage, 0,
+		(int)(sizeof(damage_rows) / sizeof(damage_rows[0])));
+	tcase_add_test(tc, test_store_open_existing_names_source);
 	tcase_add_loop_test(
 		tc, test_store_option_table, 0,
 		(int)(sizeof(option_rows) / sizeof(option_rows[0])));

@@ -144,7 +144,7 @@ ct_protocol_suite() {
 		'M == ["tls", "starttls"] and last["ok"] and last["tls"]
 		 and last["login"] == "ok"' \
 		$(ct_side "$h:$CT_STRICT_PORT") "$CT_REQ"
-	ct "$p: plain-only port, TLS required: refused, no plain rung" 5 \
+	ct "$p: plain-only port, TLS required: refused, no plain rung" 1 \
 		'not d["ok"] and M == ["tls", "starttls"]
 		 and s["status"] in ("enostarttls", "einsecure")
 		 and s["tls_required"]
@@ -164,11 +164,11 @@ ct_protocol_suite() {
 		'M == ["tls", "starttls"] and last["tls"]
 		 and not last["cleartext_login"]' \
 		$(ct_side "$h:$CT_STARTTLS_PORT")
-	ct "$p: wrong password: exit 4" 4 \
+	ct "$p: wrong password: exit 4" 1 \
 		's["status"] == "eauth" and last["login"] == "failed"
 		 and "plain" not in M' \
 		$(ct_side "$h:$CT_TLS_PORT" "$wrong") "$CT_REQ"
-	ct "$p: wrong password over STARTTLS: exit 4" 4 \
+	ct "$p: wrong password over STARTTLS: exit 4" 1 \
 		's["status"] == "eauth" and M == ["tls", "starttls"]' \
 		$(ct_side "$h:$CT_STARTTLS_PORT" "$wrong") "$CT_REQ"
 	if [ "$E2T_DEFAULT_PORTS" = 1 ]; then
