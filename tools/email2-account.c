@@ -2,7 +2,6 @@
 /* email2-account.c -- list, show and remove the accounts of a store */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +10,15 @@
 #include <unistd.h>
 
 #include "email2.h"
+#include "cli.h"
 #include "tool.h"
 
 #define ACCOUNT_NAME "email2-account"
 
-/*
- * Exit statuses, as every email2 tool but email2-sendmail (issue 9),
- * documented in email2-account(1) and --help.
- */
-enum account_exit {
-	ACCOUNT_EXIT_OK = 0,
-	ACCOUNT_EXIT_FAILURE = 1, /* the store, no such account, busy */
-	ACCOUNT_EXIT_USAGE = 2,   /* bad option or argument */
-};
+/* Exit statuses (email2-account(1)): enum cli_exit, as every tool's. */
+#define ACCOUNT_EXIT_OK CLI_EXIT_OK
+#define ACCOUNT_EXIT_FAILURE CLI_EXIT_FAILURE /* store, no such account */
+#define ACCOUNT_EXIT_USAGE CLI_EXIT_USAGE
 
 struct account_args {
 	const char *store;
@@ -34,56 +29,42 @@ struct account_args {
 	bool quiet;
 };
 
-static void
-account_usage(FILE *f)
-{
-	fputs("usage: " ACCOUNT_NAME " [--store DIR] [--json] list\n"
-	      "       " ACCOUNT_NAME " [--store DIR] [--json] show ACCOUNT\n"
-	      "       " ACCOUNT_NAME " [--store DIR] [--yes] [-q] remove "
-	      "ACCOUNT\n"
-	      "The accounts of a store: what they are, how their last sync "
-	      "went.\n"
-	      "\n"
-	      "  list            one line per account: GUID, NAME, "
-	      "REPLYADDR,\n"
-	      "                  service, servers, last sync, queued and "
-	      "failed\n"
-	      "                  outbox messages\n"
-	      "  show ACCOUNT    every node (secrets masked) and the last "
-	      "sync\n"
-	      "  remove ACCOUNT  the account with its mail and queue, as a\n"
-	      "                  provisioning Delete does (asks first)\n"
-	      "ACCOUNT is the GUID (braces or not, %7B...%7D, 0x7B...0x7D, "
-	      "any\n"
-	      "case), or the NAME or REPLYADDR of exactly one account.\n"
-	      "\n"
-	      "  --store DIR     the store (default $EMAIL2_HOME, else\n"
-	      "                  $XDG_DATA_HOME/email2)\n"
-	      "  --json          list and show as JSON\n"
-	      "  -y, --yes       remove without asking\n"
-	      "  -q, --quiet     remove: print nothing but errors\n"
-	      "  -h, --help      this text\n"
-	      "  -V, --version   the version\n"
-	      "\n"
-	      "Exit status: 0 done, 1 failure (store, no such account, a "
-	      "sync\n"
-	      "running), 2 usage.\n",
-	      f);
-}
+static struct cli account_cli = {
+	.prog = ACCOUNT_NAME,
+	.synopsis = "[OPTION]... list\n"
+		    "[OPTION]... show ACCOUNT\n"
+		    "[OPTION]... [--yes] remove ACCOUNT",
+	.help = "The accounts of a store: what they are, how their last "
+		"sync went.\n"
+		"\n"
+		"Commands:\n"
+		"  list            one line per account: GUID, NAME, "
+		"REPLYADDR,\n"
+		"                  service, servers, last sync, queued and "
+		"failed\n"
+		"                  outbox messages\n"
+		"  show ACCOUNT    every node (secrets masked), pins and the "
+		"last sync\n"
+		"  remove ACCOUNT  the account with its mail and queue, as a\n"
+		"                  provisioning Delete does (asks first)\n"
+		"ACCOUNT is the GUID (braces or not, %7B...%7D, 0x7B...0x7D, "
+		"any\n"
+		"case), or the NAME or REPLYADDR of exactly one account.\n"
+		"\n"
+		"Options:\n"
+		"      --store DIR     the store (default $EMAIL2_HOME, else\n"
+		"                      $XDG_DATA_HOME/email2)\n"
+		"      --json          list and show as JSON\n"
+		"  -y, --yes           remove without asking\n"
+		"With -q remove prints nothing but errors.\n",
+	.exits = "  0  done\n"
+		 "  1  the store failed, no such account, a sync of it is "
+		 "running,\n"
+		 "     or remove was not confirmed\n"
+		 "  2  usage error\n",
+};
 
-/* One line naming what was wrong, then where to look (issue 9). */
-static int
-account_usage_error(const char *what, const char *arg)
-{
-	if (arg != NULL)
-		fprintf(stderr, "%s: %s \"%s\"\n", ACCOUNT_NAME, what, arg);
-	else
-		fprintf(stderr, "%s: %s\n", ACCOUNT_NAME, what);
-	fprintf(stderr, "Try '%s --help'.\n", ACCOUNT_NAME);
-	return -1;
-}
-
-/* 0: run; 1: done (help, version); -1: usage error (printed). */
+/* -1: run; else the exit status (help, version, a usage error). */
 static int
 account_parse(int argc, char **argv, struct account_args *a)
 {
@@ -91,18 +72,16 @@ account_parse(int argc, char **argv, struct account_args *a)
 		{"store", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
 		{"yes", no_argument, NULL, 'y'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		CLI_COMMON_OPTIONS,
 	};
 	int ch;
 
 	memset(a, 0, sizeof(*a));
-	opterr = 0;
 	/* GNU getopt permutes: options may follow the command too */
-	while ((ch = getopt_long(argc, argv, "yqhV", opts, NULL)) != -1) {
+	while ((ch = cli_next(&account_cli, argc, argv, "y", opts)) != -1) {
 		switch (ch) {
+		case CLI_DONE:
+			return account_cli.status;
 		case 's':
 			a->store = optarg;
 			break;
@@ -112,47 +91,35 @@ account_parse(int argc, char **argv, struct account_args *a)
 		case 'y':
 			a->yes = true;
 			break;
-		case 'q':
-			a->quiet = true;
-			break;
-		case 'h':
-			account_usage(stdout);
-			return 1;
-		case 'V':
-			tool_print_version(ACCOUNT_NAME);
-			return 1;
 		default:
-			return account_usage_error("unknown option or missing "
-						   "argument",
-						   argv[optind - 1]);
+			return cli_usage(&account_cli, "unexpected option");
 		}
 	}
+	a->quiet = account_cli.quiet;
 	if (optind >= argc)
-		return account_usage_error(
-			"name a command: list, show or remove", NULL);
+		return cli_usage(&account_cli,
+				 "name a command: list, show or remove");
 	a->cmd = argv[optind++];
 	if (strcmp(a->cmd, "list") == 0) {
 		if (optind != argc)
-			return account_usage_error("list takes no argument",
-						   NULL);
+			return cli_usage(&account_cli,
+					 "list takes no argument");
 	} else if (strcmp(a->cmd, "show") == 0 ||
 		   strcmp(a->cmd, "remove") == 0) {
 		if (optind + 1 != argc)
-			return account_usage_error(
-				strcmp(a->cmd, "show") == 0
-					? "show takes one ACCOUNT"
-					: "remove takes one ACCOUNT",
-				NULL);
+			return cli_usage(&account_cli, "%s takes one ACCOUNT",
+					 a->cmd);
 		a->account = argv[optind];
 	} else {
-		return account_usage_error("unknown command", a->cmd);
+		return cli_usage(&account_cli, "unknown command \"%s\"",
+				 a->cmd);
 	}
 	if (a->json && strcmp(a->cmd, "remove") == 0)
-		return account_usage_error("--json goes with list and show",
-					   NULL);
+		return cli_usage(&account_cli,
+				 "--json goes with list and show");
 	if (a->yes && strcmp(a->cmd, "remove") != 0)
-		return account_usage_error("--yes goes with remove", NULL);
-	return 0;
+		return cli_usage(&account_cli, "--yes goes with remove");
+	return -1;
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -287,7 +254,7 @@ account_list(struct e2_store *st, const struct account_args *a)
 	size_t n = 0;
 
 	if (e2_account_list_info(st, &v, &n, &err) != E2_OK) {
-		tool_print_error(ACCOUNT_NAME, &err);
+		cli_error(&account_cli, &err);
 		return ACCOUNT_EXIT_FAILURE;
 	}
 	if (a->json)
@@ -320,7 +287,7 @@ account_find(struct e2_store *st, const char *name,
 	*n_out = 0;
 	if (e2_account_resolve(st, name, &guid, &err) != E2_OK ||
 	    e2_account_list_info(st, v_out, n_out, &err) != E2_OK) {
-		tool_print_error(ACCOUNT_NAME, &err);
+		cli_error(&account_cli, &err);
 		goto out;
 	}
 	for (size_t i = 0; i < *n_out; i++)
@@ -407,7 +374,7 @@ account_show(struct e2_store *st, const struct account_args *a)
 	if (rc != ACCOUNT_EXIT_OK)
 		goto out;
 	if (e2_account_nodes(st, v[i].guid, &nodes, &nn, &res, &err) != E2_OK) {
-		tool_print_error(ACCOUNT_NAME, &err);
+		cli_error(&account_cli, &err);
 		rc = ACCOUNT_EXIT_FAILURE;
 		goto out;
 	}
@@ -506,13 +473,10 @@ account_remove(struct e2_store *st, const struct account_args *a)
 
 	/* refuse before looking anything up: no terminal, no answer */
 	if (!a->yes && isatty(STDIN_FILENO) == 0) {
-		fprintf(stderr,
-			"%s: remove asks for a confirmation on a terminal and "
-			"standard input is none: add --yes to remove without "
-			"asking\n",
-			ACCOUNT_NAME);
-		fprintf(stderr, "Try '%s --help'.\n", ACCOUNT_NAME);
-		return ACCOUNT_EXIT_USAGE;
+		return cli_usage(&account_cli,
+				 "remove asks for a confirmation on a terminal "
+				 "and standard input is none: add --yes to "
+				 "remove without asking");
 	}
 	rc = account_find(st, a->account, &v, &n, &i);
 	if (rc != ACCOUNT_EXIT_OK)
@@ -525,7 +489,7 @@ account_remove(struct e2_store *st, const struct account_args *a)
 	}
 	/* the provisioning Delete of the GUID (csp/csp_node_api.c) */
 	if (e2_account_delete(st, v[i].guid, &res, &err) != E2_OK) {
-		tool_print_error(ACCOUNT_NAME, &err);
+		cli_error(&account_cli, &err);
 		rc = ACCOUNT_EXIT_FAILURE;
 		goto out;
 	}
@@ -551,10 +515,11 @@ main(int argc, char **argv)
 	int rc;
 
 	rc = account_parse(argc, argv, &a);
-	if (rc != 0)
-		return rc > 0 ? ACCOUNT_EXIT_OK : ACCOUNT_EXIT_USAGE;
-	if (e2_store_open(a.store, &st, &err) != E2_OK) {
-		tool_print_error(ACCOUNT_NAME, &err);
+	if (rc >= 0)
+		return rc;
+	/* only email2-provision creates a store */
+	if (e2_store_open_existing(a.store, &st, &err) != E2_OK) {
+		cli_error(&account_cli, &err);
 		return ACCOUNT_EXIT_FAILURE;
 	}
 	if (strcmp(a.cmd, "list") == 0)

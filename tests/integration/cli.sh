@@ -10,7 +10,8 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
 
-TOOLS="email2-provision email2-conntest email2-syncd email2-outbox email2-sendmail"
+TOOLS="email2-provision email2-conntest email2-syncd email2-outbox email2-sendmail
+	email2-account"
 for t in $TOOLS; do
 	e2t_find_tool "$t" >/dev/null || e2t_skip "$t not built"
 done
@@ -93,6 +94,7 @@ missing_cmds() {
 	echo "email2-syncd --once"
 	echo "email2-syncd"
 	echo "email2-outbox list"
+	echo "email2-account list"
 	echo "email2-sendmail --account $G a@email2.test"
 }
 while read -r t args; do
@@ -167,7 +169,7 @@ for name in "$G" "$bare" "$lower" "%7B$bare%7D" "work mail" \
 done
 for t in "email2-provision --set-option nobody sent-copy=upload" \
 	"email2-outbox --account nobody list" "email2-conntest nobody" \
-	"email2-syncd --once --account nobody"; do
+	"email2-syncd --once --account nobody" "email2-account show nobody"; do
 	# shellcheck disable=SC2086
 	run ${t%% *} --store "$STORE" ${t#* }
 	e2t_check "${t%% *}: unknown account: exit 1, names the store" bash -c \
