@@ -449,6 +449,16 @@ enum e2_status e2_sync_fetch_full(struct e2_store *st, const char *guid,
 				  const struct e2_sync_opts *opts,
 				  struct e2_err *err);
 
+/*
+ * The same, and on success *path_out (caller frees) is the absolute path of
+ * the file the whole message now lives in (its name differs from the old
+ * one: the size is part of it). path_out may be NULL. Errors: as above.
+ */
+enum e2_status e2_sync_fetch_full_path(struct e2_store *st, const char *guid,
+				       const char *file,
+				       const struct e2_sync_opts *opts,
+				       char **path_out, struct e2_err *err);
+
 /* ---- the send queue (engine/outbox.h; email2-outbox, email2-sendmail) -- */
 
 /*

@@ -1024,11 +1024,14 @@ pop3_fetch(struct pop3_run *r, struct maildir_batch *b,
 	rc = maildir_msg_begin(b, r->root, NULL, tag, &msg, err);
 	if (rc != E2_OK)
 		goto out;
-	if (partial)
+	if (partial) {
+		struct mime_origin o = {c->a->guid, NULL, 0};
+
 		rc = mime_truncate(buf, len, (size_t)c->a->retrieve, s->size,
-				   maildir_msg_sink, msg, &ti, err);
-	else
+				   &o, maildir_msg_sink, msg, &ti, err);
+	} else {
 		rc = maildir_msg_write(msg, buf, len, err);
+	}
 	if (rc != E2_OK) {
 		maildir_msg_discard(&msg);
 		goto out;

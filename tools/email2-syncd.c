@@ -270,7 +270,7 @@ syncd_fetch_full(const struct syncd_args *a)
 	struct e2_sync_opts o = {0};
 	struct e2_store *st = NULL;
 	struct e2_err err = {0};
-	char *guid = NULL;
+	char *guid = NULL, *written = NULL;
 	int rc = SYNCD_EXIT_OK;
 
 	if (a->account == NULL) {
@@ -290,16 +290,20 @@ syncd_fetch_full(const struct syncd_args *a)
 	}
 	o.cafile = a->cafile;
 	o.timeout_ms = a->timeout_ms;
-	if (e2_sync_fetch_full(st, a->account != NULL ? a->account : guid,
-			       a->fetch_full, &o, &err) != E2_OK) {
+	if (e2_sync_fetch_full_path(st, a->account != NULL ? a->account : guid,
+				    a->fetch_full, &o, &written,
+				    &err) != E2_OK) {
 		tool_print_error(SYNCD_NAME, &err);
 		rc = SYNCD_EXIT_ACCOUNT;
 		goto out;
 	}
+	/* issue 9: name the file written (the old name is gone) */
 	if (!a->quiet)
-		printf("%s: the whole message is stored\n", a->fetch_full);
+		printf("%s: the whole message is stored in %s\n", a->fetch_full,
+		       written);
 out:
 	e2_store_close(&st);
+	free(written);
 	free(guid);
 	return rc;
 }
