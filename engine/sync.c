@@ -15,6 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "sync_preview.h"
+
 #define SYNC_DEFAULT_TIMEOUT_MS 30000u
 #define SYNC_DEFAULT_BATCH_MSGS 200u
 #define SYNC_DEFAULT_BATCH_BYTES (8u * 1024 * 1024)
@@ -65,6 +69,33 @@ sync_lock(const char *root, const char *guid, int *fd_out, struct e2_err *err)
 	return E2_OK;
 }
 
+/*
+ * The dry run of e2_sync_account() (email2.h): the queue listed, then the
+ * receive side's decisions shown. The store is query_only meanwhile, so a
+ * write anywhere below fails instead of happening.
+ */
+static enum e2_status
+sync_dry_run(struct sync_ctx *c, struct e2_err *err)
+{
+	sqlite3 *db = store_db(c->st);
+	enum e2_status rc = E2_OK;
+
+	if (sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return e2_fail(err, E2_ESTORE, "dry run: query_only: %s",
+			       sqlite3_errmsg(db));
+	if (!c->o.no_send)
+		rc = sync_preview_outbox(c, err);
+	if (rc == E2_OK && !c->o.no_receive) {
+		if (c->a->service == E2_SERVICE_POP3)
+			rc = sync_pop3_run(c, err);
+		else
+			rc = sync_imap_run(c, err);
+	}
+	(void)sqlite3_exec(db, "PRAGMA query_only = 0", NULL, NULL, NULL);
+	return rc;
+}
+
 enum e2_status
 e2_sync_account(struct e2_store *st, const char *guid,
 		const struct e2_sync_opts *opts,
@@ -109,6 +140,12 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	rc = maildir_open(root, &c.md, err);
 	if (rc != E2_OK)
 		goto out;
+	if (c.o.dry_run) {
+		/* issue 9: a preview writes nothing (not the lock file, not
+		 * tmp/); a store write fails (query_only) */
+		rc = sync_dry_run(&c, err);
+		goto out;
+	}
 	rc = sync_lock(root, a->guid, &lock_fd, err);
 	if (rc != E2_OK)
 		goto out;

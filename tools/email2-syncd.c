@@ -34,6 +34,7 @@ struct syncd_args {
 	const char *account;
 	const char *cafile;
 	const char *fetch_full; /* --fetch-full FILE */
+	bool dry_run;           /* --dry-run (issue 9) */
 	bool once;
 	bool json;
 	bool quiet;
@@ -108,6 +109,8 @@ syncd_usage(FILE *f)
 	      "       " SYNCD_NAME " --fetch-full FILE [--store DIR]"
 	      " [--account GUID]\n"
 	      "                    [--cafile FILE]\n"
+	      "       " SYNCD_NAME " --dry-run [--store DIR] [--account GUID]"
+	      " [--json]\n"
 	      "Sends queued mail and downloads new mail for every account\n"
 	      "whose SYNCINGCONTENTTYPES includes Mail (0x2).\n"
 	      "\n"
@@ -130,6 +133,8 @@ syncd_usage(FILE *f)
 	      "                   (KEEPMAX), by the whole message from the\n"
 	      "                   server, and exit (--account is needed when\n"
 	      "                   FILE is not under <store>/mail/{GUID}/)\n"
+	      "  --dry-run        connect and show what a sync would do,\n"
+	      "                   per account and folder; change nothing\n"
 	      "  --json           one JSON object per account sync\n"
 	      "  --quiet          no progress and no summary lines\n"
 	      "  --help, --version\n"
@@ -150,6 +155,7 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 	static const struct option opts[] = {
 		{"once", no_argument, NULL, 'o'},
 		{"fetch-full", required_argument, NULL, 'F'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{"store", required_argument, NULL, 's'},
 		{"account", required_argument, NULL, 'a'},
 		{"cafile", required_argument, NULL, 'c'},
@@ -178,6 +184,9 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 			break;
 		case 'F':
 			a->fetch_full = optarg;
+			break;
+		case 'n':
+			a->dry_run = true;
 			break;
 		case 's':
 			a->store = optarg;
@@ -523,6 +532,89 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	*n_out = kept;
 	*linger_out = linger;
 	return E2_OK;
+}
+
+/* ---- --dry-run (issue 9) ------------------------------------------------ */
+
+struct syncd_dry {
+	const struct syncd_args *a;
+	const char *guid;
+	size_t lines;
+};
+
+/* e2_sync_preview_fn: one line per action kind and folder */
+static void
+syncd_dry_line(void *ctx, const char *folder, const char *kind, size_t count,
+	       unsigned long long bytes, const char *detail)
+{
+	struct syncd_dry *dr = ctx;
+
+	dr->lines++;
+	if (dr->a->json) {
+		fputs("{\"account\":", stdout);
+		syncd_json_str(stdout, dr->guid);
+		fputs(",\"folder\":", stdout);
+		syncd_json_str(stdout, folder);
+		fputs(",\"action\":", stdout);
+		syncd_json_str(stdout, kind);
+		printf(",\"count\":%zu,\"bytes\":%llu,\"detail\":", count,
+		       bytes);
+		syncd_json_str(stdout, detail);
+		fputs("}\n", stdout);
+		return;
+	}
+	printf("%s %s: %s %zu", dr->guid, folder[0] != '\0' ? folder : "-",
+	       kind, count);
+	if (bytes > 0)
+		printf(" (%llu bytes)", bytes);
+	if (detail[0] != '\0')
+		printf(": %s", detail);
+	putchar('\n');
+}
+
+/*
+ * email2-syncd --dry-run: every account (or --account) previewed, nothing
+ * changed (e2_sync_account() with dry_run); "nothing to do" when a
+ * preview had no line. 0 every preview ran, 2 one failed, 1 store.
+ */
+static int
+syncd_dry_run(const struct syncd_args *a)
+{
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+	char **guids = NULL;
+	int *linger = NULL;
+	size_t n = 0;
+	int rc = SYNCD_EXIT_OK;
+
+	if (e2_store_open(a->store, &st, &err) != E2_OK ||
+	    syncd_accounts(st, a, false, &guids, &n, &linger, &err) != E2_OK) {
+		tool_print_error(SYNCD_NAME, &err);
+		rc = SYNCD_EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct syncd_dry dr = {a, guids[i], 0};
+		struct e2_sync_opts o = {0};
+		struct e2_err e = {0};
+
+		o.cafile = a->cafile;
+		o.timeout_ms = a->timeout_ms;
+		o.dry_run = true;
+		o.preview = syncd_dry_line;
+		o.preview_ctx = &dr;
+		if (e2_sync_account(st, guids[i], &o, NULL, &e) != E2_OK) {
+			tool_print_error(SYNCD_NAME, &e);
+			rc = SYNCD_EXIT_ACCOUNT;
+		} else if (dr.lines == 0 && !a->json) {
+			printf("%s: nothing to do\n", guids[i]);
+		}
+	}
+out:
+	e2_strv_free(&guids, n);
+	free(linger);
+	e2_store_close(&st);
+	return rc;
 }
 
 static struct syncd_acct *
@@ -891,6 +983,8 @@ main(int argc, char **argv)
 		return rc > 0 ? SYNCD_EXIT_OK : SYNCD_EXIT_USAGE;
 	if (a.fetch_full != NULL)
 		return syncd_fetch_full(&a);
+	if (a.dry_run)
+		return syncd_dry_run(&a);
 	/* blocked in every thread, the engine's included: see sigwait */
 	syncd_sigset(&set);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
