@@ -457,6 +457,8 @@ folders_subscribe(struct folders_run *fr, const char *name, struct e2_err *err)
 	return E2_OK;
 }
 
+static size_t folders_count_entries(const char *path, const char *sub);
+
 static enum e2_status
 folders_create(struct folders_run *fr, struct folders_dir *d, const char *name,
 	       struct e2_err *err)
@@ -466,10 +468,16 @@ folders_create(struct folders_run *fr, struct folders_dir *d, const char *name,
 	int code;
 
 	if (c->o.dry_run) { /* issue 9: shown, and its files uploaded */
-		char qn[128];
+		size_t nc = folders_count_entries(d->path, "cur");
+		size_t nn = folders_count_entries(d->path, "new");
+		char qn[128], detail[192];
 
 		(void)e2_quote(qn, sizeof(qn), d->dname, strlen(d->dname));
-		sync_preview(c, name, "create-folder", 1, 0, qn);
+		(void)snprintf(detail, sizeof(detail),
+			       "%s, then %zu message%s uploaded", qn,
+			       nc == SIZE_MAX || nn == SIZE_MAX ? 0 : nc + nn,
+			       nc + nn == 1 ? "" : "s");
+		sync_preview(c, name, "create-folder", 1, 0, detail);
 		return E2_OK;
 	}
 	/* a new server folder starts with no state (an old one of the same

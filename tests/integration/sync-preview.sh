@@ -20,16 +20,16 @@ mk() {
 deliver() { mk "$1" && e2t_doveadm save -u "$E2T_USER" -m "${2:-INBOX}" <"$E2T_DIR/$1.eml"; }
 file_in() { grep -l "^Message-ID: <$2@t>" "$1"/new/* "$1"/cur/* 2>/dev/null | head -n1; }
 # snapshot NAME: sha256 of every file under the store (Maildir and queue
-# included), and the server's mailboxes as doveadm sees them
+# included), and the server's mailboxes as doveadm sees them (the list,
+# then uid, flags and guid of every message of every mailbox)
 snapshot() {
 	(cd "$STORE" && find . -type f -print0 | sort -z |
 		xargs -0 sha256sum) >"$E2T_DIR/$1.files" &&
 		(cd "$STORE" && find . | sort) >"$E2T_DIR/$1.names" &&
-		for b in INBOX Work; do
+		{ e2t_doveadm mailbox list -u "$E2T_USER" | sort &&
 			e2t_doveadm -f flow fetch -u "$E2T_USER" \
-				"mailbox uid flags guid" mailbox "$b" all ||
-				return 1
-		done >"$E2T_DIR/$1.server"
+				"mailbox uid flags guid" all; } \
+			>"$E2T_DIR/$1.server"
 }
 same_snapshot() {
 	cmp "$E2T_DIR/before.files" "$E2T_DIR/after.files" &&
@@ -75,6 +75,9 @@ f=$(file_in "$MD" m4) && mv "$f" "$MD/cur/$(basename "${f%%:2,*}"):2,S"
 f=$(file_in "$MD" m5) && mkdir -p "$MD/.Work/cur" &&
 	mv "$f" "$MD/.Work/cur/$(basename "$f")"
 rm -f "$(file_in "$MD" m6)"
+# a local folder the server does not have (F1): created, its file uploaded
+mkdir -p "$MD/.NewBox/cur" "$MD/.NewBox/new" "$MD/.NewBox/tmp" &&
+	mk nb1 && cp "$E2T_DIR/nb1.eml" "$MD/.NewBox/new/1700000003.M3P3Q3.test,S=$(stat -c %s "$E2T_DIR/nb1.eml")"
 (umask 077 && mkdir -p "$OUT/new" "$OUT/cur" "$OUT/tmp") &&
 	printf 'From: %s@email2.test\nTo: jane@example.org\nSubject: queued\n\nhello\n' \
 		"$E2T_USER" >"$OUT/tmp/q1" &&
@@ -96,6 +99,8 @@ e2t_check "lists the local delete with SERVERDELETEACTION 1: expunge" \
 	lists INBOX server-delete 1 "expunge: $u6"
 e2t_check "lists the queued message with its recipient" \
 	lists - send 1 "jane@example.org"
+e2t_check "lists the local folder to create, with its 1 message" \
+	lists NewBox create-folder 1 ".NewBox, then 1 message uploaded"
 e2t_check "--dry-run --json exits 0" preview --json --account "$GUID"
 e2t_check "--json: one object per action, the same actions" \
 	"$E2T_PY" - "$E2T_DIR/preview.out" <<'PY'
@@ -105,7 +110,8 @@ got = {(o["folder"], o["action"], o["count"])
 want = {("INBOX", "download", 1), ("INBOX", "flag-pull", 1),
         ("INBOX", "local-delete", 1), ("INBOX", "upload", 1),
         ("INBOX", "flag-push", 1), ("Work", "server-move", 1),
-        ("INBOX", "server-delete", 1), ("", "send", 1)}
+        ("INBOX", "server-delete", 1), ("", "send", 1),
+        ("NewBox", "create-folder", 1)}
 assert got == want, (got ^ want)
 PY
 snapshot after || e2t_fatal "snapshot after"
@@ -128,10 +134,12 @@ real_sync() {
 	return $rc
 }
 e2t_check "the real sync exits 0" real_sync
-# uploaded 2: the listed upload and the sent copy of the listed send (a
-# sent message is filed in the server's Sent folder, man email2-syncd)
+# uploaded 3: the listed upload, the message of the created folder, and
+# the sent copy of the listed send (a sent message is filed in the
+# server's Sent folder, created when missing)
 for kv in messages=1 flags_pulled=1 removed_local=1 flags_pushed=1 \
-	moved=1 deleted_server=1 sent=1 uploaded=2 sent_filed=1; do
+	moved=1 deleted_server=1 sent=1 uploaded=3 sent_filed=1 \
+	folders_created=1; do
 	e2t_check "the real sync did what was listed: ${kv%=*} ${kv#*=}" \
 		json "d['${kv%=*}'] == ${kv#*=}"
 done
