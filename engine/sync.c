@@ -69,6 +69,25 @@ sync_lock(const char *root, const char *guid, int *fd_out, struct e2_err *err)
 	return E2_OK;
 }
 
+/* Whether <store>/mail/<guid> is a whole Maildir already (cur new tmp) */
+static bool
+sync_maildir_made(const char *store, const char *guid)
+{
+	static const char *const sub[] = {"cur", "new", "tmp"};
+	char p[PATH_MAX];
+	struct stat sb;
+
+	for (size_t i = 0; i < 3; i++) {
+		int n = snprintf(p, sizeof(p), "%s/" STORE_AREA_MAIL "/%s/%s",
+				 store, guid, sub[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(p) || lstat(p, &sb) != 0 ||
+		    !S_ISDIR(sb.st_mode))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The dry run of e2_sync_account() (email2.h): the queue listed, then the
  * receive side's decisions shown. The store is query_only meanwhile, so a
@@ -134,6 +153,15 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	c.now = time(NULL);
 	/* the store, <store>/mail and the account's Maildir are the user's
 	 * own, or nothing is read, sent or written (store.h) */
+	if (c.o.dry_run && !sync_maildir_made(e2_store_dir(st), a->guid)) {
+		/* store_account_dir() and maildir_open() would make it: a
+		 * preview writes nothing */
+		rc = e2_fail(err, E2_EINVAL,
+			     "account %s: never synced (no Maildir in %s/%s): "
+			     "the first sync downloads everything",
+			     a->guid, e2_store_dir(st), STORE_AREA_MAIL);
+		goto out;
+	}
 	rc = store_account_dir(st, STORE_AREA_MAIL, a->guid, &root, err);
 	if (rc != E2_OK)
 		goto out;

@@ -55,6 +55,15 @@ for n in m1 m2 m3 m4 m5 m6; do
 done
 e2t_check "provision with SERVERDELETEACTION 1" \
 	sync_provision IMAP4 "$E2T_IMAPS_PORT" SERVERDELETEACTION=1 AUTHREQUIRED=1
+# never synced: no Maildir to compare with; the preview says so, makes none
+never_synced() {
+	local rc=0
+	preview || rc=$?
+	test "$rc" = 2 && grep -q "never synced" "$E2T_DIR/preview.err" &&
+		test ! -e "$MD" -a ! -e "$STORE/mail"
+}
+e2t_check "a never synced account: exit 2, \"never synced\", no Maildir made" \
+	never_synced
 e2t_check "first sync exits 0" sync_once
 e2t_check "6 downloaded" json 'd["messages"] == 6'
 
