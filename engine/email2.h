@@ -629,6 +629,22 @@ struct e2_sync_stats;
 typedef void (*e2_sync_progress_fn)(void *ctx, const char *guid,
 				    const struct e2_sync_stats *stats);
 
+/*
+ * One line of a sync preview (opts->dry_run, issue 9): what a sync would do
+ * in folder (the server name; "" for the account itself: the send queue,
+ * folders made on the server) of one kind: "download", "upload",
+ * "flag-push", "flag-pull", "server-move", "server-copy", "server-delete"
+ * (detail says expunge or move to Trash, SERVERDELETEACTION), "local-
+ * delete", "age-out", "adopt", "forget", "tombstone", "create-folder",
+ * "remove-folder", "send". count items, bytes (0: not known), detail: UIDs,
+ * names or recipients (e2_quote()d where they came from outside, cut at
+ * about 200 bytes). Strings are borrowed for the call.
+ */
+typedef void (*e2_sync_preview_fn)(void *ctx, const char *folder,
+				   const char *kind, size_t count,
+				   unsigned long long bytes,
+				   const char *detail);
+
 struct e2_sync_opts {
 	const char *cafile;  /* NULL: the system trust store */
 	unsigned timeout_ms; /* per connection attempt and I/O step; 0: 30000 */
@@ -642,6 +658,10 @@ struct e2_sync_opts {
 	void *progress_ctx;
 	/* -v: the protocol trace, as e2_conntest_opts.trace; NULL: none */
 	FILE *trace;
+	/* issue 9: a preview (e2_sync_preview_fn) that changes nothing */
+	bool dry_run;
+	e2_sync_preview_fn preview; /* NULL: none */
+	void *preview_ctx;
 };
 
 /*
@@ -705,6 +725,11 @@ struct e2_sync_stats {
 };
 
 /*
+ * With opts->dry_run (issue 9) nothing is changed anywhere: no lock file,
+ * no tmp/ recovery, no SMTP connection; IMAP folders are EXAMINEd and
+ * listed (UID FETCH FLAGS), POP3 gets UIDL and LIST only; the store is set
+ * query_only (a write fails); the actions reconcile_folder() decides are
+ * given to opts->preview instead of being carried out.
  * Syncs one account: sends its outbox (unless opts->no_send), then
  * downloads (IMAP4 or POP3 per SERVICETYPE) into <store>/mail/{GUID}/.
  * opts may be NULL (defaults). *stats_out (may be NULL) is filled also on
@@ -744,6 +769,16 @@ enum e2_status e2_sync_fetch_full(struct e2_store *st, const char *guid,
 				  const char *file,
 				  const struct e2_sync_opts *opts,
 				  struct e2_err *err);
+
+/*
+ * The same, and on success *path_out (caller frees) is the absolute path of
+ * the file the whole message now lives in (its name differs from the old
+ * one: the size is part of it). path_out may be NULL. Errors: as above.
+ */
+enum e2_status e2_sync_fetch_full_path(struct e2_store *st, const char *guid,
+				       const char *file,
+				       const struct e2_sync_opts *opts,
+				       char **path_out, struct e2_err *err);
 
 /* ---- the send queue (email2-outbox(1), email2-sendmail(1)) ------------- */
 

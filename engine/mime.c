@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -657,9 +658,356 @@ mime_emit_str(mime_sink_fn sink, void *ctx, const char *s, struct e2_err *err)
 	return mime_emit(sink, ctx, s, strlen(s), err);
 }
 
+/* ---- notes this engine writes into partial messages ------------------- */
+
+/* A growable buffer with the sink shape, for the top header. */
+struct mime_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static enum e2_status
+mime_buf_sink(void *ctx, const void *buf, size_t len, struct e2_err *err)
+{
+	struct mime_buf *b = ctx;
+
+	if (len == 0) /* an empty section: b->p may still be NULL */
+		return E2_OK;
+	if (b->len + len > MIME_HEADER_MAX)
+		return e2_fail(err, E2_EPROTO, "message header over %d bytes",
+			       MIME_HEADER_MAX);
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap == 0 ? 4096 : b->cap;
+		char *n;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		n = realloc(b->p, cap);
+		if (n == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		b->p = n;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+	return E2_OK;
+}
+
+/* Appends printf output to b (bounded by MIME_HEADER_MAX). */
+static enum e2_status E2_PRINTF(3, 4)
+	mime_buf_printf(struct mime_buf *b, struct e2_err *err, const char *fmt,
+			...)
+{
+	char small[512];
+	char *big = NULL;
+	va_list ap;
+	int n;
+	enum e2_status rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return e2_fail(err, E2_EINVAL, "note: bad format");
+	if ((size_t)n < sizeof(small))
+		return mime_buf_sink(b, small, (size_t)n, err);
+	big = malloc((size_t)n + 1);
+	if (big == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	va_start(ap, fmt);
+	(void)vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	rc = mime_buf_sink(b, big, (size_t)n, err);
+	free(big);
+	return rc;
+}
+
+/* "300 KB", "2.1 MB", "512 bytes": for people, beside the exact count */
+static void
+mime_human_size(char *out, size_t outlen, unsigned long long n)
+{
+	if (n < 1024)
+		(void)snprintf(out, outlen, "%llu byte%s", n,
+			       n == 1 ? "" : "s");
+	else if (n < 1024ULL * 1024)
+		(void)snprintf(out, outlen, "%llu KB", (n + 512) / 1024);
+	else
+		(void)snprintf(out, outlen, "%.1f MB",
+			       (double)n / (1024.0 * 1024.0));
+}
+
+/* Printable ASCII, none of the bytes in bad; NULL and "" count as plain. */
+static bool
+mime_is_plain(const char *s, const char *bad)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e ||
+		    strchr(bad, *s) != NULL)
+			return false;
+	return true;
+}
+
+/* RFC 2045 5.1 token: no SPACE, CTL or tspecial, not empty */
+static bool
+mime_is_token(const char *s)
+{
+	return s != NULL && s[0] != '\0' &&
+	       mime_is_plain(s, " ()<>@,;:\\\"/[]?=");
+}
+
+/* Input bytes of a name or folder written into a parameter (then "...") */
+#define MIME_PARAM_IN_MAX 256
+
+/*
+ * Appends ";<eol> attr=value" to b: a quoted string when value is
+ * printable ASCII without '"' and '\\' (RFC 2045 5.1), else RFC 2231 4
+ * "attr*=utf-8''%XX..." (attribute-char kept, every other byte escaped).
+ * A value over MIME_PARAM_IN_MAX bytes is cut and ends in "...".
+ */
+static enum e2_status
+mime_buf_param(struct mime_buf *b, const char *eol, const char *attr,
+	       const char *value, struct e2_err *err)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char out[3 * MIME_PARAM_IN_MAX + 8];
+	size_t o = 0, n = strlen(value);
+	bool cut = n > MIME_PARAM_IN_MAX;
+
+	if (cut)
+		n = MIME_PARAM_IN_MAX;
+	if (mime_is_plain(value, "\"\\"))
+		return mime_buf_printf(b, err, ";%s %s=\"%.*s%s\"", eol, attr,
+				       (int)n, value, cut ? "..." : "");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)value[i];
+
+		/* RFC 2231 7: attribute-char, minus '*' '\'' '%' */
+		if (c > 0x20 && c < 0x7f &&
+		    strchr("()<>@,;:\\\"/[]?=*'%", c) == NULL) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (cut) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return mime_buf_printf(b, err, ";%s %s*=utf-8''%s", eol, attr, out);
+}
+
+/* The fetch command of a note: "email2-syncd --account G --fetch-full" */
+static void
+mime_fetch_cmd(char *out, size_t outlen, const struct mime_origin *origin)
+{
+	if (origin != NULL && origin->account != NULL &&
+	    mime_is_plain(origin->account, " \"\\'$`;&|<>()") &&
+	    strlen(origin->account) < 80)
+		(void)snprintf(out, outlen,
+			       MIME_FETCH_CMD
+			       " --account '%s' --fetch-full FILE",
+			       origin->account);
+	else
+		(void)snprintf(out, outlen,
+			       MIME_FETCH_CMD " --fetch-full FILE");
+}
+
+/* The lines after the command, the same in every note. */
+#define MIME_NOTE_FILE                                                         \
+	"where FILE is this message's file in the Maildir (its name is "       \
+	"enough)."
+
+/*
+ * The RETRIEVE note, a whole part: "--boundary" line, header, text; ends
+ * with eol (the delimiter that follows takes it).
+ */
+static enum e2_status
+mime_emit_trunc_note(const char *boundary, const char *eol,
+		     unsigned long long orig_size, size_t kept,
+		     const struct mime_origin *origin, mime_sink_fn sink,
+		     void *ctx, struct e2_err *err)
+{
+	struct mime_buf b = {0};
+	char cmd[160], hs[32];
+	enum e2_status rc;
+
+	mime_fetch_cmd(cmd, sizeof(cmd), origin);
+	mime_human_size(hs, sizeof(hs), orig_size);
+	rc = mime_buf_printf(
+		&b, err,
+		"--%s%s"
+		"Content-Type: text/plain; charset=us-ascii%s"
+		"Content-Transfer-Encoding: 7bit%s"
+		"Content-Disposition: inline%s"
+		"Content-Description: email2: incomplete message%s"
+		"%s"
+		"[email2] This message is incomplete: only its first %zu of "
+		"%llu bytes%s(%s) were downloaded, as the account's RETRIEVE "
+		"limit says.%s"
+		"The rest is still on the server. To fetch the whole message, "
+		"run:%s%s  %s%s%s" MIME_NOTE_FILE "%s%s",
+		boundary, eol, eol, eol, eol, eol, eol, kept, orig_size, eol,
+		hs, eol, eol, eol, cmd, eol, eol, eol, eol);
+	if (rc == E2_OK)
+		rc = mime_emit(sink, ctx, b.p, b.len, err);
+	free(b.p);
+	return rc;
+}
+
+/* Which fields of a top header mime_emit_header_filtered() writes. */
+enum mime_hdr_keep {
+	MIME_HDR_KEEP_OTHER,   /* all but Content-* and MIME-Version */
+	MIME_HDR_KEEP_CONTENT, /* only Content-Type/-Transfer-Encoding/-Disp. */
+};
+
+/*
+ * The fields of header h (len bytes, up to its final empty line, which is
+ * not written) that keep selects, continuation lines with their field.
+ */
+static enum e2_status
+mime_emit_header_filtered(const char *h, size_t len, enum mime_hdr_keep keep,
+			  mime_sink_fn sink, void *ctx, struct e2_err *err)
+{
+	static const char *const content[] = {
+		"content-type:", "content-transfer-encoding:",
+		"content-disposition:"};
+	static const char version[] = "mime-version:";
+	const char *p = h, *end;
+	bool skipping = false;
+	enum e2_status rc = E2_OK;
+
+	if (len == 0) /* an empty HEADER section: h may be NULL */
+		return E2_OK;
+	end = h + len;
+
+	while (rc == E2_OK && p < end) {
+		const char *eol = mime_line_end(p, end);
+
+		if (eol == NULL)
+			eol = end;
+		if (mime_line_empty(p, eol))
+			break;
+		if (!mime_is_wsp(*p)) {
+			bool is_content = false;
+
+			for (size_t i = 0; i < 3; i++)
+				if ((size_t)(eol - p) >= strlen(content[i]) &&
+				    strncasecmp(p, content[i],
+						strlen(content[i])) == 0)
+					is_content = true;
+			skipping = keep == MIME_HDR_KEEP_OTHER ? is_content
+							       : !is_content;
+			if ((size_t)(eol - p) >= sizeof(version) - 1 &&
+			    strncasecmp(p, version, sizeof(version) - 1) == 0)
+				skipping = true;
+		}
+		if (!skipping)
+			rc = mime_emit(sink, ctx, p, (size_t)(eol - p), err);
+		p = eol;
+	}
+	return rc;
+}
+
+/* "--boundary--" and eol */
+static enum e2_status
+mime_emit_close(const char *b, size_t blen, const char *eol, mime_sink_fn sink,
+		void *ctx, struct e2_err *err)
+{
+	enum e2_status rc = mime_emit_str(sink, ctx, "--", err);
+
+	if (rc == E2_OK)
+		rc = mime_emit(sink, ctx, b, blen, err);
+	if (rc == E2_OK)
+		rc = mime_emit_str(sink, ctx, "--", err);
+	if (rc == E2_OK)
+		rc = mime_emit_str(sink, ctx, eol, err);
+	return rc;
+}
+
+/* Closes the innermost open multipart (after an empty part if it had none) */
+static enum e2_status
+mime_trunc_close(struct mime_scan *sc, const char *eol, mime_sink_fn sink,
+		 void *ctx, struct mime_trunc_info *info, struct e2_err *err)
+{
+	struct mime_level *l = &sc->stack[sc->depth - 1];
+	enum e2_status rc = E2_OK;
+
+	if (l->parts == 0) {
+		rc = mime_emit_str(sink, ctx, "--", err);
+		if (rc == E2_OK)
+			rc = mime_emit(sink, ctx, l->boundary, l->blen, err);
+		/* An empty header, an empty body, the delimiter's EOL. */
+		for (int k = 0; rc == E2_OK && k < 3; k++)
+			rc = mime_emit_str(sink, ctx, eol, err);
+	}
+	if (rc == E2_OK)
+		rc = mime_emit_close(l->boundary, l->blen, eol, sink, ctx, err);
+	info->closed++;
+	mime_scan_pop_to(sc, sc->depth - 1);
+	return rc;
+}
+
+/* Whether the top header's Content-Type is multipart/mixed. */
+static enum e2_status
+mime_top_is_mixed(const char *msg, size_t hl, bool *mixed_out,
+		  struct e2_err *err)
+{
+	char *ct = NULL;
+	bool found = false;
+	enum e2_status rc;
+
+	rc = mime_header_get(msg, hl, "Content-Type", &found, &ct, err);
+	*mixed_out = rc == E2_OK && found &&
+		     strncasecmp(ct, "multipart/mixed", 15) == 0 &&
+		     (ct[15] == '\0' || ct[15] == ';' || mime_is_wsp(ct[15]));
+	free(ct);
+	return rc;
+}
+
+/* A wrapper boundary that no line of msg starts with (RFC 2046 5.1.1) */
+static void
+mime_wrap_boundary(char *out, size_t outlen, const char *msg, size_t len,
+		   size_t kept)
+{
+	for (unsigned n = 0;; n++) {
+		(void)snprintf(out, outlen, "=_email2-partial-%zu-%u", kept, n);
+		if (memmem(msg, len, out, strlen(out)) == NULL)
+			return;
+	}
+}
+
+/*
+ * The wrapper's fields and its first part's header (the original Content-*
+ * fields) up to, not including, the empty line that ends it.
+ */
+static enum e2_status
+mime_emit_wrap_open(const char *wb, const char *eol, const char *msg,
+		    size_t hdr_fields, mime_sink_fn sink, void *ctx,
+		    struct e2_err *err)
+{
+	struct mime_buf b = {0};
+	enum e2_status rc;
+
+	rc = mime_buf_printf(&b, err,
+			     "Content-Type: multipart/mixed; boundary=\"%s\"%s"
+			     "%s--%s%s",
+			     wb, eol, eol, wb, eol);
+	if (rc == E2_OK)
+		rc = mime_emit(sink, ctx, b.p, b.len, err);
+	free(b.p);
+	if (rc == E2_OK)
+		rc = mime_emit_header_filtered(
+			msg, hdr_fields, MIME_HDR_KEEP_CONTENT, sink, ctx, err);
+	return rc;
+}
+
 enum e2_status
 mime_truncate(const char *msg, size_t len, size_t limit,
-	      unsigned long long orig_size, mime_sink_fn sink, void *sink_ctx,
+	      unsigned long long orig_size, const struct mime_origin *origin,
+	      mime_sink_fn sink, void *sink_ctx,
 	      struct mime_trunc_info *info_out, struct e2_err *err)
 {
 	struct mime_trunc_info info = {0};
@@ -667,8 +1015,8 @@ mime_truncate(const char *msg, size_t len, size_t limit,
 	const char *eol_s, *p, *cut, *eol;
 	size_t hl, hdr_fields, lim;
 	enum e2_status rc = E2_OK;
-	char line[160];
-	bool complete;
+	char line[160], wrap_b[64];
+	bool complete, top_open, wrap;
 
 	if (limit == 0)
 		return e2_fail(err, E2_EINVAL, "truncation limit is 0");
@@ -710,21 +1058,47 @@ mime_truncate(const char *msg, size_t len, size_t limit,
 	/* Find what is open at the cut: the top header decides first. */
 	sc.hdr_start = msg;
 	rc = mime_scan_header_end(&sc, msg + hl, err);
+	top_open = rc == E2_OK && sc.depth == 1; /* stack[0] is the top */
 	for (p = msg + hl; rc == E2_OK && p < cut; p = eol) {
 		eol = mime_line_end(p, cut);
 		if (eol == NULL)
 			break;
 		rc = mime_scan_line(&sc, p, eol, err);
 	}
+	if (rc == E2_OK && top_open && sc.depth >= 1)
+		rc = mime_top_is_mixed(msg, hl, &top_open, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = mime_emit(sink, sink_ctx, msg, hdr_fields, err);
-	if (rc != E2_OK)
-		goto out;
+	/* The note: the last part of an open multipart/mixed, else a wrapper
+	 * (mime.h says why). */
+	wrap = !(top_open && sc.depth >= 1);
+	if (wrap)
+		mime_wrap_boundary(wrap_b, sizeof(wrap_b), msg,
+				   (size_t)(cut - msg), info.kept);
 	(void)snprintf(line, sizeof(line),
-		       MIME_PARTIAL_HEADER ": %llu bytes; truncated at %zu%s%s",
-		       orig_size, info.kept, eol_s, eol_s);
-	rc = mime_emit_str(sink, sink_ctx, line, err);
+		       MIME_PARTIAL_HEADER ": %llu bytes; truncated at %zu%s",
+		       orig_size, info.kept, eol_s);
+	if (!wrap) {
+		rc = mime_emit(sink, sink_ctx, msg, hdr_fields, err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(sink, sink_ctx, line, err);
+	} else {
+		rc = mime_emit_header_filtered(msg, hdr_fields,
+					       MIME_HDR_KEEP_OTHER, sink,
+					       sink_ctx, err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(sink, sink_ctx, "MIME-Version: 1.0",
+					   err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+		if (rc == E2_OK)
+			rc = mime_emit_str(sink, sink_ctx, line, err);
+		if (rc == E2_OK)
+			rc = mime_emit_wrap_open(wrap_b, eol_s, msg, hdr_fields,
+						 sink, sink_ctx, err);
+	}
+	if (rc == E2_OK)
+		rc = mime_emit_str(sink, sink_ctx, eol_s, err);
 	if (rc == E2_OK)
 		rc = mime_emit(sink, sink_ctx, msg + hl,
 			       (size_t)(cut - msg) - hl, err);
@@ -741,30 +1115,35 @@ mime_truncate(const char *msg, size_t len, size_t limit,
 		 * the delimiter takes an EOL of its own. */
 		rc = mime_emit_str(sink, sink_ctx, eol_s, err);
 	}
-	while (rc == E2_OK && sc.depth > 0) {
-		struct mime_level *l = &sc.stack[sc.depth - 1];
+	/* Close what is open; the top multipart/mixed stays for the note. */
+	while (rc == E2_OK && sc.depth > (wrap ? 0u : 1u))
+		rc = mime_trunc_close(&sc, eol_s, sink, sink_ctx, &info, err);
+	if (rc == E2_OK && wrap) {
+		/* the wrapped body ends with a line; the delimiter's EOL */
+		rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+		if (rc == E2_OK)
+			rc = mime_emit_trunc_note(wrap_b, eol_s, orig_size,
+						  info.kept, origin, sink,
+						  sink_ctx, err);
+		if (rc == E2_OK)
+			rc = mime_emit_close(wrap_b, strlen(wrap_b), eol_s,
+					     sink, sink_ctx, err);
+	} else if (rc == E2_OK) {
+		struct mime_level *l = &sc.stack[0];
+		char *b = strndup(l->boundary, l->blen);
 
-		if (l->parts == 0) {
-			rc = mime_emit_str(sink, sink_ctx, "--", err);
-			if (rc == E2_OK)
-				rc = mime_emit(sink, sink_ctx, l->boundary,
-					       l->blen, err);
-			/* An empty header, an empty body, the delimiter's EOL.
-			 */
-			for (int k = 0; rc == E2_OK && k < 3; k++)
-				rc = mime_emit_str(sink, sink_ctx, eol_s, err);
-		}
+		if (b == NULL)
+			rc = e2_fail(err, E2_ENOMEM, "out of memory");
 		if (rc == E2_OK)
-			rc = mime_emit_str(sink, sink_ctx, "--", err);
+			rc = mime_emit_trunc_note(b, eol_s, orig_size,
+						  info.kept, origin, sink,
+						  sink_ctx, err);
 		if (rc == E2_OK)
-			rc = mime_emit(sink, sink_ctx, l->boundary, l->blen,
-				       err);
-		if (rc == E2_OK)
-			rc = mime_emit_str(sink, sink_ctx, "--", err);
-		if (rc == E2_OK)
-			rc = mime_emit_str(sink, sink_ctx, eol_s, err);
+			rc = mime_emit_close(l->boundary, l->blen, eol_s, sink,
+					     sink_ctx, err);
+		free(b);
 		info.closed++;
-		mime_scan_pop_to(&sc, sc.depth - 1);
+		mime_scan_pop_to(&sc, 0);
 	}
 out:
 	mime_scan_free(&sc);
@@ -885,13 +1264,14 @@ mime_trunc_write(void *ctx, const void *buf, size_t len, struct e2_err *err)
 
 enum e2_status
 mime_trunc_finish(struct mime_trunc *t, unsigned long long orig_size,
-		  mime_sink_fn sink, void *sink_ctx,
-		  struct mime_trunc_info *info_out, struct e2_err *err)
+		  const struct mime_origin *origin, mime_sink_fn sink,
+		  void *sink_ctx, struct mime_trunc_info *info_out,
+		  struct e2_err *err)
 {
 	if (orig_size == 0 || orig_size < t->total)
 		orig_size = t->total;
 	return mime_truncate(t->buf != NULL ? t->buf : "", t->len, t->limit,
-			     orig_size, sink, sink_ctx, info_out, err);
+			     orig_size, origin, sink, sink_ctx, info_out, err);
 }
 
 void
@@ -989,7 +1369,7 @@ mime_plan_keepmax(struct mime_part *root, unsigned long long max_bytes)
 }
 
 /* Headers and placeholder text are small: a generous fixed estimate. */
-#define MIME_PART_OVERHEAD 400ULL
+#define MIME_PART_OVERHEAD 1600ULL
 
 unsigned long long
 mime_plan_size(const struct mime_part *root, size_t header_len)
@@ -998,8 +1378,7 @@ mime_plan_size(const struct mime_part *root, size_t header_len)
 
 	if (mime_part_is_container(root)) {
 		for (size_t i = 0; i < root->n_children; i++)
-			n += mime_plan_size(&root->children[i], 0) +
-			     MIME_PART_OVERHEAD / 4;
+			n += mime_plan_size(&root->children[i], 0) + 100ULL;
 		return n;
 	}
 	return n + (root->omit ? MIME_PART_OVERHEAD : root->size);
@@ -1044,58 +1423,157 @@ mime_escape(char *out, size_t outlen, const char *s)
 }
 
 /*
- * Field caps of a placeholder (escaped bytes, "..." included): the text
- * below holds each twice, so MIME_PH_TEXT always fits and every header
- * line stays far below RFC 5322's 998 bytes, whatever the server said.
+ * Field caps of a placeholder (escaped bytes, "..." included): with
+ * MIME_PARAM_IN_MAX (RFC 2231 triples it) every header line stays far
+ * below RFC 5322's 998 bytes, whatever the server said.
  */
 #define MIME_PH_NUMBER 48
 #define MIME_PH_TYPE 128
 #define MIME_PH_NAME 256
-#define MIME_PH_FIXED 400 /* the fixed text and the size, twice */
-#define MIME_PH_TEXT                                                           \
-	(2 * (MIME_PH_NUMBER + MIME_PH_TYPE + MIME_PH_NAME) + MIME_PH_FIXED)
 
+unsigned long long
+mime_part_decoded_size(const struct mime_part *p)
+{
+	unsigned long long lines, chars;
+
+	if (p->encoding == NULL || strcasecmp(p->encoding, "base64") != 0)
+		return p->size;
+	/* RFC 2045 6.8: 76 characters and CRLF a line, 3 octets in 4 */
+	lines = (p->size + 77) / 78;
+	chars = p->size > 2 * lines ? p->size - 2 * lines : 0;
+	return chars / 4 * 3;
+}
+
+/*
+ * The text of a placeholder: what was left, how big, how to fetch it.
+ * Its name is mime_escape()d: this is 7bit text.
+ */
 static enum e2_status
-mime_emit_placeholder(const struct mime_part *p, mime_sink_fn sink, void *ctx,
-		      struct e2_err *err)
+mime_placeholder_text(struct mime_buf *b, const struct mime_part *p,
+		      const char *number, const char *type, const char *name,
+		      const struct mime_origin *origin, struct e2_err *err)
+{
+	unsigned long long dsize = mime_part_decoded_size(p);
+	char cmd[160], hs[32];
+
+	mime_fetch_cmd(cmd, sizeof(cmd), origin);
+	mime_human_size(hs, sizeof(hs), dsize);
+	return mime_buf_printf(
+		b, err,
+		"[email2] Part %s (%s%s%s%s, about %s: %llu bytes)\r\n"
+		"was not downloaded: it is larger than the account's KEEPMAX "
+		"limit.\r\n"
+		"It is still on the server. To fetch the whole message, "
+		"run:\r\n\r\n"
+		"  %s\r\n\r\n" MIME_NOTE_FILE "\r\n",
+		number, type, name[0] != '\0' ? ", \"" : "", name,
+		name[0] != '\0' ? "\"" : "", hs, dsize, cmd);
+}
+
+/*
+ * An omitted part as message/external-body (mime.h shows the layout),
+ * ending with CRLF. Server strings are escaped or RFC 2231-encoded.
+ */
+static enum e2_status
+mime_emit_placeholder(const struct mime_part *p,
+		      const struct mime_origin *origin, mime_sink_fn sink,
+		      void *ctx, struct e2_err *err)
 {
 	char number[MIME_PH_NUMBER], type[MIME_PH_TYPE], name[MIME_PH_NAME];
-	char text[MIME_PH_TEXT];
-	int n;
+	char ctype[2 * MIME_PH_TYPE + 2], cid[MIME_PH_NUMBER + 64], hs[32];
+	const char *fname = p->filename != NULL ? p->filename : "";
+	const char *enc = p->encoding;
+	unsigned long long dsize = mime_part_decoded_size(p);
+	struct mime_buf b = {0};
+	enum e2_status rc;
+	size_t o;
 
 	mime_escape(number, sizeof(number),
 		    p->number != NULL && p->number[0] != '\0' ? p->number
 							      : "1");
 	mime_escape(type, sizeof(type) / 2, p->type);
 	if (p->subtype != NULL) {
-		size_t o = strlen(type);
-
+		o = strlen(type);
 		type[o++] = '/';
 		mime_escape(type + o, sizeof(type) - o, p->subtype);
 	}
 	mime_escape(name, sizeof(name), p->filename);
-	n = snprintf(text, sizeof(text),
-		     "Content-Type: text/plain; charset=us-ascii\r\n"
-		     "Content-Transfer-Encoding: 7bit\r\n"
-		     "Content-Disposition: inline\r\n"
-		     "X-Email2-Omitted-Part: %s; type=\"%s\"; name=\"%s\";\r\n"
-		     " size=%llu\r\n"
-		     "\r\n"
-		     "[email2] Part %s (%s%s%s%s, %llu bytes) was not "
-		     "downloaded:\r\n"
-		     "it is larger than the account's KEEPMAX limit. It is "
-		     "still on the server.\r\n",
-		     number, type, name, p->size, number, type,
-		     name[0] != '\0' ? ", \"" : "", name,
-		     name[0] != '\0' ? "\"" : "", p->size);
-	/* cannot happen with the caps above; kept as our own invariant */
-	assert(n > 0 && (size_t)n < sizeof(text));
-	return mime_emit(sink, ctx, text, (size_t)n, err);
+	/* the phantom Content-Type: the part's own, when it is two tokens */
+	if (mime_is_token(p->type) && mime_is_token(p->subtype) &&
+	    strlen(p->type) < MIME_PH_TYPE && strlen(p->subtype) < MIME_PH_TYPE)
+		(void)snprintf(ctype, sizeof(ctype), "%s/%s", p->type,
+			       p->subtype);
+	else
+		(void)snprintf(ctype, sizeof(ctype),
+			       "application/octet-stream");
+	/* a Content-ID from the digits and dots of the number only */
+	o = (size_t)snprintf(cid, sizeof(cid), "<email2.%lu.",
+			     origin != NULL ? origin->uid : 0UL);
+	for (const char *q = number; *q != '\0' && o + 32 < sizeof(cid); q++)
+		if ((*q >= '0' && *q <= '9') || *q == '.')
+			cid[o++] = *q;
+	(void)snprintf(cid + o, sizeof(cid) - o, "@email2.invalid>");
+	mime_human_size(hs, sizeof(hs), dsize);
+
+	rc = mime_buf_printf(&b, err,
+			     "Content-Type: message/external-body;\r\n"
+			     " access-type=x-email2");
+	if (rc == E2_OK && origin != NULL && origin->account != NULL)
+		rc = mime_buf_param(&b, "\r\n", "account", origin->account,
+				    err);
+	if (rc == E2_OK && origin != NULL && origin->folder != NULL)
+		rc = mime_buf_param(&b, "\r\n", "folder", origin->folder, err);
+	if (rc == E2_OK && origin != NULL && origin->uid != 0)
+		rc = mime_buf_printf(&b, err, ";\r\n uid=%lu", origin->uid);
+	if (rc == E2_OK)
+		rc = mime_buf_param(&b, "\r\n", "section", number, err);
+	if (rc == E2_OK && fname[0] != '\0')
+		rc = mime_buf_param(&b, "\r\n", "name", fname, err);
+	if (rc == E2_OK)
+		rc = mime_buf_printf(&b, err,
+				     ";\r\n size=%llu\r\n"
+				     "Content-Disposition: attachment",
+				     dsize);
+	if (rc == E2_OK && fname[0] != '\0')
+		rc = mime_buf_param(&b, "\r\n", "filename", fname, err);
+	if (rc == E2_OK)
+		rc = mime_buf_printf(&b, err,
+				     ";\r\n size=%llu\r\n" MIME_OMITTED_HEADER
+				     ": %s; type=\"%s\"; name=\"%s\";\r\n"
+				     " size=%llu\r\n"
+				     "\r\n"
+				     "Content-Type: %s",
+				     dsize, number, type, name, p->size, ctype);
+	if (rc == E2_OK && fname[0] != '\0')
+		rc = mime_buf_param(&b, "\r\n", "name", fname, err);
+	if (rc == E2_OK)
+		rc = mime_buf_printf(&b, err,
+				     "\r\nContent-Disposition: attachment");
+	if (rc == E2_OK && fname[0] != '\0')
+		rc = mime_buf_param(&b, "\r\n", "filename", fname, err);
+	if (rc == E2_OK)
+		rc = mime_buf_printf(
+			&b, err,
+			";\r\n size=%llu\r\n"
+			"Content-Transfer-Encoding: %s\r\n"
+			"Content-ID: %s\r\n"
+			"Content-Description: left on the server (KEEPMAX), "
+			"about %s\r\n"
+			"\r\n",
+			dsize, mime_is_token(enc) ? enc : "binary", cid, hs);
+	if (rc == E2_OK)
+		rc = mime_placeholder_text(&b, p, number, type, name, origin,
+					   err);
+	if (rc == E2_OK)
+		rc = mime_emit(sink, ctx, b.p, b.len, err);
+	free(b.p);
+	return rc;
 }
 
 struct mime_asm {
 	mime_fetch_fn fetch;
 	void *fetch_ctx;
+	const struct mime_origin *origin;
 	mime_sink_fn sink;
 	void *sink_ctx;
 };
@@ -1140,8 +1618,8 @@ mime_asm_body(struct mime_asm *a, const struct mime_part *p, struct e2_err *err)
 		if (rc == E2_OK)
 			rc = mime_emit_str(a->sink, a->sink_ctx, "\r\n", err);
 		if (rc == E2_OK && c->omit) {
-			rc = mime_emit_placeholder(c, a->sink, a->sink_ctx,
-						   err);
+			rc = mime_emit_placeholder(c, a->origin, a->sink,
+						   a->sink_ctx, err);
 			continue; /* its text ends in CRLF already */
 		}
 		if (rc == E2_OK)
@@ -1177,86 +1655,19 @@ mime_plan_check(const struct mime_part *root, struct e2_err *err)
 	return rc;
 }
 
-/* A growable buffer with the sink shape, for the top header. */
-struct mime_buf {
-	char *p;
-	size_t len, cap;
-};
-
-static enum e2_status
-mime_buf_sink(void *ctx, const void *buf, size_t len, struct e2_err *err)
-{
-	struct mime_buf *b = ctx;
-
-	if (len == 0) /* an empty section: b->p may still be NULL */
-		return E2_OK;
-	if (b->len + len > MIME_HEADER_MAX)
-		return e2_fail(err, E2_EPROTO, "message header over %d bytes",
-			       MIME_HEADER_MAX);
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap == 0 ? 4096 : b->cap;
-		char *n;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		n = realloc(b->p, cap);
-		if (n == NULL)
-			return e2_fail(err, E2_ENOMEM, "out of memory");
-		b->p = n;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, buf, len);
-	b->len += len;
-	return E2_OK;
-}
-
-/* The top header without Content-Type/-Transfer-Encoding/-Disposition and
- * without its final empty line. */
-static enum e2_status
-mime_emit_header_filtered(const char *h, size_t len, mime_sink_fn sink,
-			  void *ctx, struct e2_err *err)
-{
-	static const char *const drop[] = {
-		"content-type:", "content-transfer-encoding:",
-		"content-disposition:"};
-	const char *p = h, *end;
-	bool skipping = false;
-	enum e2_status rc = E2_OK;
-
-	if (len == 0) /* an empty HEADER section: h may be NULL */
-		return E2_OK;
-	end = h + len;
-
-	while (rc == E2_OK && p < end) {
-		const char *eol = mime_line_end(p, end);
-
-		if (eol == NULL)
-			eol = end;
-		if (mime_line_empty(p, eol))
-			break;
-		if (!mime_is_wsp(*p)) {
-			skipping = false;
-			for (size_t i = 0; i < 3; i++)
-				if ((size_t)(eol - p) >= strlen(drop[i]) &&
-				    strncasecmp(p, drop[i], strlen(drop[i])) ==
-					    0)
-					skipping = true;
-		}
-		if (!skipping)
-			rc = mime_emit(sink, ctx, p, (size_t)(eol - p), err);
-		p = eol;
-	}
-	return rc;
-}
+/* The boundary of a message whose root was omitted (mime_assemble()) */
+#define MIME_ROOT_BOUNDARY "=_email2-omitted"
 
 enum e2_status
 mime_assemble(const struct mime_part *root, mime_fetch_fn fetch,
-	      void *fetch_ctx, mime_sink_fn sink, void *sink_ctx,
-	      struct e2_err *err)
+	      void *fetch_ctx, const struct mime_origin *origin,
+	      mime_sink_fn sink, void *sink_ctx, struct e2_err *err)
 {
-	struct mime_asm a = {fetch, fetch_ctx, sink, sink_ctx};
-	struct mime_buf hdr = {0};
+	struct mime_asm a = {fetch, fetch_ctx, origin, sink, sink_ctx};
+	struct mime_buf hdr = {0}, note = {0};
+	char number[MIME_PH_NUMBER], type[MIME_PH_TYPE], name[MIME_PH_NAME];
 	enum e2_status rc;
+	size_t o;
 
 	if (!root->omit) {
 		rc = fetch(fetch_ctx, "HEADER", sink, sink_ctx, err);
@@ -1266,12 +1677,47 @@ mime_assemble(const struct mime_part *root, mime_fetch_fn fetch,
 			rc = mime_emit_str(sink, sink_ctx, "\r\n", err);
 		return rc;
 	}
+	/* A single part left: multipart/mixed of the note and the part, so
+	 * that clients list it as an attachment. */
+	mime_escape(number, sizeof(number), "1");
+	mime_escape(type, sizeof(type) / 2, root->type);
+	if (root->subtype != NULL) {
+		o = strlen(type);
+		type[o++] = '/';
+		mime_escape(type + o, sizeof(type) - o, root->subtype);
+	}
+	mime_escape(name, sizeof(name), root->filename);
 	rc = fetch(fetch_ctx, "HEADER", mime_buf_sink, &hdr, err);
 	if (rc == E2_OK)
-		rc = mime_emit_header_filtered(hdr.p, hdr.len, sink, sink_ctx,
-					       err);
+		rc = mime_emit_header_filtered(hdr.p, hdr.len,
+					       MIME_HDR_KEEP_OTHER, sink,
+					       sink_ctx, err);
 	if (rc == E2_OK)
-		rc = mime_emit_placeholder(root, sink, sink_ctx, err);
+		rc = mime_buf_printf(
+			&note, err,
+			"MIME-Version: 1.0\r\n"
+			"Content-Type: multipart/mixed; "
+			"boundary=\"" MIME_ROOT_BOUNDARY "\"\r\n"
+			"\r\n"
+			"--" MIME_ROOT_BOUNDARY "\r\n"
+			"Content-Type: text/plain; charset=us-ascii\r\n"
+			"Content-Transfer-Encoding: 7bit\r\n"
+			"Content-Disposition: inline\r\n"
+			"\r\n");
+	if (rc == E2_OK)
+		rc = mime_placeholder_text(&note, root, number, type, name,
+					   origin, err);
+	if (rc == E2_OK)
+		rc = mime_buf_printf(&note, err,
+				     "\r\n--" MIME_ROOT_BOUNDARY "\r\n");
+	if (rc == E2_OK)
+		rc = mime_emit(sink, sink_ctx, note.p, note.len, err);
+	if (rc == E2_OK)
+		rc = mime_emit_placeholder(root, origin, sink, sink_ctx, err);
+	if (rc == E2_OK)
+		rc = mime_emit_str(sink, sink_ctx,
+				   "\r\n--" MIME_ROOT_BOUNDARY "--\r\n", err);
+	free(note.p);
 	free(hdr.p);
 	return rc;
 }

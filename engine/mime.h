@@ -83,6 +83,24 @@ enum e2_status mime_date_make(int year, int month, int day, int hour, int min,
  */
 bool mime_dwnday_inside(const char *hdr, size_t len, int dwnday, time_t now);
 
+/* ---- where a stored message came from ---------------------------------- */
+
+/*
+ * Named in the notes this engine writes into partial messages, so the user
+ * (and a client) can fetch the rest: the account's GUID, and for IMAP the
+ * folder (server name, untrusted: written escaped) and the UID. Strings
+ * are borrowed; account or folder may be NULL, uid 0 when unknown. Every
+ * function below takes a NULL origin as "unknown".
+ */
+struct mime_origin {
+	const char *account; /* the account GUID ("{...}") */
+	const char *folder;  /* the IMAP folder, NULL for POP3 */
+	unsigned long uid;   /* the IMAP UID, 0: not known */
+};
+
+/* The command a note names: "email2-syncd --account G --fetch-full FILE". */
+#define MIME_FETCH_CMD "email2-syncd"
+
 /* ---- RETRIEVE: truncation ----------------------------------------------- */
 
 /* Added to the header of every truncated message. */
@@ -113,12 +131,29 @@ struct mime_trunc_info {
  *   closed with "--<boundary>--", after an empty part when it had none, so
  *   the result is a valid MIME message. Line ends follow the message's
  *   first line (CRLF or LF). The added lines make the result up to about
- *   100 bytes per open level larger than limit.
+ *   100 bytes per open level larger than limit;
+ * - the message ends with a visible note (a text/plain part, inline, its
+ *   Content-Description "email2: incomplete message") that gives orig_size,
+ *   the bytes kept and the command that fetches the rest (origin's
+ *   account). Where the note goes: when the top level is multipart/mixed
+ *   and still open at the cut, the note is its last part; otherwise (a
+ *   single part, multipart/alternative, related or signed at the top, or
+ *   a top multipart closed before the cut) the message is wrapped: the top
+ *   header keeps every field but Content-Type, -Transfer-Encoding,
+ *   -Disposition and MIME-Version, gains "MIME-Version: 1.0" and a
+ *   multipart/mixed Content-Type; its first part is the original body
+ *   (under its own Content-* fields, cut and closed as above), the second
+ *   the note. Text is never appended to an encoded body: base64 or
+ *   quoted-printable stay decodable, and a client that picks the last
+ *   alternative never shows the note instead of the text. About 600 bytes
+ *   more than limit.
  * info_out may be NULL. Errors: E2_EINVAL (limit 0), E2_ENOMEM, sink's.
  */
 enum e2_status mime_truncate(const char *msg, size_t len, size_t limit,
-			     unsigned long long orig_size, mime_sink_fn sink,
-			     void *sink_ctx, struct mime_trunc_info *info_out,
+			     unsigned long long orig_size,
+			     const struct mime_origin *origin,
+			     mime_sink_fn sink, void *sink_ctx,
+			     struct mime_trunc_info *info_out,
 			     struct e2_err *err);
 
 /*
@@ -140,6 +175,7 @@ bool mime_trunc_full(const struct mime_trunc *t);
 size_t mime_trunc_room(const struct mime_trunc *t);
 enum e2_status mime_trunc_finish(struct mime_trunc *t,
 				 unsigned long long orig_size,
+				 const struct mime_origin *origin,
 				 mime_sink_fn sink, void *sink_ctx,
 				 struct mime_trunc_info *info_out,
 				 struct e2_err *err);
@@ -206,19 +242,42 @@ typedef enum e2_status (*mime_fetch_fn)(void *ctx, const char *section,
 /*
  * Writes the message planned by mime_plan_keepmax() to sink: the top
  * header, each kept part (its ".MIME" header and body) between the
- * original boundaries, and for each omitted part a placeholder:
- *   Content-Type: text/plain; charset=us-ascii
- *   Content-Transfer-Encoding: 7bit
- *   Content-Disposition: inline
+ * original boundaries, and for each omitted part a message/external-body
+ * part (RFC 2046 5.2.3) that every client lists as an attachment:
+ *   Content-Type: message/external-body; access-type=x-email2;
+ *    account="<GUID>"; folder*=utf-8''<folder>; uid=<UID>;
+ *    section="<number>"; name="<file>"; size=<decoded>
+ *   Content-Disposition: attachment; filename="<file>"; size=<decoded>
  *   X-Email2-Omitted-Part: <number>; type="<type/subtype>"; name="<file>";
- *    size=<bytes>
- * with a body saying the part, its file name and size were left on the
- * server. File names are %XX-escaped outside printable ASCII and for
- * '"', '\\' and '%'. When the root itself is omitted (a single-part
- * message), its Content-* fields are dropped from the top header and the
- * placeholder's take their place. Lines end in CRLF as IMAP sends them.
- * Preambles and epilogues are not kept. Errors: E2_EPROTO (a multipart
- * without boundary), E2_ENOMEM, fetch's, sink's.
+ *    size=<encoded bytes>
+ *   (empty line)
+ *   Content-Type: <type/subtype>; name="<file>"
+ *   Content-Disposition: attachment; filename="<file>"; size=<decoded>
+ *   Content-Transfer-Encoding: <the part's encoding>
+ *   Content-ID: <...@email2.invalid>
+ *   Content-Description: left on the server (KEEPMAX), about <size>
+ *   (empty line)
+ *   a text naming the part, its file name, its decoded size and the
+ *   command that fetches the whole message.
+ * "x-email2" is a private access-type (RFC 2046 5.2.3: "X-" types are for
+ * private use): clients that do not know it (all of them) show the part
+ * as "not included" with the phantom header above, and list its file name.
+ * The decoded size is computed from the encoded one: base64 carries 3
+ * octets in 4 characters (RFC 2045 6.8), lines assumed 76 characters and
+ * CRLF, as MUAs write them; it may be up to 2 octets high (padding is not
+ * known before the last line is). Other encodings: the encoded size.
+ * File names, folders and types come from the server: a name that is not
+ * printable ASCII without '"' and '\\' goes RFC 2231 encoded (name*=,
+ * filename*=utf-8''%XX); a type that is not a token becomes
+ * application/octet-stream; in X-Email2-Omitted-Part (the mark this engine
+ * reads back, mime_marks()) names stay %XX-escaped outside printable ASCII
+ * and for '"', '\\' and '%'. Names are cut at 256 bytes ("...").
+ * When the root itself is omitted (a single-part message), its Content-*
+ * fields and MIME-Version are dropped from the top header, which becomes
+ * multipart/mixed: a text part (the same note) and the external-body part.
+ * Lines end in CRLF as IMAP sends them. Preambles and epilogues are not
+ * kept. Errors: E2_EPROTO (a multipart without boundary), E2_ENOMEM,
+ * fetch's, sink's.
  *
  * KEEPMAX and RETRIEVE combine in that order: KEEPMAX first leaves the
  * large attachments on the server; when the assembled message
@@ -235,7 +294,13 @@ typedef enum e2_status (*mime_fetch_fn)(void *ctx, const char *section,
 enum e2_status mime_plan_check(const struct mime_part *root,
 			       struct e2_err *err);
 enum e2_status mime_assemble(const struct mime_part *root, mime_fetch_fn fetch,
-			     void *fetch_ctx, mime_sink_fn sink, void *sink_ctx,
+			     void *fetch_ctx, const struct mime_origin *origin,
+			     mime_sink_fn sink, void *sink_ctx,
 			     struct e2_err *err);
+
+/*
+ * The decoded size of a leaf as mime_assemble() states it (see there).
+ */
+unsigned long long mime_part_decoded_size(const struct mime_part *p);
 
 #endif /* E2_MIME_H */

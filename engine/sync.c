@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "account_status.h"
+#include <sqlite3.h>
+
+#include "sync_preview.h"
 
 #define SYNC_DEFAULT_TIMEOUT_MS 30000u
 #define SYNC_DEFAULT_BATCH_MSGS 200u
@@ -135,6 +138,52 @@ sync_record_status(struct e2_store *st, const struct e2_account *a,
 	return rc;
 }
 
+/* Whether <store>/mail/<guid> is a whole Maildir already (cur new tmp) */
+static bool
+sync_maildir_made(const char *store, const char *guid)
+{
+	static const char *const sub[] = {"cur", "new", "tmp"};
+	char p[PATH_MAX];
+	struct stat sb;
+
+	for (size_t i = 0; i < 3; i++) {
+		int n = snprintf(p, sizeof(p), "%s/" STORE_AREA_MAIL "/%s/%s",
+				 store, guid, sub[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(p) || lstat(p, &sb) != 0 ||
+		    !S_ISDIR(sb.st_mode))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The dry run of e2_sync_account() (email2.h): the queue listed, then the
+ * receive side's decisions shown. The store is query_only meanwhile, so a
+ * write anywhere below fails instead of happening.
+ */
+static enum e2_status
+sync_dry_run(struct sync_ctx *c, struct e2_err *err)
+{
+	sqlite3 *db = store_db(c->st);
+	enum e2_status rc = E2_OK;
+
+	if (sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return e2_fail(err, E2_ESTORE, "dry run: query_only: %s",
+			       sqlite3_errmsg(db));
+	if (!c->o.no_send)
+		rc = sync_preview_outbox(c, err);
+	if (rc == E2_OK && !c->o.no_receive) {
+		if (c->a->service == E2_SERVICE_POP3)
+			rc = sync_pop3_run(c, err);
+		else
+			rc = sync_imap_run(c, err);
+	}
+	(void)sqlite3_exec(db, "PRAGMA query_only = 0", NULL, NULL, NULL);
+	return rc;
+}
+
 enum e2_status
 e2_sync_account(struct e2_store *st, const char *guid,
 		const struct e2_sync_opts *opts,
@@ -174,15 +223,33 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	c.now = time(NULL);
 	/* the store, <store>/mail and the account's Maildir are the user's
 	 * own, or nothing is read, sent or written (store.h) */
-	rc = sync_lock(st, a->guid, &lock_fd, err);
-	if (rc != E2_OK)
+	if (c.o.dry_run && !sync_maildir_made(e2_store_dir(st), a->guid)) {
+		/* store_account_dir() and maildir_open() would make it: a
+		 * preview writes nothing */
+		rc = e2_fail(err, E2_EINVAL,
+			     "account %s: never synced (no Maildir in %s/%s): "
+			     "the first sync downloads everything",
+			     a->guid, e2_store_dir(st), STORE_AREA_MAIL);
 		goto out;
+	}
+	/* a preview takes no lock: the lock file would be a write */
+	if (!c.o.dry_run) {
+		rc = sync_lock(st, a->guid, &lock_fd, err);
+		if (rc != E2_OK)
+			goto out;
+	}
 	rc = store_account_dir(st, STORE_AREA_MAIL, a->guid, &root, err);
 	if (rc != E2_OK)
 		goto out;
 	rc = maildir_open(root, &c.md, err);
 	if (rc != E2_OK)
 		goto out;
+	if (c.o.dry_run) {
+		/* issue 9: a preview writes nothing (not the lock file, not
+		 * tmp/); a store write fails (query_only) */
+		rc = sync_dry_run(&c, err);
+		goto out;
+	}
 	/* what an interrupted run of ours left in tmp/ */
 	rc = maildir_recover(c.md, c.now, NULL, err);
 	if (rc != E2_OK)
@@ -210,7 +277,8 @@ out:
 	if (lock_fd >= 0)
 		(void)close(lock_fd); /* releases the lock */
 	stats.seconds = sync_now_s() - t0;
-	if (a != NULL)
+	/* a preview is not a run: it records nothing (it writes nothing) */
+	if (a != NULL && !c.o.dry_run)
 		rc = sync_record_status(st, a, opts != NULL ? opts : &c.o,
 					started, &stats, rc, err);
 	if (stats_out != NULL)

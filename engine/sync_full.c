@@ -62,6 +62,7 @@ struct full_job {
 	char *name;      /* the old file's name in sub/ */
 	char flags[MAILDIR_FLAGS_MAX]; /* the old file's flags */
 	struct syncstate_msg row;
+	char *written; /* the whole message's file, once stored */
 };
 
 static enum e2_status
@@ -341,6 +342,31 @@ out:
 	return rc;
 }
 
+/* j->written: the path of the file of unique name uniq (issue 9: the tool
+ * names the file it wrote) */
+static enum e2_status
+full_written(struct full_job *j, const char *uniq, struct e2_err *err)
+{
+	const char *sub = NULL;
+	char *name = NULL, *dir = NULL;
+	bool found = false;
+	enum e2_status rc;
+
+	rc = maildir_locate(j->path, uniq, j->flags, &found, &sub, &name, err);
+	if (rc != E2_OK)
+		return rc;
+	if (!found) {
+		free(name);
+		return e2_fail(err, E2_ESTORE, "%s: stored file not found",
+			       uniq);
+	}
+	dir = full_join(j->path, sub);
+	j->written = dir != NULL ? full_join(dir, name) : NULL;
+	free(dir);
+	free(name);
+	return j->written != NULL ? E2_OK : full_oom(err);
+}
+
 /* sync_full_fn: steps 1-3 of the header. */
 static enum e2_status
 full_store(void *ctx, const char *tag, const char *body, size_t len,
@@ -387,6 +413,8 @@ full_store(void *ctx, const char *tag, const char *body, size_t len,
 		goto out;
 	committed = false; /* the row names it: keep the new file */
 	rc = maildir_remove(j->path, j->sub, j->name, err);
+	if (rc == E2_OK)
+		rc = full_written(j, uniq, err);
 out:
 	if (committed) {
 		/* the row still names the old file: the new one goes */
@@ -408,6 +436,14 @@ out:
 enum e2_status
 e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 		   const struct e2_sync_opts *opts, struct e2_err *err)
+{
+	return e2_sync_fetch_full_path(st, guid, file, opts, NULL, err);
+}
+
+enum e2_status
+e2_sync_fetch_full_path(struct e2_store *st, const char *guid, const char *file,
+			const struct e2_sync_opts *opts, char **path_out,
+			struct e2_err *err)
 {
 	struct e2_account *a = NULL;
 	struct e2_sync_stats stats = {0};
@@ -471,6 +507,10 @@ e2_sync_fetch_full(struct e2_store *st, const char *guid, const char *file,
 						   sf.uidvalidity, full_store,
 						   &j, err);
 	}
+	if (rc == E2_OK && path_out != NULL) {
+		*path_out = j.written;
+		j.written = NULL;
+	}
 out:
 	if (lock_fd >= 0)
 		(void)close(lock_fd);
@@ -479,6 +519,7 @@ out:
 	free(j.folder);
 	free(j.path);
 	free(j.name);
+	free(j.written);
 	free(root);
 	e2_account_free(&a);
 	return rc;

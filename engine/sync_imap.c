@@ -27,6 +27,7 @@
 #include "msgfile.h"
 #include "reconcile.h"
 #include "engine/account_conn.h"
+#include "sync_preview.h"
 #include "transports/chain.h"
 #include "transports/xport.h"
 
@@ -539,7 +540,9 @@ folder_select(struct folder_run *f, struct e2_err *err)
 	uint64_t modseq = 0;
 	int code;
 
-	if (r->caps.condstore)
+	if (r->c->o.dry_run) /* issue 9: nothing changes, \Recent neither */
+		code = mailimap_examine(r->imap, f->name);
+	else if (r->caps.condstore)
 		code = mailimap_select_condstore(r->imap, f->name, &modseq);
 	else
 		code = mailimap_select(r->imap, f->name);
@@ -970,71 +973,103 @@ folder_apply_local(struct folder_run *f, const struct reconcile_plan *p,
 	return rc;
 }
 
-/* reconcile_folder() over f, then the plan carried out (see above). */
+static struct acct_folder *acct_by_name(struct imap_run *r, const char *name);
+
+/*
+ * reconcile_folder()'s input for f and the plan it gives: the one decision
+ * path of a sync and of its dry run (issue 9).
+ */
+struct folder_plan {
+	struct reconcile_input in;
+	struct reconcile_plan plan;
+	struct reconcile_row *rows;
+	struct reconcile_local *loc;
+	size_t *lmap; /* loc index -> f->local.v index */
+};
+
+static void
+folder_plan_free(struct folder_plan *fp)
+{
+	reconcile_plan_free(&fp->plan);
+	free(fp->lmap);
+	free(fp->loc);
+	free(fp->rows);
+	memset(fp, 0, sizeof(*fp));
+}
+
 static enum e2_status
-folder_two_way(struct folder_run *f, struct e2_err *err)
+folder_plan_make(struct folder_run *f, struct folder_plan *fp,
+		 struct e2_err *err)
 {
 	struct imap_run *r = f->r;
 	struct sync_ctx *c = r->c;
-	struct reconcile_input in = {0};
-	struct reconcile_plan plan = {0};
-	struct reconcile_row *rows = NULL;
-	struct reconcile_local *loc = NULL;
-	const struct reconcile_action **ups = NULL;
-	size_t *lmap = NULL, nloc = 0, nups = 0;
-	struct uidv todo = {0};
+	struct reconcile_input *in = &fp->in;
+	size_t nloc = 0;
 	enum e2_status rc;
 
 	rc = folder_listing(f, err);
 	if (rc != E2_OK)
 		return rc;
-	rows = calloc(f->nrows + 1, sizeof(*rows));
-	loc = calloc(f->local.n + 1, sizeof(*loc));
-	lmap = calloc(f->local.n + 1, sizeof(*lmap));
-	if (rows == NULL || loc == NULL || lmap == NULL) {
-		rc = imap_oom(err);
-		goto out;
-	}
+	fp->rows = calloc(f->nrows + 1, sizeof(*fp->rows));
+	fp->loc = calloc(f->local.n + 1, sizeof(*fp->loc));
+	fp->lmap = calloc(f->local.n + 1, sizeof(*fp->lmap));
+	if (fp->rows == NULL || fp->loc == NULL || fp->lmap == NULL)
+		return imap_oom(err);
 	for (size_t i = 0; i < f->nrows; i++) {
-		rows[i].uid = f->rows[i].uid;
-		rows[i].local_name = f->rows[i].uniq;
-		rows[i].flags = flags_mask(f->rows[i].flags);
+		fp->rows[i].uid = f->rows[i].uid;
+		fp->rows[i].local_name = f->rows[i].uniq;
+		fp->rows[i].flags = flags_mask(f->rows[i].flags);
 	}
 	for (size_t i = 0; i < f->local.n; i++) {
 		const struct maildir_file *lf = &f->local.v[i];
 
 		if (f->gone != NULL && f->gone[i])
 			continue;
-		loc[nloc].uniq = lf->uniq;
-		loc[nloc].flags = flags_mask(lf->flags);
-		loc[nloc].has_tag =
-			reconcile_tag_parse(lf->tag, &loc[nloc].tag);
-		lmap[nloc++] = i;
+		fp->loc[nloc].uniq = lf->uniq;
+		fp->loc[nloc].flags = flags_mask(lf->flags);
+		fp->loc[nloc].has_tag =
+			reconcile_tag_parse(lf->tag, &fp->loc[nloc].tag);
+		fp->lmap[nloc++] = i;
 	}
-	in.proto = RECONCILE_IMAP;
-	in.serverdeleteaction = (int)c->a->serverdeleteaction;
-	in.folder_id = f->id;
-	in.uidvalidity = f->cur.uidvalidity;
-	in.stored_uidvalidity = f->fs.known ? f->fs.uidvalidity : 0;
-	in.rows = rows;
-	in.nrows = f->nrows;
-	in.local = loc;
-	in.nlocal = nloc;
-	in.server = f->srv;
-	in.nserver = f->nsrv;
-	in.index = r->ax.index;
-	in.nindex = r->ax.nindex;
-	in.refs = r->ax.refs;
-	in.nrefs = r->ax.nrefs;
-	rc = reconcile_folder(&in, &plan, err);
+	in->proto = RECONCILE_IMAP;
+	in->serverdeleteaction = (int)c->a->serverdeleteaction;
+	in->folder_id = f->id;
+	in->uidvalidity = f->cur.uidvalidity;
+	in->stored_uidvalidity = f->fs.known ? f->fs.uidvalidity : 0;
+	in->rows = fp->rows;
+	in->nrows = f->nrows;
+	in->local = fp->loc;
+	in->nlocal = nloc;
+	in->server = f->srv;
+	in->nserver = f->nsrv;
+	in->index = r->ax.index;
+	in->nindex = r->ax.nindex;
+	in->refs = r->ax.refs;
+	in->nrefs = r->ax.nrefs;
+	return reconcile_folder(in, &fp->plan, err);
+}
+
+/* reconcile_folder() over f, then the plan carried out (see above). */
+static enum e2_status
+folder_two_way(struct folder_run *f, struct e2_err *err)
+{
+	struct imap_run *r = f->r;
+	struct sync_ctx *c = r->c;
+	struct folder_plan fp = {0};
+	const struct reconcile_action **ups = NULL;
+	size_t nups = 0;
+	struct uidv todo = {0};
+	enum e2_status rc;
+
+	rc = folder_plan_make(f, &fp, err);
 	if (rc != E2_OK)
 		goto out;
-	ups = calloc(plan.n + 1, sizeof(*ups));
+	ups = calloc(fp.plan.n + 1, sizeof(*ups));
 	if (ups == NULL) {
 		rc = imap_oom(err);
 		goto out;
 	}
-	rc = folder_apply_local(f, &plan, lmap, &todo, ups, &nups, err);
+	rc = folder_apply_local(f, &fp.plan, fp.lmap, &todo, ups, &nups, err);
 	if (rc == E2_OK)
 		rc = folder_server_delete(f, err);
 	if (rc == E2_OK && f->aged.n > 0)
@@ -1049,22 +1084,81 @@ folder_two_way(struct folder_run *f, struct e2_err *err)
 			a->row != RECONCILE_NONE ? &f->rows[a->row] : NULL;
 
 		if (a->kind == RECONCILE_UPLOAD)
-			rc = folder_upload(f, &f->local.v[lmap[a->local]],
+			rc = folder_upload(f, &f->local.v[fp.lmap[a->local]],
 					   a->flags, old, err);
 	}
 	if (rc == E2_OK && !sync_stopping(c))
-		rc = folder_transfers(f, ups, nups, lmap, err);
+		rc = folder_transfers(f, ups, nups, fp.lmap, err);
 out:
 	uidv_free(&todo);
-	reconcile_plan_free(&plan);
+	folder_plan_free(&fp);
 	free(ups);
-	free(lmap);
-	free(loc);
-	free(rows);
 	return rc;
 }
 
-static struct acct_folder *acct_by_name(struct imap_run *r, const char *name);
+/*
+ * The dry run of imap_folder() (issue 9): the same steps up to the plan,
+ * none that writes. A folder with no sync state here (never synced, or
+ * its directory not claimed yet) would be downloaded whole: its EXISTS is
+ * shown. Not shown: what the real run does before deciding (copies left
+ * by an interrupted --fetch-full removed, uploads a kill interrupted
+ * adopted) and R18 saves by a new name, which the real run turns into
+ * moves first (here they show as an upload and a server delete).
+ */
+static enum e2_status
+imap_folder_preview(struct imap_run *r, const char *name, struct e2_err *err)
+{
+	struct sync_ctx *c = r->c;
+	struct folder_run f = {0};
+	struct folder_plan fp = {0};
+	struct acct_folder *af = acct_by_name(r, name);
+	char detail[64];
+	bool same = false;
+	enum e2_status rc;
+
+	f.r = r;
+	f.name = name;
+	c->stats->folders++;
+	rc = state_folder_get(c, name, &f.fs, err);
+	if (rc == E2_OK)
+		rc = folder_select(&f, err); /* EXAMINE in a dry run */
+	if (rc != E2_OK)
+		goto out;
+	if (!f.fs.known || af == NULL || af->path == NULL || af->moved ||
+	    f.fs.uidvalidity != f.cur.uidvalidity) {
+		(void)snprintf(detail, sizeof(detail), "%s",
+			       f.fs.known ? "UIDVALIDITY changed: every message"
+					  : "new folder: every message");
+		sync_preview(c, name, "download", f.cur.nmsgs, 0, detail);
+		goto out;
+	}
+	f.path = strdup(af->path);
+	if (f.path == NULL) {
+		rc = imap_oom(err);
+		goto out;
+	}
+	(void)snprintf(f.id, sizeof(f.id), "%s", af->id);
+	rc = maildir_stamp(f.path, f.cur.local_stamp, err);
+	if (rc == E2_OK)
+		rc = folder_unchanged(&f, &same, err);
+	if (rc != E2_OK || same)
+		goto out;
+	rc = state_rows_load(c, name, &f.rows, &f.nrows, err);
+	if (rc == E2_OK)
+		rc = maildir_snapshot(f.path, "U", &f.local, err);
+	if (rc != E2_OK)
+		goto out;
+	rc = folder_plan_make(&f, &fp, err);
+	if (rc == E2_OK)
+		sync_preview_plan(c, name, &fp.in, &fp.plan, NULL);
+out:
+	folder_plan_free(&fp);
+	maildir_snapshot_free(&f.local);
+	state_rows_free(&f.rows, f.nrows);
+	free(f.srv);
+	free(f.path);
+	return rc;
+}
 
 static enum e2_status
 imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
@@ -1075,6 +1169,8 @@ imap_folder(struct imap_run *r, const char *name, char sep, struct e2_err *err)
 	bool same = false, moved = false;
 	enum e2_status rc;
 
+	if (c->o.dry_run)
+		return imap_folder_preview(r, name, err);
 	f.r = r;
 	f.name = name;
 	c->stats->folders++;
@@ -1286,6 +1382,25 @@ acct_entry_add(struct acct_index *ax, const struct reconcile_index_entry *e,
 }
 
 /* One folder: its directory, id, state and, when it changed, its refs. */
+/* Whether af's directory (its plain encoding) exists: F4 in a dry run */
+static bool
+acct_dir_exists(struct imap_run *r, const struct acct_folder *af)
+{
+	struct e2_err ignored = {0};
+	char *dir = NULL;
+	char p[PATH_MAX];
+	struct stat sb;
+	int n;
+
+	if (strcasecmp(af->name, "INBOX") == 0)
+		return true;
+	if (maildir_folder_encode(af->name, af->sep, &dir, &ignored) != E2_OK)
+		return false;
+	n = snprintf(p, sizeof(p), "%s/%s", maildir_root(r->c->md), dir);
+	free(dir);
+	return n > 0 && (size_t)n < sizeof(p) && lstat(p, &sb) == 0;
+}
+
 static enum e2_status
 acct_folder_scan(struct imap_run *r, struct acct_folder *af, struct e2_err *err)
 {
@@ -1294,6 +1409,15 @@ acct_folder_scan(struct imap_run *r, struct acct_folder *af, struct e2_err *err)
 	char stamp[MAILDIR_STAMP_MAX];
 	enum e2_status rc;
 
+	if (c->o.dry_run) {
+		/* a claim of a folder never synced writes its directory and
+		 * owner, its id a store row: a dry run leaves it unclaimed */
+		bool known = false;
+
+		rc = syncstate_folder_get(c->ss, af->name, &known, &sf, err);
+		if (rc != E2_OK || !known || !acct_dir_exists(r, af))
+			return rc;
+	}
 	rc = maildir_folder_claim(c->md, af->name, af->sep, &af->path,
 				  &af->moved, &af->claim_err);
 	if (rc == E2_EINVAL)
@@ -1431,8 +1555,9 @@ imap_account_pass(struct imap_run *r, clist *list, struct e2_err *err)
 			rc = acct_folder_scan(r, af, err);
 		}
 	}
-	/* saves by a new name are moves (R18, sync_imap_saves.c) */
-	if (rc == E2_OK)
+	/* saves by a new name are moves (R18, sync_imap_saves.c); they
+	 * rename files: not in a dry run */
+	if (rc == E2_OK && !r->c->o.dry_run)
 		rc = saves_pair(r, err);
 	if (rc == E2_OK)
 		rc = acct_index_build(r, err);
@@ -1536,7 +1661,8 @@ sync_imap_run(struct sync_ctx *c, struct e2_err *err)
 	rc = imap_find_trash(&r, list, err);
 	if (rc != E2_OK)
 		goto out;
-	/* folders both ways and the Sent folder (sync_imap_folders.h) */
+	/* folders both ways and the Sent folder (sync_imap_folders.h); a
+	 * dry run only shows what it would do there */
 	rc = sync_imap_folders(c, r.imap, r.sess, &list, err);
 	if (rc != E2_OK)
 		goto out;

@@ -250,8 +250,11 @@ folder_put(struct folder_run *f, struct maildir_batch *b,
 	if (rc != E2_OK)
 		return rc;
 	if (partial) {
+		struct mime_origin o = {c->a->guid, f->name, m->uid};
+
 		rc = mime_truncate(m->body, m->body_len, (size_t)c->a->retrieve,
-				   m->size, maildir_msg_sink, msg, &ti, err);
+				   m->size, &o, maildir_msg_sink, msg, &ti,
+				   err);
 	} else {
 		rc = maildir_msg_write(msg, m->body, m->body_len, err);
 	}
@@ -804,6 +807,7 @@ folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
 	struct imap_run *r = f->r;
 	struct sync_ctx *c = r->c;
 	struct part_fetch pf = {.r = r, .uid = sz->uid};
+	struct mime_origin o = {c->a->guid, f->name, sz->uid};
 	struct maildir_msg *msg = NULL;
 	struct mime_trunc_info ti = {0};
 	struct imap_msg m;
@@ -831,16 +835,17 @@ folder_fetch_keepmax(struct folder_run *f, struct maildir_batch *b,
 	if (c->a->retrieve > 0) {
 		rc = mime_trunc_new((size_t)c->a->retrieve, &pf.t, err);
 		if (rc == E2_OK)
-			rc = mime_assemble(sz->plan, part_fetch, &pf,
+			rc = mime_assemble(sz->plan, part_fetch, &pf, &o,
 					   mime_trunc_write, pf.t, err);
 		/* sections left unfetched: the server's size is the truth */
 		if (rc == E2_OK)
 			rc = mime_trunc_finish(pf.t, pf.skipped ? sz->size : 0,
-					       maildir_msg_sink, msg, &ti, err);
+					       &o, maildir_msg_sink, msg, &ti,
+					       err);
 		mime_trunc_free(&pf.t);
 	} else {
-		rc = mime_assemble(sz->plan, part_fetch, &pf, maildir_msg_sink,
-				   msg, err);
+		rc = mime_assemble(sz->plan, part_fetch, &pf, &o,
+				   maildir_msg_sink, msg, err);
 	}
 	if (rc != E2_OK) {
 		maildir_msg_discard(&msg);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "sync_imap_folders.h"
+#include "sync_preview.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -456,6 +457,8 @@ folders_subscribe(struct folders_run *fr, const char *name, struct e2_err *err)
 	return E2_OK;
 }
 
+static size_t folders_count_entries(const char *path, const char *sub);
+
 static enum e2_status
 folders_create(struct folders_run *fr, struct folders_dir *d, const char *name,
 	       struct e2_err *err)
@@ -464,6 +467,19 @@ folders_create(struct folders_run *fr, struct folders_dir *d, const char *name,
 	enum e2_status rc;
 	int code;
 
+	if (c->o.dry_run) { /* issue 9: shown, and its files uploaded */
+		size_t nc = folders_count_entries(d->path, "cur");
+		size_t nn = folders_count_entries(d->path, "new");
+		char qn[128], detail[192];
+
+		(void)e2_quote(qn, sizeof(qn), d->dname, strlen(d->dname));
+		(void)snprintf(detail, sizeof(detail),
+			       "%s, then %zu message%s uploaded", qn,
+			       nc == SIZE_MAX || nn == SIZE_MAX ? 0 : nc + nn,
+			       nc + nn == 1 ? "" : "s");
+		sync_preview(c, name, "create-folder", 1, 0, detail);
+		return E2_OK;
+	}
 	/* a new server folder starts with no state (an old one of the same
 	 * name left rows whose files are gone) */
 	rc = syncstate_folder_delete(c->ss, name, err);
@@ -667,7 +683,11 @@ folders_server_gone(struct folders_run *fr, struct folders_dir *d,
 		rc = folders_create(fr, d, d->owner, err);
 		break;
 	case RECONCILE_FOLDER_REMOVE_LOCAL:
-		rc = folders_remove_local(fr, d, &snap, err);
+		if (fr->c->o.dry_run)
+			sync_preview(fr->c, d->owner, "remove-folder", 1, 0,
+				     "the server folder is gone");
+		else
+			rc = folders_remove_local(fr, d, &snap, err);
 		break;
 	case RECONCILE_FOLDER_KEEP_REPORT: {
 		char qd[64];
@@ -699,6 +719,8 @@ folders_local(struct folders_run *fr, struct folders_dir *d, struct e2_err *err)
 
 	if (d->owner != NULL) {
 		mb = folders_list_find(fr->list, d->owner);
+		if (mb != NULL && fr->c->o.dry_run)
+			return E2_OK;
 		if (mb != NULL)
 			return folders_hold(fr, d, mb, err);
 		return folders_server_gone(fr, d, err);
@@ -747,8 +769,9 @@ folders_local(struct folders_run *fr, struct folders_dir *d, struct e2_err *err)
 	}
 	st.server_exists = mb != NULL;
 	switch (reconcile_folder_decide(&st)) {
-	case RECONCILE_FOLDER_SYNC: /* F6: made before its first sync */
-		rc = folders_hold(fr, d, mb, err);
+	case RECONCILE_FOLDER_SYNC:    /* F6: made before its first sync */
+		if (!fr->c->o.dry_run) /* it writes the owner file */
+			rc = folders_hold(fr, d, mb, err);
 		break;
 	case RECONCILE_FOLDER_CREATE_SERVER: /* F1 */
 		rc = folders_create(fr, d, name, err);
@@ -802,6 +825,8 @@ folders_local_gone(struct folders_run *fr, struct e2_err *err)
 				continue;
 		}
 		memset(err, 0, sizeof(*err));
+		if (fr->c->o.dry_run) /* shown by the loop: a download */
+			continue;
 		rc = syncstate_folder_delete(fr->c->ss, mb->mb_name, err);
 		if (rc != E2_OK)
 			return rc;
@@ -841,8 +866,9 @@ sync_imap_folders(struct sync_ctx *c, mailimap *imap,
 	if (fr.seen == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	rc = folders_scan(&fr, err);
-	/* the Sent folder first: F1 must not make a second one */
-	if (rc == E2_OK && !sync_stopping(c))
+	/* the Sent folder first: F1 must not make a second one (a dry run
+	 * neither creates it nor moves staged copies, issue 9) */
+	if (rc == E2_OK && !sync_stopping(c) && !c->o.dry_run)
 		rc = sync_imap_sent(&fr, err);
 	for (size_t i = 0; rc == E2_OK && i < fr.ndirs && !sync_stopping(c);
 	     i++)
@@ -851,7 +877,7 @@ sync_imap_folders(struct sync_ctx *c, mailimap *imap,
 		rc = folders_local_gone(&fr, err);
 	if (rc == E2_OK && fr.created)
 		rc = folders_relist(&fr, list, err);
-	if (rc == E2_OK && !sync_stopping(c))
+	if (rc == E2_OK && !sync_stopping(c) && !c->o.dry_run)
 		rc = sync_imap_sent_drain(&fr, err);
 	free(fr.sent);
 	free(fr.prefix);

@@ -20,6 +20,7 @@
 #include "pop3_cmd.h"
 #include "pop3_local.h"
 #include "reconcile.h"
+#include "sync_preview.h"
 
 /*
  * Rules (DESIGN.md "Sync rules"; decisions written here):
@@ -804,6 +805,26 @@ out:
 }
 
 /*
+ * A dry run's lines for the maildrop (shown as "INBOX"): the plan, with
+ * LIST's sizes for the downloads. DWNDAY is decided by TOP when a message
+ * is downloaded: the preview counts every new message.
+ */
+static enum e2_status
+pop3_preview(struct pop3_run *r, const struct reconcile_input *in,
+	     const struct reconcile_plan *plan, struct e2_err *err)
+{
+	uint64_t *sizes = calloc(r->nsrv + 1, sizeof(*sizes));
+
+	if (sizes == NULL)
+		return pop3_oom(err);
+	for (size_t i = 0; i < r->nsrv; i++)
+		sizes[i] = r->srv[i].size;
+	sync_preview_plan(r->c, "INBOX", in, plan, sizes);
+	free(sizes);
+	return E2_OK;
+}
+
+/*
  * The rows against the root, the maildrop and the other folders, through
  * reconcile_folder(); then the row changes commit in one transaction and
  * the DELEs go out (the server applies them at QUIT).
@@ -844,6 +865,11 @@ pop3_known(struct pop3_run *r, struct e2_err *err)
 	rc = reconcile_folder(&in, &plan, err);
 	if (rc == E2_OK && !blind)
 		rc = pop3_moved_renamed(r, &plan, err);
+	if (rc == E2_OK && c->o.dry_run) {
+		/* issue 9: the plan shown, not carried out (no DELE, RETR) */
+		rc = pop3_preview(r, &in, &plan, err);
+		goto out;
+	}
 	for (size_t i = 0; rc == E2_OK && i < plan.n; i++)
 		rc = pop3_plan_step(r, &pi, &plan.v[i], blind, &ch, err);
 	if (rc != E2_OK)
@@ -1025,11 +1051,14 @@ pop3_fetch(struct pop3_run *r, struct maildir_batch *b,
 	rc = maildir_msg_begin(b, r->root, NULL, tag, &msg, err);
 	if (rc != E2_OK)
 		goto out;
-	if (partial)
+	if (partial) {
+		struct mime_origin o = {c->a->guid, NULL, 0};
+
 		rc = mime_truncate(buf, len, (size_t)c->a->retrieve, s->size,
-				   maildir_msg_sink, msg, &ti, err);
-	else
+				   &o, maildir_msg_sink, msg, &ti, err);
+	} else {
 		rc = maildir_msg_write(msg, buf, len, err);
+	}
 	if (rc != E2_OK) {
 		maildir_msg_discard(&msg);
 		goto out;
@@ -1268,7 +1297,7 @@ sync_pop3_run(struct sync_ctx *c, struct e2_err *err)
 	if (rc != E2_OK)
 		goto out;
 	rc = pop3_known(&r, err);
-	if (rc != E2_OK)
+	if (rc != E2_OK || c->o.dry_run)
 		goto out;
 	rc = pop3_new(&r, err);
 	if (rc == E2_OK && r.ndele == 0 && !sync_stopping(c))

@@ -612,18 +612,29 @@ syncstate_folder_id(struct syncstate *ss, const char *folder,
 	size_t n = 0;
 	int r;
 
-	rc = syncstate_stmt(ss, SQL_FOLDER_ID_ENSURE, folder, &stmt, err);
-	if (rc == E2_OK)
-		rc = syncstate_done(ss, stmt, "folder id", err);
-	if (rc == E2_OK)
+	/* read first, insert only when missing: a dry run (query_only,
+	 * issue 9) reads the ids of folders synced before */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			rc = syncstate_stmt(ss, SQL_FOLDER_ID_ENSURE, folder,
+					    &stmt, err);
+			if (rc == E2_OK)
+				rc = syncstate_done(ss, stmt, "folder id", err);
+			if (rc != E2_OK)
+				return rc;
+		}
 		rc = syncstate_stmt(ss, SQL_FOLDER_ID_GET, folder, &stmt, err);
-	if (rc != E2_OK)
-		return rc;
-	r = sqlite3_step(stmt);
-	id = r == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
-	sqlite3_reset(stmt);
-	if (r != SQLITE_ROW || id == 0)
-		return syncstate_fail(ss->db, "folder id", err);
+		if (rc != E2_OK)
+			return rc;
+		r = sqlite3_step(stmt);
+		id = r == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(stmt, 0)
+				     : 0;
+		sqlite3_reset(stmt);
+		if (r == SQLITE_ROW && id != 0)
+			break;
+		if (pass == 1)
+			return syncstate_fail(ss->db, "folder id", err);
+	}
 	/* base 36, lower case: 2^63 needs 13 digits, within the 16 allowed */
 	do {
 		rev[n++] = digits[id % 36];

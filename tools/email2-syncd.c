@@ -41,6 +41,7 @@ struct syncd_args {
 	char *account_guid;
 	const char *cafile;
 	const char *fetch_full; /* --fetch-full FILE */
+	bool dry_run;           /* --dry-run (issue 9) */
 	bool once;
 	bool json;
 	bool quiet;
@@ -115,7 +116,8 @@ syncd_now(void)
 static struct cli syncd_cli = {
 	.prog = SYNCD_NAME,
 	.synopsis = "[OPTION]... [--once] [--account ACCOUNT]\n"
-		    "[OPTION]... --fetch-full FILE [--account ACCOUNT]",
+		    "[OPTION]... --fetch-full FILE [--account ACCOUNT]\n"
+		    "[OPTION]... --dry-run [--account ACCOUNT]",
 	.help = "Sends queued mail and downloads new mail for every account\n"
 		"whose SYNCINGCONTENTTYPES includes Mail (0x2). ACCOUNT is "
 		"its\n"
@@ -150,6 +152,10 @@ static struct cli syncd_cli = {
 		"when\n"
 		"                       FILE is not under "
 		"<store>/mail/{GUID}/)\n"
+		"      --dry-run        connect and show what a sync would "
+		"do,\n"
+		"                       per account and folder; change "
+		"nothing\n"
 		"      --json           one JSON object per account sync\n"
 		"  -v, --verbose        protocol trace on stderr (no "
 		"secrets)\n"
@@ -178,6 +184,7 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 	static const struct option opts[] = {
 		{"once", no_argument, NULL, 'o'},
 		{"fetch-full", required_argument, NULL, 'F'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{"store", required_argument, NULL, 's'},
 		{"account", required_argument, NULL, 'a'},
 		{"cafile", required_argument, NULL, 'c'},
@@ -205,6 +212,9 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 			break;
 		case 'F':
 			a->fetch_full = optarg;
+			break;
+		case 'n':
+			a->dry_run = true;
 			break;
 		case 's':
 			a->store = optarg;
@@ -346,7 +356,7 @@ syncd_fetch_full(const struct syncd_args *a)
 	struct e2_sync_opts o = {0};
 	struct e2_store *st = NULL;
 	struct e2_err err = {0};
-	char *guid = NULL;
+	char *guid = NULL, *written = NULL;
 	int rc = SYNCD_EXIT_FAILED;
 
 	if (a->account == NULL) {
@@ -369,15 +379,19 @@ syncd_fetch_full(const struct syncd_args *a)
 	o.cafile = a->cafile;
 	o.timeout_ms = a->timeout_ms;
 	o.trace = a->verbose > 0 ? stderr : NULL;
-	if (e2_sync_fetch_full(st, guid, a->fetch_full, &o, &err) != E2_OK) {
+	if (e2_sync_fetch_full_path(st, guid, a->fetch_full, &o, &written,
+				    &err) != E2_OK) {
 		cli_error(&syncd_cli, &err);
 		goto out;
 	}
+	/* issue 9: name the file written (the old name is gone) */
 	if (!a->quiet)
-		printf("%s: the whole message is stored\n", a->fetch_full);
+		printf("%s: the whole message is stored in %s\n", a->fetch_full,
+		       written);
 	rc = SYNCD_EXIT_OK;
 out:
 	e2_store_close(&st);
+	free(written);
 	free(guid);
 	return rc;
 }
@@ -664,6 +678,98 @@ syncd_label(const char *guid, const char *name, char *buf, size_t len)
 		(void)snprintf(buf, len, "%s \"%s\"", guid,
 			       e2_quote(q, sizeof(q), name, strlen(name)));
 	return buf;
+}
+
+/* ---- --dry-run (issue 9) ------------------------------------------------ */
+
+struct syncd_dry {
+	const struct syncd_args *a;
+	const char *guid;
+	size_t lines;
+};
+
+/* e2_sync_preview_fn: one line per action kind and folder */
+static void
+syncd_dry_line(void *ctx, const char *folder, const char *kind, size_t count,
+	       unsigned long long bytes, const char *detail)
+{
+	struct syncd_dry *dr = ctx;
+
+	dr->lines++;
+	if (dr->a->json) {
+		fputs("{\"account\":", stdout);
+		syncd_json_str(stdout, dr->guid);
+		fputs(",\"folder\":", stdout);
+		syncd_json_str(stdout, folder);
+		fputs(",\"action\":", stdout);
+		syncd_json_str(stdout, kind);
+		printf(",\"count\":%zu,\"bytes\":%llu,\"detail\":", count,
+		       bytes);
+		syncd_json_str(stdout, detail);
+		fputs("}\n", stdout);
+		return;
+	}
+	printf("%s %s: %s %zu", dr->guid, folder[0] != '\0' ? folder : "-",
+	       kind, count);
+	if (bytes > 0)
+		printf(" (%llu bytes)", bytes);
+	if (detail[0] != '\0')
+		printf(": %s", detail);
+	putchar('\n');
+}
+
+/*
+ * email2-syncd --dry-run: every account (or --account) previewed, nothing
+ * changed (e2_sync_account() with dry_run); "nothing to do" when a
+ * preview had no line. 0 every preview ran, 1 one failed or the store.
+ */
+static int
+syncd_dry_run(struct syncd_args *a)
+{
+	struct e2_store *st = NULL;
+	struct e2_err err = {0};
+	char **guids = NULL, **names = NULL;
+	int *linger = NULL;
+	size_t n = 0;
+	int rc = SYNCD_EXIT_OK;
+
+	/* only email2-provision creates a store; a preview writes nothing */
+	if (e2_store_open_existing(a->store, &st, &err) != E2_OK ||
+	    (a->account != NULL &&
+	     e2_account_resolve(st, a->account, &a->account_guid, &err) !=
+		     E2_OK) ||
+	    syncd_accounts(st, a, false, &guids, &n, &linger, &names, &err) !=
+		    E2_OK) {
+		cli_error(&syncd_cli, &err);
+		rc = SYNCD_EXIT_FAILED;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct syncd_dry dr = {a, guids[i], 0};
+		struct e2_sync_opts o = {0};
+		struct e2_err e = {0};
+
+		o.cafile = a->cafile;
+		o.timeout_ms = a->timeout_ms;
+		o.trace = a->verbose > 0 ? stderr : NULL;
+		o.dry_run = true;
+		o.preview = syncd_dry_line;
+		o.preview_ctx = &dr;
+		if (e2_sync_account(st, guids[i], &o, NULL, &e) != E2_OK) {
+			cli_error(&syncd_cli, &e);
+			rc = SYNCD_EXIT_FAILED;
+		} else if (dr.lines == 0 && !a->json) {
+			printf("%s: nothing to do\n", guids[i]);
+		}
+	}
+out:
+	e2_strv_free(&guids, n);
+	e2_strv_free(&names, n);
+	free(linger);
+	free(a->account_guid);
+	a->account_guid = NULL;
+	e2_store_close(&st);
+	return rc;
 }
 
 static struct syncd_acct *
@@ -1077,6 +1183,8 @@ main(int argc, char **argv)
 	(void)signal(SIGTERM, SIG_DFL);
 	(void)signal(SIGHUP, SIG_DFL);
 	(void)signal(SIGUSR1, SIG_DFL);
+	if (a.dry_run)
+		return syncd_dry_run(&a);
 	/* blocked in every thread, the engine's included: see sigwait */
 	syncd_sigset(&set);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);

@@ -40,7 +40,7 @@ const char *__lsan_default_suppressions(void);
 /*
  * libetpan 1.9.4's parser leaks on some of its own error paths (found
  * here at once: mailimap_astring_parse() on a cut response). Those leaks
- * are libetpan's, bounded by one response, and not email2's to fix; ours
+ * are libetpan's, bounded by one response, NULL, and not email2's to fix; ours
  * are still reported.
  */
 const char *
@@ -118,8 +118,8 @@ fuzz_bodystructure_one(const struct mailimap_body *b, unsigned keepmax_kb)
 		abort(); /* parts() accepted it */
 	if (plan != NULL) {
 		(void)mime_plan_size(plan, 100);
-		(void)mime_assemble(plan, fuzz_fetch, NULL, fuzz_sink, &total,
-				    &err);
+		(void)mime_assemble(plan, fuzz_fetch, NULL, NULL, fuzz_sink,
+				    &total, &err);
 	}
 	mime_part_free(&plan);
 }

@@ -8,15 +8,17 @@
  *   0 mime_truncate() at limit (bytes 1-2) with orig_size len + byte 3 * 97
  *   1 the streamed mime_trunc_*() fed in pieces of byte 3 % 64 + 1 bytes
  *   2 KEEPMAX: a part tree built from the bytes (types, subtypes, file
- *     names, boundaries, numbers, sizes of any length), planned with
+ *     names, boundaries, NULL, numbers, sizes of any length), planned with
  *     max bytes 1-2, checked, assembled with the rest as every section
  *   3 mime_date_parse() of the rest; mime_date_make() of fields from it;
  *     mime_dwnday_inside() of it as a header
  *   4 mime_header_get() and mime_param_get() of the rest; mime_marks()
  * Checks beyond "no crash, no leak": what passes through is unchanged, a
- * truncated message carries its X-Email2-Partial mark, a plan that
- * mime_plan_check() accepts assembles without error and every placeholder
- * line stays under 998 bytes, a parsed date lies in the years accepted.
+ * truncated message carries its X-Email2-Partial mark and ends with the
+ * note (issue 9), a plan that mime_plan_check() accepts assembles without
+ * error (with a folder name from the input in its external-body
+ * parameters) and every placeholder line stays under 998 bytes, a parsed
+ * date lies in the years accepted.
  */
 #include "config.h"
 
@@ -69,7 +71,7 @@ fuzz_truncate(const uint8_t *data, size_t size)
 		return;
 	limit = ((size_t)data[1] << 8 | data[2]) + 1;
 	orig = (size - 4) + (unsigned long long)data[3] * 97;
-	if (mime_truncate((const char *)data + 4, size - 4, limit, orig,
+	if (mime_truncate((const char *)data + 4, size - 4, limit, orig, NULL,
 			  fuzz_sink, &out, &ti, &err) != E2_OK) {
 		if (err.msg[0] == '\0')
 			abort();
@@ -82,6 +84,11 @@ fuzz_truncate(const uint8_t *data, size_t size)
 
 		mime_marks(out.p, out.len, &partial, NULL);
 		if (!partial)
+			abort();
+		/* issue 9: the note is there, its part closed last */
+		if (memmem(out.p, out.len, "email2: incomplete message", 26) ==
+			    NULL ||
+		    out.len < 3 || out.p[out.len - 1] != '\n')
 			abort();
 	}
 	free(out.p);
@@ -111,7 +118,8 @@ fuzz_stream(const uint8_t *data, size_t size)
 		(void)mime_trunc_full(t);
 		(void)mime_trunc_room(t);
 	}
-	if (mime_trunc_finish(t, 0, fuzz_sink, &out, &ti, &err) == E2_OK &&
+	if (mime_trunc_finish(t, 0, NULL, fuzz_sink, &out, &ti, &err) ==
+		    E2_OK &&
 	    !ti.truncated &&
 	    (out.len != size - 4 ||
 	     (out.len > 0 && memcmp(out.p, data + 4, out.len) != 0)))
@@ -254,11 +262,15 @@ fuzz_keepmax(const uint8_t *data, size_t size)
 	struct e2_err err = {0};
 	unsigned long long max;
 	enum e2_status rc;
+	char folder[64] = "";
+	struct mime_origin o = {"{G}", folder, 7};
 
 	if (root == NULL || size < 3) {
 		free(root);
 		return;
 	}
+	/* the folder: up to 63 input bytes (any byte, NUL ends it) */
+	memcpy(folder, data + 3, size - 3 < 63 ? size - 3 : 63);
 	max = ((unsigned long long)data[1] << 8 | data[2]) * 16;
 	fuzz_part(&in, root, "", 0);
 	body = in; /* what is left is every section's bytes */
@@ -266,7 +278,7 @@ fuzz_keepmax(const uint8_t *data, size_t size)
 	(void)mime_plan_size(root, body.n);
 	rc = mime_plan_check(root, &err);
 	if (rc == E2_OK) {
-		if (mime_assemble(root, fuzz_fetch, &body, fuzz_sink, &out,
+		if (mime_assemble(root, fuzz_fetch, &body, &o, fuzz_sink, &out,
 				  &err) != E2_OK &&
 		    strstr(err.msg, "message header over") == NULL)
 			abort();

@@ -9,6 +9,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
+. "$E2T_SRCDIR/harness/neomutt.sh"
 sync_setup '{5A1E0C2D-4444-4A2B-8C3D-000000000004}'
 COMPARE=$E2T_SRCDIR/sync-compare.py
 
@@ -106,6 +107,28 @@ fetch_full() {
 	e2t_run "$SYNCD" --store "$STORE" --cafile "$E2T_CA" \
 		--fetch-full "$@" >"$E2T_DIR/fetch.out" 2>"$E2T_DIR/fetch.err"
 }
+# wrote FILE: fetch.out names FILE (issue 9: "stored in PATH")
+wrote() {
+	local p
+	p=$(sed -n 's/.*: the whole message is stored in //p' "$E2T_DIR/fetch.out")
+	test -n "$p" -a -e "$p" && test "$(realpath "$p")" = "$(realpath "$1")"
+}
+# partial_check truncated|omitted FILE ARGS...: partial-check.py
+partial_check() { "$E2T_PY" "$E2T_SRCDIR/partial-check.py" "$@"; }
+# mutt_shows FILE TEXT: neomutt, with "ignore *", shows TEXT in the message
+# FILE (a copy of it: reading it must not change the synced Maildir). What
+# the pager shows is what <pipe-message> gives with pipe_decode (headers
+# weeded by ignore, parts decoded).
+mutt_shows() {
+	local d=$E2T_DIR/mutt-md
+	rm -rf "$d" && mkdir -p "$d/cur" "$d/new" "$d/tmp" &&
+		cp "$1" "$d/cur/" || return 1
+	MUTT_EXTRA='ignore *
+set pipe_decode=yes wait_key=no' mutt_keys "$d" \
+		"<pipe-message>cat >$E2T_DIR/mutt-shown<enter><quit>" &&
+		cat "$E2T_DIR/mutt-shown" && grep -q "$2" "$E2T_DIR/mutt-shown"
+}
+
 # fails_with CODE TEXT ARGS...: exit status CODE and TEXT on stderr
 fails_with() {
 	local want=$1 text=$2 rc=0
@@ -118,6 +141,8 @@ msg "$E2T_DIR/small.eml" small 600 && imap append INBOX "$E2T_DIR/small.eml" ||
 	e2t_fatal "cannot append small"
 msg "$E2T_DIR/big.eml" big 200000 && imap append INBOX "$E2T_DIR/big.eml" ||
 	e2t_fatal "cannot append big"
+# its size on the server (appended with CRLF line ends)
+sed 's/$/\r/' "$E2T_DIR/big.eml" >"$E2T_DIR/big.eml.crlf"
 e2t_doveadm mailbox create -u "$E2T_USER" Work || e2t_fatal "mailbox create"
 mkatt "$E2T_DIR/att.eml" attach && imap append Work "$E2T_DIR/att.eml" ||
 	e2t_fatal "cannot append attach"
@@ -130,6 +155,19 @@ e2t_check "IMAP: big partial, attach omitted" \
 	test "$(row big partial)$(row attach omitted "$MD/.Work")" = 11
 e2t_check "IMAP: the Maildir differs from the server before" \
 	not compare
+
+# issue 9: what a client shows before --fetch-full
+f=$(file_of big)
+e2t_check "IMAP: issue 9: big ends with a note: its full size, --fetch-full" \
+	partial_check truncated "$f" "$(stat -c %s "$E2T_DIR/big.eml.crlf")"
+e2t_check "IMAP: issue 9: attach lists r.pdf as external-body, size=307200" \
+	partial_check omitted "$(file_of attach "$MD/.Work")" r.pdf 307200
+if mutt_usable; then
+	e2t_check "IMAP: issue 9: neomutt with 'ignore *' shows the note" \
+		mutt_shows "$f" "This message is incomplete"
+else
+	e2t_check_skip "IMAP: issue 9: neomutt shows the note" "$MUTT_WHY"
+fi
 
 # S and F set locally before fetching: kept on the new file, pushed later
 f=$(file_of big)
@@ -149,6 +187,7 @@ e2t_check "IMAP: --fetch-full while a sync runs: ebusy, nothing changed" \
 e2t_check "IMAP: --fetch-full by path exits 0" \
 	fetch_full "$MD/cur/$old_big_name:2,FS"
 f=$(file_of big)
+e2t_check "IMAP: issue 9: --fetch-full names the file it wrote" wrote "$f"
 e2t_check "IMAP: one file of big" test "$(copies big)" = 1
 e2t_check "IMAP: no X-Email2-Partial any more" \
 	whole big
@@ -218,7 +257,11 @@ e2t_check "POP3: big stored partial" test "$(row big partial)" = 1
 f=$(file_of big)
 cp -p "$f" "$old_big"
 old_big_name=$(basename "$f")
+e2t_check "POP3: issue 9: big ends with a note: its full size" \
+	partial_check truncated "$f" "$(stat -c %s "$E2T_DIR/big.eml.crlf")"
 e2t_check "POP3: --fetch-full by path exits 0" fetch_full "$f"
+e2t_check "POP3: issue 9: --fetch-full names the file it wrote" \
+	wrote "$(file_of big)"
 e2t_check "POP3: one file of big, not partial" \
 	test "$(copies big)" = 1 -a "$(row big partial)" = 0
 e2t_check "POP3: no X-Email2-Partial any more" \

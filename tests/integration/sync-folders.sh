@@ -144,7 +144,9 @@ for path in glob.glob(sys.argv[1] + "/new/*") + glob.glob(sys.argv[1] + "/cur/*"
     assert om is not None and om.startswith("2;"), om
     assert 'name="%C3%A4%C3%A4' in om and '..."' in om, om
     assert max(len(l) for l in raw.split(b"\r\n")) < 998
-    assert len(raw) < 4000, len(raw)
+    # issue 9: the external-body part names the file four times (RFC 2231,
+    # 256 bytes each at most, tripled): still far from the attachment
+    assert len(raw) < 8000, len(raw)
     sys.exit(0)
 sys.exit("no longname message")
 PY

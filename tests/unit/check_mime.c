@@ -6,6 +6,7 @@
 #include "tests/unit/testutil.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,28 +147,31 @@ static const struct {
 	const char *fixture;
 	size_t limit;
 	bool truncated;
-	int closed; /* -1: not checked */
+	int closed;   /* -1: not checked */
+	bool wrapped; /* the note needs a multipart/mixed wrapper */
 } trunc_rows[] = {
-	{"plain.eml", 1000, true, 0},
-	{"plain.eml", 100, true, 0}, /* header alone over the limit */
-	{"plain.eml", 100000, false, 0},
-	{"multipart-nested.eml", 150, true, 1},
-	{"multipart-nested.eml", 300, true, 2}, /* inside a part header */
-	{"multipart-nested.eml", 1000, true, 2},
-	{"multipart-nested.eml", 3330, true, 2}, /* before --inner-b-- */
-	{"multipart-nested.eml", 5000, true, 1}, /* inside base64 */
-	{"multipart-nested.eml", 7700, true, 2}, /* message/rfc822 entered */
-	{"multipart-nested.eml", 8000, true, 2},
-	{"multipart-nested.eml", 9110, true, 1},
-	{"multipart-nested.eml", 20000, false, 0},
-	{"multipart-crlf.eml", 150, true, -1},
-	{"multipart-crlf.eml", 310, true, 2},
-	{"multipart-crlf.eml", 1000, true, 2},
-	{"multipart-crlf.eml", 5000, true, 1},
-	{"multipart-crlf.eml", 7900, true, 2},
-	{"multipart-crlf.eml", 20000, false, 0},
-	{"header-big.eml", 1000, true, 1},
-	{"header-big.eml", 5000, true, 1},
+	{"plain.eml", 1000, true, 0, true},
+	{"plain.eml", 100, true, 0, true}, /* header alone over the limit */
+	{"plain.eml", 100000, false, 0, false},
+	{"multipart-nested.eml", 150, true, 1, false},
+	{"multipart-nested.eml", 300, true, 2,
+	 false}, /* inside a part header */
+	{"multipart-nested.eml", 1000, true, 2, false},
+	{"multipart-nested.eml", 3330, true, 2, false}, /* before --inner-b-- */
+	{"multipart-nested.eml", 5000, true, 1, false}, /* inside base64 */
+	{"multipart-nested.eml", 7700, true, 2,
+	 false}, /* message/rfc822 entered */
+	{"multipart-nested.eml", 8000, true, 2, false},
+	{"multipart-nested.eml", 9110, true, 1, false},
+	{"multipart-nested.eml", 20000, false, 0, false},
+	{"multipart-crlf.eml", 150, true, -1, false},
+	{"multipart-crlf.eml", 310, true, 2, false},
+	{"multipart-crlf.eml", 1000, true, 2, false},
+	{"multipart-crlf.eml", 5000, true, 1, false},
+	{"multipart-crlf.eml", 7900, true, 2, false},
+	{"multipart-crlf.eml", 20000, false, 0, false},
+	{"header-big.eml", 1000, true, 1, false},
+	{"header-big.eml", 5000, true, 1, false},
 };
 
 START_TEST(test_mime_truncate_table)
@@ -182,7 +186,7 @@ START_TEST(test_mime_truncate_table)
 	char expect[128];
 
 	ck_assert_int_eq(mime_truncate(msg, len, trunc_rows[_i].limit, len,
-				       membuf_sink, &out, &info, &err),
+				       NULL, membuf_sink, &out, &info, &err),
 			 E2_OK);
 	ck_assert_int_eq(info.truncated, trunc_rows[_i].truncated);
 	if (trunc_rows[_i].closed >= 0)
@@ -194,21 +198,33 @@ START_TEST(test_mime_truncate_table)
 		ck_assert_uint_eq(out.len, len);
 		ck_assert(memcmp(out.p, msg, len) == 0);
 	} else {
-		const char *body = strstr(
-			out.p, strchr(msg, '\r') != NULL ? "\r\n\r\n" : "\n\n");
+		const char *eol = strchr(msg, '\r') != NULL ? "\r\n" : "\n";
+		const char *note;
 
 		(void)snprintf(expect, sizeof(expect),
 			       MIME_PARTIAL_HEADER
 			       ": %zu bytes; truncated at %zu",
 			       len, info.kept);
 		ck_assert_ptr_nonnull(strstr(out.p, expect));
-		ck_assert_ptr_nonnull(body);
 		ck_assert_uint_ge(info.kept, hl);
 		ck_assert(info.kept <= trunc_rows[_i].limit || info.kept == hl);
 		ck_assert_int_eq(msg[info.kept - 1], '\n');
 		/* The body kept is the original's, byte for byte. */
-		body += strchr(msg, '\r') != NULL ? 4 : 2;
-		ck_assert(memcmp(body, msg + hl, info.kept - hl) == 0);
+		ck_assert_ptr_nonnull(
+			memmem(out.p, out.len, msg + hl, info.kept - hl));
+		/* Issue 9: the last part is the note, with the full size */
+		note = strstr(out.p, "Content-Description: email2: incomplete "
+				     "message");
+		ck_assert_ptr_nonnull(note);
+		(void)snprintf(expect, sizeof(expect), "of %zu bytes", len);
+		ck_assert_ptr_nonnull(strstr(note, expect));
+		ck_assert_ptr_nonnull(
+			strstr(note, "email2-syncd --fetch-full FILE"));
+		ck_assert_ptr_null(strstr(note + 1, "Content-Type: "));
+		ck_assert_ptr_nonnull(memmem(out.p, out.len, eol, strlen(eol)));
+		/* RFC 2046: a single part is wrapped, a mixed one extended */
+		ck_assert((strstr(out.p, "boundary=\"=_email2-partial-") !=
+			   NULL) == trunc_rows[_i].wrapped);
 	}
 	/* Streaming gives the same bytes, fed in small pieces. */
 	ck_assert_int_eq(mime_trunc_new(trunc_rows[_i].limit, &t, &err), E2_OK);
@@ -219,9 +235,9 @@ START_TEST(test_mime_truncate_table)
 	}
 	ck_assert(mime_trunc_full(t) == trunc_rows[_i].truncated);
 	ck_assert((mime_trunc_room(t) == 0) == mime_trunc_full(t));
-	ck_assert_int_eq(
-		mime_trunc_finish(t, len, membuf_sink, &out2, &info2, &err),
-		E2_OK);
+	ck_assert_int_eq(mime_trunc_finish(t, len, NULL, membuf_sink, &out2,
+					   &info2, &err),
+			 E2_OK);
 	ck_assert_uint_eq(out2.len, out.len);
 	ck_assert(memcmp(out.p, out2.p, out.len) == 0);
 	mime_trunc_free(&t);
@@ -229,6 +245,75 @@ START_TEST(test_mime_truncate_table)
 	free(out.p);
 	free(out2.p);
 	free(msg);
+}
+END_TEST
+
+/*
+ * Issue 9: a multipart/alternative top is wrapped (a client shows the last
+ * alternative it knows: a note there would hide the text); a base64 body
+ * is never appended to.
+ */
+static const struct {
+	const char *msg;
+	const char *first_ct; /* the wrapped part's Content-Type */
+} wrap_rows[] = {
+	{"Subject: alt\r\nMIME-Version: 1.0\r\n"
+	 "Content-Type: multipart/alternative; boundary=\"a\"\r\n\r\n"
+	 "--a\r\nContent-Type: text/plain\r\n\r\nline one\r\nline two\r\n"
+	 "line three\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n"
+	 "--a--\r\n",
+	 "Content-Type: multipart/alternative; boundary=\"a\"\r\n"},
+	{"Subject: b64\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	 "Content-Transfer-Encoding: base64\r\n\r\n"
+	 "bGluZSBvbmUKbGluZSB0d28KbGluZSB0aHJlZQpsaW5lIGZvdXIKbGluZSBmaXZl\r\n"
+	 "bGluZSBvbmUKbGluZSB0d28KbGluZSB0aHJlZQpsaW5lIGZvdXIKbGluZSBmaXZl\r\n"
+	 "bGluZSBvbmUKbGluZSB0d28KbGluZSB0aHJlZQpsaW5lIGZvdXIKbGluZSBmaXZl\r\n",
+	 "Content-Type: text/plain; charset=utf-8\r\n"
+	 "Content-Transfer-Encoding: base64\r\n\r\nbGluZSBvbmUK"},
+	/* a multipart/mixed closed before the cut: the epilogue is cut */
+	{"Subject: epi\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+	 "--m\r\nContent-Type: text/plain\r\n\r\nbody\r\n--m--\r\n"
+	 "epilogue line one is long enough\r\nepilogue line two\r\n"
+	 "epilogue line three\r\n",
+	 "Content-Type: multipart/mixed; boundary=m\r\n"},
+};
+
+START_TEST(test_mime_truncate_wrap_table)
+{
+	const char *msg = wrap_rows[_i].msg;
+	size_t len = strlen(msg);
+	struct mime_origin o = {"{G}", NULL, 0};
+	struct mime_trunc_info info = {0};
+	struct membuf out = {0};
+	struct e2_err err = {0};
+	const char *first, *note;
+	char *ct = NULL, *mv = NULL;
+	bool found = false;
+
+	ck_assert_int_eq(mime_truncate(msg, len, len - 25, len, &o, membuf_sink,
+				       &out, &info, &err),
+			 E2_OK);
+	ck_assert(info.truncated);
+	ck_assert_int_gt(check_entity(out.p, out.len, 0), 1);
+	ck_assert_int_eq(mime_header_get(out.p, out.len, "Content-Type", &found,
+					 &ct, &err),
+			 E2_OK);
+	ck_assert_ptr_nonnull(
+		strstr(ct, "multipart/mixed; boundary=\"=_email2-partial-"));
+	ck_assert_int_eq(mime_header_get(out.p, out.len, "MIME-Version", &found,
+					 &mv, &err),
+			 E2_OK);
+	ck_assert_str_eq(mv, "1.0");
+	first = strstr(out.p, wrap_rows[_i].first_ct);
+	note = strstr(out.p, "Content-Description: email2: incomplete message");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_nonnull(note);
+	ck_assert(first < note);
+	ck_assert_ptr_nonnull(
+		strstr(note, "--account '{G}' --fetch-full FILE"));
+	free(ct);
+	free(mv);
+	free(out.p);
 }
 END_TEST
 
@@ -241,24 +326,25 @@ START_TEST(test_mime_truncate_partial_input)
 	size_t len;
 	char *msg = fixture_read("multipart-nested.eml", &len);
 
-	ck_assert_int_eq(mime_truncate(msg, 2000, 2000, len, membuf_sink, &out,
-				       &info, &err),
+	ck_assert_int_eq(mime_truncate(msg, 2000, 2000, len, NULL, membuf_sink,
+				       &out, &info, &err),
 			 E2_OK);
 	ck_assert(info.truncated);
 	ck_assert(info.header_complete);
-	ck_assert_int_eq(check_entity(out.p, out.len, 0), 2);
+	/* issue 9: 3, the note is a part of its own */
+	ck_assert_int_eq(check_entity(out.p, out.len, 0), 3);
 	free(out.p);
 	out = (struct membuf){0};
 	/* The header itself cut short: its complete lines are kept. */
-	ck_assert_int_eq(mime_truncate(msg, 120, 100, len, membuf_sink, &out,
-				       &info, &err),
+	ck_assert_int_eq(mime_truncate(msg, 120, 100, len, NULL, membuf_sink,
+				       &out, &info, &err),
 			 E2_OK);
 	ck_assert(!info.header_complete);
 	ck_assert_ptr_nonnull(strstr(out.p, "Subject: nested\n"));
 	ck_assert_ptr_nonnull(strstr(out.p, MIME_PARTIAL_HEADER ": "));
-	ck_assert_int_eq(
-		mime_truncate(msg, len, 0, len, membuf_sink, &out, &info, &err),
-		E2_EINVAL);
+	ck_assert_int_eq(mime_truncate(msg, len, 0, len, NULL, membuf_sink,
+				       &out, &info, &err),
+			 E2_EINVAL);
 	free(out.p);
 	free(msg);
 }
@@ -651,9 +737,9 @@ START_TEST(test_mime_assemble_placeholders)
 	struct e2_err err = {0};
 
 	ck_assert_uint_eq(mime_plan_keepmax(root, 100 * 1024), 2);
-	ck_assert_int_eq(
-		mime_assemble(root, fake_fetch, &log, membuf_sink, &out, &err),
-		E2_OK);
+	ck_assert_int_eq(mime_assemble(root, fake_fetch, &log, NULL,
+				       membuf_sink, &out, &err),
+			 E2_OK);
 	/* 1, 2.1, 2.2, placeholder 3, placeholder 4, 5 */
 	ck_assert_int_eq(check_entity(out.p, out.len, 0), 6);
 	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: 3; "
@@ -673,7 +759,7 @@ START_TEST(test_mime_assemble_placeholders)
 	}
 	/* The 200 KB html is the text: kept; the rest is small. */
 	ck_assert_uint_gt(mime_plan_size(root, 100), 200000);
-	ck_assert_uint_lt(mime_plan_size(root, 100), 203000);
+	ck_assert_uint_lt(mime_plan_size(root, 100), 206000);
 	mime_part_free(&root);
 	free(out.p);
 }
@@ -687,9 +773,9 @@ START_TEST(test_mime_assemble_kept_whole)
 	struct e2_err err = {0};
 
 	ck_assert_uint_eq(mime_plan_keepmax(root, 0), 0);
-	ck_assert_int_eq(
-		mime_assemble(root, fake_fetch, &log, membuf_sink, &out, &err),
-		E2_OK);
+	ck_assert_int_eq(mime_assemble(root, fake_fetch, &log, NULL,
+				       membuf_sink, &out, &err),
+			 E2_OK);
 	ck_assert_int_eq(check_entity(out.p, out.len, 0), 6);
 	ck_assert_ptr_null(strstr(out.p, "X-Email2-Omitted-Part"));
 	ck_assert_ptr_nonnull(strstr(out.p, "JVBERi0"));
@@ -724,17 +810,20 @@ START_TEST(test_mime_assemble_single_part_omitted)
 	ck_assert_ptr_nonnull(root);
 	part_set(root, "", "application", "pdf", NULL, "x.pdf", 5000000);
 	ck_assert_uint_eq(mime_plan_keepmax(root, 1024), 1);
-	ck_assert_int_eq(mime_assemble(root, single_fetch, NULL, membuf_sink,
-				       &out, &err),
+	ck_assert_int_eq(mime_assemble(root, single_fetch, NULL, NULL,
+				       membuf_sink, &out, &err),
 			 E2_OK);
-	ck_assert_int_eq(check_entity(out.p, out.len, 0), 1);
+	/* issue 9: the note and the external-body part */
+	ck_assert_int_eq(check_entity(out.p, out.len, 0), 2);
 	ck_assert_int_eq(mime_header_get(out.p, out.len, "Content-Type", &found,
 					 &v, &err),
 			 E2_OK);
-	ck_assert_str_eq(v, "text/plain; charset=us-ascii");
+	ck_assert_str_eq(v, "multipart/mixed; boundary=\"=_email2-omitted\"");
 	free(v);
 	ck_assert_ptr_nonnull(strstr(out.p, "Subject: scan\r\n"));
-	ck_assert_ptr_null(strstr(out.p, "name=\"x.pdf\"\r\n"));
+	/* the original field is gone; the external-body names the file */
+	ck_assert_ptr_null(strstr(out.p, "\tname=\"x.pdf\"\r\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "filename=\"x.pdf\""));
 	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: 1;"));
 	mime_part_free(&root);
 	free(out.p);
@@ -806,8 +895,8 @@ START_TEST(test_mime_placeholder_never_too_long)
 	free(pdf->number);
 	pdf->number = number;
 	ck_assert_int_eq(mime_plan_check(root, &err), E2_OK);
-	ck_assert_msg(mime_assemble(root, fake_fetch, &log, membuf_sink, &out,
-				    &err) == E2_OK,
+	ck_assert_msg(mime_assemble(root, fake_fetch, &log, NULL, membuf_sink,
+				    &out, &err) == E2_OK,
 		      "row %d: %s", _i, err.msg);
 	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: "));
 	ck_assert(lines_shorter(out.p, out.len, 998));
@@ -856,9 +945,9 @@ START_TEST(test_mime_assemble_empty_header_section)
 	ck_assert_ptr_nonnull(root);
 	part_set(root, "", "application", "pdf", NULL, "x.pdf", 5000000);
 	ck_assert_uint_eq(mime_plan_keepmax(root, 1024), 1);
-	ck_assert_int_eq(
-		mime_assemble(root, empty_fetch, NULL, membuf_sink, &out, &err),
-		E2_OK);
+	ck_assert_int_eq(mime_assemble(root, empty_fetch, NULL, NULL,
+				       membuf_sink, &out, &err),
+			 E2_OK);
 	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: 1;"));
 	mime_part_free(&root);
 	free(out.p);
@@ -877,11 +966,12 @@ START_TEST(test_mime_keepmax_then_retrieve)
 
 	ck_assert_uint_eq(mime_plan_keepmax(root, 100 * 1024), 2);
 	ck_assert_int_eq(mime_trunc_new(300, &t, &err), E2_OK);
-	ck_assert_int_eq(mime_assemble(root, fake_fetch, &log, mime_trunc_write,
-				       t, &err),
+	ck_assert_int_eq(mime_assemble(root, fake_fetch, &log, NULL,
+				       mime_trunc_write, t, &err),
 			 E2_OK);
 	ck_assert_int_eq(
-		mime_trunc_finish(t, 0, membuf_sink, &out, &info, &err), E2_OK);
+		mime_trunc_finish(t, 0, NULL, membuf_sink, &out, &info, &err),
+		E2_OK);
 	ck_assert(info.truncated);
 	ck_assert_uint_ge(info.closed, 1);
 	ck_assert_int_gt(check_entity(out.p, out.len, 0), 0);
@@ -901,10 +991,142 @@ START_TEST(test_mime_assemble_no_boundary_is_eproto)
 
 	free(root->children[1].boundary);
 	root->children[1].boundary = NULL;
-	ck_assert_int_eq(
-		mime_assemble(root, fake_fetch, &log, membuf_sink, &out, &err),
-		E2_EPROTO);
+	ck_assert_int_eq(mime_assemble(root, fake_fetch, &log, NULL,
+				       membuf_sink, &out, &err),
+			 E2_EPROTO);
 	ck_assert_str_eq(err.msg, "multipart part \"2\" has no boundary");
+	mime_part_free(&root);
+	free(out.p);
+}
+END_TEST
+
+/* ---- issue 9: the omitted part as message/external-body ---------------- */
+
+static const struct {
+	const char *encoding;
+	unsigned long long size, decoded;
+} decoded_rows[] = {
+	{"base64", 420380, 307200}, /* 300 KB as Python writes it */
+	{"base64", 140, 102},       /* 100 bytes: "==" padding unknown */
+	{"base64", 78, 57},         /* one full line */
+	{"base64", 0, 0},           {"BASE64", 6, 3},
+	{NULL, 5000, 5000},         {"quoted-printable", 900, 900},
+	{"7bit", 12, 12},
+};
+
+START_TEST(test_mime_decoded_size_table)
+{
+	struct mime_part p = {0};
+
+	p.encoding = (char *)(uintptr_t)decoded_rows[_i].encoding;
+	p.size = decoded_rows[_i].size;
+	ck_assert_uint_eq(mime_part_decoded_size(&p), decoded_rows[_i].decoded);
+}
+END_TEST
+
+/* no byte outside printable ASCII but CR LF TAB; no line over max */
+static bool
+ascii_lines(const char *p, size_t len, size_t max)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c > 0x7e ||
+		    (c < 0x20 && c != '\r' && c != '\n' && c != '\t'))
+			return false;
+	}
+	return lines_shorter(p, len, max);
+}
+
+static const struct {
+	const char *name;
+	const char *want; /* in the external-body's Content-Disposition */
+} ext_rows[] = {
+	{"report.pdf", "Content-Disposition: attachment;\r\n"
+		       " filename=\"report.pdf\";\r\n size=2000000\r\n"},
+	{"r\xc3\xa9sum\xc3\xa9 \"1\".pdf",
+	 " filename*=utf-8''r%C3%A9sum%C3%A9%20%221%22.pdf;\r\n"},
+	/* a header injection attempt stays one parameter */
+	{"a.pdf\r\nBcc: x@example.com", " filename*=utf-8''a.pdf%0D%0ABcc%3A%20"
+					"x%40example.com;\r\n"},
+	{"back\\slash", " filename*=utf-8''back%5Cslash;\r\n"},
+	{"=?utf-8?q?caf=C3=A9?=.pdf",
+	 " filename=\"=?utf-8?q?caf=C3=A9?=.pdf\""},
+};
+
+START_TEST(test_mime_external_body_table)
+{
+	struct mime_part *root = tree_new();
+	struct mime_part *pdf = &root->children[2];
+	struct mime_origin o = {"{0A1B2C3D-0000-4000-8000-000000000009}",
+				"Archiv/2024 \"x\"", 42};
+	struct fetch_log log = {0};
+	struct membuf out = {0};
+	struct e2_err err = {0};
+	char *ct = NULL;
+	bool found = false;
+
+	free(pdf->filename);
+	pdf->filename = xstrdup(ext_rows[_i].name);
+	ck_assert_uint_eq(mime_plan_keepmax(root, 100 * 1024), 2);
+	ck_assert_int_eq(mime_assemble(root, fake_fetch, &log, &o, membuf_sink,
+				       &out, &err),
+			 E2_OK);
+	ck_assert_int_eq(check_entity(out.p, out.len, 0), 6);
+	ck_assert_msg(strstr(out.p, ext_rows[_i].want) != NULL, "no %s in:\n%s",
+		      ext_rows[_i].want, out.p);
+	ck_assert_ptr_nonnull(strstr(out.p,
+				     "Content-Type: message/external-body;"
+				     "\r\n access-type=x-email2;\r\n"
+				     " account=\"{0A1B2C3D-0000-4000-8000-"
+				     "000000000009}\";\r\n"
+				     " folder*=utf-8''Archiv%2F2024%20%22x"
+				     "%22;\r\n uid=42;\r\n section=\"3\""));
+	/* the phantom header keeps the part's own type */
+	ck_assert_ptr_nonnull(
+		strstr(out.p, "\r\n\r\nContent-Type: application/pdf;"));
+	ck_assert_ptr_nonnull(
+		strstr(out.p, "Content-ID: <email2.42.3@email2.invalid>"));
+	ck_assert_ptr_nonnull(strstr(out.p,
+				     "email2-syncd --account "
+				     "'{0A1B2C3D-0000-4000-8000-"
+				     "000000000009}' --fetch-full FILE"));
+	/* the mark this engine reads back is still there */
+	ck_assert_ptr_nonnull(strstr(out.p, "X-Email2-Omitted-Part: 3; "));
+	ck_assert(ascii_lines(out.p, out.len, 998));
+	ck_assert_ptr_null(strstr(out.p, "\nBcc:"));
+	/* the png (no name): a token type, no name parameters */
+	ck_assert_ptr_nonnull(
+		strstr(out.p, "section=\"4\";\r\n size=150000\r\n"));
+	ck_assert_int_eq(mime_header_get(out.p, out.len, "Content-Type", &found,
+					 &ct, &err),
+			 E2_OK);
+	ck_assert_str_eq(ct, "multipart/mixed; boundary=\"top\"");
+	free(ct);
+	mime_part_free(&root);
+	free(out.p);
+}
+END_TEST
+
+/* a type from the server that is not a token never reaches a header raw */
+START_TEST(test_mime_external_body_bad_type)
+{
+	struct mime_part *root = tree_new();
+	struct mime_part *pdf = &root->children[2];
+	struct fetch_log log = {0};
+	struct membuf out = {0};
+	struct e2_err err = {0};
+
+	free(pdf->subtype);
+	pdf->subtype = xstrdup("pdf\r\nX-Evil: 1");
+	ck_assert_uint_eq(mime_plan_keepmax(root, 100 * 1024), 2);
+	ck_assert_int_eq(mime_assemble(root, fake_fetch, &log, NULL,
+				       membuf_sink, &out, &err),
+			 E2_OK);
+	ck_assert_ptr_null(strstr(out.p, "\nX-Evil"));
+	ck_assert_ptr_nonnull(strstr(
+		out.p, "\r\n\r\nContent-Type: application/octet-stream;"));
+	ck_assert_ptr_nonnull(strstr(out.p, "email2-syncd --fetch-full FILE"));
 	mime_part_free(&root);
 	free(out.p);
 }
@@ -920,6 +1142,8 @@ mime_suite(void)
 	tcase_add_loop_test(tc, test_mime_truncate_table, 0,
 			    sizeof(trunc_rows) / sizeof(trunc_rows[0]));
 	tcase_add_test(tc, test_mime_truncate_partial_input);
+	tcase_add_loop_test(tc, test_mime_truncate_wrap_table, 0,
+			    sizeof(wrap_rows) / sizeof(wrap_rows[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("header");
@@ -943,6 +1167,11 @@ mime_suite(void)
 	tcase_add_test(tc, test_mime_assemble_placeholders);
 	tcase_add_test(tc, test_mime_assemble_kept_whole);
 	tcase_add_test(tc, test_mime_assemble_single_part_omitted);
+	tcase_add_loop_test(tc, test_mime_decoded_size_table, 0,
+			    sizeof(decoded_rows) / sizeof(decoded_rows[0]));
+	tcase_add_loop_test(tc, test_mime_external_body_table, 0,
+			    sizeof(ext_rows) / sizeof(ext_rows[0]));
+	tcase_add_test(tc, test_mime_external_body_bad_type);
 	tcase_add_test(tc, test_mime_keepmax_then_retrieve);
 	tcase_add_loop_test(tc, test_mime_placeholder_never_too_long, 0,
 			    sizeof(ph_rows) / sizeof(ph_rows[0]));

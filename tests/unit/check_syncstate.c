@@ -399,6 +399,29 @@ START_TEST(test_syncstate_folder_ids_and_uploads)
 }
 END_TEST
 
+/*
+ * Issue 9: a dry run sets the store query_only. The id of a folder that has
+ * one is read without a write; a new one needs the write and fails.
+ */
+START_TEST(test_syncstate_folder_id_query_only)
+{
+	char a[SYNCSTATE_FOLDER_ID_MAX + 1], a2[SYNCSTATE_FOLDER_ID_MAX + 1],
+		n[SYNCSTATE_FOLDER_ID_MAX + 1];
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(syncstate_folder_id(ss, "INBOX", a, &err), E2_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(syncstate_folder_id(ss, "INBOX", a2, &err), E2_OK);
+	ck_assert_str_eq(a, a2);
+	ck_assert_int_eq(syncstate_folder_id(ss, "New", n, &err), E2_ESTORE);
+	ck_assert_int_eq(
+		sqlite3_exec(db, "PRAGMA query_only = 0", NULL, NULL, NULL),
+		SQLITE_OK);
+}
+END_TEST
+
 START_TEST(test_syncstate_errors_are_estore)
 {
 	struct syncstate_folder f = {.uidvalidity = 1, .uidnext = 2};
@@ -430,6 +453,7 @@ syncstate_suite(void)
 	tcase_add_test(tc, test_syncstate_account_delete);
 	tcase_add_test(tc, test_syncstate_errors_are_estore);
 	tcase_add_test(tc, test_syncstate_folder_ids_and_uploads);
+	tcase_add_test(tc, test_syncstate_folder_id_query_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
