@@ -632,6 +632,73 @@ START_TEST(test_dav_caps)
 }
 END_TEST
 
+/* Each short property is bounded; the response goes, the body stays. */
+START_TEST(test_dav_text_cap)
+{
+	static const char *const head =
+		"<d:multistatus " NS_D "><d:response><d:href>/a</d:href>"
+		"<d:propstat><d:prop><d:displayname>";
+	static const char *const tail =
+		"</d:displayname></d:prop>" OK200 "</d:propstat></d:response>"
+		"<d:response><d:href>/b</d:href>" OK200 "</d:response>"
+		"</d:multistatus>";
+	struct dav_multistatus *ms = NULL;
+	struct e2_err err;
+	size_t len;
+	char *body;
+
+	for (size_t n = DAV_XML_MAX_TEXT; n <= DAV_XML_MAX_TEXT + 1; n++) {
+		body = repeat(head, "n", n, tail, &len);
+		e2_err_clear(&err);
+		ck_assert_int_eq(dav_xml_parse(body, len, &ms, &err), E2_OK);
+		ck_assert_uint_eq(ms->n_responses, 2);
+		ck_assert(!ms->responses[1].refused);
+		if (n == DAV_XML_MAX_TEXT) {
+			ck_assert(!ms->responses[0].refused);
+			ck_assert_uint_eq(strlen(ms->responses[0]
+							 .propstats[0]
+							 .displayname),
+					  n);
+		} else {
+			ck_assert(ms->responses[0].refused);
+			ck_assert_str_eq(
+				ms->responses[0].reason,
+				"<displayname> longer than 2048 bytes");
+			ck_assert_str_eq(ms->responses[0].href, "/a");
+		}
+		dav_xml_free(&ms);
+		free(body);
+	}
+}
+END_TEST
+
+/* dav_response_found(): the first 2xx propstat, never a 404 one. */
+START_TEST(test_dav_found)
+{
+	static const char body[] =
+		"<d:multistatus " NS_ALL "><d:response><d:href>/a</d:href>"
+		"<d:propstat><d:prop><cal:calendar-data/></d:prop>" NF404
+		"</d:propstat><d:propstat><d:prop><d:getetag>\"e\"</d:getetag>"
+		"</d:prop><d:status>HTTP/1.1 207 Multi</d:status></d:propstat>"
+		"</d:response><d:response><d:href>/b</d:href>" NF404
+		"</d:response></d:multistatus>";
+	struct dav_multistatus *ms = NULL;
+	const struct dav_propstat *p;
+	struct e2_err err;
+
+	e2_err_clear(&err);
+	ck_assert_int_eq(dav_xml_parse(body, sizeof(body) - 1, &ms, &err),
+			 E2_OK);
+	p = dav_response_found(&ms->responses[0]);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->status, 207);
+	ck_assert_str_eq(p->etag, "\"e\"");
+	ck_assert_ptr_null(dav_response_found(&ms->responses[1]));
+	ck_assert_ptr_null(dav_response_found(NULL));
+	dav_xml_free(&ms);
+}
+END_TEST
+
 /* Not NUL-terminated: a body cut out of a larger buffer. */
 START_TEST(test_dav_not_terminated)
 {
@@ -724,6 +791,8 @@ dav_suite(void)
 
 	tcase_add_loop_test(tc, test_dav_table, 0, (int)E2_ARRAY_LEN(dav_rows));
 	tcase_add_test(tc, test_dav_not_terminated);
+	tcase_add_test(tc, test_dav_text_cap);
+	tcase_add_test(tc, test_dav_found);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("caps");
 	tcase_set_timeout(tc, 60);
