@@ -432,17 +432,15 @@ http_header_is(const char *line, size_t n, const char *name, size_t *vstart)
 	return true;
 }
 
-static size_t
-http_header_cb(char *buf, size_t size, size_t nitems, void *ud)
+bool
+http_response_header(struct http_response *r, const char *buf, size_t n)
 {
-	struct http_session *s = ud;
-	struct http_response *r = s->resp;
-	size_t n = size * nitems, v, e;
+	size_t v, e;
 	bool ok = true;
 
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
 		http_headers_reset(r);
-		return n;
+		return true;
 	}
 	e = n;
 	while (e > 0 && (buf[e - 1] == '\r' || buf[e - 1] == '\n' ||
@@ -480,7 +478,16 @@ http_header_cb(char *buf, size_t size, size_t nitems, void *ud)
 			r->content_length = i == v ? -1 : len;
 		}
 	}
-	return ok ? n : 0;
+	return ok;
+}
+
+static size_t
+http_header_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct http_session *s = ud;
+	size_t n = size * nitems;
+
+	return http_response_header(s->resp, buf, n) ? n : 0;
 }
 
 static size_t

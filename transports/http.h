@@ -121,6 +121,16 @@ bool http_redirect_ok(const char *from, const char *to, bool *cred_ok);
 enum e2_status http_url_resolve(const char *base, const char *to, char **out,
 				struct e2_err *err);
 
+/*
+ * One header line of a response as libcurl hands it over (n bytes, CR LF
+ * included, not NUL-terminated; untrusted): a status line "HTTP/..."
+ * forgets the headers kept so far (an interim or 401 response), ETag,
+ * DAV (joined, at most 4096 bytes), Content-Type, Location and
+ * Content-Length are kept in r, anything else is ignored. False: no
+ * memory.
+ */
+bool http_response_header(struct http_response *r, const char *line, size_t n);
+
 /* The cause of a libcurl CURLcode (an int here: no curl.h for callers). */
 enum e2_status http_curl_status(int curl_code);
 

@@ -34,9 +34,9 @@ http_client_pin(const char *s, unsigned char pin[XPORT_SHA256_LEN])
 			continue;
 		if (!isxdigit((unsigned char)*s) || n == XPORT_SHA256_LEN)
 			return -1;
-		v = isdigit((unsigned char)*s) ? *s - '0'
-					       : (tolower((unsigned char)*s) -
-						  'a' + 10);
+		v = isdigit((unsigned char)*s)
+			    ? *s - '0'
+			    : (tolower((unsigned char)*s) - 'a' + 10);
 		if (hi < 0) {
 			hi = v;
 		} else {

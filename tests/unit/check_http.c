@@ -118,12 +118,50 @@ START_TEST(test_http_resolve)
 	struct e2_err err = {0};
 	char *u = NULL;
 
-	ck_assert_int_eq(http_url_resolve("https://h.example/a/b", "../c", &u,
-					  &err),
-			 E2_OK);
+	ck_assert_int_eq(
+		http_url_resolve("https://h.example/a/b", "../c", &u, &err),
+		E2_OK);
 	ck_assert_str_eq(u, "https://h.example/c");
 	free(u);
 	ck_assert_int_eq(http_url_resolve("nope", "/c", &u, &err), E2_EINVAL);
+}
+END_TEST
+
+/* The kept headers; a new status line (after a 401) forgets them. */
+START_TEST(test_http_response_header)
+{
+	static const char *const lines[] = {
+		"HTTP/1.1 401 Unauthorized\r\n",
+		"ETag: \"old\"\r\n",
+		"HTTP/1.1 207 Multi-Status\r\n",
+		"etag:  W/\"x1\" \r\n",
+		"DAV: 1, 2\r\n",
+		"Dav: calendar-access\r\n",
+		"Content-Type: text/xml\r\n",
+		"Content-Typo: nope\r\n",
+		"Content-Length: 123\r\n",
+		"X-Location: nope\r\n",
+		"\r\n",
+	};
+	struct http_response r = {0};
+	size_t i;
+
+	r.body_cap = 7;
+	for (i = 0; i < E2_ARRAY_LEN(lines); i++)
+		ck_assert(http_response_header(&r, lines[i], strlen(lines[i])));
+	ck_assert_str_eq(r.etag, "W/\"x1\"");
+	ck_assert_str_eq(r.dav, "1, 2, calendar-access");
+	ck_assert_str_eq(r.content_type, "text/xml");
+	ck_assert_ptr_null(r.location);
+	ck_assert_int_eq(r.content_length, 123);
+	ck_assert(http_response_header(&r, "Content-Length: 12x\r\n", 21));
+	ck_assert_int_eq(r.content_length, -1);
+	ck_assert(http_response_header(
+		&r, "Content-Length: 99999999999999999999\r\n", 38));
+	ck_assert_int_eq(r.content_length, -1);
+	http_response_clear(&r);
+	ck_assert_ptr_null(r.etag);
+	ck_assert_uint_eq(r.body_cap, 7);
 }
 END_TEST
 
@@ -143,14 +181,13 @@ START_TEST(test_http_policy_refusals)
 			 E2_EINSECURE);
 	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
 	e2_err_clear(&err);
-	ck_assert_int_eq(http_request(s, "GET",
-				      "https://bob:pw@127.0.0.1:9/", NULL,
-				      NULL, 0, &resp, &err),
+	ck_assert_int_eq(http_request(s, "GET", "https://bob:pw@127.0.0.1:9/",
+				      NULL, NULL, 0, &resp, &err),
 			 E2_EINVAL);
 	ck_assert_ptr_null(strstr(err.msg, "pw"));
 	e2_err_clear(&err);
-	ck_assert_int_eq(http_request(s, "GET", "ftp://127.0.0.1/", NULL,
-				      NULL, 0, &resp, &err),
+	ck_assert_int_eq(http_request(s, "GET", "ftp://127.0.0.1/", NULL, NULL,
+				      0, &resp, &err),
 			 E2_EINVAL);
 	e2_err_clear(&err);
 	/* nothing listens on the discard port of loopback */
@@ -179,6 +216,7 @@ http_suite(void)
 	tcase_add_loop_test(tc, test_http_status_table, 0,
 			    (int)E2_ARRAY_LEN(status_rows));
 	tcase_add_test(tc, test_http_resolve);
+	tcase_add_test(tc, test_http_response_header);
 	tcase_add_test(tc, test_http_policy_refusals);
 	suite_add_tcase(s, tc);
 	return s;
