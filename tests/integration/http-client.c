@@ -4,7 +4,8 @@
  * made through transports/http.c on one session, one line each on stdout:
  *	http-client [--cafile F] [--pin SHA256:HEX] [--allow-http]
  *		[--cleartext] [--user NAME] [--timeout MS] [--idle MS]
- *		[--cap BYTES] [--trace] [--header "N: v"]... METHOD URL...
+ *		[--cap BYTES] [--trace] [--header "N: v"]... [--data BODY]
+ *		[--cancel-after MS] METHOD URL...
  * The secret comes from $E2T_HTTP_SECRET (never argv). Prints
  * "rc=ok status=200 reused=no etag=... location=... dav=... body=N"
  * or "rc=ecert msg=..."; exits 0 when every request was E2_OK, else 1.
@@ -12,9 +13,12 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "email2.h"
 #include "transports/http.h"
@@ -47,6 +51,23 @@ http_client_pin(const char *s, unsigned char pin[XPORT_SHA256_LEN])
 	return n == XPORT_SHA256_LEN && hi < 0 ? 0 : -1;
 }
 
+static atomic_bool http_client_cancel;
+static unsigned http_client_cancel_ms;
+
+/* --cancel-after: sets the policy's cancel flag after a delay */
+static void *
+http_client_canceller(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	ts.tv_sec = (time_t)(http_client_cancel_ms / 1000u);
+	ts.tv_nsec = (long)(http_client_cancel_ms % 1000u) * 1000000L;
+	(void)nanosleep(&ts, NULL);
+	atomic_store(&http_client_cancel, true);
+	return NULL;
+}
+
 static const char *
 http_client_str(const char *s)
 {
@@ -61,8 +82,10 @@ main(int argc, char **argv)
 	const char *hdrs[16] = {0};
 	size_t nh = 0, cap = 1u << 20;
 	int i, bad = 0;
-	const char *method;
+	const char *method, *data = NULL;
 	struct e2_err err = {0};
+	pthread_t th;
+	bool th_started = false;
 
 	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -99,12 +122,22 @@ main(int argc, char **argv)
 			cap = (size_t)strtoul(v, NULL, 10);
 		else if (strcmp(a, "--header") == 0 && nh + 1 < 16)
 			hdrs[nh++] = v;
+		else if (strcmp(a, "--data") == 0)
+			data = v;
+		else if (strcmp(a, "--cancel-after") == 0)
+			http_client_cancel_ms = (unsigned)strtoul(v, NULL, 10);
 		else
 			goto usage;
 	}
 	if (argc - i < 2)
 		goto usage;
 	method = argv[i++];
+	pol.cancel = &http_client_cancel;
+	if (http_client_cancel_ms > 0) {
+		if (pthread_create(&th, NULL, http_client_canceller, NULL) != 0)
+			return 1;
+		th_started = true;
+	}
 	if (http_session_new(&pol, &s, &err) != E2_OK) {
 		printf("rc=%s msg=%s\n", e2_status_name(err.code), err.msg);
 		return 1;
@@ -115,7 +148,8 @@ main(int argc, char **argv)
 
 		r.body_cap = cap;
 		e2_err_clear(&err);
-		rc = http_request(s, method, argv[i], hdrs, NULL, 0, &r, &err);
+		rc = http_request(s, method, argv[i], hdrs, data,
+				  data != NULL ? strlen(data) : 0, &r, &err);
 		if (rc != E2_OK) {
 			printf("rc=%s status=%ld msg=%s\n", e2_status_name(rc),
 			       r.status, err.msg);
@@ -133,6 +167,8 @@ main(int argc, char **argv)
 		http_response_clear(&r);
 	}
 	http_session_free(&s);
+	if (th_started)
+		(void)pthread_join(th, NULL);
 	return bad;
 usage:
 	fprintf(stderr, "usage: http-client [options] METHOD URL...\n");

@@ -125,7 +125,7 @@ t_basic_https() {
 	client --cafile "$E2T_CA" --user alice GET "$T/basic"
 	has "$E2T_DIR/out" '^rc=ok status=200 ' &&
 		tail -n +$((n + 1)) "$E2T_DIR/tls/requests" >"$E2T_DIR/new" &&
-		has "$E2T_DIR/new" '^GET /basic auth=basic-ok$'
+		has "$E2T_DIR/new" '^GET /basic .*auth=basic-ok$'
 }
 e2t_check "Basic over HTTPS: credentials sent and accepted" t_basic_https
 
@@ -198,6 +198,25 @@ t_trace() {
 		hasnt "$E2T_DIR/err" "$SECRET|$b64|Basic [A-Za-z0-9+/=]{8}"
 }
 e2t_check "the trace redacts Authorization and counts bodies" t_trace
+
+t_body() {
+	client --cafile "$E2T_CA" --header "Depth: 1" --data '<propfind/>' \
+		PROPFIND "$T/hello"
+	has "$E2T_DIR/out" '^rc=ok status=200 ' &&
+		has "$E2T_DIR/tls/requests" '^PROPFIND /hello len=11 depth=1 auth=none$'
+}
+e2t_check "PROPFIND with a header and a body reaches the server" t_body
+
+t_cancel() {
+	local t0 t1
+	t0=$(date +%s)
+	client --cafile "$E2T_CA" --idle 20000 --cancel-after 500 \
+		GET "$T/stall"
+	t1=$(date +%s)
+	has "$E2T_DIR/out" "^rc=etimeout .*msg=$H: cancelled" &&
+		[ $((t1 - t0)) -lt 5 ]
+}
+e2t_check "the cancel flag ends a waiting request" t_cancel
 sed 's/^/# /' "$E2T_DIR/err"
 
 cat "$E2T_DIR/log/client.log"

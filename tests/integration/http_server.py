@@ -5,7 +5,7 @@
 # HTTP/1.1 with keep-alive. It writes STATE/connections (how many
 # connections were accepted and set up, after the TLS handshake) and
 # appends one line per request to STATE/requests:
-#	METHOD PATH auth=none|basic-ok|basic-bad|other
+#	METHOD PATH len=BODY-BYTES depth=DEPTH auth=none|basic-ok|basic-bad|other
 # (whether credentials came and matched: never their value).
 # Paths: /hello (200, ETag, two DAV: headers), /basic (200 only with Basic
 # USER:PASSWORD, else 401 asking for Basic), /redirect (301 to /hello),
@@ -63,12 +63,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         auth = self.auth_state()
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
         with lock:
             with open(os.path.join(self.server.state, "requests"), "a") as f:
-                f.write("%s %s auth=%s\n" % (self.command, self.path, auth))
-        n = int(self.headers.get("Content-Length") or 0)
-        if n:
-            self.rfile.read(n)
+                f.write("%s %s len=%d depth=%s auth=%s\n" % (
+                    self.command, self.path, len(body),
+                    self.headers.get("Depth", "-"), auth))
         if self.path == "/hello":
             self.reply(200, b"hello world\n",
                        [("ETag", '"abc"'), ("DAV", "1, 2"),
