@@ -64,6 +64,10 @@ struct http_session {
 	bool leaf_seen;
 	unsigned char leaf[XPORT_SHA256_LEN];
 	size_t body_alloc; /* bytes allocated at resp->body */
+	/* the origin that asked for Basic only and accepted it, or NULL */
+	char *basic_scheme;
+	char *basic_host;
+	long basic_port;
 	unsigned long long traced_out, traced_in;
 };
 
@@ -333,6 +337,34 @@ out:
 	return rc;
 }
 
+static void
+http_basic_forget(struct http_session *s)
+{
+	free(s->basic_scheme);
+	free(s->basic_host);
+	s->basic_scheme = s->basic_host = NULL;
+}
+
+static bool
+http_basic_known(const struct http_session *s, const struct http_url *u)
+{
+	return s->basic_host != NULL &&
+	       strcasecmp(s->basic_scheme, u->scheme) == 0 &&
+	       strcasecmp(s->basic_host, u->host) == 0 &&
+	       s->basic_port == u->port;
+}
+
+static void
+http_basic_remember(struct http_session *s, const struct http_url *u)
+{
+	http_basic_forget(s);
+	s->basic_scheme = strdup(u->scheme);
+	s->basic_host = strdup(u->host);
+	s->basic_port = u->port;
+	if (s->basic_scheme == NULL || s->basic_host == NULL)
+		http_basic_forget(s); /* only an optimisation */
+}
+
 void
 http_session_free(struct http_session **sess)
 {
@@ -348,6 +380,7 @@ http_session_free(struct http_session **sess)
 		e2_wipe(s->secret, strlen(s->secret));
 		free(s->secret);
 	}
+	http_basic_forget(s);
 	free(s->user);
 	free(s->cafile);
 	free(s);
@@ -854,6 +887,8 @@ http_request(struct http_session *s, const char *method, const char *url,
 		auth = https || s->pol.cleartext_ok
 			       ? (long)(CURLAUTH_DIGEST | CURLAUTH_BASIC)
 			       : (long)CURLAUTH_DIGEST;
+	if (creds && (auth & CURLAUTH_BASIC) != 0 && http_basic_known(s, &u))
+		auth = (long)CURLAUTH_BASIC;
 	/* no 100-continue round trip: the body follows the headers */
 	hdrs = curl_slist_append(NULL, "Expect:");
 	for (i = 0; hdrs != NULL && headers != NULL && headers[i] != NULL;
@@ -889,13 +924,18 @@ http_request(struct http_session *s, const char *method, const char *url,
 	if (curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects) ==
 	    CURLE_OK)
 		resp->reused = connects == 0;
+	(void)curl_easy_getinfo(s->curl, CURLINFO_HTTPAUTH_AVAIL, &avail);
 	if (resp->status == 401 && creds) {
-		(void)curl_easy_getinfo(s->curl, CURLINFO_HTTPAUTH_AVAIL,
-					&avail);
-		if ((avail & ~auth) != 0 && (avail & auth) == 0)
+		http_basic_forget(s);
+		if ((avail & auth) == 0 && (avail & CURLAUTH_BASIC) != 0)
 			rc = e2_fail(err, E2_EINSECURE,
 				     "%s: credentials not sent: the server "
 				     "asks for Basic over plain HTTP",
+				     host);
+		else if ((avail & auth) == 0)
+			rc = e2_fail(err, E2_EAUTH,
+				     "%s: the server offers neither Digest "
+				     "nor Basic",
 				     host);
 		else
 			rc = e2_fail(err, E2_EAUTH,
@@ -903,6 +943,14 @@ http_request(struct http_session *s, const char *method, const char *url,
 				     host);
 		goto out;
 	}
+	/*
+	 * A server that asked for Basic only and took it gets Basic at once
+	 * from now on (same scheme, host and port): no 401 round trip per
+	 * request. Digest needs the server's nonce, so it keeps the probe.
+	 */
+	if (creds && (auth & CURLAUTH_BASIC) != 0 &&
+	    (avail & CURLAUTH_BASIC) != 0 && (avail & CURLAUTH_DIGEST) == 0)
+		http_basic_remember(s, &u);
 	rc = E2_OK;
 out:
 	curl_slist_free_all(hdrs);

@@ -87,7 +87,9 @@ void http_session_free(struct http_session **sess);
  * whether to go on). Any other status is E2_OK too, except 401: E2_EAUTH
  * when credentials were sent, E2_EINSECURE when the policy withheld them
  * on plain HTTP. Credentials: Digest or Basic over HTTPS, Digest only over
- * HTTP unless pol->cleartext_ok. resp->body holds at most resp->body_cap
+ * HTTP unless pol->cleartext_ok; once an origin asked for Basic only and
+ * took it, later requests to it send Basic at once (no 401 round trip).
+ * resp->body holds at most resp->body_cap
  * bytes: a longer body is E2_EPROTO.
  * Errors: E2_EINVAL (bad URL, userinfo in it), E2_EINSECURE (http:// not
  * allowed, credentials withheld), E2_ERESOLVE, E2_ECONNECT, E2_ETIMEOUT

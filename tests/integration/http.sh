@@ -129,6 +129,19 @@ t_basic_https() {
 }
 e2t_check "Basic over HTTPS: credentials sent and accepted" t_basic_https
 
+t_basic_again() {
+	local n
+	n=$(requests tls)
+	client --cafile "$E2T_CA" --user alice GET "$T/basic" "$T/basic" \
+		"$T/basic"
+	tail -n +$((n + 1)) "$E2T_DIR/tls/requests" >"$E2T_DIR/new"
+	[ "$(grep -c 'reused=yes' "$E2T_DIR/out")" = 2 ] &&
+		[ "$(grep -c 'auth=none' "$E2T_DIR/new")" = 1 ] &&
+		[ "$(grep -c 'auth=basic-ok' "$E2T_DIR/new")" = 3 ]
+}
+e2t_check "Basic: one 401 round trip per session, then sent at once" \
+	t_basic_again
+
 t_basic_bad() {
 	E2T_HTTP_SECRET=wrong client --cafile "$E2T_CA" --user alice GET "$T/basic"
 	has "$E2T_DIR/out" "^rc=eauth status=401 msg=$H: credentials rejected"
