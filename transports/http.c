@@ -891,6 +891,14 @@ http_request(struct http_session *s, const char *method, const char *url,
 		auth = (long)CURLAUTH_BASIC;
 	/* no 100-continue round trip: the body follows the headers */
 	hdrs = curl_slist_append(NULL, "Expect:");
+	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
+		if (strpbrk(headers[i], "\r\n") != NULL) {
+			rc = e2_fail(err, E2_EINVAL,
+				     "%s: a request header has a line break",
+				     host);
+			goto out;
+		}
+	}
 	for (i = 0; hdrs != NULL && headers != NULL && headers[i] != NULL;
 	     i++) {
 		t = curl_slist_append(hdrs, headers[i]);
@@ -907,9 +915,13 @@ http_request(struct http_session *s, const char *method, const char *url,
 	rc = http_request_setopt(s, method, url, hdrs, body, len, auth, err);
 	if (rc != E2_OK)
 		goto out;
-	if (s->pol.trace != NULL)
-		(void)fprintf(s->pol.trace, "http: %s %s://%s:%ld\n", method,
-			      https ? "https" : "http", host, u.port);
+	if (s->pol.trace != NULL) {
+		char q[160];
+
+		/* userinfo was refused above: the URL carries no credential */
+		(void)fprintf(s->pol.trace, "http: %s %s\n", method,
+			      e2_quote(q, sizeof(q), url, strlen(url)));
+	}
 	cc = curl_easy_perform(s->curl);
 	if (s->pol.trace != NULL && (s->traced_out > 0 || s->traced_in > 0))
 		(void)fprintf(s->pol.trace,

@@ -88,10 +88,14 @@ t_wrong_name() {
 e2t_check "self-signed without a pin: ecert, no request" t_wrong_name
 
 t_pin_ok() {
-	client --pin "$(fp "$C/selfsigned.crt")" GET "$S/hello"
-	has "$E2T_DIR/out" '^rc=ok status=200 ' && [ "$(requests self)" = 1 ]
+	client --pin "$(fp "$C/selfsigned.crt")" GET "$S/hello" "$S/hello"
+	has "$E2T_DIR/out" '^rc=ok status=200 reused=no' &&
+		has "$E2T_DIR/out" '^rc=ok status=200 reused=yes' &&
+		[ "$(requests self)" = 2 ] &&
+		[ "$(cat "$E2T_DIR/self/connections")" = 1 ]
 }
-e2t_check "pinned self-signed certificate: accepted" t_pin_ok
+e2t_check "pinned self-signed certificate: accepted, connection reused" \
+	t_pin_ok
 
 t_pin_other() {
 	local got want
@@ -99,7 +103,7 @@ t_pin_other() {
 	want=$(fp "$C/server.crt")
 	client --cafile "$E2T_CA" --pin "$want" --user alice GET "$S/basic"
 	has "$E2T_DIR/out" "^rc=ecert .*certificate of $H changed: $got is not the pinned $want" &&
-		[ "$(requests self)" = 1 ]
+		[ "$(requests self)" = 2 ]
 }
 e2t_check "a pin of another certificate: ecert naming both, no request" \
 	t_pin_other
@@ -203,7 +207,7 @@ t_trace() {
 	local b64
 	b64=$(printf 'alice:%s' "$SECRET" | base64)
 	has "$E2T_DIR/out" '^rc=ok status=200 ' &&
-		has "$E2T_DIR/err" '^http: GET https://' &&
+		has "$E2T_DIR/err" "^http: GET https://$H:$PORT_tls/basic\$" &&
 		has "$E2T_DIR/err" '^http> Authorization: \[credentials redacted\]$' &&
 		has "$E2T_DIR/err" '^http< HTTP/1.1 200' &&
 		has "$E2T_DIR/err" '^http< ETag: "abc"' &&

@@ -190,6 +190,14 @@ START_TEST(test_http_policy_refusals)
 				      0, &resp, &err),
 			 E2_EINVAL);
 	e2_err_clear(&err);
+	{
+		const char *bad[] = {"X-A: 1\r\nAuthorization: x", NULL};
+
+		ck_assert_int_eq(http_request(s, "GET", "https://127.0.0.1:9/",
+					      bad, NULL, 0, &resp, &err),
+				 E2_EINVAL);
+		e2_err_clear(&err);
+	}
 	/* nothing listens on the discard port of loopback */
 	ck_assert_int_eq(http_request(s, "GET", "https://127.0.0.1:9/", NULL,
 				      NULL, 0, &resp, &err),
