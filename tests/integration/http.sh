@@ -168,6 +168,33 @@ t_basic_http_ok() {
 e2t_check "Basic over HTTP when the policy allows cleartext: sent" \
 	t_basic_http_ok
 
+t_digest_http() {
+	client --allow-http --user alice GET "$P/digest"
+	has "$E2T_DIR/out" '^rc=ok status=200 ' &&
+		has "$E2T_DIR/plain/requests" '^GET /digest .*auth=digest-ok$' &&
+		hasnt "$E2T_DIR/plain/requests" '^GET /digest .*auth=basic'
+}
+e2t_check "Digest over HTTP, cleartext not allowed: Digest sent" \
+	t_digest_http
+
+t_digest_preferred() {
+	local n
+	n=$(requests tls)
+	client --cafile "$E2T_CA" --user alice GET "$T/both"
+	tail -n +$((n + 1)) "$E2T_DIR/tls/requests" >"$E2T_DIR/new"
+	has "$E2T_DIR/out" '^rc=ok status=200 ' &&
+		has "$E2T_DIR/new" '^GET /both .*auth=digest-ok$' &&
+		hasnt "$E2T_DIR/new" 'auth=basic'
+}
+e2t_check "Digest and Basic offered over HTTPS: Digest chosen" \
+	t_digest_preferred
+
+t_digest_bad() {
+	E2T_HTTP_SECRET=wrong client --cafile "$E2T_CA" --user alice GET "$T/digest"
+	has "$E2T_DIR/out" "^rc=eauth status=401 "
+}
+e2t_check "Digest with a wrong password: eauth" t_digest_bad
+
 t_http_refused() {
 	local n
 	n=$(requests plain)

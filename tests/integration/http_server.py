@@ -5,20 +5,26 @@
 # HTTP/1.1 with keep-alive. It writes STATE/connections (how many
 # connections were accepted and set up, after the TLS handshake) and
 # appends one line per request to STATE/requests:
-#	METHOD PATH len=BODY-BYTES depth=DEPTH auth=none|basic-ok|basic-bad|other
+#	METHOD PATH len=N depth=D auth=none|basic-ok|basic-bad|digest-ok|
+#		digest-bad|other
 # (whether credentials came and matched: never their value).
 # Paths: /hello (200, ETag, two DAV: headers), /basic (200 only with Basic
-# USER:PASSWORD, else 401 asking for Basic), /redirect (301 to /hello),
+# USER:PASSWORD, else 401 asking for Basic), /digest (the same with Digest
+# MD5 qop=auth), /both (Digest, 401 offering Digest and Basic),
+# /redirect (301 to /hello),
 # /stall (no answer for 60 s), anything else 404.
 import argparse
 import base64
+import hashlib
 import http.server
 import os
+import re
 import socketserver
 import ssl
 import threading
 import time
 
+NONCE = "e2t" + os.urandom(8).hex()
 lock = threading.Lock()
 connections = 0
 
@@ -43,6 +49,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         a = self.headers.get("Authorization")
         if a is None:
             return "none"
+        if a.startswith("Digest "):
+            return self.digest_state(a[7:])
         if not a.startswith("Basic "):
             return "other"
         want = "%s:%s" % (self.server.user, self.server.password)
@@ -51,6 +59,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except Exception:
             return "basic-bad"
         return "basic-ok" if got == want else "basic-bad"
+
+    def digest_state(self, a):
+        # RFC 7616 MD5 with qop=auth, the nonce this server hands out
+        f = dict(re.findall(r'(\w+)="?([^",]*)"?', a))
+        md5 = lambda t: hashlib.md5(t.encode()).hexdigest()
+        try:
+            ha1 = md5("%s:%s:%s" % (self.server.user, f["realm"],
+                                    self.server.password))
+            ha2 = md5("%s:%s" % (self.command, f["uri"]))
+            want = md5(":".join([ha1, f["nonce"], f["nc"], f["cnonce"],
+                                 f["qop"], ha2]))
+        except KeyError:
+            return "digest-bad"
+        ok = f.get("username") == self.server.user and \
+            f["nonce"] == NONCE and f["response"] == want
+        return "digest-ok" if ok else "digest-bad"
 
     def reply(self, code, body=b"", headers=()):
         self.send_response(code)
@@ -81,6 +105,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.reply(401, b"no\n",
                            [("WWW-Authenticate", 'Basic realm="e2t"')])
+        elif self.path in ("/digest", "/both"):
+            if auth == "digest-ok":
+                self.reply(200, b"welcome\n")
+            else:
+                h = [("WWW-Authenticate",
+                      'Digest realm="e2t", nonce="%s", qop="auth", '
+                      'algorithm=MD5' % NONCE)]
+                if self.path == "/both":
+                    h.append(("WWW-Authenticate", 'Basic realm="e2t"'))
+                self.reply(401, b"no\n", h)
         elif self.path == "/redirect":
             self.reply(301, b"", [("Location", "/hello")])
         elif self.path == "/stall":
