@@ -117,7 +117,16 @@ e2t_check "a pin replaces the chain check: a valid chain is not enough" \
 	t_pin_replaces_ca
 
 t_tls11() {
-	client --cafile "$E2T_CA" GET "https://$H:$PORT_old/hello"
+	# the server does speak TLS 1.1 (to a client that asks for it)
+	openssl s_client -connect "$A:$PORT_old" -tls1_1 \
+		-cipher 'DEFAULT:@SECLEVEL=0' </dev/null >"$E2T_DIR/s_client" 2>&1
+	has "$E2T_DIR/s_client" 'Protocol *: TLSv1.1' || return 1
+	# and the system's OpenSSL policy would allow it: the refusal is ours
+	printf '%s\n' 'openssl_conf = c' '[c]' 'ssl_conf = s' '[s]' \
+		'system_default = d' '[d]' 'MinProtocol = TLSv1' \
+		'CipherString = DEFAULT:@SECLEVEL=0' >"$E2T_DIR/lax.cnf"
+	OPENSSL_CONF=$E2T_DIR/lax.cnf client --cafile "$E2T_CA" \
+		GET "https://$H:$PORT_old/hello"
 	has "$E2T_DIR/out" "^rc=etls .*msg=$H: TLS handshake failed" &&
 		[ "$(requests old)" = 0 ]
 }
