@@ -6,12 +6,16 @@
 #   scripts/install-deps.sh --bench  also the reference clients for tests/bench
 set -eu
 
+# libcurl: the OpenSSL flavour (libcurl4) at run time, the headers from
+# libcurl4-gnutls-dev, because libcurl4-openssl-dev conflicts with it and
+# libetpan-dev depends on it; configure links libcurl.so.4 (configure.ac).
 PKGS="build-essential autoconf automake libtool pkg-config make
  libetpan-dev libssl-dev libxml2-dev libsqlite3-dev check
  clang libclang-rt-14-dev clang-format cppcheck git
  openssl ca-certificates iproute2 util-linux procps psmisc
  dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
- python3 python3-aiosmtpd neomutt git-email notmuch systemd"
+ python3 python3-aiosmtpd neomutt git-email notmuch systemd
+ libcurl4 libcurl4-gnutls-dev"
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS isync fetchmail getmail6 offlineimap3 time hyperfine"
 fi
