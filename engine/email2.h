@@ -636,7 +636,9 @@ typedef void (*e2_sync_progress_fn)(void *ctx, const char *guid,
  * "flag-push", "flag-pull", "server-move", "server-copy", "server-delete"
  * (detail says expunge or move to Trash, SERVERDELETEACTION), "local-
  * delete", "age-out", "adopt", "forget", "tombstone", "create-folder",
- * "remove-folder", "send". count items, bytes (0: not known), detail: UIDs,
+ * "remove-folder", "send", or "first-sync" (an account never synced: no
+ * Maildir to compare with, the first sync downloads everything; count 0).
+ * count items, bytes (0: not known), detail: UIDs,
  * names or recipients (e2_quote()d where they came from outside, cut at
  * about 200 bytes). Strings are borrowed for the call.
  */

@@ -225,11 +225,11 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	 * own, or nothing is read, sent or written (store.h) */
 	if (c.o.dry_run && !sync_maildir_made(e2_store_dir(st), a->guid)) {
 		/* store_account_dir() and maildir_open() would make it: a
-		 * preview writes nothing */
-		rc = e2_fail(err, E2_EINVAL,
-			     "account %s: never synced (no Maildir in %s/%s): "
-			     "the first sync downloads everything",
-			     a->guid, e2_store_dir(st), STORE_AREA_MAIL);
+		 * preview writes nothing, and says what the first sync does */
+		if (c.o.preview != NULL)
+			c.o.preview(c.o.preview_ctx, "", "first-sync", 0, 0,
+				    "never synced: the first sync downloads "
+				    "every message the rules keep");
 		goto out;
 	}
 	/* a preview takes no lock: the lock file would be a write */

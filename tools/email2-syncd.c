@@ -709,8 +709,9 @@ syncd_dry_line(void *ctx, const char *folder, const char *kind, size_t count,
 		fputs("}\n", stdout);
 		return;
 	}
-	printf("%s %s: %s %zu", dr->guid, folder[0] != '\0' ? folder : "-",
-	       kind, count);
+	printf("%s %s: %s", dr->guid, folder[0] != '\0' ? folder : "-", kind);
+	if (count > 0)
+		printf(" %zu", count);
 	if (bytes > 0)
 		printf(" (%llu bytes)", bytes);
 	if (detail[0] != '\0')

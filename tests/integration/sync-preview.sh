@@ -59,10 +59,11 @@ e2t_check "provision with SERVERDELETEACTION 1" \
 never_synced() {
 	local rc=0
 	preview || rc=$?
-	test "$rc" = 1 && grep -q "never synced" "$E2T_DIR/preview.err" &&
+	test "$rc" = 0 &&
+		grep -q "^$GUID -: first-sync: never synced" "$E2T_DIR/preview.out" &&
 		test ! -e "$MD" -a ! -e "$STORE/mail"
 }
-e2t_check "a never synced account: exit 1, \"never synced\", no Maildir made" \
+e2t_check "a never synced account: exit 0, \"first-sync\", no Maildir made" \
 	never_synced
 e2t_check "first sync exits 0" sync_once
 e2t_check "6 downloaded" json 'd["messages"] == 6'
