@@ -4,17 +4,16 @@
 
 #include "csp.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/SAX2.h>
 #include <libxml/parser.h>
-#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+
+#include "transports/xml_read.h"
 
 /*
  * What is read, and the decisions where the specs leave room:
@@ -57,9 +56,9 @@
  * of the tree (the Atomic first). Top-level characteristics other than
  * EMAIL2 are ignored; so are unknown elements.
  *
- * Hardening: a size cap (CSP_MAX_DOC); no network, no DTD loading, no
- * entity substitution and a deny-all external entity loader; any ENTITY
- * declaration stops the parse (billion laughs, XXE); entity references left
+ * Hardening: a size cap (CSP_MAX_DOC); the bytes are read as every XML
+ * input is (transports/xml_read.c: no network, no DTD loading, no entity
+ * substitution, any ENTITY declaration refused); entity references left
  * in the tree, text or attribute values with control characters (C0 but
  * tab, CR and LF; DEL; C1), nesting deeper than CSP_DOC_MAX_DEPTH and more
  * than CSP_DOC_MAX_NODES commands and items are refused.
@@ -72,13 +71,6 @@
 
 struct csp_doc_ctx {
 	struct e2_err *err;
-	bool entity_declared;
-	char entity_name[64];
-	long entity_line;
-	bool xml_failed;
-	int xml_code;
-	long xml_line;
-	int xml_column;
 	size_t n_nodes;
 };
 
@@ -89,137 +81,9 @@ struct csp_doc_cp {
 	size_t n_gets;
 };
 
-static pthread_once_t csp_doc_once = PTHREAD_ONCE_INIT;
-
 static enum e2_status csp_doc_parse_cmd(struct csp_doc_ctx *ctx, xmlNode *el,
 					struct csp_cmd *cmd_out);
 static void csp_doc_cmd_clear(struct csp_cmd *cmd);
-
-/* ---- libxml2 set-up -------------------------------------------------------
- */
-
-/* Nothing outside the buffer is ever read: not a DTD, not an entity. */
-static xmlParserInputPtr
-csp_doc_deny_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
-{
-	(void)url;
-	(void)id;
-	(void)ctxt;
-	return NULL;
-}
-
-static void
-csp_doc_init_once(void)
-{
-	xmlInitParser();
-	xmlSetExternalEntityLoader(csp_doc_deny_loader);
-}
-
-/*
- * libxml2's own messages are never shown: they quote document bytes ("Bytes:
- * 0x.. 0x..", entity and encoding names), and the bytes next to an encoding
- * error may be those of AUTHSECRET. A message names the line and column and
- * a reason of ours chosen by the error code; none holds a document byte.
- */
-static const struct {
-	int code;
-	const char *reason;
-} csp_doc_xml_reasons[] = {
-	{XML_ERR_DOCUMENT_EMPTY, "document is empty"},
-	{XML_ERR_DOCUMENT_END, "content after the root element"},
-	{XML_ERR_EXTRA_CONTENT, "content after the root element"},
-	{XML_ERR_INVALID_CHAR,
-	 "character not allowed in XML, or bytes not valid UTF-8"},
-	{XML_ERR_INVALID_CHARREF, "character reference not allowed in XML"},
-	{XML_ERR_INVALID_DEC_CHARREF, "character reference not allowed in XML"},
-	{XML_ERR_INVALID_HEX_CHARREF, "character reference not allowed in XML"},
-	{XML_ERR_INVALID_ENCODING,
-	 "bytes not valid in the document's encoding (UTF-8 unless declared)"},
-	{XML_ERR_UNKNOWN_ENCODING, "unsupported encoding declared"},
-	{XML_ERR_UNSUPPORTED_ENCODING, "unsupported encoding declared"},
-	{XML_ERR_UNDECLARED_ENTITY, "undefined entity reference"},
-	{XML_WAR_UNDECLARED_ENTITY, "undefined entity reference"},
-	{XML_ERR_ENTITYREF_SEMICOL_MISSING, "entity reference without \";\""},
-	{XML_ERR_TAG_NAME_MISMATCH, "end tag does not match its start tag"},
-	{XML_ERR_TAG_NOT_FINISHED, "element not closed"},
-	{XML_ERR_LT_REQUIRED, "start tag expected"},
-	{XML_ERR_GT_REQUIRED, "malformed tag"},
-	{XML_ERR_NAME_REQUIRED, "malformed tag"},
-	{XML_ERR_LT_IN_ATTRIBUTE, "malformed attribute"},
-	{XML_ERR_ATTRIBUTE_NOT_STARTED, "malformed attribute"},
-	{XML_ERR_ATTRIBUTE_WITHOUT_VALUE, "malformed attribute"},
-	{XML_ERR_ATTRIBUTE_REDEFINED, "attribute given twice"},
-	{XML_ERR_STRING_NOT_CLOSED, "quoted string not closed"},
-};
-
-static const char *
-csp_doc_xml_reason(int code)
-{
-	for (size_t i = 0;
-	     i < sizeof(csp_doc_xml_reasons) / sizeof(csp_doc_xml_reasons[0]);
-	     i++)
-		if (csp_doc_xml_reasons[i].code == code)
-			return csp_doc_xml_reasons[i].reason;
-	return "not well-formed XML";
-}
-
-static void
-csp_doc_xml_error(void *user, xmlErrorPtr e)
-{
-	xmlParserCtxtPtr ctxt = user;
-	struct csp_doc_ctx *ctx = ctxt != NULL ? ctxt->_private : NULL;
-
-	if (ctx == NULL || e == NULL || ctx->xml_failed ||
-	    e->level < XML_ERR_ERROR)
-		return;
-	ctx->xml_failed = true;
-	ctx->xml_code = e->code;
-	ctx->xml_line = e->line;
-	/* parser errors carry the column in int2 */
-	ctx->xml_column = e->int2;
-}
-
-static void
-csp_doc_entity_seen(xmlParserCtxtPtr ctxt, const xmlChar *name)
-{
-	struct csp_doc_ctx *ctx = ctxt->_private;
-
-	if (ctx != NULL && !ctx->entity_declared) {
-		const char *n = name != NULL ? (const char *)name : "";
-
-		ctx->entity_declared = true;
-		ctx->entity_line = xmlSAX2GetLineNumber(ctxt);
-		(void)e2_quote(ctx->entity_name, sizeof(ctx->entity_name), n,
-			       strlen(n));
-	}
-	xmlStopParser(ctxt);
-}
-
-static void
-csp_doc_entity_decl(void *user, const xmlChar *name, int type,
-		    const xmlChar *public_id, const xmlChar *system_id,
-		    xmlChar *content)
-{
-	(void)type;
-	(void)public_id;
-	(void)system_id;
-	(void)content;
-	csp_doc_entity_seen(user, name);
-}
-
-static void
-csp_doc_unparsed_entity_decl(void *user, const xmlChar *name,
-			     const xmlChar *public_id, const xmlChar *system_id,
-			     const xmlChar *notation)
-{
-	(void)public_id;
-	(void)system_id;
-	(void)notation;
-	csp_doc_entity_seen(user, name);
-}
-
-/* ---- helpers ----------------------------------------------------------------
- */
 
 static enum e2_status csp_doc_fail_at(struct csp_doc_ctx *ctx,
 				      const xmlNode *node, const char *fmt, ...)
@@ -1057,60 +921,6 @@ out:
 /* ---- entry points
  * ------------------------------------------------------------ */
 
-/* libxml2's verdict on the bytes: a tree, or the first error it raised. */
-static enum e2_status
-csp_doc_read(struct csp_doc_ctx *ctx, const char *buf, size_t len,
-	     xmlDoc **xml_out)
-{
-	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
-			 XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES;
-	xmlParserCtxtPtr ctxt;
-	xmlDoc *xml = NULL;
-	bool well_formed;
-	enum e2_status rc = E2_OK;
-
-	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
-	if (ctxt == NULL)
-		return csp_doc_nomem(ctx);
-	(void)xmlCtxtUseOptions(ctxt, opts);
-	ctxt->_private = ctx;
-	ctxt->sax->serror = csp_doc_xml_error;
-	ctxt->sax->entityDecl = csp_doc_entity_decl;
-	ctxt->sax->unparsedEntityDecl = csp_doc_unparsed_entity_decl;
-	(void)xmlParseDocument(ctxt);
-	xml = ctxt->myDoc;
-	ctxt->myDoc = NULL;
-	well_formed = ctxt->wellFormed != 0;
-
-	if (ctx->entity_declared) {
-		rc = e2_fail(ctx->err, E2_EINVAL,
-			     "line %ld: DOCTYPE declares entity \"%s\": "
-			     "entity declarations are refused",
-			     ctx->entity_line, ctx->entity_name);
-	} else if (ctx->xml_failed && ctx->xml_code == XML_ERR_NO_MEMORY) {
-		rc = csp_doc_nomem(ctx);
-	} else if (ctx->xml_failed) {
-		rc = e2_fail(ctx->err, E2_EINVAL,
-			     "line %ld, column %d: %s (libxml2 error %d)",
-			     ctx->xml_line, ctx->xml_column,
-			     csp_doc_xml_reason(ctx->xml_code), ctx->xml_code);
-	} else if (!well_formed || xml == NULL) {
-		rc = e2_fail(ctx->err, E2_EINVAL, "malformed XML");
-	} else if (xml->intSubset != NULL &&
-		   (xml->intSubset->entities != NULL ||
-		    xml->intSubset->pentities != NULL)) {
-		rc = e2_fail(ctx->err, E2_EINVAL,
-			     "DOCTYPE declares entities: refused");
-	}
-	xmlFreeParserCtxt(ctxt);
-	if (rc != E2_OK) {
-		xmlFreeDoc(xml);
-		return rc;
-	}
-	*xml_out = xml;
-	return E2_OK;
-}
-
 enum e2_status
 csp_doc_parse(const char *buf, size_t len, struct csp_doc **doc_out,
 	      struct e2_err *err)
@@ -1127,9 +937,8 @@ csp_doc_parse(const char *buf, size_t len, struct csp_doc **doc_out,
 	if (len > CSP_MAX_DOC)
 		return e2_fail(err, E2_EINVAL, "document larger than %u bytes",
 			       CSP_MAX_DOC);
-	if (pthread_once(&csp_doc_once, csp_doc_init_once) != 0)
-		return e2_fail(err, E2_ENOMEM, "cannot initialise libxml2");
-	rc = csp_doc_read(&ctx, buf, len, &xml);
+	/* the hardened reading every XML input gets (xml_read.c) */
+	rc = xml_read(buf, len, NULL, E2_EINVAL, &xml, err);
 	if (rc != E2_OK)
 		goto out;
 	root = xmlDocGetRootElement(xml);

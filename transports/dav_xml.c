@@ -4,18 +4,17 @@
 
 #include "transports/dav_xml.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/SAX2.h>
 #include <libxml/parser.h>
-#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+
+#include "transports/xml_read.h"
 
 /*
  * What is read (RFC 4918 13 multistatus, RFC 6578 sync-collection, RFC
@@ -60,10 +59,10 @@
  * all, a second or bad multistatus-level sync-token (the paging state of
  * the whole collection).
  *
- * Hardening, as csp_doc.c: the body cap; XML_PARSE_NONET, no DTD loading,
- * no entity substitution, a deny-all external entity loader; any ENTITY
- * declaration stops the parse (billion laughs, XXE). The element count
- * and depth are checked while libxml2 builds the tree (a SAX hook), so a
+ * Hardening: the body cap, then the reading every XML input gets
+ * (transports/xml_read.c, as provisioning documents: no network, no DTD
+ * loading, no entity substitution, any ENTITY declaration refused). The
+ * element count and depth are checked while libxml2 builds the tree, so a
  * hostile body stops there and the tree stays small.
  *
  * The numbers: 32 MiB of body holds a multiget batch of vCards with
@@ -111,161 +110,8 @@
 
 struct dav_xml_ctx {
 	struct e2_err *err;
-	bool entity_declared;
-	char entity_name[64];
-	long entity_line;
-	bool xml_failed;
-	int xml_code;
-	long xml_line;
-	int xml_column;
-	size_t n_elements;
-	bool too_many;
-	bool too_deep;
-	long cap_line;
-	startElementNsSAX2Func start_element;
 	struct dav_multistatus *ms;
 };
-
-static pthread_once_t dav_xml_once = PTHREAD_ONCE_INIT;
-
-/* ---- libxml2 set-up ------------------------------------------------------ */
-
-/* Nothing outside the buffer is ever read: not a DTD, not an entity. */
-static xmlParserInputPtr
-dav_xml_deny_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
-{
-	(void)url;
-	(void)id;
-	(void)ctxt;
-	return NULL;
-}
-
-static void
-dav_xml_init_once(void)
-{
-	xmlInitParser();
-	xmlSetExternalEntityLoader(dav_xml_deny_loader);
-}
-
-/* libxml2's own messages quote body bytes: ours name the line and a cause. */
-static const struct {
-	int code;
-	const char *reason;
-} dav_xml_reasons[] = {
-	{XML_ERR_DOCUMENT_EMPTY, "no XML element: body is empty or not XML"},
-	{XML_ERR_DOCUMENT_END, "content after the root element"},
-	{XML_ERR_EXTRA_CONTENT, "content after the root element"},
-	{XML_ERR_INVALID_CHAR,
-	 "character not allowed in XML, or bytes not valid UTF-8"},
-	{XML_ERR_INVALID_CHARREF, "character reference not allowed in XML"},
-	{XML_ERR_INVALID_DEC_CHARREF, "character reference not allowed in XML"},
-	{XML_ERR_INVALID_HEX_CHARREF, "character reference not allowed in XML"},
-	{XML_ERR_INVALID_ENCODING, "bytes not valid in the body's encoding"},
-	{XML_ERR_UNKNOWN_ENCODING, "unsupported encoding declared"},
-	{XML_ERR_UNSUPPORTED_ENCODING, "unsupported encoding declared"},
-	{XML_ERR_UNDECLARED_ENTITY, "undefined entity reference"},
-	{XML_WAR_UNDECLARED_ENTITY, "undefined entity reference"},
-	{XML_ERR_TAG_NAME_MISMATCH, "end tag does not match its start tag"},
-	{XML_ERR_TAG_NOT_FINISHED, "element not closed"},
-	{XML_ERR_LT_REQUIRED, "start tag expected"},
-	{XML_ERR_GT_REQUIRED, "malformed tag"},
-	{XML_ERR_NAME_REQUIRED, "malformed tag"},
-	{XML_ERR_ATTRIBUTE_WITHOUT_VALUE, "malformed attribute"},
-	{XML_ERR_ATTRIBUTE_REDEFINED, "attribute given twice"},
-	{XML_ERR_STRING_NOT_CLOSED, "quoted string not closed"},
-	{XML_NS_ERR_UNDEFINED_NAMESPACE, "namespace prefix not declared"},
-};
-
-static const char *
-dav_xml_reason(int code)
-{
-	for (size_t i = 0;
-	     i < sizeof(dav_xml_reasons) / sizeof(dav_xml_reasons[0]); i++)
-		if (dav_xml_reasons[i].code == code)
-			return dav_xml_reasons[i].reason;
-	return "not well-formed XML";
-}
-
-static void
-dav_xml_error(void *user, xmlErrorPtr e)
-{
-	xmlParserCtxtPtr ctxt = user;
-	struct dav_xml_ctx *ctx = ctxt != NULL ? ctxt->_private : NULL;
-
-	/* warnings (a namespace URI that is not absolute) are no fault */
-	if (ctx == NULL || e == NULL || ctx->xml_failed ||
-	    e->level < XML_ERR_ERROR)
-		return;
-	ctx->xml_failed = true;
-	ctx->xml_code = e->code;
-	ctx->xml_line = e->line;
-	ctx->xml_column = e->int2;
-}
-
-static void
-dav_xml_entity_seen(xmlParserCtxtPtr ctxt, const xmlChar *name)
-{
-	struct dav_xml_ctx *ctx = ctxt->_private;
-
-	if (ctx != NULL && !ctx->entity_declared) {
-		const char *n = name != NULL ? (const char *)name : "";
-
-		ctx->entity_declared = true;
-		ctx->entity_line = xmlSAX2GetLineNumber(ctxt);
-		(void)e2_quote(ctx->entity_name, sizeof(ctx->entity_name), n,
-			       strlen(n));
-	}
-	xmlStopParser(ctxt);
-}
-
-static void
-dav_xml_entity_decl(void *user, const xmlChar *name, int type,
-		    const xmlChar *public_id, const xmlChar *system_id,
-		    xmlChar *content)
-{
-	(void)type;
-	(void)public_id;
-	(void)system_id;
-	(void)content;
-	dav_xml_entity_seen(user, name);
-}
-
-static void
-dav_xml_unparsed_entity_decl(void *user, const xmlChar *name,
-			     const xmlChar *public_id, const xmlChar *system_id,
-			     const xmlChar *notation)
-{
-	(void)public_id;
-	(void)system_id;
-	(void)notation;
-	dav_xml_entity_seen(user, name);
-}
-
-/* Counts elements and checks depth while the tree is built. */
-static void
-dav_xml_start_element(void *user, const xmlChar *localname,
-		      const xmlChar *prefix, const xmlChar *uri,
-		      int nb_namespaces, const xmlChar **namespaces,
-		      int nb_attributes, int nb_defaulted,
-		      const xmlChar **attributes)
-{
-	xmlParserCtxtPtr ctxt = user;
-	struct dav_xml_ctx *ctx = ctxt->_private;
-
-	if (ctx->too_many || ctx->too_deep)
-		return;
-	if (++ctx->n_elements > DAV_XML_MAX_ELEMENTS)
-		ctx->too_many = true;
-	else if (ctxt->nodeNr + 1 > DAV_XML_MAX_DEPTH)
-		ctx->too_deep = true;
-	if (ctx->too_many || ctx->too_deep) {
-		ctx->cap_line = xmlSAX2GetLineNumber(ctxt);
-		xmlStopParser(ctxt);
-		return;
-	}
-	ctx->start_element(user, localname, prefix, uri, nb_namespaces,
-			   namespaces, nb_attributes, nb_defaulted, attributes);
-}
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -1103,82 +949,12 @@ dav_xml_check_tree(struct dav_xml_ctx *ctx, const xmlNode *node)
 	return E2_OK;
 }
 
-static enum e2_status
-dav_xml_read(struct dav_xml_ctx *ctx, const char *buf, size_t len,
-	     xmlDoc **xml_out)
-{
-	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
-			 XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES;
-	/* this thread's handler, restored after the parse */
-	xmlStructuredErrorFunc saved = xmlStructuredError;
-	void *saved_ctx = xmlStructuredErrorContext;
-	xmlParserCtxtPtr ctxt;
-	xmlDoc *xml = NULL;
-	bool well_formed;
-	enum e2_status rc = E2_OK;
-
-	ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
-	if (ctxt == NULL)
-		return dav_xml_nomem(ctx);
-	/*
-	 * Encoding and I/O errors are raised without the parser context and
-	 * would go to stderr: the thread's structured handler takes them.
-	 */
-	xmlSetStructuredErrorFunc(ctxt, dav_xml_error);
-	(void)xmlCtxtUseOptions(ctxt, opts);
-	ctxt->_private = ctx;
-	ctxt->sax->serror = dav_xml_error;
-	ctxt->sax->entityDecl = dav_xml_entity_decl;
-	ctxt->sax->unparsedEntityDecl = dav_xml_unparsed_entity_decl;
-	ctx->start_element = ctxt->sax->startElementNs;
-	ctxt->sax->startElementNs = dav_xml_start_element;
-	(void)xmlParseDocument(ctxt);
-	xmlSetStructuredErrorFunc(saved_ctx, saved);
-	xml = ctxt->myDoc;
-	ctxt->myDoc = NULL;
-	well_formed = ctxt->wellFormed != 0;
-
-	if (ctx->entity_declared) {
-		rc = e2_fail(ctx->err, E2_EPROTO,
-			     "line %ld: DOCTYPE declares entity \"%s\": "
-			     "entity declarations are refused",
-			     ctx->entity_line, ctx->entity_name);
-	} else if (ctx->too_many) {
-		rc = e2_fail(ctx->err, E2_EPROTO,
-			     "line %ld: more than %u elements", ctx->cap_line,
-			     DAV_XML_MAX_ELEMENTS);
-	} else if (ctx->too_deep) {
-		rc = e2_fail(ctx->err, E2_EPROTO,
-			     "line %ld: elements nested deeper than %d",
-			     ctx->cap_line, DAV_XML_MAX_DEPTH);
-	} else if (ctx->xml_failed && ctx->xml_code == XML_ERR_NO_MEMORY) {
-		rc = dav_xml_nomem(ctx);
-	} else if (ctx->xml_failed) {
-		rc = e2_fail(ctx->err, E2_EPROTO,
-			     "line %ld, column %d: %s (libxml2 error %d)",
-			     ctx->xml_line, ctx->xml_column,
-			     dav_xml_reason(ctx->xml_code), ctx->xml_code);
-	} else if (!well_formed || xml == NULL) {
-		rc = e2_fail(ctx->err, E2_EPROTO, "malformed XML");
-	} else if (xml->intSubset != NULL &&
-		   (xml->intSubset->entities != NULL ||
-		    xml->intSubset->pentities != NULL)) {
-		rc = e2_fail(ctx->err, E2_EPROTO,
-			     "DOCTYPE declares entities: refused");
-	}
-	xmlFreeParserCtxt(ctxt);
-	if (rc != E2_OK) {
-		xmlFreeDoc(xml);
-		return rc;
-	}
-	*xml_out = xml;
-	return E2_OK;
-}
-
 enum e2_status
 dav_xml_parse(const char *buf, size_t len, struct dav_multistatus **ms_out,
 	      struct e2_err *err)
 {
+	static const struct xml_read_limits lim = {DAV_XML_MAX_ELEMENTS,
+						   DAV_XML_MAX_DEPTH};
 	struct dav_xml_ctx ctx = {.err = err};
 	xmlDoc *xml = NULL;
 	xmlNode *root;
@@ -1192,12 +968,11 @@ dav_xml_parse(const char *buf, size_t len, struct dav_multistatus **ms_out,
 		return e2_fail(err, E2_EPROTO,
 			       "webdav response body larger than %u bytes",
 			       DAV_XML_MAX_BODY);
-	if (pthread_once(&dav_xml_once, dav_xml_init_once) != 0)
-		return e2_fail(err, E2_ENOMEM, "cannot initialise libxml2");
 	ctx.ms = calloc(1, sizeof(*ctx.ms));
 	if (ctx.ms == NULL)
 		return dav_xml_nomem(&ctx);
-	rc = dav_xml_read(&ctx, buf, len, &xml);
+	/* the hardened reading every XML input gets, capped as it goes */
+	rc = xml_read(buf, len, &lim, E2_EPROTO, &xml, err);
 	if (rc != E2_OK)
 		goto out;
 	root = xmlDocGetRootElement(xml);

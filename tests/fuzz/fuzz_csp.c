@@ -3,6 +3,7 @@
 /* fuzz-sources: csp/csp_doc.c csp/csp_locuri.c csp/csp_nodes.c */
 /* fuzz-sources: csp/csp_apply.c csp/csp_resp.c engine/store.c */
 /* fuzz-sources: engine/account.c engine/guid.c engine/err.c */
+/* fuzz-sources: transports/xml_read.c */
 /* fuzz-pkgs: libxml-2.0 sqlite3 libcrypto */
 #include "config.h"
 

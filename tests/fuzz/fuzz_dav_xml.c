@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_dav_xml.c -- libFuzzer harness for dav_xml_parse() (see run.sh) */
-/* fuzz-sources: transports/dav_xml.c engine/err.c */
+/* fuzz-sources: transports/dav_xml.c transports/xml_read.c engine/err.c */
 /* fuzz-pkgs: libxml-2.0 libcrypto */
 #include "config.h"
 

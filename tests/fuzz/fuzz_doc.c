@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_doc.c -- libFuzzer harness for csp_doc_parse() (see run.sh) */
 /* fuzz-sources: csp/csp_doc.c csp/csp_locuri.c engine/guid.c engine/err.c */
+/* fuzz-sources: transports/xml_read.c */
 /* fuzz-pkgs: libxml-2.0 libcrypto */
 #include "config.h"
 

@@ -305,7 +305,7 @@ static const struct dav_row dav_rows[] = {
 	 NULL, "is not DAV:multistatus"},
 	{"html error page", "<html><body>502 Bad Gateway</body></html>",
 	 NULL, "is not DAV:multistatus"},
-	{"not xml", "HTTP/1.1 500 oops\r\n", NULL, "line 1, column 1: no XML element: body is empty or not XML"},
+	{"not xml", "HTTP/1.1 500 oops\r\n", NULL, "line 1, column 1: no XML element: empty or not XML"},
 	{"truncated body", XMLDECL "<d:multistatus " NS_D "><d:response><d:href>/a",
 	 NULL, "line 2, column 53: element not closed"},
 	{"undeclared prefix", "<d:multistatus><d:response/></d:multistatus>",
