@@ -151,12 +151,38 @@ cli_plural(size_t n, const char *one, const char *many)
 }
 
 void
-cli_timestamp(char *buf, size_t len)
+cli_time(int64_t t, char *buf, size_t len)
 {
-	time_t now = time(NULL);
+	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (gmtime_r(&now, &tm) == NULL ||
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		(void)snprintf(buf, len, "-");
+}
+
+void
+cli_timestamp(char *buf, size_t len)
+{
+	cli_time((int64_t)time(NULL), buf, len);
+}
+
+void
+cli_json_str(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
+	     p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
 }

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -93,5 +94,15 @@ const char *cli_plural(size_t n, const char *one, const char *many);
  * least 21 bytes), for log lines.
  */
 void cli_timestamp(char *buf, size_t len);
+
+/* Unix time t as ISO 8601 UTC into buf (at least 21 bytes); "-" for 0. */
+void cli_time(int64_t t, char *buf, size_t len);
+
+/*
+ * s as a JSON string on f: quote, backslash and control bytes (C0, DEL)
+ * escaped, other bytes as they are (the strings printed are UTF-8 or
+ * e2_quote()d); NULL prints null.
+ */
+void cli_json_str(FILE *f, const char *s);
 
 #endif /* E2_CLI_H */

@@ -124,39 +124,6 @@ account_parse(int argc, char **argv, struct account_args *a)
 
 /* ---- output ------------------------------------------------------------ */
 
-/* A JSON string: quotes, backslash and control bytes escaped. */
-static void
-account_json_str(const char *s)
-{
-	if (s == NULL) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
-	     p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
-static void
-account_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		(void)snprintf(buf, len, "-");
-	else
-		(void)strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static const char *
 account_service(enum e2_service s)
 {
@@ -182,7 +149,7 @@ account_status_text(const struct e2_account_status *s)
 		fputs("last sync never", stdout);
 		return;
 	}
-	account_time(s->ended, t, sizeof(t));
+	cli_time(s->ended, t, sizeof(t));
 	printf("last %s %s %s", s->kind, t, e2_sync_result_name(s->result));
 	if (s->error[0] != '\0')
 		printf(": %s", account_q(q, sizeof(q), s->error));
@@ -192,12 +159,12 @@ static void
 account_status_json(const struct e2_account_status *s)
 {
 	printf("{\"result\":\"%s\",\"kind\":", e2_sync_result_name(s->result));
-	account_json_str(s->result == E2_SYNC_NEVER ? NULL : s->kind);
+	cli_json_str(stdout, s->result == E2_SYNC_NEVER ? NULL : s->kind);
 	printf(",\"started\":%lld,\"ended\":%lld,\"last_ok\":%lld,"
 	       "\"status\":\"%s\",\"error\":",
 	       (long long)s->started, (long long)s->ended,
 	       (long long)s->last_ok, e2_status_name(s->status));
-	account_json_str(s->error);
+	cli_json_str(stdout, s->error);
 	printf(",\"downloaded\":%llu,\"uploaded\":%llu,\"moved\":%llu,"
 	       "\"flags\":%llu,\"deleted\":%llu,\"removed\":%llu,"
 	       "\"sent\":%llu,\"send_failed\":%llu,\"skipped\":%llu}",
@@ -229,16 +196,16 @@ static void
 account_info_json_fields(const struct e2_account_info *x)
 {
 	printf("\"guid\":");
-	account_json_str(x->guid);
+	cli_json_str(stdout, x->guid);
 	printf(",\"name\":");
-	account_json_str(x->name);
+	cli_json_str(stdout, x->name);
 	printf(",\"replyaddr\":");
-	account_json_str(x->replyaddr);
+	cli_json_str(stdout, x->replyaddr);
 	printf(",\"service\":\"%s\",\"inserver\":",
 	       account_service(x->service));
-	account_json_str(x->inserver);
+	cli_json_str(stdout, x->inserver);
 	printf(",\"outserver\":");
-	account_json_str(x->outserver);
+	cli_json_str(stdout, x->outserver);
 	printf(",\"messages\":%zu,\"queued\":%zu,\"failed\":%zu,\"status\":",
 	       x->messages, x->queued, x->failed);
 	account_status_json(&x->status);
@@ -345,7 +312,7 @@ account_show_pins(struct e2_store *st, const struct e2_account_info *info,
 		    found) {
 			if (json) {
 				printf("%s{\"host\":", any ? "," : "");
-				account_json_str(srv.host);
+				cli_json_str(stdout, srv.host);
 				printf(",\"sha256\":\"%s\",\"pinned\":%lld}",
 				       fp, (long long)when);
 			} else {
@@ -389,9 +356,9 @@ account_show(struct e2_store *st, const struct account_args *a)
 		printf(",\"nodes\":{");
 		for (size_t k = 0; k < nn; k++) {
 			printf("%s", k > 0 ? "," : "");
-			account_json_str(nodes[k].node);
+			cli_json_str(stdout, nodes[k].node);
 			putchar(':');
-			account_json_str(nodes[k].value);
+			cli_json_str(stdout, nodes[k].value);
 		}
 		putchar('}');
 		account_show_pins(st, &v[i], true);
@@ -416,7 +383,7 @@ account_show(struct e2_store *st, const struct account_args *a)
 		const struct e2_account_status *s = &v[i].status;
 		char t[32];
 
-		account_time(s->last_ok, t, sizeof(t));
+		cli_time(s->last_ok, t, sizeof(t));
 		printf("  downloaded %llu, uploaded %llu, moved %llu, flags "
 		       "%llu, deleted %llu, removed %llu, sent %llu, send "
 		       "failed %llu, skipped %llu; last ok %s\n",

@@ -106,35 +106,6 @@ outbox_parse(int argc, char **argv, struct outbox_args *a)
 	return 0;
 }
 
-/* A JSON string: quotes, backslash and control bytes escaped. */
-static void
-outbox_json_str(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
-	     p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
-static void
-outbox_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
-		(void)snprintf(buf, len, "-");
-	else
-		(void)strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void
 outbox_print(const struct e2_outbox_item *v, size_t n, bool json)
 {
@@ -145,8 +116,8 @@ outbox_print(const struct e2_outbox_item *v, size_t n, bool json)
 	for (size_t i = 0; i < n; i++) {
 		const struct e2_outbox_item *it = &v[i];
 
-		outbox_time(it->next_attempt, t1, sizeof(t1));
-		outbox_time(it->queued, t2, sizeof(t2));
+		cli_time(it->next_attempt, t1, sizeof(t1));
+		cli_time(it->queued, t2, sizeof(t2));
 		if (!json) {
 			if (it->state == E2_OUTBOX_QUEUED &&
 			    it->next_attempt <= (int64_t)time(NULL))
@@ -162,22 +133,22 @@ outbox_print(const struct e2_outbox_item *v, size_t n, bool json)
 			continue;
 		}
 		printf("%s{\"id\":", i > 0 ? "," : "");
-		outbox_json_str(it->id);
+		cli_json_str(stdout, it->id);
 		printf(",\"account\":");
-		outbox_json_str(it->guid);
+		cli_json_str(stdout, it->guid);
 		printf(",\"state\":\"%s\",\"attempts\":%u,",
 		       e2_outbox_state_name(it->state), it->attempts);
 		printf("\"queued\":%lld,\"last_attempt\":%lld,"
 		       "\"next_attempt\":%lld,\"last_error\":",
 		       (long long)it->queued, (long long)it->last_attempt,
 		       (long long)it->next_attempt);
-		outbox_json_str(it->last_error);
+		cli_json_str(stdout, it->last_error);
 		printf(",\"subject\":");
-		outbox_json_str(it->subject);
+		cli_json_str(stdout, it->subject);
 		printf(",\"recipients\":");
-		outbox_json_str(it->rcpt);
+		cli_json_str(stdout, it->rcpt);
 		printf(",\"file\":");
-		outbox_json_str(it->path);
+		cli_json_str(stdout, it->path);
 		putchar('}');
 	}
 	if (json)

@@ -398,23 +398,6 @@ out:
 
 /* ---- output -------------------------------------------------------------- */
 
-/* JSON string body: escapes quotes, backslashes and control bytes. */
-static void
-syncd_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
-	     p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 /*
  * What a sync skipped (issue 7 item 6), after the counters:
  * "skipped_count":N,"skipped":[{"folder":"...","uid":N,"reason":"..."}]
@@ -429,9 +412,9 @@ syncd_json_skipped(FILE *f, const struct e2_sync_stats *s)
 	fprintf(f, ",\"skipped_count\":%zu,\"skipped\":[", s->skipped);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s{\"folder\":", i > 0 ? "," : "");
-		syncd_json_str(f, s->skip[i].folder);
+		cli_json_str(f, s->skip[i].folder);
 		fprintf(f, ",\"uid\":%u,\"reason\":", (unsigned)s->skip[i].uid);
-		syncd_json_str(f, s->skip[i].reason);
+		cli_json_str(f, s->skip[i].reason);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -489,14 +472,14 @@ syncd_report(const struct syncd *d, const char *guid, const char *label,
 	flockfile(stdout);
 	if (a->json) {
 		printf("{\"account\":");
-		syncd_json_str(stdout, guid);
+		cli_json_str(stdout, guid);
 		printf(",\"name\":");
 		if (name != NULL)
-			syncd_json_str(stdout, name);
+			cli_json_str(stdout, name);
 		else
 			printf("null");
 		printf(",\"status\":\"%s\",\"error\":", e2_status_name(rc));
-		syncd_json_str(stdout, rc == E2_OK ? "" : err->msg);
+		cli_json_str(stdout, rc == E2_OK ? "" : err->msg);
 		printf(",\"outbox_migrated\":%zu,\"outbox_legacy_kept\":%zu",
 		       s->outbox_migrated, s->outbox_legacy_kept);
 		printf(",\"folders_created\":%zu,\"folders_removed\":%zu,"
@@ -698,14 +681,14 @@ syncd_dry_line(void *ctx, const char *folder, const char *kind, size_t count,
 	dr->lines++;
 	if (dr->a->json) {
 		fputs("{\"account\":", stdout);
-		syncd_json_str(stdout, dr->guid);
+		cli_json_str(stdout, dr->guid);
 		fputs(",\"folder\":", stdout);
-		syncd_json_str(stdout, folder);
+		cli_json_str(stdout, folder);
 		fputs(",\"action\":", stdout);
-		syncd_json_str(stdout, kind);
+		cli_json_str(stdout, kind);
 		printf(",\"count\":%zu,\"bytes\":%llu,\"detail\":", count,
 		       bytes);
-		syncd_json_str(stdout, detail);
+		cli_json_str(stdout, detail);
 		fputs("}\n", stdout);
 		return;
 	}
