@@ -187,6 +187,58 @@ START_TEST(test_cli_timestamp_iso8601_utc)
 }
 END_TEST
 
+/* cli_time(): ISO 8601 UTC, "-" for no time. */
+START_TEST(test_cli_time_table)
+{
+	static const struct {
+		int64_t t;
+		const char *want;
+	} rows[] = {
+		{0, "-"},
+		{-5, "-"},
+		{1, "1970-01-01T00:00:01Z"},
+		{1700000000, "2023-11-14T22:13:20Z"},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char buf[32];
+
+		cli_time(rows[i].t, buf, sizeof(buf));
+		ck_assert_str_eq(buf, rows[i].want);
+	}
+}
+END_TEST
+
+/* cli_json_str(): quotes, backslash, C0 and DEL escaped; UTF-8 kept. */
+START_TEST(test_cli_json_str_table)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+	} rows[] = {
+		{NULL, "null"},
+		{"", "\"\""},
+		{"plain", "\"plain\""},
+		{"a\"b\\c", "\"a\\\"b\\\\c\""},
+		{"tab\there\n", "\"tab\\u0009here\\u000a\""},
+		{"del\x7f", "\"del\\u007f\""},
+		{"Entw\xc3\xbcrfe", "\"Entw\xc3\xbcrfe\""},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		ck_assert_ptr_nonnull(f);
+		cli_json_str(f, rows[i].in);
+		ck_assert_int_eq(fclose(f), 0);
+		ck_assert_str_eq(buf, rows[i].want);
+		free(buf);
+	}
+}
+END_TEST
+
 static Suite *
 cli_suite(void)
 {
@@ -202,6 +254,8 @@ cli_suite(void)
 		tc, test_cli_plural_table, 0,
 		(int)(sizeof(plural_rows) / sizeof(plural_rows[0])));
 	tcase_add_test(tc, test_cli_timestamp_iso8601_utc);
+	tcase_add_test(tc, test_cli_time_table);
+	tcase_add_test(tc, test_cli_json_str_table);
 	suite_add_tcase(s, tc);
 	return s;
 }
