@@ -326,13 +326,16 @@ vdir_collection_name(const char *href, unsigned n, char *out, size_t out_size,
 	return E2_OK;
 }
 
+/* Makes the directory path (0700) when missing; an existing one must be a
+ * directory, and not a symlink unless follow (the store itself may be). */
 static enum e2_status
-vdir_mkdir(const char *path, struct e2_err *err)
+vdir_mkdir(const char *path, bool follow, struct e2_err *err)
 {
 	struct stat st;
 
 	if (mkdir(path, 0700) == 0 || errno == EEXIST) {
-		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		if ((follow ? stat(path, &st) : lstat(path, &st)) != 0 ||
+		    !S_ISDIR(st.st_mode))
 			return e2_fail(err, E2_ESTORE,
 				       "%s: not a directory (or a symlink)",
 				       path);
@@ -469,13 +472,13 @@ vdir_collection_dir(const char *store, enum vdir_kind kind, const char *guid,
 	if (path == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	(void)snprintf(path, size, "%s", store);
-	rc = vdir_mkdir(path, err);
+	rc = vdir_mkdir(path, true, err);
 	(void)snprintf(path, size, "%s/%s", store, sub);
 	if (rc == E2_OK)
-		rc = vdir_mkdir(path, err);
+		rc = vdir_mkdir(path, false, err);
 	(void)snprintf(path, size, "%s/%s/%s", store, sub, guid);
 	if (rc == E2_OK)
-		rc = vdir_mkdir(path, err);
+		rc = vdir_mkdir(path, false, err);
 	for (unsigned n = 0; rc == E2_OK && n < VDIR_CLAIM_TRIES; n++) {
 		int dirfd;
 		int owner;
@@ -485,7 +488,7 @@ vdir_collection_dir(const char *store, enum vdir_kind kind, const char *guid,
 			break;
 		(void)snprintf(path, size, "%s/%s/%s/%s", store, sub, guid,
 			       name);
-		rc = vdir_mkdir(path, err);
+		rc = vdir_mkdir(path, false, err);
 		if (rc != E2_OK)
 			break;
 		dirfd = open(path,

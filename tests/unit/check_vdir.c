@@ -264,6 +264,26 @@ START_TEST(test_vdir_collection_dir_collision)
 					     "{G}", "/u/alice/cal/", &a2, &err),
 			 E2_OK);
 	ck_assert_str_eq(a, a2);
+	/* a symlink below the store is refused, the store itself may be one */
+	{
+		char link[512];
+		char *c = NULL;
+
+		(void)snprintf(link, sizeof(link), "%s/contacts", tmproot);
+		ck_assert_int_eq(symlink("calendars", link), 0);
+		ck_assert_int_eq(vdir_collection_dir(tmproot,
+						     VDIR_KIND_CONTACTS, "{G}",
+						     "/c/", &c, &err),
+				 E2_ESTORE);
+		ck_assert(c == NULL);
+		(void)snprintf(link, sizeof(link), "%s/store-link", tmproot);
+		ck_assert_int_eq(symlink(tmproot, link), 0);
+		ck_assert_int_eq(vdir_collection_dir(link, VDIR_KIND_CALENDARS,
+						     "{G}", "/u/alice/cal/", &c,
+						     &err),
+				 E2_OK);
+		free(c);
+	}
 	free(a);
 	free(b);
 	free(a2);
@@ -486,6 +506,14 @@ START_TEST(test_vdir_scan_skips)
 						 &err),
 				 E2_EBUSY);
 	}
+	/* a collection directory that is a symlink is not scanned */
+	(void)snprintf(q, sizeof(q), "%s/linked", tmproot);
+	ck_assert_int_eq(symlink(dir, q), 0);
+	err = (struct e2_err){0};
+	ck_assert_int_eq(vdir_scan(q, &v, &n, &err), E2_ESTORE);
+	ck_assert_int_eq(vdir_item_write(q, "n.vcf", card1, strlen(card1), NULL,
+					 NULL, &err),
+			 E2_ESTORE);
 	free(dir);
 }
 END_TEST
