@@ -705,6 +705,8 @@ vdir_scan(const char *dir, struct vdir_entry **entries_out, size_t *n_out,
 		}
 		e->kind = vdir_read_at(dirfd, name, NULL, NULL, &e->info,
 				       &e->sys_errno);
+		if (e->kind == VDIR_ENTRY_UNREADABLE && e->sys_errno == ENOENT)
+			n--; /* deleted since readdir(): not an item any more */
 	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), vdir_entry_cmp);
