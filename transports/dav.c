@@ -336,9 +336,15 @@ static const char dav_body_principal[] =
 	"<d:propfind xmlns:d=\"DAV:\"><d:prop><d:current-user-principal/>"
 	"</d:prop></d:propfind>\n";
 
+/*
+ * The context URL into *out: the well-known URL or where its redirects
+ * end. The request at the end is the principal PROPFIND: when it is a
+ * 207, *ms_out is its parse (else NULL), which saves a request (Radicale
+ * closes every connection: each one is a TLS handshake).
+ */
 static enum e2_status
 dav_discover_context(struct dav_session *s, enum dav_kind kind, char **out,
-		     struct e2_err *err)
+		     struct dav_multistatus **ms_out, struct e2_err *err)
 {
 	struct http_response resp = {0};
 	const char *headers[] = {"Content-Type: application/xml; charset=utf-8",
@@ -356,9 +362,10 @@ dav_discover_context(struct dav_session *s, enum dav_kind kind, char **out,
 		return rc;
 	for (hops = 0;; hops++) {
 		http_response_clear(&resp);
-		rc = dav_request(s, "well-known", "PROPFIND", url, headers,
-				 dav_body_principal, strlen(dav_body_principal),
-				 DAV_XML_MAX_BODY, &resp, err);
+		rc = dav_request(s, hops == 0 ? "well-known" : "principal",
+				 "PROPFIND", url, headers, dav_body_principal,
+				 strlen(dav_body_principal), DAV_XML_MAX_BODY,
+				 &resp, err);
 		if (rc != E2_OK)
 			goto out;
 		if (resp.status == 404 || resp.status == 405) {
@@ -392,6 +399,16 @@ dav_discover_context(struct dav_session *s, enum dav_kind kind, char **out,
 		next = NULL;
 	}
 done:
+	if (rc == E2_OK && resp.status == 207) {
+		struct e2_err e = {0};
+
+		rc = dav_xml_parse(resp.body == NULL ? "" : resp.body,
+				   resp.body_len, ms_out, &e);
+		if (rc != E2_OK) {
+			rc = e2_fail(err, rc, "principal %s: %s", url, e.msg);
+			goto out;
+		}
+	}
 	if (rc == E2_OK) {
 		*out = url;
 		url = NULL;
@@ -514,13 +531,14 @@ dav_discover(struct dav_session *s, enum dav_kind kind,
 			goto out;
 		}
 	} else {
-		rc = dav_discover_context(s, kind, &d->context_url, err);
+		rc = dav_discover_context(s, kind, &d->context_url, &ms, err);
 		if (rc != E2_OK)
 			goto out;
 	}
 
-	rc = dav_multistatus(s, "principal", "PROPFIND", d->context_url,
-			     "Depth: 0", dav_body_principal, &ms, err);
+	if (ms == NULL)
+		rc = dav_multistatus(s, "principal", "PROPFIND", d->context_url,
+				     "Depth: 0", dav_body_principal, &ms, err);
 	if (rc != E2_OK)
 		goto out;
 	p = dav_first_found(ms);

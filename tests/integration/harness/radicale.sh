@@ -124,7 +124,11 @@ rad_mkcoll() {
 }
 
 # rad_fill NAME USER COLL N [PREFIX]: one file per item, CR LF line ends as
-# Radicale writes them; the UID is the file name without its extension
+# Radicale writes them; the UID is the file name without its extension.
+# Radicale serves an item re-serialized by vobject, not the file's bytes:
+# properties in vobject's order (VERSION, PRODID, UID, in an event then
+# DTSTART, DURATION, DTEND, the rest alphabetical), so the files are
+# written in that order and GET or multiget gives them back byte for byte.
 rad_fill() {
 	local name=$1 user=$2 coll=$3 n=$4 prefix=${5:-item} root
 	eval "root=\$RAD_ROOT_$name"
@@ -136,14 +140,15 @@ with open(os.path.join(d, ".Radicale.props")) as f:
 for i in range(n):
     uid = "%s-%d" % (prefix, i)
     if tag == "VADDRESSBOOK":
-        body = ("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:%s\r\nFN:Person %d\r\n"
-                "N:%d;Person;;;\r\nEMAIL:p%d@example.org\r\nEND:VCARD\r\n"
-                % (uid, i, i, i))
+        body = ("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:%s\r\n"
+                "EMAIL:p%d@example.org\r\nFN:Person %d\r\n"
+                "N:%d;Person;;;\r\nEND:VCARD\r\n" % (uid, i, i, i))
         ext = ".vcf"
     else:
         body = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//email2 test//EN\r\n"
-                "BEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:20260101T000000Z\r\n"
+                "BEGIN:VEVENT\r\nUID:%s\r\n"
                 "DTSTART:20260102T%02d0000Z\r\nDURATION:PT1H\r\n"
+                "DTSTAMP:20260101T000000Z\r\n"
                 "SUMMARY:Event %d\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
                 % (uid, i % 24, i))
         ext = ".ics"
