@@ -45,6 +45,13 @@ dav_strdup(const char *s)
 	return s == NULL ? NULL : strdup(s);
 }
 
+/* a URL for a message: e2_quote()d into buf (it may hold server bytes) */
+static const char *
+dav_q(char *buf, size_t n, const char *url)
+{
+	return e2_quote(buf, n, url, strlen(url));
+}
+
 /* appends n bytes of s to the heap string *buf (len *blen) */
 static bool
 dav_append(char **buf, size_t *blen, const char *s, size_t n)
@@ -317,14 +324,14 @@ dav_resolve(const char *step, const char *base, const char *href, char **out,
 	    struct e2_err *err)
 {
 	struct e2_err e = {0};
-	char q[160];
+	char q[160], qb[160];
 	enum e2_status rc;
 
 	rc = http_url_resolve(base, href, out, &e);
 	if (rc != E2_OK) {
 		e2_quote(q, sizeof(q), href, strlen(href));
-		return e2_fail(err, rc, "%s %s: href %s: %s", step, base, q,
-			       e.msg);
+		return e2_fail(err, rc, "%s %s: href %s: %s", step,
+			       dav_q(qb, sizeof(qb), base), q, e.msg);
 	}
 	return E2_OK;
 }
@@ -379,7 +386,7 @@ dav_discover_context(struct dav_session *s, enum dav_kind kind, char **out,
 		if (resp.location == NULL || hops == DAV_MAX_REDIRECTS ||
 		    !http_redirect_ok(url, resp.location, &cred_ok) ||
 		    !cred_ok) {
-			char q[160];
+			char q[160], qu[160];
 
 			e2_quote(q, sizeof(q),
 				 resp.location == NULL ? "" : resp.location,
@@ -388,7 +395,7 @@ dav_discover_context(struct dav_session *s, enum dav_kind kind, char **out,
 			rc = e2_fail(err, E2_EPROTO,
 				     "well-known %s: redirect to \"%s\" "
 				     "refused",
-				     url, q);
+				     dav_q(qu, sizeof(qu), url), q);
 			goto out;
 		}
 		rc = dav_resolve("well-known", url, resp.location, &next, err);
@@ -401,11 +408,13 @@ dav_discover_context(struct dav_session *s, enum dav_kind kind, char **out,
 done:
 	if (rc == E2_OK && resp.status == 207) {
 		struct e2_err e = {0};
+		char qu[160];
 
 		rc = dav_xml_parse(resp.body == NULL ? "" : resp.body,
 				   resp.body_len, ms_out, &e);
 		if (rc != E2_OK) {
-			rc = e2_fail(err, rc, "principal %s: %s", url, e.msg);
+			rc = e2_fail(err, rc, "principal %s: %s",
+				     dav_q(qu, sizeof(qu), url), e.msg);
 			goto out;
 		}
 	}
@@ -568,9 +577,12 @@ dav_discover(struct dav_session *s, enum dav_kind kind,
 	       : card    ? (p->n_ab_homes > 0 ? p->ab_homes[0] : NULL)
 			 : (p->n_cal_homes > 0 ? p->cal_homes[0] : NULL);
 	if (home == NULL) {
-		rc = e2_fail(
-			err, E2_EPROTO, "home-set %s: no %s", d->principal_url,
-			card ? "addressbook-home-set" : "calendar-home-set");
+		char qu[160];
+
+		rc = e2_fail(err, E2_EPROTO, "home-set %s: no %s",
+			     dav_q(qu, sizeof(qu), d->principal_url),
+			     card ? "addressbook-home-set"
+				  : "calendar-home-set");
 		goto out;
 	}
 	rc = dav_resolve("home-set", d->principal_url, home, &d->home_url, err);
@@ -775,8 +787,11 @@ dav_sync_collection(struct dav_session *s, const char *coll_url,
 	if (rc != E2_OK)
 		goto out;
 	if (ms->sync_token == NULL) {
+		char qu[160];
+
 		rc = e2_fail(err, E2_EPROTO,
-			     "sync-collection %s: no sync-token", coll_url);
+			     "sync-collection %s: no sync-token",
+			     dav_q(qu, sizeof(qu), coll_url));
 		goto out;
 	}
 	c->token = strdup(ms->sync_token);
@@ -1020,8 +1035,12 @@ dav_write(struct dav_session *s, const char *step, const char *method,
 	enum e2_status rc;
 
 	dav_write_clear(w);
-	if (cond != NULL && strpbrk(cond, "\r\n") != NULL)
-		return e2_fail(err, E2_EINVAL, "%s %s: bad etag", step, url);
+	if (cond != NULL && strpbrk(cond, "\r\n") != NULL) {
+		char qu[160];
+
+		return e2_fail(err, E2_EINVAL, "%s %s: bad etag", step,
+			       dav_q(qu, sizeof(qu), url));
+	}
 	if (content_type != NULL) {
 		if (asprintf(&ct, "Content-Type: %s", content_type) < 0) {
 			ct = NULL;
