@@ -23,6 +23,25 @@
  *   URL (servers without it) falls back to "/".
  * - An error status on a REPORT is E2_EPROTO with the status in the
  *   message and dav_last_status(): the caller decides what to retry.
+ *
+ * Radicale 3.1 as met by tests/integration/dav.sh (the check named):
+ *   HTTP/1.0, every connection closed: each request is a new TCP and TLS
+ *     connection, so discovery reuses the answer at the end of the
+ *     well-known redirect ("discovery from the bare host").
+ *   /.well-known/carddav|caldav: 301 to "/" before any login; "/" then
+ *     names the principal (same check).
+ *   Basic only, no Digest: over plain HTTP the credentials go only when
+ *     the policy allows cleartext ("HTTP allowed, Basic not").
+ *   An unknown or malformed sync-token: 403 with DAV:valid-sync-token
+ *     ("an invalid token").
+ *   getctag is the collection's etag; sync-tokens are URLs
+ *     http://radicale.org/ns/sync/HEX ("discovery of the calendar home").
+ *   Items are served re-serialized by vobject (properties reordered), not
+ *     as stored; a raw CR LF in address-data arrives as LF after XML
+ *     parsing ("multiget in batches").
+ *   PUT answers 201 with a strong ETag; 412 for If-None-Match: * on an
+ *     existing item and for a stale If-Match, on PUT and DELETE alike.
+ *   A multiget answers a missing href with a 404 response ("1 missing").
  */
 
 struct dav_session {

@@ -173,6 +173,23 @@ t_list() {
 }
 e2t_check "Depth 1 listing: the items and etags sync-collection gives" t_list
 
+t_big() {
+	local n
+	rad_mkcoll s alice big addressbook "Big"
+	rad_fill s alice big 2000 b
+	client "$U" sync "$U/alice/big/" || { cat "$E2T_DIR/out"; return 1; }
+	[ "$(changed | wc -l)" = 2000 ] &&
+		[ "$(changed)" = "$(stored big)" ] || return 1
+	n=$(reports /alice/big/)
+	client "$U" multiget card "$U/alice/big/" $(changed) ||
+		{ cat "$E2T_DIR/out"; return 1; }
+	[ "$(grep -c '^item ' "$E2T_DIR/out")" = 2000 ] &&
+		[ "$(reports /alice/big/)" = $((n + 20)) ] &&
+		cmp <(tr -d '\r' <"$R/big/b-1999.vcf") "$OUT/b-1999.vcf"
+}
+e2t_check "2,000 items written into the storage: sync lists all, multiget in 20" \
+	t_big
+
 V=$E2T_DIR/new.vcf
 printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:put-1\r\nFN:Put One\r\nEND:VCARD\r\n' >"$V"
 t_put_create() {
