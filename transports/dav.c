@@ -42,6 +42,11 @@
  *   PUT answers 201 with a strong ETag; 412 for If-None-Match: * on an
  *     existing item and for a stale If-Match, on PUT and DELETE alike.
  *   A multiget answers a missing href with a 404 response ("1 missing").
+ *   Items not yet in its cache (written behind its back, or after a
+ *     restart without the cache) are all parsed before the first byte of
+ *     a REPORT goes out: 2,000 such vCards took 8.6 s on the test machine
+ *     under load, near HTTP_IDLE_MS; the sync layer needs a longer idle
+ *     limit for REPORTs ("2,000 items written into the storage").
  */
 
 struct dav_session {

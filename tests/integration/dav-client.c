@@ -3,7 +3,7 @@
  * dav-client.c -- the test driver of tests/integration/dav.sh: one
  * transports/dav.c call on one session, its result as lines on stdout:
  *	dav-client [--cafile F] [--allow-http] [--cleartext] [--user NAME]
- *		[--out DIR] BASE-URL COMMAND ARGS...
+ *		[--idle MS] [--out DIR] BASE-URL COMMAND ARGS...
  *	discover card|cal
  *	sync COLL-URL [TOKEN]        list COLL-URL
  *	multiget card|cal COLL-URL HREF...   (data to DIR/<last segment>)
@@ -230,6 +230,8 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
 			pol.user = argv[++i];
 			pol.secret = getenv("E2T_DAV_SECRET");
+		} else if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
+			pol.idle_ms = (unsigned)strtoul(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
 			dav_client_out = argv[++i];
 		} else {
