@@ -15,7 +15,8 @@ PKGS="build-essential autoconf automake libtool pkg-config make
  openssl ca-certificates iproute2 util-linux procps psmisc
  dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
  python3 python3-aiosmtpd neomutt git-email notmuch systemd
- libcurl4 libcurl4-gnutls-dev"
+ libcurl4 libcurl4-gnutls-dev
+ radicale"
 # issue 10: khal and khard read the vdir store (tests/integration/vdir.sh)
 PKGS="$PKGS khal khard"
 if [ "${1:-}" = "--bench" ]; then
