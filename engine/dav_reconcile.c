@@ -128,11 +128,10 @@ dav_rec_item_decide(const struct dav_rec_item *it)
 }
 
 enum dav_rec_kind
-dav_rec_followup(enum dav_rec_kind kind, int http_status, bool strong_etag)
+dav_rec_followup(enum dav_rec_kind kind, int http_status)
 {
 	bool ok = http_status >= 200 && http_status < 300;
 
-	(void)strong_etag; /* D20: the driver stores no etag; still RECORD */
 	switch (kind) {
 	case DAV_REC_UPLOAD_CREATE:
 	case DAV_REC_UPLOAD_UPDATE:

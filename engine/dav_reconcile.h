@@ -29,15 +29,15 @@
  * touch or an identical rewrite): only the identity is recorded (D7).
  * On a row, NEW counts as CHANGED on either side (D17).
  *
- * Conflicts (D4, D13): the server's version replaces NAME.vcf (NAME.ics)
- * and the local version is kept, byte for byte, as
- * NAME.conflict-<first 12 hex digits of its SHA-256> next to it, and the
+ * Conflicts (D4, D13): the server's version replaces the item file
+ * (e.g. x.vcf) and the local version is kept, byte for byte, next to it
+ * as x.vcf.conflict-<first 12 hex digits of its SHA-256>, and the
  * conflict is reported. Why: vdirsyncer by default never picks a winner
  * silently (the user decides), and DAVx5 users see the server's copy on
  * every device; uploading the local copy as a second item with a new UID
  * would show every device a duplicate that most servers refuse anyway
- * with the same UID (CardDAV/CalDAV no-uid-conflict). The name has no
- * .vcf/.ics suffix, so vdir readers (khard, khal) and the next sync never
+ * with the same UID (CardDAV/CalDAV no-uid-conflict). The name does not
+ * end in .vcf/.ics, so vdir readers (khard, khal) and vdir_scan() never
  * take it for an item and it is never uploaded; it is named by content,
  * so a kill and a rerun write the same file, never a second one. The
  * driver writes the conflict copy first (temporary name, fsync, rename),
@@ -168,7 +168,7 @@ struct dav_rec_item {
  *  DELETE_LOCAL   remove the file only while it has expect; then FORGET.
  *  FORGET         drop the row.
  *  RECORD         write the row as both sides are now (etag, identity).
- *  CONFLICT       keep the local file as NAME.conflict-<sha12>, then as
+ *  CONFLICT       keep the local file as FILE.conflict-<sha12>, then as
  *                 DOWNLOAD with replace; report it.
  *  REFETCH        GET the href (etag and body), then decide again.
  */
@@ -202,15 +202,16 @@ struct dav_rec_action dav_rec_item_decide(const struct dav_rec_item *it);
 
 /*
  * What follows a request the driver made for action kind (D19-D22):
- * http_status is the answer's status, strong_etag whether it carried a
- * strong ETag. Returns REFETCH (412, 409: decide again after a GET),
+ * http_status is the answer's status. Returns REFETCH (412, 409: decide
+ * again after a GET; a download answered 404 or 410: gone meanwhile),
  * FORGET (a DELETE done or already gone), RECORD (the row can be
- * written; with strong_etag false after a PUT, the row is written with
- * no etag: D20), or NOTHING (any other status: a failure the driver
- * reports; the row is kept as it was).
+ * written; after a PUT whose answer has no strong ETag, as
+ * dav_rec_etag_strong() says, the row is written with no etag: D20, the
+ * refetch waits for the next write, so an upload costs one request), or
+ * NOTHING (any other status: a failure the driver reports; the row is
+ * kept as it was).
  */
-enum dav_rec_kind dav_rec_followup(enum dav_rec_kind kind, int http_status,
-				   bool strong_etag);
+enum dav_rec_kind dav_rec_followup(enum dav_rec_kind kind, int http_status);
 
 /* The counts the safety check reads, for one collection. */
 struct dav_rec_counts {

@@ -390,39 +390,37 @@ struct frow {
 	const char *name;
 	enum dav_rec_kind done;
 	int status;
-	bool strong;
 	enum dav_rec_kind want;
 };
 
 /* clang-format off */
 static const struct frow frows[] = {
-	{"D19 update answered 412: refetch", DAV_REC_UPLOAD_UPDATE, 412, true,
+	{"D19 update answered 412: refetch", DAV_REC_UPLOAD_UPDATE, 412,
 	 DAV_REC_REFETCH},
-	{"D19 update answered 409: refetch", DAV_REC_UPLOAD_UPDATE, 409, true,
+	{"D19 update answered 409: refetch", DAV_REC_UPLOAD_UPDATE, 409,
 	 DAV_REC_REFETCH},
 	{"D19 create answered 412 (exists): refetch", DAV_REC_UPLOAD_CREATE,
-	 412, true, DAV_REC_REFETCH},
-	{"D19 delete answered 412: refetch", DAV_REC_DELETE_REMOTE, 412, true,
+	 412, DAV_REC_REFETCH},
+	{"D19 delete answered 412: refetch", DAV_REC_DELETE_REMOTE, 412,
 	 DAV_REC_REFETCH},
-	{"D20 put 201 without strong etag: record (no etag)",
-	 DAV_REC_UPLOAD_CREATE, 201, false, DAV_REC_RECORD},
-	{"D20 put 204 without strong etag: record (no etag)",
-	 DAV_REC_UPLOAD_UPDATE, 204, false, DAV_REC_RECORD},
-	{"D21 delete 204: forget", DAV_REC_DELETE_REMOTE, 204, false,
+	{"D20 put 201 without strong etag: record, no etag",
+	 DAV_REC_UPLOAD_CREATE, 201, DAV_REC_RECORD},
+	{"D20 put 204 without strong etag: record, no etag",
+	 DAV_REC_UPLOAD_UPDATE, 204, DAV_REC_RECORD},
+	{"D21 delete 204: forget", DAV_REC_DELETE_REMOTE, 204,
 	 DAV_REC_FORGET},
-	{"D21 delete 404: forget", DAV_REC_DELETE_REMOTE, 404, false,
+	{"D21 delete 404: forget", DAV_REC_DELETE_REMOTE, 404,
 	 DAV_REC_FORGET},
-	{"D21 delete 410: forget", DAV_REC_DELETE_REMOTE, 410, false,
+	{"D21 delete 410: forget", DAV_REC_DELETE_REMOTE, 410,
 	 DAV_REC_FORGET},
-	{"D22 put 201 with etag: record", DAV_REC_UPLOAD_CREATE, 201, true,
+	{"D22 put 201 with etag: record", DAV_REC_UPLOAD_CREATE, 201,
 	 DAV_REC_RECORD},
-	{"D22 download 200: record", DAV_REC_DOWNLOAD, 200, true,
+	{"D22 download 200: record", DAV_REC_DOWNLOAD, 200,
 	 DAV_REC_RECORD},
-	{"D22 download 404 (gone meanwhile): refetch", DAV_REC_DOWNLOAD, 404,
-	 false, DAV_REC_REFETCH},
-	{"put 500: nothing, row kept", DAV_REC_UPLOAD_UPDATE, 500, false,
+	{"D22 download 404 (gone meanwhile): refetch", DAV_REC_DOWNLOAD, 404, DAV_REC_REFETCH},
+	{"put 500: nothing, row kept", DAV_REC_UPLOAD_UPDATE, 500,
 	 DAV_REC_NOTHING},
-	{"delete 403: nothing, row kept", DAV_REC_DELETE_REMOTE, 403, false,
+	{"delete 403: nothing, row kept", DAV_REC_DELETE_REMOTE, 403,
 	 DAV_REC_NOTHING},
 };
 /* clang-format on */
@@ -430,7 +428,7 @@ static const struct frow frows[] = {
 START_TEST(test_dav_rec_followup_table)
 {
 	const struct frow *t = &frows[_i];
-	enum dav_rec_kind got = dav_rec_followup(t->done, t->status, t->strong);
+	enum dav_rec_kind got = dav_rec_followup(t->done, t->status);
 
 	ck_assert_msg(got == t->want, "%s: got %d", t->name, (int)got);
 }
@@ -462,7 +460,7 @@ START_TEST(test_dav_rec_412_then_decide_again)
 	build(&upd, &it);
 	a = dav_rec_item_decide(&it);
 	ck_assert_int_eq(a.kind, DAV_REC_UPLOAD_UPDATE);
-	ck_assert_int_eq(dav_rec_followup(a.kind, 412, false), DAV_REC_REFETCH);
+	ck_assert_int_eq(dav_rec_followup(a.kind, 412), DAV_REC_REFETCH);
 	it.server.view = DAV_SERVER_CHANGED;
 	it.server.etag = "\"e2\"";
 	it.server.body_known = true;
@@ -477,7 +475,7 @@ START_TEST(test_dav_rec_412_then_decide_again)
 	build(&del, &it);
 	a = dav_rec_item_decide(&it);
 	ck_assert_int_eq(a.kind, DAV_REC_DELETE_REMOTE);
-	ck_assert_int_eq(dav_rec_followup(a.kind, 412, false), DAV_REC_REFETCH);
+	ck_assert_int_eq(dav_rec_followup(a.kind, 412), DAV_REC_REFETCH);
 	it.server.view = DAV_SERVER_CHANGED;
 	it.server.etag = "\"e2\"";
 	a = dav_rec_item_decide(&it);
@@ -502,7 +500,7 @@ START_TEST(test_dav_rec_weak_etag_then_refetch)
 	build(&t, &it);
 	a = dav_rec_item_decide(&it);
 	ck_assert_int_eq(a.kind, DAV_REC_UPLOAD_UPDATE);
-	ck_assert_int_eq(dav_rec_followup(a.kind, 204, false), DAV_REC_RECORD);
+	ck_assert_int_eq(dav_rec_followup(a.kind, 204), DAV_REC_RECORD);
 	/* the driver records: no etag, the local identity as uploaded */
 	it.row.etag = NULL;
 	it.row.id = it.local.id;
