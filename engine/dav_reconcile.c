@@ -34,14 +34,14 @@ same_sha(const unsigned char *a, const unsigned char *b)
 
 /* D8, D9 with D18: a write with If-Match needs a strong etag. */
 static struct dav_rec_action
-conditional(enum dav_rec_kind kind, unsigned rule, const struct dav_rec_row *r)
+conditional(enum dav_rec_kind kind, unsigned rule, const char *etag)
 {
 	struct dav_rec_action a;
 
-	if (!dav_rec_etag_strong(r->etag))
+	if (!dav_rec_etag_strong(etag))
 		return act(DAV_REC_REFETCH, 18);
 	a = act(kind, rule);
-	a.if_match = r->etag;
+	a.if_match = etag;
 	return a;
 }
 
@@ -87,6 +87,16 @@ dav_rec_item_decide(const struct dav_rec_item *it)
 		lv = DAV_LOCAL_SAME;
 		touched = true;
 	}
+	/* D23: a new etag over the row's body (a server re-serialised it) */
+	if (sv == DAV_SERVER_CHANGED && it->server.body_known &&
+	    same_sha(it->server.sha256, r->id.sha256)) {
+		if (lv == DAV_LOCAL_SAME)
+			return act(DAV_REC_RECORD, 23);
+		if (lv == DAV_LOCAL_CHANGED)
+			return conditional(DAV_REC_UPLOAD_UPDATE, 23,
+					   it->server.etag);
+		return conditional(DAV_REC_DELETE_REMOTE, 23, it->server.etag);
+	}
 	switch (sv) {
 	case DAV_SERVER_SAME:
 	case DAV_SERVER_UNKNOWN:
@@ -94,8 +104,8 @@ dav_rec_item_decide(const struct dav_rec_item *it)
 			return act(touched ? DAV_REC_RECORD : DAV_REC_NOTHING,
 				   touched ? 7 : 6);
 		if (lv == DAV_LOCAL_CHANGED)
-			return conditional(DAV_REC_UPLOAD_UPDATE, 8, r);
-		return conditional(DAV_REC_DELETE_REMOTE, 9, r);
+			return conditional(DAV_REC_UPLOAD_UPDATE, 8, r->etag);
+		return conditional(DAV_REC_DELETE_REMOTE, 9, r->etag);
 	case DAV_SERVER_CHANGED:
 	case DAV_SERVER_NEW:
 		if (lv == DAV_LOCAL_GONE)

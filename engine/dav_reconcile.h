@@ -81,6 +81,8 @@
  *      so the next write of that item is D18.
  *  D21 a DELETE answered 404 or 410: FORGET (gone already); 2xx: FORGET.
  *  D22 a PUT answered 2xx with a strong ETag, a download done: RECORD.
+ *  D23 row, server CHANGED with a known body equal to the row's (only the
+ *      etag moved): as D6 with RECORD, D8, D9, If-Match the new etag.
  *  S1  safety (vdirsyncer's rule): the local side now holds no item, the
  *      state had rows, the server still holds items: REFUSE_LOCAL_EMPTY.
  *  S2  the server now holds no item, the state had rows, the local side
@@ -197,7 +199,7 @@ struct dav_rec_action {
 /* True for a strong etag: not NULL, not "", not weak ("W/"). */
 bool dav_rec_etag_strong(const char *etag);
 
-/* The action for one item (D1-D18); item index 0. Borrows it. */
+/* The action for one item (D1-D18, D23); item index 0. Borrows it. */
 struct dav_rec_action dav_rec_item_decide(const struct dav_rec_item *it);
 
 /*

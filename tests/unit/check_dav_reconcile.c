@@ -125,6 +125,18 @@ static const struct drow drows[] = {
 	 DAV_SERVER_SAME, "W/\"e1\"", 0, CHG_L('b'), DAV_REC_REFETCH, 18, 0},
 	{"D18 row without etag, file same: nothing", ROW(NULL, 'a'),
 	 DAV_SERVER_UNKNOWN, NULL, 0, SAME_L('a'), DAV_REC_NOTHING, 6, 0},
+	{"D23 row, new etag over the same body, file same: record",
+	 ROW("\"e1\"", 'a'), DAV_SERVER_CHANGED, "\"e2\"", 'a', SAME_L('a'),
+	 DAV_REC_RECORD, 23, 0},
+	{"D23 row, new etag over the same body, file changed: update",
+	 ROW("\"e1\"", 'a'), DAV_SERVER_CHANGED, "\"e2\"", 'a', CHG_L('b'),
+	 DAV_REC_UPLOAD_UPDATE, 23, 0},
+	{"D23 row, new etag over the same body, file gone: delete",
+	 ROW("\"e1\"", 'a'), DAV_SERVER_CHANGED, "\"e2\"", 'a', GONE_L,
+	 DAV_REC_DELETE_REMOTE, 23, 0},
+	{"D23 row, new weak etag over the same body, file changed: refetch",
+	 ROW("\"e1\"", 'a'), DAV_SERVER_CHANGED, "W/\"e2\"", 'a', CHG_L('b'),
+	 DAV_REC_REFETCH, 18, 0},
 };
 /* clang-format on */
 
@@ -177,7 +189,9 @@ START_TEST(test_dav_rec_rules_table)
 		      t->name, (int)a.kind, a.rule, (int)t->want, t->rule);
 	if (a.kind == DAV_REC_UPLOAD_UPDATE || a.kind == DAV_REC_DELETE_REMOTE)
 		ck_assert_msg(a.if_match != NULL &&
-				      strcmp(a.if_match, t->retag) == 0,
+				      strcmp(a.if_match,
+					     t->rule == 23 ? t->setag
+							   : t->retag) == 0,
 			      "%s: if_match", t->name);
 	else
 		ck_assert_msg(a.if_match == NULL, "%s: if_match set", t->name);
