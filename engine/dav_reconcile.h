@@ -21,8 +21,9 @@
  * full listing. SAME: listed with the row's etag. CHANGED: listed with
  * another etag. NEW: listed, no row. UNKNOWN: a sync-collection with a
  * token lists only changes; an item it does not list is UNKNOWN, which
- * counts as SAME for every rule except that no delete and no download
- * ever follows from it.
+ * counts as SAME for every rule except that no local delete, no forget,
+ * no conflict and no download ever follows from it (a local edit or
+ * delete still goes out, guarded by If-Match: a 412 tells of a change).
  * Local view: GONE (no file), SAME (the row's identity: size, mtime_ns,
  * inode), CHANGED (another identity; the driver hashes the file), NEW (a
  * file with no row). CHANGED with the row's SHA-256 is SAME content (a
@@ -42,7 +43,9 @@
  * so a kill and a rerun write the same file, never a second one. The
  * driver writes the conflict copy first (temporary name, fsync, rename),
  * then the download. Both new with an equal body (D3), both changed to an
- * equal body (D12): no conflict, the row is recorded.
+ * equal body (D12): no conflict, the row is recorded. A CONFLICT decided
+ * without the server's body (not fetched yet) is decided again once the
+ * driver has fetched it, before the copy: equal bodies become D3 or D12.
  *
  * Rules (one line each; the unit test names its row after the rule):
  *  D1  no row, server NEW, local GONE: DOWNLOAD (create; no file there).
