@@ -24,10 +24,10 @@ OUT=$E2T_DIR/dav-out
 mkdir -p "$OUT"
 
 rad_mkcoll s alice contacts addressbook "My Contacts"
-rad_mkcoll s alice work addressbook "Work people"
+rad_mkcoll s alice office addressbook "Work people"
 rad_mkcoll s alice cal calendar "Calendar" "#FF2968FF"
 rad_fill s alice contacts 150 c
-rad_fill s alice work 3 w
+rad_fill s alice office 3 w
 rad_fill s alice cal 20 e
 
 # client ARGS: the driver against the HTTPS Radicale as alice
@@ -62,7 +62,7 @@ t_discover_card() {
 		has "$E2T_DIR/out" "^home=$U/alice/\$" &&
 		has "$E2T_DIR/out" '^confirmed=yes dav=.*addressbook' &&
 		has "$E2T_DIR/out" "^coll $U/alice/contacts/ name=My Contacts .*sync=yes multiget=yes" &&
-		has "$E2T_DIR/out" "^coll $U/alice/work/ name=Work people " &&
+		has "$E2T_DIR/out" "^coll $U/alice/office/ name=Work people " &&
 		want=$(grep -l VADDRESSBOOK "$R"/*/.Radicale.props |
 			awk -F/ -v u="$U" '{print u "/alice/" $(NF-1) "/"}' |
 			sort) &&
@@ -165,10 +165,10 @@ e2t_check "calendar-multiget: the events byte-identical" t_multiget_cal
 
 t_list() {
 	local sync
-	client "$U" sync "$U/alice/work/" || return 1
+	client "$U" sync "$U/alice/office/" || return 1
 	sync=$(grep '^changed ' "$E2T_DIR/out" | sort)
-	client "$U" list "$U/alice/work/" || return 1
-	[ "$(changed)" = "$(stored work)" ] &&
+	client "$U" list "$U/alice/office/" || return 1
+	[ "$(changed)" = "$(stored office)" ] &&
 		[ "$(grep '^changed ' "$E2T_DIR/out" | sort)" = "$sync" ]
 }
 e2t_check "Depth 1 listing: the items and etags sync-collection gives" t_list
@@ -200,16 +200,16 @@ sed 's/^/# /' "$E2T_DIR/big.ms" 2>/dev/null
 V=$E2T_DIR/new.vcf
 printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:put-1\r\nFN:Put One\r\nEND:VCARD\r\n' >"$V"
 t_put_create() {
-	client "$U" put "$U/alice/work/put-1.vcf" "$V" || return 1
+	client "$U" put "$U/alice/office/put-1.vcf" "$V" || return 1
 	has "$E2T_DIR/out" '^status=201 conflict=no etag="[0-9a-f]+" strong=yes$' &&
-		grep -q '^FN:Put One' "$R/work/put-1.vcf" &&
+		grep -q '^FN:Put One' "$R/office/put-1.vcf" &&
 		sed -n 's/.*etag=\([^ ]*\) .*/\1/p' "$E2T_DIR/out" >"$E2T_DIR/etag1"
 }
 e2t_check "PUT If-None-Match: * creates; strong ETag; the file in the storage" \
 	t_put_create
 
 t_put_create_again() {
-	client "$U" put "$U/alice/work/put-1.vcf" "$V" &&
+	client "$U" put "$U/alice/office/put-1.vcf" "$V" &&
 		has "$E2T_DIR/out" '^status=412 conflict=yes '
 }
 e2t_check "PUT If-None-Match: * on an existing item: 412, changed meanwhile" \
@@ -219,9 +219,9 @@ t_put_update() {
 	local old
 	old=$(cat "$E2T_DIR/etag1")
 	sed -i 's/Put One/Put Two/' "$V"
-	client "$U" put "$U/alice/work/put-1.vcf" "$V" "$old" || return 1
+	client "$U" put "$U/alice/office/put-1.vcf" "$V" "$old" || return 1
 	has "$E2T_DIR/out" '^status=20[14] conflict=no etag="[0-9a-f]+" strong=yes$' &&
-		grep -q '^FN:Put Two' "$R/work/put-1.vcf" &&
+		grep -q '^FN:Put Two' "$R/office/put-1.vcf" &&
 		sed -n 's/.*etag=\([^ ]*\) .*/\1/p' "$E2T_DIR/out" >"$E2T_DIR/etag2"
 }
 e2t_check "PUT If-Match with the current etag updates the storage file" \
@@ -230,37 +230,37 @@ e2t_check "PUT If-Match with the current etag updates the storage file" \
 t_put_stale() {
 	local old before
 	old=$(cat "$E2T_DIR/etag1")
-	before=$(sha256sum <"$R/work/put-1.vcf")
+	before=$(sha256sum <"$R/office/put-1.vcf")
 	sed -i 's/Put Two/Put Three/' "$V"
-	client "$U" put "$U/alice/work/put-1.vcf" "$V" "$old" || return 1
+	client "$U" put "$U/alice/office/put-1.vcf" "$V" "$old" || return 1
 	has "$E2T_DIR/out" '^status=412 conflict=yes ' &&
-		[ "$(sha256sum <"$R/work/put-1.vcf")" = "$before" ]
+		[ "$(sha256sum <"$R/office/put-1.vcf")" = "$before" ]
 }
 e2t_check "PUT If-Match with a stale etag: 412, the storage file unchanged" \
 	t_put_stale
 
 t_delete_stale() {
-	client "$U" delete "$U/alice/work/put-1.vcf" "$(cat "$E2T_DIR/etag1")" ||
+	client "$U" delete "$U/alice/office/put-1.vcf" "$(cat "$E2T_DIR/etag1")" ||
 		return 1
 	has "$E2T_DIR/out" '^status=412 conflict=yes ' &&
-		[ -e "$R/work/put-1.vcf" ]
+		[ -e "$R/office/put-1.vcf" ]
 }
 e2t_check "DELETE If-Match with a stale etag: 412, the file stays" \
 	t_delete_stale
 
 t_delete() {
-	client "$U" delete "$U/alice/work/put-1.vcf" "$(cat "$E2T_DIR/etag2")" ||
+	client "$U" delete "$U/alice/office/put-1.vcf" "$(cat "$E2T_DIR/etag2")" ||
 		return 1
 	has "$E2T_DIR/out" '^status=20[04] conflict=no ' &&
-		[ ! -e "$R/work/put-1.vcf" ]
+		[ ! -e "$R/office/put-1.vcf" ]
 }
 e2t_check "DELETE If-Match with the current etag: gone from the storage" \
 	t_delete
 
 t_get() {
-	client "$U" get "$U/alice/work/w-1.vcf" || return 1
+	client "$U" get "$U/alice/office/w-1.vcf" || return 1
 	has "$E2T_DIR/out" '^etag="[0-9a-f]+" len=[0-9]+$' &&
-		cmp "$R/work/w-1.vcf" "$OUT/get"
+		cmp "$R/office/w-1.vcf" "$OUT/get"
 }
 e2t_check "GET of one item: the storage file's bytes" t_get
 

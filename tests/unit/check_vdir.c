@@ -198,9 +198,9 @@ struct coll_row {
 };
 
 static const struct coll_row coll_rows[] = {
-	{"/dav/calendars/alice/work/", 0, "work"},
-	{"/dav/calendars/alice/work", 0, "work"},
-	{"/dav/calendars/alice/work/", 2, "work~3"},
+	{"/dav/calendars/alice/office/", 0, "office"},
+	{"/dav/calendars/alice/office", 0, "office"},
+	{"/dav/calendars/alice/office/", 2, "office~3"},
 	{"/c/My%20Cal/", 0, "H"},
 	{"/c/.hidden/", 0, "H"},
 	{"/c/href-abc/", 0, "H"},
