@@ -6,7 +6,7 @@
  */
 /* fuzz-sources: transports/dav.c transports/dav_xml.c transports/http.c */
 /* fuzz-sources: transports/xport_tls.c transports/xport_tcp.c */
-/* fuzz-sources: engine/err.c */
+/* fuzz-sources: transports/xml_read.c engine/err.c */
 /* fuzz-pkgs: libcurl libssl libcrypto libxml-2.0 */
 #include "config.h"
 
