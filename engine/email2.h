@@ -199,7 +199,11 @@ struct e2_account {
 	bool out_ssl_required;  /* TAGPROPS/812C000B */
 };
 
-#define E2_SYNC_MAIL 0x2u
+/* SYNCINGCONTENTTYPES bits email2 syncs (the spec lists more) */
+#define E2_SYNC_CONTACTS 0x1u     /* CardDAV, CONTACTSSERVER (issue 10) */
+#define E2_SYNC_MAIL 0x2u         /* IMAP4 or POP3, INSERVER */
+#define E2_SYNC_APPOINTMENTS 0x4u /* CalDAV VEVENT, CALENDARSERVER */
+#define E2_SYNC_TASKS 0x8u        /* CalDAV VTODO, CALENDARSERVER */
 
 /* Loads one account. Errors: E2_EINVAL (no such GUID), E2_ESTORE, E2_ENOMEM */
 enum e2_status e2_account_load(struct e2_store *st, const char *guid,
@@ -664,6 +668,46 @@ struct e2_sync_opts {
 	bool dry_run;
 	e2_sync_preview_fn preview; /* NULL: none */
 	void *preview_ctx;
+	/*
+	 * Issue 10: the E2_SYNC_* content types to sync in this run, within
+	 * the account's SYNCINGCONTENTTYPES (a bit the account does not name
+	 * is ignored); 0: every type the account names. The daemon passes
+	 * the types whose schedule (LINGER, *SYNCSCHEDULE) is due.
+	 */
+	unsigned content;
+	/*
+	 * Issue 10: the user's --force-delete: a collection that became
+	 * empty on one side empties the other (the safety check S1/S2 of
+	 * dav_reconcile.h is skipped).
+	 */
+	bool force_delete;
+};
+
+/*
+ * Issue 10: one content type's part of a run (contacts: CardDAV; calendars:
+ * CalDAV, Appointments and Tasks together). Counts are items (vCards,
+ * iCalendar objects) and are durable when counted.
+ */
+struct e2_dav_stats {
+	bool tried;            /* the type was due and synced this run */
+	enum e2_status status; /* E2_OK or what stopped the type */
+	char error[256];       /* "" when status is E2_OK */
+	/*
+	 * "ok"; "not-found" (no server provisioned and discovery found
+	 * none: reported, not a failure of the account's mail); "failed";
+	 * "partial" (some items or collections skipped or refused).
+	 */
+	char state[16];
+	char url[256];      /* the context URL used (no userinfo), "" if none */
+	size_t collections; /* synced */
+	size_t unchanged;   /* of those: token or ctag unchanged */
+	size_t downloaded;  /* items written to the vdir */
+	size_t uploaded;    /* items PUT to the server */
+	size_t deleted_local, deleted_server;
+	size_t conflicts;     /* local copies kept as *.conflict-<sha12> */
+	size_t refused;       /* collections refused by the safety check */
+	size_t skipped;       /* items or collections skipped (in skip[]) */
+	bool cleartext_login; /* credentials crossed plain HTTP */
 };
 
 /*
@@ -724,6 +768,8 @@ struct e2_sync_stats {
 	char progress_folder[256];
 	size_t progress_done;
 	size_t progress_total;
+	/* issue 10: contacts and calendars (e2_sync_opts.content) */
+	struct e2_dav_stats contacts, calendars;
 };
 
 /*
