@@ -5,10 +5,12 @@
 #define E2_DAV_ACCOUNT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "email2.h"
 #include "transports/dav.h"
+#include "transports/dns_srv.h"
 
 /*
  * From the account's nodes to an open, discovered DAV session (issue 10):
@@ -49,5 +51,84 @@ enum e2_status dav_account_open(const struct e2_account *a, enum dav_kind kind,
 				struct dav_discovery **d_out,
 				struct e2_dav_report *rep, bool *cleartext_out,
 				struct e2_err *err);
+
+/* ---- the endpoint plan (pure, tests/unit/check_dav_account.c) ---- */
+
+#define DAV_SERVER_MAX 2048u /* bytes of a server node's value */
+#define DAV_URL_MAX 512
+#define DAV_PLAN_MAX (2 * DNS_SRV_MAX + 4)
+
+/* A server node's value, split (dav_plan_server_parse()). */
+struct dav_server {
+	int scheme; /* 0: none given (host forms), 1: https://, 2: http:// */
+	char host[256];         /* an IPv6 literal without its brackets */
+	uint16_t port;          /* 0: the scheme's default (443, 80) */
+	char path[DAV_URL_MAX]; /* "/" when none */
+};
+
+/*
+ * CONTACTSSERVER / CALENDARSERVER: "host", "host:port", "[v6]:port", or
+ * an https:// or http:// URL whose path is the context path. Refused
+ * (E2_EINVAL naming node): empty, over DAV_SERVER_MAX bytes, controls or
+ * spaces, userinfo ("user@"), any other scheme, a query or fragment, a
+ * host that is not a host name or an IP literal, a bad port.
+ */
+enum e2_status dav_plan_server_parse(const char *value, const char *node,
+				     struct dav_server *out,
+				     struct e2_err *err);
+
+/* One URL of the plan. */
+struct dav_endpoint {
+	char url[DAV_URL_MAX];
+	char host[256]; /* whose pin applies */
+	bool https;
+	/*
+	 * An http:// twin of the https:// endpoint before it (same host,
+	 * port and path): tried only after a failure there that
+	 * chain_may_fall_back() accepts (connect, timeout, TLS handshake).
+	 */
+	bool twin;
+	bool cleartext_ok;  /* Basic may cross plain HTTP (http_policy) */
+	char found_by[320]; /* the report's "found by" */
+};
+
+struct dav_plan {
+	struct dav_endpoint ep[DAV_PLAN_MAX];
+	size_t n;
+	bool discovered; /* no server node: RFC 6764 candidates */
+	bool tls_required;
+	char note[320]; /* a rung left out and why, "" */
+};
+
+/* What the plan is made of; strings borrowed. */
+struct dav_plan_input {
+	enum dav_kind kind;
+	const char *server;    /* the node's value, NULL or "": absent */
+	bool requiressl;       /* *REQUIRESSL */
+	bool in_ssl_required;  /* TAGPROPS/8128000B: same credentials */
+	const char *replyaddr; /* REPLYADDR, for discovery's domain */
+	const char *inserver;  /* INSERVER's host, discovery's last try */
+	/* discovery's DNS answers (read only when server is absent) */
+	const struct dns_srv_set *srv_tls;   /* _carddavs / _caldavs */
+	const char *srv_tls_path;            /* its TXT path=, NULL: none */
+	const struct dns_srv_set *srv_plain; /* _carddav / _caldav */
+	const char *srv_plain_path;
+};
+
+/*
+ * The endpoints for in, in the order to try (the rules are in
+ * dav_account.c's header comment). An empty plan (no server node and
+ * nothing to discover from) is E2_OK with out->n 0: "not-found".
+ * Errors: E2_EINVAL (a server node that cannot be used, or an http://
+ * URL while *REQUIRESSL is 1, naming both nodes).
+ */
+enum e2_status dav_plan_build(const struct dav_plan_input *in,
+			      struct dav_plan *out, struct e2_err *err);
+
+/* The domain of an address (after its last '@'), NULL when none. */
+const char *dav_plan_domain(const char *replyaddr);
+
+/* SRV names of kind: "_carddavs._tcp." etc. */
+const char *dav_plan_srv_prefix(enum dav_kind kind, bool tls);
 
 #endif /* E2_DAV_ACCOUNT_H */
