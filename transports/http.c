@@ -44,6 +44,7 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -584,6 +585,27 @@ http_tls_time(const ASN1_TIME *t, char *dst, size_t dstlen)
 		dst[0] = '\0';
 }
 
+/* A certificate name as the mail side prints it (xport_tls.c). */
+static void
+http_tls_name(const X509_NAME *name, char *dst, size_t dstlen)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+
+	dst[0] = '\0';
+	if (b == NULL || name == NULL)
+		goto out;
+	if (X509_NAME_print_ex(b, name, 0,
+			       XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) < 0)
+		goto out;
+	n = BIO_get_mem_data(b, &p);
+	if (n > 0)
+		(void)e2_quote(dst, dstlen, p, (size_t)n);
+out:
+	BIO_free(b);
+}
+
 /*
  * The leaf the server presented, for the report (issue 10: conntest shows
  * and --pin pins what a DAV server presented, also when it did not
@@ -601,10 +623,10 @@ http_tls_note(struct http_session *s, SSL *ssl, X509 *leaf)
 	if (c != NULL)
 		(void)snprintf(t->cipher, sizeof(t->cipher), "%s",
 			       SSL_CIPHER_get_name(c));
-	(void)X509_NAME_oneline(X509_get_subject_name(leaf), t->cert_subject,
-				(int)sizeof(t->cert_subject));
-	(void)X509_NAME_oneline(X509_get_issuer_name(leaf), t->cert_issuer,
-				(int)sizeof(t->cert_issuer));
+	http_tls_name(X509_get_subject_name(leaf), t->cert_subject,
+		      sizeof(t->cert_subject));
+	http_tls_name(X509_get_issuer_name(leaf), t->cert_issuer,
+		      sizeof(t->cert_issuer));
 	xport_fp_format(s->leaf, t->cert_sha256);
 	http_tls_time(X509_get0_notBefore(leaf), t->cert_not_before,
 		      sizeof(t->cert_not_before));
