@@ -372,6 +372,20 @@ dav_plan_build(const struct dav_plan_input *in, struct dav_plan *out,
 	return E2_OK;
 }
 
+enum dav_plan_step
+dav_plan_next(const struct dav_endpoint *ep, bool first, enum e2_status prev)
+{
+	if (first)
+		return DAV_PLAN_TRY;
+	/* P3: only a dead or broken https port falls back to http */
+	if (ep->twin)
+		return chain_may_fall_back(prev) ? DAV_PLAN_TRY : DAV_PLAN_SKIP;
+	/* P7: the same credentials are not tried elsewhere once rejected */
+	if (prev == E2_EAUTH || prev == E2_ENOMEM)
+		return DAV_PLAN_STOP;
+	return DAV_PLAN_TRY;
+}
+
 /* ---- carrying it out ---------------------------------------------------- */
 
 /* The DNS answers of P6 (a lookup that fails is "no record"). */
@@ -674,10 +688,12 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 	}
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct dav_endpoint *ep = &plan->ep[i];
+		enum dav_plan_step step = dav_plan_next(ep, i == 0, prev);
 		struct e2_dav_attempt *at;
 
-		if (i > 0 && ep->twin && !chain_may_fall_back(prev)) {
-			/* P3: only a dead or broken https port falls back */
+		if (step == DAV_PLAN_STOP)
+			break;
+		if (step == DAV_PLAN_SKIP) {
 			if (rep->note[0] == '\0')
 				(void)snprintf(rep->note, sizeof(rep->note),
 					       "%s not tried: https failed "
@@ -686,9 +702,6 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 					       ep->url, e2_status_name(prev));
 			continue;
 		}
-		/* P7 */
-		if (i > 0 && (prev == E2_EAUTH || prev == E2_ENOMEM))
-			break;
 		if (rep->n_attempts == E2_DAV_ATTEMPTS_MAX)
 			break;
 		at = &rep->attempts[rep->n_attempts++];

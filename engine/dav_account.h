@@ -38,9 +38,12 @@ struct dav_open_opts {
  * also on failure: it is the connection test's report for that type.
  * *s_out and *d_out are the caller's (dav_session_free(),
  * dav_discovery_free()). *cleartext_out (may be NULL): the credentials
- * crossed plain HTTP. Errors: E2_EINVAL (nothing to connect to: no server
- * node and discovery found none, rep->state "not-found"; or a server
- * node that cannot be used, named), the transport's (E2_ERESOLVE,
+ * crossed plain HTTP. rep->state "not-found" (no server node, and no
+ * candidate or every candidate failed as a host without the service)
+ * is not a failure of the account: callers check the state, not only
+ * the code. Errors: E2_EINVAL (no server node and nothing to discover
+ * from, "not-found"; or a server node that cannot be used, named), the
+ * last attempt's (E2_ERESOLVE,
  * E2_ECONNECT, E2_ETIMEOUT, E2_ETLS, E2_ECERT, E2_EAUTH, E2_EINSECURE,
  * E2_EPROTO), E2_ENOMEM.
  */
@@ -124,6 +127,22 @@ struct dav_plan_input {
  */
 enum e2_status dav_plan_build(const struct dav_plan_input *in,
 			      struct dav_plan *out, struct e2_err *err);
+
+enum dav_plan_step {
+	DAV_PLAN_TRY = 0, /* try this endpoint */
+	DAV_PLAN_SKIP,    /* an http twin after a failure that never falls
+			     back (P3): not tried, the report's note says so */
+	DAV_PLAN_STOP,    /* nothing more is tried (P7) */
+};
+
+/*
+ * Whether endpoint ep of a plan is tried after the one before it failed
+ * with prev (ignored for the first, first true): an http twin only after
+ * chain_may_fall_back(prev) (P3); another candidate after anything but
+ * E2_EAUTH or E2_ENOMEM (P7). Pure.
+ */
+enum dav_plan_step dav_plan_next(const struct dav_endpoint *ep, bool first,
+				 enum e2_status prev);
 
 /* The domain of an address (after its last '@'), NULL when none. */
 const char *dav_plan_domain(const char *replyaddr);

@@ -234,6 +234,48 @@ out:
 }
 END_TEST
 
+/* P3 and P7: what is tried after a failure. */
+static const struct {
+	const char *name;
+	bool twin, first;
+	enum e2_status prev;
+	enum dav_plan_step want;
+} next_rows[] = {
+	{"the first endpoint is always tried", false, true, E2_ECERT,
+	 DAV_PLAN_TRY},
+	{"P3 http twin after a TLS handshake failure", true, false, E2_ETLS,
+	 DAV_PLAN_TRY},
+	{"P3 http twin after connect refused", true, false, E2_ECONNECT,
+	 DAV_PLAN_TRY},
+	{"P3 http twin after a timeout", true, false, E2_ETIMEOUT,
+	 DAV_PLAN_TRY},
+	{"P3 never http after a certificate failure", true, false, E2_ECERT,
+	 DAV_PLAN_SKIP},
+	{"P3 never http after rejected credentials", true, false, E2_EAUTH,
+	 DAV_PLAN_SKIP},
+	{"P3 never http after a protocol error", true, false, E2_EPROTO,
+	 DAV_PLAN_SKIP},
+	{"P7 next candidate after a certificate failure", false, false,
+	 E2_ECERT, DAV_PLAN_TRY},
+	{"P7 next candidate after no such name", false, false, E2_ERESOLVE,
+	 DAV_PLAN_TRY},
+	{"P7 no candidate after rejected credentials", false, false, E2_EAUTH,
+	 DAV_PLAN_STOP},
+};
+
+START_TEST(test_dav_account_plan_next)
+{
+	struct dav_endpoint ep;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.twin = next_rows[_i].twin;
+	ep.https = !ep.twin;
+	ck_assert_msg(dav_plan_next(&ep, next_rows[_i].first,
+				    next_rows[_i].prev) == next_rows[_i].want,
+		      "%s", next_rows[_i].name);
+}
+END_TEST
+
 static const struct {
 	const char *addr, *domain;
 } domain_rows[] = {
@@ -478,6 +520,8 @@ dav_account_suite(void)
 	tcase_add_checked_fixture(tp, setup_srv, NULL);
 	tcase_add_loop_test(tp, test_dav_account_plan, 0,
 			    (int)(sizeof(plan_rows) / sizeof(plan_rows[0])));
+	tcase_add_loop_test(tp, test_dav_account_plan_next, 0,
+			    (int)(sizeof(next_rows) / sizeof(next_rows[0])));
 	tcase_add_loop_test(
 		tp, test_dav_account_plan_domain, 0,
 		(int)(sizeof(domain_rows) / sizeof(domain_rows[0])));
