@@ -627,7 +627,7 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 		 struct dav_discovery **d_out, struct e2_dav_report *rep,
 		 bool *cleartext_out, struct e2_err *err)
 {
-	struct e2_dav_report local;
+	struct e2_dav_report *local = NULL;
 	struct dav_plan_input in = {0};
 	struct dav_plan *plan = NULL;
 	struct dav_account_dns *dns = NULL;
@@ -637,8 +637,13 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 	enum e2_status rc = E2_EINVAL, prev = E2_OK;
 	bool all_absent = true;
 
-	if (rep == NULL)
-		rep = &local;
+	if (rep == NULL) {
+		/* on the heap: about 40 KB, too much for a runner thread */
+		local = calloc(1, sizeof(*local));
+		if (local == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+		rep = local;
+	}
 	memset(rep, 0, sizeof(*rep));
 	rep->tested = true;
 	rep->state = "failed";
@@ -743,5 +748,6 @@ out:
 	}
 	free(dns);
 	free(plan);
+	free(local);
 	return rc;
 }

@@ -298,6 +298,49 @@ START_TEST(test_dav_account_plan_domain)
 }
 END_TEST
 
+/* dav_account_open() without any network: a refused node, nothing to
+ * discover from. rep NULL is allowed. */
+START_TEST(test_dav_account_open_no_network)
+{
+	struct e2_account *a = e2_account_new();
+	struct e2_dav_report *rep = calloc(1, sizeof(*rep));
+	struct dav_open_opts o = {0};
+	struct dav_session *s = NULL;
+	struct dav_discovery *d = NULL;
+	struct e2_err err;
+	bool clear = true;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(rep);
+	a->contactsserver = strdup("https://bob:secret@dav.example.org/");
+	e2_err_clear(&err);
+	ck_assert_int_eq(dav_account_open(a, DAV_KIND_CARD, &o, &s, &d, NULL,
+					  &clear, &err),
+			 E2_EINVAL);
+	ck_assert(!clear);
+	e2_err_clear(&err);
+	ck_assert_int_eq(
+		dav_account_open(a, DAV_KIND_CARD, &o, &s, &d, rep, NULL, &err),
+		E2_EINVAL);
+	ck_assert(rep->tested && !rep->ok);
+	ck_assert_str_eq(rep->state, "failed");
+	ck_assert_str_eq(rep->node, "CONTACTSSERVER");
+	ck_assert_uint_eq(rep->n_attempts, 0);
+	ck_assert_ptr_nonnull(strstr(rep->error, "userinfo"));
+	/* no node, no REPLYADDR domain, no INSERVER: not-found, no DNS */
+	e2_err_clear(&err);
+	ck_assert_int_eq(
+		dav_account_open(a, DAV_KIND_CAL, &o, &s, &d, rep, NULL, &err),
+		E2_EINVAL);
+	ck_assert_str_eq(rep->state, "not-found");
+	ck_assert_str_eq(rep->node, "CALENDARSERVER");
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_null(d);
+	free(rep);
+	e2_account_free(&a);
+}
+END_TEST
+
 /* ---- DNS answers --------------------------------------------------------- */
 
 struct msg {
@@ -525,6 +568,7 @@ dav_account_suite(void)
 	tcase_add_loop_test(
 		tp, test_dav_account_plan_domain, 0,
 		(int)(sizeof(domain_rows) / sizeof(domain_rows[0])));
+	tcase_add_test(tp, test_dav_account_open_no_network);
 	suite_add_tcase(s, tp);
 	tcase_add_test(td, test_dns_srv_order_priority_then_weight);
 	tcase_add_test(td, test_dns_srv_root_target_is_no_service);
