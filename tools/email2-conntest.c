@@ -479,6 +479,36 @@ conntest_pin(const struct conntest_args *args, struct e2_store *st,
 	return e2_conntest_run(a, opts, rep, err);
 }
 
+/* issue 10: the same hint for a DAV host whose pinned certificate
+ * changed (*said: the host hinted last, to say it once) */
+static void
+conntest_hint_repin_dav(struct e2_store *st, const struct e2_account *a,
+			const struct e2_dav_report *r, const char **said)
+{
+	char pin[72];
+	bool found = false;
+
+	if (st == NULL || !r->tested || r->ok || r->status != E2_ECERT)
+		return;
+	for (size_t k = 0; k < r->n_attempts && k < E2_DAV_ATTEMPTS_MAX; k++) {
+		const struct e2_dav_attempt *at = &r->attempts[k];
+
+		if (at->result != E2_ECERT || at->cert_sha256[0] == '\0' ||
+		    (*said != NULL && strcasecmp(*said, at->host) == 0))
+			continue;
+		if (e2_pin_get(st, a->guid, at->host, pin, NULL, &found,
+			       NULL) != E2_OK ||
+		    !found || strcmp(pin, at->cert_sha256) == 0)
+			continue;
+		fprintf(stderr,
+			"%s: %s presented %s, not the pinned %s; once you "
+			"have checked it: %s --pin %s '%s'\n",
+			CONNTEST_NAME, at->host, at->cert_sha256, pin,
+			CONNTEST_NAME, at->cert_sha256, a->guid);
+		*said = at->host;
+	}
+}
+
 /*
  * After a run: for each host whose pin the server's certificate no longer
  * matches, the command that pins the new one, on stderr (never done for
@@ -516,6 +546,8 @@ conntest_hint_repin(struct e2_store *st, const struct e2_account *a,
 			CONNTEST_NAME, at->cert_sha256, a->guid);
 		said = s->host;
 	}
+	conntest_hint_repin_dav(st, a, &rep->contacts, &said);
+	conntest_hint_repin_dav(st, a, &rep->calendars, &said);
 }
 
 /* --unpin[=HOST]: 0 when a pin was removed, 1 when there was none. */

@@ -193,6 +193,30 @@ t_pin_radicale() {
 e2t_check "--pin of the Radicale certificate: pinned for the DAV host, then trusted" \
 	t_pin_radicale
 
+# the pin of the previous check replaced behind its back: another
+# certificate is pinned now, Radicale's is refused before any request,
+# and the tool says how to re-pin
+t_pin_changed() {
+	local other
+	other=$(openssl x509 -in "$E2T_CERT_DIR/selfsigned.crt" -noout \
+		-fingerprint -sha256 | sed 's/^.*=//; s/://g; s/^/SHA256:/')
+	"$E2T_PY" - "$STORE/accounts.db" "$other" <<'PY' || return 1
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE tls_pins SET sha256 = ?", (sys.argv[2],)).rowcount
+db.commit()
+sys.exit(0 if n == 1 else 1)
+PY
+	mark s
+	ct --json --contacts && rc_is 1 &&
+		j 'd["contacts"]["status"] == "ecert" and "changed" in d["contacts"]["error"]' &&
+		j 'not d["contacts"]["attempts"][0]["cert_pinned"] and d["contacts"]["attempts"][0]["cert_sha256"] != "'"$other"'"' &&
+		has "$E2T_DIR/ct.err" "presented SHA256:[0-9A-F]{64}, not the pinned $other; once you have checked it: email2-conntest --pin" &&
+		[ "$(requests s)" = 0 ]
+}
+e2t_check "a DAV pin that no longer matches: ecert, no request, the re-pin hint" \
+	t_pin_changed
+
 t_text_both_types() {
 	provision CONTACTSSERVER="https://$HS/$U/" CALENDARSERVER="$HS"
 	ct --contacts --calendars && rc_is 0 &&
