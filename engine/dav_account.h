@@ -5,10 +5,12 @@
 #define E2_DAV_ACCOUNT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "email2.h"
 #include "transports/dav.h"
+#include "transports/dns_srv.h"
 
 /*
  * From the account's nodes to an open, discovered DAV session (issue 10):
@@ -36,9 +38,12 @@ struct dav_open_opts {
  * also on failure: it is the connection test's report for that type.
  * *s_out and *d_out are the caller's (dav_session_free(),
  * dav_discovery_free()). *cleartext_out (may be NULL): the credentials
- * crossed plain HTTP. Errors: E2_EINVAL (nothing to connect to: no server
- * node and discovery found none, rep->state "not-found"; or a server
- * node that cannot be used, named), the transport's (E2_ERESOLVE,
+ * crossed plain HTTP. rep->state "not-found" (no server node, and no
+ * candidate or every candidate failed as a host without the service)
+ * is not a failure of the account: callers check the state, not only
+ * the code. Errors: E2_EINVAL (no server node and nothing to discover
+ * from, "not-found"; or a server node that cannot be used, named), the
+ * last attempt's (E2_ERESOLVE,
  * E2_ECONNECT, E2_ETIMEOUT, E2_ETLS, E2_ECERT, E2_EAUTH, E2_EINSECURE,
  * E2_EPROTO), E2_ENOMEM.
  */
@@ -49,5 +54,100 @@ enum e2_status dav_account_open(const struct e2_account *a, enum dav_kind kind,
 				struct dav_discovery **d_out,
 				struct e2_dav_report *rep, bool *cleartext_out,
 				struct e2_err *err);
+
+/* ---- the endpoint plan (pure, tests/unit/check_dav_account.c) ---- */
+
+#define DAV_SERVER_MAX 2048u /* bytes of a server node's value */
+#define DAV_URL_MAX 512
+#define DAV_PLAN_MAX (2 * DNS_SRV_MAX + 4)
+
+/* A server node's value, split (dav_plan_server_parse()). */
+struct dav_server {
+	int scheme; /* 0: none given (host forms), 1: https://, 2: http:// */
+	char host[256];         /* an IPv6 literal without its brackets */
+	uint16_t port;          /* 0: the scheme's default (443, 80) */
+	char path[DAV_URL_MAX]; /* "/" when none */
+};
+
+/*
+ * CONTACTSSERVER / CALENDARSERVER: "host", "host:port", "[v6]:port", or
+ * an https:// or http:// URL whose path is the context path. Refused
+ * (E2_EINVAL naming node): empty, over DAV_SERVER_MAX bytes, controls or
+ * spaces, userinfo ("user@"), any other scheme, a query or fragment, a
+ * host that is not a host name or an IP literal, a bad port.
+ */
+enum e2_status dav_plan_server_parse(const char *value, const char *node,
+				     struct dav_server *out,
+				     struct e2_err *err);
+
+/* One URL of the plan. */
+struct dav_endpoint {
+	char url[DAV_URL_MAX];
+	char host[256]; /* whose pin applies */
+	bool https;
+	/*
+	 * An http:// twin of the https:// endpoint before it (same host,
+	 * port and path): tried only after a failure there that
+	 * chain_may_fall_back() accepts (connect, timeout, TLS handshake).
+	 */
+	bool twin;
+	bool cleartext_ok;  /* Basic may cross plain HTTP (http_policy) */
+	char found_by[320]; /* the report's "found by" */
+};
+
+struct dav_plan {
+	struct dav_endpoint ep[DAV_PLAN_MAX];
+	size_t n;
+	bool discovered; /* no server node: RFC 6764 candidates */
+	bool tls_required;
+	char note[320]; /* a rung left out and why, "" */
+};
+
+/* What the plan is made of; strings borrowed. */
+struct dav_plan_input {
+	enum dav_kind kind;
+	const char *server;    /* the node's value, NULL or "": absent */
+	bool requiressl;       /* *REQUIRESSL */
+	bool in_ssl_required;  /* TAGPROPS/8128000B: same credentials */
+	const char *replyaddr; /* REPLYADDR, for discovery's domain */
+	const char *inserver;  /* INSERVER's host, discovery's last try */
+	/* discovery's DNS answers (read only when server is absent) */
+	const struct dns_srv_set *srv_tls;   /* _carddavs / _caldavs */
+	const char *srv_tls_path;            /* its TXT path=, NULL: none */
+	const struct dns_srv_set *srv_plain; /* _carddav / _caldav */
+	const char *srv_plain_path;
+};
+
+/*
+ * The endpoints for in, in the order to try (the rules are in
+ * dav_account.c's header comment). An empty plan (no server node and
+ * nothing to discover from) is E2_OK with out->n 0: "not-found".
+ * Errors: E2_EINVAL (a server node that cannot be used, or an http://
+ * URL while *REQUIRESSL is 1, naming both nodes).
+ */
+enum e2_status dav_plan_build(const struct dav_plan_input *in,
+			      struct dav_plan *out, struct e2_err *err);
+
+enum dav_plan_step {
+	DAV_PLAN_TRY = 0, /* try this endpoint */
+	DAV_PLAN_SKIP,    /* an http twin after a failure that never falls
+			     back (P3): not tried, the report's note says so */
+	DAV_PLAN_STOP,    /* nothing more is tried (P7) */
+};
+
+/*
+ * Whether endpoint ep of a plan is tried after the one before it failed
+ * with prev (ignored for the first, first true): an http twin only after
+ * chain_may_fall_back(prev) (P3); another candidate after anything but
+ * E2_EAUTH or E2_ENOMEM (P7). Pure.
+ */
+enum dav_plan_step dav_plan_next(const struct dav_endpoint *ep, bool first,
+				 enum e2_status prev);
+
+/* The domain of an address (after its last '@'), NULL when none. */
+const char *dav_plan_domain(const char *replyaddr);
+
+/* SRV names of kind: "_carddavs._tcp." etc. */
+const char *dav_plan_srv_prefix(enum dav_kind kind, bool tls);
 
 #endif /* E2_DAV_ACCOUNT_H */

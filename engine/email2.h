@@ -540,10 +540,77 @@ struct e2_side_report {
 	double elapsed_ms;
 };
 
+/*
+ * Issue 10: one content type's connection test (contacts: CardDAV;
+ * calendars: CalDAV), filled by dav_account_open() (engine/dav_account.h).
+ * Strings are "" when unknown; server text is untrusted (printed quoted).
+ */
+#define E2_DAV_ATTEMPTS_MAX 12
+#define E2_DAV_COLLS_MAX 16
+
+/* One URL of the endpoint plan, tried. */
+struct e2_dav_attempt {
+	char url[512]; /* never userinfo: refused before any attempt */
+	char host[256];
+	enum e2_status result;
+	char error[256];
+	bool https;
+	bool tls; /* a TLS session was established */
+	char tls_version[16];
+	char cipher[64];
+	char cert_subject[256];
+	char cert_issuer[256];
+	bool cert_verified;
+	char verify_result[128];
+	char cert_sha256[72]; /* "" when no certificate was seen */
+	char cert_not_before[24];
+	char cert_not_after[24];
+	bool cert_pinned;
+	enum e2_login login;
+	bool cleartext_login; /* credentials crossed plain HTTP */
+	double elapsed_ms;
+};
+
+/* One addressbook or calendar the discovery found. */
+struct e2_dav_collection {
+	char displayname[256];
+	char href[512];
+	char components[64];  /* CalDAV: "VEVENT VTODO", "" for CardDAV */
+	bool sync_collection; /* RFC 6578 REPORT supported */
+};
+
+struct e2_dav_report {
+	bool tested;
+	bool ok;
+	const char *state;     /* "ok", "not-found", "failed"; static */
+	enum e2_status status; /* the verdict's cause when !ok */
+	char error[256];
+	const char *node; /* "CONTACTSSERVER" or "CALENDARSERVER"; static */
+	/* how the server was found: the node's value, "SRV NAME", or
+	 * "well-known DOMAIN" */
+	char found_by[320];
+	bool tls_required; /* *REQUIRESSL 1 or TAGPROPS/8128000B */
+	char note[320];    /* a rung not tried and why, "" when none */
+	size_t n_attempts;
+	struct e2_dav_attempt attempts[E2_DAV_ATTEMPTS_MAX];
+	/* discovery steps */
+	char context_url[512];
+	char principal_url[512];
+	char home_url[512];
+	bool dav_confirmed;   /* OPTIONS names addressbook / calendar-access */
+	size_t n_collections; /* found; at most E2_DAV_COLLS_MAX listed */
+	struct e2_dav_collection collections[E2_DAV_COLLS_MAX];
+	bool cleartext; /* the login crossed plain HTTP */
+	double elapsed_ms;
+};
+
 struct e2_conntest_report {
 	bool ok;
 	struct e2_side_report in;
 	struct e2_side_report out;
+	/* issue 10: the account's content types (SYNCINGCONTENTTYPES) */
+	struct e2_dav_report contacts;
+	struct e2_dav_report calendars;
 };
 
 struct e2_conntest_opts {
@@ -552,6 +619,10 @@ struct e2_conntest_opts {
 	unsigned timeout_ms; /* per attempt; 0 means 10000 */
 	bool test_in;
 	bool test_out;
+	/* issue 10: CardDAV and CalDAV (email2-conntest --contacts,
+	 * --calendars); the verdict counts them unless "not-found" */
+	bool test_contacts;
+	bool test_calendars;
 	/* the store the account came from, for its pins; NULL: no pins */
 	struct e2_store *store;
 	/*
@@ -604,10 +675,11 @@ enum e2_status e2_pin_delete(struct e2_store *st, const char *guid,
 			     const char *host, size_t *n_out,
 			     struct e2_err *err);
 
-/* The hosts e2_pin_seen() pinned: at most one per side. */
+/* The hosts e2_pin_seen() pinned: at most one per side (in, out,
+ * contacts, calendars). */
 struct e2_pin_result {
 	size_t n;
-	char host[2][256];
+	char host[4][256];
 };
 /*
  * Pins fp for each host of rep (a run of e2_conntest_run() for guid) whose

@@ -171,12 +171,51 @@ pin_side_saw(const struct e2_side_report *side, const char *fp)
 	return false;
 }
 
+/* Pins canon for host unless res has it already (sides on one host). */
+static enum e2_status
+pin_seen_host(struct e2_store *st, const char *guid, const char *host,
+	      const char *canon, struct e2_pin_result *res, struct e2_err *err)
+{
+	enum e2_status rc;
+
+	if (host[0] == '\0')
+		return E2_OK;
+	for (size_t i = 0; i < res->n; i++)
+		if (strcasecmp(res->host[i], host) == 0)
+			return E2_OK;
+	if (res->n == sizeof(res->host) / sizeof(res->host[0]))
+		return E2_OK;
+	rc = e2_pin_set(st, guid, host, canon, err);
+	if (rc != E2_OK)
+		return rc;
+	(void)snprintf(res->host[res->n], sizeof(res->host[res->n]), "%s",
+		       host);
+	res->n++;
+	return E2_OK;
+}
+
+/*
+ * Issue 10: the DAV attempt of rep (a content type) that saw canon, or
+ * NULL: its host is pinned (one content type may try several hosts).
+ */
+static const struct e2_dav_attempt *
+pin_dav_saw(const struct e2_dav_report *rep, const char *canon)
+{
+	if (!rep->tested)
+		return NULL;
+	for (size_t i = 0; i < rep->n_attempts && i < E2_DAV_ATTEMPTS_MAX; i++)
+		if (strcmp(rep->attempts[i].cert_sha256, canon) == 0)
+			return &rep->attempts[i];
+	return NULL;
+}
+
 enum e2_status
 e2_pin_seen(struct e2_store *st, const char *guid,
 	    const struct e2_conntest_report *rep, const char *fp,
 	    struct e2_pin_result *res_out, struct e2_err *err)
 {
 	const struct e2_side_report *sides[2] = {&rep->in, &rep->out};
+	const struct e2_dav_report *davs[2] = {&rep->contacts, &rep->calendars};
 	struct e2_pin_result res = {0};
 	char canon[72];
 	enum e2_status rc;
@@ -185,18 +224,20 @@ e2_pin_seen(struct e2_store *st, const char *guid,
 	if (rc != E2_OK)
 		return rc;
 	for (size_t s = 0; s < 2; s++) {
-		const char *host = sides[s]->host;
-
-		if (!pin_side_saw(sides[s], canon) || host[0] == '\0')
+		if (!pin_side_saw(sides[s], canon))
 			continue;
-		if (res.n == 1 && strcasecmp(res.host[0], host) == 0)
-			continue; /* incoming and outgoing on one host */
-		rc = e2_pin_set(st, guid, host, canon, err);
+		rc = pin_seen_host(st, guid, sides[s]->host, canon, &res, err);
 		if (rc != E2_OK)
 			return rc;
-		(void)snprintf(res.host[res.n], sizeof(res.host[res.n]), "%s",
-			       host);
-		res.n++;
+	}
+	for (size_t s = 0; s < 2; s++) {
+		const struct e2_dav_attempt *at = pin_dav_saw(davs[s], canon);
+
+		if (at == NULL)
+			continue;
+		rc = pin_seen_host(st, guid, at->host, canon, &res, err);
+		if (rc != E2_OK)
+			return rc;
 	}
 	if (res.n == 0)
 		return e2_fail(err, E2_ECERT,

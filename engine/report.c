@@ -194,6 +194,122 @@ report_cleartext(const struct e2_side_report *s)
 	return false;
 }
 
+/* ---- issue 10: contacts and calendars ---------------------------------- */
+
+static void
+report_text_dav_attempt(const struct e2_dav_attempt *at, size_t n, FILE *f)
+{
+	fprintf(f, "  %zu. ", n);
+	REPORT_TEXT(f, at->url);
+	if (at->result == E2_OK) {
+		fputs(" ok", f);
+	} else {
+		fprintf(f, " failed: %s", e2_status_name(at->result));
+		if (at->error[0] != '\0') {
+			fputs(": ", f);
+			REPORT_TEXT(f, at->error);
+		}
+	}
+	fprintf(f, " (%.0f ms)\n", report_ms(at->elapsed_ms));
+	if (at->tls) {
+		fputs("       tls: ", f);
+		REPORT_TEXT(f, at->tls_version);
+		fputc(' ', f);
+		REPORT_TEXT(f, at->cipher);
+		fputc('\n', f);
+	}
+	if (at->cert_sha256[0] != '\0') {
+		fputs("       certificate: ", f);
+		REPORT_TEXT(f, at->cert_subject);
+		fputs("\n         issuer: ", f);
+		REPORT_TEXT(f, at->cert_issuer);
+		fprintf(f, "\n         verified: %s",
+			at->cert_verified ? "yes" : "no");
+		if (at->verify_result[0] != '\0') {
+			fputs(" (", f);
+			REPORT_TEXT(f, at->verify_result);
+			fputc(')', f);
+		}
+		fputs("\n         fingerprint: ", f);
+		REPORT_TEXT(f, at->cert_sha256);
+		if (at->cert_pinned)
+			fputs(" (pinned for this account and host)", f);
+		fputs("\n         valid: ", f);
+		REPORT_TEXT(f, at->cert_not_before);
+		fputs(" to ", f);
+		REPORT_TEXT(f, at->cert_not_after);
+		fputc('\n', f);
+	}
+	if (at->login != E2_LOGIN_NOT_TRIED) {
+		fprintf(f, "       login: %s", report_login_name(at->login));
+		if (at->cleartext_login)
+			fputs(", CLEARTEXT: credentials were sent without TLS",
+			      f);
+		fputc('\n', f);
+	}
+}
+
+static void
+report_text_dav(const struct e2_dav_report *r, const char *label, FILE *f)
+{
+	const char *state = r->state != NULL ? r->state : "failed";
+
+	if (!r->tested)
+		return;
+	fprintf(f, "%s: %s", label,
+		strcmp(label, "contacts") == 0 ? "carddav" : "caldav");
+	if (r->found_by[0] != '\0') {
+		fputs(", found by ", f);
+		REPORT_TEXT(f, r->found_by);
+	}
+	fprintf(f, ", TLS %s\n", r->tls_required ? "required" : "optional");
+	for (size_t i = 0; i < r->n_attempts && i < E2_DAV_ATTEMPTS_MAX; i++)
+		report_text_dav_attempt(&r->attempts[i], i + 1, f);
+	if (r->note[0] != '\0') {
+		fputs("  note: ", f);
+		REPORT_TEXT(f, r->note);
+		fputc('\n', f);
+	}
+	if (r->ok) {
+		fputs("  context: ", f);
+		REPORT_TEXT(f, r->context_url);
+		fputs("\n  principal: ", f);
+		REPORT_TEXT(f, r->principal_url);
+		fputs("\n  home set: ", f);
+		REPORT_TEXT(f, r->home_url);
+		fprintf(f, " (DAV header %s)\n",
+			r->dav_confirmed ? "confirms it"
+					 : "does not confirm it");
+		fprintf(f, "  collections: %zu\n", r->n_collections);
+		for (size_t i = 0; i < r->n_collections && i < E2_DAV_COLLS_MAX;
+		     i++) {
+			const struct e2_dav_collection *c = &r->collections[i];
+
+			fputs("    ", f);
+			REPORT_TEXT(f, c->href);
+			fputs(" \"", f);
+			REPORT_TEXT(f, c->displayname);
+			fputc('"', f);
+			if (c->components[0] != '\0') {
+				fputs(" (", f);
+				REPORT_TEXT(f, c->components);
+				fputc(')', f);
+			}
+			fprintf(f, ", sync-collection: %s\n",
+				c->sync_collection ? "yes" : "no");
+		}
+		fprintf(f, "  result: ok (%.0f ms)\n",
+			report_ms(r->elapsed_ms));
+		return;
+	}
+	fprintf(f, "  result: %s: %s", state, e2_status_name(r->status));
+	if (r->error[0] != '\0') {
+		fputs(": ", f);
+		REPORT_TEXT(f, r->error);
+	}
+	fprintf(f, " (%.0f ms)\n", report_ms(r->elapsed_ms));
+}
+
 void
 e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f)
 {
@@ -201,12 +317,23 @@ e2_conntest_print_text(const struct e2_conntest_report *rep, FILE *f)
 
 	report_text_side(&rep->in, "incoming", f);
 	report_text_side(&rep->out, "outgoing", f);
+	report_text_dav(&rep->contacts, "contacts", f);
+	report_text_dav(&rep->calendars, "calendars", f);
 	fprintf(f, "verdict: %s", rep->ok ? "ok" : "failed");
 	/* issue 9: as the sync summary says it (TAGPROPS 0 allowed it) */
 	if (in || out)
 		fprintf(f, " (login in cleartext: TAGPROPS %s%s%s %s not set)",
 			in ? "8128000B" : "", in && out ? " and " : "",
 			out ? "812C000B" : "", in && out ? "are" : "is");
+	if (rep->contacts.cleartext || rep->calendars.cleartext)
+		fprintf(f, " (DAV login in cleartext: %s%s%s not set)",
+			rep->contacts.cleartext ? "CONTACTSSERVERREQUIRESSL"
+						: "",
+			rep->contacts.cleartext && rep->calendars.cleartext
+				? " and "
+				: "",
+			rep->calendars.cleartext ? "CALENDARSERVERREQUIRESSL"
+						 : "");
 	fputc('\n', f);
 }
 
@@ -412,6 +539,87 @@ report_json_side(const struct e2_side_report *s, FILE *f)
 	fputs("]}", f);
 }
 
+static void
+report_json_dav_attempt(const struct e2_dav_attempt *at, FILE *f)
+{
+	bool ok = at->result == E2_OK;
+
+	fprintf(f, "{\"ok\": %s, \"status\": \"%s\", ", ok ? "true" : "false",
+		e2_status_name(at->result));
+	if (ok)
+		fputs("\"error\": null, ", f);
+	else
+		REPORT_JSON(f, "error", at->error);
+	REPORT_JSON(f, "url", at->url);
+	REPORT_JSON(f, "host", at->host);
+	fprintf(f, "\"https\": %s, \"tls\": %s, ", at->https ? "true" : "false",
+		at->tls ? "true" : "false");
+	REPORT_JSON(f, "tls_version", at->tls_version);
+	REPORT_JSON(f, "cipher", at->cipher);
+	REPORT_JSON(f, "cert_subject", at->cert_subject);
+	REPORT_JSON(f, "cert_issuer", at->cert_issuer);
+	fprintf(f, "\"cert_verified\": %s, ",
+		at->cert_verified ? "true" : "false");
+	REPORT_JSON(f, "verify_result", at->verify_result);
+	REPORT_JSON(f, "cert_sha256", at->cert_sha256);
+	REPORT_JSON(f, "cert_not_before", at->cert_not_before);
+	REPORT_JSON(f, "cert_not_after", at->cert_not_after);
+	fprintf(f, "\"cert_pinned\": %s, ", at->cert_pinned ? "true" : "false");
+	fprintf(f, "\"login\": \"%s\", ", report_login_name(at->login));
+	fprintf(f, "\"cleartext_login\": %s, \"elapsed_ms\": %.1f}",
+		at->cleartext_login ? "true" : "false",
+		report_ms(at->elapsed_ms));
+}
+
+static void
+report_json_dav(const struct e2_dav_report *r, FILE *f)
+{
+	const char *state = r->state != NULL ? r->state : "failed";
+
+	if (!r->tested) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"ok\": %s, \"state\": \"%s\", \"status\": \"%s\", ",
+		r->ok ? "true" : "false", state,
+		e2_status_name(r->ok ? E2_OK : r->status));
+	if (r->ok)
+		fputs("\"error\": null, ", f);
+	else
+		REPORT_JSON(f, "error", r->error);
+	report_json_field(f, "node", r->node,
+			  r->node != NULL ? strlen(r->node) : 0, false);
+	REPORT_JSON(f, "found_by", r->found_by);
+	fprintf(f, "\"tls_required\": %s, \"cleartext\": %s, ",
+		r->tls_required ? "true" : "false",
+		r->cleartext ? "true" : "false");
+	REPORT_JSON(f, "note", r->note);
+	REPORT_JSON(f, "context", r->context_url);
+	REPORT_JSON(f, "principal", r->principal_url);
+	REPORT_JSON(f, "home_set", r->home_url);
+	fprintf(f, "\"dav_confirmed\": %s, \"elapsed_ms\": %.1f, ",
+		r->dav_confirmed ? "true" : "false", report_ms(r->elapsed_ms));
+	fputs("\"attempts\": [", f);
+	for (size_t i = 0; i < r->n_attempts && i < E2_DAV_ATTEMPTS_MAX; i++) {
+		fputs(i == 0 ? "\n    " : ",\n    ", f);
+		report_json_dav_attempt(&r->attempts[i], f);
+	}
+	fprintf(f, "], \"n_collections\": %zu, \"collections\": [",
+		r->n_collections);
+	for (size_t i = 0; i < r->n_collections && i < E2_DAV_COLLS_MAX; i++) {
+		const struct e2_dav_collection *c = &r->collections[i];
+
+		fputs(i == 0 ? "\n    {" : ",\n    {", f);
+		REPORT_JSON(f, "href", c->href);
+		REPORT_JSON(f, "displayname", c->displayname);
+		report_json_words(f, "components", c->components,
+				  REPORT_LEN(c->components));
+		fprintf(f, "\"sync_collection\": %s}",
+			c->sync_collection ? "true" : "false");
+	}
+	fputs("]}", f);
+}
+
 void
 e2_conntest_print_json(const struct e2_conntest_report *rep, FILE *f)
 {
@@ -419,5 +627,9 @@ e2_conntest_print_json(const struct e2_conntest_report *rep, FILE *f)
 	report_json_side(&rep->in, f);
 	fputs(",\n \"out\": ", f);
 	report_json_side(&rep->out, f);
+	fputs(",\n \"contacts\": ", f);
+	report_json_dav(&rep->contacts, f);
+	fputs(",\n \"calendars\": ", f);
+	report_json_dav(&rep->calendars, f);
 	fputs("}\n", f);
 }

@@ -16,7 +16,7 @@ PKGS="build-essential autoconf automake libtool pkg-config make
  dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond
  python3 python3-aiosmtpd neomutt git-email notmuch systemd
  libcurl4 libcurl4-gnutls-dev
- radicale"
+ radicale dnsmasq-base"
 # issue 10: khal and khard read the vdir store (tests/integration/vdir.sh)
 PKGS="$PKGS khal khard"
 if [ "${1:-}" = "--bench" ]; then

@@ -42,6 +42,11 @@ struct conntest_args {
 	const char *pin;        /* the fingerprint to pin, as typed */
 	bool unpin;             /* remove pins instead of testing */
 	const char *unpin_host; /* NULL: every pin of the account */
+	/* issue 10: which content types; none given: every one the account
+	 * names (the mail sides always, as before) */
+	bool mail;
+	bool contacts;
+	bool calendars;
 };
 
 static struct cli conntest_cli = {
@@ -74,6 +79,15 @@ static struct cli conntest_cli = {
 		"      --unpin[=HOST]       remove ACCOUNT's pin for HOST "
 		"(all: "
 		"none)\n"
+		"      --mail               test the incoming and outgoing "
+		"servers\n"
+		"      --contacts           test CardDAV (CONTACTSSERVER or "
+		"discovery)\n"
+		"      --calendars          test CalDAV (CALENDARSERVER or "
+		"discovery)\n"
+		"                           (none of these: the mail servers "
+		"and the\n"
+		"                           types SYNCINGCONTENTTYPES names)\n"
 		"  -v, --verbose            protocol trace on stderr (no "
 		"secrets)\n"
 		"Settings (instead of ACCOUNT; either side may be given "
@@ -279,6 +293,9 @@ enum conntest_opt {
 	CONNTEST_OPT_JSON,
 	CONNTEST_OPT_PIN,
 	CONNTEST_OPT_UNPIN,
+	CONNTEST_OPT_MAIL,
+	CONNTEST_OPT_CONTACTS,
+	CONNTEST_OPT_CALENDARS,
 };
 
 static const struct option conntest_options[] = {
@@ -297,6 +314,9 @@ static const struct option conntest_options[] = {
 	{"json", no_argument, NULL, CONNTEST_OPT_JSON},
 	{"pin", required_argument, NULL, CONNTEST_OPT_PIN},
 	{"unpin", optional_argument, NULL, CONNTEST_OPT_UNPIN},
+	{"mail", no_argument, NULL, CONNTEST_OPT_MAIL},
+	{"contacts", no_argument, NULL, CONNTEST_OPT_CONTACTS},
+	{"calendars", no_argument, NULL, CONNTEST_OPT_CALENDARS},
 	CLI_COMMON_OPTIONS,
 };
 
@@ -370,6 +390,15 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 			args->unpin = true;
 			args->unpin_host = optarg;
 			break;
+		case CONNTEST_OPT_MAIL:
+			args->mail = true;
+			break;
+		case CONNTEST_OPT_CONTACTS:
+			args->contacts = true;
+			break;
+		case CONNTEST_OPT_CALENDARS:
+			args->calendars = true;
+			break;
 		default:
 			return cli_usage(&conntest_cli, "unexpected option");
 		}
@@ -399,6 +428,9 @@ conntest_parse_args(int argc, char **argv, struct conntest_args *args,
 		if (e2_pin_parse(args->pin, canon, &perr) != E2_OK)
 			return cli_usage(&conntest_cli, "%s", perr.msg);
 	}
+	if ((args->contacts || args->calendars) && args->guid == NULL)
+		return cli_usage(&conntest_cli,
+				 "--contacts and --calendars need an account");
 	if (args->guid == NULL && args->store != NULL)
 		return cli_usage(&conntest_cli, "--store needs an account");
 	if (args->cafile == NULL) {
@@ -447,6 +479,36 @@ conntest_pin(const struct conntest_args *args, struct e2_store *st,
 	return e2_conntest_run(a, opts, rep, err);
 }
 
+/* issue 10: the same hint for a DAV host whose pinned certificate
+ * changed (*said: the host hinted last, to say it once) */
+static void
+conntest_hint_repin_dav(struct e2_store *st, const struct e2_account *a,
+			const struct e2_dav_report *r, const char **said)
+{
+	char pin[72];
+	bool found = false;
+
+	if (st == NULL || !r->tested || r->ok || r->status != E2_ECERT)
+		return;
+	for (size_t k = 0; k < r->n_attempts && k < E2_DAV_ATTEMPTS_MAX; k++) {
+		const struct e2_dav_attempt *at = &r->attempts[k];
+
+		if (at->result != E2_ECERT || at->cert_sha256[0] == '\0' ||
+		    (*said != NULL && strcasecmp(*said, at->host) == 0))
+			continue;
+		if (e2_pin_get(st, a->guid, at->host, pin, NULL, &found,
+			       NULL) != E2_OK ||
+		    !found || strcmp(pin, at->cert_sha256) == 0)
+			continue;
+		fprintf(stderr,
+			"%s: %s presented %s, not the pinned %s; once you "
+			"have checked it: %s --pin %s '%s'\n",
+			CONNTEST_NAME, at->host, at->cert_sha256, pin,
+			CONNTEST_NAME, at->cert_sha256, a->guid);
+		*said = at->host;
+	}
+}
+
 /*
  * After a run: for each host whose pin the server's certificate no longer
  * matches, the command that pins the new one, on stderr (never done for
@@ -484,6 +546,8 @@ conntest_hint_repin(struct e2_store *st, const struct e2_account *a,
 			CONNTEST_NAME, at->cert_sha256, a->guid);
 		said = s->host;
 	}
+	conntest_hint_repin_dav(st, a, &rep->contacts, &said);
+	conntest_hint_repin_dav(st, a, &rep->calendars, &said);
 }
 
 /* --unpin[=HOST]: 0 when a pin was removed, 1 when there was none. */
@@ -519,6 +583,8 @@ conntest_print_failed(const struct e2_conntest_report *rep)
 {
 	const struct e2_side_report *side[] = {&rep->in, &rep->out};
 	static const char *const name[] = {"incoming", "outgoing"};
+	const struct e2_dav_report *dav[] = {&rep->contacts, &rep->calendars};
+	static const char *const dav_name[] = {"contacts", "calendars"};
 
 	for (size_t i = 0; i < 2; i++)
 		if (side[i]->tested && !side[i]->ok)
@@ -526,6 +592,11 @@ conntest_print_failed(const struct e2_conntest_report *rep)
 				name[i], side[i]->host,
 				e2_status_name(side[i]->status),
 				side[i]->error);
+	for (size_t i = 0; i < 2; i++)
+		if (dav[i]->tested && !dav[i]->ok)
+			fprintf(stderr, "%s: %s: %s: %s: %s\n", CONNTEST_NAME,
+				dav_name[i], dav[i]->state,
+				e2_status_name(dav[i]->status), dav[i]->error);
 }
 
 int
@@ -564,8 +635,20 @@ main(int argc, char **argv)
 	}
 	opts.cafile = args.cafile;
 	opts.timeout_ms = args.timeout_ms;
-	opts.test_in = a->in.host != NULL;
-	opts.test_out = a->out.host != NULL;
+	/* issue 10: no choice given: the mail sides as before, and each
+	 * content type SYNCINGCONTENTTYPES names */
+	if (!args.mail && !args.contacts && !args.calendars) {
+		args.mail = true;
+		args.contacts = args.guid != NULL && (a->syncingcontenttypes &
+						      E2_SYNC_CONTACTS) != 0;
+		args.calendars = args.guid != NULL &&
+				 (a->syncingcontenttypes &
+				  (E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)) != 0;
+	}
+	opts.test_in = args.mail && a->in.host != NULL;
+	opts.test_out = args.mail && a->out.host != NULL;
+	opts.test_contacts = args.contacts;
+	opts.test_calendars = args.calendars;
 	opts.trace = conntest_cli.verbose > 0 ? stderr : NULL;
 	opts.store = st;
 	if (args.unpin) {

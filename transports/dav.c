@@ -268,6 +268,12 @@ dav_session_free(struct dav_session **s)
 	*s = NULL;
 }
 
+void
+dav_session_tls(const struct dav_session *s, struct xport_info *info)
+{
+	http_session_tls(s->http, info);
+}
+
 long
 dav_last_status(const struct dav_session *s)
 {

@@ -48,6 +48,9 @@ enum e2_status dav_session_new(const struct http_policy *pol,
 			       struct e2_err *err);
 void dav_session_free(struct dav_session **s); /* NULL-safe */
 
+/* The TLS side of the session's last handshake (http_session_tls()). */
+void dav_session_tls(const struct dav_session *s, struct xport_info *info);
+
 /* The HTTP status of the session's last response (0: none). */
 long dav_last_status(const struct dav_session *s);
 

@@ -36,12 +36,15 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -63,7 +66,8 @@ struct http_session {
 	bool pin_failed;
 	bool leaf_seen;
 	unsigned char leaf[XPORT_SHA256_LEN];
-	size_t body_alloc; /* bytes allocated at resp->body */
+	struct xport_info tls; /* the last handshake (http_session_tls()) */
+	size_t body_alloc;     /* bytes allocated at resp->body */
 	/* the origin that asked for Basic only and accepted it, or NULL */
 	char *basic_scheme;
 	char *basic_host;
@@ -568,7 +572,73 @@ http_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 	return s->pol.cancel != NULL && atomic_load(s->pol.cancel) ? 1 : 0;
 }
 
-/* The pin, during the handshake (see the header comment). */
+/* ISO 8601 in UTC, "" when the time cannot be read (as xport_tls.c). */
+static void
+http_tls_time(const ASN1_TIME *t, char *dst, size_t dstlen)
+{
+	struct tm tm;
+
+	dst[0] = '\0';
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return;
+	if (strftime(dst, dstlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		dst[0] = '\0';
+}
+
+/* A certificate name as the mail side prints it (xport_tls.c). */
+static void
+http_tls_name(const X509_NAME *name, char *dst, size_t dstlen)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+
+	dst[0] = '\0';
+	if (b == NULL || name == NULL)
+		goto out;
+	if (X509_NAME_print_ex(b, name, 0,
+			       XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) < 0)
+		goto out;
+	n = BIO_get_mem_data(b, &p);
+	if (n > 0)
+		(void)e2_quote(dst, dstlen, p, (size_t)n);
+out:
+	BIO_free(b);
+}
+
+/*
+ * The leaf the server presented, for the report (issue 10: conntest shows
+ * and --pin pins what a DAV server presented, also when it did not
+ * verify). The verdict is set after the transfer (http_request()).
+ */
+static void
+http_tls_note(struct http_session *s, SSL *ssl, X509 *leaf)
+{
+	struct xport_info *t = &s->tls;
+	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+
+	memset(t, 0, sizeof(*t));
+	(void)snprintf(t->tls_version, sizeof(t->tls_version), "%s",
+		       SSL_get_version(ssl));
+	if (c != NULL)
+		(void)snprintf(t->cipher, sizeof(t->cipher), "%s",
+			       SSL_CIPHER_get_name(c));
+	http_tls_name(X509_get_subject_name(leaf), t->cert_subject,
+		      sizeof(t->cert_subject));
+	http_tls_name(X509_get_issuer_name(leaf), t->cert_issuer,
+		      sizeof(t->cert_issuer));
+	xport_fp_format(s->leaf, t->cert_sha256);
+	http_tls_time(X509_get0_notBefore(leaf), t->cert_not_before,
+		      sizeof(t->cert_not_before));
+	http_tls_time(X509_get0_notAfter(leaf), t->cert_not_after,
+		      sizeof(t->cert_not_after));
+}
+
+/*
+ * During the handshake: notes the leaf for the report and, with a pin,
+ * decides (see the header comment). Without a pin OpenSSL's verdict ok
+ * stands unchanged.
+ */
 static int
 http_verify_cb(int ok, X509_STORE_CTX *sctx)
 {
@@ -580,20 +650,24 @@ http_verify_cb(int ok, X509_STORE_CTX *sctx)
 	X509 *leaf;
 	unsigned int len = 0;
 
-	(void)ok; /* the chain's verdict is replaced by the pin */
 	if (s == NULL)
 		return 0;
+	/* the leaf, whichever depth OpenSSL reports first (an unknown
+	 * issuer may stop the handshake before depth 0 is seen) */
+	leaf = X509_STORE_CTX_get0_cert(sctx);
+	if (!s->leaf_seen && leaf != NULL &&
+	    X509_digest(leaf, EVP_sha256(), s->leaf, &len) == 1 &&
+	    len == XPORT_SHA256_LEN) {
+		s->leaf_seen = true;
+		http_tls_note(s, ssl, leaf);
+	}
+	if (!s->pol.pinned)
+		return ok;
+	/* the chain's verdict is replaced by the pin */
 	if (X509_STORE_CTX_get_error_depth(sctx) != 0)
 		return 1;
-	leaf = X509_STORE_CTX_get_current_cert(sctx);
-	if (leaf == NULL ||
-	    X509_digest(leaf, EVP_sha256(), s->leaf, &len) != 1 ||
-	    len != XPORT_SHA256_LEN) {
-		s->pin_failed = true;
-		return 0;
-	}
-	s->leaf_seen = true;
-	if (CRYPTO_memcmp(s->leaf, s->pol.pin, XPORT_SHA256_LEN) == 0)
+	if (s->leaf_seen &&
+	    CRYPTO_memcmp(s->leaf, s->pol.pin, XPORT_SHA256_LEN) == 0)
 		return 1;
 	s->pin_failed = true;
 	return 0;
@@ -725,6 +799,9 @@ http_request_setopt(struct http_session *s, const char *method, const char *url,
 	} else {
 		HTTP_SETOPT(c, CURLOPT_SSL_VERIFYPEER, 1L);
 		HTTP_SETOPT(c, CURLOPT_SSL_VERIFYHOST, 2L);
+		/* only notes the leaf for the report (http_verify_cb()) */
+		HTTP_SETOPT(c, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx_cb);
+		HTTP_SETOPT(c, CURLOPT_SSL_CTX_DATA, s);
 	}
 	if (s->pol.cafile != NULL) {
 		/* the cafile replaces the system store (xport_tls.c) */
@@ -829,6 +906,45 @@ http_fail(struct http_session *s, CURLcode cc, long port, struct e2_err *err)
 	}
 }
 
+/*
+ * The verdict on the leaf this request's handshake noted (none on a reused
+ * connection: the last handshake's report stands).
+ */
+static void
+http_tls_verdict(struct http_session *s, bool https, CURLcode cc)
+{
+	struct xport_info *t = &s->tls;
+	long vr = X509_V_OK;
+
+	if (!https || !s->leaf_seen)
+		return;
+	t->tls = cc == CURLE_OK;
+	t->cert_pinned = s->pol.pinned && !s->pin_failed;
+	t->cert_verified = cc == CURLE_OK || t->cert_pinned;
+	if (s->pol.pinned)
+		(void)snprintf(t->verify_result, sizeof(t->verify_result), "%s",
+			       s->pin_failed ? "not the pinned certificate"
+					     : "pinned");
+	else if (http_curl_status((int)cc) == E2_ECERT &&
+		 curl_easy_getinfo(s->curl, CURLINFO_SSL_VERIFYRESULT, &vr) ==
+			 CURLE_OK &&
+		 vr != X509_V_OK)
+		(void)snprintf(t->verify_result, sizeof(t->verify_result), "%s",
+			       X509_verify_cert_error_string(vr));
+	else if (http_curl_status((int)cc) == E2_ECERT)
+		(void)snprintf(t->verify_result, sizeof(t->verify_result),
+			       "host name or chain did not verify");
+	else if (cc == CURLE_OK)
+		(void)snprintf(t->verify_result, sizeof(t->verify_result),
+			       "ok");
+}
+
+void
+http_session_tls(const struct http_session *s, struct xport_info *info)
+{
+	*info = s->tls;
+}
+
 enum e2_status
 http_request(struct http_session *s, const char *method, const char *url,
 	     const char *const *headers, const void *body, size_t len,
@@ -928,6 +1044,7 @@ http_request(struct http_session *s, const char *method, const char *url,
 			      "http: [body, %llu bytes sent, %llu bytes "
 			      "received]\n",
 			      s->traced_out, s->traced_in);
+	http_tls_verdict(s, https, cc);
 	if (cc != CURLE_OK) {
 		rc = http_fail(s, cc, u.port, err);
 		goto out;

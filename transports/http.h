@@ -101,6 +101,15 @@ enum e2_status http_request(struct http_session *sess, const char *method,
 			    const void *body, size_t len,
 			    struct http_response *resp, struct e2_err *err);
 
+/*
+ * The TLS side of the session's last handshake (issue 10, for the
+ * connection test): version, cipher, the leaf's subject, issuer, SHA-256
+ * and dates (also when it did not verify: what --pin pins), whether it
+ * verified or was the pinned one, OpenSSL's verify string. address is
+ * never set. All zero when no handshake has happened yet.
+ */
+void http_session_tls(const struct http_session *s, struct xport_info *info);
+
 /* Frees what http_request() wrote; keeps body_cap. NULL-safe. */
 void http_response_clear(struct http_response *resp);
 
