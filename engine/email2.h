@@ -542,7 +542,7 @@ struct e2_side_report {
 
 /*
  * Issue 10: one content type's connection test (contacts: CardDAV;
- * calendars: CalDAV), filled by dav_account_open() (engine/dav_account.h).
+ * calendars: CalDAV), filled by the engine's DAV endpoint code.
  * Strings are "" when unknown; server text is untrusted (printed quoted).
  */
 #define E2_DAV_ATTEMPTS_MAX 12
@@ -749,8 +749,8 @@ struct e2_sync_opts {
 	unsigned content;
 	/*
 	 * Issue 10: the user's --force-delete: a collection that became
-	 * empty on one side empties the other (the safety check S1/S2 of
-	 * dav_reconcile.h is skipped).
+	 * empty on one side empties the other (the safety check that
+	 * refuses it, email2-syncd(1), is skipped).
 	 */
 	bool force_delete;
 };
