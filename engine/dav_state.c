@@ -354,31 +354,31 @@ out:
 
 enum e2_status
 dav_state_item_put(struct e2_store *st, const char *guid, enum dav_kind kind,
-		   const char *coll, const struct dav_state_item *it,
+		   const char *coll, const char *href, const char *etag,
+		   const char *file, const struct dav_rec_identity *id,
 		   struct e2_err *err)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *stmt = NULL;
-	const char *texts[] = {coll, it->href, it->etag, it->file};
+	const char *texts[] = {coll, href, etag, file};
 	enum e2_status rc;
 
-	if (it->href == NULL || it->href[0] == '\0' || it->file == NULL ||
-	    !vdir_name_ok(it->file))
+	if (href == NULL || href[0] == '\0' || file == NULL ||
+	    !vdir_name_ok(file))
 		return e2_fail(err, E2_EINVAL, "item row without href or file");
-	if (it->id.size > INT64_MAX || it->id.inode > INT64_MAX)
+	if (id->size > INT64_MAX || id->inode > INT64_MAX)
 		return e2_fail(err, E2_EINVAL, "item %s: size or inode too big",
-			       it->file);
+			       file);
 	rc = dav_state_prepare(db, DAV_STATE_SQL_ITEM_PUT, guid, kind, texts,
 			       sizeof(texts) / sizeof(texts[0]), &stmt, err);
 	if (rc != E2_OK)
 		return rc;
-	if (sqlite3_bind_int64(stmt, 7, (sqlite3_int64)it->id.size) !=
+	if (sqlite3_bind_int64(stmt, 7, (sqlite3_int64)id->size) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 8, (sqlite3_int64)id->mtime_ns) !=
 		    SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 8, (sqlite3_int64)it->id.mtime_ns) !=
+	    sqlite3_bind_int64(stmt, 9, (sqlite3_int64)id->inode) !=
 		    SQLITE_OK ||
-	    sqlite3_bind_int64(stmt, 9, (sqlite3_int64)it->id.inode) !=
-		    SQLITE_OK ||
-	    sqlite3_bind_blob(stmt, 10, it->id.sha256, DAV_REC_SHA256_LEN,
+	    sqlite3_bind_blob(stmt, 10, id->sha256, DAV_REC_SHA256_LEN,
 			      SQLITE_STATIC) != SQLITE_OK)
 		rc = dav_state_db_fail(db, "bind", err);
 	else

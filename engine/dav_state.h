@@ -92,14 +92,16 @@ enum e2_status dav_state_items_load(struct e2_store *st, const char *guid,
 void dav_state_items_free(struct dav_state_item **v, size_t n);
 
 /*
- * Inserts or replaces the item row it->href of collection coll (whose row
- * must exist). it borrowed; etag NULL stored as "". Errors: as above,
- * E2_EINVAL (href or file empty, file not vdir_name_ok(), no such
- * collection row).
+ * Inserts or replaces the item row href of collection coll (whose row
+ * must exist) with etag (NULL stored as ""), file and id (borrowed).
+ * Errors: as above, E2_EINVAL (href or file empty, file not
+ * vdir_name_ok(), no such collection row).
  */
 enum e2_status dav_state_item_put(struct e2_store *st, const char *guid,
 				  enum dav_kind kind, const char *coll,
-				  const struct dav_state_item *it,
+				  const char *href, const char *etag,
+				  const char *file,
+				  const struct dav_rec_identity *id,
 				  struct e2_err *err);
 
 /* Deletes the item row href of coll (none: E2_OK). */

@@ -58,6 +58,13 @@ item(unsigned i, char *href, char *file)
 	return it;
 }
 
+static enum e2_status
+put_item(const char *c, const struct dav_state_item *it, struct e2_err *err)
+{
+	return dav_state_item_put(st, guid, DAV_KIND_CARD, c, it->href,
+				  it->etag, it->file, &it->id, err);
+}
+
 static size_t
 count_rows(const char *table)
 {
@@ -136,9 +143,7 @@ START_TEST(test_dav_state_item_round_trip)
 
 	for (unsigned i = 0; i < 5; i++) {
 		in[i] = item(4 - i, href[i], file[i]);
-		ck_assert_int_eq(dav_state_item_put(st, guid, DAV_KIND_CARD,
-						    coll, &in[i], &err),
-				 E2_OK);
+		ck_assert_int_eq(put_item(coll, &in[i], &err), E2_OK);
 	}
 	ck_assert_int_eq(dav_state_items_load(st, guid, DAV_KIND_CARD, coll, &v,
 					      &n, &err),
@@ -155,9 +160,7 @@ START_TEST(test_dav_state_item_round_trip)
 	dav_state_items_free(&v, n);
 	/* replace one, forget one, forget one that is not there */
 	in[0].etag = etag9;
-	ck_assert_int_eq(
-		dav_state_item_put(st, guid, DAV_KIND_CARD, coll, &in[0], &err),
-		E2_OK);
+	ck_assert_int_eq(put_item(coll, &in[0], &err), E2_OK);
 	ck_assert_int_eq(dav_state_item_forget(st, guid, DAV_KIND_CARD, coll,
 					       in[1].href, &err),
 			 E2_OK);
@@ -181,14 +184,10 @@ START_TEST(test_dav_state_item_needs_collection)
 	static char bad[] = "../x.vcf";
 	struct dav_state_item it = item(1, href, file);
 
-	ck_assert_int_eq(dav_state_item_put(st, guid, DAV_KIND_CARD,
-					    "/alice/none/", &it, &err),
-			 E2_EINVAL);
+	ck_assert_int_eq(put_item("/alice/none/", &it, &err), E2_EINVAL);
 	err.msg[0] = '\0';
 	it.file = bad;
-	ck_assert_int_eq(
-		dav_state_item_put(st, guid, DAV_KIND_CARD, coll, &it, &err),
-		E2_EINVAL);
+	ck_assert_int_eq(put_item(coll, &it, &err), E2_EINVAL);
 	ck_assert_uint_eq(count_rows("dav_items"), 0);
 }
 END_TEST
@@ -199,9 +198,7 @@ START_TEST(test_dav_state_cascade)
 	char href[64], file[64];
 	struct dav_state_item it = item(1, href, file);
 
-	ck_assert_int_eq(
-		dav_state_item_put(st, guid, DAV_KIND_CARD, coll, &it, &err),
-		E2_OK);
+	ck_assert_int_eq(put_item(coll, &it, &err), E2_OK);
 	ck_assert_uint_eq(count_rows("dav_items"), 1);
 	/* forgetting the collection takes its items */
 	ck_assert_int_eq(
@@ -217,9 +214,7 @@ START_TEST(test_dav_state_cascade)
 			dav_state_coll_put(st, guid, DAV_KIND_CARD, &c, &err),
 			E2_OK);
 	}
-	ck_assert_int_eq(
-		dav_state_item_put(st, guid, DAV_KIND_CARD, coll, &it, &err),
-		E2_OK);
+	ck_assert_int_eq(put_item(coll, &it, &err), E2_OK);
 	ck_assert_int_eq(store_account_delete(st, guid, &err), E2_OK);
 	ck_assert_uint_eq(count_rows("dav_collections"), 0);
 	ck_assert_uint_eq(count_rows("dav_items"), 0);
@@ -251,9 +246,7 @@ START_TEST(test_dav_state_damaged_row_refused)
 	char sql[256];
 	size_t n = 0;
 
-	ck_assert_int_eq(
-		dav_state_item_put(st, guid, DAV_KIND_CARD, coll, &it, &err),
-		E2_OK);
+	ck_assert_int_eq(put_item(coll, &it, &err), E2_OK);
 	(void)snprintf(sql, sizeof(sql), "UPDATE dav_items SET %s",
 		       damaged[_i].set);
 	ck_assert_int_eq(sqlite3_exec(store_db(st), sql, NULL, NULL, NULL),

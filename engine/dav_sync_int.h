@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* dav_sync_int.h -- the collection driver's private layout (dav_sync*.c) */
+#ifndef E2_DAV_SYNC_INT_H
+#define E2_DAV_SYNC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dav_reconcile.h"
+#include "dav_state.h"
+#include "dav_sync.h"
+#include "vdir.h"
+
+/* What the server said of one href in this run. */
+struct dav_sync_srv {
+	const char *href; /* borrowed from the listing */
+	char *url;        /* absolute, own */
+	const char *etag; /* borrowed (listing) or own (etag_own) */
+	char *etag_own;
+	bool deleted;     /* 404 in sync-collection */
+	bool body;        /* data fetched */
+	bool unavailable; /* listed, but no body could be fetched */
+	char *data;       /* own */
+	size_t len;
+	unsigned char sha256[DAV_REC_SHA256_LEN];
+	size_t order; /* position in the listing: the last one wins */
+};
+
+/* One collection being synced. */
+struct dav_sync_coll {
+	struct dav_sync_ctx *c;
+	const struct dav_collection *dc;
+	enum vdir_kind vkind;
+	char *dir; /* the vdir folder, absolute */
+	struct dav_state_coll row;
+	struct dav_state_item *rows; /* sorted by href */
+	size_t n_rows;
+	struct vdir_entry *files; /* sorted by name (stat only) */
+	size_t n_files;
+	/* the server view */
+	struct dav_changes **pages;
+	size_t n_pages;
+	bool full;      /* a complete listing: unlisted = GONE */
+	bool unchanged; /* token or ctag as stored: every row SAME */
+	char *new_token;
+	struct dav_sync_srv *srv; /* sorted by href, one per href */
+	size_t n_srv;
+	/* something was skipped: the stored token stays (relist next run) */
+	bool incomplete;
+};
+
+/*
+ * The server view of cc (dav_sync_fetch.c): unchanged (no request when
+ * discovery's sync-token or getctag is the stored one), else
+ * sync-collection with the stored token (retried once from an empty one
+ * on any error; pages followed) or a PROPFIND etag listing, into
+ * cc->srv. Errors: the transport's; E2_EPROTO means this collection
+ * only.
+ */
+enum e2_status dav_sync_fetch_view(struct dav_sync_coll *cc,
+				   struct e2_err *err);
+
+/*
+ * The bodies of the listed items needing one (no row, or another etag):
+ * multiget, then one GET per missing href; still missing: unavailable.
+ * Errors: the transport's (E2_EPROTO of a GET only marks the item).
+ */
+enum e2_status dav_sync_fetch_bodies(struct dav_sync_coll *cc,
+				     struct e2_err *err);
+
+/*
+ * GET url into srv (body, etag); *gone_out on 404 or 410. Errors: the
+ * transport's, E2_EPROTO (another status).
+ */
+enum e2_status dav_sync_fetch_one(struct dav_sync_coll *cc,
+				  struct dav_sync_srv *srv, bool *gone_out,
+				  struct e2_err *err);
+
+/* The row of href, NULL if none. */
+struct dav_state_item *dav_sync_row(const struct dav_sync_coll *cc,
+				    const char *href);
+
+/* Frees what the view holds (pages, srv). */
+void dav_sync_view_free(struct dav_sync_coll *cc);
+void dav_sync_srv_clear(struct dav_sync_srv *s);
+
+/* A transport error that ends the run (not one collection's). */
+bool dav_sync_fatal(enum e2_status rc);
+
+#endif /* E2_DAV_SYNC_INT_H */
