@@ -119,4 +119,95 @@ t_nochange() {
 e2t_check "a no-change run: no REPORT, no item request, no file read" t_nochange
 e2t_log "$(cat "$E2T_DIR/measure")"
 
+t_local_changes() {
+	local c=$CARDS/contacts
+	printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:new-1\r\nFN:New One\r\nN:One;New;;;\r\nEND:VCARD\r\n' >"$c/new-1.vcf"
+	# an editor's save: a new file renamed over the old one
+	sed 's/^FN:Person 3$/FN:Person Three/' "$c/c-3.vcf" >"$c/.c-3.swp" &&
+		mv "$c/.c-3.swp" "$c/c-3.vcf"
+	rm "$c/c-5.vcf"
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=0 uploaded=2 deleted_local=0 deleted_server=1 conflicts=0 refused=0 skipped=0$' &&
+		has "$R/contacts/new-1.vcf" '^FN:New One' &&
+		has "$R/contacts/c-3.vcf" '^FN:Person Three' &&
+		[ ! -e "$R/contacts/c-5.vcf" ] &&
+		[ "$(rows /alice/contacts/)" = 40 ] &&
+		same "$c" "$R/contacts"
+}
+e2t_check "local new, changed, deleted: PUT, PUT If-Match, DELETE reach Radicale" \
+	t_local_changes
+
+t_own_changes_quiet() {
+	local before
+	before=$(cd "$CARDS/contacts" && sha256sum *.vcf)
+	# our own PUTs moved the token: the next run lists them, same etags
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=0 uploaded=0 deleted_local=0 deleted_server=0 ' &&
+		[ "$before" = "$(cd "$CARDS/contacts" && sha256sum *.vcf)" ] &&
+		dsync card &&
+		has "$E2T_DIR/out" '^collections=2 unchanged=2 '
+}
+e2t_check "the run after an upload moves nothing; the one after that is no-change" \
+	t_own_changes_quiet
+
+t_server_changes() {
+	local c=$CARDS/contacts
+	sed -i 's/^FN:Person 7\r$/FN:Person Seven\r/' "$R/contacts/c-7.vcf"
+	rm "$R/contacts/c-9.vcf"
+	rad_fill s alice contacts 1 added
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=2 uploaded=0 deleted_local=1 deleted_server=0 conflicts=0 ' &&
+		has "$c/c-7.vcf" '^FN:Person Seven' &&
+		[ ! -e "$c/c-9.vcf" ] && [ -f "$c/added-0.vcf" ] &&
+		same "$c" "$R/contacts"
+}
+e2t_check "server new, changed, deleted reach the folder" t_server_changes
+
+t_conflict() {
+	local c=$CARDS/contacts mine
+	sed -i 's/^FN:Person 11\r$/FN:Server Eleven\r/' "$R/contacts/c-11.vcf"
+	sed -i 's/^FN:Person 11$/FN:Local Eleven/' "$c/c-11.vcf"
+	cp "$c/c-11.vcf" "$E2T_DIR/mine.vcf"
+	mine=$(sha256sum <"$E2T_DIR/mine.vcf" | cut -c1-12)
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=1 uploaded=0 deleted_local=0 deleted_server=0 conflicts=1 ' &&
+		has "$c/c-11.vcf" '^FN:Server Eleven' &&
+		cmp "$c/c-11.vcf.conflict-$mine" "$E2T_DIR/mine.vcf" &&
+		has "$R/contacts/c-11.vcf" '^FN:Server Eleven' &&
+		dsync card && has "$E2T_DIR/out" '^collections=2 unchanged=2 ' &&
+		[ "$(ls "$c" | grep -c conflict)" = 1 ]
+}
+e2t_check "both changed: the server's version in the file, ours kept as .conflict-<sha12>" \
+	t_conflict
+
+t_bad_token() {
+	local n0 stored
+	sqlite3 "$STORE/accounts.db" "UPDATE dav_collections SET sync_token = 'http://radicale.org/ns/sync/0000' WHERE href = '/alice/contacts/'"
+	n0=$(grep -c 'REPORT response status.*403' "$RLOG")
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	stored=$(sqlite3 "$STORE/accounts.db" "SELECT sync_token FROM dav_collections WHERE href = '/alice/contacts/'")
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=0 uploaded=0 deleted_local=0 deleted_server=0 conflicts=0 refused=0 skipped=0$' &&
+		[ "$(grep -c 'REPORT response status.*403' "$RLOG")" = $((n0 + 1)) ] &&
+		case $stored in http://radicale.org/ns/sync/0000 | '') false ;; *) true ;; esac &&
+		same "$CARDS/contacts" "$R/contacts" &&
+		dsync card && has "$E2T_DIR/out" '^collections=2 unchanged=2 '
+}
+e2t_check "a corrupted stored token: 403, retried from empty, nothing moved" \
+	t_bad_token
+
+t_safety() {
+	local o=$CARDS/office before
+	before=$(ls "$R/office")
+	rm "$o"/*.vcf
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" ' refused=1 ' &&
+		has "$E2T_DIR/out" '^error=.*office: every local item is gone.*refused \(S1\)' &&
+		[ "$(ls "$R/office")" = "$before" ] &&
+		[ "$(rows /alice/office/)" = 3 ] &&
+		dsync card && has "$E2T_DIR/out" ' refused=1 ' &&
+		[ "$(ls "$R/office")" = "$before" ]
+}
+e2t_check "every local file deleted: refused (S1), the server and the rows intact" \
+	t_safety
+
 e2t_finish
