@@ -54,7 +54,7 @@ sed -i 's/$/\r/' "$R/cal/todo-1.ics"
 dsync() {
 	local kind=$1 rc=0
 	shift
-	e2t_run "$TOOL" --store "$STORE" --guid "$GUID" --cafile "$E2T_CA" \
+	e2t_run "$TOOL" --store "$STORE" --guid "${G:-$GUID}" --cafile "$E2T_CA" \
 		--user alice "$@" "${URL:-$U}" "$kind" >"$E2T_DIR/out" \
 		2>"$E2T_DIR/err" || rc=$?
 	sed 's/^/# /' "$E2T_DIR/out" "$E2T_DIR/err" >>"$E2T_DIR/log/tool.log"
@@ -209,5 +209,59 @@ t_safety() {
 }
 e2t_check "every local file deleted: refused (S1), the server and the rows intact" \
 	t_safety
+
+# ---- a server without sync-collection, and multiget gaps (davproxy.py)
+G2='{D5A7C0DE-0011-4A2B-8C3D-00000000DA11}'
+(GUID=$G2 && sync_provision IMAP4 "$E2T_IMAPS_PORT") ||
+	e2t_fatal "cannot provision $G2"
+rad_start p 31243 plain
+rad_mkcoll p alice books addressbook "Books"
+rad_fill p alice books 30 f
+RP=$RAD_ROOT_p/alice
+PLOG=$E2T_DIR/log/davproxy.log
+e2t_spawn "$E2T_DIR/log/davproxy.out" "$E2T_PY" "$E2T_SRCDIR/davproxy.py" \
+	--listen "$E2T_ADDR:31244" --target "$E2T_ADDR:31243" --no-sync \
+	--drop '/f-1\.vcf$' --404 '/f-2\.vcf$' --log "$PLOG"
+e2t_wait_port "$E2T_ADDR" 31244 || e2t_fatal "davproxy did not start"
+# pdsync ARGS: dsync through the proxy as the second account
+pdsync() {
+	G=$G2 URL=http://$E2T_HOST:31244 dsync card --allow-http --cleartext "$@"
+}
+BOOKS=$STORE/contacts/$G2/books
+
+t_fallback_first() {
+	pdsync || { cat "$E2T_DIR/out" "$E2T_DIR/err"; return 1; }
+	has "$E2T_DIR/out" '^collections=1 unchanged=0 downloaded=30 uploaded=0 .* skipped=0$' &&
+		same "$BOOKS" "$RP/books" &&
+		! grep -q 'no sync-collection' "$PLOG" &&
+		has "$PLOG" '^PROPFIND /alice/books/ -> 207' &&
+		has "$PLOG" '^dropped /alice/books/f-1\.vcf$' &&
+		has "$PLOG" '^404 /alice/books/f-2\.vcf$' &&
+		has "$PLOG" '^GET /alice/books/f-1\.vcf -> 200' &&
+		has "$PLOG" '^GET /alice/books/f-2\.vcf -> 200' &&
+		[ "$(grep -c '^GET ' "$PLOG")" = 2 ]
+}
+e2t_check "no sync-collection: etag listing, multiget, one GET per dropped or 404 href" \
+	t_fallback_first
+
+t_fallback_nochange() {
+	local n0
+	n0=$(wc -l <"$PLOG")
+	pdsync || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=1 unchanged=1 downloaded=0 ' &&
+		! tail -n +$((n0 + 1)) "$PLOG" | grep -q '/alice/books/'
+}
+e2t_check "no sync-collection, getctag unchanged: no request on the collection" \
+	t_fallback_nochange
+
+t_fallback_changes() {
+	rm "$RP/books/f-5.vcf"
+	sed -i 's/^FN:Person 6\r$/FN:Person Six\r/' "$RP/books/f-6.vcf"
+	pdsync || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=1 unchanged=0 downloaded=1 uploaded=0 deleted_local=1 ' &&
+		same "$BOOKS" "$RP/books"
+}
+e2t_check "no sync-collection, getctag moved: the listing finds a change and a delete" \
+	t_fallback_changes
 
 e2t_finish
