@@ -210,6 +210,18 @@ t_safety() {
 e2t_check "every local file deleted: refused (S1), the server and the rows intact" \
 	t_safety
 
+t_safety_lifted() {
+	local f
+	for f in $(ls "$R/office"); do tr -d '\r' <"$R/office/$f" >"$CARDS/office/$f"; done
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" ' refused=0 skipped=0$' &&
+		same "$CARDS/office" "$R/office" &&
+		dsync card && dsync card &&
+		has "$E2T_DIR/out" '^collections=2 unchanged=2 '
+}
+e2t_check "the files put back: the refusal lifts, both sides agree" \
+	t_safety_lifted
+
 # ---- a server without sync-collection, and multiget gaps (davproxy.py)
 G2='{D5A7C0DE-0011-4A2B-8C3D-00000000DA11}'
 (GUID=$G2 && sync_provision IMAP4 "$E2T_IMAPS_PORT") ||
@@ -263,5 +275,148 @@ t_fallback_changes() {
 }
 e2t_check "no sync-collection, getctag moved: the listing finds a change and a delete" \
 	t_fallback_changes
+
+# ---- SIGKILL at points spread over a few hundred items, both ways
+rad_mkcoll s alice big addressbook "Big"
+rad_fill s alice big 400 b
+BIG=$CARDS/big
+# killed_runs T...: a run killed with SIGKILL after each T seconds; the
+# item files present after each kill go to $E2T_DIR/kills
+killed_runs() {
+	local n pid waited
+	: >"$E2T_DIR/kills"
+	: >"$E2T_DIR/kills-server"
+	for n in "$@"; do
+		e2t_run "$TOOL" --store "$STORE" --guid "$GUID" \
+			--cafile "$E2T_CA" --user alice "$U" card \
+			>>"$E2T_DIR/log/tool.log" 2>&1 &
+		pid=$!
+		# killed when the side being filled holds N items (30 s at most)
+		waited=0
+		while [ "$( (ls "$BIG" 2>/dev/null; ls "$R/big" | sed 's/^/s:/') |
+			grep -c "$KILL_AT")" -lt "$n" ] && [ $waited -lt 1500 ] &&
+			kill -0 $pid 2>/dev/null; do
+			sleep 0.02
+			waited=$((waited + 1))
+		done
+		kill -KILL $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		ls "$BIG" 2>/dev/null | grep -c '\.vcf$' >>"$E2T_DIR/kills"
+		ls "$R/big" | grep -c '\.vcf$' >>"$E2T_DIR/kills-server"
+	done
+	paste "$E2T_DIR/kills" "$E2T_DIR/kills-server" |
+		sed 's/^/# items local, server after a kill: /' >>"$E2T_DIR/log/tool.log"
+}
+# mid N ALL FILE: at least N kills left 0 < items < ALL (FILE: the counts)
+mid() {
+	[ "$(awk -v all="$2" '$1 > 0 && $1 < all' "$3" | wc -l)" -ge "$1" ] ||
+		{ echo "kills landed: $(tr '\n' ' ' <"$3")"; return 1; }
+}
+# consistent N: the folder, Radicale's storage and the rows agree on N
+consistent() {
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^rc=ok$' &&
+		[ "$(ls "$R/big" | grep -c '\.vcf$')" = "$1" ] &&
+		same "$BIG" "$R/big" &&
+		[ "$(rows /alice/big/)" = "$1" ] &&
+		[ -z "$(find "$BIG" -name '*.tmp')" ] &&
+		dsync card && has "$E2T_DIR/out" '^collections=3 unchanged=[23] ' &&
+		has "$E2T_DIR/out" ' downloaded=0 uploaded=0 deleted_local=0 deleted_server=0 '
+}
+
+t_kill_download() {
+	KILL_AT='^b-.*\.vcf$' killed_runs 1 40 110 190 260 330 390
+	mid 4 400 "$E2T_DIR/kills" && consistent 400
+}
+e2t_check "SIGKILL during a 400-item download, 7 times: then no item lost or doubled" \
+	t_kill_download
+
+t_kill_upload() {
+	local i
+	for i in $(seq 1 120); do
+		printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:up-%d\r\nFN:Up %d\r\nN:%d;Up;;;\r\nEND:VCARD\r\n' \
+			"$i" "$i" "$i" >"$BIG/up-$i.vcf"
+	done
+	KILL_AT='^s:up-' killed_runs 1 25 50 80 110
+	[ "$(awk '$1 > 400 && $1 < 520' "$E2T_DIR/kills-server" | wc -l)" -ge 3 ] ||
+		{ echo "kills landed: $(tr '\n' ' ' <"$E2T_DIR/kills-server")"; return 1; }
+	consistent 520 && [ "$(ls "$R/big" | grep -c '^up-')" = 120 ]
+}
+e2t_check "SIGKILL during 120 uploads, 6 times: then every item once on both sides" \
+	t_kill_upload
+
+# ---- khal and khard read what the driver wrote
+KH=$E2T_DIR/home
+mkdir -p "$KH/.config/khard" "$KH/.config/khal" "$KH/.local/share"
+cat >"$KH/.config/khard/khard.conf" <<CONF
+[addressbooks]
+[[contacts]]
+path = $CARDS/contacts
+
+[general]
+debug = no
+default_action = list
+editor = /bin/true
+merge_editor = /bin/true
+
+[contact table]
+display = formatted_name
+group_by_addressbook = no
+reverse = no
+show_nicknames = no
+show_uids = yes
+sort = last_name
+localize_dates = yes
+preferred_phone_number_type = pref, cell, home
+preferred_email_address_type = pref, work, home
+
+[vcard]
+private_objects = Jabber,
+preferred_version = 3.0
+search_in_source_files = no
+skip_unparsable = no
+CONF
+cat >"$KH/.config/khal/config" <<CONF
+[calendars]
+[[cal]]
+path = $CALS/cal
+type = calendar
+
+[locale]
+timeformat = %H:%M
+dateformat = %Y-%m-%d
+longdateformat = %Y-%m-%d
+datetimeformat = %Y-%m-%d %H:%M
+longdatetimeformat = %Y-%m-%d %H:%M
+local_timezone = UTC
+default_timezone = UTC
+CONF
+
+t_khard() {
+	local out
+	out=$(HOME=$KH XDG_CONFIG_HOME=$KH/.config \
+		khard -c "$KH/.config/khard/khard.conf" list 2>&1)
+	echo "$out" | head -5
+	grep -q 'Person Seven' <<<"$out" && grep -q 'New One' <<<"$out" &&
+		grep -q 'Server Eleven' <<<"$out" &&
+		! grep -q 'Local Eleven' <<<"$out" &&
+		! grep -q 'Person 9 ' <<<"$out" &&
+		[ "$(grep -c 'Person' <<<"$out")" = 38 ] || { echo "$out"; false; }
+}
+t_khal() {
+	local out
+	out=$(HOME=$KH XDG_CONFIG_HOME=$KH/.config \
+		XDG_DATA_HOME=$KH/.local/share TZ=UTC \
+		khal -c "$KH/.config/khal/config" list 2026-01-02 2026-01-03 2>&1)
+	echo "$out" | head -5
+	grep -q 'Event 0' <<<"$out" && grep -q 'Event 19' <<<"$out"
+}
+if command -v khard >/dev/null && command -v khal >/dev/null; then
+	e2t_check "khard lists the synced contacts (the conflict: the server's)" \
+		t_khard
+	e2t_check "khal lists the synced events" t_khal
+else
+	e2t_check_skip "khard and khal read the folders (not installed)"
+fi
 
 e2t_finish
