@@ -38,25 +38,7 @@
 #include "dav_sync_int.h"
 #include "transports/http.h"
 
-/* One item of the plan, with what the driver needs to carry it out. */
-struct dav_sync_it {
-	struct dav_state_item *row;  /* NULL: none */
-	struct dav_sync_srv *srv;    /* NULL: not listed */
-	struct dav_sync_srv fetched; /* a REFETCH's answer */
-	const struct vdir_entry *file;
-	char name[VDIR_NAME_SIZE]; /* the file name */
-	char *href;                /* own: a new local item's href */
-	bool refetched;
-};
-
-struct dav_sync_run {
-	struct dav_sync_coll *cc;
-	struct dav_sync_it *its;
-	struct dav_rec_item *items;
-	size_t n;
-};
-
-static bool
+bool
 dav_sync_stopped(const struct dav_sync_ctx *c)
 {
 	return c->stop != NULL && *c->stop != 0;
@@ -71,7 +53,7 @@ dav_sync_note(struct dav_sync_ctx *c, const char *msg)
 }
 
 /* An item skipped: counted, the first reason kept, the token kept. */
-static void
+void
 dav_sync_skip(struct dav_sync_coll *cc, const char *what, const char *why)
 {
 	char msg[256];
@@ -92,7 +74,7 @@ dav_sync_same_identity(const struct vdir_item_info *f,
 	       f->ino == id->inode;
 }
 
-static struct dav_rec_identity
+struct dav_rec_identity
 dav_sync_identity(const struct vdir_item_info *f)
 {
 	struct dav_rec_identity id;
@@ -104,7 +86,7 @@ dav_sync_identity(const struct vdir_item_info *f)
 	return id;
 }
 
-static struct vdir_item_info
+struct vdir_item_info
 dav_sync_info(const char *name, const struct dav_rec_identity *id)
 {
 	struct vdir_item_info f;
@@ -135,14 +117,48 @@ dav_sync_file(const struct dav_sync_coll *cc, const char *name)
 		       dav_sync_file_cmp);
 }
 
-/* The row that owns file name (linear on the rows: only for new items). */
+static int
+dav_sync_by_file_cmp(const void *a, const void *b)
+{
+	const struct dav_state_item *const *x = a;
+	const struct dav_state_item *const *y = b;
+
+	return strcmp((*x)->file, (*y)->file);
+}
+
+static int
+dav_sync_by_file_key(const void *key, const void *elem)
+{
+	const struct dav_state_item *const *r = elem;
+
+	return strcmp(key, (*r)->file);
+}
+
+/* cc->by_file: the rows sorted by file name, for lookups by name. */
+static enum e2_status
+dav_sync_index_files(struct dav_sync_coll *cc, struct e2_err *err)
+{
+	cc->by_file = calloc(cc->n_rows + 1, sizeof(*cc->by_file));
+	if (cc->by_file == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cc->n_rows; i++)
+		cc->by_file[i] = &cc->rows[i];
+	qsort(cc->by_file, cc->n_rows, sizeof(*cc->by_file),
+	      dav_sync_by_file_cmp);
+	return E2_OK;
+}
+
+/* The row that owns file name, NULL if none. */
 static const struct dav_state_item *
 dav_sync_row_of_file(const struct dav_sync_coll *cc, const char *name)
 {
-	for (size_t i = 0; i < cc->n_rows; i++)
-		if (strcmp(cc->rows[i].file, name) == 0)
-			return &cc->rows[i];
-	return NULL;
+	struct dav_state_item **r;
+
+	if (cc->n_rows == 0)
+		return NULL;
+	r = bsearch(name, cc->by_file, cc->n_rows, sizeof(*cc->by_file),
+		    dav_sync_by_file_key);
+	return r == NULL ? NULL : *r;
 }
 
 /* Did any file's identity move since the rows (stat only)? */
@@ -199,7 +215,7 @@ dav_sync_new_href(const struct dav_sync_coll *cc, const char *name)
 	return out;
 }
 
-static const char *
+const char *
 dav_sync_it_href(const struct dav_sync_it *it)
 {
 	if (it->row != NULL)
@@ -429,339 +445,6 @@ out:
 	return rc;
 }
 
-/* ---- the steps ------------------------------------------------------ */
-
-static enum e2_status dav_sync_exec(struct dav_sync_run *r, size_t i,
-				    const struct dav_rec_action *a,
-				    struct e2_err *err);
-
-static enum e2_status
-dav_sync_put_row(struct dav_sync_coll *cc, const char *href, const char *etag,
-		 const char *file, const struct dav_rec_identity *id,
-		 struct e2_err *err)
-{
-	return dav_state_item_put(cc->c->st, cc->c->guid, cc->c->kind,
-				  cc->row.href, href, etag, file, id, err);
-}
-
-static enum e2_status
-dav_sync_forget(struct dav_sync_coll *cc, const char *href, struct e2_err *err)
-{
-	return dav_state_item_forget(cc->c->st, cc->c->guid, cc->c->kind,
-				     cc->row.href, href, err);
-}
-
-static const char *
-dav_sync_content_type(const struct dav_sync_coll *cc)
-{
-	return cc->c->kind == DAV_KIND_CAL ? "text/calendar; charset=utf-8"
-					   : "text/vcard; charset=utf-8";
-}
-
-/* DOWNLOAD (and the second half of CONFLICT). */
-static enum e2_status
-dav_sync_download(struct dav_sync_run *r, size_t i,
-		  const struct dav_rec_action *a, struct e2_err *err)
-{
-	struct dav_sync_coll *cc = r->cc;
-	struct dav_sync_it *it = &r->its[i];
-	struct vdir_item_info expect = dav_sync_info(it->name, &a->expect);
-	struct vdir_item_info now;
-	struct e2_err e = {0};
-	enum e2_status rc;
-
-	if (it->srv == NULL || !it->srv->body) {
-		dav_sync_skip(cc, it->name, "no body to download");
-		return E2_OK;
-	}
-	rc = vdir_item_write(cc->dir, it->name, it->srv->data, it->srv->len,
-			     a->replace ? &expect : NULL, &now, &e);
-	if (rc == E2_EBUSY || rc == E2_EINVAL) {
-		/* the user edited or created it meanwhile: next run */
-		dav_sync_skip(cc, it->name, e.msg);
-		return E2_OK;
-	}
-	if (rc != E2_OK) {
-		*err = e;
-		return rc;
-	}
-	{
-		struct dav_rec_identity id = dav_sync_identity(&now);
-
-		rc = dav_sync_put_row(cc, it->srv->href, it->srv->etag,
-				      it->name, &id, err);
-	}
-	if (rc == E2_OK)
-		cc->c->stats->downloaded++;
-	return rc;
-}
-
-static enum e2_status
-dav_sync_conflict(struct dav_sync_run *r, size_t i,
-		  const struct dav_rec_action *a, struct e2_err *err)
-{
-	struct dav_sync_coll *cc = r->cc;
-	struct dav_sync_it *it = &r->its[i];
-	struct vdir_item_info now;
-	char cname[VDIR_NAME_SIZE + 32];
-	char *data = NULL;
-	size_t len = 0;
-	struct e2_err e = {0};
-	enum e2_status rc;
-
-	rc = vdir_item_read(cc->dir, it->name, &data, &len, &now, &e);
-	if (rc == E2_OK &&
-	    memcmp(now.sha256, a->expect.sha256, DAV_REC_SHA256_LEN) != 0)
-		rc = e2_fail(&e, E2_EBUSY, "changed meanwhile");
-	if (rc == E2_OK)
-		rc = vdir_conflict_write(cc->dir, it->name, data, len, cname,
-					 sizeof(cname), &e);
-	free(data);
-	if (rc == E2_ENOMEM || rc == E2_ESTORE) {
-		*err = e;
-		return rc;
-	}
-	if (rc != E2_OK) {
-		dav_sync_skip(cc, it->name, e.msg);
-		return E2_OK;
-	}
-	{
-		size_t before = cc->c->stats->downloaded;
-
-		rc = dav_sync_download(r, i, a, err);
-		if (rc == E2_OK && cc->c->stats->downloaded > before)
-			cc->c->stats->conflicts++;
-	}
-	return rc;
-}
-
-/* GET the item again and decide again (D18, D19; once per item). */
-static enum e2_status
-dav_sync_refetch(struct dav_sync_run *r, size_t i, struct e2_err *err)
-{
-	struct dav_sync_coll *cc = r->cc;
-	struct dav_sync_it *it = &r->its[i];
-	struct dav_rec_item *ri = &r->items[i];
-	struct dav_rec_action a;
-	bool gone = false;
-	struct e2_err e = {0};
-	enum e2_status rc;
-
-	if (it->refetched) {
-		dav_sync_skip(cc, dav_sync_it_href(it),
-			      "changed again while synced: next run");
-		return E2_OK;
-	}
-	it->refetched = true;
-	dav_sync_srv_clear(&it->fetched);
-	it->fetched.href = dav_sync_it_href(it);
-	rc = http_url_resolve(cc->dc->url, it->fetched.href, &it->fetched.url,
-			      err);
-	if (rc != E2_OK)
-		return rc;
-	rc = dav_sync_fetch_one(cc, &it->fetched, &gone, &e);
-	if (rc != E2_OK) {
-		if (dav_sync_fatal(rc)) {
-			*err = e;
-			return rc;
-		}
-		dav_sync_skip(cc, it->fetched.href, e.msg);
-		return E2_OK;
-	}
-	it->fetched.deleted = gone;
-	it->srv = &it->fetched;
-	memset(&ri->server, 0, sizeof(ri->server));
-	if (gone) {
-		ri->server.view = DAV_SERVER_GONE;
-	} else {
-		ri->server.view =
-			it->row != NULL ? DAV_SERVER_CHANGED : DAV_SERVER_NEW;
-		ri->server.etag = it->fetched.etag;
-		ri->server.body_known = true;
-		memcpy(ri->server.sha256, it->fetched.sha256,
-		       DAV_REC_SHA256_LEN);
-	}
-	a = dav_rec_item_decide(ri);
-	a.item = i;
-	if ((a.kind == DAV_REC_UPLOAD_UPDATE ||
-	     a.kind == DAV_REC_DELETE_REMOTE) &&
-	    !dav_rec_etag_strong(a.if_match)) {
-		dav_sync_skip(cc, it->fetched.href,
-			      "the server gives no strong etag");
-		return E2_OK;
-	}
-	return dav_sync_exec(r, i, &a, err);
-}
-
-/* UPLOAD_CREATE, UPLOAD_UPDATE. */
-static enum e2_status
-dav_sync_upload(struct dav_sync_run *r, size_t i,
-		const struct dav_rec_action *a, struct e2_err *err)
-{
-	struct dav_sync_coll *cc = r->cc;
-	struct dav_sync_it *it = &r->its[i];
-	const struct dav_rec_item *ri = &r->items[i];
-	const char *href = dav_sync_it_href(it);
-	const char *if_match =
-		a->kind == DAV_REC_UPLOAD_UPDATE ? a->if_match : NULL;
-	struct dav_write w = {0};
-	struct vdir_item_info now;
-	struct dav_rec_identity id;
-	char *url = NULL;
-	char *data = NULL;
-	size_t len = 0;
-	struct e2_err e = {0};
-	enum dav_rec_kind follow;
-	enum e2_status rc;
-
-	rc = vdir_item_read(cc->dir, it->name, &data, &len, &now, &e);
-	if (rc == E2_OK) {
-		id = dav_sync_identity(&now);
-		if (ri->local.view != DAV_LOCAL_SAME &&
-		    memcmp(&id, &ri->local.id, sizeof(id)) != 0)
-			rc = e2_fail(&e, E2_EBUSY, "changed meanwhile");
-	}
-	if (rc == E2_ENOMEM) {
-		*err = e;
-		goto out;
-	}
-	if (rc != E2_OK) {
-		rc = E2_OK;
-		dav_sync_skip(cc, it->name, e.msg);
-		goto out;
-	}
-	rc = http_url_resolve(cc->dc->url, href, &url, err);
-	if (rc != E2_OK)
-		goto out;
-	rc = dav_put(cc->c->s, url, dav_sync_content_type(cc), data, len,
-		     if_match, &w, &e);
-	if (rc != E2_OK) {
-		if (dav_sync_fatal(rc)) {
-			*err = e;
-			goto out;
-		}
-		rc = E2_OK;
-		dav_sync_skip(cc, it->name, e.msg);
-		goto out;
-	}
-	follow = dav_rec_followup(a->kind, (int)w.status);
-	if (follow == DAV_REC_REFETCH) {
-		rc = dav_sync_refetch(r, i, err);
-	} else if (follow == DAV_REC_RECORD) {
-		/* D20: no strong ETag: no etag stored, refetch before the
-		 * next write */
-		rc = dav_sync_put_row(cc, href, w.etag_strong ? w.etag : NULL,
-				      it->name, &id, err);
-		if (rc == E2_OK)
-			cc->c->stats->uploaded++;
-	} else {
-		dav_sync_skip(cc, it->name, "PUT refused");
-	}
-out:
-	dav_write_clear(&w);
-	free(url);
-	free(data);
-	return rc;
-}
-
-static enum e2_status
-dav_sync_delete_remote(struct dav_sync_run *r, size_t i,
-		       const struct dav_rec_action *a, struct e2_err *err)
-{
-	struct dav_sync_coll *cc = r->cc;
-	struct dav_sync_it *it = &r->its[i];
-	const char *href = dav_sync_it_href(it);
-	struct dav_write w = {0};
-	char *url = NULL;
-	struct e2_err e = {0};
-	enum dav_rec_kind follow;
-	long status;
-	enum e2_status rc;
-
-	rc = http_url_resolve(cc->dc->url, href, &url, err);
-	if (rc != E2_OK)
-		return rc;
-	rc = dav_delete(cc->c->s, url, a->if_match, &w, &e);
-	status = w.status != 0 ? w.status : dav_last_status(cc->c->s);
-	if (rc != E2_OK && dav_sync_fatal(rc)) {
-		*err = e;
-		goto out;
-	}
-	rc = E2_OK;
-	follow = dav_rec_followup(DAV_REC_DELETE_REMOTE, (int)status);
-	if (follow == DAV_REC_FORGET) {
-		rc = dav_sync_forget(cc, href, err);
-		if (rc == E2_OK)
-			cc->c->stats->deleted_server++;
-	} else if (follow == DAV_REC_REFETCH) {
-		rc = dav_sync_refetch(r, i, err);
-	} else {
-		dav_sync_skip(cc, href,
-			      e.msg[0] != '\0' ? e.msg : "DELETE refused");
-	}
-out:
-	dav_write_clear(&w);
-	free(url);
-	return rc;
-}
-
-static enum e2_status
-dav_sync_exec(struct dav_sync_run *r, size_t i, const struct dav_rec_action *a,
-	      struct e2_err *err)
-{
-	struct dav_sync_coll *cc = r->cc;
-	struct dav_sync_it *it = &r->its[i];
-	const struct dav_rec_item *ri = &r->items[i];
-	struct vdir_item_info expect;
-	struct e2_err e = {0};
-	enum e2_status rc;
-
-	switch (a->kind) {
-	case DAV_REC_NOTHING:
-		return E2_OK;
-	case DAV_REC_CONFLICT:
-		return dav_sync_conflict(r, i, a, err);
-	case DAV_REC_DOWNLOAD:
-		return dav_sync_download(r, i, a, err);
-	case DAV_REC_UPLOAD_CREATE:
-	case DAV_REC_UPLOAD_UPDATE:
-		return dav_sync_upload(r, i, a, err);
-	case DAV_REC_REFETCH:
-		return dav_sync_refetch(r, i, err);
-	case DAV_REC_RECORD: {
-		const char *etag = it->row != NULL ? it->row->etag : NULL;
-		struct dav_rec_identity id = ri->local.view == DAV_LOCAL_SAME
-						     ? ri->row.id
-						     : ri->local.id;
-
-		if (it->srv != NULL && !it->srv->deleted)
-			etag = it->srv->etag;
-		return dav_sync_put_row(cc, dav_sync_it_href(it), etag,
-					it->name, &id, err);
-	}
-	case DAV_REC_FORGET:
-		return dav_sync_forget(cc, dav_sync_it_href(it), err);
-	case DAV_REC_DELETE_LOCAL:
-		expect = dav_sync_info(it->name, &a->expect);
-		rc = vdir_item_delete(cc->dir, it->name, &expect, &e);
-		if (rc == E2_EBUSY || rc == E2_EINVAL) {
-			dav_sync_skip(cc, it->name, e.msg);
-			return E2_OK;
-		}
-		if (rc != E2_OK) {
-			*err = e;
-			return rc;
-		}
-		rc = dav_sync_forget(cc, dav_sync_it_href(it), err);
-		if (rc == E2_OK)
-			cc->c->stats->deleted_local++;
-		return rc;
-	case DAV_REC_DELETE_REMOTE:
-		return dav_sync_delete_remote(r, i, a, err);
-	}
-	return E2_OK;
-}
-
 /* ---- a collection ----------------------------------------------------- */
 
 static const char *
@@ -897,6 +580,7 @@ static void
 dav_sync_coll_free(struct dav_sync_coll *cc)
 {
 	dav_sync_view_free(cc);
+	free(cc->by_file);
 	dav_state_items_free(&cc->rows, cc->n_rows);
 	free(cc->files);
 	free(cc->dir);
@@ -931,6 +615,8 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 	if (rc == E2_OK)
 		rc = dav_state_items_load(c->st, c->guid, c->kind, dc->href,
 					  &cc.rows, &cc.n_rows, &e);
+	if (rc == E2_OK)
+		rc = dav_sync_index_files(&cc, &e);
 	if (rc == E2_OK)
 		rc = vdir_stat_scan(cc.dir, &cc.files, &cc.n_files, &e);
 	if (rc != E2_OK)

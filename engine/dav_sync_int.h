@@ -35,7 +35,8 @@ struct dav_sync_coll {
 	struct dav_state_coll row;
 	struct dav_state_item *rows; /* sorted by href */
 	size_t n_rows;
-	struct vdir_entry *files; /* sorted by name (stat only) */
+	struct dav_state_item **by_file; /* the rows sorted by file */
+	struct vdir_entry *files;        /* sorted by name (stat only) */
 	size_t n_files;
 	/* the server view */
 	struct dav_changes **pages;
@@ -48,6 +49,44 @@ struct dav_sync_coll {
 	/* something was skipped: the stored token stays (relist next run) */
 	bool incomplete;
 };
+
+/* One item of the plan, with what the driver needs to carry it out. */
+struct dav_sync_it {
+	struct dav_state_item *row;  /* NULL: none */
+	struct dav_sync_srv *srv;    /* NULL: not listed */
+	struct dav_sync_srv fetched; /* a REFETCH's answer */
+	const struct vdir_entry *file;
+	char name[VDIR_NAME_SIZE]; /* the file name */
+	char *href;                /* own: a new local item's href */
+	bool refetched;
+};
+
+struct dav_sync_run {
+	struct dav_sync_coll *cc;
+	struct dav_sync_it *its;
+	struct dav_rec_item *items;
+	size_t n;
+};
+
+/* Between items: the caller asked to stop. */
+bool dav_sync_stopped(const struct dav_sync_ctx *c);
+/* An item skipped: counted, the first reason kept, the token kept. */
+void dav_sync_skip(struct dav_sync_coll *cc, const char *what, const char *why);
+struct dav_rec_identity dav_sync_identity(const struct vdir_item_info *f);
+struct vdir_item_info dav_sync_info(const char *name,
+				    const struct dav_rec_identity *id);
+/* The href of an item: its row's, the listing's, or the new one. */
+const char *dav_sync_it_href(const struct dav_sync_it *it);
+
+/*
+ * Carries out action a on item i of r (dav_sync_steps.c), then writes or
+ * forgets its row; a step that cannot be done now is skipped (counted,
+ * the token kept). Errors: those that end the run (the transport's but
+ * E2_EPROTO, E2_ESTORE, E2_ENOMEM).
+ */
+enum e2_status dav_sync_exec(struct dav_sync_run *r, size_t i,
+			     const struct dav_rec_action *a,
+			     struct e2_err *err);
 
 /*
  * The server view of cc (dav_sync_fetch.c): unchanged (no request when

@@ -419,4 +419,32 @@ else
 	e2t_check_skip "khard and khal read the folders (not installed)"
 fi
 
+# ---- 1,000 vCards: the time of a first sync and of a no-change run
+G3='{D5A7C0DE-0012-4A2B-8C3D-00000000DA12}'
+(GUID=$G3 && sync_provision IMAP4 "$E2T_IMAPS_PORT") ||
+	e2t_fatal "cannot provision $G3"
+rad_add_user bob "$SECRET"
+rad_mkcoll s bob many addressbook "Many"
+rad_fill s bob many 1000 m
+# bsync: one run as bob, its wall time in $E2T_DIR/secs
+bsync() {
+	local t0 t1 rc=0
+	t0=$(date +%s.%N)
+	e2t_run "$TOOL" --store "$STORE" --guid "$G3" --cafile "$E2T_CA" \
+		--user bob "$U" card >"$E2T_DIR/out" 2>"$E2T_DIR/err" || rc=$?
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc >"$E2T_DIR/secs"
+	return $rc
+}
+t_thousand() {
+	bsync || { cat "$E2T_DIR/out"; return 1; }
+	echo "1,000 vCards, first sync: $(cat "$E2T_DIR/secs") s (sanitizer build)" >>"$E2T_DIR/measure2"
+	has "$E2T_DIR/out" '^collections=1 unchanged=0 downloaded=1000 ' &&
+		same "$STORE/contacts/$G3/many" "$RAD_ROOT_s/bob/many" &&
+		bsync && has "$E2T_DIR/out" '^collections=1 unchanged=1 ' &&
+		echo "1,000 vCards, no-change run: $(cat "$E2T_DIR/secs") s" >>"$E2T_DIR/measure2"
+}
+e2t_check "1,000 vCards: first sync, then a no-change run" t_thousand
+[ -f "$E2T_DIR/measure2" ] && while read -r l; do e2t_log "$l"; done <"$E2T_DIR/measure2"
+
 e2t_finish
