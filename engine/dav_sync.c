@@ -161,6 +161,18 @@ dav_sync_row_of_file(const struct dav_sync_coll *cc, const char *name)
 	return r == NULL ? NULL : *r;
 }
 
+/* Our leftover temporaries the scan removed are no items: left out. */
+static void
+dav_sync_drop_tmp(struct dav_sync_coll *cc)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < cc->n_files; i++)
+		if (cc->files[i].kind != VDIR_ENTRY_TMP_REMOVED)
+			cc->files[out++] = cc->files[i];
+	cc->n_files = out;
+}
+
 /* Did any file's identity move since the rows (stat only)? */
 static bool
 dav_sync_local_changed(const struct dav_sync_coll *cc)
@@ -254,6 +266,10 @@ dav_sync_local_view(struct dav_sync_coll *cc, struct dav_sync_it *it,
 		return E2_OK;
 	}
 	rc = vdir_item_read(cc->dir, it->name, &data, &len, &now, &e);
+	if (rc == E2_OK) {
+		rc = dav_sync_sha_lf(data, len, it->local_lf, &e);
+		it->local_lf_known = rc == E2_OK;
+	}
 	free(data);
 	if (rc == E2_ENOMEM)
 		return e2_fail(err, rc, "%s", e.msg);
@@ -331,6 +347,7 @@ dav_sync_add(struct dav_sync_run *r, struct dav_sync_it *it, bool *kept_out,
 	rc = dav_sync_local_view(r->cc, it, ri, &skip, err);
 	if (rc != E2_OK || skip)
 		return rc;
+	dav_sync_equal_lf(it, ri);
 	r->its[r->n++] = *it;
 	*kept_out = true;
 	return E2_OK;
@@ -619,6 +636,8 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 		rc = dav_sync_index_files(&cc, &e);
 	if (rc == E2_OK)
 		rc = vdir_stat_scan(cc.dir, &cc.files, &cc.n_files, &e);
+	if (rc == E2_OK)
+		dav_sync_drop_tmp(&cc);
 	if (rc != E2_OK)
 		goto fail;
 	local_changed = dav_sync_local_changed(&cc);

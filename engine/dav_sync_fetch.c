@@ -236,16 +236,53 @@ dav_sync_fetch_view(struct dav_sync_coll *cc, struct e2_err *err)
 	return dav_sync_fetch_index(cc, err);
 }
 
+enum e2_status
+dav_sync_sha_lf(const char *data, size_t len,
+		unsigned char out[DAV_REC_SHA256_LEN], struct e2_err *err)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	size_t start = 0;
+	bool ok =
+		ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+
+	for (size_t i = 0; ok && i + 1 < len; i++) {
+		if (data[i] != '\r' || data[i + 1] != '\n')
+			continue;
+		ok = EVP_DigestUpdate(ctx, data + start, i - start) == 1;
+		start = i + 1; /* the LF */
+	}
+	ok = ok && EVP_DigestUpdate(ctx, data + start, len - start) == 1 &&
+	     EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == DAV_REC_SHA256_LEN;
+	EVP_MD_CTX_free(ctx);
+	return ok ? E2_OK : e2_fail(err, E2_ENOMEM, "sha-256 failed");
+}
+
+void
+dav_sync_equal_lf(const struct dav_sync_it *it, struct dav_rec_item *ri)
+{
+	if (it->srv == NULL || !it->srv->body || !it->local_lf_known ||
+	    !ri->server.body_known)
+		return;
+	if (memcmp(it->srv->sha_lf, it->local_lf, DAV_REC_SHA256_LEN) == 0)
+		memcpy(ri->server.sha256, ri->local.id.sha256,
+		       DAV_REC_SHA256_LEN);
+}
+
 static enum e2_status
 dav_sync_take_body(struct dav_sync_srv *s, struct dav_item *it,
 		   struct e2_err *err)
 {
 	unsigned int n = 0;
+	enum e2_status rc;
 
 	if (EVP_Digest(it->data, it->data_len, s->sha256, &n, EVP_sha256(),
 		       NULL) != 1 ||
 	    n != DAV_REC_SHA256_LEN)
 		return e2_fail(err, E2_ENOMEM, "sha-256 failed");
+	rc = dav_sync_sha_lf(it->data, it->data_len, s->sha_lf, err);
+	if (rc != E2_OK)
+		return rc;
 	free(s->data);
 	s->data = it->data;
 	s->len = it->data_len;

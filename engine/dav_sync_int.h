@@ -23,6 +23,7 @@ struct dav_sync_srv {
 	char *data;       /* own */
 	size_t len;
 	unsigned char sha256[DAV_REC_SHA256_LEN];
+	unsigned char sha_lf[DAV_REC_SHA256_LEN]; /* dav_sync_sha_lf() */
 	size_t order; /* position in the listing: the last one wins */
 };
 
@@ -58,6 +59,8 @@ struct dav_sync_it {
 	const struct vdir_entry *file;
 	char name[VDIR_NAME_SIZE]; /* the file name */
 	char *href;                /* own: a new local item's href */
+	bool local_lf_known;       /* the file was read: local_lf is set */
+	unsigned char local_lf[DAV_REC_SHA256_LEN];
 	bool refetched;
 };
 
@@ -122,6 +125,22 @@ struct dav_state_item *dav_sync_row(const struct dav_sync_coll *cc,
 /* Frees what the view holds (pages, srv). */
 void dav_sync_view_free(struct dav_sync_coll *cc);
 void dav_sync_srv_clear(struct dav_sync_srv *s);
+
+/*
+ * The SHA-256 of data with every CR LF taken as LF: a multiget body
+ * crossed XML, whose parser turns CR LF into LF (XML 1.0 2.11), so our
+ * own upload never comes back byte for byte. Two bodies with the same
+ * sha_lf are the same item for D3, D12 and D23. Errors: E2_ENOMEM.
+ */
+enum e2_status dav_sync_sha_lf(const char *data, size_t len,
+			       unsigned char out[DAV_REC_SHA256_LEN],
+			       struct e2_err *err);
+
+/*
+ * When the server's body and the local file are equal but for line ends,
+ * the reconciler is told they are equal (server sha256 := local sha256).
+ */
+void dav_sync_equal_lf(const struct dav_sync_it *it, struct dav_rec_item *ri);
 
 /* A transport error that ends the run (not one collection's). */
 bool dav_sync_fatal(enum e2_status rc);

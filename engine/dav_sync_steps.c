@@ -80,16 +80,23 @@ dav_sync_conflict(struct dav_sync_run *r, size_t i,
 {
 	struct dav_sync_coll *cc = r->cc;
 	struct dav_sync_it *it = &r->its[i];
+	const struct dav_rec_item *ri = &r->items[i];
+	struct dav_rec_action down = *a;
 	struct vdir_item_info now;
 	char cname[VDIR_NAME_SIZE + 32];
 	char *data = NULL;
 	size_t len = 0;
+	size_t before = cc->c->stats->downloaded;
 	struct e2_err e = {0};
 	enum e2_status rc;
 
+	/* D4 (no row) says nothing of the file: it is the local view's */
+	down.kind = DAV_REC_DOWNLOAD;
+	down.replace = true;
+	down.expect = ri->local.id;
 	rc = vdir_item_read(cc->dir, it->name, &data, &len, &now, &e);
 	if (rc == E2_OK &&
-	    memcmp(now.sha256, a->expect.sha256, DAV_REC_SHA256_LEN) != 0)
+	    memcmp(now.sha256, ri->local.id.sha256, DAV_REC_SHA256_LEN) != 0)
 		rc = e2_fail(&e, E2_EBUSY, "changed meanwhile");
 	if (rc == E2_OK)
 		rc = vdir_conflict_write(cc->dir, it->name, data, len, cname,
@@ -103,13 +110,9 @@ dav_sync_conflict(struct dav_sync_run *r, size_t i,
 		dav_sync_skip(cc, it->name, e.msg);
 		return E2_OK;
 	}
-	{
-		size_t before = cc->c->stats->downloaded;
-
-		rc = dav_sync_download(r, i, a, err);
-		if (rc == E2_OK && cc->c->stats->downloaded > before)
-			cc->c->stats->conflicts++;
-	}
+	rc = dav_sync_download(r, i, &down, err);
+	if (rc == E2_OK && cc->c->stats->downloaded > before)
+		cc->c->stats->conflicts++;
 	return rc;
 }
 
@@ -158,6 +161,7 @@ dav_sync_refetch(struct dav_sync_run *r, size_t i, struct e2_err *err)
 		ri->server.body_known = true;
 		memcpy(ri->server.sha256, it->fetched.sha256,
 		       DAV_REC_SHA256_LEN);
+		dav_sync_equal_lf(it, ri);
 	}
 	a = dav_rec_item_decide(ri);
 	a.item = i;

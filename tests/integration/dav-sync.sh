@@ -222,6 +222,42 @@ t_safety_lifted() {
 e2t_check "the files put back: the refusal lifts, both sides agree" \
 	t_safety_lifted
 
+t_odd_name() {
+	local c=$CARDS/contacts
+	printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:jane-1\r\nFN:Jane Doe\r\nN:Doe;Jane;;;\r\nEND:VCARD\r\n' >"$c/Jane Doe@home.vcf"
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=0 uploaded=1 ' &&
+		has "$R/contacts/Jane Doe@home.vcf" '^FN:Jane Doe' &&
+		has "$RLOG" "PUT response status for '/alice/contacts/Jane Doe@home.vcf'" &&
+		dsync card &&
+		has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=0 uploaded=0 deleted_local=0 deleted_server=0 conflicts=0 refused=0 skipped=0$' &&
+		dsync card && has "$E2T_DIR/out" '^collections=2 unchanged=2 ' &&
+		[ ! -e "$c/jane-1.vcf" ] && same "$c" "$R/contacts"
+}
+e2t_check "a local file named 'Jane Doe@home.vcf': PUT percent-encoded, listed back as the same item" \
+	t_odd_name
+
+t_content_filter() {
+	local d
+	for d in tasks events; do
+		mkdir -p "$R/$d"
+	done
+	printf '{"tag": "VCALENDAR", "C:supported-calendar-component-set": "VTODO"}' >"$R/tasks/.Radicale.props"
+	printf '{"tag": "VCALENDAR", "C:supported-calendar-component-set": "VEVENT"}' >"$R/events/.Radicale.props"
+	cp "$R/cal/todo-1.ics" "$R/tasks/"
+	chmod -R a+rwX "$R"
+	rad_fill s alice events 2 ev
+	dsync cal --content 8 || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=1 ' &&
+		[ -f "$CALS/tasks/todo-1.ics" ] && [ ! -e "$CALS/events" ] &&
+		dsync cal --content 4 &&
+		has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=2 ' &&
+		[ -f "$CALS/events/ev-1.ics" ] &&
+		dsync cal && has "$E2T_DIR/out" '^collections=3 unchanged=3 .* skipped=0$'
+}
+e2t_check "calendars by component: --content 0x8 the VTODO ones, 0x4 the VEVENT ones" \
+	t_content_filter
+
 # ---- a server without sync-collection, and multiget gaps (davproxy.py)
 G2='{D5A7C0DE-0011-4A2B-8C3D-00000000DA11}'
 (GUID=$G2 && sync_provision IMAP4 "$E2T_IMAPS_PORT") ||
@@ -280,6 +316,21 @@ e2t_check "no sync-collection, getctag moved: the listing finds a change and a d
 rad_mkcoll s alice big addressbook "Big"
 rad_fill s alice big 400 b
 BIG=$CARDS/big
+# spawn_tool OUT ARGS...: the tool in the background as e2t_run runs it;
+# SUB is the subshell, TOOL_PID the tool itself (the subshell's child:
+# signals go to it, by its id)
+spawn_tool() {
+	local out=$1 i
+	shift
+	e2t_run "$TOOL" "$@" >>"$out" 2>&1 &
+	SUB=$!
+	TOOL_PID=
+	for i in $(seq 1 500); do
+		TOOL_PID=$(pgrep -P "$SUB" | head -n 1)
+		[ -n "$TOOL_PID" ] && break
+		sleep 0.01
+	done
+}
 # killed_runs T...: a run killed with SIGKILL after each T seconds; the
 # item files present after each kill go to $E2T_DIR/kills
 killed_runs() {
@@ -287,10 +338,9 @@ killed_runs() {
 	: >"$E2T_DIR/kills"
 	: >"$E2T_DIR/kills-server"
 	for n in "$@"; do
-		e2t_run "$TOOL" --store "$STORE" --guid "$GUID" \
-			--cafile "$E2T_CA" --user alice "$U" card \
-			>>"$E2T_DIR/log/tool.log" 2>&1 &
-		pid=$!
+		spawn_tool "$E2T_DIR/log/tool.log" --store "$STORE" \
+			--guid "$GUID" --cafile "$E2T_CA" --user alice "$U" card
+		pid=$TOOL_PID
 		# killed when the side being filled holds N items (30 s at most)
 		waited=0
 		while [ "$( (ls "$BIG" 2>/dev/null; ls "$R/big" | sed 's/^/s:/') |
@@ -300,7 +350,7 @@ killed_runs() {
 			waited=$((waited + 1))
 		done
 		kill -KILL $pid 2>/dev/null
-		wait $pid 2>/dev/null
+		wait $SUB 2>/dev/null
 		ls "$BIG" 2>/dev/null | grep -c '\.vcf$' >>"$E2T_DIR/kills"
 		ls "$R/big" | grep -c '\.vcf$' >>"$E2T_DIR/kills-server"
 	done
@@ -319,7 +369,7 @@ consistent() {
 		[ "$(ls "$R/big" | grep -c '\.vcf$')" = "$1" ] &&
 		same "$BIG" "$R/big" &&
 		[ "$(rows /alice/big/)" = "$1" ] &&
-		[ -z "$(find "$BIG" -name '*.tmp')" ] &&
+		[ -z "$(find "$BIG" -name '*.tmp' -o -name '*.conflict-*')" ] &&
 		dsync card && has "$E2T_DIR/out" '^collections=3 unchanged=[23] ' &&
 		has "$E2T_DIR/out" ' downloaded=0 uploaded=0 deleted_local=0 deleted_server=0 '
 }
@@ -446,5 +496,31 @@ t_thousand() {
 }
 e2t_check "1,000 vCards: first sync, then a no-change run" t_thousand
 [ -f "$E2T_DIR/measure2" ] && while read -r l; do e2t_log "$l"; done <"$E2T_DIR/measure2"
+
+t_stop() {
+	local pid n first tok waited=0
+	rad_mkcoll s bob stopme addressbook "Stop me"
+	rad_fill s bob stopme 400 t
+	: >"$E2T_DIR/out"
+	spawn_tool "$E2T_DIR/out" --store "$STORE" --guid "$G3" \
+		--cafile "$E2T_CA" --user bob "$U" card
+	pid=$TOOL_PID
+	while [ "$(ls "$STORE/contacts/$G3/stopme" 2>/dev/null | grep -c '\.vcf$')" -lt 50 ] &&
+		[ $waited -lt 1500 ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.02
+		waited=$((waited + 1))
+	done
+	kill -TERM $pid
+	wait $SUB || { cat "$E2T_DIR/out"; return 1; }
+	first=$(count downloaded)
+	tok=$(sqlite3 "$STORE/accounts.db" "SELECT sync_token FROM dav_collections WHERE href = '/bob/stopme/'")
+	echo "stopped after $first items, token '$tok'"
+	[ "$first" -ge 50 ] && [ "$first" -lt 400 ] && [ -z "$tok" ] &&
+		has "$E2T_DIR/out" '^rc=ok$' &&
+		bsync && n=$(count downloaded) && [ $((first + n)) = 400 ] &&
+		same "$STORE/contacts/$G3/stopme" "$RAD_ROOT_s/bob/stopme"
+}
+e2t_check "SIGTERM (c->stop) between items: a clean stop, the token kept, the rest next run" \
+	t_stop
 
 e2t_finish
