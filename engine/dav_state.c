@@ -26,13 +26,13 @@
 	"DELETE FROM dav_collections WHERE guid = ?1 AND kind = ?2"            \
 	" AND href = ?3"
 #define DAV_STATE_SQL_ITEMS                                                    \
-	"SELECT href, etag, file, size, mtime_ns, inode, sha256"               \
+	"SELECT href, etag, file, size, mtime_ns, inode, sha256, sha256_lf"    \
 	" FROM dav_items WHERE guid = ?1 AND kind = ?2 AND coll = ?3"          \
 	" ORDER BY href"
 #define DAV_STATE_SQL_ITEM_PUT                                                 \
 	"INSERT OR REPLACE INTO dav_items (guid, kind, coll, href, etag,"      \
-	" file, size, mtime_ns, inode, sha256)"                                \
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	" file, size, mtime_ns, inode, sha256, sha256_lf)"                     \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 #define DAV_STATE_SQL_ITEM_FORGET                                              \
 	"DELETE FROM dav_items WHERE guid = ?1 AND kind = ?2 AND coll = ?3"    \
 	" AND href = ?4"
@@ -270,6 +270,14 @@ dav_state_item_numbers(sqlite3_stmt *stmt, struct dav_state_item *it)
 	    sqlite3_column_bytes(stmt, 6) != DAV_REC_SHA256_LEN)
 		return "sha256";
 	memcpy(it->id.sha256, sha, DAV_REC_SHA256_LEN);
+	sha = sqlite3_column_blob(stmt, 7);
+	if (sqlite3_column_type(stmt, 7) == SQLITE_BLOB && sha != NULL &&
+	    sqlite3_column_bytes(stmt, 7) == DAV_REC_SHA256_LEN) {
+		memcpy(it->sha_lf, sha, DAV_REC_SHA256_LEN);
+		it->has_lf = true;
+	} else if (sqlite3_column_bytes(stmt, 7) != 0) {
+		return "sha256_lf";
+	}
 	return NULL;
 }
 
@@ -356,7 +364,7 @@ enum e2_status
 dav_state_item_put(struct e2_store *st, const char *guid, enum dav_kind kind,
 		   const char *coll, const char *href, const char *etag,
 		   const char *file, const struct dav_rec_identity *id,
-		   struct e2_err *err)
+		   const unsigned char *sha_lf, struct e2_err *err)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *stmt = NULL;
@@ -379,6 +387,10 @@ dav_state_item_put(struct e2_store *st, const char *guid, enum dav_kind kind,
 	    sqlite3_bind_int64(stmt, 9, (sqlite3_int64)id->inode) !=
 		    SQLITE_OK ||
 	    sqlite3_bind_blob(stmt, 10, id->sha256, DAV_REC_SHA256_LEN,
+			      SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(stmt, 11,
+			      sha_lf == NULL ? "" : (const void *)sha_lf,
+			      sha_lf == NULL ? 0 : DAV_REC_SHA256_LEN,
 			      SQLITE_STATIC) != SQLITE_OK)
 		rc = dav_state_db_fail(db, "bind", err);
 	else

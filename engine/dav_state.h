@@ -16,7 +16,7 @@
  *   dav_collections (guid, kind, href, dir, sync_token, ctag,
  *                    displayname, color)
  *   dav_items       (guid, kind, coll, href, etag, file, size, mtime_ns,
- *                    inode, sha256)
+ *                    inode, sha256, sha256_lf)
  * kind is "card" or "cal" (enum dav_kind); href and coll are hrefs as the
  * server sent them (coll: the collection's); "" stands for "none" in the
  * text columns (no token, no ctag, no strong etag: D20).
@@ -45,12 +45,18 @@ struct dav_state_coll {
 	char *color;
 };
 
-/* One item's row; strings are the struct's own, etag may be "". */
+/*
+ * One item's row; strings are the struct's own, etag may be "". sha_lf:
+ * the SHA-256 of the file's bytes with CR LF taken as LF (has_lf false:
+ * unknown), so a server body equal but for line ends is the row's (D23).
+ */
 struct dav_state_item {
 	char *href;
 	char *etag;
 	char *file;
 	struct dav_rec_identity id;
+	bool has_lf;
+	unsigned char sha_lf[DAV_REC_SHA256_LEN];
 };
 
 /* "card" or "cal". */
@@ -93,16 +99,16 @@ void dav_state_items_free(struct dav_state_item **v, size_t n);
 
 /*
  * Inserts or replaces the item row href of collection coll (whose row
- * must exist) with etag (NULL stored as ""), file and id (borrowed).
+ * must exist) with etag (NULL stored as ""), file, id and sha_lf (NULL:
+ * unknown; else DAV_REC_SHA256_LEN bytes), all borrowed.
  * Errors: as above, E2_EINVAL (href or file empty, file not
  * vdir_name_ok(), no such collection row).
  */
-enum e2_status dav_state_item_put(struct e2_store *st, const char *guid,
-				  enum dav_kind kind, const char *coll,
-				  const char *href, const char *etag,
-				  const char *file,
-				  const struct dav_rec_identity *id,
-				  struct e2_err *err);
+enum e2_status
+dav_state_item_put(struct e2_store *st, const char *guid, enum dav_kind kind,
+		   const char *coll, const char *href, const char *etag,
+		   const char *file, const struct dav_rec_identity *id,
+		   const unsigned char *sha_lf, struct e2_err *err);
 
 /* Deletes the item row href of coll (none: E2_OK). */
 enum e2_status dav_state_item_forget(struct e2_store *st, const char *guid,

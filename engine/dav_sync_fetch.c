@@ -261,10 +261,15 @@ dav_sync_sha_lf(const char *data, size_t len,
 void
 dav_sync_equal_lf(const struct dav_sync_it *it, struct dav_rec_item *ri)
 {
-	if (it->srv == NULL || !it->srv->body || !it->local_lf_known ||
-	    !ri->server.body_known)
+	if (it->srv == NULL || !it->srv->body || !ri->server.body_known)
 		return;
-	if (memcmp(it->srv->sha_lf, it->local_lf, DAV_REC_SHA256_LEN) == 0)
+	/* the row's body (D23), then the file's (D3, D12) */
+	if (it->row != NULL && it->row->has_lf &&
+	    memcmp(it->srv->sha_lf, it->row->sha_lf, DAV_REC_SHA256_LEN) == 0)
+		memcpy(ri->server.sha256, ri->row.id.sha256,
+		       DAV_REC_SHA256_LEN);
+	if (it->local_lf_known &&
+	    memcmp(it->srv->sha_lf, it->local_lf, DAV_REC_SHA256_LEN) == 0)
 		memcpy(ri->server.sha256, ri->local.id.sha256,
 		       DAV_REC_SHA256_LEN);
 }

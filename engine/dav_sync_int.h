@@ -137,8 +137,9 @@ enum e2_status dav_sync_sha_lf(const char *data, size_t len,
 			       struct e2_err *err);
 
 /*
- * When the server's body and the local file are equal but for line ends,
- * the reconciler is told they are equal (server sha256 := local sha256).
+ * When the server's body and the row's (D23) or the local file (D3, D12)
+ * are equal but for line ends, the reconciler is told they are equal
+ * (server sha256 := that side's sha256).
  */
 void dav_sync_equal_lf(const struct dav_sync_it *it, struct dav_rec_item *ri);
 

@@ -16,10 +16,11 @@
 static enum e2_status
 dav_sync_put_row(struct dav_sync_coll *cc, const char *href, const char *etag,
 		 const char *file, const struct dav_rec_identity *id,
-		 struct e2_err *err)
+		 const unsigned char *sha_lf, struct e2_err *err)
 {
 	return dav_state_item_put(cc->c->st, cc->c->guid, cc->c->kind,
-				  cc->row.href, href, etag, file, id, err);
+				  cc->row.href, href, etag, file, id, sha_lf,
+				  err);
 }
 
 static enum e2_status
@@ -67,7 +68,7 @@ dav_sync_download(struct dav_sync_run *r, size_t i,
 		struct dav_rec_identity id = dav_sync_identity(&now);
 
 		rc = dav_sync_put_row(cc, it->srv->href, it->srv->etag,
-				      it->name, &id, err);
+				      it->name, &id, it->srv->sha_lf, err);
 	}
 	if (rc == E2_OK)
 		cc->c->stats->downloaded++;
@@ -232,8 +233,13 @@ dav_sync_upload(struct dav_sync_run *r, size_t i,
 	} else if (follow == DAV_REC_RECORD) {
 		/* D20: no strong ETag: no etag stored, refetch before the
 		 * next write */
-		rc = dav_sync_put_row(cc, href, w.etag_strong ? w.etag : NULL,
-				      it->name, &id, err);
+		unsigned char lf[DAV_REC_SHA256_LEN];
+
+		rc = dav_sync_sha_lf(data, len, lf, err);
+		if (rc == E2_OK)
+			rc = dav_sync_put_row(cc, href,
+					      w.etag_strong ? w.etag : NULL,
+					      it->name, &id, lf, err);
 		if (rc == E2_OK)
 			cc->c->stats->uploaded++;
 	} else {
@@ -316,10 +322,17 @@ dav_sync_exec(struct dav_sync_run *r, size_t i, const struct dav_rec_action *a,
 						     ? ri->row.id
 						     : ri->local.id;
 
+		const unsigned char *lf = NULL;
+
 		if (it->srv != NULL && !it->srv->deleted)
 			etag = it->srv->etag;
+		if (ri->local.view != DAV_LOCAL_SAME && it->local_lf_known)
+			lf = it->local_lf;
+		else if (ri->local.view == DAV_LOCAL_SAME && it->row != NULL &&
+			 it->row->has_lf)
+			lf = it->row->sha_lf;
 		return dav_sync_put_row(cc, dav_sync_it_href(it), etag,
-					it->name, &id, err);
+					it->name, &id, lf, err);
 	}
 	case DAV_REC_FORGET:
 		return dav_sync_forget(cc, dav_sync_it_href(it), err);

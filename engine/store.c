@@ -229,8 +229,9 @@ static const struct store_migration store_migrations[] = {
 	 * of the last complete sync, the displayname and color last written
 	 * to the folder), and per collection each item (href as sent, etag,
 	 * vdir file name, the file's identity: size, mtime_ns, inode, and
-	 * the SHA-256 of its bytes). Items go with their collection, both
-	 * with the account.
+	 * the SHA-256 of its bytes; sha256_lf: of its bytes with CR LF taken
+	 * as LF, x'' unknown). Items go with their collection, both with the
+	 * account.
 	 */
 	{10, "CREATE TABLE IF NOT EXISTS dav_collections ("
 	     " guid TEXT NOT NULL"
@@ -256,6 +257,7 @@ static const struct store_migration store_migrations[] = {
 	     " mtime_ns INTEGER NOT NULL DEFAULT 0,"
 	     " inode INTEGER NOT NULL DEFAULT 0,"
 	     " sha256 BLOB NOT NULL,"
+	     " sha256_lf BLOB NOT NULL DEFAULT x'',"
 	     " PRIMARY KEY (guid, kind, coll, href),"
 	     " FOREIGN KEY (guid, kind, coll)"
 	     "  REFERENCES dav_collections(guid, kind, href)"

@@ -11,11 +11,14 @@
 #                  matches REGEX (servers drop hrefs)
 #   --404 REGEX    multiget answers give 404 and no data for those hrefs
 #                  (servers list an item but 404 its data)
+#   --no-put-etag  a PUT's answer carries no ETag (the item may have been
+#                  changed on the way in: re-fetch before the next write)
 # Every request line and the status sent go to --log, one line each.
 # HTTP/1.0, one request per connection, like Radicale itself.
 #
 # usage: davproxy.py --listen ADDR:PORT --target ADDR:PORT [--no-sync]
-#                    [--drop REGEX] [--404 REGEX] --log FILE
+#                    [--drop REGEX] [--404 REGEX] [--no-put-etag]
+#                    --log FILE
 import argparse
 import http.client
 import http.server
@@ -86,6 +89,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             if k.lower() in ("content-length", "connection",
                              "transfer-encoding", "server", "date"):
                 continue
+            if A.no_put_etag and self.command == "PUT" and \
+                    k.lower() == "etag":
+                continue
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -104,6 +110,7 @@ def main():
     p.add_argument("--no-sync", action="store_true")
     p.add_argument("--drop")
     p.add_argument("--404", dest="notfound")
+    p.add_argument("--no-put-etag", action="store_true")
     p.add_argument("--log", required=True)
     A = p.parse_args()
     host, port = A.listen.rsplit(":", 1)

@@ -53,8 +53,11 @@ item(unsigned i, char *href, char *file)
 	it.id.size = 100 + i;
 	it.id.mtime_ns = -5 + (int64_t)i * 1000000001LL;
 	it.id.inode = 4000000000ull + i;
-	for (size_t k = 0; k < DAV_REC_SHA256_LEN; k++)
+	for (size_t k = 0; k < DAV_REC_SHA256_LEN; k++) {
 		it.id.sha256[k] = (unsigned char)(k * 7 + i);
+		it.sha_lf[k] = (unsigned char)(k * 3 + i);
+	}
+	it.has_lf = i % 3 != 0;
 	return it;
 }
 
@@ -62,7 +65,8 @@ static enum e2_status
 put_item(const char *c, const struct dav_state_item *it, struct e2_err *err)
 {
 	return dav_state_item_put(st, guid, DAV_KIND_CARD, c, it->href,
-				  it->etag, it->file, &it->id, err);
+				  it->etag, it->file, &it->id,
+				  it->has_lf ? it->sha_lf : NULL, err);
 }
 
 static size_t
@@ -156,6 +160,10 @@ START_TEST(test_dav_state_item_round_trip)
 		ck_assert_str_eq(v[i].file, w->file);
 		ck_assert_str_eq(v[i].etag, w->etag == NULL ? "" : w->etag);
 		ck_assert(memcmp(&v[i].id, &w->id, sizeof(w->id)) == 0);
+		ck_assert_int_eq(v[i].has_lf, w->has_lf);
+		if (w->has_lf)
+			ck_assert(memcmp(v[i].sha_lf, w->sha_lf,
+					 sizeof(w->sha_lf)) == 0);
 	}
 	dav_state_items_free(&v, n);
 	/* replace one, forget one, forget one that is not there */
@@ -228,6 +236,7 @@ static const struct {
 } damaged[] = {
 	{"sha256 = x'0102'", "bad sha256"},
 	{"sha256 = 'text'", "bad sha256"},
+	{"sha256_lf = x'01'", "bad sha256_lf"},
 	{"size = -1", "bad size"},
 	{"size = 'big'", "bad size"},
 	{"inode = -3", "bad inode"},
