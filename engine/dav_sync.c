@@ -56,11 +56,22 @@ dav_sync_note(struct dav_sync_ctx *c, const char *msg)
 void
 dav_sync_skip(struct dav_sync_coll *cc, const char *what, const char *why)
 {
+	dav_sync_skip_local(cc, what, why);
+	cc->incomplete = true;
+}
+
+/*
+ * A local-only item skipped (no server change concerns it): counted and
+ * reported, but the server's token may move, since relisting would bring
+ * nothing for it.
+ */
+void
+dav_sync_skip_local(struct dav_sync_coll *cc, const char *what, const char *why)
+{
 	char msg[256];
 	char q[128];
 
 	cc->c->stats->skipped++;
-	cc->incomplete = true;
 	(void)snprintf(msg, sizeof(msg), "%s %s: %s", cc->dir,
 		       e2_quote(q, sizeof(q), what, strlen(what)), why);
 	dav_sync_note(cc->c, msg);
@@ -184,6 +195,11 @@ dav_sync_local_changed(const struct dav_sync_coll *cc)
 		const struct dav_state_item *r =
 			dav_sync_row_of_file(cc, e->info.name);
 
+		/* a symlink, fifo or huge file of no row is never read nor
+		 * sent: it is reported when a run has work, and does not
+		 * make every run one (its token would never move either) */
+		if (r == NULL && e->kind != VDIR_ENTRY_ITEM)
+			continue;
 		if (r == NULL)
 			return true;
 		if (e->kind != VDIR_ENTRY_ITEM ||
@@ -237,6 +253,17 @@ dav_sync_it_href(const struct dav_sync_it *it)
 	return it->href;
 }
 
+/* A file that cannot be read: the token waits only if the server moved. */
+static void
+dav_sync_skip_file(struct dav_sync_coll *cc, const struct dav_sync_it *it,
+		   const char *why)
+{
+	if (it->srv == NULL)
+		dav_sync_skip_local(cc, it->name, why);
+	else
+		dav_sync_skip(cc, it->name, why);
+}
+
 /* The local view of a file (hashed when its identity moved). */
 static enum e2_status
 dav_sync_local_view(struct dav_sync_coll *cc, struct dav_sync_it *it,
@@ -254,9 +281,9 @@ dav_sync_local_view(struct dav_sync_coll *cc, struct dav_sync_it *it,
 		return E2_OK;
 	}
 	if (it->file->kind != VDIR_ENTRY_ITEM) {
-		dav_sync_skip(
-			cc, it->name,
-			"not a regular file of at most 4 MiB: left alone");
+		dav_sync_skip_file(cc, it,
+				   "not a regular file of at most 4 MiB: "
+				   "left alone");
 		*skip_out = true;
 		return E2_OK;
 	}
@@ -274,7 +301,7 @@ dav_sync_local_view(struct dav_sync_coll *cc, struct dav_sync_it *it,
 	if (rc == E2_ENOMEM)
 		return e2_fail(err, rc, "%s", e.msg);
 	if (rc != E2_OK) {
-		dav_sync_skip(cc, it->name, e.msg);
+		dav_sync_skip_file(cc, it, e.msg);
 		*skip_out = true;
 		return E2_OK;
 	}

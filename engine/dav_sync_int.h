@@ -75,6 +75,10 @@ struct dav_sync_run {
 bool dav_sync_stopped(const struct dav_sync_ctx *c);
 /* An item skipped: counted, the first reason kept, the token kept. */
 void dav_sync_skip(struct dav_sync_coll *cc, const char *what, const char *why);
+/* The same for an item no listed server change concerns: the token may
+ * move. */
+void dav_sync_skip_local(struct dav_sync_coll *cc, const char *what,
+			 const char *why);
 struct dav_rec_identity dav_sync_identity(const struct vdir_item_info *f);
 struct vdir_item_info dav_sync_info(const char *name,
 				    const struct dav_rec_identity *id);

@@ -239,6 +239,22 @@ t_server_empty() {
 e2t_check "every server item deleted: refused (S2), the files and rows kept" \
 	t_server_empty
 
+t_symlink_item() {
+	local c=$CARDS/contacts before
+	before=$(sha256sum /etc/passwd)
+	ln -s /etc/passwd "$c/evil.vcf"
+	sed -i 's/^FN:Person 13\r$/FN:Person Thirteen\r/' "$R/contacts/c-13.vcf"
+	dsync card || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=2 unchanged=1 downloaded=1 .* skipped=1$' &&
+		has "$E2T_DIR/out" '^error=.*evil\.vcf.*not a regular file' &&
+		[ ! -e "$R/contacts/evil.vcf" ] && [ -L "$c/evil.vcf" ] &&
+		[ "$before" = "$(sha256sum /etc/passwd)" ] &&
+		dsync card && has "$E2T_DIR/out" '^collections=2 unchanged=2 ' &&
+		rm "$c/evil.vcf"
+}
+e2t_check "a symlink with an item name: never read nor sent, reported, the token still moves" \
+	t_symlink_item
+
 t_odd_name() {
 	local c=$CARDS/contacts
 	printf 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:jane-1\r\nFN:Jane Doe\r\nN:Doe;Jane;;;\r\nEND:VCARD\r\n' >"$c/Jane Doe@home.vcf"
