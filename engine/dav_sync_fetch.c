@@ -331,13 +331,27 @@ dav_sync_fetch_one(struct dav_sync_coll *cc, struct dav_sync_srv *srv,
 	return rc;
 }
 
+static int
+dav_sync_srv_key(const void *key, const void *elem)
+{
+	const struct dav_sync_srv *s = elem;
+
+	return strcmp(key, s->href);
+}
+
+/* The listing entry of a multiget answer: by href (sorted), else by URL
+ * (a server that spells the href another way). */
 static struct dav_sync_srv *
 dav_sync_srv_find(struct dav_sync_coll *cc, const struct dav_item *it)
 {
-	for (size_t i = 0; i < cc->n_srv; i++) /* a multiget batch is small */
-		if (strcmp(cc->srv[i].href, it->href) == 0 ||
-		    (it->url != NULL && cc->srv[i].url != NULL &&
-		     strcmp(cc->srv[i].url, it->url) == 0))
+	struct dav_sync_srv *s = bsearch(it->href, cc->srv, cc->n_srv,
+					 sizeof(*cc->srv), dav_sync_srv_key);
+
+	if (s != NULL || it->url == NULL)
+		return s;
+	for (size_t i = 0; i < cc->n_srv; i++)
+		if (cc->srv[i].url != NULL &&
+		    strcmp(cc->srv[i].url, it->url) == 0)
 			return &cc->srv[i];
 	return NULL;
 }
