@@ -427,10 +427,11 @@ dav_sync_fetch_bodies(struct dav_sync_coll *cc, struct e2_err *err)
 			goto out;
 		}
 		rc = E2_OK;
-		if (gone) {
-			/* gone meanwhile: as a 404 in the listing */
-			s->deleted = true;
-		} else if (!s->body) {
+		/* a 404 here is not taken for a delete: the listing just
+		 * named the item, and some servers list what they cannot
+		 * serve; skipped and counted, the next listing decides */
+		(void)gone;
+		if (!s->body) {
 			s->unavailable = true;
 			cc->incomplete = true;
 		}

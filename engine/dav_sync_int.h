@@ -108,7 +108,8 @@ enum e2_status dav_sync_fetch_view(struct dav_sync_coll *cc,
 
 /*
  * The bodies of the listed items needing one (no row, or another etag):
- * multiget, then one GET per missing href; still missing: unavailable.
+ * multiget, then one GET per missing href; still missing (a 404
+ * included): unavailable, skipped and counted.
  * Errors: the transport's (E2_EPROTO of a GET only marks the item).
  */
 enum e2_status dav_sync_fetch_bodies(struct dav_sync_coll *cc,

@@ -302,7 +302,8 @@ RP=$RAD_ROOT_p/alice
 PLOG=$E2T_DIR/log/davproxy.log
 e2t_spawn "$E2T_DIR/log/davproxy.out" "$E2T_PY" "$E2T_SRCDIR/davproxy.py" \
 	--listen "$E2T_ADDR:31244" --target "$E2T_ADDR:31243" --no-sync \
-	--drop '/f-1\.vcf$' --404 '/f-2\.vcf$' --no-put-etag --log "$PLOG"
+	--drop '/f-1\.vcf$|/late-0\.vcf$' --404 '/f-2\.vcf$' --no-put-etag \
+	--get-404 '/late-0\.vcf$' --log "$PLOG"
 e2t_wait_port "$E2T_ADDR" 31244 || e2t_fatal "davproxy did not start"
 # pdsync ARGS: dsync through the proxy as the second account
 pdsync() {
@@ -365,6 +366,21 @@ t_no_put_etag() {
 }
 e2t_check "a PUT answered without ETag: no etag stored; the next edit goes out, no conflict (D20, D23)" \
 	t_no_put_etag
+
+t_still_missing() {
+	local ctag
+	ctag=$(sqlite3 "$STORE/accounts.db" "SELECT ctag FROM dav_collections WHERE href = '/alice/books/'")
+	rad_fill p alice books 1 late
+	pdsync || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" '^collections=1 unchanged=0 downloaded=0 .* skipped=1$' &&
+		has "$E2T_DIR/out" '^error=.*late-0\.vcf.*could not be fetched' &&
+		has "$PLOG" '^GET /alice/books/late-0\.vcf -> 404' &&
+		[ ! -e "$BOOKS/late-0.vcf" ] &&
+		[ "$(sqlite3 "$STORE/accounts.db" "SELECT ctag FROM dav_collections WHERE href = '/alice/books/'")" = "$ctag" ] &&
+		pdsync && has "$E2T_DIR/out" ' skipped=1$'
+}
+e2t_check "an item neither multiget nor GET serves: skipped, counted, the getctag kept" \
+	t_still_missing
 
 # ---- SIGKILL at points spread over a few hundred items, both ways
 rad_mkcoll s alice big addressbook "Big"

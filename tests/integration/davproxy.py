@@ -11,6 +11,7 @@
 #                  matches REGEX (servers drop hrefs)
 #   --404 REGEX    multiget answers give 404 and no data for those hrefs
 #                  (servers list an item but 404 its data)
+#   --get-404 REGEX  a GET of an href matching REGEX is answered 404
 #   --no-put-etag  a PUT's answer carries no ETag (the item may have been
 #                  changed on the way in: re-fetch before the next write)
 # Every request line and the status sent go to --log, one line each.
@@ -63,6 +64,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def forward(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
+        if (A.get404 and self.command == "GET"
+                and re.search(A.get404, self.path)):
+            log("%s %s -> 404 (--get-404)" % (self.command, self.path))
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if (A.no_sync and self.command == "REPORT" and body is not None
                 and b"sync-collection" in body):
             log("%s %s -> 403 (no sync-collection)" % (self.command,
@@ -111,6 +119,7 @@ def main():
     p.add_argument("--drop")
     p.add_argument("--404", dest="notfound")
     p.add_argument("--no-put-etag", action="store_true")
+    p.add_argument("--get-404", dest="get404")
     p.add_argument("--log", required=True)
     A = p.parse_args()
     host, port = A.listen.rsplit(":", 1)
