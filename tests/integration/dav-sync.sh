@@ -291,6 +291,23 @@ t_content_filter() {
 e2t_check "calendars by component: --content 0x8 the VTODO ones, 0x4 the VEVENT ones" \
 	t_content_filter
 
+t_cal_twoway() {
+	local c=$CALS/cal
+	printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//e2t//EN\r\nBEGIN:VEVENT\r\nUID:meet-1\r\nDTSTART:20260105T100000Z\r\nDURATION:PT1H\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Planning\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' >"$c/meet-1.ics"
+	sed -i 's/^SUMMARY:Write the tests$/SUMMARY:Write more tests/' "$c/todo-1.ics"
+	rm "$c/e-3.ics"
+	dsync cal || { cat "$E2T_DIR/out"; return 1; }
+	has "$E2T_DIR/out" ' uploaded=2 deleted_local=0 deleted_server=1 conflicts=0 refused=0 skipped=0$' &&
+		has "$R/cal/meet-1.ics" '^SUMMARY:Planning' &&
+		has "$R/cal/todo-1.ics" '^SUMMARY:Write more tests' &&
+		[ ! -e "$R/cal/e-3.ics" ] &&
+		grep -q "PUT response status for '/alice/cal/meet-1.ics'.*201" "$RLOG" &&
+		dsync cal && dsync cal &&
+		has "$E2T_DIR/out" '^collections=3 unchanged=3 '
+}
+e2t_check "calendars both ways: a new event, an edited todo, a deleted event reach Radicale" \
+	t_cal_twoway
+
 # ---- a server without sync-collection, and multiget gaps (davproxy.py)
 G2='{D5A7C0DE-0011-4A2B-8C3D-00000000DA11}'
 (GUID=$G2 && sync_provision IMAP4 "$E2T_IMAPS_PORT") ||
