@@ -222,6 +222,47 @@ static const struct store_migration store_migrations[] = {
 	    " skipped INTEGER NOT NULL DEFAULT 0,"
 	    " last_ok INTEGER NOT NULL DEFAULT 0"
 	    ") WITHOUT ROWID;"},
+	/*
+	 * Issue 10, contacts and calendars (engine/dav_state.h): per account
+	 * and kind ('card', 'cal') each collection the server listed, by its
+	 * href as sent (its vdir directory name, the sync-token and getctag
+	 * of the last complete sync, the displayname and color last written
+	 * to the folder), and per collection each item (href as sent, etag,
+	 * vdir file name, the file's identity: size, mtime_ns, inode, and
+	 * the SHA-256 of its bytes; sha256_lf: of its bytes with CR LF taken
+	 * as LF, x'' unknown). Items go with their collection, both with the
+	 * account.
+	 */
+	{10, "CREATE TABLE IF NOT EXISTS dav_collections ("
+	     " guid TEXT NOT NULL"
+	     "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	     " kind TEXT NOT NULL,"
+	     " href TEXT NOT NULL,"
+	     " dir TEXT NOT NULL DEFAULT '',"
+	     " sync_token TEXT NOT NULL DEFAULT '',"
+	     " ctag TEXT NOT NULL DEFAULT '',"
+	     " displayname TEXT NOT NULL DEFAULT '',"
+	     " color TEXT NOT NULL DEFAULT '',"
+	     " PRIMARY KEY (guid, kind, href)"
+	     ") WITHOUT ROWID;"
+	     "CREATE TABLE IF NOT EXISTS dav_items ("
+	     " guid TEXT NOT NULL"
+	     "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	     " kind TEXT NOT NULL,"
+	     " coll TEXT NOT NULL,"
+	     " href TEXT NOT NULL,"
+	     " etag TEXT NOT NULL DEFAULT '',"
+	     " file TEXT NOT NULL,"
+	     " size INTEGER NOT NULL DEFAULT 0,"
+	     " mtime_ns INTEGER NOT NULL DEFAULT 0,"
+	     " inode INTEGER NOT NULL DEFAULT 0,"
+	     " sha256 BLOB NOT NULL,"
+	     " sha256_lf BLOB NOT NULL DEFAULT x'',"
+	     " PRIMARY KEY (guid, kind, coll, href),"
+	     " FOREIGN KEY (guid, kind, coll)"
+	     "  REFERENCES dav_collections(guid, kind, href)"
+	     "  ON DELETE CASCADE"
+	     ") WITHOUT ROWID;"},
 };
 
 /* Statements prepared once per store, on first use. */

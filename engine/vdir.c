@@ -648,9 +648,49 @@ vdir_entry_cmp(const void *a, const void *b)
 	return strcmp(x->info.name, y->info.name);
 }
 
+/* The identity of NAME under dirfd by lstat only (no read, no hash). */
+static enum vdir_entry_kind
+vdir_stat_at(int dirfd, const char *name, struct vdir_item_info *info,
+	     int *errno_out)
+{
+	struct stat st;
+
+	*errno_out = 0;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		*errno_out = errno;
+		return VDIR_ENTRY_UNREADABLE;
+	}
+	if (S_ISLNK(st.st_mode))
+		return VDIR_ENTRY_SYMLINK;
+	if (!S_ISREG(st.st_mode))
+		return VDIR_ENTRY_NOT_REGULAR;
+	vdir_info_from_stat(&st, info);
+	if ((uint64_t)st.st_size > VDIR_ITEM_CAP)
+		return VDIR_ENTRY_TOO_LARGE;
+	return VDIR_ENTRY_ITEM;
+}
+
+static enum e2_status vdir_scan_impl(const char *dir, bool hash,
+				     struct vdir_entry **entries_out,
+				     size_t *n_out, struct e2_err *err);
+
 enum e2_status
 vdir_scan(const char *dir, struct vdir_entry **entries_out, size_t *n_out,
 	  struct e2_err *err)
+{
+	return vdir_scan_impl(dir, true, entries_out, n_out, err);
+}
+
+enum e2_status
+vdir_stat_scan(const char *dir, struct vdir_entry **entries_out, size_t *n_out,
+	       struct e2_err *err)
+{
+	return vdir_scan_impl(dir, false, entries_out, n_out, err);
+}
+
+static enum e2_status
+vdir_scan_impl(const char *dir, bool hash, struct vdir_entry **entries_out,
+	       size_t *n_out, struct e2_err *err)
 {
 	struct vdir_entry *v = NULL;
 	size_t n = 0;
@@ -703,8 +743,12 @@ vdir_scan(const char *dir, struct vdir_entry **entries_out, size_t *n_out,
 			e->kind = VDIR_ENTRY_TMP_REMOVED;
 			continue;
 		}
-		e->kind = vdir_read_at(dirfd, name, NULL, NULL, &e->info,
-				       &e->sys_errno);
+		if (hash)
+			e->kind = vdir_read_at(dirfd, name, NULL, NULL,
+					       &e->info, &e->sys_errno);
+		else
+			e->kind = vdir_stat_at(dirfd, name, &e->info,
+					       &e->sys_errno);
 		if (e->kind == VDIR_ENTRY_UNREADABLE && e->sys_errno == ENOENT)
 			n--; /* deleted since readdir(): not an item any more */
 	}
@@ -874,6 +918,68 @@ vdir_item_write(const char *dir, const char *name, const char *data, size_t len,
 	}
 	if (info_out != NULL)
 		*info_out = info;
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	if (tmp_made)
+		(void)unlinkat(dirfd, tmp, 0);
+	(void)close(dirfd);
+	return rc;
+}
+
+enum e2_status
+vdir_conflict_write(const char *dir, const char *name, const char *data,
+		    size_t len, char *name_out, size_t name_size,
+		    struct e2_err *err)
+{
+	unsigned char sha[VDIR_SHA256_LEN];
+	char hex[2 * VDIR_SHA256_LEN + 1];
+	char cname[VDIR_NAME_SIZE + 32];
+	char tmp[sizeof(cname) + 16];
+	bool tmp_made = false;
+	int dirfd;
+	int fd = -1;
+	enum e2_status rc = E2_OK;
+
+	if (!vdir_name_ok(name))
+		return e2_fail(err, E2_EINVAL, "bad item name");
+	if (!vdir_sha256(data, len, sha))
+		return e2_fail(err, E2_ENOMEM, "sha-256 failed");
+	vdir_hex(sha, VDIR_SHA256_LEN, hex);
+	(void)snprintf(cname, sizeof(cname), "%s" VDIR_CONFLICT_INFIX "%.12s",
+		       name, hex);
+	if (strlen(cname) >= name_size)
+		return e2_fail(err, E2_EINVAL, "conflict name too long");
+	dirfd = vdir_open_dir(dir, err);
+	if (dirfd < 0)
+		return E2_ESTORE;
+	(void)snprintf(tmp, sizeof(tmp), VDIR_TMP_PREFIX "%s" VDIR_TMP_SUFFIX,
+		       cname);
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = e2_fail(err, E2_ESTORE, "%s/%s: %s", dir, tmp,
+			     strerror(errno));
+		goto out;
+	}
+	tmp_made = true;
+	if (!vdir_write_all(fd, data, len) || fsync(fd) != 0) {
+		rc = e2_fail(err, E2_ESTORE, "%s/%s: %s", dir, tmp,
+			     strerror(errno));
+		goto out;
+	}
+	/* named by content: one already there holds these very bytes */
+	if (linkat(dirfd, tmp, dirfd, cname, 0) != 0 && errno != EEXIST) {
+		rc = e2_fail(err, E2_ESTORE, "%s/%s: %s", dir, cname,
+			     strerror(errno));
+		goto out;
+	}
+	if (fsync(dirfd) != 0) {
+		rc = e2_fail(err, E2_ESTORE, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	(void)snprintf(name_out, name_size, "%s", cname);
 out:
 	if (fd >= 0)
 		(void)close(fd);

@@ -160,6 +160,30 @@ enum e2_status vdir_scan(const char *dir, struct vdir_entry **entries_out,
 			 size_t *n_out, struct e2_err *err);
 
 /*
+ * As vdir_scan(), but by lstat() only: ITEM entries carry name, size,
+ * mtime_ns and inode, their sha256 is zero (nothing is read), and a file
+ * over the cap is TOO_LARGE. The sync driver hashes only the files whose
+ * identity differs from its state row (issue 10: a no-change run reads
+ * no item). Errors: as vdir_scan().
+ */
+enum e2_status vdir_stat_scan(const char *dir, struct vdir_entry **entries_out,
+			      size_t *n_out, struct e2_err *err);
+
+/*
+ * Keeps data (the local version of item NAME in a conflict, see
+ * dav_reconcile.h) as NAME.conflict-<first 12 hex digits of its SHA-256>
+ * in dir: temporary, fsync, link, directory fsync. The name ends in
+ * neither .vcf nor .ics, so no vdir reader takes it for an item; named by
+ * content, so a second write of the same bytes finds it there (E2_OK).
+ * The name goes to name_out (name_size bytes). Errors: E2_EINVAL (bad
+ * NAME, name_size too small), E2_ESTORE, E2_ENOMEM.
+ */
+#define VDIR_CONFLICT_INFIX ".conflict-"
+enum e2_status vdir_conflict_write(const char *dir, const char *name,
+				   const char *data, size_t len, char *name_out,
+				   size_t name_size, struct e2_err *err);
+
+/*
  * Reads one item (no symlink, regular, at most VDIR_ITEM_CAP bytes).
  * *data_out (NUL-terminated, len bytes) is the caller's: free(). info_out
  * may be NULL. Errors: E2_EINVAL (bad name, a symlink, not regular, too

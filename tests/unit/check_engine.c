@@ -202,8 +202,8 @@ START_TEST(test_store_open_pragmas)
 		const char *expect;
 	} rows[] = {
 		{"PRAGMA journal_mode", "wal"},  {"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "9"}, /* the last migration */
-		{"PRAGMA synchronous", "1"},  /* NORMAL */
+		{"PRAGMA user_version", "10"}, /* the last migration */
+		{"PRAGMA synchronous", "1"},   /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};
 

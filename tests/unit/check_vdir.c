@@ -518,6 +518,107 @@ START_TEST(test_vdir_scan_skips)
 }
 END_TEST
 
+/* The stat-only scan: same entries and identities, nothing read. */
+START_TEST(test_vdir_stat_scan_reads_nothing)
+{
+	char *dir = coll();
+	struct vdir_entry *v = NULL, *w = NULL;
+	size_t n = 0, m = 0;
+	struct e2_err err = {0};
+	static const unsigned char zero[VDIR_SHA256_LEN];
+	char p[512];
+
+	put_file(dir, "a.vcf", card1);
+	put_file(dir, "b.vcf", card2);
+	(void)snprintf(p, sizeof(p), "%s/link.vcf", dir);
+	ck_assert_int_eq(symlink("/etc/passwd", p), 0);
+	ck_assert_int_eq(vdir_scan(dir, &v, &n, &err), E2_OK);
+	/* unreadable files (but to root): the stat scan never opens them */
+	(void)snprintf(p, sizeof(p), "%s/a.vcf", dir);
+	ck_assert_int_eq(chmod(p, 0), 0);
+	(void)snprintf(p, sizeof(p), "%s/b.vcf", dir);
+	ck_assert_int_eq(chmod(p, 0), 0);
+	ck_assert_int_eq(vdir_stat_scan(dir, &w, &m, &err), E2_OK);
+	ck_assert_uint_eq(m, 3);
+	ck_assert_uint_eq(n, m);
+	for (size_t i = 0; i < m; i++) {
+		ck_assert_str_eq(w[i].info.name, v[i].info.name);
+		ck_assert_int_eq(w[i].kind, v[i].kind);
+		if (w[i].kind != VDIR_ENTRY_ITEM)
+			continue;
+		ck_assert_uint_eq(w[i].info.size, v[i].info.size);
+		ck_assert_int_eq(w[i].info.mtime_ns, v[i].info.mtime_ns);
+		ck_assert_uint_eq(w[i].info.ino, v[i].info.ino);
+		ck_assert(memcmp(w[i].info.sha256, zero, sizeof(zero)) == 0);
+	}
+	ck_assert_int_eq(w[2].kind, VDIR_ENTRY_SYMLINK);
+	free(v);
+	free(w);
+	free(dir);
+}
+END_TEST
+
+/* The local version of a conflict: named by content, written once. */
+START_TEST(test_vdir_conflict_write)
+{
+	char *dir = coll();
+	struct vdir_entry *v = NULL;
+	size_t n = 0;
+	struct e2_err err = {0};
+	unsigned char sha[VDIR_SHA256_LEN];
+	unsigned int sl = 0;
+	char name[VDIR_NAME_SIZE + 32], again[VDIR_NAME_SIZE + 32], want[64];
+	char *data = NULL;
+	size_t len = 0;
+	char p[512];
+	FILE *f;
+
+	ck_assert_int_eq(
+		EVP_Digest(card2, strlen(card2), sha, &sl, EVP_sha256(), NULL),
+		1);
+	(void)snprintf(want, sizeof(want),
+		       "c1.vcf.conflict-%02x%02x%02x%02x%02x%02x", sha[0],
+		       sha[1], sha[2], sha[3], sha[4], sha[5]);
+	put_file(dir, "c1.vcf", card1);
+	ck_assert_int_eq(vdir_conflict_write(dir, "c1.vcf", card2,
+					     strlen(card2), name, sizeof(name),
+					     &err),
+			 E2_OK);
+	ck_assert_str_eq(name, want);
+	ck_assert_int_eq(vdir_conflict_write(dir, "c1.vcf", card2,
+					     strlen(card2), again,
+					     sizeof(again), &err),
+			 E2_OK);
+	ck_assert_str_eq(again, want);
+	/* the bytes, mode 0600, and no item for a scan */
+	(void)snprintf(p, sizeof(p), "%s/%s", dir, want);
+	f = fopen(p, "rb");
+	ck_assert(f != NULL);
+	data = calloc(1, 256);
+	ck_assert(data != NULL);
+	len = fread(data, 1, 255, f);
+	(void)fclose(f);
+	ck_assert_uint_eq(len, strlen(card2));
+	ck_assert_str_eq(data, card2);
+	free(data);
+	{
+		struct stat st;
+
+		ck_assert_int_eq(stat(p, &st), 0);
+		ck_assert_int_eq(st.st_mode & 0777, 0600);
+	}
+	ck_assert_int_eq(vdir_scan(dir, &v, &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].info.name, "c1.vcf");
+	free(v);
+	ck_assert_int_eq(vdir_conflict_write(dir, "../c1.vcf", card2,
+					     strlen(card2), name, sizeof(name),
+					     &err),
+			 E2_EINVAL);
+	free(dir);
+}
+END_TEST
+
 /* A crash after the temporary was written: the item is the old one, the
  * temporary is never listed, and the next write and scan clean it. */
 START_TEST(test_vdir_crash_leftover)
@@ -645,6 +746,8 @@ vdir_suite(void)
 	tcase_add_test(td, test_vdir_concurrent_edit);
 	tcase_add_test(td, test_vdir_scan_skips);
 	tcase_add_test(td, test_vdir_crash_leftover);
+	tcase_add_test(td, test_vdir_stat_scan_reads_nothing);
+	tcase_add_test(td, test_vdir_conflict_write);
 	tcase_add_loop_test(td, test_vdir_meta, 0,
 			    (int)(sizeof(meta_rows) / sizeof(meta_rows[0])));
 	tcase_add_test(td, test_vdir_meta_read_untrusted);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* dav_state.h -- the state rows of contacts and calendars sync (issue 10) */
+#ifndef E2_DAV_STATE_H
+#define E2_DAV_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "email2.h"
+#include "dav_reconcile.h"
+#include "transports/dav.h"
+
+/*
+ * Tables (store migration 10, engine/store.c), deleted with the account
+ * by ON DELETE CASCADE, items also with their collection:
+ *   dav_collections (guid, kind, href, dir, sync_token, ctag,
+ *                    displayname, color)
+ *   dav_items       (guid, kind, coll, href, etag, file, size, mtime_ns,
+ *                    inode, sha256, sha256_lf)
+ * kind is "card" or "cal" (enum dav_kind); href and coll are hrefs as the
+ * server sent them (coll: the collection's); "" stands for "none" in the
+ * text columns (no token, no ctag, no strong etag: D20).
+ *
+ * The driver (dav_sync.c) loads a collection's rows into memory once per
+ * run and writes one row per step after the step succeeded (each call
+ * its own statement, autocommitted unless the caller holds a
+ * transaction), so a kill loses at most the step in flight.
+ *
+ * A row that cannot be what this module wrote (a NULL or empty href or
+ * file, a file name vdir_name_ok() refuses, a SHA-256 that is not 32
+ * bytes, a negative size or inode) is damaged: the load is refused with
+ * E2_ESTORE naming the collection and the column, nothing is guessed.
+ *
+ * Errors for every function: E2_ESTORE (SQLite's message, a damaged row),
+ * E2_ENOMEM, E2_EINVAL where said.
+ */
+
+/* One collection's row; strings are the struct's own, never NULL. */
+struct dav_state_coll {
+	char *href;
+	char *dir;         /* the vdir directory name, "" unknown */
+	char *sync_token;  /* of the last complete sync, "" none */
+	char *ctag;        /* getctag then, "" none */
+	char *displayname; /* last written to the folder, "" none */
+	char *color;
+};
+
+/*
+ * One item's row; strings are the struct's own, etag may be "". sha_lf:
+ * the SHA-256 of the file's bytes with CR LF taken as LF (has_lf false:
+ * unknown), so a server body equal but for line ends is the row's (D23).
+ */
+struct dav_state_item {
+	char *href;
+	char *etag;
+	char *file;
+	struct dav_rec_identity id;
+	bool has_lf;
+	unsigned char sha_lf[DAV_REC_SHA256_LEN];
+};
+
+/* "card" or "cal". */
+const char *dav_state_kind_name(enum dav_kind kind);
+
+/*
+ * Every collection row of guid and kind, sorted by href, into *v_out
+ * (the caller's: dav_state_colls_free()). Errors: as above.
+ */
+enum e2_status dav_state_colls_load(struct e2_store *st, const char *guid,
+				    enum dav_kind kind,
+				    struct dav_state_coll **v_out,
+				    size_t *n_out, struct e2_err *err);
+void dav_state_colls_free(struct dav_state_coll **v, size_t n);
+
+/*
+ * Inserts or replaces the collection row c->href (c borrowed; NULL
+ * strings stored as ""). Errors: as above, E2_EINVAL (c->href NULL or
+ * empty; the account does not exist).
+ */
+enum e2_status dav_state_coll_put(struct e2_store *st, const char *guid,
+				  enum dav_kind kind,
+				  const struct dav_state_coll *c,
+				  struct e2_err *err);
+
+/* Deletes the collection row href and its items (none: E2_OK). */
+enum e2_status dav_state_coll_forget(struct e2_store *st, const char *guid,
+				     enum dav_kind kind, const char *href,
+				     struct e2_err *err);
+
+/*
+ * Every item row of collection coll, sorted by href, into *v_out (the
+ * caller's: dav_state_items_free()). Errors: as above (a damaged row).
+ */
+enum e2_status dav_state_items_load(struct e2_store *st, const char *guid,
+				    enum dav_kind kind, const char *coll,
+				    struct dav_state_item **v_out,
+				    size_t *n_out, struct e2_err *err);
+void dav_state_items_free(struct dav_state_item **v, size_t n);
+
+/*
+ * Inserts or replaces the item row href of collection coll (whose row
+ * must exist) with etag (NULL stored as ""), file, id and sha_lf (NULL:
+ * unknown; else DAV_REC_SHA256_LEN bytes), all borrowed.
+ * Errors: as above, E2_EINVAL (href or file empty, file not
+ * vdir_name_ok(), no such collection row).
+ */
+enum e2_status
+dav_state_item_put(struct e2_store *st, const char *guid, enum dav_kind kind,
+		   const char *coll, const char *href, const char *etag,
+		   const char *file, const struct dav_rec_identity *id,
+		   const unsigned char *sha_lf, struct e2_err *err);
+
+/* Deletes the item row href of coll (none: E2_OK). */
+enum e2_status dav_state_item_forget(struct e2_store *st, const char *guid,
+				     enum dav_kind kind, const char *coll,
+				     const char *href, struct e2_err *err);
+
+#endif /* E2_DAV_STATE_H */
