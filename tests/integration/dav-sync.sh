@@ -579,7 +579,12 @@ t_thousand() {
 	has "$E2T_DIR/out" '^collections=1 unchanged=0 downloaded=1000 ' &&
 		same "$STORE/contacts/$G3/many" "$RAD_ROOT_s/bob/many" &&
 		bsync && has "$E2T_DIR/out" '^collections=1 unchanged=1 ' &&
-		echo "1,000 vCards, no-change run: $(cat "$E2T_DIR/secs") s" >>"$E2T_DIR/measure2"
+		echo "1,000 vCards, no-change run: $(cat "$E2T_DIR/secs") s" >>"$E2T_DIR/measure2" || return 1
+	# once more from nothing, Radicale's cache warm: the client's part
+	sqlite3 "$STORE/accounts.db" "PRAGMA foreign_keys = ON; DELETE FROM dav_collections WHERE guid = '$G3'"
+	rm -rf "$STORE/contacts/$G3/many"
+	bsync && has "$E2T_DIR/out" '^collections=1 unchanged=0 downloaded=1000 ' &&
+		echo "1,000 vCards, first sync again, server cache warm: $(cat "$E2T_DIR/secs") s" >>"$E2T_DIR/measure2"
 }
 e2t_check "1,000 vCards: first sync, then a no-change run" t_thousand
 [ -f "$E2T_DIR/measure2" ] && while read -r l; do e2t_log "$l"; done <"$E2T_DIR/measure2"
