@@ -77,6 +77,68 @@ report_text_put(FILE *f, const char *s, size_t len)
 
 #define REPORT_TEXT(f, field) report_text_put((f), (field), REPORT_LEN(field))
 
+/* " ok" or " failed: CODE: error", then " (N ms)" and the line's end. */
+static void
+report_text_result(FILE *f, enum e2_status result, const char *error,
+		   size_t error_len, double elapsed_ms)
+{
+	if (result == E2_OK) {
+		fputs(" ok", f);
+	} else {
+		fprintf(f, " failed: %s", e2_status_name(result));
+		if (error_len > 0) {
+			fputs(": ", f);
+			report_text_put(f, error, error_len);
+		}
+	}
+	fprintf(f, " (%.0f ms)\n", report_ms(elapsed_ms));
+}
+
+/*
+ * The certificate block of an attempt, mail or DAV (the two report
+ * structs name these fields alike): subject, issuer, the verdict, and the
+ * fingerprint and dates to compare and pin (issue 9).
+ */
+#define REPORT_CERT(f, at)                                                     \
+	do {                                                                   \
+		fputs("       certificate: ", f);                              \
+		REPORT_TEXT(f, (at)->cert_subject);                            \
+		fputs("\n         issuer: ", f);                               \
+		REPORT_TEXT(f, (at)->cert_issuer);                             \
+		fprintf(f, "\n         verified: %s",                          \
+			(at)->cert_verified ? "yes" : "no");                   \
+		if ((at)->verify_result[0] != '\0') {                          \
+			fputs(" (", f);                                        \
+			REPORT_TEXT(f, (at)->verify_result);                   \
+			fputc(')', f);                                         \
+		}                                                              \
+		fputc('\n', f);                                                \
+		if ((at)->cert_sha256[0] != '\0') {                            \
+			fputs("         fingerprint: ", f);                    \
+			REPORT_TEXT(f, (at)->cert_sha256);                     \
+			if ((at)->cert_pinned)                                 \
+				fputs(" (pinned for this account and host)",   \
+				      f);                                      \
+			fputs("\n         valid: ", f);                        \
+			REPORT_TEXT(f, (at)->cert_not_before);                 \
+			fputs(" to ", f);                                      \
+			REPORT_TEXT(f, (at)->cert_not_after);                  \
+			fputc('\n', f);                                        \
+		}                                                              \
+	} while (0)
+
+/* The TLS line of an attempt that established TLS. */
+#define REPORT_TLS(f, at)                                                      \
+	do {                                                                   \
+		if ((at)->tls) {                                               \
+			fputs("       tls: ", f);                              \
+			REPORT_TEXT(f, (at)->tls_version);                     \
+			fputc(' ', f);                                         \
+			REPORT_TEXT(f, (at)->cipher);                          \
+			fputc('\n', f);                                        \
+		}                                                              \
+	} while (0)
+
 static void
 report_text_attempt(const struct e2_attempt *at, size_t n, FILE *f)
 {
@@ -88,49 +150,11 @@ report_text_attempt(const struct e2_attempt *at, size_t n, FILE *f)
 		REPORT_TEXT(f, at->address);
 		fputc(']', f);
 	}
-	if (at->result == E2_OK) {
-		fputs(" ok", f);
-	} else {
-		fprintf(f, " failed: %s", e2_status_name(at->result));
-		if (at->error[0] != '\0') {
-			fputs(": ", f);
-			REPORT_TEXT(f, at->error);
-		}
-	}
-	fprintf(f, " (%.0f ms)\n", report_ms(at->elapsed_ms));
-	if (at->tls) {
-		fputs("       tls: ", f);
-		REPORT_TEXT(f, at->tls_version);
-		fputc(' ', f);
-		REPORT_TEXT(f, at->cipher);
-		fputc('\n', f);
-	}
-	if (at->cert_subject[0] != '\0' || at->verify_result[0] != '\0') {
-		fputs("       certificate: ", f);
-		REPORT_TEXT(f, at->cert_subject);
-		fputs("\n         issuer: ", f);
-		REPORT_TEXT(f, at->cert_issuer);
-		fprintf(f, "\n         verified: %s",
-			at->cert_verified ? "yes" : "no");
-		if (at->verify_result[0] != '\0') {
-			fputs(" (", f);
-			REPORT_TEXT(f, at->verify_result);
-			fputc(')', f);
-		}
-		fputc('\n', f);
-	}
-	/* issue 9: what to compare and pin (email2-conntest --pin) */
-	if (at->cert_sha256[0] != '\0') {
-		fputs("         fingerprint: ", f);
-		REPORT_TEXT(f, at->cert_sha256);
-		if (at->cert_pinned)
-			fputs(" (pinned for this account and host)", f);
-		fputs("\n         valid: ", f);
-		REPORT_TEXT(f, at->cert_not_before);
-		fputs(" to ", f);
-		REPORT_TEXT(f, at->cert_not_after);
-		fputc('\n', f);
-	}
+	report_text_result(f, at->result, at->error, REPORT_LEN(at->error),
+			   at->elapsed_ms);
+	REPORT_TLS(f, at);
+	if (at->cert_subject[0] != '\0' || at->verify_result[0] != '\0')
+		REPORT_CERT(f, at);
 	if (at->capabilities[0] != '\0') {
 		fputs("       capabilities: ", f);
 		REPORT_TEXT(f, at->capabilities);
@@ -201,45 +225,11 @@ report_text_dav_attempt(const struct e2_dav_attempt *at, size_t n, FILE *f)
 {
 	fprintf(f, "  %zu. ", n);
 	REPORT_TEXT(f, at->url);
-	if (at->result == E2_OK) {
-		fputs(" ok", f);
-	} else {
-		fprintf(f, " failed: %s", e2_status_name(at->result));
-		if (at->error[0] != '\0') {
-			fputs(": ", f);
-			REPORT_TEXT(f, at->error);
-		}
-	}
-	fprintf(f, " (%.0f ms)\n", report_ms(at->elapsed_ms));
-	if (at->tls) {
-		fputs("       tls: ", f);
-		REPORT_TEXT(f, at->tls_version);
-		fputc(' ', f);
-		REPORT_TEXT(f, at->cipher);
-		fputc('\n', f);
-	}
-	if (at->cert_sha256[0] != '\0') {
-		fputs("       certificate: ", f);
-		REPORT_TEXT(f, at->cert_subject);
-		fputs("\n         issuer: ", f);
-		REPORT_TEXT(f, at->cert_issuer);
-		fprintf(f, "\n         verified: %s",
-			at->cert_verified ? "yes" : "no");
-		if (at->verify_result[0] != '\0') {
-			fputs(" (", f);
-			REPORT_TEXT(f, at->verify_result);
-			fputc(')', f);
-		}
-		fputs("\n         fingerprint: ", f);
-		REPORT_TEXT(f, at->cert_sha256);
-		if (at->cert_pinned)
-			fputs(" (pinned for this account and host)", f);
-		fputs("\n         valid: ", f);
-		REPORT_TEXT(f, at->cert_not_before);
-		fputs(" to ", f);
-		REPORT_TEXT(f, at->cert_not_after);
-		fputc('\n', f);
-	}
+	report_text_result(f, at->result, at->error, REPORT_LEN(at->error),
+			   at->elapsed_ms);
+	REPORT_TLS(f, at);
+	if (at->cert_sha256[0] != '\0')
+		REPORT_CERT(f, at);
 	if (at->login != E2_LOGIN_NOT_TRIED) {
 		fprintf(f, "       login: %s", report_login_name(at->login));
 		if (at->cleartext_login)

@@ -32,6 +32,7 @@
 #include "config.h"
 
 #include "transports/http.h"
+#include "transports/xport_int.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -572,40 +573,6 @@ http_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 	return s->pol.cancel != NULL && atomic_load(s->pol.cancel) ? 1 : 0;
 }
 
-/* ISO 8601 in UTC, "" when the time cannot be read (as xport_tls.c). */
-static void
-http_tls_time(const ASN1_TIME *t, char *dst, size_t dstlen)
-{
-	struct tm tm;
-
-	dst[0] = '\0';
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return;
-	if (strftime(dst, dstlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		dst[0] = '\0';
-}
-
-/* A certificate name as the mail side prints it (xport_tls.c). */
-static void
-http_tls_name(const X509_NAME *name, char *dst, size_t dstlen)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p = NULL;
-	long n;
-
-	dst[0] = '\0';
-	if (b == NULL || name == NULL)
-		goto out;
-	if (X509_NAME_print_ex(b, name, 0,
-			       XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) < 0)
-		goto out;
-	n = BIO_get_mem_data(b, &p);
-	if (n > 0)
-		(void)e2_quote(dst, dstlen, p, (size_t)n);
-out:
-	BIO_free(b);
-}
-
 /*
  * The leaf the server presented, for the report (issue 10: conntest shows
  * and --pin pins what a DAV server presented, also when it did not
@@ -623,15 +590,7 @@ http_tls_note(struct http_session *s, SSL *ssl, X509 *leaf)
 	if (c != NULL)
 		(void)snprintf(t->cipher, sizeof(t->cipher), "%s",
 			       SSL_CIPHER_get_name(c));
-	http_tls_name(X509_get_subject_name(leaf), t->cert_subject,
-		      sizeof(t->cert_subject));
-	http_tls_name(X509_get_issuer_name(leaf), t->cert_issuer,
-		      sizeof(t->cert_issuer));
-	xport_fp_format(s->leaf, t->cert_sha256);
-	http_tls_time(X509_get0_notBefore(leaf), t->cert_not_before,
-		      sizeof(t->cert_not_before));
-	http_tls_time(X509_get0_notAfter(leaf), t->cert_not_after,
-		      sizeof(t->cert_not_after));
+	xport_cert_describe(leaf, t);
 }
 
 /*

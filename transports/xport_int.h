@@ -33,4 +33,11 @@ const char *xport_tcp_peer(const struct xport *tcp);
 enum e2_status xport_wait(const struct xport *tcp, short events,
 			  const char *what);
 
+/*
+ * (xport_tls.c) Fills info's cert_subject, cert_issuer, cert_sha256 and
+ * validity dates from peer (borrowed), as the report prints them.
+ */
+struct x509_st;
+void xport_cert_describe(const struct x509_st *peer, struct xport_info *info);
+
 #endif /* E2_XPORT_INT_H */

@@ -250,12 +250,19 @@ xport_tls_time(const ASN1_TIME *t, char *dst, size_t dstlen)
 		dst[0] = '\0';
 }
 
-/* Fingerprint and validity dates of the leaf, for the report. */
-static void
-xport_tls_describe_cert(const X509 *peer, struct xport_info *info)
+/*
+ * The leaf's names, fingerprint and validity dates, for the report: one
+ * description for the mail chain and the HTTP layer (transports/http.c).
+ */
+void
+xport_cert_describe(const X509 *peer, struct xport_info *info)
 {
 	unsigned char fp[XPORT_SHA256_LEN];
 
+	xport_tls_name(X509_get_subject_name(peer), info->cert_subject,
+		       sizeof(info->cert_subject));
+	xport_tls_name(X509_get_issuer_name(peer), info->cert_issuer,
+		       sizeof(info->cert_issuer));
 	if (xport_tls_cert_digest(peer, fp))
 		xport_fp_format(fp, info->cert_sha256);
 	xport_tls_time(X509_get0_notBefore(peer), info->cert_not_before,
@@ -283,14 +290,8 @@ xport_tls_describe(const struct xport *xp, struct xport_info *info)
 	peer = SSL_get0_peer_certificate(t->ssl);
 	if (peer == NULL)
 		peer = t->leaf; /* OpenSSL keeps none after a failed verify */
-	if (peer != NULL) {
-		xport_tls_name(X509_get_subject_name(peer), info->cert_subject,
-			       sizeof(info->cert_subject));
-		xport_tls_name(X509_get_issuer_name(peer), info->cert_issuer,
-			       sizeof(info->cert_issuer));
-	}
 	if (peer != NULL)
-		xport_tls_describe_cert(peer, info);
+		xport_cert_describe(peer, info);
 	info->cert_pinned = t->up && t->pin_ok;
 	vr = SSL_get_verify_result(t->ssl);
 	info->cert_verified = t->up && peer != NULL && vr == X509_V_OK;
