@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "grow.h"
 #include "store.h"
 #include "vdir.h"
 
@@ -147,18 +148,9 @@ dav_state_colls_load(struct e2_store *st, const char *guid, enum dav_kind kind,
 		bool null_href = false;
 		bool null = false;
 
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 8 : cap * 2;
-			struct dav_state_coll *nv =
-				realloc(v, ncap * sizeof(*nv));
-
-			if (nv == NULL) {
-				rc = e2_fail(err, E2_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
+		rc = grow_array(&v, &cap, n, sizeof(*v), 8, err);
+		if (rc != E2_OK)
+			goto out;
 		c = &v[n++];
 		memset(c, 0, sizeof(*c));
 		c->href = dav_state_col(stmt, 0, &null_href);
@@ -306,18 +298,9 @@ dav_state_items_load(struct e2_store *st, const char *guid, enum dav_kind kind,
 		bool null_etag = false;
 		bool null_file = false;
 
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 64 : cap * 2;
-			struct dav_state_item *nv =
-				realloc(v, ncap * sizeof(*nv));
-
-			if (nv == NULL) {
-				rc = e2_fail(err, E2_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
+		rc = grow_array(&v, &cap, n, sizeof(*v), 64, err);
+		if (rc != E2_OK)
+			goto out;
 		it = &v[n++];
 		memset(it, 0, sizeof(*it));
 		it->href = dav_state_col(stmt, 0, &null_href);

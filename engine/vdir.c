@@ -16,6 +16,8 @@
 
 #include <openssl/evp.h>
 
+#include "grow.h"
+
 #define VDIR_TMP_PREFIX ".email2-"
 #define VDIR_TMP_SUFFIX ".tmp"
 #define VDIR_META_MAX 4096u
@@ -725,17 +727,9 @@ vdir_scan_impl(const char *dir, bool hash, struct vdir_entry **entries_out,
 		} else if (!vdir_name_ok(name)) {
 			continue; /* dotfiles, *.tmp, metadata, other names */
 		}
-		if (n == cap) {
-			size_t ncap = cap == 0 ? 64 : cap * 2;
-			struct vdir_entry *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (nv == NULL) {
-				rc = e2_fail(err, E2_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
+		rc = grow_array(&v, &cap, n, sizeof(*v), 64, err);
+		if (rc != E2_OK)
+			goto out;
 		e = &v[n++];
 		memset(e, 0, sizeof(*e));
 		memcpy(e->info.name, name, strlen(name) + 1);

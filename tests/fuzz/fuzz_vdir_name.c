@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_vdir_name.c -- libFuzzer harness for vdir item and collection names */
-/* fuzz-sources: engine/vdir.c engine/err.c */
+/* fuzz-sources: engine/vdir.c engine/grow.c engine/err.c */
 /* fuzz-pkgs: libcrypto */
 /*
  * Input: byte 0 picks the extension (bit 0: ics, else vcf) and a
