@@ -33,30 +33,9 @@ provision() { # GUID TYPE PORT
 	GUID=$1 sync_provision "$2" "$3" LINGER=0
 }
 
-# start: the daemon in the background; SYNCD_PID is email2-syncd's own
-# PID (signals), BG_PID the job's (exit status)
-start() {
-	: >"$OUT"
-	e2t_run sh -c 'echo $$ >"$0"; exec "$@"' "$E2T_DIR/syncd.pid" \
-		"$SYNCD" --store "$STORE" --cafile "$E2T_CA" --json \
-		--batch 4 --jobs 2 >"$OUT" 2>"$ERR" &
-	BG_PID=$!
-	timeout 10 bash -c "until [ -s '$E2T_DIR/syncd.pid' ]; do sleep 0.05; done" ||
-		e2t_fatal "email2-syncd did not start"
-	SYNCD_PID=$(cat "$E2T_DIR/syncd.pid")
-	E2T_PIDS+=("$SYNCD_PID")
-}
-
-# lines N: waits (bounded) until the daemon printed N JSON lines
-lines() {
-	timeout 30 bash -c "until [ \"\$(wc -l <'$OUT')\" -ge $1 ]; do sleep 0.1; done"
-}
-
-# line_json N EXPR: EXPR over JSON line N (d = the object)
-line_json() {
-	sed -n "${1}p" "$OUT" >"$E2T_DIR/line.json"
-	e2t_json "$E2T_DIR/line.json" "$2"
-}
+start() { sync_daemon_start --batch 4 --jobs 2; }
+lines() { sync_lines "$@"; }
+line_json() { sync_line_json "$@"; }
 
 # sum_json GUID EXPR: EXPR over s, the messages of GUID summed over FILEs
 sum_json() {
@@ -110,7 +89,7 @@ e2t_check "LINGER 0: nothing synced before SIGUSR1" test ! -s "$OUT"
 kill -USR1 "$SYNCD_PID"
 e2t_check "SIGUSR1: both accounts synced" lines 2
 e2t_check "both lines ok with 5 messages" bash -c "
-	$(declare -f line_json e2t_json); E2T_DIR='$E2T_DIR' OUT='$OUT' E2T_PY='$E2T_PY'
+	$(declare -f line_json sync_line_json e2t_json); E2T_DIR='$E2T_DIR' OUT='$OUT' E2T_PY='$E2T_PY'
 	line_json 1 'd[\"status\"] == \"ok\" and d[\"messages\"] == 5' &&
 	line_json 2 'd[\"status\"] == \"ok\" and d[\"messages\"] == 5'"
 e2t_check "one line per account" sum_json "$G1" 's == 5' "$OUT"

@@ -135,22 +135,11 @@ e2t_check "json: contacts only" json \
 prov 0x3 CONTACTSSERVER="$DAVURL" CONTACTSSERVERREQUIRESSL=1 LINGER=0 \
 	CONTACTSSYNCSCHEDULE=15
 e2t_deliver "$E2T_DIR/m1.eml"
-OUT=$E2T_DIR/daemon.json
-: >"$OUT"
-e2t_run sh -c 'echo $$ >"$0"; exec "$@"' "$E2T_DIR/syncd.pid" \
-	"$SYNCD" --store "$STORE" --cafile "$E2T_CA" --json >"$OUT" \
-	2>"$E2T_DIR/daemon.err" &
-timeout 10 bash -c "until [ -s '$E2T_DIR/syncd.pid' ]; do sleep 0.05; done" ||
-	e2t_fatal "email2-syncd did not start"
-DPID=$(cat "$E2T_DIR/syncd.pid")
-E2T_PIDS+=("$DPID")
-lines() {
-	timeout 30 bash -c "until [ \"\$(wc -l <'$OUT')\" -ge $1 ]; do sleep 0.1; done"
-}
-line_json() {
-	sed -n "${1}p" "$OUT" >"$E2T_DIR/line.json"
-	e2t_json "$E2T_DIR/line.json" "$2"
-}
+OUT=$E2T_DIR/daemon.json ERR=$E2T_DIR/daemon.err
+sync_daemon_start
+DPID=$SYNCD_PID
+lines() { sync_lines "$@"; }
+line_json() { sync_line_json "$@"; }
 lines 1
 sleep 1 # nothing else is due
 e2t_check "daemon: one run at start, contacts only" line_json 1 \

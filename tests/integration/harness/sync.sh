@@ -11,6 +11,12 @@
 # sync_once [ARGS...]          email2-syncd --once --json --batch
 #                              $SYNC_BATCH; its line in $E2T_DIR/sync.json
 # json EXPR                    asserts EXPR over that line (d = the object)
+# sync_daemon_start [ARGS...]  email2-syncd --json (no --once) in the
+#                              background, stdout in $OUT, stderr in $ERR;
+#                              SYNCD_PID its own PID (signals), BG_PID the
+#                              job's (exit status)
+# sync_lines N                 waits (bounded) for N lines in $OUT
+# sync_line_json N EXPR        EXPR over line N of $OUT (d = the object)
 
 sync_setup() {
 	SYNCD=$(e2t_find_tool email2-syncd) || e2t_skip "email2-syncd not built"
@@ -56,3 +62,25 @@ sync_once() {
 }
 
 json() { e2t_json "$E2T_DIR/sync.json" "$1"; }
+
+sync_daemon_start() {
+	: >"$OUT"
+	rm -f "$E2T_DIR/syncd.pid"
+	e2t_run sh -c 'echo $$ >"$0"; exec "$@"' "$E2T_DIR/syncd.pid" \
+		"$SYNCD" --store "$STORE" --cafile "$E2T_CA" --json "$@" \
+		>"$OUT" 2>"$ERR" &
+	BG_PID=$!
+	timeout 10 bash -c "until [ -s '$E2T_DIR/syncd.pid' ]; do sleep 0.05; done" ||
+		e2t_fatal "email2-syncd did not start"
+	SYNCD_PID=$(cat "$E2T_DIR/syncd.pid")
+	E2T_PIDS+=("$SYNCD_PID")
+}
+
+sync_lines() {
+	timeout 30 bash -c "until [ \"\$(wc -l <'$OUT')\" -ge $1 ]; do sleep 0.1; done"
+}
+
+sync_line_json() {
+	sed -n "${1}p" "$OUT" >"$E2T_DIR/line.json"
+	e2t_json "$E2T_DIR/line.json" "$2"
+}
