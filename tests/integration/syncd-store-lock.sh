@@ -63,13 +63,10 @@ rm -rf "$MD/.notmuch"
 # ---- one daemon per store -------------------------------------------------
 OUT=$E2T_DIR/daemon.out
 ERR=$E2T_DIR/daemon.err
-e2t_run sh -c 'echo $$ >"$0"; exec "$@"' "$E2T_DIR/syncd.pid" \
-	"$SYNCD" --store "$STORE" --cafile "$E2T_CA" --json >"$OUT" 2>"$ERR" &
-BG_PID=$!
+sync_daemon_start
+# the store lock is held once the daemon wrote its pid there
 timeout 10 bash -c "until [ -s '$STORE/email2-syncd.pid' ]; do sleep 0.05; done" ||
-	e2t_fatal "email2-syncd did not start"
-SYNCD_PID=$(cat "$E2T_DIR/syncd.pid")
-E2T_PIDS+=("$SYNCD_PID")
+	e2t_fatal "email2-syncd took no store lock"
 
 # second STORE: exits 1, one line naming the running daemon's pid
 second() {
