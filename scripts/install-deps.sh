@@ -4,6 +4,8 @@
 # only the ones missing. Run as root (or with sudo available) on Debian 12.
 #   scripts/install-deps.sh          build + unit + integration tests
 #   scripts/install-deps.sh --bench  also the reference clients for tests/bench
+#                                    (mbsync, fetchmail, getmail, offlineimap,
+#                                    vdirsyncer)
 set -eu
 
 # libcurl: the OpenSSL flavour (libcurl4) at run time, the headers from
@@ -19,8 +21,11 @@ PKGS="build-essential autoconf automake libtool pkg-config make
  radicale dnsmasq-base"
 # issue 10: khal and khard read the vdir store (tests/integration/vdir.sh)
 PKGS="$PKGS khal khard"
+# git send-email needs Mail::Address, only a Recommends of git-email
+# (tests/integration/sendmail.sh runs it for real)
+PKGS="$PKGS libmailtools-perl"
 if [ "${1:-}" = "--bench" ]; then
-	PKGS="$PKGS isync fetchmail getmail6 offlineimap3 time hyperfine"
+	PKGS="$PKGS isync fetchmail getmail6 offlineimap3 time hyperfine vdirsyncer"
 fi
 
 missing=

@@ -306,6 +306,7 @@ sm_send_now(struct e2_store *st, const struct sm_args *a, const char *guid,
 	enum e2_status s;
 
 	o.cafile = a->cafile;
+	o.content = E2_SYNC_MAIL; /* the outbox only: no contacts, calendars */
 	o.no_receive = true;
 	s = e2_sync_account(st, guid, &o, &stats, &err);
 	if (s == E2_EBUSY) {
