@@ -87,6 +87,17 @@ dav_sync_pages_keep(struct dav_sync_coll *cc, struct dav_changes *p,
 	}
 	cc->pages = nv;
 	cc->pages[cc->n_pages++] = p;
+	if (p->n_foreign > 0) {
+		char why[96];
+
+		/* never an item here: reported once, the token may move */
+		(void)snprintf(why, sizeof(why),
+			       "not in this collection: ignored (%zu such "
+			       "%s)",
+			       p->n_foreign,
+			       p->n_foreign == 1 ? "response" : "responses");
+		dav_sync_skip_local(cc, p->foreign, why);
+	}
 	return E2_OK;
 }
 
@@ -204,10 +215,14 @@ dav_sync_fetch_view(struct dav_sync_coll *cc, struct e2_err *err)
 			return E2_OK;
 		}
 		rc = dav_sync_fetch_report(cc, stored, err);
-		if (rc != E2_OK && stored[0] != '\0') {
-			/* any error with a stored token: once from empty
-			 * (Radicale: 403 valid-sync-token; others 409, 412,
-			 * 400, even 500) */
+		if (rc != E2_OK && stored[0] != '\0' &&
+		    dav_last_status(cc->c->s) >= 400) {
+			/* any error status with a stored token: once from
+			 * empty (Radicale: 403 valid-sync-token; others 409,
+			 * 412, 400, even 500). Not after a timeout, a cut, a
+			 * body over the cap or bad XML: those are no verdict
+			 * on the token, and from empty costs the whole
+			 * collection again. */
 			dav_sync_view_free(cc);
 			err->msg[0] = '\0';
 			err->code = E2_OK;

@@ -703,8 +703,59 @@ dav_changes_free(struct dav_changes **c)
 		free((*c)->deleted[i]);
 	free((*c)->deleted);
 	free((*c)->token);
+	free((*c)->foreign);
 	free(*c);
 	*c = NULL;
+}
+
+bool
+dav_href_member(const char *coll_url, const char *href)
+{
+	char *self = NULL, *abs = NULL, *norm = NULL;
+	struct e2_err e = {0};
+	bool member = false;
+	size_t n;
+	const char *rest;
+
+	if (coll_url == NULL || href == NULL ||
+	    !http_same_origin(coll_url, href))
+		return false;
+	/* a relative href is relative to the collection (RFC 3986 5.2) */
+	if (http_url_resolve(coll_url, href, &abs, &e) != E2_OK ||
+	    dav_href_normalise(coll_url, &self, &e) != E2_OK ||
+	    dav_href_normalise(abs, &norm, &e) != E2_OK)
+		goto out;
+	n = strlen(self);
+	if (strncmp(norm, self, n) != 0)
+		goto out;
+	rest = norm + n;
+	if (n == 0 || self[n - 1] != '/') {
+		if (*rest != '/')
+			goto out;
+		rest++;
+	}
+	n = strcspn(rest, "/?#");
+	/* one non-empty segment, a trailing "/" allowed */
+	member = n > 0 && (rest[n] == '\0' || (rest[n] == '/' && rest[n + 1] == '\0'));
+out:
+	free(self);
+	free(abs);
+	free(norm);
+	return member;
+}
+
+/* A response left out as no member of the collection: counted, the first
+ * kept for the report. */
+static enum e2_status
+dav_changes_foreign(struct dav_changes *c, const char *href,
+		    struct e2_err *err)
+{
+	if (c->n_foreign++ == 0) {
+		c->foreign = strdup(href);
+		if (c->foreign == NULL)
+			return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	return E2_OK;
 }
 
 /* it from response r (found propstat p, may be NULL); data copied too */
@@ -769,6 +820,12 @@ dav_changes_fill(const struct dav_multistatus *ms, const char *coll_url,
 		if (r->refused || r->href == NULL ||
 		    (self != NULL && strcmp(r->href_norm, self) == 0))
 			continue;
+		if (!dav_href_member(coll_url, r->href)) {
+			rc = dav_changes_foreign(c, r->href, err);
+			if (rc != E2_OK)
+				goto out;
+			continue;
+		}
 		if (r->status == 404) {
 			c->deleted[c->n_deleted] = strdup(r->href);
 			if (c->deleted[c->n_deleted] == NULL) {

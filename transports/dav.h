@@ -107,8 +107,26 @@ struct dav_changes {
 	size_t n_deleted;
 	char *token;    /* the new sync-token (NULL for a listing) */
 	bool truncated; /* 507 on the collection: call again with token */
+	/*
+	 * Responses left out because their href is no member of the
+	 * collection (dav_href_member()): another origin, or a path that is
+	 * not the collection's path plus one segment. A server never gets
+	 * to name a file of another collection, nor a URL the credentials
+	 * would go to elsewhere.
+	 */
+	size_t n_foreign;
+	char *foreign; /* the first one, as sent (NULL when none) */
 };
 void dav_changes_free(struct dav_changes **c);
+
+/*
+ * Whether href (as a server sent it) names a member of the collection at
+ * coll_url: the same origin (http_same_origin()) and a normalised path
+ * (dav_href_normalise()) that is the collection's path, ending in "/",
+ * plus one non-empty segment (a trailing "/" allowed). Pure but for
+ * libcurl's URL parser; table-tested in tests/unit/check_dav.c.
+ */
+bool dav_href_member(const char *coll_url, const char *href);
 
 /*
  * REPORT sync-collection (RFC 6578, sync-level 1, getetag) on coll_url

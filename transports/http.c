@@ -244,6 +244,33 @@ out:
 	return ok;
 }
 
+bool
+http_same_origin(const char *base, const char *to)
+{
+	CURLU *a = NULL, *b = NULL;
+	struct http_url ua = {0}, ub = {0};
+	bool same = false;
+
+	if (base == NULL || to == NULL || *to == '\0')
+		goto out;
+	a = curl_url();
+	if (a == NULL || curl_url_set(a, CURLUPART_URL, base, 0) != CURLUE_OK)
+		goto out;
+	b = curl_url_dup(a);
+	if (b == NULL || curl_url_set(b, CURLUPART_URL, to, 0) != CURLUE_OK)
+		goto out;
+	if (!http_url_parts(a, &ua) || !http_url_parts(b, &ub))
+		goto out;
+	same = !ub.userinfo && strcasecmp(ua.scheme, ub.scheme) == 0 &&
+	       strcasecmp(ua.host, ub.host) == 0 && ua.port == ub.port;
+out:
+	http_url_free(&ua);
+	http_url_free(&ub);
+	curl_url_cleanup(a);
+	curl_url_cleanup(b);
+	return same;
+}
+
 enum e2_status
 http_url_resolve(const char *base, const char *to, char **out,
 		 struct e2_err *err)

@@ -126,6 +126,13 @@ void http_response_clear(struct http_response *resp);
 bool http_redirect_ok(const char *from, const char *to, bool *cred_ok);
 
 /*
+ * Whether to (absolute, or relative to base) has base's origin: the same
+ * scheme, host (ASCII case ignored) and port (the scheme's default when
+ * none is given), and no userinfo. False for anything that does not parse.
+ */
+bool http_same_origin(const char *base, const char *to);
+
+/*
  * to resolved against the absolute URL base into *out (the caller's,
  * free()). Errors: E2_EINVAL (either does not parse), E2_ENOMEM.
  */

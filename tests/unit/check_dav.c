@@ -296,6 +296,51 @@ START_TEST(test_reconcile_bad_request)
 }
 END_TEST
 
+/* ---- dav_href_member(): may a server's href be an item of coll? ---- */
+
+struct member_row {
+	const char *coll, *href;
+	bool member;
+};
+
+#define COLL "https://dav.example.org/alice/book/"
+static const struct member_row member_rows[] = {
+	{COLL, "/alice/book/a.vcf", true},
+	{COLL, "a.vcf", true},
+	{COLL, "https://dav.example.org/alice/book/a.vcf", true},
+	{COLL, "HTTPS://DAV.EXAMPLE.ORG:443/alice/book/a.vcf", true},
+	{COLL, "/alice/book/%61%20b.vcf", true},
+	{COLL, "/alice/book/sub/", true}, /* a sub-collection: left to
+					     resourcetype */
+	{"https://dav.example.org/alice/book", "/alice/book/a.vcf", true},
+	/* another collection of the same server */
+	{COLL, "/bob/book/b-1.vcf", false},
+	{COLL, "/alice/book2/a.vcf", false},
+	{COLL, "/alice/a.vcf", false},
+	{COLL, "/alice/book/", false}, /* the collection itself */
+	{COLL, "/alice/book/x/y.vcf", false},
+	{COLL, "/alice/book/../../bob/book/b.vcf", false},
+	{COLL, "/alice/book/%2e%2e/x.vcf", false},
+	{COLL, "/alice/book/a.vcf?x=1", false},
+	/* another origin: the credentials would go there */
+	{COLL, "https://evil.example/alice/book/a.vcf", false},
+	{COLL, "//evil.example/alice/book/a.vcf", false},
+	{COLL, "http://dav.example.org/alice/book/a.vcf", false},
+	{COLL, "https://dav.example.org:8443/alice/book/a.vcf", false},
+	{COLL, "https://u:p@dav.example.org/alice/book/a.vcf", false},
+	{COLL, "", false},
+	{COLL, "mailto:a@b", false},
+};
+
+START_TEST(test_href_member)
+{
+	const struct member_row *r = &member_rows[_i];
+
+	ck_assert_msg(dav_href_member(r->coll, r->href) == r->member,
+		      "%s in %s: want %d", r->href, r->coll, r->member);
+}
+END_TEST
+
 static Suite *
 dav_suite(void)
 {
@@ -308,6 +353,8 @@ dav_suite(void)
 	tcase_add_loop_test(tc, test_multiget_body, 0,
 			    (int)E2_ARRAY_LEN(mg_rows));
 	suite_add_tcase(s, tc);
+	tcase_add_loop_test(tc, test_href_member, 0,
+			    (int)E2_ARRAY_LEN(member_rows));
 	tc = tcase_create("reconcile");
 	tcase_add_loop_test(tc, test_reconcile, 0, (int)E2_ARRAY_LEN(rec_rows));
 	tcase_add_test(tc, test_reconcile_bad_request);
