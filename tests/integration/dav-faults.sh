@@ -75,7 +75,7 @@ run() {
 	} >>"$E2T_DIR/log/runs.log"
 }
 rj() { e2t_json "$E2T_DIR/run.json" "$1"; }
-# no_crash: exit 3 exactly, no sanitizer report
+# exit3: exit 3 exactly (partial), no sanitizer report
 exit3() {
 	[ "$RC" = 3 ] || { echo "exit $RC"; tail -5 "$E2T_DIR/run.err"; return 1; }
 	! grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer' "$E2T_DIR/run.err" ||
@@ -100,7 +100,7 @@ d = sys.argv[1]
 bad, uids = [], {}
 for n in sorted(os.listdir(d)):
     p = os.path.join(d, n)
-    if n.endswith(".tmp") or ".tmp" in n:
+    if ".tmp" in n:
         bad.append("temporary left: " + n)
         continue
     if n.startswith(".") or not n.endswith(".vcf"):
@@ -350,8 +350,13 @@ e2t_check "hostile server, normal: exit 0, 2 contacts, 1 message" \
 	rj "d['contacts']['state'] == 'ok' and d['contacts']['downloaded'] == 2 and d['messages'] == 1"
 
 # (a) 64 MiB of multistatus: refused at the 32 MiB cap, memory bounded,
-# the client stops reading
+# the client stops reading. Under AddressSanitizer a freed block is held
+# in its quarantine (256 MB by default), which is the sanitizer's memory,
+# not the client's: a small quarantine for this run (no effect otherwise)
+ASAN_SAVED=${ASAN_OPTIONS-}
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
 hrun big
+export ASAN_OPTIONS=$ASAN_SAVED
 hostile_common "a 64 MiB multistatus" 'response body larger than 33554432 bytes'
 e2t_check "a 64 MiB multistatus: peak memory under 200 MB ($RSS KiB)" \
 	test "$RSS" -lt 204800
@@ -425,7 +430,7 @@ bug_check "hrefs outside the collection: the other host never asked" \
 bug_check "hrefs outside the collection: the folder untouched" \
 	"items from outside the collection are written" untouched
 bug_check "hrefs outside the collection: the error names an href outside" \
-	"not reported as such" rj "'outside' in d['contacts']['error'] or 'other' in d['contacts']['error']"
+	"not reported as such" rj "__import__('re').search(r'outside|not (in|under|within)|another|other host|foreign', d['contacts']['error'])"
 
 e2t_log "dav-faults.sh: $((SECONDS - T0)) s"
 e2t_finish
