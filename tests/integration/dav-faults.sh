@@ -164,7 +164,7 @@ put_once() {
 			grep -c ': 201 ')
 		[ "$n" = 1 ] || { echo "$f: $n PUTs with 201"; bad=1; }
 	done <"$E2T_DIR/made"
-	[ $bad = 0 ] && echo "$(wc -l <"$E2T_DIR/made") local items, each PUT once"
+	[ "$bad" = 0 ] && echo "$(wc -l <"$E2T_DIR/made") local items, each PUT once"
 }
 
 # ---- 1. cut connections: Radicale over plain HTTP behind cutproxy.py
