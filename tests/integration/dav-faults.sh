@@ -21,8 +21,9 @@
 #    collection (another collection's path, another host's URL). Each: a
 #    clear error, exit 3, the mail of the run still synced, the folder as
 #    it was, no credentials ever sent to the other host.
-# A check that finds a bug in engine/ or transports/ is kept live but
-# counted as "skip ... BUG: ..." (bug_check) until the bug is fixed.
+# The checks of (a) re-reading, (d) and (f) found two bugs, fixed since
+# (hrefs outside a collection were fetched with the credentials and
+# written as its items; a timeout retried the REPORT from an empty token).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
@@ -34,19 +35,6 @@ sync_setup '{D5A7C0DE-0010-4A2B-8C3D-00000000FA17}'
 U=$E2T_USER
 T0=$SECONDS
 
-# bug_check NAME WHY CMD...: a check that fails because of a known bug:
-# passes as usual once fixed, else "skip NAME: BUG: WHY" (suite green)
-bug_check() {
-	local name=$1 why=$2 out=$E2T_DIR/check.out
-	shift 2
-	if "$@" >"$out" 2>&1; then
-		e2t_check "$name" true
-		e2t_log "(the BUG marker of \"$name\" can go: $why)"
-	else
-		e2t_check_skip "$name" "BUG: $why"
-		sed 's/^/#    /' "$out" | tail -n 8
-	fi
-}
 # prov TYPES URL: the account, mail over IMAPS, CONTACTSSERVER URL over
 # plain http allowed (REQUIRESSL 0, no TAGPROPS 8128000B)
 prov() {
@@ -369,8 +357,7 @@ t_stopped_reading() {
 }
 e2t_check "a 64 MiB multistatus: the client stopped reading (under 60 MiB sent)" \
 	t_stopped_reading
-bug_check "a 64 MiB multistatus: read once, not again from an empty token" \
-	"dav_sync_fetch_view() retries any failed REPORT from an empty token, an oversized body too" \
+e2t_check "a 64 MiB multistatus: read once, not again from an empty token" \
 	test "$(grep -c '^REPORT /alice/book/' "$HLOG")" = 1
 
 # (b) malformed XML
@@ -398,8 +385,7 @@ t_one_timeout() {
 	[ "$(grep -c '^REPORT /alice/book/' "$HLOG")" = 1 ] &&
 		[ "$SECS" -lt $((TIMEOUT * 1000 + 3000)) ]
 }
-bug_check "an answer that never ends: one timeout, the run over within --timeout + 3 s" \
-	"a timed-out REPORT is retried from an empty token (dav_sync_fetch_view), the run waits 2 x --timeout" \
+e2t_check "an answer that never ends: one timeout, the run over within --timeout + 3 s" \
 	t_one_timeout
 
 # (e) discovery redirected to another host
@@ -421,18 +407,13 @@ t_no_outsiders() {
 	! ls "$HBOOK" | grep -E '^(outside-|stolen|x\.vcf|net|evil)' ||
 		{ echo "written as items of /alice/book/ (above)"; return 1; }
 }
-bug_check "hrefs outside the collection: never written as items of it" \
-	"dav_sync_fetch_index() takes every listed href: /bob/book/b-1.vcf is written into /alice/book/'s folder" \
+e2t_check "hrefs outside the collection: never written as items of it" \
 	t_no_outsiders
-bug_check "hrefs outside the collection: no credentials to the other host" \
-	"an href on another host is fetched by GET with the account's credentials (Basic, plain http)" \
+e2t_check "hrefs outside the collection: no credentials to the other host" \
 	no_other_creds
-bug_check "hrefs outside the collection: the other host never asked" \
-	"an href on another host is fetched by GET" test ! -s "$OLOG"
-bug_check "hrefs outside the collection: the folder untouched" \
-	"items from outside the collection are written" untouched
-bug_check "hrefs outside the collection: the error names an href outside" \
-	"not reported as such" rj "__import__('re').search(r'outside|not (in|under|within)|another|other host|foreign', d['contacts']['error'])"
+e2t_check "hrefs outside the collection: the other host never asked" test ! -s "$OLOG"
+e2t_check "hrefs outside the collection: the folder untouched" untouched
+e2t_check "hrefs outside the collection: the error names an href outside" rj "__import__('re').search(r'outside|not (in|under|within)|another|other host|foreign', d['contacts']['error'])"
 
 e2t_log "dav-faults.sh: $((SECONDS - T0)) s"
 e2t_finish
