@@ -64,6 +64,7 @@ struct http_session {
 	struct http_response *resp;
 	const char *host;
 	bool too_big;
+	bool head; /* a HEAD: Content-Length is no body to come */
 	bool pin_failed;
 	bool leaf_seen;
 	unsigned char leaf[XPORT_SHA256_LEN];
@@ -504,7 +505,18 @@ http_response_header(struct http_response *r, const char *buf, size_t n)
 	bool ok = true;
 
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+		const char *sp = memchr(buf, ' ', n);
+		size_t at = sp != NULL ? (size_t)(sp - buf) + 1 : n;
+
 		http_headers_reset(r);
+		/* the status of the answer whose headers follow (libcurl's
+		 * CURLINFO_RESPONSE_CODE replaces it after the transfer) */
+		r->status = 0;
+		if (at + 3 <= n && buf[at] >= '1' && buf[at] <= '5' &&
+		    buf[at + 1] >= '0' && buf[at + 1] <= '9' &&
+		    buf[at + 2] >= '0' && buf[at + 2] <= '9')
+			r->status = (buf[at] - '0') * 100 +
+				    (buf[at + 1] - '0') * 10 + (buf[at + 2] - '0');
 		return true;
 	}
 	e = n;
@@ -550,9 +562,20 @@ static size_t
 http_header_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
 	struct http_session *s = ud;
+	struct http_response *r = s->resp;
 	size_t n = size * nitems;
 
-	return http_response_header(s->resp, buf, n) ? n : 0;
+	if (!http_response_header(r, buf, n))
+		return 0;
+	/* a final answer that says it is over the cap is refused before
+	 * its body is read (an auth challenge or redirect has its own) */
+	if (!s->head && r->status >= 200 && r->status < 300 &&
+	    r->content_length >= 0 &&
+	    (unsigned long long)r->content_length > r->body_cap) {
+		s->too_big = true;
+		return 0;
+	}
+	return n;
 }
 
 static size_t
@@ -950,6 +973,7 @@ http_request(struct http_session *s, const char *method, const char *url,
 	s->resp = resp;
 	s->host = "http";
 	s->too_big = s->pin_failed = s->leaf_seen = false;
+	s->head = method != NULL && strcmp(method, "HEAD") == 0;
 	s->traced_out = s->traced_in = 0;
 	s->body_alloc = 0;
 	s->errbuf[0] = '\0';

@@ -142,7 +142,9 @@ enum e2_status http_url_resolve(const char *base, const char *to, char **out,
 /*
  * One header line of a response as libcurl hands it over (n bytes, CR LF
  * included, not NUL-terminated; untrusted): a status line "HTTP/..."
- * forgets the headers kept so far (an interim or 401 response), ETag,
+ * forgets the headers kept so far (an interim or 401 response) and sets
+ * r->status from it (0 when it has none; the transfer's final status
+ * replaces it afterwards), ETag,
  * DAV (joined, at most 4096 bytes), Content-Type, Location and
  * Content-Length are kept in r, anything else is ignored. False: no
  * memory.

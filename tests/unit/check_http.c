@@ -150,6 +150,7 @@ START_TEST(test_http_response_header)
 	for (i = 0; i < E2_ARRAY_LEN(lines); i++)
 		ck_assert(http_response_header(&r, lines[i], strlen(lines[i])));
 	ck_assert_str_eq(r.etag, "W/\"x1\"");
+	ck_assert_int_eq(r.status, 207);
 	ck_assert_str_eq(r.dav, "1, 2, calendar-access");
 	ck_assert_str_eq(r.content_type, "text/xml");
 	ck_assert_ptr_null(r.location);
@@ -159,6 +160,13 @@ START_TEST(test_http_response_header)
 	ck_assert(http_response_header(
 		&r, "Content-Length: 99999999999999999999\r\n", 38));
 	ck_assert_int_eq(r.content_length, -1);
+	ck_assert(http_response_header(&r, "HTTP/2 404\r\n", 12));
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_int_eq(r.content_length, -1);
+	ck_assert(http_response_header(&r, "HTTP/1.1 2x0 Odd\r\n", 18));
+	ck_assert_int_eq(r.status, 0);
+	ck_assert(http_response_header(&r, "HTTP/1.1\r\n", 10));
+	ck_assert_int_eq(r.status, 0);
 	http_response_clear(&r);
 	ck_assert_ptr_null(r.etag);
 	ck_assert_uint_eq(r.body_cap, 7);
