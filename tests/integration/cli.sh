@@ -279,9 +279,14 @@ daemon() { # HOW: "journal" makes JOURNAL_STREAM name stderr
 		exec "$@"' sh "$T/d.pid" "$1" "$(tool email2-syncd)" \
 		--store "$STORE" --cafile "$E2T_CA" --account "Work Mail" \
 		>"$T/d.out" 2>"$T/d.err" &
-	local bg=$!
-	timeout 30 bash -c "until grep -q ' ok, ' '$T/d.out'; do sleep 0.1; done"
-	kill -TERM "$(cat "$T/d.pid")"
+	local bg=$! pid
+	# bounded waits, and never a hang: a slow start (a loaded machine,
+	# ASan) is a failed check, not a test killed by its timeout
+	timeout 120 bash -c "until [ -s '$T/d.pid' ] && grep -q ' ok, ' '$T/d.out' 2>/dev/null; do sleep 0.1; done"
+	pid=$(cat "$T/d.pid" 2>/dev/null)
+	kill -TERM "${pid:-$bg}" 2>/dev/null
+	timeout 30 bash -c "while kill -0 $bg 2>/dev/null; do sleep 0.1; done" ||
+		kill -KILL "$bg" 2>/dev/null
 	wait "$bg"
 	RC=$?
 	cat "$T/d.out" "$T/d.err"
