@@ -202,7 +202,7 @@ bare_case() { # TYPE N [warm]
 	cmd=(curl -sS --fail --cacert "$E2T_CA" -K "$CURLRC" -X REPORT
 		-H 'Depth: 1' -H 'Content-Type: application/xml; charset=utf-8'
 		--data-binary "@$body" -o "$out" "$URL$E2T_USER/$(coll_of "$t")/")
-	if [ "${2:-}" = warm ]; then
+	if [ "${3:-}" = warm ]; then
 		# untimed: Radicale reads and caches every item the first
 		# time (also for a PROPFIND of the home: every collection's
 		# sync-token and getctag hash all its items)
