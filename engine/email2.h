@@ -248,6 +248,16 @@ bool e2_account_out_tls_required(const struct e2_account *a,
 				 const char **node_out);
 
 /*
+ * Issue 10: minutes between two syncs of one content type (an E2_SYNC_*
+ * bit): Mail every LINGER; Contacts every CONTACTSSYNCSCHEDULE;
+ * Appointments and Tasks every CALENDARSYNCSCHEDULE. A schedule node takes
+ * LINGER's values (0, 15, 30, 60, 120; 0: only when asked); absent, or a
+ * value outside that set in a store written by an older version, it is
+ * the account's LINGER. Pure (tests/unit/check_account.c).
+ */
+int e2_account_schedule(const struct e2_account *a, unsigned type);
+
+/*
  * Parses INSERVER/OUTSERVER syntax into srv_out (host copied).
  * Errors: E2_EINVAL naming the value and what is wrong.
  */
@@ -712,8 +722,10 @@ typedef void (*e2_sync_progress_fn)(void *ctx, const char *guid,
  * "flag-push", "flag-pull", "server-move", "server-copy", "server-delete"
  * (detail says expunge or move to Trash, SERVERDELETEACTION), "local-
  * delete", "age-out", "adopt", "forget", "tombstone", "create-folder",
- * "remove-folder", "send", or "first-sync" (an account never synced: no
- * Maildir to compare with, the first sync downloads everything; count 0).
+ * "remove-folder", "send", "first-sync" (an account never synced: no
+ * Maildir to compare with, the first sync downloads everything; count 0),
+ * or "not-previewed" (folder "contacts" or "calendars": a preview does not
+ * contact the DAV servers; count 0).
  * count items, bytes (0: not known), detail: UIDs,
  * names or recipients (e2_quote()d where they came from outside, cut at
  * about 200 bytes). Strings are borrowed for the call.
@@ -840,7 +852,12 @@ struct e2_sync_stats {
 	char progress_folder[256];
 	size_t progress_done;
 	size_t progress_total;
-	/* issue 10: contacts and calendars (e2_sync_opts.content) */
+	/*
+	 * Issue 10: the E2_SYNC_* types this run synced (e2_sync_opts.content
+	 * within SYNCINGCONTENTTYPES), and the contacts and calendars parts
+	 * (.tried false when the type was not in the run).
+	 */
+	unsigned content;
 	struct e2_dav_stats contacts, calendars;
 };
 
@@ -850,8 +867,15 @@ struct e2_sync_stats {
  * listed (UID FETCH FLAGS), POP3 gets UIDL and LIST only; the store is set
  * query_only (a write fails); the actions reconcile_folder() decides are
  * given to opts->preview instead of being carried out.
- * Syncs one account: sends its outbox (unless opts->no_send), then
- * downloads (IMAP4 or POP3 per SERVICETYPE) into <store>/mail/{GUID}/.
+ * Syncs one account: with Mail in the run (opts->content within
+ * SYNCINGCONTENTTYPES), sends its outbox (unless opts->no_send), then
+ * downloads (IMAP4 or POP3 per SERVICETYPE) into <store>/mail/{GUID}/;
+ * then, unless opts->no_receive, contacts (CardDAV) into
+ * <store>/contacts/{GUID}/ and calendars (CalDAV) into
+ * <store>/calendars/{GUID}/, also when the mail failed. A DAV type that
+ * failed or skipped something is one entry in stats->skip (folder
+ * "contacts" or "calendars"): the run is "partial", never failed by it;
+ * a type with no server ("not-found") is reported in its stats only.
  * opts may be NULL (defaults). *stats_out (may be NULL) is filled also on
  * failure with what was done before it. Everything counted in stats is
  * durable. A folder that cannot be mapped to a local folder of its own, or

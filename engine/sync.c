@@ -184,6 +184,95 @@ sync_dry_run(struct sync_ctx *c, struct e2_err *err)
 	return rc;
 }
 
+#define SYNC_CALENDAR_BITS (E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)
+
+/*
+ * The content types a run syncs: those asked (0: all) that the account's
+ * SYNCINGCONTENTTYPES names, among the ones email2 syncs. Pure.
+ */
+static unsigned
+sync_content(const struct e2_account *a, unsigned asked)
+{
+	unsigned types = a->syncingcontenttypes &
+			 (E2_SYNC_MAIL | E2_SYNC_CONTACTS | SYNC_CALENDAR_BITS);
+
+	return asked != 0 ? types & asked : types;
+}
+
+/*
+ * The mail part of a run: the Maildir opened (made), the outbox sent, the
+ * server's mail downloaded (IMAP4 or POP3), or with dry_run previewed.
+ * *root is the account's Maildir path (caller frees).
+ */
+static enum e2_status
+sync_mail(struct sync_ctx *c, char **root, struct e2_err *err)
+{
+	const struct e2_account *a = c->a;
+	enum e2_status rc, send_rc = E2_OK;
+	struct e2_err send_err = {0};
+
+	/* the store, <store>/mail and the account's Maildir are the user's
+	 * own, or nothing is read, sent or written (store.h) */
+	if (c->o.dry_run && !sync_maildir_made(e2_store_dir(c->st), a->guid)) {
+		/* store_account_dir() and maildir_open() would make it: a
+		 * preview writes nothing, and says what the first sync does */
+		if (c->o.preview != NULL)
+			c->o.preview(c->o.preview_ctx, "", "first-sync", 0, 0,
+				     "never synced: the first sync downloads "
+				     "every message the rules keep");
+		return E2_OK;
+	}
+	rc = store_account_dir(c->st, STORE_AREA_MAIL, a->guid, root, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = maildir_open(*root, &c->md, err);
+	if (rc != E2_OK)
+		return rc;
+	/* issue 9: a preview writes nothing (not the lock file, not tmp/); a
+	 * store write fails (query_only) */
+	if (c->o.dry_run)
+		return sync_dry_run(c, err);
+	/* what an interrupted run of ours left in tmp/ */
+	rc = maildir_recover(c->md, c->now, NULL, err);
+	if (rc != E2_OK)
+		return rc;
+	/*
+	 * Send first: a failed send is recorded per message and does not stop
+	 * the download; its cause is reported when the download succeeded.
+	 */
+	if (!c->o.no_send)
+		send_rc = sync_send_run(c, &send_err);
+	if (!c->o.no_receive && !sync_stopping(c)) {
+		if (a->service == E2_SERVICE_POP3)
+			rc = sync_pop3_run(c, err);
+		else
+			rc = sync_imap_run(c, err);
+		if (rc != E2_OK)
+			return rc;
+	}
+	if (send_rc != E2_OK)
+		return e2_fail(err, send_rc, "%s", send_err.msg);
+	return E2_OK;
+}
+
+/* One DAV type synced, or in a preview said to be left out. */
+static void
+sync_dav_or_preview(struct sync_ctx *c, unsigned content,
+		    struct e2_dav_stats *out)
+{
+	if (!c->o.dry_run) {
+		sync_dav_run(c, content, out);
+		return;
+	}
+	if (c->o.preview != NULL)
+		c->o.preview(c->o.preview_ctx,
+			     content == E2_SYNC_CONTACTS ? "contacts"
+							 : "calendars",
+			     "not-previewed", 0, 0,
+			     "a preview covers mail only; contacts and "
+			     "calendars are not contacted");
+}
+
 enum e2_status
 e2_sync_account(struct e2_store *st, const char *guid,
 		const struct e2_sync_opts *opts,
@@ -195,9 +284,9 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	char *root = NULL;
 	double t0 = sync_now_s();
 	time_t started = time(NULL);
-	enum e2_status rc, send_rc = E2_OK;
-	struct e2_err send_err = {0};
+	enum e2_status rc;
 	int lock_fd = -1;
+	unsigned want;
 
 	if (st == NULL || guid == NULL) {
 		rc = e2_fail(err, E2_EINVAL, "sync: missing argument");
@@ -221,57 +310,36 @@ e2_sync_account(struct e2_store *st, const char *guid,
 	c.a = a;
 	c.stats = &stats;
 	c.now = time(NULL);
-	/* the store, <store>/mail and the account's Maildir are the user's
-	 * own, or nothing is read, sent or written (store.h) */
-	if (c.o.dry_run && !sync_maildir_made(e2_store_dir(st), a->guid)) {
-		/* store_account_dir() and maildir_open() would make it: a
-		 * preview writes nothing, and says what the first sync does */
-		if (c.o.preview != NULL)
-			c.o.preview(c.o.preview_ctx, "", "first-sync", 0, 0,
-				    "never synced: the first sync downloads "
-				    "every message the rules keep");
+	want = sync_content(a, c.o.content);
+	if (want == 0) {
+		rc = e2_fail(err, E2_EINVAL,
+			     "account %s: SYNCINGCONTENTTYPES 0x%x names no "
+			     "content type email2 syncs in this run (Mail 0x2, "
+			     "Contacts 0x1, Appointments 0x4, Tasks 0x8)",
+			     a->guid, (unsigned)a->syncingcontenttypes);
 		goto out;
 	}
+	stats.content = want;
 	/* a preview takes no lock: the lock file would be a write */
 	if (!c.o.dry_run) {
 		rc = sync_lock(st, a->guid, &lock_fd, err);
 		if (rc != E2_OK)
 			goto out;
 	}
-	rc = store_account_dir(st, STORE_AREA_MAIL, a->guid, &root, err);
-	if (rc != E2_OK)
-		goto out;
-	rc = maildir_open(root, &c.md, err);
-	if (rc != E2_OK)
-		goto out;
-	if (c.o.dry_run) {
-		/* issue 9: a preview writes nothing (not the lock file, not
-		 * tmp/); a store write fails (query_only) */
-		rc = sync_dry_run(&c, err);
-		goto out;
-	}
-	/* what an interrupted run of ours left in tmp/ */
-	rc = maildir_recover(c.md, c.now, NULL, err);
-	if (rc != E2_OK)
-		goto out;
+	if ((want & E2_SYNC_MAIL) != 0)
+		rc = sync_mail(&c, &root, err);
 	/*
-	 * Send first: a failed send is recorded per message and does not stop
-	 * the download; its cause is reported when the download succeeded.
+	 * Contacts, then calendars (issue 10): after the mail, and also when
+	 * the mail failed (one server down never stops the other types); a
+	 * type's failure is a skip entry, never the run's error.
 	 */
-	if (!c.o.no_send) {
-		send_rc = sync_send_run(&c, &send_err);
-	}
-	if (!c.o.no_receive && !sync_stopping(&c)) {
-		if (a->service == E2_SERVICE_POP3)
-			rc = sync_pop3_run(&c, err);
-		else
-			rc = sync_imap_run(&c, err);
-		if (rc != E2_OK)
-			goto out;
-	}
-	if (send_rc != E2_OK) {
-		rc = e2_fail(err, send_rc, "%s", send_err.msg);
-		goto out;
+	if (!c.o.no_receive && rc != E2_ESTORE && rc != E2_ENOMEM) {
+		if ((want & E2_SYNC_CONTACTS) != 0 && !sync_stopping(&c))
+			sync_dav_or_preview(&c, E2_SYNC_CONTACTS,
+					    &stats.contacts);
+		if ((want & SYNC_CALENDAR_BITS) != 0 && !sync_stopping(&c))
+			sync_dav_or_preview(&c, want & SYNC_CALENDAR_BITS,
+					    &stats.calendars);
 	}
 out:
 	if (lock_fd >= 0)

@@ -90,6 +90,15 @@ void sync_adopt_marks(const char *folder_path, const struct maildir_file *lf,
 enum e2_status sync_imap_run(struct sync_ctx *c, struct e2_err *err);
 /* Downloads the POP3 maildrop into the root folder. */
 enum e2_status sync_pop3_run(struct sync_ctx *c, struct e2_err *err);
+/*
+ * (sync_dav.c) One DAV content type of the run: content is E2_SYNC_CONTACTS
+ * (CardDAV) or the calendar bits wanted (E2_SYNC_APPOINTMENTS and/or
+ * E2_SYNC_TASKS: CalDAV). Fills *out; a type that failed or skipped items
+ * adds one skip entry (the run becomes "partial"); "not-found" adds none.
+ * Never stops the run: the other types go on.
+ */
+void sync_dav_run(struct sync_ctx *c, unsigned content,
+		  struct e2_dav_stats *out);
 /* Sends the queue <store>/outbox/{GUID} (outbox.h); what was sent goes to
  * .Sent. */
 enum e2_status sync_send_run(struct sync_ctx *c, struct e2_err *err);

@@ -5,7 +5,10 @@
 # namespace when run as root), provision the sample account from
 # tests/data/provision/sample-account.xml, print it back with a Get, test the
 # connection, sync its mail into a Maildir with email2-syncd, show what
-# landed, and stop the Dovecot. Everything it makes lives in one
+# landed, and stop the Dovecot. With Radicale installed (install-deps puts
+# it there) the account also gets contacts and calendars from a throwaway
+# Radicale (tests/data/provision/sample-dav.xml), synced into vdir
+# folders. Everything it makes lives in one
 # temporary directory that is removed at the end (E2_DEMO_KEEP=1 keeps the
 # store and prints where it is).
 set -euo pipefail
@@ -71,6 +74,35 @@ sed "${sed_args[@]}" "$DOC" |
 "$PROVISION" --store "$STORE" "$E2T_DIR/sample.xml" >"$E2T_DIR/response.xml"
 echo "provisioned: every command answered 200"
 
+# Contacts and calendars: a throwaway Radicale with the same test CA, a
+# few vCards, events and a task; the account names it in CONTACTSSERVER
+# and CALENDARSERVER (a bare host on 443 in the namespace, else a URL).
+DAV=0
+# shellcheck source=../tests/integration/harness/radicale.sh
+. "$TOP/tests/integration/harness/radicale.sh"
+if rad_usable; then
+	step "starting a throwaway Radicale (contacts and calendars)"
+	if [ "${E2T_DEFAULT_PORTS:-0}" = 1 ]; then
+		rport=443 dav_server=mail.email2.test
+	else
+		rport=$((E2T_IMAPS_PORT + 31))
+		dav_server=https://mail.email2.test:$rport/
+	fi
+	rad_add_user "$E2T_USER" "$(cat "$E2T_PASSFILE")"
+	rad_start demo "$rport" tls
+	rad_mkcoll demo "$E2T_USER" contacts addressbook "Demo contacts"
+	rad_mkcoll demo "$E2T_USER" calendar calendar "Demo calendar"
+	rad_fill demo "$E2T_USER" contacts 3 demo
+	rad_fill demo "$E2T_USER" calendar 2 demo
+	sed -e "s|@CONTACTS@|$dav_server|" -e "s|@CALENDARS@|$dav_server|" \
+		"$TOP/tests/data/provision/sample-dav.xml" >"$E2T_DIR/sample-dav.xml"
+	"$PROVISION" --store "$STORE" "$E2T_DIR/sample-dav.xml" >/dev/null
+	echo "radicale up: 3 contacts, 2 events; CONTACTSSERVER and CALENDARSERVER are $dav_server"
+	DAV=1
+else
+	echo "radicale is not installed ($RAD_WHY): mail only"
+fi
+
 step "reading it back with a Get (tests/data/provision/get-account.xml)"
 "$PROVISION" --store "$STORE" "$TOP/tests/data/provision/get-account.xml"
 
@@ -90,6 +122,16 @@ find "$MAILDIR" -type f -path '*/new/*' -o -type f -path '*/cur/*' |
 	done
 n=$(find "$MAILDIR" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l)
 [ "$n" -eq 3 ] || { echo "expected 3 messages in the Maildir, found $n"; exit 1; }
+
+if [ "$DAV" = 1 ]; then
+	for area in contacts calendars; do
+		dir=$STORE/$area/$(printf '%s' "$GUID" | tr a-f A-F)
+		step "what landed in the vdir folders ($dir)"
+		(cd "$dir" && find . -type f \( -name '*.vcf' -o -name '*.ics' \) | sort)
+	done
+	n=$(find "$STORE/contacts" "$STORE/calendars" -type f \( -name '*.vcf' -o -name '*.ics' \) | wc -l)
+	[ "$n" -eq 5 ] || { echo "expected 3 contacts and 2 events, found $n items"; exit 1; }
+fi
 
 if [ -n "${E2_DEMO_KEEP:-}" ]; then
 	keep=$BUILD/demo-store

@@ -50,6 +50,28 @@ struct syncd_args {
 	unsigned timeout_ms;
 	size_t batch_msgs;
 	size_t jobs; /* 0: the default */
+	unsigned content; /* --content: E2_SYNC_* bits; 0: every type */
+	bool force_delete; /* --force-delete: skip the DAV safety check */
+};
+
+/*
+ * The content types a run can sync, each on its own schedule (issue 10):
+ * mail every LINGER, contacts every CONTACTSSYNCSCHEDULE, calendars
+ * (appointments and tasks) every CALENDARSYNCSCHEDULE
+ * (e2_account_schedule()).
+ */
+enum { SYNCD_MAIL, SYNCD_CONTACTS, SYNCD_CALENDARS, SYNCD_TYPES };
+static const unsigned syncd_type_bits[SYNCD_TYPES] = {
+	E2_SYNC_MAIL, E2_SYNC_CONTACTS, E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS};
+static const char *const syncd_type_names[SYNCD_TYPES] = {"mail", "contacts",
+							  "calendars"};
+#define SYNCD_ALL_TYPES                                                       \
+	(E2_SYNC_MAIL | E2_SYNC_CONTACTS | E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)
+
+/* What the table keeps of an account's nodes: what to sync, how often. */
+struct syncd_sched {
+	unsigned types;          /* SYNCINGCONTENTTYPES within --content */
+	int every[SYNCD_TYPES];  /* minutes; 0: only when asked */
 };
 
 /*
@@ -64,9 +86,10 @@ struct syncd_args {
 struct syncd_acct {
 	char *guid;
 	char *name;   /* NAME, e2_quote()d; NULL when the account has none */
-	int linger;   /* minutes; 0: only when asked */
-	double last;  /* monotonic end of the last sync; 0: never */
-	bool asked;   /* SIGUSR1, or --once */
+	struct syncd_sched sched;
+	double last[SYNCD_TYPES]; /* monotonic end of each type's last
+				     sync; 0: never */
+	bool asked;   /* SIGUSR1, or --once: every type now */
 	bool running; /* a worker has it */
 	bool gone;    /* dropped by a reload while running */
 };
@@ -118,8 +141,13 @@ static struct cli syncd_cli = {
 	.synopsis = "[OPTION]... [--once] [--account ACCOUNT]\n"
 		    "[OPTION]... --fetch-full FILE [--account ACCOUNT]\n"
 		    "[OPTION]... --dry-run [--account ACCOUNT]",
-	.help = "Sends queued mail and downloads new mail for every account\n"
-		"whose SYNCINGCONTENTTYPES includes Mail (0x2). ACCOUNT is "
+	.help = "Syncs every account: for Mail (SYNCINGCONTENTTYPES 0x2) "
+		"sends\n"
+		"queued mail and keeps the Maildir and the server in step; "
+		"for\n"
+		"Contacts (0x1) and Appointments or Tasks (0x4, 0x8) keeps "
+		"vdir\n"
+		"folders and the CardDAV/CalDAV server in step. ACCOUNT is "
 		"its\n"
 		"GUID (any form, any case), NAME or REPLYADDR.\n"
 		"\n"
@@ -133,6 +161,15 @@ static struct cli syncd_cli = {
 		"      --store DIR      the store (default $EMAIL2_HOME, else\n"
 		"                       $XDG_DATA_HOME/email2)\n"
 		"      --account ACCOUNT  only this account\n"
+		"      --content LIST   only these content types: a comma "
+		"list of\n"
+		"                       mail, contacts, calendars (default: "
+		"every\n"
+		"                       type the account syncs)\n"
+		"      --force-delete   let a contacts or calendar collection "
+		"that\n"
+		"                       became empty on one side empty the "
+		"other\n"
 		"      --cafile FILE    trust these CA certificates (default\n"
 		"                       $EMAIL2_CAFILE, else the system "
 		"store)\n"
@@ -177,6 +214,30 @@ static struct cli syncd_cli = {
 		"     account was synced, or a folder or message was skipped\n",
 };
 
+/* --content's list into E2_SYNC_* bits; 0 when a word is not a type */
+static unsigned
+syncd_parse_content(const char *list)
+{
+	unsigned bits = 0;
+	const char *p = list;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		unsigned bit = 0;
+
+		for (size_t t = 0; t < SYNCD_TYPES; t++)
+			if (strlen(syncd_type_names[t]) == len &&
+			    strncmp(p, syncd_type_names[t], len) == 0)
+				bit = syncd_type_bits[t];
+		if (bit == 0)
+			return 0;
+		bits |= bit;
+		if (p[len] == '\0')
+			return bits;
+		p += len + 1;
+	}
+}
+
 /* 0: go on; -1: help or version printed (exit 0); else a usage error's exit */
 static int
 syncd_parse(int argc, char **argv, struct syncd_args *a)
@@ -191,6 +252,8 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		{"timeout", required_argument, NULL, 't'},
 		{"batch", required_argument, NULL, 'b'},
 		{"jobs", required_argument, NULL, 'J'},
+		{"content", required_argument, NULL, 'C'},
+		{"force-delete", no_argument, NULL, 'D'},
 		{"json", no_argument, NULL, 'j'},
 		CLI_COMMON_OPTIONS,
 	};
@@ -250,6 +313,18 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 			break;
 		case 'j':
 			a->json = true;
+			break;
+		case 'D':
+			a->force_delete = true;
+			break;
+		case 'C':
+			a->content = syncd_parse_content(optarg);
+			if (a->content == 0)
+				return cli_usage(&syncd_cli,
+						 "--content \"%s\": not a comma "
+						 "list of mail, contacts, "
+						 "calendars",
+						 optarg);
 			break;
 		default:
 			return cli_usage(&syncd_cli, "unexpected option");
@@ -441,6 +516,81 @@ syncd_text_skipped(FILE *f, const char *label, const struct e2_sync_stats *s)
 }
 
 /*
+ * A DAV type's part of --json (issue 10): ,"contacts":{...} or null when
+ * the type was not in the run.
+ */
+static void
+syncd_json_dav(FILE *f, const char *key, const struct e2_dav_stats *t)
+{
+	fprintf(f, ",\"%s\":", key);
+	if (!t->tried) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"state\":", f);
+	cli_json_str(f, t->state);
+	fprintf(f, ",\"status\":\"%s\",\"error\":", e2_status_name(t->status));
+	cli_json_str(f, t->error);
+	fputs(",\"url\":", f);
+	cli_json_str(f, t->url);
+	fprintf(f,
+		",\"collections\":%zu,\"unchanged\":%zu,\"downloaded\":%zu,"
+		"\"uploaded\":%zu,\"deleted_local\":%zu,"
+		"\"deleted_server\":%zu,\"conflicts\":%zu,\"refused\":%zu,"
+		"\"skipped\":%zu,\"cleartext_login\":%s}",
+		t->collections, t->unchanged, t->downloaded, t->uploaded,
+		t->deleted_local, t->deleted_server, t->conflicts, t->refused,
+		t->skipped, t->cleartext_login ? "true" : "false");
+}
+
+/*
+ * A DAV type's part of the summary line (issue 10): "; contacts: 3
+ * downloaded, 1 uploaded (2 collections)", "; calendars: unchanged (1
+ * collection)", "; contacts: no server found", "; contacts: failed" (the
+ * cause is the skip line below).
+ */
+static void
+syncd_text_dav(FILE *f, const char *what, const struct e2_dav_stats *t)
+{
+	const struct {
+		size_t n;
+		const char *word;
+	} parts[] = {
+		{t->downloaded, "downloaded"},
+		{t->uploaded, "uploaded"},
+		{t->deleted_local, "deleted here"},
+		{t->deleted_server, "deleted on the server"},
+		{t->conflicts, "conflict"},
+	};
+	bool any = false;
+
+	if (!t->tried)
+		return;
+	fprintf(f, "; %s: ", what);
+	if (strcmp(t->state, "not-found") == 0) {
+		fputs("no server found", f);
+		return;
+	}
+	if (strcmp(t->state, "failed") == 0) {
+		fputs("failed", f);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (parts[i].n == 0)
+			continue;
+		/* the last part: "2 conflicts (both versions kept)" */
+		fprintf(f, "%s%zu %s%s%s", any ? ", " : "", parts[i].n,
+			parts[i].word, i == 4 && parts[i].n > 1 ? "s" : "",
+			i == 4 ? " (both versions kept)" : "");
+		any = true;
+	}
+	if (!any)
+		fputs("unchanged", f);
+	fprintf(f, " (%zu %s)", t->collections,
+		cli_plural(t->collections, "collection", "collections"));
+}
+
+/*
  * One line per account sync; flockfile() keeps workers' lines whole. label
  * is "{GUID} \"NAME\"" (syncd_label()), name the account's NAME or NULL.
  * With -q only a failed sync is printed, on stderr.
@@ -503,6 +653,14 @@ syncd_report(const struct syncd *d, const char *guid, const char *label,
 		       s->deleted_server, s->sent, s->send_failed, s->seconds,
 		       stopped ? "true" : "false");
 		syncd_json_skipped(stdout, s);
+		fputs(",\"content\":[", stdout);
+		for (size_t t = 0, k = 0; t < SYNCD_TYPES; t++)
+			if ((s->content & syncd_type_bits[t]) != 0)
+				printf("%s\"%s\"", k++ > 0 ? "," : "",
+				       syncd_type_names[t]);
+		putchar(']');
+		syncd_json_dav(stdout, "contacts", &s->contacts);
+		syncd_json_dav(stdout, "calendars", &s->calendars);
 		printf("}\n");
 	} else {
 		char queued[48] = "";
@@ -511,17 +669,20 @@ syncd_report(const struct syncd *d, const char *guid, const char *label,
 			(void)snprintf(queued, sizeof(queued),
 				       ", %zu kept queued", s->send_failed);
 		syncd_stamp(a, stdout);
-		printf("%s: %s, %zu %s, %.1f MB, %zu sent%s, %.2f "
-		       "s%s%s%s",
-		       label,
+		printf("%s: %s", label,
 		       rc != E2_OK      ? e2_status_name(rc)
 		       : s->skipped > 0 ? "partial"
-					: "ok",
-		       s->messages,
-		       cli_plural(s->messages, "message", "messages"),
-		       (double)s->bytes / 1e6, s->sent, queued, s->seconds,
+					: "ok");
+		/* the mail part when mail was in the run (or nothing was) */
+		if ((s->content & E2_SYNC_MAIL) != 0 || s->content == 0)
+			printf(", %zu %s, %.1f MB, %zu sent%s", s->messages,
+			       cli_plural(s->messages, "message", "messages"),
+			       (double)s->bytes / 1e6, s->sent, queued);
+		printf(", %.2f s%s%s%s", s->seconds,
 		       stopped ? ", stopped" : "", rc == E2_OK ? "" : ": ",
 		       rc == E2_OK ? "" : err->msg);
+		syncd_text_dav(stdout, "contacts", &s->contacts);
+		syncd_text_dav(stdout, "calendars", &s->calendars);
 		/* issue 9: a plaintext login is said, never only "ok" */
 		if (s->cleartext_login)
 			printf(" (login in cleartext: %s)", s->cleartext_why);
@@ -580,27 +741,29 @@ syncd_progress(void *ctx, const char *guid, const struct e2_sync_stats *s)
 /* ---- the account table --------------------------------------------------- */
 
 /*
- * The accounts to sync: --account, else every stored one with Mail. With
+ * The accounts to sync: --account, else every stored one that syncs a
+ * content type --content asks for (default: any email2 syncs). With
  * missing_ok a vanished --account is an empty list, not an error (reload).
  */
 static enum e2_status
 syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
-	       char ***guids_out, size_t *n_out, int **linger_out,
+	       char ***guids_out, size_t *n_out, struct syncd_sched **sched_out,
 	       char ***names_out, struct e2_err *err)
 {
 	char **all = NULL, **names = NULL;
 	size_t n = 0, kept = 0;
-	int *linger = NULL;
+	struct syncd_sched *sched = NULL;
+	unsigned asked = a->content != 0 ? a->content : SYNCD_ALL_TYPES;
 	enum e2_status rc;
 
 	rc = e2_account_list(st, &all, &n, err);
 	if (rc != E2_OK)
 		return rc;
-	linger = calloc(n + 1, sizeof(*linger));
+	sched = calloc(n + 1, sizeof(*sched));
 	names = calloc(n + 1, sizeof(*names));
-	if (linger == NULL || names == NULL) {
+	if (sched == NULL || names == NULL) {
 		e2_strv_free(&all, n);
-		free(linger);
+		free(sched);
 		free(names);
 		return e2_fail(err, E2_ENOMEM, "out of memory");
 	}
@@ -612,9 +775,15 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 		if (a->account_guid == NULL ||
 		    strcmp(all[i], a->account_guid) == 0) {
 			if (e2_account_load(st, all[i], &acct, &e) == E2_OK &&
-			    (acct->syncingcontenttypes & E2_SYNC_MAIL) != 0) {
+			    (acct->syncingcontenttypes & asked) != 0) {
 				keep = true;
-				linger[kept] = acct->linger;
+				sched[kept].types =
+					acct->syncingcontenttypes & asked;
+				for (size_t t = 0; t < SYNCD_TYPES; t++)
+					sched[kept].every[t] =
+						e2_account_schedule(
+							acct,
+							syncd_type_bits[t]);
 				/* its NAME beside its GUID in every line */
 				if (acct->name != NULL && acct->name[0] != '\0')
 					names[kept] = strdup(acct->name);
@@ -631,11 +800,14 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	if (a->account_guid != NULL && kept == 0 && !missing_ok) {
 		e2_strv_free(&all, n);
 		e2_strv_free(&names, n);
-		free(linger);
+		free(sched);
 		return e2_fail(err, E2_EINVAL,
-			       "account %s: does not sync Mail (its "
-			       "SYNCINGCONTENTTYPES lacks 0x2)",
-			       a->account_guid);
+			       "account %s: syncs none of the content types "
+			       "asked (its SYNCINGCONTENTTYPES names none of "
+			       "Mail 0x2, Contacts 0x1, Appointments 0x4, "
+			       "Tasks 0x8%s)",
+			       a->account_guid,
+			       a->content != 0 ? " that --content names" : "");
 	}
 	/* free the tail we do not keep */
 	for (size_t i = kept; i < n; i++) {
@@ -644,7 +816,7 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	}
 	*guids_out = all;
 	*n_out = kept;
-	*linger_out = linger;
+	*sched_out = sched;
 	*names_out = names;
 	return E2_OK;
 }
@@ -713,7 +885,7 @@ syncd_dry_run(struct syncd_args *a)
 	struct e2_store *st = NULL;
 	struct e2_err err = {0};
 	char **guids = NULL, **names = NULL;
-	int *linger = NULL;
+	struct syncd_sched *sched = NULL;
 	size_t n = 0;
 	int rc = SYNCD_EXIT_OK;
 
@@ -722,7 +894,7 @@ syncd_dry_run(struct syncd_args *a)
 	    (a->account != NULL &&
 	     e2_account_resolve(st, a->account, &a->account_guid, &err) !=
 		     E2_OK) ||
-	    syncd_accounts(st, a, false, &guids, &n, &linger, &names, &err) !=
+	    syncd_accounts(st, a, false, &guids, &n, &sched, &names, &err) !=
 		    E2_OK) {
 		cli_error(&syncd_cli, &err);
 		rc = SYNCD_EXIT_FAILED;
@@ -737,6 +909,7 @@ syncd_dry_run(struct syncd_args *a)
 		o.timeout_ms = a->timeout_ms;
 		o.trace = a->verbose > 0 ? stderr : NULL;
 		o.dry_run = true;
+		o.content = a->content;
 		o.preview = syncd_dry_line;
 		o.preview_ctx = &dr;
 		if (e2_sync_account(st, guids[i], &o, NULL, &e) != E2_OK) {
@@ -749,7 +922,7 @@ syncd_dry_run(struct syncd_args *a)
 out:
 	e2_strv_free(&guids, n);
 	e2_strv_free(&names, n);
-	free(linger);
+	free(sched);
 	free(a->account_guid);
 	a->account_guid = NULL;
 	e2_store_close(&st);
@@ -774,14 +947,15 @@ syncd_drop(struct syncd *d, size_t i)
 }
 
 /*
- * Replaces the table with guids (taken over, with their LINGER) under
- * d->mu: known accounts keep their schedule (a changed LINGER applies from
- * their last sync), new ones are added (LINGER > 0: due now), vanished ones
- * are dropped, or marked gone while a worker has them.
+ * Replaces the table with guids (taken over, with their schedules) under
+ * d->mu: known accounts keep their last runs (a changed LINGER or
+ * *SYNCSCHEDULE applies from the type's last sync), new ones are added
+ * (every type with an interval due now), vanished ones are dropped, or
+ * marked gone while a worker has them.
  */
 static enum e2_status
-syncd_merge(struct syncd *d, char **guids, size_t n, const int *linger,
-	    char **names, struct e2_err *err)
+syncd_merge(struct syncd *d, char **guids, size_t n,
+	    const struct syncd_sched *sched, char **names, struct e2_err *err)
 {
 	struct syncd_acct *v;
 
@@ -801,7 +975,7 @@ syncd_merge(struct syncd *d, char **guids, size_t n, const int *linger,
 			guids[i] = NULL;
 			x->asked = d->a->once;
 		}
-		x->linger = linger[i] > 0 ? linger[i] : 0;
+		x->sched = sched[i];
 		x->gone = false;
 		/* a reload brings the NAME as it is now */
 		free(x->name);
@@ -815,29 +989,55 @@ syncd_merge(struct syncd *d, char **guids, size_t n, const int *linger,
 }
 
 /*
- * Under d->mu: the index of an account due now, or -1 and in *wake_out the
- * earliest monotonic time one falls due (0: none, until a signal).
+ * The E2_SYNC_* bits of x due at now: every type it syncs when asked;
+ * else each type with an interval whose last run is that long ago (never
+ * run: due now). *wake (0: none yet) is lowered to the earliest time a
+ * type not due now falls due. Pure.
+ */
+static unsigned
+syncd_due(const struct syncd_acct *x, bool once, double now, double *wake)
+{
+	unsigned due = 0;
+
+	if (x->asked)
+		return x->sched.types;
+	for (size_t t = 0; !once && t < SYNCD_TYPES; t++) {
+		double at;
+
+		if ((x->sched.types & syncd_type_bits[t]) == 0 ||
+		    x->sched.every[t] == 0)
+			continue;
+		at = x->last[t] == 0 ? now
+				     : x->last[t] + (double)x->sched.every[t] * 60;
+		if (at <= now)
+			due |= x->sched.types & syncd_type_bits[t];
+		else if (*wake == 0 || at < *wake)
+			*wake = at;
+	}
+	return due;
+}
+
+/*
+ * Under d->mu: the index of an account with a type due now (its types in
+ * *due_out), or -1 and in *wake_out the earliest monotonic time one falls
+ * due (0: none, until a signal).
  */
 static long
-syncd_pick(struct syncd *d, double now, double *wake_out)
+syncd_pick(struct syncd *d, double now, unsigned *due_out, double *wake_out)
 {
 	double wake = 0;
 
 	for (size_t i = 0; i < d->n; i++) {
 		const struct syncd_acct *x = &d->accts[i];
-		double due;
+		unsigned due;
 
 		if (x->running || x->gone)
 			continue;
-		if (x->asked)
+		due = syncd_due(x, d->a->once, now, &wake);
+		if (due != 0) {
+			*due_out = due;
 			return (long)i;
-		if (d->a->once || x->linger == 0)
-			continue;
-		due = x->last == 0 ? now : x->last + (double)x->linger * 60;
-		if (due <= now)
-			return (long)i;
-		if (wake == 0 || due < wake)
-			wake = due;
+		}
 	}
 	*wake_out = wake;
 	return -1;
@@ -846,7 +1046,8 @@ syncd_pick(struct syncd *d, double now, double *wake_out)
 /* ---- workers ------------------------------------------------------------- */
 
 static void
-syncd_sync(struct syncd_worker *w, const char *guid, const char *name)
+syncd_sync(struct syncd_worker *w, const char *guid, const char *name,
+	   unsigned due)
 {
 	struct syncd *d = w->d;
 	struct e2_sync_opts o = {0};
@@ -859,6 +1060,8 @@ syncd_sync(struct syncd_worker *w, const char *guid, const char *name)
 	o.cafile = d->a->cafile;
 	o.timeout_ms = d->a->timeout_ms;
 	o.batch_msgs = d->a->batch_msgs;
+	o.content = due;
+	o.force_delete = d->a->force_delete;
 	o.stop = &d->stop;
 	o.progress = syncd_progress;
 	o.progress_ctx = w;
@@ -889,7 +1092,8 @@ syncd_worker_main(void *arg)
 	(void)pthread_mutex_lock(&d->mu);
 	while (!d->term) {
 		double wake = 0;
-		long i = syncd_pick(d, syncd_now(), &wake);
+		unsigned due = 0;
+		long i = syncd_pick(d, syncd_now(), &due, &wake);
 		struct syncd_acct *x;
 		char *guid, *name = NULL;
 
@@ -924,7 +1128,7 @@ syncd_worker_main(void *arg)
 		w->bytes = 0;
 		(void)pthread_mutex_unlock(&d->mu);
 
-		syncd_sync(w, guid, name);
+		syncd_sync(w, guid, name, due);
 
 		(void)pthread_mutex_lock(&d->mu);
 		w->messages = 0;
@@ -933,7 +1137,9 @@ syncd_worker_main(void *arg)
 		x = syncd_find(d, guid);
 		if (x != NULL) {
 			x->running = false;
-			x->last = syncd_now();
+			for (size_t t = 0; t < SYNCD_TYPES; t++)
+				if ((due & syncd_type_bits[t]) != 0)
+					x->last[t] = syncd_now();
 			if (x->gone)
 				syncd_drop(d, (size_t)(x - d->accts));
 		}
@@ -1023,15 +1229,15 @@ static void
 syncd_reload(struct syncd *d, struct e2_store *st)
 {
 	char **guids = NULL, **names = NULL;
-	int *linger = NULL;
+	struct syncd_sched *sched = NULL;
 	size_t n = 0;
 	struct e2_err err = {0};
 	enum e2_status rc;
 
-	rc = syncd_accounts(st, d->a, true, &guids, &n, &linger, &names, &err);
+	rc = syncd_accounts(st, d->a, true, &guids, &n, &sched, &names, &err);
 	if (rc == E2_OK) {
 		(void)pthread_mutex_lock(&d->mu);
-		rc = syncd_merge(d, guids, n, linger, names, &err);
+		rc = syncd_merge(d, guids, n, sched, names, &err);
 		if (rc == E2_OK)
 			syncd_grow(d);
 		(void)pthread_cond_broadcast(&d->cv);
@@ -1043,19 +1249,19 @@ syncd_reload(struct syncd *d, struct e2_store *st)
 		syncd_log(d->a, "accounts re-read, %zu to sync", n);
 	e2_strv_free(&guids, n);
 	e2_strv_free(&names, n);
-	free(linger);
+	free(sched);
 }
 
 static int
 syncd_run(struct syncd *d, struct e2_store *st)
 {
 	char **guids = NULL, **names = NULL;
-	int *linger = NULL;
+	struct syncd_sched *sched = NULL;
 	size_t n = 0;
 	struct e2_err err = {0};
 	int rc = SYNCD_EXIT_FAILED;
 
-	if (syncd_accounts(st, d->a, false, &guids, &n, &linger, &names,
+	if (syncd_accounts(st, d->a, false, &guids, &n, &sched, &names,
 			   &err) != E2_OK) {
 		syncd_error(d->a, &err);
 		goto out;
@@ -1085,7 +1291,7 @@ syncd_run(struct syncd *d, struct e2_store *st)
 			  (long)getpid(), e2_store_dir(st), n,
 			  cli_plural(n, "account", "accounts"));
 	(void)pthread_mutex_lock(&d->mu);
-	if (syncd_merge(d, guids, n, linger, names, &err) != E2_OK) {
+	if (syncd_merge(d, guids, n, sched, names, &err) != E2_OK) {
 		(void)pthread_mutex_unlock(&d->mu);
 		syncd_error(d->a, &err);
 		goto out;
@@ -1134,7 +1340,7 @@ out:
 			  d->termsig == SIGINT ? "SIGINT" : "SIGTERM");
 	e2_strv_free(&guids, n);
 	e2_strv_free(&names, n);
-	free(linger);
+	free(sched);
 	return rc;
 }
 

@@ -590,6 +590,42 @@ START_TEST(test_account_nodes_masks_secret)
 }
 END_TEST
 
+/* e2_account_schedule(): which node, LINGER's set, LINGER as default */
+static const struct {
+	int linger;
+	const char *contacts, *calendars;
+	unsigned type;
+	int minutes;
+} schedule_rows[] = {
+	{15, NULL, NULL, E2_SYNC_MAIL, 15},
+	{15, NULL, NULL, E2_SYNC_CONTACTS, 15},
+	{15, NULL, NULL, E2_SYNC_APPOINTMENTS, 15},
+	{30, "60", "120", E2_SYNC_MAIL, 30},
+	{30, "60", "120", E2_SYNC_CONTACTS, 60},
+	{30, "60", "120", E2_SYNC_APPOINTMENTS, 120},
+	{30, "60", "120", E2_SYNC_TASKS, 120},
+	{30, "0", "0", E2_SYNC_CONTACTS, 0},
+	{0, "15", NULL, E2_SYNC_CONTACTS, 15},
+	{0, "15", NULL, E2_SYNC_TASKS, 0},
+	/* outside the set (an older store): LINGER */
+	{60, "10", "daily", E2_SYNC_CONTACTS, 60},
+	{60, "10", "daily", E2_SYNC_APPOINTMENTS, 60},
+	{60, "", " 15", E2_SYNC_CONTACTS, 60},
+};
+
+START_TEST(test_account_schedule)
+{
+	struct e2_account a;
+
+	memset(&a, 0, sizeof(a));
+	a.linger = schedule_rows[_i].linger;
+	a.contactssyncschedule = (char *)schedule_rows[_i].contacts;
+	a.calendarsyncschedule = (char *)schedule_rows[_i].calendars;
+	ck_assert_int_eq(e2_account_schedule(&a, schedule_rows[_i].type),
+			 schedule_rows[_i].minutes);
+}
+END_TEST
+
 static Suite *
 account_suite(void)
 {
@@ -626,6 +662,11 @@ account_suite(void)
 	tcase_add_test(tc, test_account_delete_removes_all);
 	tcase_add_test(tc, test_account_delete_busy);
 	tcase_add_test(tc, test_account_nodes_masks_secret);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("schedule");
+	tcase_add_loop_test(tc, test_account_schedule, 0,
+			    sizeof(schedule_rows) / sizeof(schedule_rows[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

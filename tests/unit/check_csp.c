@@ -981,6 +981,10 @@ static const struct {
 	 "genericmail.png",
 	 "res://AccountSettingsSharedRes{ScreenResolution}!%s.genericmail.png"},
 	{"CONTACTSSYNCSCHEDULE", "15", "15"},
+	{"CONTACTSSYNCSCHEDULE", "0", "0"},
+	{"CONTACTSSYNCSCHEDULE", "10", NULL},
+	{"CALENDARSYNCSCHEDULE", "120", "120"},
+	{"CALENDARSYNCSCHEDULE", "daily", NULL},
 	{"TAGPROPS", "1", NULL},
 };
 

@@ -1,0 +1,172 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# syncd-dav.sh -- issue 10: email2-syncd syncs each content type the
+# account's SYNCINGCONTENTTYPES names: mail from the harness Dovecot,
+# contacts and calendars from a real Radicale over HTTPS, in one run and
+# one summary (text and --json); --content picks types; a no-change run
+# says "unchanged"; a local edit reaches Radicale's storage; a contacts
+# server that is down makes the run partial (exit 3) while mail and
+# calendars still arrive; no server found is reported, not a failure; a
+# contacts-only account is synced; the daemon runs each type on its own
+# schedule (CONTACTSSYNCSCHEDULE due at start while LINGER 0 waits for
+# SIGUSR1); the CSP refuses a schedule outside LINGER's values.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$E2T_SRCDIR/harness/sync.sh"
+. "$E2T_SRCDIR/harness/radicale.sh"
+rad_usable || e2t_skip "$RAD_WHY"
+sync_setup '{D5A7C0DE-0010-4A2B-8C3D-00000000DA11}'
+U=$E2T_USER
+rad_add_user "$U" "$E2T_PASS"
+rad_start s 31252 tls
+R=$RAD_ROOT_s/$U
+DAVURL=https://$E2T_HOST:31252/
+rad_mkcoll s "$U" contacts addressbook "My Contacts"
+rad_mkcoll s "$U" cal calendar "Calendar"
+rad_fill s "$U" contacts 3 c
+rad_fill s "$U" cal 2 e
+CARDS=$STORE/contacts/$GUID
+CALS=$STORE/calendars/$GUID
+
+for i in 1 2; do
+	printf 'From: a@example.org\r\nTo: %s@email2.test\r\nSubject: m%s\r\n\r\nbody %s\r\n' \
+		"$U" "$i" "$i" >"$E2T_DIR/m$i.eml"
+	e2t_deliver "$E2T_DIR/m$i.eml"
+done
+
+# prov TYPES [NODE=VALUE...]: the account, mail over IMAPS, DAV nodes given
+prov() {
+	local types=$1
+	shift
+	sync_provision IMAP4 "$E2T_IMAPS_PORT" "$@" || return 1
+	sed -i "s|name=\"SYNCINGCONTENTTYPES\" value=\"0x2\"|name=\"SYNCINGCONTENTTYPES\" value=\"$types\"|" \
+		"$E2T_DIR/acct.xml"
+	"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null
+}
+count() { find "$1" -type f -name "*.$2" 2>/dev/null | wc -l; }
+# text ARGS...: the text summary of one --once run in text.out; $TRC
+text() {
+	TRC=0
+	e2t_run "$SYNCD" --once --store "$STORE" --cafile "$E2T_CA" "$@" \
+		>"$E2T_DIR/text.out" 2>"$E2T_DIR/text.err" || TRC=$?
+	cat "$E2T_DIR/text.out" "$E2T_DIR/text.err"
+}
+
+prov 0xF CONTACTSSERVER="$DAVURL" CALENDARSERVER="$DAVURL" \
+	CONTACTSSERVERREQUIRESSL=1 CALENDARSERVERREQUIRESSL=1 ||
+	e2t_fatal "cannot provision"
+
+# 1. one run: mail, contacts and calendars, one JSON line
+rc=0
+sync_once || rc=$?
+e2t_check "one run exits 0" test "$rc" = 0
+e2t_check "json: the run's content types" json \
+	'd["content"] == ["mail", "contacts", "calendars"]'
+e2t_check "json: 2 messages" json 'd["messages"] == 2'
+e2t_check "json: contacts ok, 3 downloaded from the server's URL" json \
+	'd["contacts"]["state"] == "ok" and d["contacts"]["downloaded"] == 3 and d["contacts"]["collections"] == 1 and d["contacts"]["url"].startswith("https://")'
+e2t_check "json: calendars ok, 2 downloaded" json \
+	'd["calendars"]["state"] == "ok" and d["calendars"]["downloaded"] == 2'
+e2t_check "vdir: 3 vCards, 2 events" test "$(count "$CARDS" vcf)/$(count "$CALS" ics)" = 3/2
+e2t_check "the vCard is Radicale's item" grep -q "FN:Person 1" "$CARDS/contacts/c-1.vcf"
+e2t_check "no secret in the output" bash -c "! grep -qF -- '$E2T_PASS' '$E2T_DIR/sync.json' '$E2T_DIR/sync.err'"
+
+# 2. no change: one line that says so, per type
+text
+e2t_check "no-change run exits 0" test "$TRC" = 0
+e2t_check "text: contacts unchanged" grep -q "; contacts: unchanged (1 collection)" "$E2T_DIR/text.out"
+e2t_check "text: calendars unchanged" grep -q "; calendars: unchanged (1 collection)" "$E2T_DIR/text.out"
+e2t_check "text: the mail part is there" grep -q ": ok, 0 messages, " "$E2T_DIR/text.out"
+
+# 3. --content contacts: a local edit goes up; mail and calendars not run
+sed -i 's/^FN:Person 1\(\r\?\)$/FN:Person One\1/' "$CARDS/contacts/c-1.vcf"
+e2t_deliver "$E2T_DIR/m1.eml"
+text --content contacts
+e2t_check "--content contacts exits 0" test "$TRC" = 0
+e2t_check "text: 1 uploaded, no mail part, no calendars" bash -c \
+	"grep -q '; contacts: 1 uploaded (1 collection)' '$E2T_DIR/text.out' && ! grep -q -e 'messages' -e 'calendars:' '$E2T_DIR/text.out'"
+e2t_check "Radicale stores the edit" grep -q "FN:Person One" "$R/contacts/c-1.vcf"
+sync_once --content mail,calendars
+e2t_check "--content mail,calendars: contacts null, the new message" json \
+	'd["content"] == ["mail", "calendars"] and d["contacts"] is None and d["messages"] == 1'
+text --content tasks
+e2t_check "--content with a bad word is a usage error (2)" test "$TRC" = 2
+e2t_check "... naming the list" grep -q 'mail, contacts, calendars' "$E2T_DIR/text.err"
+
+# 4. the contacts server down: partial (3); mail and calendars still synced
+rad_fill s "$U" cal 3 e # one more event (e-2)
+e2t_deliver "$E2T_DIR/m2.eml"
+prov 0xF CONTACTSSERVER="https://$E2T_HOST:31259/" CALENDARSERVER="$DAVURL" \
+	CONTACTSSERVERREQUIRESSL=1 CALENDARSERVERREQUIRESSL=1
+rc=0
+sync_once || rc=$?
+e2t_check "contacts down: exit 3 (partial)" test "$rc" = 3
+e2t_check "json: contacts failed, mail and calendars done" json \
+	'd["status"] == "ok" and d["contacts"]["state"] == "failed" and d["messages"] == 1 and d["calendars"]["downloaded"] == 1'
+e2t_check "json: the skip entry names contacts" json \
+	'any(s["folder"] == "contacts" and "31259" in s["reason"] for s in d["skipped"])'
+e2t_check "the vCards are kept" test "$(count "$CARDS" vcf)" = 3
+ACCOUNT=$(e2t_find_tool email2-account) || ACCOUNT=
+if [ -n "$ACCOUNT" ]; then
+	e2t_run "$ACCOUNT" list --store "$STORE" --json >"$E2T_DIR/list.json" 2>&1
+	e2t_check "email2-account list: the last run was partial" \
+		grep -q '"partial"' "$E2T_DIR/list.json"
+fi
+
+# 5. no server node and nothing to discover: reported, not a failure (a
+# new store: provisioning adds and replaces nodes, it deletes none)
+rm -rf "$STORE"
+prov 0x3
+rc=0
+sync_once || rc=$?
+e2t_check "no contacts server: exit 0" test "$rc" = 0
+e2t_check "json: contacts not-found, calendars not in the run" json \
+	'd["contacts"]["state"] == "not-found" and d["calendars"] is None and d["skipped_count"] == 0'
+
+# 6. a contacts-only account is synced (no Maildir needed)
+prov 0x1 CONTACTSSERVER="$DAVURL" CONTACTSSERVERREQUIRESSL=1
+rc=0
+sync_once || rc=$?
+e2t_check "contacts-only account: exit 0" test "$rc" = 0
+e2t_check "json: contacts only" json \
+	'd["content"] == ["contacts"] and d["contacts"]["state"] == "ok" and d["calendars"] is None'
+
+# 7. the daemon: contacts every 15 minutes (due at start), mail LINGER 0
+prov 0x3 CONTACTSSERVER="$DAVURL" CONTACTSSERVERREQUIRESSL=1 LINGER=0 \
+	CONTACTSSYNCSCHEDULE=15
+e2t_deliver "$E2T_DIR/m1.eml"
+OUT=$E2T_DIR/daemon.json
+: >"$OUT"
+e2t_run sh -c 'echo $$ >"$0"; exec "$@"' "$E2T_DIR/syncd.pid" \
+	"$SYNCD" --store "$STORE" --cafile "$E2T_CA" --json >"$OUT" \
+	2>"$E2T_DIR/daemon.err" &
+timeout 10 bash -c "until [ -s '$E2T_DIR/syncd.pid' ]; do sleep 0.05; done" ||
+	e2t_fatal "email2-syncd did not start"
+DPID=$(cat "$E2T_DIR/syncd.pid")
+E2T_PIDS+=("$DPID")
+lines() {
+	timeout 30 bash -c "until [ \"\$(wc -l <'$OUT')\" -ge $1 ]; do sleep 0.1; done"
+}
+line_json() {
+	sed -n "${1}p" "$OUT" >"$E2T_DIR/line.json"
+	e2t_json "$E2T_DIR/line.json" "$2"
+}
+lines 1
+sleep 1 # nothing else is due
+e2t_check "daemon: one run at start, contacts only" line_json 1 \
+	'd["content"] == ["contacts"] and d["contacts"]["state"] == "ok"'
+e2t_check "daemon: nothing more before SIGUSR1" test "$(wc -l <"$OUT")" = 1
+kill -USR1 "$DPID"
+lines 2
+e2t_check "daemon: SIGUSR1 syncs every type" line_json 2 \
+	'd["content"] == ["mail", "contacts"] and d["messages"] == 1'
+kill -TERM "$DPID"
+timeout 10 bash -c "while kill -0 $DPID 2>/dev/null; do sleep 0.05; done"
+
+# 8. the CSP: a schedule outside LINGER's set is refused, naming the node
+rc=0
+prov 0x3 CONTACTSSYNCSCHEDULE=10 2>"$E2T_DIR/prov.err" || rc=$?
+e2t_check "CONTACTSSYNCSCHEDULE 10 is refused" test "$rc" != 0
+e2t_check "... naming the node" grep -q CONTACTSSYNCSCHEDULE "$E2T_DIR/prov.err"
+
+e2t_finish
