@@ -22,10 +22,11 @@
 # stamp of a folder changed in the last 2 s).
 # email2: an account provisioned by email2-provision with
 # SYNCINGCONTENTTYPES 15 and CONTACTSSERVER / CALENDARSERVER
-# https://mail.email2.test:PORT/ (*REQUIRESSL 1), synced by E2_SIDE below:
-# tests/integration/dav-sync-tool (the collection driver with the account's
-# store, the same folders as email2-syncd) until email2-syncd has
-# --content, then `email2-syncd --once --account GUID --content contacts`.
+# https://mail.email2.test:PORT/ (*REQUIRESSL 1), synced by
+# `email2-syncd --once --account GUID --content contacts` (or calendars),
+# the real binary, not the libtool wrapper; BENCH_E2_SIDE=tool runs
+# tests/integration/dav-sync-tool instead (the collection driver alone on
+# the same store and folders).
 # vdirsyncer: `vdirsyncer discover` (untimed) then `vdirsyncer sync` (timed),
 # a carddav/caldav storage with the test CA and a filesystem storage.
 # Every run must leave exactly N item files (.vcf/.ics; the bare stream:
@@ -39,17 +40,15 @@
 # faster than vdirsyncer), each "met" or "NOT met". The table is appended
 # to $BENCH_RESULTS (default /tmp/email2-bench-dav.md).
 #
-# It builds nothing: point E2_TOP_BUILDDIR at a release build with the
-# test driver, e.g.
+# It builds nothing: point E2_TOP_BUILDDIR at a release build, e.g.
 #	mkdir -p _build/bench && cd _build/bench && ../../configure && make -j2
-#	make tests/integration/dav-sync-tool
 #	sudo E2_TOP_BUILDDIR=$PWD ../../tests/bench/bench-dav.sh 1000
+# (BENCH_E2_SIDE=tool: `make tests/integration/dav-sync-tool` first)
 # (no --enable-sanitizers). Needs radicale, vdirsyncer, curl, time.
 #
 # Env: BENCH_CLIENTS (default "email2 vdirsyncer"), BENCH_TYPES ("card
 # cal"), BENCH_NOOP_RUNS (3), BENCH_BARE_RUNS (3), BENCH_TIMEOUT (1800 s
-# per run), BENCH_RESULTS, BENCH_E2_SIDE (tool or syncd, default E2_SIDE
-# below), BENCH_E2_WRAP (a command prefix for the email2 runs, for
+# per run), BENCH_RESULTS, BENCH_E2_SIDE (syncd, or tool), BENCH_E2_WRAP (a command prefix for the email2 runs, for
 # profiling: "strace -c -f -o FILE", "perf record -g -o FILE"; its timings
 # then mean little), E2T_KEEP=1 (keep the harness directory and the
 # folders). Not run by make check.
@@ -73,9 +72,9 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck disable=SC1091
 . "$BENCH_DIR/bench-lib.sh"
 
-# The email2 side: "tool" (tests/integration/dav-sync-tool) until
-# email2-syncd has --content LIST, then "syncd". The one-line switch:
-E2_SIDE=${BENCH_E2_SIDE:-tool}
+# The email2 side: "syncd" (email2-syncd --content) or "tool"
+# (tests/integration/dav-sync-tool). The one-line switch:
+E2_SIDE=${BENCH_E2_SIDE:-syncd}
 CLIENTS=${BENCH_CLIENTS:-email2 vdirsyncer}
 TYPES=${BENCH_TYPES:-card cal}
 NOOP_RUNS=${BENCH_NOOP_RUNS:-3}
@@ -282,10 +281,15 @@ email2_case() {
 	GUID=$(printf '{DA7BE4C0-0000-4000-8000-%012d}' "$n")
 	export GUID
 	rm -rf "$STORE"
-	# the second SYNCINGCONTENTTYPES overrides sync_provision's 0x2
-	sync_provision IMAP4 "$E2T_IMAPS_PORT" SYNCINGCONTENTTYPES=15 \
+	sync_provision IMAP4 "$E2T_IMAPS_PORT" \
 		"CONTACTSSERVER=$URL" "CALENDARSERVER=$URL" \
 		CONTACTSSERVERREQUIRESSL=1 CALENDARSERVERREQUIRESSL=1 ||
+		e2t_fatal "email2-provision failed"
+	# SYNCINGCONTENTTYPES 15 (contacts, mail, appointments, tasks) for
+	# sync_provision's 0x2, as syncd-dav.sh does
+	sed -i 's|name="SYNCINGCONTENTTYPES" value="0x2"|name="SYNCINGCONTENTTYPES" value="15"|' \
+		"$E2T_DIR/acct.xml"
+	"$PROVISION" --store "$STORE" "$E2T_DIR/acct.xml" >/dev/null ||
 		e2t_fatal "email2-provision failed"
 	dir=$STORE/$kind/$GUID
 	case $E2_SIDE in
