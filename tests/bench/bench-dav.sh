@@ -43,15 +43,16 @@
 # It builds nothing: point E2_TOP_BUILDDIR at a release build, e.g.
 #	mkdir -p _build/bench && cd _build/bench && ../../configure && make -j2
 #	sudo E2_TOP_BUILDDIR=$PWD ../../tests/bench/bench-dav.sh 1000
-# (BENCH_E2_SIDE=tool: `make tests/integration/dav-sync-tool` first)
-# (no --enable-sanitizers). Needs radicale, vdirsyncer, curl, time.
+# (no --enable-sanitizers; BENCH_E2_SIDE=tool also needs `make
+# tests/integration/dav-sync-tool`). Needs radicale, vdirsyncer, curl, time.
 #
 # Env: BENCH_CLIENTS (default "email2 vdirsyncer"), BENCH_TYPES ("card
 # cal"), BENCH_NOOP_RUNS (3), BENCH_BARE_RUNS (3), BENCH_TIMEOUT (1800 s
-# per run), BENCH_RESULTS, BENCH_E2_SIDE (syncd, or tool), BENCH_E2_WRAP (a command prefix for the email2 runs, for
-# profiling: "strace -c -f -o FILE", "perf record -g -o FILE"; its timings
-# then mean little), E2T_KEEP=1 (keep the harness directory and the
-# folders). Not run by make check.
+# per run), BENCH_RESULTS, BENCH_E2_SIDE (syncd, or tool), BENCH_E2_WRAP
+# (a command prefix for the email2 runs, for profiling: "strace -c -f -o
+# FILE", "perf record -g -o FILE"; its timings then mean little),
+# E2T_KEEP=1 (keep the harness directory and the folders). Not run by
+# make check.
 set -u
 SIZES=${*:-1000 10000}
 for n in $SIZES; do
