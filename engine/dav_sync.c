@@ -335,8 +335,10 @@ dav_sync_server_view(const struct dav_sync_coll *cc,
 		memcpy(ri->server.sha256, s->sha256, DAV_REC_SHA256_LEN);
 	if (it->row == NULL)
 		ri->server.view = DAV_SERVER_NEW;
-	else if (!s->body && s->etag != NULL && it->row->etag[0] != '\0' &&
+	else if (s->etag != NULL && it->row->etag[0] != '\0' &&
 		 strcmp(s->etag, it->row->etag) == 0)
+		/* the row's etag: unchanged, even when the listing carried
+		 * the body along (sync-collection with the data) */
 		ri->server.view = DAV_SERVER_SAME;
 	else
 		ri->server.view = DAV_SERVER_CHANGED;

@@ -101,6 +101,35 @@ dav_sync_pages_keep(struct dav_sync_coll *cc, struct dav_changes *p,
 	return E2_OK;
 }
 
+/*
+ * One page of sync-collection from tok, the items' data with it (one
+ * request instead of a listing and a multiget per batch). An answer with
+ * the data that cannot be used (over the body cap: large photos; or not
+ * parsed) is asked again with the etags only, and the bodies then come by
+ * multiget in bounded batches.
+ */
+static enum e2_status
+dav_sync_fetch_page(struct dav_sync_coll *cc, const char *tok,
+		    struct dav_changes **p, struct e2_err *err)
+{
+	enum dav_sync_props props = cc->c->kind == DAV_KIND_CAL
+					    ? DAV_SYNC_CAL_DATA
+					    : DAV_SYNC_CARD_DATA;
+	enum e2_status rc;
+
+	rc = dav_sync_collection(cc->c->s, cc->dc->url, tok,
+				 cc->etags_only ? DAV_SYNC_ETAG : props, p,
+				 err);
+	if (rc == E2_EPROTO && !cc->etags_only &&
+	    dav_last_status(cc->c->s) == 207) {
+		cc->etags_only = true;
+		memset(err, 0, sizeof(*err));
+		rc = dav_sync_collection(cc->c->s, cc->dc->url, tok,
+					 DAV_SYNC_ETAG, p, err);
+	}
+	return rc;
+}
+
 /* sync-collection from token, every page; E2_OK with the pages kept. */
 static enum e2_status
 dav_sync_fetch_report(struct dav_sync_coll *cc, const char *token,
@@ -115,7 +144,7 @@ dav_sync_fetch_report(struct dav_sync_coll *cc, const char *token,
 		struct dav_changes *p = NULL;
 		bool more;
 
-		rc = dav_sync_collection(cc->c->s, cc->dc->url, tok, &p, err);
+		rc = dav_sync_fetch_page(cc, tok, &p, err);
 		if (rc != E2_OK)
 			break;
 		more = p->truncated && p->token != NULL &&
@@ -146,6 +175,10 @@ dav_sync_fetch_report(struct dav_sync_coll *cc, const char *token,
 	return rc;
 }
 
+static enum e2_status dav_sync_take_body(struct dav_sync_srv *s,
+					 struct dav_item *it,
+					 struct e2_err *err);
+
 /* cc->srv from the pages: one entry per href, the last answer wins. */
 static enum e2_status
 dav_sync_fetch_index(struct dav_sync_coll *cc, struct e2_err *err)
@@ -166,6 +199,7 @@ dav_sync_fetch_index(struct dav_sync_coll *cc, struct e2_err *err)
 		const struct dav_changes *p = cc->pages[i];
 
 		for (size_t j = 0; j < p->n_changed; j++, k++) {
+			v[k].item = &p->changed[j];
 			v[k].href = p->changed[j].href;
 			v[k].etag = p->changed[j].etag;
 			v[k].order = k;
@@ -191,6 +225,10 @@ dav_sync_fetch_index(struct dav_sync_coll *cc, struct e2_err *err)
 		enum e2_status rc = http_url_resolve(cc->dc->url, v[i].href,
 						     &v[i].url, err);
 
+		/* the listing carried the body: no multiget for it */
+		if (rc == E2_OK && v[i].item != NULL &&
+		    v[i].item->data != NULL)
+			rc = dav_sync_take_body(&v[i], v[i].item, err);
 		if (rc != E2_OK)
 			return rc;
 	}

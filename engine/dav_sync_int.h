@@ -14,6 +14,8 @@
 /* What the server said of one href in this run. */
 struct dav_sync_srv {
 	const char *href; /* borrowed from the listing */
+	struct dav_item *item; /* the listing's item, borrowed: its data
+				  (when the listing carried it) is taken */
 	char *url;        /* absolute, own */
 	const char *etag; /* borrowed (listing) or own (etag_own) */
 	char *etag_own;
@@ -49,6 +51,9 @@ struct dav_sync_coll {
 	size_t n_srv;
 	/* something was skipped: the stored token stays (relist next run) */
 	bool incomplete;
+	/* the listing with the data was refused (over the body cap, or not
+	 * parsed): etags only, the bodies by multiget */
+	bool etags_only;
 };
 
 /* One item of the plan, with what the driver needs to carry it out. */

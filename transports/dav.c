@@ -150,24 +150,43 @@ dav_xml_escape(const char *s, char **out, struct e2_err *err)
 }
 
 enum e2_status
-dav_body_sync_collection(const char *token, char **out, struct e2_err *err)
+dav_body_sync_collection(const char *token, enum dav_sync_props props,
+			 char **out, struct e2_err *err)
 {
+	static const char *const prop[] = {
+		[DAV_SYNC_ETAG] = "<d:prop><d:getetag/></d:prop>",
+		[DAV_SYNC_CARD_DATA] = "<d:prop><d:getetag/><cr:address-data/>"
+				       "</d:prop>",
+		[DAV_SYNC_CAL_DATA] = "<d:prop><d:getetag/><c:calendar-data/>"
+				      "</d:prop>",
+	};
 	char *tok = NULL, *buf = NULL;
 	size_t blen = 0;
 	enum e2_status rc;
+
+	if ((unsigned)props > DAV_SYNC_CAL_DATA)
+		return e2_fail(err, E2_EINVAL, "sync-collection: bad props");
 
 	rc = dav_xml_escape(token == NULL ? "" : token, &tok, err);
 	if (rc != E2_OK)
 		return rc;
 	if (!dav_append_str(&buf, &blen,
 			    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-			    "<d:sync-collection xmlns:d=\"DAV:\">"
-			    "<d:sync-token>") ||
+			    "<d:sync-collection xmlns:d=\"DAV:\"") ||
+	    !dav_append_str(&buf, &blen,
+			    props == DAV_SYNC_CARD_DATA
+				    ? " xmlns:cr=\"urn:ietf:params:xml:ns:"
+				      "carddav\""
+			    : props == DAV_SYNC_CAL_DATA
+				    ? " xmlns:c=\"urn:ietf:params:xml:ns:"
+				      "caldav\""
+				    : "") ||
+	    !dav_append_str(&buf, &blen, "><d:sync-token>") ||
 	    !dav_append_str(&buf, &blen, tok) ||
 	    !dav_append_str(&buf, &blen,
-			    "</d:sync-token><d:sync-level>1</d:sync-level>"
-			    "<d:prop><d:getetag/></d:prop>"
-			    "</d:sync-collection>\n")) {
+			    "</d:sync-token><d:sync-level>1</d:sync-level>") ||
+	    !dav_append_str(&buf, &blen, prop[props]) ||
+	    !dav_append_str(&buf, &blen, "</d:sync-collection>\n")) {
 		rc = e2_fail(err, E2_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -850,15 +869,15 @@ out:
 
 enum e2_status
 dav_sync_collection(struct dav_session *s, const char *coll_url,
-		    const char *token, struct dav_changes **c_out,
-		    struct e2_err *err)
+		    const char *token, enum dav_sync_props props,
+		    struct dav_changes **c_out, struct e2_err *err)
 {
 	struct dav_multistatus *ms = NULL;
 	struct dav_changes *c = NULL;
 	char *body = NULL;
 	enum e2_status rc;
 
-	rc = dav_body_sync_collection(token, &body, err);
+	rc = dav_body_sync_collection(token, props, &body, err);
 	if (rc != E2_OK)
 		return rc;
 	rc = dav_multistatus(s, "sync-collection", "REPORT", coll_url,

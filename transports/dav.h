@@ -99,6 +99,13 @@ struct dav_item {
 	size_t data_len;
 };
 
+/* What a sync-collection REPORT asks of each changed item. */
+enum dav_sync_props {
+	DAV_SYNC_ETAG = 0,  /* getetag: bodies come by multiget */
+	DAV_SYNC_CARD_DATA, /* getetag and address-data (CardDAV) */
+	DAV_SYNC_CAL_DATA,  /* getetag and calendar-data (CalDAV) */
+};
+
 struct dav_changes {
 	struct dav_item *changed; /* sync-collection: changed or new items;
 				     listing: every item */
@@ -129,8 +136,11 @@ void dav_changes_free(struct dav_changes **c);
 bool dav_href_member(const char *coll_url, const char *href);
 
 /*
- * REPORT sync-collection (RFC 6578, sync-level 1, getetag) on coll_url
- * with token ("" or NULL: the first sync). *c_out is the caller's.
+ * REPORT sync-collection (RFC 6578, sync-level 1, getetag and with props
+ * the items' data) on coll_url with token ("" or NULL: the first sync).
+ * Asking the data makes a first sync one request instead of a listing
+ * and a multiget per batch; an item the server lists without its data
+ * (some do) has data NULL. *c_out is the caller's.
  * Errors: E2_EPROTO for any status but 207 (an invalid or expired token
  * included: Radicale answers 403 with DAV:valid-sync-token; the caller
  * retries once from an empty token on any error with a stored token,
@@ -138,6 +148,7 @@ bool dav_href_member(const char *coll_url, const char *href);
  */
 enum e2_status dav_sync_collection(struct dav_session *s, const char *coll_url,
 				   const char *token,
+				   enum dav_sync_props props,
 				   struct dav_changes **c_out,
 				   struct e2_err *err);
 
@@ -230,7 +241,8 @@ enum e2_status dav_delete(struct dav_session *s, const char *url,
 enum e2_status dav_xml_escape(const char *s, char **out, struct e2_err *err);
 
 /* The sync-collection body for token (NULL or "": empty sync-token). */
-enum e2_status dav_body_sync_collection(const char *token, char **out,
+enum e2_status dav_body_sync_collection(const char *token,
+					enum dav_sync_props props, char **out,
 					struct e2_err *err);
 
 /* The addressbook-multiget or calendar-multiget body for n hrefs. */

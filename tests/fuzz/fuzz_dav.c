@@ -64,7 +64,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(out);
 	out = NULL;
-	if (dav_body_sync_collection(hrefs[0], &out, &err) == E2_OK) {
+	if (dav_body_sync_collection(hrefs[0], DAV_SYNC_CARD_DATA, &out,
+				     &err) == E2_OK) {
 		const char *t = strstr(out, "<d:sync-token>") + 14;
 		const char *end = strstr(t, "</d:sync-token>");
 

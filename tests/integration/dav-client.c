@@ -136,7 +136,7 @@ dav_client_run(struct dav_session *s, int argc, char **argv, struct e2_err *err)
 		struct dav_changes *c = NULL;
 
 		rc = dav_sync_collection(s, argv[1], argc == 3 ? argv[2] : "",
-					 &c, err);
+					 DAV_SYNC_ETAG, &c, err);
 		if (rc != E2_OK)
 			return rc;
 		dav_client_changes(c);

@@ -399,6 +399,33 @@ t_still_missing() {
 e2t_check "an item neither multiget nor GET serves: skipped, counted, the getctag kept" \
 	t_still_missing
 
+# ---- sync-collection without the data (davproxy.py --sync-no-data)
+# The driver asks sync-collection for the data too (one request on a first
+# sync); a server that lists hrefs and etags but leaves the data out gets
+# a multiget for them, and one GET for what the multiget drops.
+G3='{D5A7C0DE-0012-4A2B-8C3D-00000000DA12}'
+(GUID=$G3 && sync_provision IMAP4 "$E2T_IMAPS_PORT") ||
+	e2t_fatal "cannot provision $G3"
+NLOG=$E2T_DIR/log/davproxy-nodata.log
+e2t_spawn "$E2T_DIR/log/davproxy-nodata.out" "$E2T_PY" \
+	"$E2T_SRCDIR/davproxy.py" --listen "$E2T_ADDR:31245" \
+	--target "$E2T_ADDR:31243" --sync-no-data --drop '/f-3\.vcf$' \
+	--log "$NLOG"
+e2t_wait_port "$E2T_ADDR" 31245 || e2t_fatal "davproxy did not start"
+t_no_data() {
+	G=$G3 URL=http://$E2T_HOST:31245 dsync card --allow-http --cleartext ||
+		{ cat "$E2T_DIR/out" "$E2T_DIR/err"; return 1; }
+	has "$E2T_DIR/out" '^collections=1 unchanged=0 downloaded=[0-9]+ uploaded=0 .* skipped=0$' &&
+		same "$STORE/contacts/$G3/books" "$RP/books" &&
+		has "$NLOG" '^sync-collection: [1-9][0-9]* data elements left out' &&
+		has "$NLOG" '^REPORT /alice/books/ -> 207' &&
+		has "$NLOG" '^dropped /alice/books/f-3\.vcf$' &&
+		has "$NLOG" '^GET /alice/books/f-3\.vcf -> 200' &&
+		[ "$(grep -c '^GET ' "$NLOG")" = 1 ]
+}
+e2t_check "sync-collection without the data: multiget, one GET for the dropped href" \
+	t_no_data
+
 # ---- SIGKILL at points spread over a few hundred items, both ways
 rad_mkcoll s alice big addressbook "Big"
 rad_fill s alice big 400 b

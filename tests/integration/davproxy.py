@@ -14,12 +14,15 @@
 #   --get-404 REGEX  a GET of an href matching REGEX is answered 404
 #   --no-put-etag  a PUT's answer carries no ETag (the item may have been
 #                  changed on the way in: re-fetch before the next write)
+#   --sync-no-data a sync-collection answer loses its address-data and
+#                  calendar-data (servers that list hrefs and etags but
+#                  leave the data out: the client must multiget)
 # Every request line and the status sent go to --log, one line each.
 # HTTP/1.0, one request per connection, like Radicale itself.
 #
 # usage: davproxy.py --listen ADDR:PORT --target ADDR:PORT [--no-sync]
 #                    [--drop REGEX] [--404 REGEX] [--no-put-etag]
-#                    --log FILE
+#                    [--get-404 REGEX] [--sync-no-data] --log FILE
 import argparse
 import http.client
 import http.server
@@ -38,6 +41,11 @@ SUPPORTED_SYNC = re.compile(
 def log(line):
     with open(A.log, "a") as f:
         f.write(line + "\n")
+
+
+# an address-data or calendar-data element, any prefix, with its content
+DATA = re.compile(rb"<(\w+:)?(address|calendar)-data\b[^>]*?(/>|>.*?"
+                  rb"</(\w+:)?(address|calendar)-data>)", re.S)
 
 
 def rewrite_multiget(body):
@@ -91,6 +99,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if (self.command == "REPORT" and body is not None
                 and b"multiget" in body):
             data = rewrite_multiget(data)
+        if (A.sync_no_data and self.command == "REPORT" and body is not None
+                and b"sync-collection" in body):
+            data, n = DATA.subn(b"", data)
+            log("sync-collection: %d data elements left out" % n)
         log("%s %s -> %d" % (self.command, self.path, r.status))
         self.send_response(r.status)
         for k, v in r.getheaders():
@@ -120,6 +132,7 @@ def main():
     p.add_argument("--404", dest="notfound")
     p.add_argument("--no-put-etag", action="store_true")
     p.add_argument("--get-404", dest="get404")
+    p.add_argument("--sync-no-data", action="store_true")
     p.add_argument("--log", required=True)
     A = p.parse_args()
     host, port = A.listen.rsplit(":", 1)
