@@ -64,6 +64,7 @@ conntest_dav(const struct e2_account *a, enum dav_kind kind,
 	o.timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms : 10000u;
 	o.trace = opts->trace;
 	o.store = opts->store;
+	o.confirm = true;
 	(void)dav_account_open(a, kind, &o, &s, &d, rep, NULL, &e);
 	dav_discovery_free(&d);
 	dav_session_free(&s);

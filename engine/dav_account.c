@@ -599,7 +599,7 @@ dav_account_try(const struct e2_account *a, enum dav_kind kind,
 	if (rc == E2_OK)
 		rc = dav_session_new(&pol, ep->url, &s, &e);
 	if (rc == E2_OK) {
-		rc = dav_discover(s, kind, d_out, &e);
+		rc = dav_discover(s, kind, o->confirm, d_out, &e);
 		dav_account_tls(s, at);
 	}
 	at->result = rc;

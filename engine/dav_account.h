@@ -29,6 +29,9 @@ struct dav_open_opts {
 	FILE *trace;         /* -v, NULL: none */
 	/* the store the account came from, for its pins; NULL: no pins */
 	struct e2_store *store;
+	/* the connection test: OPTIONS confirms the DAV class (a sync
+	 * skips that request) */
+	bool confirm;
 };
 
 /*

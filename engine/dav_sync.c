@@ -15,10 +15,13 @@
  *    meanwhile, a body that could not be fetched, a refused PUT) keeps the
  *    old token, so the next run lists the same changes again; the rows
  *    make that repetition harmless (listed etag = row etag: SAME).
- *  - Discovery's PROPFIND Depth 1 on the home set already carries each
- *    collection's sync-token and getctag: when it is the stored one and
- *    no file's identity (size, mtime_ns, inode) moved, the collection
- *    costs no request of its own and reads no file.
+ *  - A collection's sync-token (or getctag) is asked with a PROPFIND
+ *    Depth 0 on it alone, not in discovery's Depth 1 on the home set: a
+ *    server like Radicale computes each from every item of a collection,
+ *    so the Depth 1 would pay for every collection (the other type's
+ *    included) on every run. When it is the stored one and no file's
+ *    identity (size, mtime_ns, inode) moved, the collection costs that
+ *    one request and reads no file.
  *  - A new local item is created at the collection's href plus its file
  *    name, every byte but A-Z a-z 0-9 - . _ ~ percent-encoded (the form
  *    servers send hrefs back in, so the row matches their listing).
@@ -636,6 +639,7 @@ dav_sync_coll_free(struct dav_sync_coll *cc)
 	free(cc->row.ctag);
 	free(cc->row.displayname);
 	free(cc->row.color);
+	free(cc->ctag);
 }
 
 /* One collection; E2_OK unless the run must stop (counted otherwise). */
@@ -689,7 +693,7 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 		/* every step done: the server's state is ours */
 		rc = dav_sync_set(&cc.row.sync_token, cc.new_token, &e);
 		if (rc == E2_OK)
-			rc = dav_sync_set(&cc.row.ctag, dc->ctag, &e);
+			rc = dav_sync_set(&cc.row.ctag, cc.ctag, &e);
 		if (rc == E2_OK)
 			rc = dav_state_coll_put(c->st, c->guid, c->kind,
 						&cc.row, &e);

@@ -245,12 +245,19 @@ dav_sync_fetch_view(struct dav_sync_coll *cc, struct e2_err *err)
 	cc->full = false;
 	cc->unchanged = false;
 	if (dc->reports & DAV_REPORT_SYNC_COLLECTION) {
-		/* discovery's PROPFIND Depth 1 read every collection's
-		 * token: the same one is no change, and costs no request */
-		if (stored[0] != '\0' && dc->sync_token != NULL &&
-		    strcmp(dc->sync_token, stored) == 0) {
-			cc->unchanged = true;
-			return E2_OK;
+		/* with a stored token, the collection's own first (PROPFIND
+		 * Depth 0): the same one is no change and costs no more */
+		if (stored[0] != '\0') {
+			char *now = NULL;
+
+			rc = dav_collection_token(cc->c->s, dc->url, true, &now,
+						  err);
+			if (rc != E2_OK)
+				return rc;
+			cc->unchanged = now != NULL && strcmp(now, stored) == 0;
+			free(now);
+			if (cc->unchanged)
+				return E2_OK;
 		}
 		rc = dav_sync_fetch_report(cc, stored, err);
 		if (rc != E2_OK && stored[0] != '\0' &&
@@ -273,8 +280,16 @@ dav_sync_fetch_view(struct dav_sync_coll *cc, struct e2_err *err)
 	} else {
 		struct dav_changes *p = NULL;
 
-		if (cc->row.ctag[0] != '\0' && dc->ctag != NULL &&
-		    strcmp(dc->ctag, cc->row.ctag) == 0) {
+		/* no sync-collection: the getctag says whether anything
+		 * changed, and is stored after the listing */
+		free(cc->ctag);
+		cc->ctag = NULL;
+		rc = dav_collection_token(cc->c->s, dc->url, false, &cc->ctag,
+					  err);
+		if (rc != E2_OK)
+			return rc;
+		if (cc->row.ctag[0] != '\0' && cc->ctag != NULL &&
+		    strcmp(cc->ctag, cc->row.ctag) == 0) {
 			cc->unchanged = true;
 			return E2_OK;
 		}

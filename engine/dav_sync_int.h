@@ -54,6 +54,7 @@ struct dav_sync_coll {
 	/* the listing with the data was refused (over the body cap, or not
 	 * parsed): etags only, the bodies by multiget */
 	bool etags_only;
+	char *ctag; /* without sync-collection: the getctag read this run */
 };
 
 /* One item of the plan, with what the driver needs to carry it out. */

@@ -564,7 +564,7 @@ dav_collections(const struct dav_multistatus *ms, enum dav_kind kind,
 }
 
 enum e2_status
-dav_discover(struct dav_session *s, enum dav_kind kind,
+dav_discover(struct dav_session *s, enum dav_kind kind, bool confirm,
 	     struct dav_discovery **d_out, struct e2_err *err)
 {
 	const bool card = kind == DAV_KIND_CARD;
@@ -642,8 +642,8 @@ dav_discover(struct dav_session *s, enum dav_kind kind,
 	if (asprintf(&body,
 		     "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 		     "<d:propfind %s><d:prop><d:resourcetype/>"
-		     "<d:displayname/><i:calendar-color/><cs:getctag/>"
-		     "<d:sync-token/><d:supported-report-set/>%s"
+		     "<d:displayname/><i:calendar-color/>"
+		     "<d:supported-report-set/>%s"
 		     "</d:prop></d:propfind>\n",
 		     dav_ns,
 		     card ? "" : "<c:supported-calendar-component-set/>") < 0) {
@@ -659,6 +659,8 @@ dav_discover(struct dav_session *s, enum dav_kind kind,
 	if (rc != E2_OK)
 		goto out;
 
+	if (!confirm)
+		goto done;
 	rc = dav_request(s, "options", "OPTIONS", d->home_url, NULL, NULL, 0,
 			 4096, &resp, err);
 	if (rc != E2_OK)
@@ -677,6 +679,7 @@ dav_discover(struct dav_session *s, enum dav_kind kind,
 			strcasestr(resp.dav, card ? "addressbook"
 						  : "calendar-access") != NULL;
 	}
+done:
 	*d_out = d;
 	d = NULL;
 out:
@@ -684,6 +687,40 @@ out:
 	dav_xml_free(&ms);
 	free(body);
 	dav_discovery_free(&d);
+	return rc;
+}
+
+enum e2_status
+dav_collection_token(struct dav_session *s, const char *coll_url, bool sync,
+		     char **out, struct e2_err *err)
+{
+	struct dav_multistatus *ms = NULL;
+	const struct dav_propstat *p;
+	const char *v;
+	enum e2_status rc;
+
+	*out = NULL;
+	rc = dav_multistatus(
+		s, sync ? "sync-token" : "getctag", "PROPFIND", coll_url,
+		"Depth: 0",
+		sync ? "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		       "<d:propfind xmlns:d=\"DAV:\"><d:prop><d:sync-token/>"
+		       "</d:prop></d:propfind>\n"
+		     : "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		       "<d:propfind xmlns:d=\"DAV:\" "
+		       "xmlns:cs=\"http://calendarserver.org/ns/\"><d:prop>"
+		       "<cs:getctag/></d:prop></d:propfind>\n",
+		&ms, err);
+	if (rc != E2_OK)
+		return rc;
+	p = dav_first_found(ms);
+	v = p == NULL ? NULL : sync ? p->sync_token : p->ctag;
+	if (v != NULL) {
+		*out = strdup(v);
+		if (*out == NULL)
+			rc = e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	dav_xml_free(&ms);
 	return rc;
 }
 

@@ -79,13 +79,18 @@ struct dav_discovery {
  * redirects followed only when http_redirect_ok() allows with the
  * credentials, at most DAV_MAX_REDIRECTS; a 404 or 405 there falls back
  * to "/"). Then PROPFIND Depth 0 current-user-principal, PROPFIND Depth 0
- * the home set on the principal, PROPFIND Depth 1 on the home set, OPTIONS
- * on the home set. *d_out is the caller's (dav_discovery_free()).
+ * the home set on the principal, PROPFIND Depth 1 on the home set (names,
+ * colors, reports, components: no sync-token nor getctag, which a server
+ * like Radicale computes from every item of every collection; ask one
+ * collection's with dav_collection_token()), and with confirm OPTIONS on
+ * the home set (d->dav_header, d->confirmed: the connection test's).
+ * *d_out is the caller's (dav_discovery_free()).
  * Errors: those of http_request(), E2_EPROTO (a status other than 2xx, no
  * principal or home set, a redirect refused, a body dav_xml_parse()
  * refuses), E2_ENOMEM.
  */
 enum e2_status dav_discover(struct dav_session *s, enum dav_kind kind,
+			    bool confirm,
 			    struct dav_discovery **d_out, struct e2_err *err);
 void dav_discovery_free(struct dav_discovery **d);
 
@@ -134,6 +139,15 @@ void dav_changes_free(struct dav_changes **c);
  * libcurl's URL parser; table-tested in tests/unit/check_dav.c.
  */
 bool dav_href_member(const char *coll_url, const char *href);
+
+/*
+ * One collection's change marker, PROPFIND Depth 0 on coll_url: its
+ * sync-token (sync true: RFC 6578) or its getctag. *out (caller frees) is
+ * NULL when the server names none. Errors: as dav_sync_collection().
+ */
+enum e2_status dav_collection_token(struct dav_session *s,
+				    const char *coll_url, bool sync,
+				    char **out, struct e2_err *err);
 
 /*
  * REPORT sync-collection (RFC 6578, sync-level 1, getetag and with props

@@ -6,6 +6,7 @@
  *		[--idle MS] [--out DIR] BASE-URL COMMAND ARGS...
  *	discover card|cal
  *	sync COLL-URL [TOKEN]        list COLL-URL
+ *	tokens COLL-URL              (its sync-token and getctag)
  *	multiget card|cal COLL-URL HREF...   (data to DIR/<last segment>)
  *	get URL                      (data to DIR/get)
  *	put URL FILE [ETAG]          delete URL [ETAG]
@@ -108,7 +109,7 @@ dav_client_run(struct dav_session *s, int argc, char **argv, struct e2_err *err)
 	if (strcmp(cmd, "discover") == 0 && argc == 2) {
 		struct dav_discovery *d = NULL;
 
-		rc = dav_discover(s, kind, &d, err);
+		rc = dav_discover(s, kind, true, &d, err);
 		if (rc != E2_OK)
 			return rc;
 		printf("context=%s\nprincipal=%s\nhome=%s\n", d->context_url,
@@ -170,6 +171,18 @@ dav_client_run(struct dav_session *s, int argc, char **argv, struct e2_err *err)
 			printf("missing %s\n", m->missing[i]);
 		printf("ignored=%zu\n", m->n_ignored);
 		dav_multiget_free(&m);
+	} else if (strcmp(cmd, "tokens") == 0 && argc == 2) {
+		char *tok = NULL, *ctag = NULL;
+
+		rc = dav_collection_token(s, argv[1], true, &tok, err);
+		if (rc == E2_OK)
+			rc = dav_collection_token(s, argv[1], false, &ctag,
+						  err);
+		if (rc == E2_OK)
+			printf("token=%s ctag=%s\n", dav_client_s(tok),
+			       dav_client_s(ctag));
+		free(tok);
+		free(ctag);
 	} else if (strcmp(cmd, "get") == 0 && argc == 2) {
 		struct dav_item *it = NULL;
 

@@ -96,7 +96,7 @@ main(int argc, char **argv)
 	if (rc == E2_OK)
 		rc = dav_session_new(&pol, argv[i], &s, &err);
 	if (rc == E2_OK)
-		rc = dav_discover(s, c.kind, &d, &err);
+		rc = dav_discover(s, c.kind, false, &d, &err);
 	if (rc == E2_OK) {
 		c.st = st;
 		c.guid = stored;

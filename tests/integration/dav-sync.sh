@@ -348,9 +348,10 @@ t_fallback_nochange() {
 	n0=$(wc -l <"$PLOG")
 	pdsync || { cat "$E2T_DIR/out"; return 1; }
 	has "$E2T_DIR/out" '^collections=1 unchanged=1 downloaded=0 ' &&
-		! tail -n +$((n0 + 1)) "$PLOG" | grep -q '/alice/books/'
+		[ "$(tail -n +$((n0 + 1)) "$PLOG" | grep -c '/alice/books/')" = 1 ] &&
+		tail -n +$((n0 + 1)) "$PLOG" | grep -q '^PROPFIND /alice/books/ -> 207'
 }
-e2t_check "no sync-collection, getctag unchanged: no request on the collection" \
+e2t_check "no sync-collection, getctag unchanged: one PROPFIND (getctag) on the collection, no listing" \
 	t_fallback_nochange
 
 t_fallback_changes() {

@@ -235,6 +235,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "<d:supported-report><d:report><cr:addressbook-multiget/>"
                 "</d:report></d:supported-report>"
                 "</d:supported-report-set>" % (mode, mode))
+        elif p == "/alice/book/" and self.headers.get("Depth") == "0":
+            # the collection's own sync-token and getctag (asked alone)
+            out = resp("/alice/book/",
+                       "<cs:getctag>ctag-%s</cs:getctag>"
+                       "<d:sync-token>http://e2t.test/sync/%s</d:sync-token>"
+                       % (mode, mode))
         else:
             self.send(404, b"not here\n")
             return
