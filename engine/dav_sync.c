@@ -37,8 +37,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dav_sync_int.h"
+#include "store.h"
 #include "transports/http.h"
 
 bool
@@ -508,13 +510,56 @@ dav_sync_safety_why(enum dav_rec_safety s)
 			 "--force-delete deletes the local files";
 }
 
+/*
+ * Steps are carried out in batches: one store transaction and one flush of
+ * the folder per DAV_SYNC_BATCH_STEPS steps or DAV_SYNC_BATCH_SECONDS,
+ * whichever comes first (the write lock is not held long while uploads
+ * wait on the network). A download's file is written and flushed before
+ * its row is written; the folder's names are flushed before the batch's
+ * rows commit. A kill loses the rows of the batch in flight, never a
+ * file: the next run finds each such file beside the server's item with
+ * the same body and adopts it (D3), or keeps both.
+ */
+#define DAV_SYNC_BATCH_STEPS 256
+#define DAV_SYNC_BATCH_SECONDS 1.0
+
+static double
+dav_sync_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The batch's end: the folder flushed, then the rows committed. */
+static enum e2_status
+dav_sync_batch_end(struct dav_sync_run *r, bool *open, struct e2_err *err)
+{
+	enum e2_status rc;
+
+	if (!*open)
+		return E2_OK;
+	*open = false;
+	rc = vdir_folder_flush(r->folder, err);
+	if (rc != E2_OK) {
+		store_rollback(r->cc->c->st);
+		return rc;
+	}
+	return store_commit(r->cc->c->st, err);
+}
+
 /* Plans and carries out the items of cc; E2_OK unless fatal. */
 static enum e2_status
 dav_sync_plan_run(struct dav_sync_coll *cc, struct e2_err *err)
 {
 	struct dav_sync_run r = {.cc = cc};
 	struct dav_rec_plan plan = {0};
-	enum e2_status rc;
+	struct e2_err be = {0};
+	enum e2_status rc, brc;
+	bool open = false;
+	double t0 = 0;
+	size_t steps = 0;
 
 	rc = dav_sync_items(&r, err);
 	if (rc != E2_OK)
@@ -532,16 +577,42 @@ dav_sync_plan_run(struct dav_sync_coll *cc, struct e2_err *err)
 		dav_sync_note(cc->c, msg);
 		goto out;
 	}
+	if (plan.n > 0) {
+		rc = vdir_folder_open(cc->dir, &r.folder, err);
+		if (rc != E2_OK)
+			goto out;
+	}
 	for (size_t k = 0; k < plan.n; k++) {
 		if (dav_sync_stopped(cc->c)) {
 			cc->incomplete = true;
 			break;
 		}
+		if (!open) {
+			rc = store_begin(cc->c->st, err);
+			if (rc != E2_OK)
+				break;
+			open = true;
+			t0 = dav_sync_now();
+			steps = 0;
+		}
 		rc = dav_sync_exec(&r, plan.v[k].item, &plan.v[k], err);
 		if (rc != E2_OK)
 			break;
+		if (++steps >= DAV_SYNC_BATCH_STEPS ||
+		    dav_sync_now() - t0 >= DAV_SYNC_BATCH_SECONDS) {
+			rc = dav_sync_batch_end(&r, &open, err);
+			if (rc != E2_OK)
+				break;
+		}
+	}
+	/* what was done is kept, also when a step stopped the run */
+	brc = dav_sync_batch_end(&r, &open, &be);
+	if (brc != E2_OK && rc == E2_OK) {
+		rc = brc;
+		*err = be;
 	}
 out:
+	vdir_folder_close(&r.folder);
 	dav_rec_plan_free(&plan);
 	for (size_t k = 0; r.its != NULL && k < r.n; k++) {
 		free(r.its[k].href);

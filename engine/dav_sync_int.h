@@ -75,6 +75,8 @@ struct dav_sync_run {
 	struct dav_sync_it *its;
 	struct dav_rec_item *items;
 	size_t n;
+	/* the folder held open: downloads flushed once per batch */
+	struct vdir_folder *folder;
 };
 
 /* Between items: the caller asked to stop. */

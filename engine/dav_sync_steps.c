@@ -53,8 +53,16 @@ dav_sync_download(struct dav_sync_run *r, size_t i,
 		dav_sync_skip(cc, it->name, "no body to download");
 		return E2_OK;
 	}
-	rc = vdir_item_write(cc->dir, it->name, it->srv->data, it->srv->len,
-			     a->replace ? &expect : NULL, &now, &e);
+	/* the folder is flushed, and the row committed, at the batch's end
+	 * (dav_sync_plan_run()) */
+	if (r->folder != NULL)
+		rc = vdir_folder_write(r->folder, it->name, it->srv->data,
+				       it->srv->len,
+				       a->replace ? &expect : NULL, &now, &e);
+	else
+		rc = vdir_item_write(cc->dir, it->name, it->srv->data,
+				     it->srv->len, a->replace ? &expect : NULL,
+				     &now, &e);
 	if (rc == E2_EBUSY || rc == E2_EINVAL) {
 		/* the user edited or created it meanwhile: next run */
 		dav_sync_skip(cc, it->name, e.msg);

@@ -834,17 +834,21 @@ vdir_check_identity(int dirfd, const char *dir, const char *name,
 	return E2_OK;
 }
 
-enum e2_status
-vdir_item_write(const char *dir, const char *name, const char *data, size_t len,
-		const struct vdir_item_info *expect,
-		struct vdir_item_info *info_out, struct e2_err *err)
+/*
+ * The write of vdir_item_write() under an open dirfd; the directory is
+ * flushed only with dirsync (a vdir_folder flushes once per batch).
+ */
+static enum e2_status
+vdir_write_at(int dirfd, const char *dir, const char *name, const char *data,
+	      size_t len, const struct vdir_item_info *expect,
+	      struct vdir_item_info *info_out, bool dirsync,
+	      struct e2_err *err)
 {
 	char tmp[VDIR_NAME_SIZE + 16];
 	struct vdir_item_info info;
 	struct stat st;
 	bool gone = false;
 	bool tmp_made = false;
-	int dirfd;
 	int fd = -1;
 	enum e2_status rc = E2_OK;
 
@@ -853,14 +857,18 @@ vdir_item_write(const char *dir, const char *name, const char *data, size_t len,
 	if (len > VDIR_ITEM_CAP)
 		return e2_fail(err, E2_EINVAL, "item %s: over %u bytes", name,
 			       VDIR_ITEM_CAP);
-	dirfd = vdir_open_dir(dir, err);
-	if (dirfd < 0)
-		return E2_ESTORE;
 	(void)snprintf(tmp, sizeof(tmp), VDIR_TMP_PREFIX "%s" VDIR_TMP_SUFFIX,
 		       name);
-	(void)unlinkat(dirfd, tmp, 0);
 	fd = openat(dirfd, tmp,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* what a killed run of ours left: ours to remove */
+		(void)unlinkat(dirfd, tmp, 0);
+		fd = openat(dirfd, tmp,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				    O_CLOEXEC,
+			    0600);
+	}
 	if (fd < 0) {
 		rc = e2_fail(err, E2_ESTORE, "%s/%s: %s", dir, tmp,
 			     strerror(errno));
@@ -906,7 +914,7 @@ vdir_item_write(const char *dir, const char *name, const char *data, size_t len,
 		}
 		tmp_made = false;
 	}
-	if (fsync(dirfd) != 0) {
+	if (dirsync && fsync(dirfd) != 0) {
 		rc = e2_fail(err, E2_ESTORE, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -917,8 +925,87 @@ out:
 		(void)close(fd);
 	if (tmp_made)
 		(void)unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+enum e2_status
+vdir_item_write(const char *dir, const char *name, const char *data, size_t len,
+		const struct vdir_item_info *expect,
+		struct vdir_item_info *info_out, struct e2_err *err)
+{
+	int dirfd = vdir_open_dir(dir, err);
+	enum e2_status rc;
+
+	if (dirfd < 0)
+		return E2_ESTORE;
+	rc = vdir_write_at(dirfd, dir, name, data, len, expect, info_out, true,
+			   err);
 	(void)close(dirfd);
 	return rc;
+}
+
+/* ---- a folder held open: writes flushed once per batch ---- */
+
+struct vdir_folder {
+	int dirfd;
+	char *dir;
+	bool dirty; /* names changed since the last flush */
+};
+
+enum e2_status
+vdir_folder_open(const char *dir, struct vdir_folder **f_out,
+		 struct e2_err *err)
+{
+	struct vdir_folder *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || (f->dir = strdup(dir)) == NULL) {
+		free(f);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	f->dirfd = vdir_open_dir(dir, err);
+	if (f->dirfd < 0) {
+		free(f->dir);
+		free(f);
+		return E2_ESTORE;
+	}
+	*f_out = f;
+	return E2_OK;
+}
+
+enum e2_status
+vdir_folder_write(struct vdir_folder *f, const char *name, const char *data,
+		  size_t len, const struct vdir_item_info *expect,
+		  struct vdir_item_info *info_out, struct e2_err *err)
+{
+	enum e2_status rc = vdir_write_at(f->dirfd, f->dir, name, data, len,
+					  expect, info_out, false, err);
+
+	/* a failed write may have linked or renamed before it failed */
+	f->dirty = true;
+	return rc;
+}
+
+enum e2_status
+vdir_folder_flush(struct vdir_folder *f, struct e2_err *err)
+{
+	if (f == NULL || !f->dirty)
+		return E2_OK;
+	if (fsync(f->dirfd) != 0)
+		return e2_fail(err, E2_ESTORE, "%s: %s", f->dir,
+			       strerror(errno));
+	f->dirty = false;
+	return E2_OK;
+}
+
+void
+vdir_folder_close(struct vdir_folder **f)
+{
+	if (f == NULL || *f == NULL)
+		return;
+	(void)close((*f)->dirfd);
+	free((*f)->dir);
+	free(*f);
+	*f = NULL;
 }
 
 enum e2_status

@@ -213,6 +213,26 @@ enum e2_status vdir_item_write(const char *dir, const char *name,
 			       struct e2_err *err);
 
 /*
+ * A collection folder held open for a run of writes (the driver's
+ * downloads): vdir_folder_write() is vdir_item_write() -- the temporary
+ * written and flushed, then linked or renamed -- without flushing the
+ * directory after each item; vdir_folder_flush() flushes it once, and the
+ * caller records the items (state rows) only after that. Until then a
+ * crash may lose a name, never leave a half-written file under it.
+ * Errors: as vdir_item_write().
+ */
+struct vdir_folder;
+enum e2_status vdir_folder_open(const char *dir, struct vdir_folder **f_out,
+				struct e2_err *err);
+enum e2_status vdir_folder_write(struct vdir_folder *f, const char *name,
+				 const char *data, size_t len,
+				 const struct vdir_item_info *expect,
+				 struct vdir_item_info *info_out,
+				 struct e2_err *err);
+enum e2_status vdir_folder_flush(struct vdir_folder *f, struct e2_err *err);
+void vdir_folder_close(struct vdir_folder **f); /* NULL-safe, no flush */
+
+/*
  * Deletes NAME when it still has expect's identity (E2_EBUSY otherwise,
  * nothing removed); a missing file is E2_OK (already gone), then the
  * directory is fsync()ed. Errors: E2_EINVAL, E2_EBUSY, E2_ESTORE.

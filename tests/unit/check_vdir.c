@@ -727,6 +727,65 @@ START_TEST(test_vdir_meta_read_untrusted)
 }
 END_TEST
 
+/* A folder held open: names appear at once, the identity is the file's,
+ * the create and replace rules hold, a leftover temporary is replaced. */
+START_TEST(test_vdir_folder_batch)
+{
+	char *dir = coll();
+	struct vdir_folder *f = NULL;
+	struct vdir_item_info w[3], r;
+	struct e2_err err = {0};
+	char *data = NULL;
+	size_t len = 0;
+	char p[512];
+	int fd;
+
+	/* what a killed run left: replaced, never read as an item */
+	(void)snprintf(p, sizeof(p), "%s/.email2-c0.vcf.tmp", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "junk", 4), 4);
+	(void)close(fd);
+	ck_assert_int_eq(vdir_folder_open(dir, &f, &err), E2_OK);
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+
+		(void)snprintf(name, sizeof(name), "c%d.vcf", i);
+		ck_assert_int_eq(vdir_folder_write(f, name, card1,
+						   strlen(card1), NULL, &w[i],
+						   &err),
+				 E2_OK);
+	}
+	ck_assert_int_eq(vdir_folder_write(f, "c1.vcf", card2, strlen(card2),
+					   NULL, NULL, &err),
+			 E2_EBUSY);
+	ck_assert_int_eq(vdir_folder_write(f, "c1.vcf", card2, strlen(card2),
+					   &w[0], NULL, &err),
+			 E2_EBUSY);
+	ck_assert_int_eq(vdir_folder_write(f, "c1.vcf", card2, strlen(card2),
+					   &w[1], &w[1], &err),
+			 E2_OK);
+	ck_assert_int_eq(vdir_folder_flush(f, &err), E2_OK);
+	ck_assert_int_eq(vdir_folder_flush(f, &err), E2_OK);
+	vdir_folder_close(&f);
+	ck_assert_ptr_null(f);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	ck_assert_int_eq(vdir_item_read(dir, "c1.vcf", &data, &len, &r, &err),
+			 E2_OK);
+	ck_assert_str_eq(data, card2);
+	ck_assert(memcmp(&w[1], &r, sizeof(r)) == 0);
+	free(data);
+	ck_assert_int_eq(vdir_item_read(dir, "c0.vcf", &data, &len, &r, &err),
+			 E2_OK);
+	ck_assert_str_eq(data, card1);
+	free(data);
+	ck_assert_int_eq(vdir_folder_open("/nonexistent/email2", &f, &err),
+			 E2_ESTORE);
+	ck_assert_ptr_null(f);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 vdir_suite(void)
 {
@@ -743,6 +802,7 @@ vdir_suite(void)
 	tcase_add_checked_fixture(td, setup_tmp, teardown_tmp);
 	tcase_add_test(td, test_vdir_collection_dir_collision);
 	tcase_add_test(td, test_vdir_write_replace_delete);
+	tcase_add_test(td, test_vdir_folder_batch);
 	tcase_add_test(td, test_vdir_concurrent_edit);
 	tcase_add_test(td, test_vdir_scan_skips);
 	tcase_add_test(td, test_vdir_crash_leftover);
