@@ -57,6 +57,7 @@
 
 #include <openssl/crypto.h>
 
+#include "engine/dav_state.h"
 #include "transports/chain.h"
 
 /* ---- the plan (pure) ---------------------------------------------------- */
@@ -568,11 +569,37 @@ dav_account_fill(const struct dav_discovery *d, struct e2_dav_report *rep)
 	}
 }
 
+/*
+ * Records where discovery found the home set (o->remember_home), unless it
+ * is what the store holds already. A failed write costs the next run a
+ * full discovery, nothing else: it is not an error of this one.
+ */
+static void
+dav_account_remember(const struct dav_open_opts *o, enum dav_kind kind,
+		     const char *ep_url, const struct dav_session *s,
+		     const struct dav_discovery *d, const char *known_ep,
+		     const char *known_home, bool known_basic)
+{
+	bool basic = dav_session_basic(s);
+	struct e2_err e;
+
+	if (!o->remember_home || o->store == NULL || o->guid == NULL ||
+	    d->home_url == NULL ||
+	    (known_ep != NULL && known_home != NULL &&
+	     strcmp(known_ep, ep_url) == 0 &&
+	     strcmp(known_home, d->home_url) == 0 && known_basic == basic))
+		return;
+	e2_err_clear(&e);
+	(void)dav_state_home_put(o->store, o->guid, kind, ep_url, d->home_url,
+				 basic, &e);
+}
+
 /* One endpoint: session, pin, discovery; the attempt's report. */
 static enum e2_status
 dav_account_try(const struct e2_account *a, enum dav_kind kind,
 		const struct dav_open_opts *o, const struct dav_endpoint *ep,
-		const char *user, const char *secret, struct e2_dav_attempt *at,
+		const char *user, const char *secret, const char *home,
+		bool basic, struct e2_dav_attempt *at,
 		struct dav_session **s_out, struct dav_discovery **d_out)
 {
 	struct http_policy pol = {0};
@@ -598,7 +625,19 @@ dav_account_try(const struct e2_account *a, enum dav_kind kind,
 	rc = dav_account_pin(a, o, ep->host, &pol, &e);
 	if (rc == E2_OK)
 		rc = dav_session_new(&pol, ep->url, &s, &e);
-	if (rc == E2_OK) {
+	if (rc == E2_OK && home != NULL) {
+		/* the home set found last time, with Basic at once where the
+		 * server took it; moved or gone (any answer but its
+		 * collections), or the Basic refused: the whole discovery */
+		if (basic && creds)
+			dav_session_assume_basic(s);
+		rc = dav_discover_home(s, kind, home, d_out, &e);
+		if (rc == E2_EPROTO || (rc == E2_EAUTH && basic)) {
+			e2_err_clear(&e);
+			rc = dav_discover(s, kind, o->confirm, d_out, &e);
+		}
+		dav_account_tls(s, at);
+	} else if (rc == E2_OK) {
 		rc = dav_discover(s, kind, o->confirm, d_out, &e);
 		dav_account_tls(s, at);
 	}
@@ -633,6 +672,8 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 	struct dav_account_dns *dns = NULL;
 	struct e2_creds cr = e2_account_in_creds(a);
 	char *user = NULL;
+	char *known_ep = NULL, *known_home = NULL;
+	bool known_basic = false;
 	int64_t t0 = xport_now_ms();
 	enum e2_status rc = E2_EINVAL, prev = E2_OK;
 	bool all_absent = true;
@@ -691,6 +732,14 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 		if (rc != E2_OK)
 			goto out;
 	}
+	/* no record (or none readable) is a full discovery, not an error */
+	if (o->remember_home && o->store != NULL && o->guid != NULL) {
+		struct e2_err e;
+
+		e2_err_clear(&e);
+		(void)dav_state_home_get(o->store, o->guid, kind, &known_ep,
+					 &known_home, &known_basic, &e);
+	}
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct dav_endpoint *ep = &plan->ep[i];
 		enum dav_plan_step step = dav_plan_next(ep, i == 0, prev);
@@ -710,8 +759,12 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 		if (rep->n_attempts == E2_DAV_ATTEMPTS_MAX)
 			break;
 		at = &rep->attempts[rep->n_attempts++];
-		rc = dav_account_try(a, kind, o, ep, user, cr.secret, at, s_out,
-				     d_out);
+		rc = dav_account_try(a, kind, o, ep, user, cr.secret,
+				     known_ep != NULL &&
+						     strcmp(known_ep, ep->url) == 0
+					     ? known_home
+					     : NULL,
+				     known_basic, at, s_out, d_out);
 		prev = rc;
 		(void)snprintf(rep->found_by, sizeof(rep->found_by), "%s",
 			       ep->found_by);
@@ -721,6 +774,8 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 			rep->status = E2_OK;
 			rep->cleartext = at->cleartext_login;
 			dav_account_fill(*d_out, rep);
+			dav_account_remember(o, kind, ep->url, *s_out, *d_out,
+					     known_ep, known_home, known_basic);
 			goto out;
 		}
 		if (!dav_account_absent(rc))
@@ -746,6 +801,8 @@ out:
 		OPENSSL_cleanse(user, strlen(user));
 		free(user);
 	}
+	free(known_ep);
+	free(known_home);
 	free(dns);
 	free(plan);
 	free(local);

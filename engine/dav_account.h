@@ -32,6 +32,14 @@ struct dav_open_opts {
 	/* the connection test: OPTIONS confirms the DAV class (a sync
 	 * skips that request) */
 	bool confirm;
+	/*
+	 * A sync: start from the home set discovery last found from the
+	 * same endpoint (dav_state_home_get(); a home that does not answer
+	 * with collections is discovered again), and record the one found.
+	 * The connection test always walks every step.
+	 */
+	bool remember_home;
+	const char *guid; /* the account's stored spelling, for the above */
 };
 
 /*

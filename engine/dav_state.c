@@ -34,6 +34,14 @@
 	"INSERT OR REPLACE INTO dav_items (guid, kind, coll, href, etag,"      \
 	" file, size, mtime_ns, inode, sha256, sha256_lf)"                     \
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+#define DAV_STATE_SQL_HOME_GET                                                 \
+	"SELECT endpoint, home, basic FROM dav_homes"                          \
+	" WHERE guid = ?1 AND kind = ?2"
+#define DAV_STATE_SQL_HOME_PUT                                                 \
+	"INSERT OR REPLACE INTO dav_homes (guid, kind, endpoint, home, basic)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5)"
+#define DAV_STATE_SQL_HOME_FORGET                                              \
+	"DELETE FROM dav_homes WHERE guid = ?1 AND kind = ?2"
 #define DAV_STATE_SQL_ITEM_FORGET                                              \
 	"DELETE FROM dav_items WHERE guid = ?1 AND kind = ?2 AND coll = ?3"    \
 	" AND href = ?4"
@@ -396,6 +404,66 @@ dav_state_item_forget(struct e2_store *st, const char *guid, enum dav_kind kind,
 	if (rc != E2_OK)
 		return rc;
 	rc = dav_state_exec(db, stmt, "forget item", err);
+	(void)sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum e2_status
+dav_state_home_get(struct e2_store *st, const char *guid, enum dav_kind kind,
+		   char **endpoint_out, char **home_out, bool *basic_out,
+		   struct e2_err *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+	bool null = false;
+	int r;
+
+	*endpoint_out = *home_out = NULL;
+	*basic_out = false;
+	rc = dav_state_prepare(db, DAV_STATE_SQL_HOME_GET, guid, kind, NULL, 0,
+			       &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	r = sqlite3_step(stmt);
+	if (r == SQLITE_ROW) {
+		*endpoint_out = dav_state_col(stmt, 0, &null);
+		*home_out = dav_state_col(stmt, 1, &null);
+		*basic_out = sqlite3_column_int(stmt, 2) == 1;
+		if (*endpoint_out == NULL || *home_out == NULL) {
+			free(*endpoint_out);
+			free(*home_out);
+			*endpoint_out = *home_out = NULL;
+			rc = e2_fail(err, E2_ENOMEM, "out of memory");
+		}
+	} else if (r != SQLITE_DONE) {
+		rc = dav_state_db_fail(db, "read home set", err);
+	}
+	(void)sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum e2_status
+dav_state_home_put(struct e2_store *st, const char *guid, enum dav_kind kind,
+		   const char *endpoint, const char *home, bool basic,
+		   struct e2_err *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *stmt = NULL;
+	const char *texts[] = {endpoint, home};
+	enum e2_status rc;
+
+	rc = dav_state_prepare(db,
+			       home == NULL ? DAV_STATE_SQL_HOME_FORGET
+					    : DAV_STATE_SQL_HOME_PUT,
+			       guid, kind, texts, home == NULL ? 0 : 2, &stmt,
+			       err);
+	if (rc != E2_OK)
+		return rc;
+	if (home != NULL && sqlite3_bind_int(stmt, 5, basic ? 1 : 0) != SQLITE_OK)
+		rc = dav_state_db_fail(db, "bind", err);
+	else
+		rc = dav_state_exec(db, stmt, "write home set", err);
 	(void)sqlite3_finalize(stmt);
 	return rc;
 }

@@ -115,4 +115,20 @@ enum e2_status dav_state_item_forget(struct e2_store *st, const char *guid,
 				     enum dav_kind kind, const char *coll,
 				     const char *href, struct e2_err *err);
 
+/*
+ * The home set discovery found for guid and kind from endpoint (the plan's
+ * URL it started from): *endpoint_out and *home_out (caller frees), both
+ * NULL when none is recorded; *basic_out: the server took Basic there.
+ * Errors: as above.
+ */
+enum e2_status dav_state_home_get(struct e2_store *st, const char *guid,
+				  enum dav_kind kind, char **endpoint_out,
+				  char **home_out, bool *basic_out,
+				  struct e2_err *err);
+/* Records it (replacing); home NULL forgets it. Errors: as above. */
+enum e2_status dav_state_home_put(struct e2_store *st, const char *guid,
+				  enum dav_kind kind, const char *endpoint,
+				  const char *home, bool basic,
+				  struct e2_err *err);
+
 #endif /* E2_DAV_STATE_H */

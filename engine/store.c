@@ -263,6 +263,22 @@ static const struct store_migration store_migrations[] = {
 	     "  REFERENCES dav_collections(guid, kind, href)"
 	     "  ON DELETE CASCADE"
 	     ") WITHOUT ROWID;"},
+	/*
+	 * Issue 10: where discovery last found an account's home set per
+	 * kind (the endpoint URL it started from, the home set's URL, and
+	 * whether the server took Basic there), so a sync asks the home
+	 * set's collections at once, with Basic at once over https; a home
+	 * that no longer answers sends the next sync through discovery.
+	 */
+	{11, "CREATE TABLE IF NOT EXISTS dav_homes ("
+	     " guid TEXT NOT NULL"
+	     "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	     " kind TEXT NOT NULL,"
+	     " endpoint TEXT NOT NULL,"
+	     " home TEXT NOT NULL,"
+	     " basic INTEGER NOT NULL DEFAULT 0,"
+	     " PRIMARY KEY (guid, kind)"
+	     ") WITHOUT ROWID;"},
 };
 
 /* Statements prepared once per store, on first use. */

@@ -66,6 +66,8 @@ sync_dav_run(struct sync_ctx *c, unsigned content, struct e2_dav_stats *out)
 	o.timeout_ms = c->o.timeout_ms;
 	o.trace = c->o.trace;
 	o.store = c->st;
+	o.remember_home = true;
+	o.guid = c->a->guid;
 	rc = dav_account_open(c->a, kind, &o, &s, &d, rep, &cleartext, &e);
 	(void)snprintf(out->url, sizeof(out->url), "%.255s", rep->context_url);
 	out->cleartext_login = cleartext;

@@ -24,6 +24,8 @@ PKGS="$PKGS khal khard"
 # git send-email needs Mail::Address, only a Recommends of git-email
 # (tests/integration/sendmail.sh runs it for real)
 PKGS="$PKGS libmailtools-perl"
+# the DAV tests read and damage state rows with the sqlite3 shell
+PKGS="$PKGS sqlite3"
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS isync fetchmail getmail6 offlineimap3 time hyperfine vdirsyncer"
 fi

@@ -277,6 +277,18 @@ out:
 }
 
 void
+dav_session_assume_basic(struct dav_session *s)
+{
+	http_session_assume_basic(s->http, s->base);
+}
+
+bool
+dav_session_basic(const struct dav_session *s)
+{
+	return http_session_basic(s->http);
+}
+
+void
 dav_session_free(struct dav_session **s)
 {
 	if (s == NULL || *s == NULL)
@@ -563,6 +575,69 @@ dav_collections(const struct dav_multistatus *ms, enum dav_kind kind,
 	return E2_OK;
 }
 
+/* PROPFIND Depth 1 on d->home_url: its addressbooks or calendars. */
+static enum e2_status
+dav_discover_colls(struct dav_session *s, enum dav_kind kind,
+		   struct dav_discovery *d, struct e2_err *err)
+{
+	const bool card = kind == DAV_KIND_CARD;
+	struct dav_multistatus *ms = NULL;
+	char *body = NULL;
+	enum e2_status rc;
+
+	if (asprintf(&body,
+		     "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		     "<d:propfind %s><d:prop><d:resourcetype/>"
+		     "<d:displayname/><i:calendar-color/>"
+		     "<d:supported-report-set/>%s"
+		     "</d:prop></d:propfind>\n",
+		     dav_ns,
+		     card ? "" : "<c:supported-calendar-component-set/>") < 0)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	rc = dav_multistatus(s, "collections", "PROPFIND", d->home_url,
+			     "Depth: 1", body, &ms, err);
+	if (rc == E2_OK)
+		rc = dav_collections(ms, kind, d->home_url, d, err);
+	dav_xml_free(&ms);
+	free(body);
+	return rc;
+}
+
+enum e2_status
+dav_discover_home(struct dav_session *s, enum dav_kind kind,
+		  const char *home_url, struct dav_discovery **d_out,
+		  struct e2_err *err)
+{
+	struct dav_discovery *d = calloc(1, sizeof(*d));
+	enum e2_status rc;
+
+	if (d == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	d->context_url = strdup(home_url);
+	d->principal_url = strdup(home_url);
+	d->home_url = strdup(home_url);
+	if (d->context_url == NULL || d->principal_url == NULL ||
+	    d->home_url == NULL)
+		rc = e2_fail(err, E2_ENOMEM, "out of memory");
+	else
+		rc = dav_discover_colls(s, kind, d, err);
+	if (rc == E2_OK && d->n_colls == 0) {
+		char qu[160];
+
+		/* a home set with nothing of kind: ask discovery again */
+		rc = e2_fail(err, E2_EPROTO, "collections %s: none of %s",
+			     dav_q(qu, sizeof(qu), home_url),
+			     kind == DAV_KIND_CARD ? "addressbook"
+						   : "calendar");
+	}
+	if (rc == E2_OK) {
+		*d_out = d;
+		return E2_OK;
+	}
+	dav_discovery_free(&d);
+	return rc;
+}
+
 enum e2_status
 dav_discover(struct dav_session *s, enum dav_kind kind, bool confirm,
 	     struct dav_discovery **d_out, struct e2_err *err)
@@ -573,7 +648,6 @@ dav_discover(struct dav_session *s, enum dav_kind kind, bool confirm,
 	struct http_response resp = {0};
 	const struct dav_propstat *p;
 	const char *path, *home;
-	char *body = NULL;
 	enum e2_status rc;
 
 	d = calloc(1, sizeof(*d));
@@ -639,26 +713,9 @@ dav_discover(struct dav_session *s, enum dav_kind kind, bool confirm,
 		goto out;
 	dav_xml_free(&ms);
 
-	if (asprintf(&body,
-		     "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-		     "<d:propfind %s><d:prop><d:resourcetype/>"
-		     "<d:displayname/><i:calendar-color/>"
-		     "<d:supported-report-set/>%s"
-		     "</d:prop></d:propfind>\n",
-		     dav_ns,
-		     card ? "" : "<c:supported-calendar-component-set/>") < 0) {
-		body = NULL;
-		rc = e2_fail(err, E2_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = dav_multistatus(s, "collections", "PROPFIND", d->home_url,
-			     "Depth: 1", body, &ms, err);
+	rc = dav_discover_colls(s, kind, d, err);
 	if (rc != E2_OK)
 		goto out;
-	rc = dav_collections(ms, kind, d->home_url, d, err);
-	if (rc != E2_OK)
-		goto out;
-
 	if (!confirm)
 		goto done;
 	rc = dav_request(s, "options", "OPTIONS", d->home_url, NULL, NULL, 0,
@@ -685,7 +742,6 @@ done:
 out:
 	http_response_clear(&resp);
 	dav_xml_free(&ms);
-	free(body);
 	dav_discovery_free(&d);
 	return rc;
 }

@@ -51,6 +51,14 @@ void dav_session_free(struct dav_session **s); /* NULL-safe */
 /* The TLS side of the session's last handshake (http_session_tls()). */
 void dav_session_tls(const struct dav_session *s, struct xport_info *info);
 
+/*
+ * Basic at once on the base URL's origin (https only), for a server that
+ * took Basic in an earlier session (http_session_assume_basic()); and
+ * whether the session now sends Basic at once.
+ */
+void dav_session_assume_basic(struct dav_session *s);
+bool dav_session_basic(const struct dav_session *s);
+
 /* The HTTP status of the session's last response (0: none). */
 long dav_last_status(const struct dav_session *s);
 
@@ -93,6 +101,17 @@ enum e2_status dav_discover(struct dav_session *s, enum dav_kind kind,
 			    bool confirm,
 			    struct dav_discovery **d_out, struct e2_err *err);
 void dav_discovery_free(struct dav_discovery **d);
+
+/*
+ * The last step of discovery alone: PROPFIND Depth 1 on a home set found
+ * before (context, principal and home are home_url). Errors: as
+ * dav_discover(), and E2_EPROTO when the home set holds no collection of
+ * kind (it moved: discover again).
+ */
+enum e2_status dav_discover_home(struct dav_session *s, enum dav_kind kind,
+				 const char *home_url,
+				 struct dav_discovery **d_out,
+				 struct e2_err *err);
 
 /* An item: href as sent, url absolute, etag as sent (NULL: none). */
 struct dav_item {

@@ -200,23 +200,42 @@ http_scheme_is(const struct http_url *u, const char *scheme)
 	return strcasecmp(u->scheme, scheme) == 0;
 }
 
-bool
-http_redirect_ok(const char *from, const char *to, bool *cred_ok)
+/*
+ * The parts of from and of to (relative references resolve against
+ * from); false when either does not parse. *ua and *ub are the caller's
+ * (http_url_free()) either way.
+ */
+static bool
+http_url_pair(const char *from, const char *to, struct http_url *ua,
+	      struct http_url *ub)
 {
 	CURLU *a = NULL, *b = NULL;
-	struct http_url ua = {0}, ub = {0};
-	bool ok = false, cred = false;
+	bool ok = false;
 
+	memset(ua, 0, sizeof(*ua));
+	memset(ub, 0, sizeof(*ub));
 	if (from == NULL || to == NULL || *to == '\0')
 		goto out;
 	a = curl_url();
 	if (a == NULL || curl_url_set(a, CURLUPART_URL, from, 0) != CURLUE_OK)
 		goto out;
 	b = curl_url_dup(a);
-	/* relative references resolve against from */
 	if (b == NULL || curl_url_set(b, CURLUPART_URL, to, 0) != CURLUE_OK)
 		goto out;
-	if (!http_url_parts(a, &ua) || !http_url_parts(b, &ub))
+	ok = http_url_parts(a, ua) && http_url_parts(b, ub);
+out:
+	curl_url_cleanup(a);
+	curl_url_cleanup(b);
+	return ok;
+}
+
+bool
+http_redirect_ok(const char *from, const char *to, bool *cred_ok)
+{
+	struct http_url ua, ub;
+	bool ok = false, cred = false;
+
+	if (!http_url_pair(from, to, &ua, &ub))
 		goto out;
 	if (!http_scheme_is(&ua, "https") && !http_scheme_is(&ua, "http"))
 		goto out;
@@ -238,8 +257,6 @@ http_redirect_ok(const char *from, const char *to, bool *cred_ok)
 out:
 	http_url_free(&ua);
 	http_url_free(&ub);
-	curl_url_cleanup(a);
-	curl_url_cleanup(b);
 	if (cred_ok != NULL)
 		*cred_ok = cred;
 	return ok;
@@ -248,27 +265,13 @@ out:
 bool
 http_same_origin(const char *base, const char *to)
 {
-	CURLU *a = NULL, *b = NULL;
-	struct http_url ua = {0}, ub = {0};
-	bool same = false;
+	struct http_url ua, ub;
+	bool same = http_url_pair(base, to, &ua, &ub) && !ub.userinfo &&
+		    strcasecmp(ua.scheme, ub.scheme) == 0 &&
+		    strcasecmp(ua.host, ub.host) == 0 && ua.port == ub.port;
 
-	if (base == NULL || to == NULL || *to == '\0')
-		goto out;
-	a = curl_url();
-	if (a == NULL || curl_url_set(a, CURLUPART_URL, base, 0) != CURLUE_OK)
-		goto out;
-	b = curl_url_dup(a);
-	if (b == NULL || curl_url_set(b, CURLUPART_URL, to, 0) != CURLUE_OK)
-		goto out;
-	if (!http_url_parts(a, &ua) || !http_url_parts(b, &ub))
-		goto out;
-	same = !ub.userinfo && strcasecmp(ua.scheme, ub.scheme) == 0 &&
-	       strcasecmp(ua.host, ub.host) == 0 && ua.port == ub.port;
-out:
 	http_url_free(&ua);
 	http_url_free(&ub);
-	curl_url_cleanup(a);
-	curl_url_cleanup(b);
 	return same;
 }
 
@@ -396,6 +399,26 @@ http_basic_remember(struct http_session *s, const struct http_url *u)
 	s->basic_port = u->port;
 	if (s->basic_scheme == NULL || s->basic_host == NULL)
 		http_basic_forget(s); /* only an optimisation */
+}
+
+void
+http_session_assume_basic(struct http_session *s, const char *url)
+{
+	CURLU *h = curl_url();
+	struct http_url u = {0};
+
+	if (h != NULL && url != NULL &&
+	    curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    http_url_parts(h, &u) && http_scheme_is(&u, "https"))
+		http_basic_remember(s, &u);
+	http_url_free(&u);
+	curl_url_cleanup(h);
+}
+
+bool
+http_session_basic(const struct http_session *s)
+{
+	return s->basic_host != NULL;
 }
 
 void

@@ -133,6 +133,16 @@ bool http_redirect_ok(const char *from, const char *to, bool *cred_ok);
 bool http_same_origin(const char *base, const char *to);
 
 /*
+ * Basic from the first request on url's origin, as if the server had
+ * asked for Basic alone and taken it in this session (an origin a caller
+ * remembered from an earlier session): only for an https:// url, else
+ * nothing changes. A 401 forgets it and the next request probes again.
+ */
+void http_session_assume_basic(struct http_session *s, const char *url);
+/* Whether the session sends Basic at once (the server took it). */
+bool http_session_basic(const struct http_session *s);
+
+/*
  * to resolved against the absolute URL base into *out (the caller's,
  * free()). Errors: E2_EINVAL (either does not parse), E2_ENOMEM.
  */

@@ -21,6 +21,11 @@
 #                              maildir++ (INBOX at MAILDIR, folders
 #                              MAILDIR/.Name, as email2); the caller
 #                              appends its Channel
+# bench_results TABLE          TABLE and the commands run ($CMDS), as the
+#                              end of a results file entry
+# bench_exit COLUMN            says where the results went ($RESULTS) and
+#                              exits 1 when a row of $ROWS has FAIL in
+#                              COLUMN (tab-separated), else 0
 # Env: BENCH_TIMEOUT (TOOL_TIMEOUT, 1800 s per run).
 
 TOOL_TIMEOUT=${BENCH_TIMEOUT:-1800}
@@ -143,4 +148,24 @@ Inbox $inbox
 SubFolders $sub
 
 EOF
+}
+
+bench_results() {
+	echo
+	echo "$1"
+	echo
+	echo '```'
+	cat "$CMDS"
+	echo '```'
+}
+
+bench_exit() {
+	local fail
+	echo "# appended to $RESULTS"
+	fail=$(cut -f"$1" "$ROWS" | grep -c '^FAIL')
+	[ "$fail" = 0 ] || {
+		echo "# $fail runs FAILED"
+		exit 1
+	}
+	exit 0
 }

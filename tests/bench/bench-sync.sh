@@ -425,17 +425,6 @@ ver() { "$@" 2>&1 | head -n 1 | tr -d '\r'; }
 	echo "- email2: $(git -C "$BENCH_DIR" describe --always --dirty 2>/dev/null), build $E2_TOP_BUILDDIR"
 	echo "- dovecot $(dovecot --version 2>/dev/null); mbsync: $(ver mbsync --version); fetchmail: $(fetchmail --version 2>/dev/null | grep -m1 -o 'release [^+ ]*'); getmail: $(ver getmail --version); offlineimap3: $(dpkg-query -W -f='${Version}' offlineimap3 2>/dev/null)"
 	echo "- mailbox: gen-mailbox.py -n $N --seed $SEED -> $GEN_JSON"
-	echo
-	echo "$TABLE"
-	echo
-	echo '```'
-	cat "$CMDS"
-	echo '```'
+	bench_results "$TABLE"
 } >>"$RESULTS"
-echo "# appended to $RESULTS"
-fail=$(cut -f8 "$ROWS" | grep -c '^FAIL')
-[ "$fail" = 0 ] || {
-	echo "# $fail runs FAILED"
-	exit 1
-}
-exit 0
+bench_exit 8

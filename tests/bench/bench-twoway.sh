@@ -350,17 +350,6 @@ echo "e2/mbsync: email2-syncd's value over mbsync's, same run (below 1:" \
 	echo "- email2: $(git -C "$BENCH_DIR" describe --always --dirty 2>/dev/null), build $E2_TOP_BUILDDIR"
 	echo "- dovecot $(dovecot --version 2>/dev/null); mbsync: $(mbsync --version 2>&1 | head -n 1)"
 	echo "- the $N_MV messages moved: $MV_BYTES bytes"
-	echo
-	echo "$TABLE"
-	echo
-	echo '```'
-	cat "$CMDS"
-	echo '```'
+	bench_results "$TABLE"
 } >>"$RESULTS"
-echo "# appended to $RESULTS"
-fail=$(cut -f6 "$ROWS" | grep -c '^FAIL')
-[ "$fail" = 0 ] || {
-	echo "# $fail runs FAILED"
-	exit 1
-}
-exit 0
+bench_exit 6

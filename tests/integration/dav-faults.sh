@@ -313,6 +313,9 @@ hrun() {
 	e2t_deliver "$E2T_DIR/m.eml"
 	snapshot >"$E2T_DIR/before"
 	: >"$HLOG"
+	# every case walks discovery from the top (the redirect is there),
+	# not from the home set the last run remembered
+	sqlite3 "$STORE/accounts.db" "DELETE FROM dav_homes"
 	run --timeout "$TIMEOUT"
 	cp "$HLOG" "$E2T_DIR/log/dav-hostile-$1.log"
 }

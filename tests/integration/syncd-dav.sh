@@ -9,12 +9,14 @@
 # calendars still arrive; no server found is reported, not a failure; a
 # contacts-only account is synced; the daemon runs each type on its own
 # schedule (CONTACTSSYNCSCHEDULE due at start while LINGER 0 waits for
-# SIGUSR1); the CSP refuses a schedule outside LINGER's values.
+# SIGUSR1); the home set found is remembered, and found again when it
+# moves; the CSP refuses a schedule outside LINGER's values.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
 . "$E2T_SRCDIR/harness/radicale.sh"
 rad_usable || e2t_skip "$RAD_WHY"
+command -v sqlite3 >/dev/null || e2t_skip "no sqlite3"
 sync_setup '{D5A7C0DE-0010-4A2B-8C3D-00000000DA11}'
 U=$E2T_USER
 rad_add_user "$U" "$E2T_PASS"
@@ -151,6 +153,31 @@ e2t_check "daemon: SIGUSR1 syncs every type" line_json 2 \
 	'd["content"] == ["mail", "contacts"] and d["messages"] == 1'
 kill -TERM "$DPID"
 timeout 10 bash -c "while kill -0 $DPID 2>/dev/null; do sleep 0.05; done"
+
+# 9. the home set is remembered per kind; one that moved is found again
+HOME_ROW() { sqlite3 "$STORE/accounts.db" "SELECT endpoint || ' ' || home FROM dav_homes WHERE kind = 'card'"; }
+e2t_check "the contacts home set is remembered" \
+	test "$(HOME_ROW)" = "$DAVURL $DAVURL$U/"
+sqlite3 "$STORE/accounts.db" "UPDATE dav_homes SET home = '${DAVURL}nowhere/' WHERE kind = 'card'"
+rc=0
+sync_once --content contacts || rc=$?
+e2t_check "a home set that moved: found again, the run ok" test "$rc" = 0
+e2t_check "... contacts ok, and the new home remembered" bash -c \
+	"$(declare -f HOME_ROW); STORE='$STORE'; test \"\$(HOME_ROW)\" = '$DAVURL $DAVURL$U/'"
+
+# 10. a no-change run of a remembered account: two requests in all, the
+# home set's Depth 1 and the collection's token, Basic at once (no 401)
+RLOG=$E2T_DIR/log/radicale-s.log
+n0=$(wc -l <"$RLOG")
+rc=0
+sync_once --content contacts || rc=$?
+sleep 0.2 # Radicale logs from its request threads
+tail -n +$((n0 + 1)) "$RLOG" | grep -o "[A-Z]* request for '[^']*' with depth '[0-9]*'" >"$E2T_DIR/noop.req"
+e2t_check "no-change run: ok, 2 requests (Depth 1 home, Depth 0 token)" bash -c "
+	cat '$E2T_DIR/noop.req'
+	test '$rc' = 0 && test \$(wc -l <'$E2T_DIR/noop.req') = 2 &&
+	grep -qx \"PROPFIND request for '/$U/' with depth '1'\" '$E2T_DIR/noop.req' &&
+	grep -qx \"PROPFIND request for '/$U/contacts/' with depth '0'\" '$E2T_DIR/noop.req'"
 
 # 8. the CSP: a schedule outside LINGER's set is refused, naming the node
 rc=0
