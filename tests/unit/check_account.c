@@ -616,11 +616,20 @@ static const struct {
 START_TEST(test_account_schedule)
 {
 	struct e2_account a;
+	char contacts[16], calendars[16];
 
 	memset(&a, 0, sizeof(a));
 	a.linger = schedule_rows[_i].linger;
-	a.contactssyncschedule = (char *)schedule_rows[_i].contacts;
-	a.calendarsyncschedule = (char *)schedule_rows[_i].calendars;
+	if (schedule_rows[_i].contacts != NULL) {
+		(void)snprintf(contacts, sizeof(contacts), "%s",
+			       schedule_rows[_i].contacts);
+		a.contactssyncschedule = contacts;
+	}
+	if (schedule_rows[_i].calendars != NULL) {
+		(void)snprintf(calendars, sizeof(calendars), "%s",
+			       schedule_rows[_i].calendars);
+		a.calendarsyncschedule = calendars;
+	}
 	ck_assert_int_eq(e2_account_schedule(&a, schedule_rows[_i].type),
 			 schedule_rows[_i].minutes);
 }
