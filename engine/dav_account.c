@@ -759,12 +759,12 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 		if (rep->n_attempts == E2_DAV_ATTEMPTS_MAX)
 			break;
 		at = &rep->attempts[rep->n_attempts++];
-		rc = dav_account_try(a, kind, o, ep, user, cr.secret,
-				     known_ep != NULL &&
-						     strcmp(known_ep, ep->url) == 0
-					     ? known_home
-					     : NULL,
-				     known_basic, at, s_out, d_out);
+		rc = dav_account_try(
+			a, kind, o, ep, user, cr.secret,
+			known_ep != NULL && strcmp(known_ep, ep->url) == 0
+				? known_home
+				: NULL,
+			known_basic, at, s_out, d_out);
 		prev = rc;
 		(void)snprintf(rep->found_by, sizeof(rep->found_by), "%s",
 			       ep->found_by);

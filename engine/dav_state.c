@@ -460,7 +460,8 @@ dav_state_home_put(struct e2_store *st, const char *guid, enum dav_kind kind,
 			       err);
 	if (rc != E2_OK)
 		return rc;
-	if (home != NULL && sqlite3_bind_int(stmt, 5, basic ? 1 : 0) != SQLITE_OK)
+	if (home != NULL &&
+	    sqlite3_bind_int(stmt, 5, basic ? 1 : 0) != SQLITE_OK)
 		rc = dav_state_db_fail(db, "bind", err);
 	else
 		rc = dav_state_exec(db, stmt, "write home set", err);

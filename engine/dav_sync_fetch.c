@@ -226,8 +226,7 @@ dav_sync_fetch_index(struct dav_sync_coll *cc, struct e2_err *err)
 						     &v[i].url, err);
 
 		/* the listing carried the body: no multiget for it */
-		if (rc == E2_OK && v[i].item != NULL &&
-		    v[i].item->data != NULL)
+		if (rc == E2_OK && v[i].item != NULL && v[i].item->data != NULL)
 			rc = dav_sync_take_body(&v[i], v[i].item, err);
 		if (rc != E2_OK)
 			return rc;

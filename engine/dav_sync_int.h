@@ -13,11 +13,11 @@
 
 /* What the server said of one href in this run. */
 struct dav_sync_srv {
-	const char *href; /* borrowed from the listing */
+	const char *href;      /* borrowed from the listing */
 	struct dav_item *item; /* the listing's item, borrowed: its data
 				  (when the listing carried it) is taken */
-	char *url;        /* absolute, own */
-	const char *etag; /* borrowed (listing) or own (etag_own) */
+	char *url;             /* absolute, own */
+	const char *etag;      /* borrowed (listing) or own (etag_own) */
 	char *etag_own;
 	bool deleted;     /* 404 in sync-collection */
 	bool body;        /* data fetched */

@@ -42,8 +42,8 @@ sync_dav_skip(struct sync_ctx *c, const char *area, const char *msg)
 void
 sync_dav_run(struct sync_ctx *c, unsigned content, struct e2_dav_stats *out)
 {
-	enum dav_kind kind =
-		(content & E2_SYNC_CONTACTS) != 0 ? DAV_KIND_CARD : DAV_KIND_CAL;
+	enum dav_kind kind = (content & E2_SYNC_CONTACTS) != 0 ? DAV_KIND_CARD
+							       : DAV_KIND_CAL;
 	const char *area = kind == DAV_KIND_CARD ? "contacts" : "calendars";
 	struct dav_open_opts o = {0};
 	struct dav_session *s = NULL;

@@ -841,8 +841,7 @@ vdir_check_identity(int dirfd, const char *dir, const char *name,
 static enum e2_status
 vdir_write_at(int dirfd, const char *dir, const char *name, const char *data,
 	      size_t len, const struct vdir_item_info *expect,
-	      struct vdir_item_info *info_out, bool dirsync,
-	      struct e2_err *err)
+	      struct vdir_item_info *info_out, bool dirsync, struct e2_err *err)
 {
 	char tmp[VDIR_NAME_SIZE + 16];
 	struct vdir_item_info info;

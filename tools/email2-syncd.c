@@ -49,8 +49,8 @@ struct syncd_args {
 	bool stamp;  /* log lines get a timestamp (stderr is not the journal) */
 	unsigned timeout_ms;
 	size_t batch_msgs;
-	size_t jobs; /* 0: the default */
-	unsigned content; /* --content: E2_SYNC_* bits; 0: every type */
+	size_t jobs;       /* 0: the default */
+	unsigned content;  /* --content: E2_SYNC_* bits; 0: every type */
 	bool force_delete; /* --force-delete: skip the DAV safety check */
 };
 
@@ -60,18 +60,23 @@ struct syncd_args {
  * (appointments and tasks) every CALENDARSYNCSCHEDULE
  * (e2_account_schedule()).
  */
-enum { SYNCD_MAIL, SYNCD_CONTACTS, SYNCD_CALENDARS, SYNCD_TYPES };
+enum {
+	SYNCD_MAIL,
+	SYNCD_CONTACTS,
+	SYNCD_CALENDARS,
+	SYNCD_TYPES
+};
 static const unsigned syncd_type_bits[SYNCD_TYPES] = {
 	E2_SYNC_MAIL, E2_SYNC_CONTACTS, E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS};
 static const char *const syncd_type_names[SYNCD_TYPES] = {"mail", "contacts",
 							  "calendars"};
-#define SYNCD_ALL_TYPES                                                       \
+#define SYNCD_ALL_TYPES                                                        \
 	(E2_SYNC_MAIL | E2_SYNC_CONTACTS | E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)
 
 /* What the table keeps of an account's nodes: what to sync, how often. */
 struct syncd_sched {
-	unsigned types;          /* SYNCINGCONTENTTYPES within --content */
-	int every[SYNCD_TYPES];  /* minutes; 0: only when asked */
+	unsigned types;         /* SYNCINGCONTENTTYPES within --content */
+	int every[SYNCD_TYPES]; /* minutes; 0: only when asked */
 };
 
 /*
@@ -85,13 +90,13 @@ struct syncd_sched {
  */
 struct syncd_acct {
 	char *guid;
-	char *name;   /* NAME, e2_quote()d; NULL when the account has none */
+	char *name; /* NAME, e2_quote()d; NULL when the account has none */
 	struct syncd_sched sched;
 	double last[SYNCD_TYPES]; /* monotonic end of each type's last
 				     sync; 0: never */
-	bool asked;   /* SIGUSR1, or --once: every type now */
-	bool running; /* a worker has it */
-	bool gone;    /* dropped by a reload while running */
+	bool asked;               /* SIGUSR1, or --once: every type now */
+	bool running;             /* a worker has it */
+	bool gone;                /* dropped by a reload while running */
 };
 
 struct syncd;
@@ -320,11 +325,12 @@ syncd_parse(int argc, char **argv, struct syncd_args *a)
 		case 'C':
 			a->content = syncd_parse_content(optarg);
 			if (a->content == 0)
-				return cli_usage(&syncd_cli,
-						 "--content \"%s\": not a comma "
-						 "list of mail, contacts, "
-						 "calendars",
-						 optarg);
+				return cli_usage(
+					&syncd_cli,
+					"--content \"%s\": not a comma "
+					"list of mail, contacts, "
+					"calendars",
+					optarg);
 			break;
 		default:
 			return cli_usage(&syncd_cli, "unexpected option");
@@ -678,9 +684,8 @@ syncd_report(const struct syncd *d, const char *guid, const char *label,
 			printf(", %zu %s, %.1f MB, %zu sent%s", s->messages,
 			       cli_plural(s->messages, "message", "messages"),
 			       (double)s->bytes / 1e6, s->sent, queued);
-		printf(", %.2f s%s%s%s", s->seconds,
-		       stopped ? ", stopped" : "", rc == E2_OK ? "" : ": ",
-		       rc == E2_OK ? "" : err->msg);
+		printf(", %.2f s%s%s%s", s->seconds, stopped ? ", stopped" : "",
+		       rc == E2_OK ? "" : ": ", rc == E2_OK ? "" : err->msg);
 		syncd_text_dav(stdout, "contacts", &s->contacts);
 		syncd_text_dav(stdout, "calendars", &s->calendars);
 		/* issue 9: a plaintext login is said, never only "ok" */
@@ -1007,8 +1012,9 @@ syncd_due(const struct syncd_acct *x, bool once, double now, double *wake)
 		if ((x->sched.types & syncd_type_bits[t]) == 0 ||
 		    x->sched.every[t] == 0)
 			continue;
-		at = x->last[t] == 0 ? now
-				     : x->last[t] + (double)x->sched.every[t] * 60;
+		at = x->last[t] == 0
+			     ? now
+			     : x->last[t] + (double)x->sched.every[t] * 60;
 		if (at <= now)
 			due |= x->sched.types & syncd_type_bits[t];
 		else if (*wake == 0 || at < *wake)
@@ -1261,8 +1267,8 @@ syncd_run(struct syncd *d, struct e2_store *st)
 	struct e2_err err = {0};
 	int rc = SYNCD_EXIT_FAILED;
 
-	if (syncd_accounts(st, d->a, false, &guids, &n, &sched, &names,
-			   &err) != E2_OK) {
+	if (syncd_accounts(st, d->a, false, &guids, &n, &sched, &names, &err) !=
+	    E2_OK) {
 		syncd_error(d->a, &err);
 		goto out;
 	}

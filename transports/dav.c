@@ -848,7 +848,8 @@ dav_href_member(const char *coll_url, const char *href)
 	}
 	n = strcspn(rest, "/?#");
 	/* one non-empty segment, a trailing "/" allowed */
-	member = n > 0 && (rest[n] == '\0' || (rest[n] == '/' && rest[n + 1] == '\0'));
+	member = n > 0 &&
+		 (rest[n] == '\0' || (rest[n] == '/' && rest[n + 1] == '\0'));
 out:
 	free(self);
 	free(abs);
@@ -859,8 +860,7 @@ out:
 /* A response left out as no member of the collection: counted, the first
  * kept for the report. */
 static enum e2_status
-dav_changes_foreign(struct dav_changes *c, const char *href,
-		    struct e2_err *err)
+dav_changes_foreign(struct dav_changes *c, const char *href, struct e2_err *err)
 {
 	if (c->n_foreign++ == 0) {
 		c->foreign = strdup(href);

@@ -98,8 +98,8 @@ struct dav_discovery {
  * refuses), E2_ENOMEM.
  */
 enum e2_status dav_discover(struct dav_session *s, enum dav_kind kind,
-			    bool confirm,
-			    struct dav_discovery **d_out, struct e2_err *err);
+			    bool confirm, struct dav_discovery **d_out,
+			    struct e2_err *err);
 void dav_discovery_free(struct dav_discovery **d);
 
 /*
@@ -164,9 +164,8 @@ bool dav_href_member(const char *coll_url, const char *href);
  * sync-token (sync true: RFC 6578) or its getctag. *out (caller frees) is
  * NULL when the server names none. Errors: as dav_sync_collection().
  */
-enum e2_status dav_collection_token(struct dav_session *s,
-				    const char *coll_url, bool sync,
-				    char **out, struct e2_err *err);
+enum e2_status dav_collection_token(struct dav_session *s, const char *coll_url,
+				    bool sync, char **out, struct e2_err *err);
 
 /*
  * REPORT sync-collection (RFC 6578, sync-level 1, getetag and with props
@@ -180,8 +179,7 @@ enum e2_status dav_collection_token(struct dav_session *s,
  * dav_last_status() says which), and as dav_discover().
  */
 enum e2_status dav_sync_collection(struct dav_session *s, const char *coll_url,
-				   const char *token,
-				   enum dav_sync_props props,
+				   const char *token, enum dav_sync_props props,
 				   struct dav_changes **c_out,
 				   struct e2_err *err);
 

@@ -539,7 +539,8 @@ http_response_header(struct http_response *r, const char *buf, size_t n)
 		    buf[at + 1] >= '0' && buf[at + 1] <= '9' &&
 		    buf[at + 2] >= '0' && buf[at + 2] <= '9')
 			r->status = (buf[at] - '0') * 100 +
-				    (buf[at + 1] - '0') * 10 + (buf[at + 2] - '0');
+				    (buf[at + 1] - '0') * 10 +
+				    (buf[at + 2] - '0');
 		return true;
 	}
 	e = n;

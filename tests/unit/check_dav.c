@@ -79,9 +79,9 @@ START_TEST(test_sync_body)
 	struct e2_err err = {0};
 	char *out = NULL, *bad = NULL;
 
-	ck_assert_int_eq(dav_body_sync_collection(r->token, DAV_SYNC_ETAG, &out,
-						  &err),
-			 E2_OK);
+	ck_assert_int_eq(
+		dav_body_sync_collection(r->token, DAV_SYNC_ETAG, &out, &err),
+		E2_OK);
 	ck_assert_ptr_nonnull(strstr(out, r->want_token));
 	ck_assert_ptr_nonnull(strstr(out, "<d:sync-collection "
 					  "xmlns:d=\"DAV:\">"));
@@ -90,9 +90,9 @@ START_TEST(test_sync_body)
 	/* one sync-token element: the value cannot close it */
 	ck_assert_ptr_null(
 		strstr(strstr(out, "<d:sync-token>") + 1, "<d:sync-token>"));
-	ck_assert_int_eq(dav_body_sync_collection("a\x02", DAV_SYNC_ETAG, &bad,
-						  &err),
-			 E2_EINVAL);
+	ck_assert_int_eq(
+		dav_body_sync_collection("a\x02", DAV_SYNC_ETAG, &bad, &err),
+		E2_EINVAL);
 	ck_assert_ptr_null(bad);
 	free(out);
 	/* with the data: its namespace declared, the property asked */
@@ -110,7 +110,8 @@ START_TEST(test_sync_body)
 	ck_assert_ptr_nonnull(strstr(out, "xmlns:c=\"urn:ietf:params:xml:ns:"
 					  "caldav\""));
 	ck_assert_ptr_nonnull(strstr(out, "<c:calendar-data/></d:prop>"));
-	ck_assert_ptr_nonnull(strstr(strstr(out, "<d:sync-token>"), r->want_token));
+	ck_assert_ptr_nonnull(
+		strstr(strstr(out, "<d:sync-token>"), r->want_token));
 	free(out);
 }
 END_TEST
