@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_dav.c -- libFuzzer harness for dav.c's multiget reconciliation and
- * request bodies (see run.sh). Input: requested hrefs, one a line, then a
+ * fuzz_dav.c -- libFuzzer harness for dav.c's multiget reconciliation,
+ * request bodies and collection membership of hrefs (see run.sh). Input: requested hrefs, one a line, then a
  * line "--", then a multistatus body as a server sends it.
  */
 /* fuzz-sources: transports/dav.c transports/dav_xml.c transports/http.c */
@@ -73,6 +73,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	free(out);
+	/* a member of the collection is on its origin, under its path */
+	for (i = 0; i < n; i++) {
+		const char *base = "https://h.example/c/", *path;
+		char *u = NULL;
+
+		if (!dav_href_member(base, hrefs[i]))
+			continue;
+		if (http_url_resolve(base, hrefs[i], &u, &err) != E2_OK)
+			abort();
+		path = strchr(u + 8, '/');
+		if (!http_same_origin(base, u) || path == NULL ||
+		    strncmp(path, "/c/", 3) != 0 || path[3] == '\0')
+			abort();
+		free(u);
+	}
 	if (dav_xml_parse(body, size - (size_t)(body - buf), &ms, &err) !=
 	    E2_OK)
 		goto out;
