@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_dav.c -- libFuzzer harness for dav.c's multiget reconciliation,
- * request bodies and collection membership of hrefs (see run.sh). Input: requested hrefs, one a line, then a
- * line "--", then a multistatus body as a server sends it.
+ * request bodies and collection membership of hrefs (see run.sh). Input:
+ * requested hrefs, one a line, then a line "--", then a multistatus body as a
+ * server sends it.
  */
 /* fuzz-sources: transports/dav.c transports/dav_xml.c transports/http.c */
 /* fuzz-sources: transports/xport_tls.c transports/xport_tcp.c */
