@@ -253,7 +253,7 @@ bool e2_account_out_tls_required(const struct e2_account *a,
  * Appointments and Tasks every CALENDARSYNCSCHEDULE. A schedule node takes
  * LINGER's values (0, 15, 30, 60, 120; 0: only when asked); absent, or a
  * value outside that set in a store written by an older version, it is
- * the account's LINGER. Pure (tests/unit/check_account.c).
+ * the account's LINGER. Pure (table-tested).
  */
 int e2_account_schedule(const struct e2_account *a, unsigned type);
 
