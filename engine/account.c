@@ -618,7 +618,7 @@ e2_account_schedule(const struct e2_account *a, unsigned type)
 
 	if ((type & E2_SYNC_CONTACTS) != 0)
 		v = a->contactssyncschedule;
-	else if ((type & (E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)) != 0)
+	else if ((type & E2_SYNC_CALENDARS) != 0)
 		v = a->calendarsyncschedule;
 	if (v != NULL)
 		for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]);

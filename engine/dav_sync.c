@@ -796,7 +796,7 @@ out:
 static bool
 dav_sync_wanted(const struct dav_sync_ctx *c, const struct dav_collection *dc)
 {
-	unsigned want = c->content & (E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS);
+	unsigned want = c->content & E2_SYNC_CALENDARS;
 
 	if (c->kind != DAV_KIND_CAL || dc->components == 0 || want == 0)
 		return true;

@@ -204,6 +204,9 @@ struct e2_account {
 #define E2_SYNC_MAIL 0x2u         /* IMAP4 or POP3, INSERVER */
 #define E2_SYNC_APPOINTMENTS 0x4u /* CalDAV VEVENT, CALENDARSERVER */
 #define E2_SYNC_TASKS 0x8u        /* CalDAV VTODO, CALENDARSERVER */
+/* the bits CALENDARSERVER serves, and every bit email2 syncs */
+#define E2_SYNC_CALENDARS (E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)
+#define E2_SYNC_ALL (E2_SYNC_MAIL | E2_SYNC_CONTACTS | E2_SYNC_CALENDARS)
 
 /* Loads one account. Errors: E2_EINVAL (no such GUID), E2_ESTORE, E2_ENOMEM */
 enum e2_status e2_account_load(struct e2_store *st, const char *guid,

@@ -184,8 +184,6 @@ sync_dry_run(struct sync_ctx *c, struct e2_err *err)
 	return rc;
 }
 
-#define SYNC_CALENDAR_BITS (E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)
-
 /*
  * The content types a run syncs: those asked (0: all) that the account's
  * SYNCINGCONTENTTYPES names, among the ones email2 syncs. Pure.
@@ -193,8 +191,7 @@ sync_dry_run(struct sync_ctx *c, struct e2_err *err)
 static unsigned
 sync_content(const struct e2_account *a, unsigned asked)
 {
-	unsigned types = a->syncingcontenttypes &
-			 (E2_SYNC_MAIL | E2_SYNC_CONTACTS | SYNC_CALENDAR_BITS);
+	unsigned types = a->syncingcontenttypes & E2_SYNC_ALL;
 
 	return asked != 0 ? types & asked : types;
 }
@@ -337,8 +334,8 @@ e2_sync_account(struct e2_store *st, const char *guid,
 		if ((want & E2_SYNC_CONTACTS) != 0 && !sync_stopping(&c))
 			sync_dav_or_preview(&c, E2_SYNC_CONTACTS,
 					    &stats.contacts);
-		if ((want & SYNC_CALENDAR_BITS) != 0 && !sync_stopping(&c))
-			sync_dav_or_preview(&c, want & SYNC_CALENDAR_BITS,
+		if ((want & E2_SYNC_CALENDARS) != 0 && !sync_stopping(&c))
+			sync_dav_or_preview(&c, want & E2_SYNC_CALENDARS,
 					    &stats.calendars);
 	}
 out:

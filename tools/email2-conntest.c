@@ -641,9 +641,8 @@ main(int argc, char **argv)
 		args.mail = true;
 		args.contacts = args.guid != NULL && (a->syncingcontenttypes &
 						      E2_SYNC_CONTACTS) != 0;
-		args.calendars = args.guid != NULL &&
-				 (a->syncingcontenttypes &
-				  (E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)) != 0;
+		args.calendars = args.guid != NULL && (a->syncingcontenttypes &
+						       E2_SYNC_CALENDARS) != 0;
 	}
 	opts.test_in = args.mail && a->in.host != NULL;
 	opts.test_out = args.mail && a->out.host != NULL;

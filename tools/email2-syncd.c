@@ -67,11 +67,9 @@ enum {
 	SYNCD_TYPES
 };
 static const unsigned syncd_type_bits[SYNCD_TYPES] = {
-	E2_SYNC_MAIL, E2_SYNC_CONTACTS, E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS};
+	E2_SYNC_MAIL, E2_SYNC_CONTACTS, E2_SYNC_CALENDARS};
 static const char *const syncd_type_names[SYNCD_TYPES] = {"mail", "contacts",
 							  "calendars"};
-#define SYNCD_ALL_TYPES                                                        \
-	(E2_SYNC_MAIL | E2_SYNC_CONTACTS | E2_SYNC_APPOINTMENTS | E2_SYNC_TASKS)
 
 /* What the table keeps of an account's nodes: what to sync, how often. */
 struct syncd_sched {
@@ -758,7 +756,7 @@ syncd_accounts(struct e2_store *st, const struct syncd_args *a, bool missing_ok,
 	char **all = NULL, **names = NULL;
 	size_t n = 0, kept = 0;
 	struct syncd_sched *sched = NULL;
-	unsigned asked = a->content != 0 ? a->content : SYNCD_ALL_TYPES;
+	unsigned asked = a->content != 0 ? a->content : E2_SYNC_ALL;
 	enum e2_status rc;
 
 	rc = e2_account_list(st, &all, &n, err);
