@@ -222,8 +222,18 @@ dav_sync_fetch_index(struct dav_sync_coll *cc, struct e2_err *err)
 	cc->srv = v;
 	cc->n_srv = out;
 	for (size_t i = 0; i < out; i++) {
-		enum e2_status rc = http_url_resolve(cc->dc->url, v[i].href,
-						     &v[i].url, err);
+		enum e2_status rc = E2_OK;
+
+		/* a listed item's URL was resolved with it; a deletion's
+		 * href is resolved here */
+		if (v[i].item != NULL && v[i].item->url != NULL) {
+			v[i].url = strdup(v[i].item->url);
+			if (v[i].url == NULL)
+				rc = e2_fail(err, E2_ENOMEM, "out of memory");
+		} else {
+			rc = http_url_resolve(cc->dc->url, v[i].href, &v[i].url,
+					      err);
+		}
 
 		/* the listing carried the body: no multiget for it */
 		if (rc == E2_OK && v[i].item != NULL && v[i].item->data != NULL)

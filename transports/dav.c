@@ -820,21 +820,21 @@ dav_changes_free(struct dav_changes **c)
 	*c = NULL;
 }
 
-bool
-dav_href_member(const char *coll_url, const char *href)
+/* dav_href_member() with self, coll_url's normalised path, given. */
+static bool
+dav_href_member_of(const char *coll_url, const char *self, const char *href)
 {
-	char *self = NULL, *abs = NULL, *norm = NULL;
+	char *abs = NULL, *norm = NULL;
 	struct e2_err e = {0};
 	bool member = false;
 	size_t n;
 	const char *rest;
 
-	if (coll_url == NULL || href == NULL ||
+	if (coll_url == NULL || self == NULL || href == NULL ||
 	    !http_same_origin(coll_url, href))
 		return false;
 	/* a relative href is relative to the collection (RFC 3986 5.2) */
 	if (http_url_resolve(coll_url, href, &abs, &e) != E2_OK ||
-	    dav_href_normalise(coll_url, &self, &e) != E2_OK ||
 	    dav_href_normalise(abs, &norm, &e) != E2_OK)
 		goto out;
 	n = strlen(self);
@@ -851,9 +851,23 @@ dav_href_member(const char *coll_url, const char *href)
 	member = n > 0 &&
 		 (rest[n] == '\0' || (rest[n] == '/' && rest[n + 1] == '\0'));
 out:
-	free(self);
 	free(abs);
 	free(norm);
+	return member;
+}
+
+bool
+dav_href_member(const char *coll_url, const char *href)
+{
+	char *self = NULL;
+	struct e2_err e = {0};
+	bool member;
+
+	if (coll_url == NULL ||
+	    dav_href_normalise(coll_url, &self, &e) != E2_OK)
+		return false;
+	member = dav_href_member_of(coll_url, self, href);
+	free(self);
 	return member;
 }
 
@@ -932,7 +946,8 @@ dav_changes_fill(const struct dav_multistatus *ms, const char *coll_url,
 		if (r->refused || r->href == NULL ||
 		    (self != NULL && strcmp(r->href_norm, self) == 0))
 			continue;
-		if (!dav_href_member(coll_url, r->href)) {
+		/* the collection's path normalised once, above */
+		if (!dav_href_member_of(coll_url, self, r->href)) {
 			rc = dav_changes_foreign(c, r->href, err);
 			if (rc != E2_OK)
 				goto out;
