@@ -254,16 +254,30 @@ dav_sync_fetch_view(struct dav_sync_coll *cc, struct e2_err *err)
 	cc->full = false;
 	cc->unchanged = false;
 	if (dc->reports & DAV_REPORT_SYNC_COLLECTION) {
-		/* with a stored token, the collection's own first (PROPFIND
-		 * Depth 0): the same one is no change and costs no more */
+		/* with a stored token, the collection's own markers first
+		 * (PROPFIND Depth 0): the stored getctag when there is one
+		 * (cheaper to compute for some servers), else the token and
+		 * the getctag to store for the next run */
 		if (stored[0] != '\0') {
+			bool by_ctag = cc->row.ctag[0] != '\0';
 			char *now = NULL;
 
-			rc = dav_collection_token(cc->c->s, dc->url, true, &now,
-						  err);
+			free(cc->ctag);
+			cc->ctag = NULL;
+			rc = dav_collection_tags(
+				cc->c->s, dc->url,
+				by_ctag ? DAV_TAG_CTAG
+					: DAV_TAG_SYNC | DAV_TAG_CTAG,
+				by_ctag ? NULL : &now, &cc->ctag, err);
 			if (rc != E2_OK)
 				return rc;
-			cc->unchanged = now != NULL && strcmp(now, stored) == 0;
+			if (by_ctag)
+				cc->unchanged =
+					cc->ctag != NULL &&
+					strcmp(cc->ctag, cc->row.ctag) == 0;
+			else
+				cc->unchanged =
+					now != NULL && strcmp(now, stored) == 0;
 			free(now);
 			if (cc->unchanged)
 				return E2_OK;
@@ -293,8 +307,8 @@ dav_sync_fetch_view(struct dav_sync_coll *cc, struct e2_err *err)
 		 * changed, and is stored after the listing */
 		free(cc->ctag);
 		cc->ctag = NULL;
-		rc = dav_collection_token(cc->c->s, dc->url, false, &cc->ctag,
-					  err);
+		rc = dav_collection_tags(cc->c->s, dc->url, DAV_TAG_CTAG, NULL,
+					 &cc->ctag, err);
 		if (rc != E2_OK)
 			return rc;
 		if (cc->row.ctag[0] != '\0' && cc->ctag != NULL &&

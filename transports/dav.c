@@ -326,6 +326,8 @@ dav_request(struct dav_session *s, const char *step, const char *method,
 	enum e2_status rc;
 
 	resp->body_cap = cap;
+	if (http_session_trace(s->http) != NULL)
+		(void)fprintf(http_session_trace(s->http), "dav: %s\n", step);
 	rc = http_request(s->http, method, url, headers, body, len, resp, &e);
 	s->last_status = resp->status;
 	if (rc != E2_OK) {
@@ -746,36 +748,47 @@ out:
 	return rc;
 }
 
+static enum e2_status
+dav_tag_copy(const char *v, char **out, struct e2_err *err)
+{
+	if (out == NULL || v == NULL)
+		return E2_OK;
+	*out = strdup(v);
+	return *out == NULL ? e2_fail(err, E2_ENOMEM, "out of memory") : E2_OK;
+}
+
 enum e2_status
-dav_collection_token(struct dav_session *s, const char *coll_url, bool sync,
-		     char **out, struct e2_err *err)
+dav_collection_tags(struct dav_session *s, const char *coll_url, unsigned want,
+		    char **token_out, char **ctag_out, struct e2_err *err)
 {
 	struct dav_multistatus *ms = NULL;
 	const struct dav_propstat *p;
-	const char *v;
+	char body[320];
 	enum e2_status rc;
 
-	*out = NULL;
-	rc = dav_multistatus(
-		s, sync ? "sync-token" : "getctag", "PROPFIND", coll_url,
-		"Depth: 0",
-		sync ? "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-		       "<d:propfind xmlns:d=\"DAV:\"><d:prop><d:sync-token/>"
-		       "</d:prop></d:propfind>\n"
-		     : "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	if (token_out != NULL)
+		*token_out = NULL;
+	if (ctag_out != NULL)
+		*ctag_out = NULL;
+	(void)snprintf(body, sizeof(body),
+		       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 		       "<d:propfind xmlns:d=\"DAV:\" "
 		       "xmlns:cs=\"http://calendarserver.org/ns/\"><d:prop>"
-		       "<cs:getctag/></d:prop></d:propfind>\n",
-		&ms, err);
+		       "%s%s</d:prop></d:propfind>\n",
+		       (want & DAV_TAG_SYNC) ? "<d:sync-token/>" : "",
+		       (want & DAV_TAG_CTAG) ? "<cs:getctag/>" : "");
+	rc = dav_multistatus(s,
+			     want == DAV_TAG_CTAG   ? "getctag"
+			     : want == DAV_TAG_SYNC ? "sync-token"
+						    : "sync-token and getctag",
+			     "PROPFIND", coll_url, "Depth: 0", body, &ms, err);
 	if (rc != E2_OK)
 		return rc;
 	p = dav_first_found(ms);
-	v = p == NULL ? NULL : sync ? p->sync_token : p->ctag;
-	if (v != NULL) {
-		*out = strdup(v);
-		if (*out == NULL)
-			rc = e2_fail(err, E2_ENOMEM, "out of memory");
-	}
+	if (p != NULL && (want & DAV_TAG_SYNC))
+		rc = dav_tag_copy(p->sync_token, token_out, err);
+	if (p != NULL && rc == E2_OK && (want & DAV_TAG_CTAG))
+		rc = dav_tag_copy(p->ctag, ctag_out, err);
 	dav_xml_free(&ms);
 	return rc;
 }

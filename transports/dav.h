@@ -90,7 +90,7 @@ struct dav_discovery {
  * the home set on the principal, PROPFIND Depth 1 on the home set (names,
  * colors, reports, components: no sync-token nor getctag, which a server
  * like Radicale computes from every item of every collection; ask one
- * collection's with dav_collection_token()), and with confirm OPTIONS on
+ * collection's with dav_collection_tags()), and with confirm OPTIONS on
  * the home set (d->dav_header, d->confirmed: the connection test's).
  * *d_out is the caller's (dav_discovery_free()).
  * Errors: those of http_request(), E2_EPROTO (a status other than 2xx, no
@@ -160,12 +160,19 @@ void dav_changes_free(struct dav_changes **c);
 bool dav_href_member(const char *coll_url, const char *href);
 
 /*
- * One collection's change marker, PROPFIND Depth 0 on coll_url: its
- * sync-token (sync true: RFC 6578) or its getctag. *out (caller frees) is
- * NULL when the server names none. Errors: as dav_sync_collection().
+ * One collection's change markers, PROPFIND Depth 0 on coll_url: its
+ * sync-token (DAV_TAG_SYNC, RFC 6578) and/or its getctag (DAV_TAG_CTAG,
+ * CalendarServer's extension), as want says. Each *out (caller frees;
+ * may be NULL when not wanted) is NULL when the server names none.
+ * Errors: as dav_sync_collection().
  */
-enum e2_status dav_collection_token(struct dav_session *s, const char *coll_url,
-				    bool sync, char **out, struct e2_err *err);
+enum dav_tag {
+	DAV_TAG_SYNC = 1u,
+	DAV_TAG_CTAG = 2u
+};
+enum e2_status dav_collection_tags(struct dav_session *s, const char *coll_url,
+				   unsigned want, char **token_out,
+				   char **ctag_out, struct e2_err *err);
 
 /*
  * REPORT sync-collection (RFC 6578, sync-level 1, getetag and with props

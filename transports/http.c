@@ -421,6 +421,12 @@ http_session_basic(const struct http_session *s)
 	return s->basic_host != NULL;
 }
 
+FILE *
+http_session_trace(const struct http_session *sess)
+{
+	return sess == NULL ? NULL : sess->pol.trace;
+}
+
 void
 http_session_free(struct http_session **sess)
 {

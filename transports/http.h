@@ -78,6 +78,10 @@ enum e2_status http_session_new(const struct http_policy *pol,
  * NULL-safe. */
 void http_session_free(struct http_session **sess);
 
+/* The session's -v trace (http_policy.trace), NULL when off: for a layer
+ * above to name its step before a request. */
+FILE *http_session_trace(const struct http_session *sess);
+
 /*
  * Sends one request and reads its response into resp (cleared first).
  * method: "GET", "PUT", "PROPFIND", ...; url: absolute http(s), without

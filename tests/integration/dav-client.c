@@ -174,10 +174,9 @@ dav_client_run(struct dav_session *s, int argc, char **argv, struct e2_err *err)
 	} else if (strcmp(cmd, "tokens") == 0 && argc == 2) {
 		char *tok = NULL, *ctag = NULL;
 
-		rc = dav_collection_token(s, argv[1], true, &tok, err);
-		if (rc == E2_OK)
-			rc = dav_collection_token(s, argv[1], false, &ctag,
-						  err);
+		rc = dav_collection_tags(s, argv[1],
+					 DAV_TAG_SYNC | DAV_TAG_CTAG, &tok,
+					 &ctag, err);
 		if (rc == E2_OK)
 			printf("token=%s ctag=%s\n", dav_client_s(tok),
 			       dav_client_s(ctag));

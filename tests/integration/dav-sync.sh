@@ -182,7 +182,7 @@ e2t_check "both changed: the server's version in the file, ours kept as .conflic
 
 t_bad_token() {
 	local n0 stored
-	sqlite3 "$STORE/accounts.db" "UPDATE dav_collections SET sync_token = 'http://radicale.org/ns/sync/0000' WHERE href = '/alice/contacts/'"
+	sqlite3 "$STORE/accounts.db" "UPDATE dav_collections SET sync_token = 'http://radicale.org/ns/sync/0000', ctag = '' WHERE href = '/alice/contacts/'"
 	n0=$(grep -c 'REPORT response status.*403' "$RLOG")
 	dsync card || { cat "$E2T_DIR/out"; return 1; }
 	stored=$(sqlite3 "$STORE/accounts.db" "SELECT sync_token FROM dav_collections WHERE href = '/alice/contacts/'")
