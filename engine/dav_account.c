@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -576,22 +577,54 @@ dav_account_fill(const struct dav_discovery *d, struct e2_dav_report *rep)
  */
 static void
 dav_account_remember(const struct dav_open_opts *o, enum dav_kind kind,
-		     const char *ep_url, const struct dav_session *s,
-		     const struct dav_discovery *d, const char *known_ep,
-		     const char *known_home, bool known_basic)
+		     const char *login, const char *ep_url,
+		     const struct dav_session *s, const struct dav_discovery *d,
+		     const char *known_ep, const char *known_home,
+		     bool known_basic)
 {
 	bool basic = dav_session_basic(s);
 	struct e2_err e;
 
 	if (!o->remember_home || o->store == NULL || o->guid == NULL ||
-	    d->home_url == NULL ||
-	    (known_ep != NULL && known_home != NULL &&
-	     strcmp(known_ep, ep_url) == 0 &&
-	     strcmp(known_home, d->home_url) == 0 && known_basic == basic))
+	    d->home_url == NULL || d->assumed)
 		return;
 	e2_err_clear(&e);
-	(void)dav_state_home_put(o->store, o->guid, kind, ep_url, d->home_url,
-				 basic, &e);
+	if (known_ep == NULL || known_home == NULL ||
+	    strcmp(known_ep, ep_url) != 0 ||
+	    strcmp(known_home, d->home_url) != 0 || known_basic != basic)
+		(void)dav_state_home_put(o->store, o->guid, kind, login, ep_url,
+					 d->home_url, basic, &e);
+	/* the listing just taken, for the runs within the hour */
+	(void)dav_state_listing_put(o->store, o->guid, kind, d,
+				    (int64_t)time(NULL), &e);
+}
+
+/* The kept listing, when it is fresh and names collections. */
+struct dav_account_kept {
+	struct dav_collection *colls;
+	size_t n;
+	bool fresh;
+};
+
+/*
+ * The kept listing of the home set (dav_state_listing_get()): fresh when
+ * taken less than DAV_LISTING_FRESH_S ago (not in the future: a clock
+ * set back lists again) and naming at least one collection. None, or
+ * none readable: a listing, not an error.
+ */
+static void
+dav_account_kept_load(const struct dav_open_opts *o, enum dav_kind kind,
+		      struct dav_account_kept *k)
+{
+	struct e2_err e;
+	int64_t listed = 0, now = (int64_t)time(NULL);
+
+	e2_err_clear(&e);
+	if (dav_state_listing_get(o->store, o->guid, kind, &listed, &k->colls,
+				  &k->n, &e) != E2_OK)
+		return;
+	k->fresh = k->n > 0 && listed > 0 && listed <= now &&
+		   now - listed < DAV_LISTING_FRESH_S;
 }
 
 /* One endpoint: session, pin, discovery; the attempt's report. */
@@ -599,8 +632,9 @@ static enum e2_status
 dav_account_try(const struct e2_account *a, enum dav_kind kind,
 		const struct dav_open_opts *o, const struct dav_endpoint *ep,
 		const char *user, const char *secret, const char *home,
-		bool basic, struct e2_dav_attempt *at,
-		struct dav_session **s_out, struct dav_discovery **d_out)
+		bool basic, const struct dav_account_kept *kept,
+		struct e2_dav_attempt *at, struct dav_session **s_out,
+		struct dav_discovery **d_out)
 {
 	struct http_policy pol = {0};
 	struct dav_session *s = NULL;
@@ -625,7 +659,14 @@ dav_account_try(const struct e2_account *a, enum dav_kind kind,
 	rc = dav_account_pin(a, o, ep->host, &pol, &e);
 	if (rc == E2_OK)
 		rc = dav_session_new(&pol, ep->url, &s, &e);
-	if (rc == E2_OK && home != NULL) {
+	if (rc == E2_OK && home != NULL && kept != NULL && kept->fresh) {
+		/* the home set's collections as listed within the hour: no
+		 * request here, each collection's own is the first (a
+		 * failure there marks the listing stale: sync_dav.c) */
+		if (basic && creds)
+			dav_session_assume_basic(s);
+		rc = dav_discovery_from(home, kept->colls, kept->n, d_out, &e);
+	} else if (rc == E2_OK && home != NULL) {
 		/* the home set found last time, with Basic at once where the
 		 * server took it; moved or gone (any answer but its
 		 * collections), or the Basic refused: the whole discovery */
@@ -674,6 +715,7 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 	char *user = NULL;
 	char *known_ep = NULL, *known_home = NULL;
 	bool known_basic = false;
+	struct dav_account_kept kept = {0};
 	int64_t t0 = xport_now_ms();
 	enum e2_status rc = E2_EINVAL, prev = E2_OK;
 	bool all_absent = true;
@@ -737,8 +779,11 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 		struct e2_err e;
 
 		e2_err_clear(&e);
-		(void)dav_state_home_get(o->store, o->guid, kind, &known_ep,
-					 &known_home, &known_basic, &e);
+		(void)dav_state_home_get(o->store, o->guid, kind, user,
+					 &known_ep, &known_home, &known_basic,
+					 &e);
+		if (known_home != NULL)
+			dav_account_kept_load(o, kind, &kept);
 	}
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct dav_endpoint *ep = &plan->ep[i];
@@ -764,7 +809,7 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 			known_ep != NULL && strcmp(known_ep, ep->url) == 0
 				? known_home
 				: NULL,
-			known_basic, at, s_out, d_out);
+			known_basic, &kept, at, s_out, d_out);
 		prev = rc;
 		(void)snprintf(rep->found_by, sizeof(rep->found_by), "%s",
 			       ep->found_by);
@@ -774,8 +819,9 @@ dav_account_open(const struct e2_account *a, enum dav_kind kind,
 			rep->status = E2_OK;
 			rep->cleartext = at->cleartext_login;
 			dav_account_fill(*d_out, rep);
-			dav_account_remember(o, kind, ep->url, *s_out, *d_out,
-					     known_ep, known_home, known_basic);
+			dav_account_remember(o, kind, user, ep->url, *s_out,
+					     *d_out, known_ep, known_home,
+					     known_basic);
 			goto out;
 		}
 		if (!dav_account_absent(rc))
@@ -803,6 +849,7 @@ out:
 	}
 	free(known_ep);
 	free(known_home);
+	dav_state_listing_free(&kept.colls, kept.n);
 	free(dns);
 	free(plan);
 	free(local);

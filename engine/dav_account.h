@@ -43,6 +43,17 @@ struct dav_open_opts {
 };
 
 /*
+ * A sync (remember_home) keeps the home set's last listing
+ * (dav_state_listing_put()) and, while it is younger than this, starts
+ * from it without asking the home set: a no-change run is then one
+ * request per collection. So a collection made on the server meanwhile
+ * is found within the hour (email2-conntest lists at once); one that
+ * fails, or any failure of the type's run, marks the listing stale and
+ * the next run lists again.
+ */
+#define DAV_LISTING_FRESH_S 3600
+
+/*
  * Opens a session for kind and runs discovery (dav_discover()) on the
  * first endpoint of the plan that answers, falling back as the rules say
  * (never after a certificate failure). rep (may be NULL) is filled always,

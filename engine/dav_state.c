@@ -35,13 +35,25 @@
 	" file, size, mtime_ns, inode, sha256, sha256_lf)"                     \
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 #define DAV_STATE_SQL_HOME_GET                                                 \
-	"SELECT endpoint, home, basic FROM dav_homes"                          \
+	"SELECT endpoint, home, basic, login FROM dav_homes"                   \
 	" WHERE guid = ?1 AND kind = ?2"
 #define DAV_STATE_SQL_HOME_PUT                                                 \
-	"INSERT OR REPLACE INTO dav_homes (guid, kind, endpoint, home, basic)" \
-	" VALUES (?1, ?2, ?3, ?4, ?5)"
+	"INSERT OR REPLACE INTO dav_homes (guid, kind, endpoint, home, login," \
+	" basic) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 #define DAV_STATE_SQL_HOME_FORGET                                              \
 	"DELETE FROM dav_homes WHERE guid = ?1 AND kind = ?2"
+#define DAV_STATE_SQL_LISTING_GET                                              \
+	"SELECT l.href, l.displayname, l.color, l.reports, l.components,"      \
+	" h.listed FROM dav_homes h LEFT JOIN dav_listing l"                   \
+	" ON l.guid = h.guid AND l.kind = h.kind"                              \
+	" WHERE h.guid = ?1 AND h.kind = ?2 ORDER BY l.href"
+#define DAV_STATE_SQL_LISTING_CLEAR                                            \
+	"DELETE FROM dav_listing WHERE guid = ?1 AND kind = ?2"
+#define DAV_STATE_SQL_LISTING_ADD                                              \
+	"INSERT OR REPLACE INTO dav_listing (guid, kind, href, displayname,"   \
+	" color, reports, components) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+#define DAV_STATE_SQL_LISTED                                                   \
+	"UPDATE dav_homes SET listed = ?3 WHERE guid = ?1 AND kind = ?2"
 #define DAV_STATE_SQL_ITEM_FORGET                                              \
 	"DELETE FROM dav_items WHERE guid = ?1 AND kind = ?2 AND coll = ?3"    \
 	" AND href = ?4"
@@ -410,8 +422,8 @@ dav_state_item_forget(struct e2_store *st, const char *guid, enum dav_kind kind,
 
 enum e2_status
 dav_state_home_get(struct e2_store *st, const char *guid, enum dav_kind kind,
-		   char **endpoint_out, char **home_out, bool *basic_out,
-		   struct e2_err *err)
+		   const char *login, char **endpoint_out, char **home_out,
+		   bool *basic_out, struct e2_err *err)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *stmt = NULL;
@@ -426,7 +438,13 @@ dav_state_home_get(struct e2_store *st, const char *guid, enum dav_kind kind,
 	if (rc != E2_OK)
 		return rc;
 	r = sqlite3_step(stmt);
-	if (r == SQLITE_ROW) {
+	if (r == SQLITE_ROW &&
+	    strcmp((const char *)sqlite3_column_text(stmt, 3) == NULL
+			   ? ""
+			   : (const char *)sqlite3_column_text(stmt, 3),
+		   dav_state_s(login)) != 0) {
+		/* found with another login: that one's, not this one's */
+	} else if (r == SQLITE_ROW) {
 		*endpoint_out = dav_state_col(stmt, 0, &null);
 		*home_out = dav_state_col(stmt, 1, &null);
 		*basic_out = sqlite3_column_int(stmt, 2) == 1;
@@ -445,26 +463,198 @@ dav_state_home_get(struct e2_store *st, const char *guid, enum dav_kind kind,
 
 enum e2_status
 dav_state_home_put(struct e2_store *st, const char *guid, enum dav_kind kind,
-		   const char *endpoint, const char *home, bool basic,
-		   struct e2_err *err)
+		   const char *login, const char *endpoint, const char *home,
+		   bool basic, struct e2_err *err)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *stmt = NULL;
-	const char *texts[] = {endpoint, home};
+	const char *texts[] = {endpoint, home, login};
 	enum e2_status rc;
 
 	rc = dav_state_prepare(db,
 			       home == NULL ? DAV_STATE_SQL_HOME_FORGET
 					    : DAV_STATE_SQL_HOME_PUT,
-			       guid, kind, texts, home == NULL ? 0 : 2, &stmt,
+			       guid, kind, texts, home == NULL ? 0 : 3, &stmt,
 			       err);
 	if (rc != E2_OK)
 		return rc;
 	if (home != NULL &&
-	    sqlite3_bind_int(stmt, 5, basic ? 1 : 0) != SQLITE_OK)
+	    sqlite3_bind_int(stmt, 6, basic ? 1 : 0) != SQLITE_OK)
 		rc = dav_state_db_fail(db, "bind", err);
 	else
 		rc = dav_state_exec(db, stmt, "write home set", err);
 	(void)sqlite3_finalize(stmt);
 	return rc;
+}
+
+/* ---- the home set's last listing (migration 12) ---- */
+
+void
+dav_state_listing_free(struct dav_collection **v, size_t n)
+{
+	if (v == NULL || *v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free((*v)[i].href);
+		free((*v)[i].displayname);
+		free((*v)[i].color);
+	}
+	free(*v);
+	*v = NULL;
+}
+
+/* A copy of a nullable text column into *out (NULL stays NULL). */
+static bool
+dav_state_opt_col(sqlite3_stmt *stmt, int col, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+
+	*out = t == NULL ? NULL : strdup((const char *)t);
+	return t == NULL || *out != NULL;
+}
+
+enum e2_status
+dav_state_listing_get(struct e2_store *st, const char *guid, enum dav_kind kind,
+		      int64_t *listed_out, struct dav_collection **v_out,
+		      size_t *n_out, struct e2_err *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *stmt = NULL;
+	struct dav_collection *v = NULL;
+	size_t n = 0, cap = 0;
+	enum e2_status rc;
+	int r;
+
+	*listed_out = 0;
+	*v_out = NULL;
+	*n_out = 0;
+	rc = dav_state_prepare(db, DAV_STATE_SQL_LISTING_GET, guid, kind, NULL,
+			       0, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct dav_collection *c;
+		sqlite3_int64 rep = sqlite3_column_int64(stmt, 3);
+		sqlite3_int64 comp = sqlite3_column_int64(stmt, 4);
+
+		*listed_out = (int64_t)sqlite3_column_int64(stmt, 5);
+		if (sqlite3_column_type(stmt, 0) == SQLITE_NULL)
+			continue; /* the home row alone: nothing listed */
+		if (sqlite3_column_bytes(stmt, 0) == 0 || rep < 0 ||
+		    rep > UINT32_MAX || comp < 0 || comp > UINT32_MAX) {
+			rc = e2_fail(err, E2_ESTORE,
+				     "accounts.db: damaged dav_listing row");
+			break;
+		}
+		rc = grow_array(&v, &cap, n, sizeof(*v), 4, err);
+		if (rc != E2_OK)
+			break;
+		c = &v[n++];
+		memset(c, 0, sizeof(*c));
+		c->reports = (unsigned)rep;
+		c->components = (unsigned)comp;
+		if (!dav_state_opt_col(stmt, 0, &c->href) ||
+		    !dav_state_opt_col(stmt, 1, &c->displayname) ||
+		    !dav_state_opt_col(stmt, 2, &c->color)) {
+			rc = e2_fail(err, E2_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	if (rc == E2_OK && r != SQLITE_DONE)
+		rc = dav_state_db_fail(db, "read listing", err);
+	(void)sqlite3_finalize(stmt);
+	if (rc != E2_OK) {
+		*listed_out = 0;
+		dav_state_listing_free(&v, n);
+		return rc;
+	}
+	*v_out = v;
+	*n_out = n;
+	return E2_OK;
+}
+
+static enum e2_status
+dav_state_listed(sqlite3 *db, const char *guid, enum dav_kind kind,
+		 int64_t when, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+
+	rc = dav_state_prepare(db, DAV_STATE_SQL_LISTED, guid, kind, NULL, 0,
+			       &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	if (sqlite3_bind_int64(stmt, 3, (sqlite3_int64)when) != SQLITE_OK)
+		rc = dav_state_db_fail(db, "bind", err);
+	else
+		rc = dav_state_exec(db, stmt, "write listing time", err);
+	(void)sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum e2_status
+dav_state_listing_add(sqlite3 *db, const char *guid, enum dav_kind kind,
+		      const struct dav_collection *c, struct e2_err *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *texts[] = {c->href};
+	enum e2_status rc;
+
+	rc = dav_state_prepare(db, DAV_STATE_SQL_LISTING_ADD, guid, kind, texts,
+			       1, &stmt, err);
+	if (rc != E2_OK)
+		return rc;
+	if ((c->displayname == NULL
+		     ? sqlite3_bind_null(stmt, 4)
+		     : sqlite3_bind_text(stmt, 4, c->displayname, -1,
+					 SQLITE_STATIC)) != SQLITE_OK ||
+	    (c->color == NULL
+		     ? sqlite3_bind_null(stmt, 5)
+		     : sqlite3_bind_text(stmt, 5, c->color, -1,
+					 SQLITE_STATIC)) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 6, c->reports) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 7, c->components) != SQLITE_OK)
+		rc = dav_state_db_fail(db, "bind", err);
+	else
+		rc = dav_state_exec(db, stmt, "write listing", err);
+	(void)sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum e2_status
+dav_state_listing_put(struct e2_store *st, const char *guid, enum dav_kind kind,
+		      const struct dav_discovery *d, int64_t now,
+		      struct e2_err *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *stmt = NULL;
+	enum e2_status rc;
+
+	rc = store_begin(st, err);
+	if (rc != E2_OK)
+		return rc;
+	rc = dav_state_prepare(db, DAV_STATE_SQL_LISTING_CLEAR, guid, kind,
+			       NULL, 0, &stmt, err);
+	if (rc == E2_OK) {
+		rc = dav_state_exec(db, stmt, "clear listing", err);
+		(void)sqlite3_finalize(stmt);
+	}
+	for (size_t i = 0; rc == E2_OK && i < d->n_colls; i++)
+		if (d->colls[i].href != NULL && d->colls[i].href[0] != '\0')
+			rc = dav_state_listing_add(db, guid, kind, &d->colls[i],
+						   err);
+	if (rc == E2_OK)
+		rc = dav_state_listed(db, guid, kind, now, err);
+	if (rc != E2_OK) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_commit(st, err);
+}
+
+enum e2_status
+dav_state_listing_stale(struct e2_store *st, const char *guid,
+			enum dav_kind kind, struct e2_err *err)
+{
+	return dav_state_listed(store_db(st), guid, kind, 0, err);
 }

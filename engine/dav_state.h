@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "email2.h"
 #include "dav_reconcile.h"
@@ -117,18 +118,45 @@ enum e2_status dav_state_item_forget(struct e2_store *st, const char *guid,
 
 /*
  * The home set discovery found for guid and kind from endpoint (the plan's
- * URL it started from): *endpoint_out and *home_out (caller frees), both
- * NULL when none is recorded; *basic_out: the server took Basic there.
- * Errors: as above.
+ * URL it started from) with login (the login name, NULL or "" none):
+ * *endpoint_out and *home_out (caller frees), both NULL when none is
+ * recorded or it was found with another login; *basic_out: the server
+ * took Basic there. Errors: as above.
  */
 enum e2_status dav_state_home_get(struct e2_store *st, const char *guid,
-				  enum dav_kind kind, char **endpoint_out,
-				  char **home_out, bool *basic_out,
-				  struct e2_err *err);
-/* Records it (replacing); home NULL forgets it. Errors: as above. */
+				  enum dav_kind kind, const char *login,
+				  char **endpoint_out, char **home_out,
+				  bool *basic_out, struct e2_err *err);
+/* Records it (replacing, the listing's time 0); home NULL forgets it.
+ * Errors: as above. */
 enum e2_status dav_state_home_put(struct e2_store *st, const char *guid,
-				  enum dav_kind kind, const char *endpoint,
-				  const char *home, bool basic,
-				  struct e2_err *err);
+				  enum dav_kind kind, const char *login,
+				  const char *endpoint, const char *home,
+				  bool basic, struct e2_err *err);
+
+/*
+ * The collections the last listing of guid's home set for kind named
+ * (migration 12), so a sync can skip the listing while it is fresh:
+ * *listed_out is when it was taken (Unix seconds; 0: never, or marked
+ * stale), *v_out its collections with href, displayname and color (NULL:
+ * not named), reports and components set and every other field NULL;
+ * dav_discovery_from() makes a discovery of them. No home row: 0 and
+ * none. Free with dav_state_listing_free(). Errors: as above (a row with
+ * an empty href or a bit set out of range is damaged).
+ */
+enum e2_status dav_state_listing_get(struct e2_store *st, const char *guid,
+				     enum dav_kind kind, int64_t *listed_out,
+				     struct dav_collection **v_out,
+				     size_t *n_out, struct e2_err *err);
+void dav_state_listing_free(struct dav_collection **v, size_t n);
+/* Replaces the listing with d's collections, taken at now, in one
+ * transaction; the home row (dav_state_home_put()) must exist. */
+enum e2_status dav_state_listing_put(struct e2_store *st, const char *guid,
+				     enum dav_kind kind,
+				     const struct dav_discovery *d, int64_t now,
+				     struct e2_err *err);
+/* Marks the listing stale: the next sync lists the home set again. */
+enum e2_status dav_state_listing_stale(struct e2_store *st, const char *guid,
+				       enum dav_kind kind, struct e2_err *err);
 
 #endif /* E2_DAV_STATE_H */

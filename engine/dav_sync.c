@@ -723,6 +723,23 @@ dav_sync_coll_free(struct dav_sync_coll *cc)
 	free(cc->ctag);
 }
 
+/* The getctag read this run into the row, with the new token when
+ * token, and the row stored. */
+static enum e2_status
+dav_sync_keep(struct dav_sync_coll *cc, bool token, struct e2_err *err)
+{
+	const struct dav_sync_ctx *c = cc->c;
+	enum e2_status rc = E2_OK;
+
+	if (token)
+		rc = dav_sync_set(&cc->row.sync_token, cc->new_token, err);
+	if (rc == E2_OK)
+		rc = dav_sync_set(&cc->row.ctag, cc->ctag, err);
+	if (rc == E2_OK)
+		rc = dav_state_coll_put(c->st, c->guid, c->kind, &cc->row, err);
+	return rc;
+}
+
 /* One collection; E2_OK unless the run must stop (counted otherwise). */
 static enum e2_status
 dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
@@ -762,10 +779,7 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 	    strcmp(cc.ctag, cc.row.ctag) != 0) {
 		/* the token is the stored one: the getctag read with it
 		 * names the same state, and is what the next run asks */
-		rc = dav_sync_set(&cc.row.ctag, cc.ctag, &e);
-		if (rc == E2_OK)
-			rc = dav_state_coll_put(c->st, c->guid, c->kind,
-						&cc.row, &e);
+		rc = dav_sync_keep(&cc, false, &e);
 		if (rc != E2_OK)
 			goto fail;
 	}
@@ -783,12 +797,7 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 		cc.incomplete = true;
 	if (!cc.incomplete && !cc.unchanged) {
 		/* every step done: the server's state is ours */
-		rc = dav_sync_set(&cc.row.sync_token, cc.new_token, &e);
-		if (rc == E2_OK)
-			rc = dav_sync_set(&cc.row.ctag, cc.ctag, &e);
-		if (rc == E2_OK)
-			rc = dav_state_coll_put(c->st, c->guid, c->kind,
-						&cc.row, &e);
+		rc = dav_sync_keep(&cc, true, &e);
 		if (rc != E2_OK)
 			goto fail;
 	}

@@ -279,6 +279,28 @@ static const struct store_migration store_migrations[] = {
 	     " basic INTEGER NOT NULL DEFAULT 0,"
 	     " PRIMARY KEY (guid, kind)"
 	     ") WITHOUT ROWID;"},
+	/*
+	 * Issue 10: the home set's collections as its last listing named
+	 * them (when: dav_homes.listed, Unix seconds, 0 never or stale), so
+	 * a no-change sync asks each collection once and not the home set;
+	 * and the login name the home set was found with (another login
+	 * finds its own).
+	 */
+	{12, "ALTER TABLE dav_homes ADD COLUMN listed INTEGER NOT NULL"
+	     " DEFAULT 0;"
+	     "ALTER TABLE dav_homes ADD COLUMN login TEXT NOT NULL"
+	     " DEFAULT '';"
+	     "CREATE TABLE IF NOT EXISTS dav_listing ("
+	     " guid TEXT NOT NULL"
+	     "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	     " kind TEXT NOT NULL,"
+	     " href TEXT NOT NULL,"
+	     " displayname TEXT,"
+	     " color TEXT,"
+	     " reports INTEGER NOT NULL DEFAULT 0,"
+	     " components INTEGER NOT NULL DEFAULT 0,"
+	     " PRIMARY KEY (guid, kind, href)"
+	     ") WITHOUT ROWID;"},
 };
 
 /* Statements prepared once per store, on first use. */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "dav_account.h"
+#include "dav_state.h"
 #include "dav_sync.h"
 #include "sync.h"
 
@@ -89,6 +90,13 @@ sync_dav_run(struct sync_ctx *c, unsigned content, struct e2_dav_stats *out)
 	dc.stats = out;
 	dc.content = content;
 	rc = dav_sync_run(&dc, d, &e);
+	if (d->assumed && (rc != E2_OK || out->skipped > 0)) {
+		/* started from the kept listing: a collection gone, a host
+		 * that moved or a failure are the next run's to list */
+		struct e2_err se = {0};
+
+		(void)dav_state_listing_stale(c->st, c->a->guid, kind, &se);
+	}
 	if (rc != E2_OK)
 		goto failed;
 	if (out->skipped > 0 || out->refused > 0) {

@@ -641,6 +641,60 @@ dav_discover_home(struct dav_session *s, enum dav_kind kind,
 }
 
 enum e2_status
+dav_discovery_from(const char *home_url, const struct dav_collection *colls,
+		   size_t n, struct dav_discovery **d_out, struct e2_err *err)
+{
+	struct dav_discovery *d = calloc(1, sizeof(*d));
+	enum e2_status rc = E2_OK;
+
+	if (d == NULL)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	d->assumed = true;
+	d->context_url = strdup(home_url);
+	d->principal_url = strdup(home_url);
+	d->home_url = strdup(home_url);
+	d->colls = calloc(n + 1, sizeof(*d->colls));
+	if (d->context_url == NULL || d->principal_url == NULL ||
+	    d->home_url == NULL || d->colls == NULL)
+		rc = e2_fail(err, E2_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == E2_OK && i < n; i++) {
+		const struct dav_collection *k = &colls[i];
+		struct dav_collection *c = &d->colls[d->n_colls];
+		char q[160];
+
+		if (k->href == NULL)
+			continue;
+		rc = dav_resolve("collections", home_url, k->href, &c->url,
+				 err);
+		if (rc != E2_OK)
+			break;
+		d->n_colls++;
+		if (!http_same_origin(home_url, c->url)) {
+			rc = e2_fail(err, E2_EPROTO,
+				     "kept collection %s is not on the home "
+				     "set's host",
+				     dav_q(q, sizeof(q), c->url));
+			break;
+		}
+		c->href = dav_strdup(k->href);
+		c->displayname = dav_strdup(k->displayname);
+		c->color = dav_strdup(k->color);
+		c->reports = k->reports;
+		c->components = k->components;
+		if (c->href == NULL ||
+		    (k->displayname != NULL && c->displayname == NULL) ||
+		    (k->color != NULL && c->color == NULL))
+			rc = e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	if (rc == E2_OK) {
+		*d_out = d;
+		return E2_OK;
+	}
+	dav_discovery_free(&d);
+	return rc;
+}
+
+enum e2_status
 dav_discover(struct dav_session *s, enum dav_kind kind, bool confirm,
 	     struct dav_discovery **d_out, struct e2_err *err)
 {

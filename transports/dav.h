@@ -79,6 +79,7 @@ struct dav_discovery {
 	bool confirmed;      /* it names addressbook / calendar-access */
 	struct dav_collection *colls; /* addressbooks or calendars only */
 	size_t n_colls;
+	bool assumed; /* dav_discovery_from(): no request was made */
 };
 
 /*
@@ -112,6 +113,21 @@ enum e2_status dav_discover_home(struct dav_session *s, enum dav_kind kind,
 				 const char *home_url,
 				 struct dav_discovery **d_out,
 				 struct e2_err *err);
+
+/*
+ * A discovery of the collections a caller kept from an earlier listing
+ * of home_url (dav_discover*()'s d->colls: href, displayname, color,
+ * reports and components are read), made without a request: each href
+ * is resolved against home_url as the listing did, and d->assumed is
+ * set (context, principal and home are home_url). A kept href that does
+ * not resolve to home_url's origin is refused (E2_EPROTO), so a kept
+ * listing never sends the credentials elsewhere. Errors: E2_EPROTO,
+ * E2_ENOMEM.
+ */
+enum e2_status dav_discovery_from(const char *home_url,
+				  const struct dav_collection *colls, size_t n,
+				  struct dav_discovery **d_out,
+				  struct e2_err *err);
 
 /* An item: href as sent, url absolute, etag as sent (NULL: none). */
 struct dav_item {

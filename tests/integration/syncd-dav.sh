@@ -10,7 +10,9 @@
 # contacts-only account is synced; the daemon runs each type on its own
 # schedule (CONTACTSSYNCSCHEDULE due at start while LINGER 0 waits for
 # SIGUSR1); the home set found is remembered, and found again when it
-# moves; the CSP refuses a schedule outside LINGER's values.
+# moves; its listing is kept for an hour (a no-change run is one request;
+# a new collection is found an hour later; a gone one lists again); the
+# CSP refuses a schedule outside LINGER's values.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
@@ -158,30 +160,72 @@ timeout 10 bash -c "while kill -0 $DPID 2>/dev/null; do sleep 0.05; done"
 HOME_ROW() { sqlite3 "$STORE/accounts.db" "SELECT endpoint || ' ' || home FROM dav_homes WHERE kind = 'card'"; }
 e2t_check "the contacts home set is remembered" \
 	test "$(HOME_ROW)" = "$DAVURL $DAVURL$U/"
-sqlite3 "$STORE/accounts.db" "UPDATE dav_homes SET home = '${DAVURL}nowhere/' WHERE kind = 'card'"
+# (and its listing an hour old, so the run asks the home set)
+sqlite3 "$STORE/accounts.db" "UPDATE dav_homes SET home = '${DAVURL}nowhere/', listed = listed - 3600 WHERE kind = 'card'"
 rc=0
 sync_once --content contacts || rc=$?
 e2t_check "a home set that moved: found again, the run ok" test "$rc" = 0
 e2t_check "... contacts ok, and the new home remembered" bash -c \
 	"$(declare -f HOME_ROW); STORE='$STORE'; test \"\$(HOME_ROW)\" = '$DAVURL $DAVURL$U/'"
 
-# 10. a no-change run of a remembered account: two requests in all, the
-# home set's Depth 1 and the collection's getctag alone (the runs before
-# stored it beside the token), Basic at once (no 401)
+# 10. a no-change run of a remembered account: one request in all, the
+# collection's getctag alone (the runs before stored it beside the token;
+# the home set's listing is kept for an hour), Basic at once (no 401)
 RLOG=$E2T_DIR/log/radicale-s.log
+# reqs: the requests Radicale logged since line $n0, one a line
+reqs() {
+	sleep 0.2 # Radicale logs from its request threads
+	tail -n +$((n0 + 1)) "$RLOG" |
+		grep -o "[A-Z]* request for '[^']*' with depth '[0-9]*'" >"$E2T_DIR/noop.req"
+	cat "$E2T_DIR/noop.req"
+}
 n0=$(wc -l <"$RLOG")
 rc=0
 sync_once -v --content contacts || rc=$?
-sleep 0.2 # Radicale logs from its request threads
-tail -n +$((n0 + 1)) "$RLOG" | grep -o "[A-Z]* request for '[^']*' with depth '[0-9]*'" >"$E2T_DIR/noop.req"
-e2t_check "no-change run: ok, 2 requests (Depth 1 home, Depth 0 getctag)" bash -c "
-	cat '$E2T_DIR/noop.req'
-	test '$rc' = 0 && test \$(wc -l <'$E2T_DIR/noop.req') = 2 &&
-	grep -qx \"PROPFIND request for '/$U/' with depth '1'\" '$E2T_DIR/noop.req' &&
+reqs
+e2t_check "no-change run: ok, 1 request (Depth 0 getctag on the collection)" bash -c "
+	test '$rc' = 0 && test \$(wc -l <'$E2T_DIR/noop.req') = 1 &&
 	grep -qx \"PROPFIND request for '/$U/contacts/' with depth '0'\" '$E2T_DIR/noop.req'"
 e2t_check "... the Depth 0 asks the getctag, not the sync-token" bash -c "
 	grep -qx 'dav: getctag' '$E2T_DIR/sync.err' &&
 	! grep -q '^dav: .*sync-token' '$E2T_DIR/sync.err'"
+
+# 11. a collection made on the server is found when the listing is an
+# hour old, not before (email2-conntest lists at once)
+rad_mkcoll s "$U" work addressbook "Work"
+rad_fill s "$U" work 2 w
+rc=0
+sync_once --content contacts || rc=$?
+e2t_check "a new addressbook, listing fresh: not yet synced" bash -c "
+	test '$rc' = 0 && test ! -e '$CARDS/work'"
+sqlite3 "$STORE/accounts.db" "UPDATE dav_homes SET listed = listed - 3600 WHERE kind = 'card'"
+n0=$(wc -l <"$RLOG")
+rc=0
+sync_once --content contacts || rc=$?
+reqs
+e2t_check "... an hour later: listed (Depth 1) and synced" bash -c "
+	test '$rc' = 0 && test \$(find '$CARDS/work' -name '*.vcf' | wc -l) = 2 &&
+	grep -qx \"PROPFIND request for '/$U/' with depth '1'\" '$E2T_DIR/noop.req'"
+e2t_check "... json: 2 collections" json \
+	'd["contacts"]["collections"] == 2 and d["contacts"]["downloaded"] == 2'
+
+# 12. a kept collection gone from the server: that run is partial and
+# marks the listing stale; the next one lists and reports it gone
+rm -rf "${R:?}/work"
+rc=0
+sync_once --content contacts || rc=$?
+LISTED=$(sqlite3 "$STORE/accounts.db" "SELECT listed FROM dav_homes WHERE kind = 'card'")
+e2t_check "a kept collection gone: partial (3), the listing marked stale" \
+	test "$rc/$LISTED" = 3/0
+n0=$(wc -l <"$RLOG")
+rc=0
+sync_once --content contacts || rc=$?
+reqs
+e2t_check "... the next run lists the home set again" bash -c "
+	grep -qx \"PROPFIND request for '/$U/' with depth '1'\" '$E2T_DIR/noop.req'"
+e2t_check "... reports it no longer on the server, its files kept" bash -c "
+	grep -q 'no longer on the server' '$E2T_DIR/sync.json' &&
+	test \$(find '$CARDS/work' -name '*.vcf' | wc -l) = 2"
 
 # 8. the CSP: a schedule outside LINGER's set is refused, naming the node
 rc=0

@@ -362,6 +362,43 @@ START_TEST(test_href_member)
 }
 END_TEST
 
+/* A kept listing made a discovery: resolved on the home set, no other
+ * origin. */
+START_TEST(test_discovery_from)
+{
+	char h1[] = "/alice/book/", h2[] = "https://dav.example/alice/cal/";
+	char foreign[] = "https://evil.example/alice/book/";
+	char name[] = "Book";
+	struct dav_collection kept[] = {
+		{.href = h1, .displayname = name, .reports = 3},
+		{.href = h2, .components = 1},
+	};
+	struct dav_discovery *d = NULL;
+	struct e2_err err = {0};
+
+	ck_assert_int_eq(dav_discovery_from("https://dav.example/alice/", kept,
+					    2, &d, &err),
+			 E2_OK);
+	ck_assert(d->assumed);
+	ck_assert_uint_eq(d->n_colls, 2);
+	ck_assert_str_eq(d->home_url, "https://dav.example/alice/");
+	ck_assert_str_eq(d->colls[0].url, "https://dav.example/alice/book/");
+	ck_assert_str_eq(d->colls[0].href, h1);
+	ck_assert_str_eq(d->colls[0].displayname, "Book");
+	ck_assert_ptr_null(d->colls[0].color);
+	ck_assert_uint_eq(d->colls[0].reports, 3);
+	ck_assert_str_eq(d->colls[1].url, h2);
+	ck_assert_uint_eq(d->colls[1].components, 1);
+	dav_discovery_free(&d);
+	kept[1].href = foreign;
+	ck_assert_int_eq(dav_discovery_from("https://dav.example/alice/", kept,
+					    2, &d, &err),
+			 E2_EPROTO);
+	ck_assert_ptr_null(d);
+	ck_assert_msg(strstr(err.msg, "evil.example") != NULL, "%s", err.msg);
+}
+END_TEST
+
 static Suite *
 dav_suite(void)
 {
@@ -379,6 +416,7 @@ dav_suite(void)
 	tc = tcase_create("reconcile");
 	tcase_add_loop_test(tc, test_reconcile, 0, (int)E2_ARRAY_LEN(rec_rows));
 	tcase_add_test(tc, test_reconcile_bad_request);
+	tcase_add_test(tc, test_discovery_from);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -229,6 +229,96 @@ START_TEST(test_dav_state_cascade)
 }
 END_TEST
 
+/* The home set per login, and its kept listing (migration 12). */
+START_TEST(test_dav_state_home_and_listing)
+{
+	struct e2_err err = {0};
+	char h1[] = "/alice/contacts/", h2[] = "/alice/work/";
+	char name[] = "Work", color[] = "#FF0000";
+	struct dav_collection cs[2] = {
+		{.href = h1,
+		 .reports = DAV_REPORT_SYNC_COLLECTION,
+		 .components = 0},
+		{.href = h2, .displayname = name, .color = color, .reports = 6},
+	};
+	struct dav_discovery d = {.colls = cs, .n_colls = 2};
+	struct dav_collection *v = NULL;
+	char *ep = NULL, *home = NULL;
+	bool basic = false;
+	int64_t listed = -1;
+	size_t n = 9;
+
+	/* nothing kept: no home, no listing, time 0 */
+	ck_assert_int_eq(dav_state_listing_get(st, guid, DAV_KIND_CARD, &listed,
+					       &v, &n, &err),
+			 E2_OK);
+	ck_assert(listed == 0 && v == NULL && n == 0);
+	ck_assert_int_eq(dav_state_home_put(st, guid, DAV_KIND_CARD, "alice",
+					    "https://h/", "https://h/alice/",
+					    true, &err),
+			 E2_OK);
+	/* another login finds its own home set */
+	ck_assert_int_eq(dav_state_home_get(st, guid, DAV_KIND_CARD, "bob", &ep,
+					    &home, &basic, &err),
+			 E2_OK);
+	ck_assert(ep == NULL && home == NULL);
+	ck_assert_int_eq(dav_state_home_get(st, guid, DAV_KIND_CARD, "alice",
+					    &ep, &home, &basic, &err),
+			 E2_OK);
+	ck_assert_str_eq(ep, "https://h/");
+	ck_assert_str_eq(home, "https://h/alice/");
+	ck_assert(basic);
+	free(ep);
+	free(home);
+	/* a listing replaces the one before, stamped; stale sets 0 */
+	ck_assert_int_eq(
+		dav_state_listing_put(st, guid, DAV_KIND_CARD, &d, 1000, &err),
+		E2_OK);
+	d.n_colls = 1;
+	d.colls = &cs[1];
+	ck_assert_int_eq(
+		dav_state_listing_put(st, guid, DAV_KIND_CARD, &d, 2000, &err),
+		E2_OK);
+	ck_assert_int_eq(dav_state_listing_get(st, guid, DAV_KIND_CARD, &listed,
+					       &v, &n, &err),
+			 E2_OK);
+	ck_assert(listed == 2000);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].href, h2);
+	ck_assert_str_eq(v[0].displayname, "Work");
+	ck_assert_str_eq(v[0].color, "#FF0000");
+	ck_assert_uint_eq(v[0].reports, 6);
+	ck_assert_ptr_null(v[0].url);
+	dav_state_listing_free(&v, n);
+	ck_assert_ptr_null(v);
+	/* the other kind has none */
+	ck_assert_int_eq(dav_state_listing_get(st, guid, DAV_KIND_CAL, &listed,
+					       &v, &n, &err),
+			 E2_OK);
+	ck_assert(listed == 0 && n == 0);
+	ck_assert_int_eq(dav_state_listing_stale(st, guid, DAV_KIND_CARD, &err),
+			 E2_OK);
+	ck_assert_int_eq(dav_state_listing_get(st, guid, DAV_KIND_CARD, &listed,
+					       &v, &n, &err),
+			 E2_OK);
+	ck_assert(listed == 0 && n == 1);
+	dav_state_listing_free(&v, n);
+	/* a damaged row is refused, not guessed */
+	ck_assert_int_eq(sqlite3_exec(store_db(st),
+				      "UPDATE dav_listing SET reports = -1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(dav_state_listing_get(st, guid, DAV_KIND_CARD, &listed,
+					       &v, &n, &err),
+			 E2_ESTORE);
+	ck_assert(v == NULL && n == 0);
+	/* deleting the account takes home and listing */
+	ck_assert_int_eq(store_account_delete(st, guid, &err), E2_OK);
+	ck_assert_uint_eq(count_rows("dav_homes"), 0);
+	ck_assert_uint_eq(count_rows("dav_listing"), 0);
+}
+END_TEST
+
 /* Damaged rows, written behind the module's back: refused, named. */
 static const struct {
 	const char *set;
@@ -281,6 +371,7 @@ dav_state_suite(void)
 	tcase_add_test(tc, test_dav_state_item_round_trip);
 	tcase_add_test(tc, test_dav_state_item_needs_collection);
 	tcase_add_test(tc, test_dav_state_cascade);
+	tcase_add_test(tc, test_dav_state_home_and_listing);
 	tcase_add_loop_test(tc, test_dav_state_damaged_row_refused, 0,
 			    (int)(sizeof(damaged) / sizeof(damaged[0])));
 	suite_add_tcase(s, tc);

@@ -202,7 +202,7 @@ START_TEST(test_store_open_pragmas)
 		const char *expect;
 	} rows[] = {
 		{"PRAGMA journal_mode", "wal"},  {"PRAGMA foreign_keys", "1"},
-		{"PRAGMA user_version", "11"}, /* the last migration */
+		{"PRAGMA user_version", "12"}, /* the last migration */
 		{"PRAGMA synchronous", "1"},   /* NORMAL */
 		{"PRAGMA busy_timeout", "5000"},
 	};
