@@ -284,12 +284,21 @@ static const struct store_migration store_migrations[] = {
 	 * them (when: dav_homes.listed, Unix seconds, 0 never or stale), so
 	 * a no-change sync asks each collection once and not the home set;
 	 * and the login name the home set was found with (another login
-	 * finds its own).
+	 * finds its own). dav_homes is a cache: made again, not altered
+	 * (the next sync of each account walks discovery once).
 	 */
-	{12, "ALTER TABLE dav_homes ADD COLUMN listed INTEGER NOT NULL"
-	     " DEFAULT 0;"
-	     "ALTER TABLE dav_homes ADD COLUMN login TEXT NOT NULL"
-	     " DEFAULT '';"
+	{12, "DROP TABLE IF EXISTS dav_homes;"
+	     "CREATE TABLE dav_homes ("
+	     " guid TEXT NOT NULL"
+	     "  REFERENCES accounts(guid) ON DELETE CASCADE,"
+	     " kind TEXT NOT NULL,"
+	     " endpoint TEXT NOT NULL,"
+	     " home TEXT NOT NULL,"
+	     " login TEXT NOT NULL DEFAULT '',"
+	     " basic INTEGER NOT NULL DEFAULT 0,"
+	     " listed INTEGER NOT NULL DEFAULT 0,"
+	     " PRIMARY KEY (guid, kind)"
+	     ") WITHOUT ROWID;"
 	     "CREATE TABLE IF NOT EXISTS dav_listing ("
 	     " guid TEXT NOT NULL"
 	     "  REFERENCES accounts(guid) ON DELETE CASCADE,"
