@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store.h"
 
 static const char *const account_status_result_names[] = {
@@ -319,6 +321,35 @@ account_status_count_mail(struct e2_store *st, const char *guid)
 	return n;
 }
 
+/* The items the contacts and calendar syncs keep for guid (their state
+ * rows: one per file in step with the server); 0 when unreadable. */
+static void
+account_status_count_dav(struct e2_store *st, const char *guid,
+			 struct e2_account_info *x)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (sqlite3_prepare_v2(store_db(st),
+			       "SELECT kind, count(*) FROM dav_items"
+			       " WHERE guid = ?1 GROUP BY kind",
+			       -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(stmt, 1, guid, -1, SQLITE_STATIC) != SQLITE_OK) {
+		(void)sqlite3_finalize(stmt);
+		return;
+	}
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		const unsigned char *kind = sqlite3_column_text(stmt, 0);
+		sqlite3_int64 k = sqlite3_column_int64(stmt, 1);
+		size_t count = k > 0 ? (size_t)k : 0;
+
+		if (kind != NULL && strcmp((const char *)kind, "card") == 0)
+			x->contacts = count;
+		else if (kind != NULL && strcmp((const char *)kind, "cal") == 0)
+			x->calendar_items = count;
+	}
+	(void)sqlite3_finalize(stmt);
+}
+
 void
 e2_account_infos_free(struct e2_account_info **v, size_t n)
 {
@@ -378,6 +409,7 @@ e2_account_list_info(struct e2_store *st, struct e2_account_info **v_out,
 			rc = e2_account_status_get(st, x->guid, &x->status,
 						   err);
 		x->messages = account_status_count_mail(st, x->guid);
+		account_status_count_dav(st, x->guid, x);
 	}
 	if (rc != E2_OK)
 		goto out;

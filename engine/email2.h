@@ -405,6 +405,8 @@ struct e2_account_info {
 	size_t messages; /* mail files in its Maildir (every folder) */
 	size_t queued;   /* outbox messages waiting (new or queued) */
 	size_t failed;   /* outbox messages given up (e2_outbox_retry()) */
+	size_t contacts; /* vCards its contacts syncs keep (every collection) */
+	size_t calendar_items; /* events and tasks its calendar syncs keep */
 };
 
 /*

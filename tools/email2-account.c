@@ -206,8 +206,10 @@ account_info_json_fields(const struct e2_account_info *x)
 	cli_json_str(stdout, x->inserver);
 	printf(",\"outserver\":");
 	cli_json_str(stdout, x->outserver);
-	printf(",\"messages\":%zu,\"queued\":%zu,\"failed\":%zu,\"status\":",
-	       x->messages, x->queued, x->failed);
+	printf(",\"messages\":%zu,\"queued\":%zu,\"failed\":%zu,"
+	       "\"contacts\":%zu,\"calendar_items\":%zu,\"status\":",
+	       x->messages, x->queued, x->failed, x->contacts,
+	       x->calendar_items);
 	account_status_json(&x->status);
 }
 
@@ -374,9 +376,14 @@ account_show(struct e2_store *st, const struct account_args *a)
 				strlen(nodes[k].value)));
 	}
 	account_show_pins(st, &v[i], false);
-	printf("mail: %zu message%s; outbox: %zu queued, %zu failed\n",
+	printf("mail: %zu message%s; outbox: %zu queued, %zu failed",
 	       v[i].messages, v[i].messages == 1 ? "" : "s", v[i].queued,
 	       v[i].failed);
+	if (v[i].contacts > 0 || v[i].calendar_items > 0)
+		printf("; contacts: %zu; calendars: %zu item%s", v[i].contacts,
+		       v[i].calendar_items,
+		       v[i].calendar_items == 1 ? "" : "s");
+	putchar('\n');
 	account_status_text(&v[i].status);
 	putchar('\n');
 	if (v[i].status.result != E2_SYNC_NEVER) {

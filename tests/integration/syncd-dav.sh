@@ -74,6 +74,16 @@ e2t_check "json: calendars ok, 2 downloaded" json \
 e2t_check "vdir: 3 vCards, 2 events" test "$(count "$CARDS" vcf)/$(count "$CALS" ics)" = 3/2
 e2t_check "the vCard is Radicale's item" grep -q "FN:Person 1" "$CARDS/contacts/c-1.vcf"
 e2t_check "no secret in the output" bash -c "! grep -qF -- '$E2T_PASS' '$E2T_DIR/sync.json' '$E2T_DIR/sync.err'"
+ACCOUNT=$(e2t_find_tool email2-account) || ACCOUNT=
+if [ -n "$ACCOUNT" ]; then
+	e2t_run "$ACCOUNT" list --store "$STORE" --json >"$E2T_DIR/list.json" 2>&1
+	e2t_check "email2-account list --json: 3 contacts, 2 calendar items" \
+		e2t_json "$E2T_DIR/list.json" \
+		'd[0]["contacts"] == 3 and d[0]["calendar_items"] == 2'
+	e2t_run "$ACCOUNT" show --store "$STORE" "$GUID" >"$E2T_DIR/show.txt" 2>&1
+	e2t_check "email2-account show: the counts in its text" \
+		grep -q '; contacts: 3; calendars: 2 items$' "$E2T_DIR/show.txt"
+fi
 
 # 2. no change: one line that says so, per type
 text
@@ -110,7 +120,6 @@ e2t_check "json: contacts failed, mail and calendars done" json \
 e2t_check "json: the skip entry names contacts" json \
 	'any(s["folder"] == "contacts" and "31259" in s["reason"] for s in d["skipped"])'
 e2t_check "the vCards are kept" test "$(count "$CARDS" vcf)" = 3
-ACCOUNT=$(e2t_find_tool email2-account) || ACCOUNT=
 if [ -n "$ACCOUNT" ]; then
 	e2t_run "$ACCOUNT" list --store "$STORE" --json >"$E2T_DIR/list.json" 2>&1
 	e2t_check "email2-account list: the last run was partial" \
