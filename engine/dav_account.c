@@ -585,8 +585,8 @@ dav_account_remember(const struct dav_open_opts *o, enum dav_kind kind,
 	bool basic = dav_session_basic(s);
 	struct e2_err e;
 
-	if (!o->remember_home || o->store == NULL || o->guid == NULL ||
-	    d->home_url == NULL || d->assumed)
+	if (!o->remember_home || o->read_only || o->store == NULL ||
+	    o->guid == NULL || d->home_url == NULL || d->assumed)
 		return;
 	e2_err_clear(&e);
 	if (known_ep == NULL || known_home == NULL ||

@@ -40,6 +40,8 @@ struct dav_open_opts {
 	 */
 	bool remember_home;
 	const char *guid; /* the account's stored spelling, for the above */
+	bool read_only;   /* a preview: what is remembered is read, not
+			     written */
 };
 
 /*

@@ -520,6 +520,85 @@ dav_sync_safety_why(enum dav_rec_safety s)
 			 "--force-delete deletes the local files";
 }
 
+/* ---- a preview (c->dry_run) ---- */
+
+/* One preview line for the collection: folder "contacts/<dir>". */
+static void
+dav_sync_preview_line(const struct dav_sync_coll *cc, const char *kind,
+		      size_t count, unsigned long long bytes,
+		      const char *detail)
+{
+	const char *base = strrchr(cc->dir, '/');
+	char folder[VDIR_NAME_SIZE + 16];
+
+	if (cc->c->preview == NULL)
+		return;
+	(void)snprintf(folder, sizeof(folder), "%s/%s",
+		       cc->vkind == VDIR_KIND_CONTACTS ? "contacts"
+						       : "calendars",
+		       base == NULL ? cc->dir : base + 1);
+	cc->c->preview(cc->c->preview_ctx, folder, kind, count, bytes, detail);
+}
+
+/* The plan told, one line per kind of action, with the files' names. */
+static void
+dav_sync_preview_plan(const struct dav_sync_run *r,
+		      const struct dav_rec_plan *plan)
+{
+	static const struct {
+		const char *name;
+		enum dav_rec_kind a, b;
+	} kinds[] = {
+		{"download", DAV_REC_DOWNLOAD, DAV_REC_DOWNLOAD},
+		{"upload", DAV_REC_UPLOAD_CREATE, DAV_REC_UPLOAD_UPDATE},
+		{"server-delete", DAV_REC_DELETE_REMOTE, DAV_REC_DELETE_REMOTE},
+		{"local-delete", DAV_REC_DELETE_LOCAL, DAV_REC_DELETE_LOCAL},
+		{"conflict", DAV_REC_CONFLICT, DAV_REC_CONFLICT},
+		{"adopt", DAV_REC_RECORD, DAV_REC_RECORD},
+		{"forget", DAV_REC_FORGET, DAV_REC_FORGET},
+	};
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		char detail[224] = "";
+		size_t count = 0, used = 0;
+		unsigned long long bytes = 0;
+
+		for (size_t j = 0; j < plan->n; j++) {
+			const struct dav_rec_action *a = &plan->v[j];
+			const struct dav_sync_it *it = &r->its[a->item];
+			char q[96];
+			int w;
+
+			if (a->kind != kinds[k].a && a->kind != kinds[k].b)
+				continue;
+			count++;
+			if (a->kind == DAV_REC_DOWNLOAD && it->srv != NULL)
+				bytes += it->srv->len;
+			else if ((a->kind == DAV_REC_UPLOAD_CREATE ||
+				  a->kind == DAV_REC_UPLOAD_UPDATE) &&
+				 it->file != NULL)
+				bytes +=
+					(unsigned long long)it->file->info.size;
+			if (used >= 200)
+				continue;
+			w = snprintf(detail + used, sizeof(detail) - used,
+				     "%s%s", used > 0 ? ", " : "",
+				     e2_quote(q, sizeof(q), it->name,
+					      strlen(it->name)));
+			if (w > 0)
+				used += (size_t)w;
+			if (used >= 200) {
+				used = 200;
+				(void)snprintf(detail + used,
+					       sizeof(detail) - used, "...");
+			}
+		}
+		if (count > 0)
+			dav_sync_preview_line(r->cc, kinds[k].name, count,
+					      bytes, detail);
+	}
+}
+
 /*
  * Steps are carried out in batches: one store transaction and one flush of
  * the folder per DAV_SYNC_BATCH_STEPS steps or DAV_SYNC_BATCH_SECONDS,
@@ -585,6 +664,13 @@ dav_sync_plan_run(struct dav_sync_coll *cc, struct e2_err *err)
 		(void)snprintf(msg, sizeof(msg), "%s: %s", cc->dir,
 			       dav_sync_safety_why(plan.safety));
 		dav_sync_note(cc->c, msg);
+		if (cc->c->dry_run)
+			dav_sync_preview_line(cc, "refused", 0, 0,
+					      dav_sync_safety_why(plan.safety));
+		goto out;
+	}
+	if (cc->c->dry_run) {
+		dav_sync_preview_plan(&r, &plan);
 		goto out;
 	}
 	if (plan.n > 0) {
@@ -723,6 +809,37 @@ dav_sync_coll_free(struct dav_sync_coll *cc)
 	free(cc->ctag);
 }
 
+/*
+ * A preview's folder: the one the collection's row recorded, when it is
+ * there; else (never synced, or its folder gone) a "first-sync" line and
+ * cc->dir NULL: the sync would download every item.
+ */
+static enum e2_status
+dav_sync_preview_dir(struct dav_sync_coll *cc, const struct dav_state_coll *v,
+		     size_t n, struct e2_err *err)
+{
+	const struct dav_sync_ctx *c = cc->c;
+	enum e2_status rc = E2_OK;
+
+	for (size_t i = 0; i < n && rc == E2_OK && cc->dir == NULL; i++)
+		if (strcmp(v[i].href, cc->dc->href) == 0 && v[i].dir[0] != '\0')
+			rc = vdir_collection_existing(e2_store_dir(c->st),
+						      cc->vkind, c->guid,
+						      v[i].dir, &cc->dir, err);
+	if (rc == E2_OK && cc->dir == NULL && c->preview != NULL) {
+		char folder[160], q[128];
+
+		e2_quote(q, sizeof(q), cc->dc->href, strlen(cc->dc->href));
+		(void)snprintf(folder, sizeof(folder), "%s%s%s",
+			       cc->vkind == VDIR_KIND_CONTACTS ? "contacts"
+							       : "calendars",
+			       q[0] == '/' ? "" : "/", q);
+		c->preview(c->preview_ctx, folder, "first-sync", 0, 0,
+			   "never synced: every item would be downloaded");
+	}
+	return rc;
+}
+
 /* The getctag read this run into the row, with the new token when
  * token, and the row stored. */
 static enum e2_status
@@ -752,13 +869,18 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 
 	cc.vkind = c->kind == DAV_KIND_CAL ? VDIR_KIND_CALENDARS
 					   : VDIR_KIND_CONTACTS;
-	rc = vdir_collection_dir(e2_store_dir(c->st), cc.vkind, c->guid,
-				 dc->href, &cc.dir, &e);
+	if (c->dry_run)
+		rc = dav_sync_preview_dir(&cc, v, n, &e);
+	else
+		rc = vdir_collection_dir(e2_store_dir(c->st), cc.vkind, c->guid,
+					 dc->href, &cc.dir, &e);
+	if (rc == E2_OK && cc.dir == NULL)
+		goto out; /* a preview of a collection never synced */
 	if (rc == E2_OK)
 		rc = dav_sync_coll_row(&cc, v, n, &e);
-	if (rc == E2_OK)
+	if (rc == E2_OK && !c->dry_run)
 		rc = dav_sync_meta(&cc, &e);
-	if (rc == E2_OK)
+	if (rc == E2_OK && !c->dry_run)
 		rc = dav_state_coll_put(c->st, c->guid, c->kind, &cc.row, &e);
 	if (rc == E2_OK)
 		rc = dav_state_items_load(c->st, c->guid, c->kind, dc->href,
@@ -766,7 +888,10 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 	if (rc == E2_OK)
 		rc = dav_sync_index_files(&cc, &e);
 	if (rc == E2_OK)
-		rc = vdir_stat_scan(cc.dir, &cc.files, &cc.n_files, &e);
+		rc = c->dry_run ? vdir_stat_scan_readonly(cc.dir, &cc.files,
+							  &cc.n_files, &e)
+				: vdir_stat_scan(cc.dir, &cc.files, &cc.n_files,
+						 &e);
 	if (rc == E2_OK)
 		dav_sync_drop_tmp(&cc);
 	if (rc != E2_OK)
@@ -775,7 +900,7 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 	rc = dav_sync_fetch_view(&cc, &e);
 	if (rc != E2_OK)
 		goto fail;
-	if (cc.unchanged && cc.ctag != NULL &&
+	if (cc.unchanged && cc.ctag != NULL && !c->dry_run &&
 	    strcmp(cc.ctag, cc.row.ctag) != 0) {
 		/* the token is the stored one: the getctag read with it
 		 * names the same state, and is what the next run asks */
@@ -795,7 +920,7 @@ dav_sync_one_coll(struct dav_sync_ctx *c, const struct dav_collection *dc,
 		goto fail;
 	if (dav_sync_stopped(c))
 		cc.incomplete = true;
-	if (!cc.incomplete && !cc.unchanged) {
+	if (!cc.incomplete && !cc.unchanged && !c->dry_run) {
 		/* every step done: the server's state is ours */
 		rc = dav_sync_keep(&cc, true, &e);
 		if (rc != E2_OK)

@@ -36,6 +36,18 @@ struct dav_sync_ctx {
 	 * sync (those whose components name VEVENT or VTODO, or say
 	 * nothing); ignored for contacts */
 	unsigned content;
+	/*
+	 * A preview (e2_sync_opts.dry_run): the server is only read, and
+	 * nothing is written, not the store (it is query_only too), not a
+	 * folder (no directory made, no temporary removed), not the server.
+	 * Each collection's plan goes to preview, one call per action kind
+	 * (folder "contacts/<dir>" or "calendars/<dir>"; kinds "download",
+	 * "upload", "server-delete", "local-delete", "conflict", "adopt",
+	 * "forget", "refused"; a collection never synced: "first-sync").
+	 */
+	bool dry_run;
+	e2_sync_preview_fn preview; /* NULL: none */
+	void *preview_ctx;
 };
 
 /*

@@ -728,9 +728,15 @@ typedef void (*e2_sync_progress_fn)(void *ctx, const char *guid,
  * (detail says expunge or move to Trash, SERVERDELETEACTION), "local-
  * delete", "age-out", "adopt", "forget", "tombstone", "create-folder",
  * "remove-folder", "send", "first-sync" (an account never synced: no
- * Maildir to compare with, the first sync downloads everything; count 0),
- * or "not-previewed" (folder "contacts" or "calendars": a preview does not
- * contact the DAV servers; count 0).
+ * Maildir to compare with, the first sync downloads everything; count 0).
+ * Contacts and calendars (folder "contacts/<dir>" or "calendars/<dir>",
+ * the collection's vdir folder): "download", "upload", "server-delete",
+ * "local-delete", "conflict" (both kept, as a sync does), "adopt" (the
+ * same item on both sides), "forget", "refused" (the emptied-side check,
+ * detail says which), "first-sync" (a collection never synced, folder
+ * "contacts/<href>"); and "not-previewed" (folder "contacts" or
+ * "calendars", count 0: the type's server could not be read, detail says
+ * why).
  * count items, bytes (0: not known), detail: UIDs,
  * names or recipients (e2_quote()d where they came from outside, cut at
  * about 200 bytes). Strings are borrowed for the call.

@@ -252,22 +252,36 @@ sync_mail(struct sync_ctx *c, char **root, struct e2_err *err)
 	return E2_OK;
 }
 
-/* One DAV type synced, or in a preview said to be left out. */
+/*
+ * One DAV type synced, or previewed: the server only read, the store
+ * query_only meanwhile (a write anywhere below fails instead of
+ * happening). A type that could not be previewed says why.
+ */
 static void
 sync_dav_or_preview(struct sync_ctx *c, unsigned content,
 		    struct e2_dav_stats *out)
 {
+	sqlite3 *db = store_db(c->st);
+
 	if (!c->o.dry_run) {
 		sync_dav_run(c, content, out);
 		return;
 	}
-	if (c->o.preview != NULL)
+	if (sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		(void)snprintf(out->state, sizeof(out->state), "failed");
+		(void)snprintf(out->error, sizeof(out->error),
+			       "dry run: query_only: %s", sqlite3_errmsg(db));
+	} else {
+		sync_dav_run(c, content, out);
+		(void)sqlite3_exec(db, "PRAGMA query_only = 0", NULL, NULL,
+				   NULL);
+	}
+	if (c->o.preview != NULL && strcmp(out->state, "failed") == 0)
 		c->o.preview(c->o.preview_ctx,
 			     content == E2_SYNC_CONTACTS ? "contacts"
 							 : "calendars",
-			     "not-previewed", 0, 0,
-			     "a preview covers mail only; contacts and "
-			     "calendars are not contacted");
+			     "not-previewed", 0, 0, out->error);
 }
 
 enum e2_status

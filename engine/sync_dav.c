@@ -69,6 +69,7 @@ sync_dav_run(struct sync_ctx *c, unsigned content, struct e2_dav_stats *out)
 	o.store = c->st;
 	o.remember_home = true;
 	o.guid = c->a->guid;
+	o.read_only = c->o.dry_run;
 	rc = dav_account_open(c->a, kind, &o, &s, &d, rep, &cleartext, &e);
 	(void)snprintf(out->url, sizeof(out->url), "%.255s", rep->context_url);
 	out->cleartext_login = cleartext;
@@ -89,8 +90,11 @@ sync_dav_run(struct sync_ctx *c, unsigned content, struct e2_dav_stats *out)
 	dc.stop = c->o.stop;
 	dc.stats = out;
 	dc.content = content;
+	dc.dry_run = c->o.dry_run;
+	dc.preview = c->o.preview;
+	dc.preview_ctx = c->o.preview_ctx;
 	rc = dav_sync_run(&dc, d, &e);
-	if (d->assumed && (rc != E2_OK || out->skipped > 0)) {
+	if (d->assumed && !c->o.dry_run && (rc != E2_OK || out->skipped > 0)) {
 		/* started from the kept listing: a collection gone, a host
 		 * that moved or a failure are the next run's to list */
 		struct e2_err se = {0};

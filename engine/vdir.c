@@ -519,6 +519,30 @@ vdir_collection_dir(const char *store, enum vdir_kind kind, const char *guid,
 	return rc;
 }
 
+enum e2_status
+vdir_collection_existing(const char *store, enum vdir_kind kind,
+			 const char *guid, const char *name, char **path_out,
+			 struct e2_err *err)
+{
+	const char *sub = kind == VDIR_KIND_CONTACTS ? "contacts" : "calendars";
+	struct stat st;
+	char *path = NULL;
+
+	*path_out = NULL;
+	if (store == NULL || guid == NULL || name == NULL || guid[0] == '\0' ||
+	    guid[0] == '.' || strchr(guid, '/') != NULL || name[0] == '\0' ||
+	    name[0] == '.' || strchr(name, '/') != NULL)
+		return e2_fail(err, E2_EINVAL, "bad collection directory");
+	if (asprintf(&path, "%s/%s/%s/%s", store, sub, guid, name) < 0)
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		*path_out = path;
+		return E2_OK;
+	}
+	free(path);
+	return E2_OK;
+}
+
 /* ---- items --------------------------------------------------------- */
 
 /* Opens dir (not a symlink) as a directory fd, or -1 with err set. */
@@ -672,7 +696,13 @@ vdir_stat_at(int dirfd, const char *name, struct vdir_item_info *info,
 	return VDIR_ENTRY_ITEM;
 }
 
-static enum e2_status vdir_scan_impl(const char *dir, bool hash,
+/* What vdir_scan_impl() does besides listing. */
+enum vdir_scan_how {
+	VDIR_SCAN_HASH = 1u,     /* read and hash every item */
+	VDIR_SCAN_KEEP_TMP = 2u, /* leave our temporaries (a preview) */
+};
+
+static enum e2_status vdir_scan_impl(const char *dir, unsigned how,
 				     struct vdir_entry **entries_out,
 				     size_t *n_out, struct e2_err *err);
 
@@ -680,23 +710,31 @@ enum e2_status
 vdir_scan(const char *dir, struct vdir_entry **entries_out, size_t *n_out,
 	  struct e2_err *err)
 {
-	return vdir_scan_impl(dir, true, entries_out, n_out, err);
+	return vdir_scan_impl(dir, VDIR_SCAN_HASH, entries_out, n_out, err);
 }
 
 enum e2_status
 vdir_stat_scan(const char *dir, struct vdir_entry **entries_out, size_t *n_out,
 	       struct e2_err *err)
 {
-	return vdir_scan_impl(dir, false, entries_out, n_out, err);
+	return vdir_scan_impl(dir, 0, entries_out, n_out, err);
+}
+
+enum e2_status
+vdir_stat_scan_readonly(const char *dir, struct vdir_entry **entries_out,
+			size_t *n_out, struct e2_err *err)
+{
+	return vdir_scan_impl(dir, VDIR_SCAN_KEEP_TMP, entries_out, n_out, err);
 }
 
 static enum e2_status
-vdir_scan_impl(const char *dir, bool hash, struct vdir_entry **entries_out,
+vdir_scan_impl(const char *dir, unsigned how, struct vdir_entry **entries_out,
 	       size_t *n_out, struct e2_err *err)
 {
 	struct vdir_entry *v = NULL;
 	size_t n = 0;
 	size_t cap = 0;
+	bool removed = false;
 	int dirfd;
 	DIR *d = NULL;
 	struct dirent *de;
@@ -719,11 +757,13 @@ vdir_scan_impl(const char *dir, bool hash, struct vdir_entry **entries_out,
 		if (strlen(name) >= sizeof(v->info.name))
 			continue; /* no name of ours or vdir_name_ok()'s */
 		if (vdir_is_our_tmp(name)) {
-			if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) !=
+			if ((how & VDIR_SCAN_KEEP_TMP) != 0 ||
+			    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) !=
 				    0 ||
 			    !S_ISREG(st.st_mode) ||
 			    unlinkat(dirfd, name, 0) != 0)
 				continue;
+			removed = true;
 		} else if (!vdir_name_ok(name)) {
 			continue; /* dotfiles, *.tmp, metadata, other names */
 		}
@@ -737,7 +777,7 @@ vdir_scan_impl(const char *dir, bool hash, struct vdir_entry **entries_out,
 			e->kind = VDIR_ENTRY_TMP_REMOVED;
 			continue;
 		}
-		if (hash)
+		if ((how & VDIR_SCAN_HASH) != 0)
 			e->kind = vdir_read_at(dirfd, name, NULL, NULL,
 					       &e->info, &e->sys_errno);
 		else
@@ -748,8 +788,8 @@ vdir_scan_impl(const char *dir, bool hash, struct vdir_entry **entries_out,
 	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), vdir_entry_cmp);
-	if (n > 0)
-		(void)fsync(dirfd); /* removed temporaries */
+	if (removed)
+		(void)fsync(dirfd); /* the temporaries' names gone */
 out:
 	(void)closedir(d);
 	if (rc != E2_OK) {

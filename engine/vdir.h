@@ -146,6 +146,16 @@ enum e2_status vdir_collection_dir(const char *store, enum vdir_kind kind,
 				   char **path_out, struct e2_err *err);
 
 /*
+ * A preview's lookup: <store>/contacts|calendars/{GUID}/<name> (name: the
+ * directory a state row recorded) into *path_out when it is a directory
+ * (not a symlink), else NULL; nothing is made. Caller frees *path_out.
+ * Errors: E2_EINVAL (guid or name not one plain segment), E2_ENOMEM.
+ */
+enum e2_status vdir_collection_existing(const char *store, enum vdir_kind kind,
+					const char *guid, const char *name,
+					char **path_out, struct e2_err *err);
+
+/*
  * Lists the items of a collection directory: regular files whose name
  * passes vdir_name_ok() (NAME.vcf or NAME.ics, no "." first), with size, mtime,
  * inode and content hash. Symlinks, non-regular files and files over the cap
@@ -168,6 +178,11 @@ enum e2_status vdir_scan(const char *dir, struct vdir_entry **entries_out,
  */
 enum e2_status vdir_stat_scan(const char *dir, struct vdir_entry **entries_out,
 			      size_t *n_out, struct e2_err *err);
+/* As vdir_stat_scan(), removing nothing: our temporaries are left out of
+ * the entries (a preview). */
+enum e2_status vdir_stat_scan_readonly(const char *dir,
+				       struct vdir_entry **entries_out,
+				       size_t *n_out, struct e2_err *err);
 
 /*
  * Keeps data (the local version of item NAME in a conflict, see

@@ -11,8 +11,9 @@
 # schedule (CONTACTSSYNCSCHEDULE due at start while LINGER 0 waits for
 # SIGUSR1); the home set found is remembered, and found again when it
 # moves; its listing is kept for an hour (a no-change run is one request;
-# a new collection is found an hour later; a gone one lists again); the
-# CSP refuses a schedule outside LINGER's values.
+# a new collection is found an hour later; a gone one lists again);
+# --dry-run previews contacts and calendars and writes nothing; the CSP
+# refuses a schedule outside LINGER's values.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$E2T_SRCDIR/harness/sync.sh"
@@ -95,6 +96,43 @@ e2t_check "text: the mail part is there" grep -q ": ok, 0 messages, " "$E2T_DIR/
 # 3. --content contacts: a local edit goes up; mail and calendars not run
 sed -i 's/^FN:Person 1\(\r\?\)$/FN:Person One\1/' "$CARDS/contacts/c-1.vcf"
 e2t_deliver "$E2T_DIR/m1.eml"
+# 3a. --dry-run previews contacts and calendars too: the local edit
+# would go up, the new message come down; the store, the folders and
+# Radicale's items are left as they were
+# snap NAME: every file of the store, then Radicale's item files
+snap() {
+	{
+		(cd "$STORE" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+		(cd "$R" && find . -type f \( -name '*.vcf' -o -name '*.ics' \) \
+			-not -path '*/.Radicale*' -print0 | sort -z | xargs -0 sha256sum)
+	} >"$E2T_DIR/$1.snap"
+}
+snap before
+rc=0
+e2t_run "$SYNCD" --dry-run --json --store "$STORE" --cafile "$E2T_CA" \
+	>"$E2T_DIR/dry.json" 2>"$E2T_DIR/dry.err" || rc=$?
+snap after
+# dry LINES-CHECK: the dry run exited 0 ($rc), and a Python test over
+# its JSON lines (l) holds
+dry() {
+	[ "$rc" = 0 ] || {
+		cat "$E2T_DIR/dry.err"
+		return 1
+	}
+	"$E2T_PY" -c '
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[1]) if x.strip()]
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$E2T_DIR/dry.json" "$1" || {
+		cat "$E2T_DIR/dry.json" "$E2T_DIR/dry.err"
+		return 1
+	}
+}
+e2t_check "dry run: exit 0; contacts/contacts: upload 1, c-1.vcf" dry \
+	'[(x["folder"], x["count"], x["detail"]) for x in l if x["action"] == "upload"] == [("contacts/contacts", 1, "c-1.vcf")]'
+e2t_check "... the mail's download in the same preview, no calendars line" dry \
+	'any(x["action"] == "download" and x["folder"] == "INBOX" for x in l) and not any(x["folder"].startswith("calendars") for x in l)'
+e2t_check "... nothing written: the store, the folders, Radicale's items" \
+	cmp "$E2T_DIR/before.snap" "$E2T_DIR/after.snap"
 text --content contacts
 e2t_check "--content contacts exits 0" test "$TRC" = 0
 e2t_check "text: 1 uploaded, no mail part, no calendars" bash -c \
@@ -208,6 +246,12 @@ sync_once --content contacts || rc=$?
 e2t_check "a new addressbook, listing fresh: not yet synced" bash -c "
 	test '$rc' = 0 && test ! -e '$CARDS/work'"
 sqlite3 "$STORE/accounts.db" "UPDATE dav_homes SET listed = listed - 3600 WHERE kind = 'card'"
+rc=0
+e2t_run "$SYNCD" --dry-run --json --content contacts --store "$STORE" \
+	--cafile "$E2T_CA" >"$E2T_DIR/dry.json" 2>"$E2T_DIR/dry.err" || rc=$?
+e2t_check "a dry run names it: first-sync" dry \
+	'[x["folder"] for x in l if x["action"] == "first-sync"] == ["contacts/'"$U"'/work/"]'
+e2t_check "... its folder not made" test ! -e "$CARDS/work"
 n0=$(wc -l <"$RLOG")
 rc=0
 sync_once --content contacts || rc=$?

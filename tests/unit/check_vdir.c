@@ -518,6 +518,44 @@ START_TEST(test_vdir_scan_skips)
 }
 END_TEST
 
+/* A preview's scan and lookup: our leftover stays, nothing is made. */
+START_TEST(test_vdir_readonly_scan_and_lookup)
+{
+	char *dir = coll();
+	struct vdir_entry *v = NULL;
+	size_t n = 0;
+	struct e2_err err = {0};
+	char q[512];
+	char *path = NULL;
+	const char *base = strrchr(dir, '/');
+
+	put_file(dir, "a.vcf", card1);
+	put_file(dir, ".email2-b.vcf.tmp", card2);
+	ck_assert_int_eq(vdir_stat_scan_readonly(dir, &v, &n, &err), E2_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].info.name, "a.vcf");
+	free(v);
+	(void)snprintf(q, sizeof(q), "%s/.email2-b.vcf.tmp", dir);
+	ck_assert_int_eq(access(q, F_OK), 0);
+	/* the folder a row recorded, when it is there; nothing made */
+	ck_assert_int_eq(vdir_collection_existing(tmproot, VDIR_KIND_CONTACTS,
+						  "{G}", base + 1, &path, &err),
+			 E2_OK);
+	ck_assert_str_eq(path, dir);
+	free(path);
+	ck_assert_int_eq(vdir_collection_existing(tmproot, VDIR_KIND_CONTACTS,
+						  "{G}", "gone", &path, &err),
+			 E2_OK);
+	ck_assert_ptr_null(path);
+	(void)snprintf(q, sizeof(q), "%s/contacts/{G}/gone", tmproot);
+	ck_assert_int_eq(access(q, F_OK), -1);
+	ck_assert_int_eq(vdir_collection_existing(tmproot, VDIR_KIND_CONTACTS,
+						  "{G}", "../x", &path, &err),
+			 E2_EINVAL);
+	free(dir);
+}
+END_TEST
+
 /* The stat-only scan: same entries and identities, nothing read. */
 START_TEST(test_vdir_stat_scan_reads_nothing)
 {
@@ -807,6 +845,7 @@ vdir_suite(void)
 	tcase_add_test(td, test_vdir_scan_skips);
 	tcase_add_test(td, test_vdir_crash_leftover);
 	tcase_add_test(td, test_vdir_stat_scan_reads_nothing);
+	tcase_add_test(td, test_vdir_readonly_scan_and_lookup);
 	tcase_add_test(td, test_vdir_conflict_write);
 	tcase_add_loop_test(td, test_vdir_meta, 0,
 			    (int)(sizeof(meta_rows) / sizeof(meta_rows[0])));
