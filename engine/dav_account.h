@@ -49,7 +49,7 @@ struct dav_open_opts {
  * (dav_state_listing_put()) and, while it is younger than this, starts
  * from it without asking the home set: a no-change run is then one
  * request per collection. So a collection made on the server meanwhile
- * is found within the hour (email2-conntest lists at once); one that
+ * is found within the hour (email2-conntest shows it at once); one that
  * fails, or any failure of the type's run, marks the listing stale and
  * the next run lists again.
  */
