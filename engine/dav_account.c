@@ -641,6 +641,7 @@ dav_account_try(const struct e2_account *a, enum dav_kind kind,
 	struct e2_err e;
 	int64_t t0 = xport_now_ms();
 	bool creds = user != NULL && user[0] != '\0';
+	bool from_kept = false;
 	enum e2_status rc;
 
 	e2_err_clear(&e);
@@ -662,10 +663,19 @@ dav_account_try(const struct e2_account *a, enum dav_kind kind,
 	if (rc == E2_OK && home != NULL && kept != NULL && kept->fresh) {
 		/* the home set's collections as listed within the hour: no
 		 * request here, each collection's own is the first (a
-		 * failure there marks the listing stale: sync_dav.c) */
+		 * failure there marks the listing stale: sync_dav.c); a kept
+		 * listing that cannot be used is listed again now */
 		if (basic && creds)
 			dav_session_assume_basic(s);
 		rc = dav_discovery_from(home, kept->colls, kept->n, d_out, &e);
+		from_kept = rc == E2_OK;
+		if (rc == E2_EPROTO) {
+			e2_err_clear(&e);
+			rc = E2_OK;
+		}
+	}
+	if (from_kept) {
+		/* no request made: nothing of TLS to report */
 	} else if (rc == E2_OK && home != NULL) {
 		/* the home set found last time, with Basic at once where the
 		 * server took it; moved or gone (any answer but its

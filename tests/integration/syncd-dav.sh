@@ -262,6 +262,17 @@ e2t_check "... an hour later: listed (Depth 1) and synced" bash -c "
 e2t_check "... json: 2 collections" json \
 	'd["contacts"]["collections"] == 2 and d["contacts"]["downloaded"] == 2'
 
+# 11b. a kept listing naming another host is not used: listed again now
+sqlite3 "$STORE/accounts.db" "UPDATE dav_listing SET href = 'https://evil.example/$U/contacts/' WHERE kind = 'card' AND href = '/$U/contacts/'"
+n0=$(wc -l <"$RLOG")
+rc=0
+sync_once --content contacts || rc=$?
+reqs
+e2t_check "a kept listing naming another host: listed again, the run ok" bash -c "
+	test '$rc' = 0 &&
+	grep -qx \"PROPFIND request for '/$U/' with depth '1'\" '$E2T_DIR/noop.req' &&
+	test \"\$(sqlite3 '$STORE/accounts.db' \"SELECT count(*) FROM dav_listing WHERE href LIKE '%evil%'\")\" = 0"
+
 # 12. a kept collection gone from the server: that run is partial and
 # marks the listing stale; the next one lists and reports it gone
 rm -rf "${R:?}/work"
