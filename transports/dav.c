@@ -537,6 +537,27 @@ dav_discovery_free(struct dav_discovery **d)
 	*d = NULL;
 }
 
+/* c's names, markers and bits copied from src (its url stays c's). */
+static enum e2_status
+dav_collection_fill(struct dav_collection *c, const struct dav_collection *src,
+		    struct e2_err *err)
+{
+	c->href = dav_strdup(src->href);
+	c->displayname = dav_strdup(src->displayname);
+	c->color = dav_strdup(src->color);
+	c->ctag = dav_strdup(src->ctag);
+	c->sync_token = dav_strdup(src->sync_token);
+	c->reports = src->reports;
+	c->components = src->components;
+	if (c->href == NULL ||
+	    (src->displayname != NULL && c->displayname == NULL) ||
+	    (src->color != NULL && c->color == NULL) ||
+	    (src->ctag != NULL && c->ctag == NULL) ||
+	    (src->sync_token != NULL && c->sync_token == NULL))
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	return E2_OK;
+}
+
 static enum e2_status
 dav_collections(const struct dav_multistatus *ms, enum dav_kind kind,
 		const char *home, struct dav_discovery *d, struct e2_err *err)
@@ -560,19 +581,18 @@ dav_collections(const struct dav_multistatus *ms, enum dav_kind kind,
 		if (rc != E2_OK)
 			return rc;
 		d->n_colls++;
-		c->href = dav_strdup(r->href);
-		c->displayname = dav_strdup(p->displayname);
-		c->color = dav_strdup(p->color);
-		c->ctag = dav_strdup(p->ctag);
-		c->sync_token = dav_strdup(p->sync_token);
-		c->reports = p->reports;
-		c->components = p->components;
-		if (c->href == NULL ||
-		    (p->displayname != NULL && c->displayname == NULL) ||
-		    (p->color != NULL && c->color == NULL) ||
-		    (p->ctag != NULL && c->ctag == NULL) ||
-		    (p->sync_token != NULL && c->sync_token == NULL))
-			return e2_fail(err, E2_ENOMEM, "out of memory");
+		rc = dav_collection_fill(c,
+					 &(const struct dav_collection){
+						 .href = r->href,
+						 .displayname = p->displayname,
+						 .color = p->color,
+						 .ctag = p->ctag,
+						 .sync_token = p->sync_token,
+						 .reports = p->reports,
+						 .components = p->components},
+					 err);
+		if (rc != E2_OK)
+			return rc;
 	}
 	return E2_OK;
 }
@@ -676,15 +696,14 @@ dav_discovery_from(const char *home_url, const struct dav_collection *colls,
 				     dav_q(q, sizeof(q), c->url));
 			break;
 		}
-		c->href = dav_strdup(k->href);
-		c->displayname = dav_strdup(k->displayname);
-		c->color = dav_strdup(k->color);
-		c->reports = k->reports;
-		c->components = k->components;
-		if (c->href == NULL ||
-		    (k->displayname != NULL && c->displayname == NULL) ||
-		    (k->color != NULL && c->color == NULL))
-			rc = e2_fail(err, E2_ENOMEM, "out of memory");
+		rc = dav_collection_fill(c,
+					 &(const struct dav_collection){
+						 .href = k->href,
+						 .displayname = k->displayname,
+						 .color = k->color,
+						 .reports = k->reports,
+						 .components = k->components},
+					 err);
 	}
 	if (rc == E2_OK) {
 		*d_out = d;
