@@ -97,8 +97,9 @@ e2t_check "text: the mail part is there" grep -q ": ok, 0 messages, " "$E2T_DIR/
 sed -i 's/^FN:Person 1\(\r\?\)$/FN:Person One\1/' "$CARDS/contacts/c-1.vcf"
 e2t_deliver "$E2T_DIR/m1.eml"
 # 3a. --dry-run previews contacts and calendars too: the local edit
-# would go up, the new message come down; the store, the folders and
-# Radicale's items are left as they were
+# would go up, a new event and the new message come down; the store, the
+# folders and Radicale's items are left as they were
+rad_fill s "$U" cal 1 x # x-0.ics, new on the server
 # snap NAME: every file of the store, then Radicale's item files
 snap() {
 	{
@@ -129,8 +130,10 @@ sys.exit(0 if eval(sys.argv[2]) else 1)' "$E2T_DIR/dry.json" "$1" || {
 }
 e2t_check "dry run: exit 0; contacts/contacts: upload 1, c-1.vcf" dry \
 	'[(x["folder"], x["count"], x["detail"]) for x in l if x["action"] == "upload"] == [("contacts/contacts", 1, "c-1.vcf")]'
-e2t_check "... the mail's download in the same preview, no calendars line" dry \
-	'any(x["action"] == "download" and x["folder"] == "INBOX" for x in l) and not any(x["folder"].startswith("calendars") for x in l)'
+e2t_check "... calendars/cal: download 1, x-0.ics, with its size" dry \
+	'[(x["folder"], x["count"], x["detail"], x["bytes"] > 100) for x in l if x["folder"].startswith("calendars")] == [("calendars/cal", 1, "x-0.ics", True)] and [x["action"] for x in l if x["folder"].startswith("calendars")] == ["download"]'
+e2t_check "... the mail's download in the same preview" dry \
+	'any(x["action"] == "download" and x["folder"] == "INBOX" for x in l)'
 e2t_check "... nothing written: the store, the folders, Radicale's items" \
 	cmp "$E2T_DIR/before.snap" "$E2T_DIR/after.snap"
 text --content contacts
@@ -139,8 +142,8 @@ e2t_check "text: 1 uploaded, no mail part, no calendars" bash -c \
 	"grep -q '; contacts: 1 uploaded (1 collection)' '$E2T_DIR/text.out' && ! grep -q -e 'messages' -e 'calendars:' '$E2T_DIR/text.out'"
 e2t_check "Radicale stores the edit" grep -q "FN:Person One" "$R/contacts/c-1.vcf"
 sync_once --content mail,calendars
-e2t_check "--content mail,calendars: contacts null, the new message" json \
-	'd["content"] == ["mail", "calendars"] and d["contacts"] is None and d["messages"] == 1'
+e2t_check "--content mail,calendars: contacts null, the new message and event" json \
+	'd["content"] == ["mail", "calendars"] and d["contacts"] is None and d["messages"] == 1 and d["calendars"]["downloaded"] == 1'
 text --content tasks
 e2t_check "--content with a bad word is a usage error (2)" test "$TRC" = 2
 e2t_check "... naming the list" grep -q 'mail, contacts, calendars' "$E2T_DIR/text.err"
