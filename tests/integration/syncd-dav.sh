@@ -242,25 +242,25 @@ e2t_check "... the Depth 0 asks the getctag, not the sync-token" bash -c "
 
 # 11. a collection made on the server is found when the listing is an
 # hour old, not before (email2-conntest lists at once)
-rad_mkcoll s "$U" work addressbook "Work"
-rad_fill s "$U" work 2 w
+rad_mkcoll s "$U" team addressbook "Team"
+rad_fill s "$U" team 2 w
 rc=0
 sync_once --content contacts || rc=$?
 e2t_check "a new addressbook, listing fresh: not yet synced" bash -c "
-	test '$rc' = 0 && test ! -e '$CARDS/work'"
+	test '$rc' = 0 && test ! -e '$CARDS/team'"
 sqlite3 "$STORE/accounts.db" "UPDATE dav_homes SET listed = listed - 3600 WHERE kind = 'card'"
 rc=0
 e2t_run "$SYNCD" --dry-run --json --content contacts --store "$STORE" \
 	--cafile "$E2T_CA" >"$E2T_DIR/dry.json" 2>"$E2T_DIR/dry.err" || rc=$?
 e2t_check "a dry run names it: first-sync" dry \
-	'[x["folder"] for x in l if x["action"] == "first-sync"] == ["contacts/'"$U"'/work/"]'
-e2t_check "... its folder not made" test ! -e "$CARDS/work"
+	'[x["folder"] for x in l if x["action"] == "first-sync"] == ["contacts/'"$U"'/team/"]'
+e2t_check "... its folder not made" test ! -e "$CARDS/team"
 n0=$(wc -l <"$RLOG")
 rc=0
 sync_once --content contacts || rc=$?
 reqs
 e2t_check "... an hour later: listed (Depth 1) and synced" bash -c "
-	test '$rc' = 0 && test \$(find '$CARDS/work' -name '*.vcf' | wc -l) = 2 &&
+	test '$rc' = 0 && test \$(find '$CARDS/team' -name '*.vcf' | wc -l) = 2 &&
 	grep -qx \"PROPFIND request for '/$U/' with depth '1'\" '$E2T_DIR/noop.req'"
 e2t_check "... json: 2 collections" json \
 	'd["contacts"]["collections"] == 2 and d["contacts"]["downloaded"] == 2'
@@ -278,7 +278,7 @@ e2t_check "a kept listing naming another host: listed again, the run ok" bash -c
 
 # 12. a kept collection gone from the server: that run is partial and
 # marks the listing stale; the next one lists and reports it gone
-rm -rf "${R:?}/work"
+rm -rf "${R:?}/team"
 rc=0
 sync_once --content contacts || rc=$?
 LISTED=$(sqlite3 "$STORE/accounts.db" "SELECT listed FROM dav_homes WHERE kind = 'card'")
@@ -292,7 +292,7 @@ e2t_check "... the next run lists the home set again" bash -c "
 	grep -qx \"PROPFIND request for '/$U/' with depth '1'\" '$E2T_DIR/noop.req'"
 e2t_check "... reports it no longer on the server, its files kept" bash -c "
 	grep -q 'no longer on the server' '$E2T_DIR/sync.json' &&
-	test \$(find '$CARDS/work' -name '*.vcf' | wc -l) = 2"
+	test \$(find '$CARDS/team' -name '*.vcf' | wc -l) = 2"
 
 # 8. the CSP: a schedule outside LINGER's set is refused, naming the node
 rc=0

@@ -233,8 +233,8 @@ END_TEST
 START_TEST(test_dav_state_home_and_listing)
 {
 	struct e2_err err = {0};
-	char h1[] = "/alice/contacts/", h2[] = "/alice/work/";
-	char name[] = "Work", color[] = "#FF0000";
+	char h1[] = "/alice/contacts/", h2[] = "/alice/team/";
+	char name[] = "Team", color[] = "#FF0000";
 	struct dav_collection cs[2] = {
 		{.href = h1,
 		 .reports = DAV_REPORT_SYNC_COLLECTION,
@@ -285,7 +285,7 @@ START_TEST(test_dav_state_home_and_listing)
 	ck_assert(listed == 2000);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(v[0].href, h2);
-	ck_assert_str_eq(v[0].displayname, "Work");
+	ck_assert_str_eq(v[0].displayname, "Team");
 	ck_assert_str_eq(v[0].color, "#FF0000");
 	ck_assert_uint_eq(v[0].reports, 6);
 	ck_assert_ptr_null(v[0].url);
