@@ -12,12 +12,17 @@
 #include "transports/dav.h"
 
 /*
- * Tables (store migration 10, engine/store.c), deleted with the account
- * by ON DELETE CASCADE, items also with their collection:
+ * Tables (store migrations 10-12, engine/store.c), deleted with the
+ * account by ON DELETE CASCADE, items also with their collection:
  *   dav_collections (guid, kind, href, dir, sync_token, ctag,
  *                    displayname, color)
  *   dav_items       (guid, kind, coll, href, etag, file, size, mtime_ns,
  *                    inode, sha256, sha256_lf)
+ *   dav_homes       (guid, kind, endpoint, home, login, basic, listed)
+ *   dav_listing     (guid, kind, href, displayname, color, reports,
+ *                    components)
+ * The last two are a cache of discovery (dav_account.c): losing them
+ * costs one discovery, nothing else.
  * kind is "card" or "cal" (enum dav_kind); href and coll are hrefs as the
  * server sent them (coll: the collection's); "" stands for "none" in the
  * text columns (no token, no ctag, no strong etag: D20).
