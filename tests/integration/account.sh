@@ -140,7 +140,7 @@ BG_PID=$!
 timeout 10 bash -c "until [ -s '$E2T_DIR/syncd.pid' ]; do sleep 0.05; done" ||
 	e2t_fatal "email2-syncd did not start"
 SYNCD_PID=$(cat "$E2T_DIR/syncd.pid")
-E2T_PIDS+=("$SYNCD_PID")
+e2t_own "$SYNCD_PID"
 e2t_check "the daemon syncs both accounts at its start (LINGER 15)" lines 2
 deliver 4 5
 kill -USR1 "$SYNCD_PID"

@@ -67,6 +67,10 @@ E2T_SKIPPED=0
 E2T_DIR=
 E2T_NS=
 E2T_PIDS=()
+# the start time of each PID in E2T_PIDS (e2t_own), so that a PID the
+# kernel gave to another process after ours ended is never signalled:
+# tests run in parallel, and a helper that exits early frees its PID
+declare -A E2T_PID_START=()
 E2T_NETLOCK_FD=
 E2T_VETH_HOST=
 
@@ -102,11 +106,30 @@ e2t_find_tool() {
 
 # ---- cleanup ----------------------------------------------------------------
 
-# e2t_stop_pid PID: TERM, bounded wait, KILL; only the PID given
+# e2t_pid_start PID: the process's start time (clock ticks after boot,
+# /proc/PID/stat field 22); nothing when there is no such process
+e2t_pid_start() {
+	local s f
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	s=${s##*) }
+	read -r -a f <<<"$s"
+	echo "${f[19]:-}"
+}
+
+# e2t_own PID: a process this test started, stopped by e2t_down
+e2t_own() {
+	E2T_PID_START[$1]=$(e2t_pid_start "$1")
+	E2T_PIDS+=("$1")
+}
+
+# e2t_stop_pid PID: TERM, bounded wait, KILL; only the PID given, and
+# only while it is still the process e2t_own() saw start
 e2t_stop_pid() {
-	local pid=$1 i
+	local pid=$1 i want
 	[ -n "$pid" ] || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
+	want=${E2T_PID_START[$pid]:-}
+	[ -z "$want" ] || [ "$(e2t_pid_start "$pid")" = "$want" ] || return 0
 	kill -TERM "$pid" 2>/dev/null
 	for i in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
@@ -123,7 +146,10 @@ e2t_down() {
 	done
 	E2T_PIDS=()
 	if [ -n "$E2T_DIR" ] && [ -s "$E2T_DIR/run/master.pid" ]; then
-		e2t_stop_pid "$(cat "$E2T_DIR/run/master.pid")"
+		pid=$(cat "$E2T_DIR/run/master.pid")
+		# a stale file may name another process by now
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" != dovecot ] ||
+			e2t_stop_pid "$pid"
 		rm -f "$E2T_DIR/run/master.pid"
 	fi
 	if [ -n "$E2T_NS" ]; then
@@ -337,7 +363,7 @@ e2t_spawn() {
 		"$@" </dev/null >>"$log" 2>&1 &
 	fi
 	E2T_SPAWN_PID=$!
-	E2T_PIDS+=("$E2T_SPAWN_PID")
+	e2t_own "$E2T_SPAWN_PID"
 }
 
 # e2t_run CMD...: runs a client command with the private hosts file (and

@@ -197,7 +197,7 @@ BG_PID=$!
 timeout 10 bash -c "until [ -s '$E2T_DIR/daemon.pid' ]; do sleep 0.05; done" ||
 	e2t_fatal "the sandbox did not start"
 PID=$(cat "$E2T_DIR/daemon.pid")
-E2T_PIDS+=("$PID")
+e2t_own "$PID"
 # the daemon's own pid (under strace, strace's child)
 daemon_pid() {
 	local p

@@ -73,7 +73,7 @@ sync_daemon_start() {
 	timeout 10 bash -c "until [ -s '$E2T_DIR/syncd.pid' ]; do sleep 0.05; done" ||
 		e2t_fatal "email2-syncd did not start"
 	SYNCD_PID=$(cat "$E2T_DIR/syncd.pid")
-	E2T_PIDS+=("$SYNCD_PID")
+	e2t_own "$SYNCD_PID"
 }
 
 sync_lines() {
