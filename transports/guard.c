@@ -49,6 +49,7 @@ enum guard_imap_code {
 	GUARD_PF_STAR,        /* after "\*": SP or ")" */
 	GUARD_PF_CLOSE,       /* after ")": "]" */
 	GUARD_CODE_NEEDTEXT,  /* "[ALERT]", "[PARSE]": text must follow */
+	GUARD_CODE_NAMEEND,   /* "[ALERT" SP: blanks, then "]" or text */
 };
 
 enum guard_pop3_state {
@@ -219,7 +220,9 @@ guard_body_item(const char *w, size_t n)
  *   lines), and a second BADCHARSET frees the new list and keeps it: never
  *   needed (email2 sends no CHARSET), refused;
  * - "[ALERT]" and "[PARSE]" with no text after them: strdup(NULL) (found
- *   by tests/fuzz/fuzz_guard_imap.c): text must follow.
+ *   by tests/fuzz/fuzz_guard_imap.c): text must follow. libetpan skips
+ *   blanks before the "]" as well ("[ALERT  ]", found by the same
+ *   harness in CI): those count as the name's end.
  */
 static enum e2_status
 guard_imap_code_name(struct guard *g, unsigned char ch, bool atom,
@@ -233,10 +236,13 @@ guard_imap_code_name(struct guard *g, unsigned char ch, bool atom,
 	if (g->word_len == 0 && (ch == ' ' || ch == '\t'))
 		return E2_OK;
 	if (!atom) {
-		if (ch == ']' &&
-		    (guard_word_is(g->word, g->word_len, "ALERT") ||
-		     guard_word_is(g->word, g->word_len, "PARSE")))
+		bool bare = guard_word_is(g->word, g->word_len, "ALERT") ||
+			    guard_word_is(g->word, g->word_len, "PARSE");
+
+		if (bare && ch == ']')
 			g->code = GUARD_CODE_NEEDTEXT;
+		else if (bare && (ch == ' ' || ch == '\t'))
+			g->code = GUARD_CODE_NAMEEND;
 		else
 			g->code = GUARD_CODE_TEXT;
 		return E2_OK;
@@ -284,6 +290,12 @@ guard_imap_text(struct guard *g, unsigned char ch, struct e2_err *err)
 		return E2_OK;
 	case GUARD_CODE_NEEDTEXT:
 		if (ch != ' ' && ch != '\t')
+			g->code = GUARD_CODE_TEXT;
+		return E2_OK;
+	case GUARD_CODE_NAMEEND:
+		if (ch == ']')
+			g->code = GUARD_CODE_NEEDTEXT;
+		else if (ch != ' ' && ch != '\t')
 			g->code = GUARD_CODE_TEXT;
 		return E2_OK;
 	case GUARD_PF_SP:

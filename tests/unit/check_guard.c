@@ -59,6 +59,11 @@ static const struct guard_row guard_rows[] = {
 	{"imap badcharset bare", GUARD_IMAP, NULL, B("4 NO [badcharset] no\r\n"), false, "BADCHARSET"},
 	{"imap alert without text (libetpan strdup NULL)", GUARD_IMAP, NULL, B("* OK [ALERT]\r\n"), false, "response code without text"},
 	{"imap parse with blanks only", GUARD_IMAP, NULL, B("6 NO [PARSE] \t \r\n"), false, "without text"},
+	/* found by fuzz_guard_imap in CI: libetpan skips blanks before "]" */
+	{"imap alert with blanks before the bracket, no text", GUARD_IMAP, NULL, B("* OK [   ALERT   ]\n6 OK \n"), false, "without text"},
+	{"imap parse with a tab before the bracket", GUARD_IMAP, NULL, B("6 NO [PARSE\t]\r\n"), false, "without text"},
+	{"imap alert with blanks before the bracket, then text", GUARD_IMAP, NULL, B("* OK [ALERT  ] disk full\r\n"), true, NULL},
+	{"imap alert then another word: text", GUARD_IMAP, NULL, B("* OK [ALERT x] y\r\n* OK [ALERT x]\r\n"), true, NULL},
 	{"imap badcharset literal", GUARD_IMAP, NULL, B("4 NO [BADCHARSET ({5}\r\nUTF-8)] no\r\n"), false, "BADCHARSET"},
 	{"imap badcharset quoted", GUARD_IMAP, NULL, B("4 NO [BADCHARSET (\"a\r\nb\")] no\r\n"), false, "BADCHARSET"},
 	/* ---- IMAP: literals only where the grammar has them ---- */
