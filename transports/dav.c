@@ -625,13 +625,12 @@ dav_discover_colls(struct dav_session *s, enum dav_kind kind,
 	return rc;
 }
 
-enum e2_status
-dav_discover_home(struct dav_session *s, enum dav_kind kind,
-		  const char *home_url, struct dav_discovery **d_out,
-		  struct e2_err *err)
+/* A discovery whose context, principal and home set are home_url. */
+static enum e2_status
+dav_discovery_at(const char *home_url, struct dav_discovery **d_out,
+		 struct e2_err *err)
 {
 	struct dav_discovery *d = calloc(1, sizeof(*d));
-	enum e2_status rc;
 
 	if (d == NULL)
 		return e2_fail(err, E2_ENOMEM, "out of memory");
@@ -639,9 +638,24 @@ dav_discover_home(struct dav_session *s, enum dav_kind kind,
 	d->principal_url = strdup(home_url);
 	d->home_url = strdup(home_url);
 	if (d->context_url == NULL || d->principal_url == NULL ||
-	    d->home_url == NULL)
-		rc = e2_fail(err, E2_ENOMEM, "out of memory");
-	else
+	    d->home_url == NULL) {
+		dav_discovery_free(&d);
+		return e2_fail(err, E2_ENOMEM, "out of memory");
+	}
+	*d_out = d;
+	return E2_OK;
+}
+
+enum e2_status
+dav_discover_home(struct dav_session *s, enum dav_kind kind,
+		  const char *home_url, struct dav_discovery **d_out,
+		  struct e2_err *err)
+{
+	struct dav_discovery *d = NULL;
+	enum e2_status rc;
+
+	rc = dav_discovery_at(home_url, &d, err);
+	if (rc == E2_OK)
 		rc = dav_discover_colls(s, kind, d, err);
 	if (rc == E2_OK && d->n_colls == 0) {
 		char qu[160];
@@ -664,18 +678,15 @@ enum e2_status
 dav_discovery_from(const char *home_url, const struct dav_collection *colls,
 		   size_t n, struct dav_discovery **d_out, struct e2_err *err)
 {
-	struct dav_discovery *d = calloc(1, sizeof(*d));
-	enum e2_status rc = E2_OK;
+	struct dav_discovery *d = NULL;
+	enum e2_status rc;
 
-	if (d == NULL)
-		return e2_fail(err, E2_ENOMEM, "out of memory");
+	rc = dav_discovery_at(home_url, &d, err);
+	if (rc != E2_OK)
+		return rc;
 	d->assumed = true;
-	d->context_url = strdup(home_url);
-	d->principal_url = strdup(home_url);
-	d->home_url = strdup(home_url);
 	d->colls = calloc(n + 1, sizeof(*d->colls));
-	if (d->context_url == NULL || d->principal_url == NULL ||
-	    d->home_url == NULL || d->colls == NULL)
+	if (d->colls == NULL)
 		rc = e2_fail(err, E2_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == E2_OK && i < n; i++) {
 		const struct dav_collection *k = &colls[i];
@@ -696,14 +707,7 @@ dav_discovery_from(const char *home_url, const struct dav_collection *colls,
 				     dav_q(q, sizeof(q), c->url));
 			break;
 		}
-		rc = dav_collection_fill(c,
-					 &(const struct dav_collection){
-						 .href = k->href,
-						 .displayname = k->displayname,
-						 .color = k->color,
-						 .reports = k->reports,
-						 .components = k->components},
-					 err);
+		rc = dav_collection_fill(c, k, err);
 	}
 	if (rc == E2_OK) {
 		*d_out = d;
