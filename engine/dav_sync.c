@@ -534,8 +534,7 @@ dav_sync_preview_line(const struct dav_sync_coll *cc, const char *kind,
 	if (cc->c->preview == NULL)
 		return;
 	(void)snprintf(folder, sizeof(folder), "%s/%s",
-		       cc->vkind == VDIR_KIND_CONTACTS ? "contacts"
-						       : "calendars",
+		       vdir_kind_name(cc->vkind),
 		       base == NULL ? cc->dir : base + 1);
 	cc->c->preview(cc->c->preview_ctx, folder, kind, count, bytes, detail);
 }
@@ -831,8 +830,7 @@ dav_sync_preview_dir(struct dav_sync_coll *cc, const struct dav_state_coll *v,
 
 		e2_quote(q, sizeof(q), cc->dc->href, strlen(cc->dc->href));
 		(void)snprintf(folder, sizeof(folder), "%s%s%s",
-			       cc->vkind == VDIR_KIND_CONTACTS ? "contacts"
-							       : "calendars",
+			       vdir_kind_name(cc->vkind),
 			       q[0] == '/' ? "" : "/", q);
 		c->preview(c->preview_ctx, folder, "first-sync", 0, 0,
 			   "never synced: every item would be downloaded");

@@ -455,11 +455,17 @@ out:
 	return rc;
 }
 
+const char *
+vdir_kind_name(enum vdir_kind kind)
+{
+	return kind == VDIR_KIND_CONTACTS ? "contacts" : "calendars";
+}
+
 enum e2_status
 vdir_collection_dir(const char *store, enum vdir_kind kind, const char *guid,
 		    const char *href, char **path_out, struct e2_err *err)
 {
-	const char *sub = kind == VDIR_KIND_CONTACTS ? "contacts" : "calendars";
+	const char *sub = vdir_kind_name(kind);
 	char name[VDIR_COLL_NAME_SIZE];
 	char *path = NULL;
 	size_t size;
@@ -524,7 +530,7 @@ vdir_collection_existing(const char *store, enum vdir_kind kind,
 			 const char *guid, const char *name, char **path_out,
 			 struct e2_err *err)
 {
-	const char *sub = kind == VDIR_KIND_CONTACTS ? "contacts" : "calendars";
+	const char *sub = vdir_kind_name(kind);
 	struct stat st;
 	char *path = NULL;
 

@@ -80,6 +80,10 @@ enum vdir_kind {
 	VDIR_KIND_CALENDARS,    /* <store>/calendars, .ics */
 };
 
+/* "contacts" or "calendars": the kind's directory below the store, and
+ * its name in reports. */
+const char *vdir_kind_name(enum vdir_kind kind);
+
 /* What vdir_scan() and vdir_item_read() found of one file. */
 struct vdir_item_info {
 	char name[VDIR_NAME_SIZE];
