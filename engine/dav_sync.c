@@ -51,6 +51,7 @@
 
 #include "dav_sync_int.h"
 #include "store.h"
+#include "sync_preview.h"
 #include "transports/http.h"
 
 bool
@@ -558,15 +559,14 @@ dav_sync_preview_plan(const struct dav_sync_run *r,
 	};
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		char detail[224] = "";
-		size_t count = 0, used = 0;
+		char detail[SYNC_PREVIEW_DETAIL + 64] = "";
+		size_t count = 0;
 		unsigned long long bytes = 0;
 
 		for (size_t j = 0; j < plan->n; j++) {
 			const struct dav_rec_action *a = &plan->v[j];
 			const struct dav_sync_it *it = &r->its[a->item];
 			char q[96];
-			int w;
 
 			if (a->kind != kinds[k].a && a->kind != kinds[k].b)
 				continue;
@@ -578,19 +578,9 @@ dav_sync_preview_plan(const struct dav_sync_run *r,
 				 it->file != NULL)
 				bytes +=
 					(unsigned long long)it->file->info.size;
-			if (used >= 200)
-				continue;
-			w = snprintf(detail + used, sizeof(detail) - used,
-				     "%s%s", used > 0 ? ", " : "",
-				     e2_quote(q, sizeof(q), it->name,
-					      strlen(it->name)));
-			if (w > 0)
-				used += (size_t)w;
-			if (used >= 200) {
-				used = 200;
-				(void)snprintf(detail + used,
-					       sizeof(detail) - used, "...");
-			}
+			sync_preview_add(detail, SYNC_PREVIEW_DETAIL,
+					 e2_quote(q, sizeof(q), it->name,
+						  strlen(it->name)));
 		}
 		if (count > 0)
 			dav_sync_preview_line(r->cc, kinds[k].name, count,

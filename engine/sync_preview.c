@@ -17,8 +17,6 @@
  * KEEP actions change nothing and are not shown.
  */
 
-#define SYNC_PREVIEW_DETAIL 200
-
 void
 sync_preview(struct sync_ctx *c, const char *folder, const char *kind,
 	     size_t count, unsigned long long bytes, const char *detail)
@@ -29,9 +27,8 @@ sync_preview(struct sync_ctx *c, const char *folder, const char *kind,
 		     detail != NULL ? detail : "");
 }
 
-/* Appends one item to a detail line; "..." once it is full. */
-static void
-preview_add(char *d, size_t dlen, const char *item)
+void
+sync_preview_add(char *d, size_t dlen, const char *item)
 {
 	size_t n = strlen(d);
 
@@ -127,7 +124,7 @@ sync_preview_plan(struct sync_ctx *c, const char *folder,
 			    a->server != RECONCILE_NONE)
 				bytes += sizes[a->server];
 			preview_item(in, a, item, sizeof(item));
-			preview_add(detail, SYNC_PREVIEW_DETAIL, item);
+			sync_preview_add(detail, SYNC_PREVIEW_DETAIL, item);
 		}
 		sync_preview(c, folder, preview_kinds[k].name, n, bytes,
 			     detail);
@@ -157,7 +154,7 @@ sync_preview_outbox(struct sync_ctx *c, struct e2_err *err)
 		due++;
 		(void)snprintf(item, sizeof(item), "%s to %s;", it->id,
 			       it->rcpt != NULL ? it->rcpt : "?");
-		preview_add(detail, SYNC_PREVIEW_DETAIL, item);
+		sync_preview_add(detail, SYNC_PREVIEW_DETAIL, item);
 	}
 	sync_preview(c, "", "send", due, 0, detail);
 	e2_outbox_items_free(&items, n);

@@ -6,6 +6,13 @@
 #include "reconcile.h"
 #include "sync.h"
 
+/* A preview line's detail: items cut at this many bytes with "...". */
+#define SYNC_PREVIEW_DETAIL 200
+
+/* Appends item to the detail d (dlen bytes, "" at first), separated by a
+ * space; "..." once it is full. */
+void sync_preview_add(char *d, size_t dlen, const char *item);
+
 /* Hands one preview line to the caller's callback; count 0 is not shown. */
 void sync_preview(struct sync_ctx *c, const char *folder, const char *kind,
 		  size_t count, unsigned long long bytes, const char *detail);
